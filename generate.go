@@ -1,0 +1,14 @@
+// Package sendmessage is the spec-first Go toolkit for the VMware Horizon Server
+// REST operation Send Message To Sessions
+// (POST /rest/inventory/v1/sessions/action/send-message).
+//
+// api/openapi.yaml is the contract. Everything in gen/ is written from it by
+// `go generate ./...`; server/ is the reference server and client/ the Go client,
+// both thin layers over the generated code. The tests in this folder hold the
+// spec, the server and the client against each other.
+package sendmessage
+
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/types.cfg.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/server.cfg.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/client.cfg.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/spec.cfg.yaml api/openapi.yaml

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oapi-codegen/runtime"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// dataSchema is the component of the spec that a data file must match.
+const dataSchema = "ReferenceData"
+
+//go:embed demo.json
+var demoData []byte
+
+// DemoSessions returns the built-in demo inventory. The seed example's session
+// 7cdd624f-37d1-46c1-ab96-695a5d13956f is one of them, connected.
+func DemoSessions() ([]gen.SessionInfo, error) {
+	return LoadData("built-in demo data", demoData)
+}
+
+// LoadData parses a data file ({"sessions": [...]}, SessionInfo field names)
+// after validating it against the spec's ReferenceData schema. Errors name
+// the file (name) and the offending place in it.
+func LoadData(name string, data []byte) ([]gen.SessionInfo, error) {
+	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	schemaRef, ok := doc.Components.Schemas[dataSchema]
+	if !ok || schemaRef.Value == nil {
+		return nil, fmt.Errorf("spec has no %s schema", dataSchema)
+	}
+	// Numbers stay json.Number so int64 fields bind exactly.
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.UseNumber()
+	var value any
+	if err := decoder.Decode(&value); err != nil {
+		return nil, fmt.Errorf("data file %s: not valid JSON: %w", name, err)
+	}
+	if decoder.More() {
+		return nil, fmt.Errorf("data file %s: not valid JSON: more than one value", name)
+	}
+	if err := schemaRef.Value.VisitJSON(value); err != nil {
+		return nil, fmt.Errorf("data file %s: %s", name, describeSchemaError(err))
+	}
+	var parsed gen.ReferenceData
+	if err := runtime.BindJSONValue(value, &parsed); err != nil {
+		return nil, fmt.Errorf("data file %s: %w", name, err)
+	}
+	seen := make(map[string]int, len(parsed.Sessions))
+	for i, s := range parsed.Sessions {
+		if first, dup := seen[s.Id]; dup {
+			return nil, fmt.Errorf("data file %s: /sessions/%d/id: %q is already the id of /sessions/%d", name, i, s.Id, first)
+		}
+		seen[s.Id] = i
+	}
+	return parsed.Sessions, nil
+}
+
+// describeSchemaError turns a kin-openapi schema error into one line that
+// points at the offending value, e.g. `/message_type: value is not one of ...`.
+func describeSchemaError(err error) string {
+	var schemaErr *openapi3.SchemaError
+	if !errors.As(err, &schemaErr) {
+		return firstLine(err.Error())
+	}
+	reason := schemaErr.Reason
+	if pointer := schemaErr.JSONPointer(); len(pointer) > 0 {
+		return "/" + strings.Join(pointer, "/") + ": " + reason
+	}
+	return reason
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// errorKeys are the stable error_key values of ErrorResponse, by status.
+var errorKeys = map[int]string{
+	http.StatusBadRequest:            "bad.request",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not.found",
+	http.StatusMethodNotAllowed:      "method.not.allowed",
+	http.StatusRequestEntityTooLarge: "payload.too.large",
+	http.StatusUnsupportedMediaType:  "unsupported.media.type",
+	http.StatusInternalServerError:   "internal.error",
+}
+
+const internalErrorMessage = "internal server error"
+
+// handleError is echo's single error exit: every error becomes the spec's
+// ErrorResponse. 5xx answers never carry internal detail; they are logged.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, message := http.StatusInternalServerError, internalErrorMessage
+	var httpErr *echo.HTTPError
+	if errors.As(err, &httpErr) && httpErr.Code < http.StatusInternalServerError {
+		status, message = httpErr.Code, fmt.Sprint(httpErr.Message)
+	} else {
+		s.logger.ErrorContext(c.Request().Context(), "request failed",
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "error", err)
+	}
+	if status == http.StatusUnauthorized {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
+	}
+	key, ok := errorKeys[status]
+	if !ok {
+		key = "error"
+	}
+	body := gen.ErrorResponse{
+		ErrorMessage:  message,
+		ErrorMessages: []string{message},
+		Errors:        []gen.APIError{{ErrorKey: key, ErrorMessage: message}},
+	}
+	var writeErr error
+	if c.Request().Method == http.MethodHead {
+		writeErr = c.NoContent(status)
+	} else {
+		writeErr = c.JSON(status, body)
+	}
+	if writeErr != nil {
+		s.logger.WarnContext(c.Request().Context(), "writing error response failed", "error", writeErr)
+	}
+}
+
+// validationError rewrites the validator's errors into answers that name the
+// problem in the request's own terms.
+func validationError(_ echo.Context, err *echo.HTTPError) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err.Internal, &tooLarge) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
+	}
+	if err.Code == http.StatusNotFound && err.Message == routers.ErrMethodNotAllowed.Error() {
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+	}
+	var reqErr *openapi3filter.RequestError
+	if errors.As(err.Internal, &reqErr) {
+		return echo.NewHTTPError(err.Code, describeRequestError(reqErr)).SetInternal(reqErr)
+	}
+	return err
+}
+
+// describeRequestError says where the request is wrong: `request body:
+// /message_type: value is not one of the allowed values [...]`.
+func describeRequestError(err *openapi3filter.RequestError) string {
+	where := "request"
+	switch {
+	case err.Parameter != nil:
+		where = fmt.Sprintf("%s parameter %q", err.Parameter.In, err.Parameter.Name)
+	case err.RequestBody != nil:
+		where = "request body"
+	}
+	if err.Err == nil {
+		return where + ": " + err.Reason
+	}
+	return where + ": " + describeSchemaError(err.Err)
+}

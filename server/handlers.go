@@ -1,0 +1,91 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// handlers implements the spec's operations. Requests reach them validated:
+// they check only what the spec cannot say, such as whether a session exists.
+type handlers struct {
+	store Store
+	now   func() time.Time
+}
+
+var _ gen.StrictServerInterface = (*handlers)(nil)
+
+// Error keys of failed result items.
+const (
+	keySessionNotFound     = "session.not.found"
+	keySessionNotConnected = "session.not.connected"
+	keyDuplicateSessionID  = "session.id.duplicate"
+)
+
+// SendMessageToSessions delivers the message to every connected session named,
+// once per session, and answers one item per requested id, in request order.
+func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageToSessionsRequestObject) (gen.SendMessageToSessionsResponseObject, error) {
+	spec := req.Body
+	timestamp := h.now().UnixMilli()
+	items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
+	deliveries := make([]gen.DeliveredMessage, 0, len(spec.SessionIds))
+	firstIndex := make(map[string]int, len(spec.SessionIds))
+
+	for i, id := range spec.SessionIds {
+		items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+		if first, repeated := firstIndex[id]; repeated {
+			fail(&items[i], http.StatusConflict, keyDuplicateSessionID,
+				fmt.Sprintf("Session id %q is repeated in this request; only its first occurrence (item %d) is acted on.", id, first))
+			continue
+		}
+		firstIndex[id] = i
+		session, found := h.store.Session(id)
+		switch {
+		case !found:
+			fail(&items[i], http.StatusNotFound, keySessionNotFound, fmt.Sprintf("Session %q does not exist.", id))
+		case session.SessionState != gen.SessionInfoSessionStateCONNECTED:
+			fail(&items[i], http.StatusConflict, keySessionNotConnected,
+				fmt.Sprintf("Session %q is %s: no Horizon Client is connected to show the message.", id, session.SessionState))
+		default:
+			deliveries = append(deliveries, gen.DeliveredMessage{
+				SessionId:   id,
+				UserId:      session.UserId,
+				Message:     spec.Message,
+				MessageType: gen.DeliveredMessageMessageType(spec.MessageType),
+				Timestamp:   timestamp,
+			})
+		}
+	}
+	h.store.Record(deliveries)
+	return gen.SendMessageToSessions200JSONResponse(items), nil
+}
+
+// ListDeliveredMessages returns the record of deliveries.
+func (h *handlers) ListDeliveredMessages(_ context.Context, req gen.ListDeliveredMessagesRequestObject) (gen.ListDeliveredMessagesResponseObject, error) {
+	sessionID := ""
+	if req.Params.SessionId != nil {
+		sessionID = *req.Params.SessionId
+	}
+	return gen.ListDeliveredMessages200JSONResponse{Messages: h.store.Messages(sessionID)}, nil
+}
+
+// ClearDeliveredMessages forgets the record of deliveries.
+func (h *handlers) ClearDeliveredMessages(context.Context, gen.ClearDeliveredMessagesRequestObject) (gen.ClearDeliveredMessagesResponseObject, error) {
+	h.store.ClearMessages()
+	return gen.ClearDeliveredMessages204Response{}, nil
+}
+
+// GetHealth says the server is serving and how big its inventory is.
+func (h *handlers) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
+	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Sessions: h.store.SessionCount()}, nil
+}
+
+// fail marks item as failed with one reason, in both of Horizon's error forms.
+func fail(item *gen.BulkItemResponseInfo, status int32, key, message string) {
+	item.StatusCode = status
+	item.ErrorMessages = &[]string{message}
+	item.Errors = &[]gen.APIError{{ErrorKey: key, ErrorMessage: message}}
+}

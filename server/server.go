@@ -1,0 +1,119 @@
+// Package server is the reference server for Horizon's Send Message To Sessions
+// operation: an http.Handler that validates every request under /rest against
+// the embedded contract, answers like a Horizon 8 Connection Server, and records
+// what it delivered for inspection.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echomiddleware "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/hzkit/sendmessage/api"
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// BasePath is where the API is mounted; it is the spec's only server URL.
+const BasePath = "/rest"
+
+// Config is what New needs. Only Token is required.
+type Config struct {
+	// Token is the bearer token every protected operation requires.
+	Token string
+	// Store holds sessions and deliveries; nil means a MemoryStore with the
+	// built-in demo sessions.
+	Store Store
+	// Limits bound what a request may carry; zero fields take their defaults.
+	Limits Limits
+	// Logger receives the access log and errors; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the reference server. It is an http.Handler.
+type Server struct {
+	echo   *echo.Echo
+	limits Limits
+	logger *slog.Logger
+}
+
+// New builds a ready server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("server: a bearer token is required")
+	}
+	doc, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	limits, err := applyLimits(doc, cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	store := cfg.Store
+	if store == nil {
+		sessions, err := DemoSessions()
+		if err != nil {
+			return nil, err
+		}
+		store = NewMemoryStore(sessions)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	s := &Server{echo: echo.New(), limits: limits, logger: logger}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(
+		middleware.RequestID(),
+		s.accessLog(),
+		s.recoverPanics(),
+		securityHeaders,
+		limitBody(limits.MaxBodyBytes),
+	)
+
+	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
+		SilenceServersWarning: true,
+		ErrorHandler:          validationError,
+		Options: openapi3filter.Options{
+			AuthenticationFunc: bearerAuthenticator(cfg.Token),
+			// The generated handler binds the value that was validated, never
+			// a second, case-insensitive decode of the body.
+			KeepValidatedValue: true,
+		},
+	})
+	rest := e.Group(BasePath, validator)
+	handlers := &handlers{store: store, now: now}
+	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Limits returns the limits in force, defaults filled in.
+func (s *Server) Limits() Limits { return s.limits }
+
+func loadSpec() (*openapi3.T, error) {
+	doc, err := api.Load()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return doc, nil
+}
