@@ -1,0 +1,49 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/hzkit/sendmessage/client"
+)
+
+func Example() {
+	// In production: the Connection Server's address, e.g. https://horizon.example.com.
+	serverURL := startStandIn("7cdd624f-37d1-46c1-ab96-695a5d13956f")
+
+	c, err := client.New(serverURL, client.WithToken(standInToken))
+	if err != nil {
+		log.Fatal(err)
+	}
+	results, err := c.SendMessage(context.Background(), client.MessageWarning,
+		"This desktop restarts in 15 minutes. Please save your work.",
+		[]string{"7cdd624f-37d1-46c1-ab96-695a5d13956f", "0b0e0f00-0000-4000-8000-000000000000"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("delivered to %d of %d sessions\n", len(results.Delivered()), len(results))
+	for _, r := range results.Failed() {
+		fmt.Printf("not delivered to %s: %d %s\n", r.SessionID, r.StatusCode, r.Reason())
+	}
+	// Output:
+	// delivered to 1 of 2 sessions
+	// not delivered to 0b0e0f00-0000-4000-8000-000000000000: 404 Session 0b0e0f00-0000-4000-8000-000000000000 does not exist.
+}
+
+func ExampleAPIError() {
+	serverURL := startStandIn()
+
+	c, err := client.New(serverURL, client.WithToken("expired-token"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.SendMessage(context.Background(), client.MessageInfo, "Hello", []string{"any"})
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Message())
+	}
+	// Output:
+	// 401 invalid bearer token
+}

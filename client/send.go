@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// Result is what the server did for one requested session id.
+type Result struct {
+	// SessionID is the requested id this result is about.
+	SessionID string
+	// StatusCode is the HTTP status of the operation on this session:
+	// 200 when the message was delivered.
+	StatusCode int
+	// Time is when the server acted, to the millisecond.
+	Time time.Time
+	// Reasons say why the operation failed; empty when it succeeded.
+	Reasons []string
+}
+
+// Delivered reports whether the session was sent the message.
+func (r Result) Delivered() bool { return r.StatusCode >= 200 && r.StatusCode < 300 }
+
+// Reason returns the reasons of a failure as one string.
+func (r Result) Reason() string { return strings.Join(r.Reasons, "; ") }
+
+// Results are the per-session outcomes of one send, in request order.
+type Results []Result
+
+// Delivered returns the results of the sessions that were sent the message.
+func (rs Results) Delivered() Results { return rs.filter(true) }
+
+// Failed returns the results of the sessions that were not.
+func (rs Results) Failed() Results { return rs.filter(false) }
+
+// AllDelivered reports whether every session was sent the message.
+func (rs Results) AllDelivered() bool { return len(rs.Failed()) == 0 }
+
+func (rs Results) filter(delivered bool) Results {
+	out := Results{}
+	for _, r := range rs {
+		if r.Delivered() == delivered {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// SendMessage sends one message of the given type to the sessions with the
+// given ids. A 200 answer returns one Result per item the server returned, even
+// when some sessions failed: check Results.Failed. Any other answer returns an
+// *APIError.
+func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message string, sessionIDs []string) (Results, error) {
+	if !msgType.Valid() {
+		return nil, fmt.Errorf("%w: message type %q: want %s, %s or %s",
+			ErrInvalidInput, msgType, MessageInfo, MessageWarning, MessageError)
+	}
+	if sessionIDs == nil {
+		sessionIDs = []string{} // the spec wants an array, never null
+	}
+	body := gen.SendMessageToSessionsJSONRequestBody{Message: message, MessageType: msgType, SessionIds: sessionIDs}
+	resp, err := c.api.SendMessageToSessions(ctx, body)
+	if err != nil {
+		return nil, fmt.Errorf("send message: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, newAPIError(resp)
+	}
+	parsed, err := gen.ParseSendMessageToSessionsResponse(resp)
+	if err != nil {
+		return nil, fmt.Errorf("send message: read %s answer: %w", resp.Request.URL.Redacted(), err)
+	}
+	if parsed.JSON200 == nil {
+		return nil, fmt.Errorf("send message: %s answered 200 with Content-Type %q, not JSON",
+			resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
+	}
+	return toResults(*parsed.JSON200), nil
+}
+
+func toResults(items []gen.BulkItemResponseInfo) Results {
+	results := make(Results, len(items))
+	for i, item := range items {
+		results[i] = Result{
+			SessionID:  item.Id,
+			StatusCode: int(item.StatusCode),
+			Time:       time.UnixMilli(item.Timestamp),
+			Reasons:    itemReasons(item),
+		}
+	}
+	return results
+}
+
+// itemReasons prefers error_messages and falls back to the errors[] form that
+// Horizon 2203+ sends instead.
+func itemReasons(item gen.BulkItemResponseInfo) []string {
+	if item.ErrorMessages != nil && len(*item.ErrorMessages) > 0 {
+		return *item.ErrorMessages
+	}
+	var reasons []string
+	if item.Errors != nil {
+		for _, e := range *item.Errors {
+			reasons = append(reasons, e.ErrorMessage)
+		}
+	}
+	return reasons
+}
+
+// APIError is a non-200 answer from the server.
+type APIError struct {
+	// Method and URL identify the request.
+	Method, URL string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Messages are the reasons the server gave, if it gave any.
+	Messages []string
+	// Body is the raw answer body, for diagnostics.
+	Body []byte
+}
+
+// Error names the request, the status and the server's reason.
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	if len(e.Messages) > 0 {
+		msg += ": " + strings.Join(e.Messages, "; ")
+	}
+	return msg
+}
+
+// Message returns the server's first reason, or "" when it gave none.
+func (e *APIError) Message() string {
+	if len(e.Messages) == 0 {
+		return ""
+	}
+	return e.Messages[0]
+}
+
+func newAPIError(resp *http.Response) error {
+	defer func() { _ = resp.Body.Close() }()
+	apiErr := &APIError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
+	body, err := io.ReadAll(resp.Body)
+	apiErr.Body = body
+	if err != nil {
+		return fmt.Errorf("%w (reading the body failed: %w)", apiErr, err)
+	}
+	apiErr.Messages = errorMessages(body)
+	return apiErr
+}
+
+// errorMessages reads the reasons out of any error body a Horizon server
+// sends: error_messages, error_message or errors[].error_message.
+func errorMessages(body []byte) []string {
+	var parsed gen.ErrorResponse
+	if json.Unmarshal(body, &parsed) != nil {
+		return nil
+	}
+	switch {
+	case len(parsed.ErrorMessages) > 0:
+		return parsed.ErrorMessages
+	case parsed.ErrorMessage != "":
+		return []string{parsed.ErrorMessage}
+	}
+	var messages []string
+	for _, e := range parsed.Errors {
+		if e.ErrorMessage != "" {
+			messages = append(messages, e.ErrorMessage)
+		}
+	}
+	return messages
+}

@@ -1,0 +1,53 @@
+package client_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// standInToken is what the stand-in server accepts.
+const standInToken = "stand-in-token"
+
+// startStandIn starts a minimal stand-in for a Connection Server: it knows the
+// sessions in connected and answers send-message the way Horizon does. It
+// returns the server's URL; the server stops when the process ends.
+func startStandIn(connected ...string) string {
+	known := map[string]bool{}
+	for _, id := range connected {
+		known[id] = true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /rest/inventory/v1/sessions/action/send-message", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+standInToken {
+			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})
+			return
+		}
+		var spec gen.SessionSendMessageSpec
+		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+			writeJSON(w, http.StatusBadRequest, gen.ErrorResponse{ErrorMessages: []string{err.Error()}})
+			return
+		}
+		now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).UnixMilli()
+		items := make([]gen.BulkItemResponseInfo, 0, len(spec.SessionIds))
+		for _, id := range spec.SessionIds {
+			item := gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: now}
+			if !known[id] {
+				item.StatusCode = http.StatusNotFound
+				item.ErrorMessages = &[]string{"Session " + id + " does not exist."}
+			}
+			items = append(items, item)
+		}
+		writeJSON(w, http.StatusOK, items)
+	})
+	return httptest.NewServer(mux).URL
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
