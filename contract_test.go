@@ -13,6 +13,7 @@ import (
 	"github.com/hzkit/sendmessage/api"
 	"github.com/hzkit/sendmessage/client"
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -48,7 +49,7 @@ func specJSON(t *testing.T, doc *openapi3.T) string {
 // Every example in the spec is valid against its own schema.
 func TestSpecExamplesMatchTheirSchemas(t *testing.T) {
 	t.Parallel()
-	doc := loadContract(t).doc
+	doc := spectest.Load(t).Doc()
 	checked := 0
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -84,7 +85,7 @@ func TestSpecExamplesMatchTheirSchemas(t *testing.T) {
 func TestSpecRequestExamplesAreServed(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
-	doc := loadContract(t).doc
+	doc := spectest.Load(t).Doc()
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			body := ""
@@ -456,7 +457,7 @@ func TestUnknownRoutes(t *testing.T) {
 
 // assertError checks an error answer: its status, the three forms of the
 // reason agreeing, and the reason naming the problem.
-func assertError(t *testing.T, resp *http.Response, body []byte, wantStatus int, wantInMessage string) {
+func assertError(t *testing.T, resp answer, body []byte, wantStatus int, wantInMessage string) {
 	t.Helper()
 	if resp.StatusCode != wantStatus {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, wantStatus, body)

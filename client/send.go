@@ -70,6 +70,7 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 	if err != nil {
 		return nil, fmt.Errorf("send message: %w", err)
 	}
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return nil, newAPIError(resp)
 	}
@@ -142,7 +143,6 @@ func (e *APIError) Message() string {
 }
 
 func newAPIError(resp *http.Response) error {
-	defer func() { _ = resp.Body.Close() }()
 	apiErr := &APIError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
 	body, err := io.ReadAll(resp.Body)
 	apiErr.Body = body

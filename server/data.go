@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -45,8 +46,8 @@ func LoadData(name string, data []byte) ([]gen.SessionInfo, error) {
 	if err := decoder.Decode(&value); err != nil {
 		return nil, fmt.Errorf("data file %s: not valid JSON: %w", name, err)
 	}
-	if decoder.More() {
-		return nil, fmt.Errorf("data file %s: not valid JSON: more than one value", name)
+	if _, err := decoder.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("data file %s: not valid JSON: something follows the document", name)
 	}
 	if err := schemaRef.Value.VisitJSON(value); err != nil {
 		return nil, fmt.Errorf("data file %s: %s", name, describeSchemaError(err))

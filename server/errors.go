@@ -20,7 +20,6 @@ var errorKeys = map[int]string{
 	http.StatusNotFound:              "not.found",
 	http.StatusMethodNotAllowed:      "method.not.allowed",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
-	http.StatusUnsupportedMediaType:  "unsupported.media.type",
 	http.StatusInternalServerError:   "internal.error",
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -46,15 +47,20 @@ func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
 		return Limits{}, fmt.Errorf("server: spec must bound %s.%s (maxLength) and %s.%s (maxItems)",
 			sendMessageSchema, messageProperty, sendMessageSchema, sessionIDsProperty)
 	}
+	specMaxLength, specMaxItems := *message.MaxLength, *sessionIDs.MaxItems
+	if specMaxLength > math.MaxInt || specMaxItems > math.MaxInt {
+		return Limits{}, fmt.Errorf("server: spec bounds %s.%s (maxLength %d) and %s.%s (maxItems %d) must fit an int",
+			sendMessageSchema, messageProperty, specMaxLength, sendMessageSchema, sessionIDsProperty, specMaxItems)
+	}
 
 	if limits.MaxBodyBytes == 0 {
 		limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if limits.MaxMessageLength == 0 {
-		limits.MaxMessageLength = int(*message.MaxLength)
+		limits.MaxMessageLength = int(specMaxLength)
 	}
 	if limits.MaxSessionIDs == 0 {
-		limits.MaxSessionIDs = int(*sessionIDs.MaxItems)
+		limits.MaxSessionIDs = int(specMaxItems)
 	}
 	if uint64(limits.MaxMessageLength) < message.MinLength {
 		return Limits{}, fmt.Errorf("server: message length limit %d is below the spec's minLength %d", limits.MaxMessageLength, message.MinLength)

@@ -54,17 +54,17 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies over max bytes with 413: at once when the length is
-// declared, else when reading passes it (the validator reads the body first).
-func limitBody(max int64) echo.MiddlewareFunc {
+// limitBody refuses bodies over limit bytes with 413: at once when the length
+// is declared, else when reading passes it (the validator reads the body first).
+func limitBody(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if req.ContentLength > max {
+			if req.ContentLength > limit {
 				return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("request body is larger than %d bytes", max))
+					fmt.Sprintf("request body is larger than %d bytes", limit))
 			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, max)
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 			return next(c)
 		}
 	}

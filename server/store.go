@@ -36,7 +36,8 @@ type MemoryStore struct {
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns a store holding sessions. Ids must be unique, as
-// LoadData guarantees; a later duplicate replaces an earlier one.
+// LoadData guarantees; a later duplicate replaces an earlier one. The store
+// takes the sessions over: the caller must not change them afterwards.
 func NewMemoryStore(sessions []gen.SessionInfo) *MemoryStore {
 	byID := make(map[string]gen.SessionInfo, len(sessions))
 	for _, s := range sessions {

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,8 +27,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop() // not deferred: os.Exit would skip it
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "refserver:", err)
 		}
@@ -59,16 +62,20 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
 	fs.StringVar(&o.token, "token", "", "the accepted bearer token; when empty a random one is generated and printed once")
 	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"sessions": [...]} replacing the built-in demo sessions`)
-	fs.Int64Var(&o.limits.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted, in bytes (413 above)")
-	fs.IntVar(&o.limits.MaxMessageLength, "max-message-length", 0, "longest message, in characters (0: the spec's maxLength)")
-	fs.IntVar(&o.limits.MaxSessionIDs, "max-session-ids", 0, "most session ids in one request (0: the spec's maxItems)")
-	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read request headers")
-	fs.DurationVar(&o.readTimeout, "read-timeout", 30*time.Second, "time allowed to read a whole request")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", 30*time.Second, "time allowed to write a response")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGINT or SIGTERM")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: DEBUG, INFO, WARN or ERROR")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	o.limits.MaxBodyBytes = server.DefaultMaxBodyBytes
+	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
+	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
+	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
+	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
+	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
+	fs.Var(positiveDuration{&o.readHeaderTimeout}, "read-header-timeout", "time allowed to read request headers (a `duration`)")
+	fs.Var(positiveDuration{&o.readTimeout}, "read-timeout", "time allowed to read a whole request (a `duration`)")
+	fs.Var(positiveDuration{&o.writeTimeout}, "write-timeout", "time allowed to write a response (a `duration`)")
+	fs.Var(positiveDuration{&o.idleTimeout}, "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
+	fs.Var(positiveDuration{&o.shutdownTimeout}, "shutdown-timeout", "how long in-flight requests may finish after SIGINT or SIGTERM (a `duration`)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
+	o.logFormat = "text"
+	fs.Var(oneOf{&o.logFormat, []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 
 	if err := fs.Parse(args); err != nil {
@@ -86,24 +93,71 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 			return
 		}
 		if err := fs.Set(f.Name, value); err != nil {
-			errs = append(errs, fmt.Errorf("environment variable %s: %w", envName(f.Name), err))
+			errs = append(errs, fmt.Errorf("invalid value %q for environment variable %s: %w", value, envName(f.Name), err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
-	}
-	for name, d := range map[string]time.Duration{
-		"read-header-timeout": o.readHeaderTimeout, "read-timeout": o.readTimeout,
-		"write-timeout": o.writeTimeout, "idle-timeout": o.idleTimeout, "shutdown-timeout": o.shutdownTimeout,
-	} {
-		if d <= 0 {
-			return o, fmt.Errorf("-%s must be positive, not %s", name, d)
-		}
-	}
 	return o, nil
+}
+
+// Flag values that refuse bad input, so that a flag and its environment
+// variable are checked alike.
+type (
+	nonNegative[T int | int64] struct{ p *T }
+	positiveDuration           struct{ p *time.Duration }
+	oneOf                      struct {
+		p       *string
+		choices []string
+	}
+)
+
+func (v nonNegative[T]) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v.p), 10)
+}
+
+func (v nonNegative[T]) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || int64(T(n)) != n {
+		return errors.New("want a whole number, 0 or more")
+	}
+	*v.p = T(n)
+	return nil
+}
+
+func (v positiveDuration) String() string {
+	if v.p == nil {
+		return "0s"
+	}
+	return v.p.String()
+}
+
+func (v positiveDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return errors.New("want a positive duration such as 30s or 2m")
+	}
+	*v.p = d
+	return nil
+}
+
+func (v oneOf) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v oneOf) Set(s string) error {
+	if !slices.Contains(v.choices, s) {
+		return fmt.Errorf("want one of %s", strings.Join(v.choices, ", "))
+	}
+	*v.p = s
+	return nil
 }
 
 func envName(flagName string) string {
@@ -142,7 +196,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	listener, err := net.Listen("tcp", o.addr)
+	// Not cancelled by ctx: a signal during start-up ends in the graceful
+	// shutdown below, not in a listen error.
+	var lc net.ListenConfig
+	listener, err := lc.Listen(context.WithoutCancel(ctx), "tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}

@@ -1,0 +1,93 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+NPM ?= npm
+# Pinned here, not in go.mod: the linter's dependencies stay out of the module.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+# Redocly CLI is pinned in package.json / package-lock.json.
+REDOCLY := npx --no-install redocly
+# No usage reports or update checks from the OpenAPI linter.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+SPEC := api/openapi.yaml
+ARGS ?=
+
+.PHONY: help generate check-generated lint test run build clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+generate: ## regenerate gen/*.gen.go from api/openapi.yaml
+	$(GO) generate ./...
+
+check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree untouched)
+	@tmp=$$(mktemp -d)
+	trap 'rm -rf "$$tmp"' EXIT
+	# Copy the work tree as git sees it (tracked and untracked, not ignored).
+	git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do if [[ -e $$f ]]; then printf '%s\0' "$$f"; fi; done |
+		tar --null -T - -cf - | tar -xf - -C "$$tmp"
+	# Generated files that the spec no longer produces must show up as stale too.
+	rm -f "$$tmp"/gen/*.gen.go
+	echo "go generate ./... in a copy of the tree"
+	(cd "$$tmp" && $(GO) generate ./...)
+	if ! diff -ru gen "$$tmp/gen" > "$$tmp/gen.diff"; then
+		diff -rq gen "$$tmp/gen" | sed "s|$$tmp/gen/|regenerated/|g" || true
+		head -n 40 "$$tmp/gen.diff" | sed "s|$$tmp/gen/|regenerated/|g"
+		echo "..."
+		echo "check-generated: gen/ is stale against $(SPEC): run 'make generate' and commit gen/." >&2
+		exit 1
+	fi
+	echo "check-generated: gen/ matches $(SPEC)"
+
+# npm ci only when the lock file changed since the last install.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+# Every check runs, so that one report shows all findings.
+lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocly lint of the spec
+	@failed=()
+	echo "gofmt -l"
+	if ! unformatted=$$(find . \( -name .git -o -name node_modules -o -name bin \) -prune -o -name '*.go' -print0 | xargs -0 -r gofmt -l); then
+		failed+=(gofmt)
+	elif [[ -n $$unformatted ]]; then
+		echo "$$unformatted"
+		echo "gofmt: the files above need 'gofmt -w'"
+		failed+=(gofmt)
+	fi
+	echo "go vet ./..."
+	$(GO) vet ./... || failed+=("go vet")
+	echo "golangci-lint $(GOLANGCI_LINT_VERSION) run ./..."
+	$(GOLANGCI_LINT) run ./... || failed+=(golangci-lint)
+	echo "redocly lint $(SPEC)"
+	$(REDOCLY) lint --lint-config error $(SPEC) || failed+=(redocly)
+	if (($${#failed[@]})); then
+		echo "lint: failed: $${failed[*]}" >&2
+		exit 1
+	fi
+	echo "lint: ok"
+
+test: ## check-generated, lint, then go test -race
+	@$(MAKE) check-generated
+	$(MAKE) lint
+	echo "go test -race -count=1 ./..."
+	$(GO) test -race -count=1 ./...
+
+run: ## run the reference server with demo data on 127.0.0.1:8080 (ARGS=... passes flags)
+	$(GO) run ./server/cmd/refserver $(ARGS)
+
+build: ## build every command of the module into bin/
+	@mkdir -p bin
+	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
+	echo "go build -o bin/" $$mains
+	$(GO) build -o bin/ $$mains
+
+clean: ## remove bin/ and node_modules/
+	rm -rf bin node_modules

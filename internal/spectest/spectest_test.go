@@ -1,0 +1,56 @@
+package spectest_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hzkit/sendmessage/internal/spectest"
+)
+
+const (
+	sendPath     = "/rest/inventory/v1/sessions/action/send-message"
+	messagesPath = "/rest/refserver/v1/messages"
+	healthPath   = "/rest/refserver/v1/health"
+)
+
+// The checker must refuse answers that break the spec: it must refuse
+// answers that break the spec.
+func TestCheckFindsBreaches(t *testing.T) {
+	t.Parallel()
+	c := spectest.Load(t)
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	errorBody := `{"error_message":"x","error_messages":["x"],"errors":[{"error_key":"k","error_message":"x"}]}`
+	tests := []struct {
+		name         string
+		method, path string
+		status       int
+		header       http.Header
+		body         string
+		wantOK       bool
+	}{
+		{"valid send result", http.MethodPost, sendPath, 200, jsonHeader, `[{"id":"a","status_code":200,"timestamp":1}]`, true},
+		{"send result null", http.MethodPost, sendPath, 200, jsonHeader, `null`, false},
+		{"item without timestamp", http.MethodPost, sendPath, 200, jsonHeader, `[{"id":"a","status_code":200}]`, false},
+		{"undeclared status", http.MethodPost, sendPath, 418, jsonHeader, errorBody, false},
+		{"error without errors", http.MethodPost, sendPath, 400, jsonHeader, `{"error_message":"x","error_messages":["x"]}`, false},
+		{"wrong content type", http.MethodPost, sendPath, 400, http.Header{"Content-Type": {"text/plain"}}, errorBody, false},
+		{"health without count", http.MethodGet, healthPath, 200, jsonHeader, `{"status":"ok"}`, false},
+		{"messages null", http.MethodGet, messagesPath, 200, jsonHeader, `{"messages":null}`, false},
+		{"sequence zero", http.MethodGet, messagesPath, 200, jsonHeader, `{"messages":[{"sequence":0,"session_id":"a","message":"m","message_type":"INFO","timestamp":1}]}`, false},
+		{"no route, valid error", http.MethodGet, "/rest/nope", 404, jsonHeader, errorBody, true},
+		{"no route, bad error body", http.MethodGet, "/rest/nope", 404, jsonHeader, `{"message":"x"}`, false},
+		{"no route, success", http.MethodGet, "/rest/nope", 200, jsonHeader, errorBody, false},
+		{"wrong method, valid error", http.MethodGet, sendPath, 405, jsonHeader, errorBody, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequestWithContext(t.Context(), tt.method, "http://example.test"+tt.path, nil)
+			err := c.Check(req, tt.status, tt.header, []byte(tt.body))
+			if (err == nil) != tt.wantOK {
+				t.Errorf("Check = %v, want ok %v", err, tt.wantOK)
+			}
+		})
+	}
+}

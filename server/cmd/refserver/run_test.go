@@ -1,0 +1,533 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+const (
+	seedID      = "7cdd624f-37d1-46c1-ab96-695a5d13956f"
+	seedRequest = `{"message":"Sample Info Message","message_type":"INFO","session_ids":["` + seedID + `"]}`
+	sendSuffix  = "/inventory/v1/sessions/action/send-message"
+	healthPath  = "/refserver/v1/health"
+	listenLine  = "listening on "
+	tokenLine   = "Bearer token (generated; shown only here): "
+	// failAfter bounds every wait; reaching it is a failure, not a schedule.
+	failAfter = 20 * time.Second
+)
+
+// watchedBuffer is an output that run writes while the test waits for
+// particular text to arrive.
+type watchedBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed on every write
+}
+
+func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{})} }
+
+func (b *watchedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return n, err
+}
+
+func (b *watchedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor returns the buffer once ready says it holds what the test needs. It
+// fails t if run ends first or nothing comes.
+func (b *watchedBuffer) waitFor(t *testing.T, what string, ready func(string) bool, r *running) string {
+	t.Helper()
+	timeout := time.After(failAfter)
+	for {
+		b.mu.Lock()
+		s, changed := b.buf.String(), b.changed
+		b.mu.Unlock()
+		if ready(s) {
+			return s
+		}
+		select {
+		case <-changed:
+		case <-r.done:
+			if s := b.String(); ready(s) {
+				return s
+			}
+			t.Fatalf("run returned %v before %s", r.err, what)
+		case <-timeout:
+			t.Fatalf("no %s after %s; output so far:\n%s", what, failAfter, b.String())
+		}
+	}
+}
+
+// running is one run of the program.
+type running struct {
+	cancel         context.CancelFunc
+	stdout, stderr *watchedBuffer
+	done           chan struct{}
+	err            error // set before done is closed
+
+	base string // http://host:port/rest
+	addr string // host:port
+}
+
+// startRun starts run with args and env and waits until it listens.
+func startRun(t *testing.T, args []string, env map[string]string) *running {
+	t.Helper()
+	r := begin(t, args, env)
+	out := r.stdout.waitFor(t, "listening line", func(s string) bool { return strings.Contains(s, "\n") }, r)
+	first, _, _ := strings.Cut(out, "\n")
+	_, rawURL, ok := strings.Cut(first, listenLine)
+	if !ok {
+		t.Fatalf("first stdout line %q does not say where run listens", first)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || u.Path != "/rest" {
+		t.Fatalf("listening URL %q: want http://host:port/rest (%v)", rawURL, err)
+	}
+	r.base, r.addr = rawURL, u.Host
+	return r
+}
+
+// begin starts run without waiting for anything; the test's end cancels it.
+func begin(t *testing.T, args []string, env map[string]string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = run(ctx, args, envFunc(env), r.stdout, r.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(failAfter):
+			t.Errorf("run did not return within %s of cancel", failAfter)
+		}
+	})
+	return r
+}
+
+// stop cancels run's context and returns what run returned.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	return r.wait(t)
+}
+
+func (r *running) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(failAfter):
+		t.Fatalf("run did not return within %s", failAfter)
+		return nil
+	}
+}
+
+// post sends body to the send-message operation and returns the status and body.
+func post(t *testing.T, client *http.Client, base, token, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+sendSuffix, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return roundTrip(t, client, req)
+}
+
+func get(t *testing.T, client *http.Client, rawURL string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roundTrip(t, client, req)
+}
+
+func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	return resp.StatusCode, body
+}
+
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
+	transport := &http.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport}
+}
+
+func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
+	t.Helper()
+	var items []gen.BulkItemResponseInfo
+	if err := json.Unmarshal(body, &items); err != nil {
+		t.Fatalf("decode result items: %v\nbody: %s", err, body)
+	}
+	return items
+}
+
+func wantDelivered(t *testing.T, status int, body []byte, id string) {
+	t.Helper()
+	if status != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", status, body)
+	}
+	items := decodeItems(t, body)
+	if len(items) != 1 || items[0].Id != id || items[0].StatusCode != http.StatusOK {
+		t.Errorf("items = %s, want one delivered item for %s", body, id)
+	}
+}
+
+func TestRunGeneratedToken(t *testing.T) {
+	t.Parallel()
+	r := startRun(t, []string{"-addr", "127.0.0.1:0"}, nil)
+	out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 2 }, r)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	_, token, ok := strings.Cut(lines[1], tokenLine)
+	if !ok || len(token) < 32 {
+		t.Fatalf("second stdout line %q does not carry a generated token", lines[1])
+	}
+	client := newClient(t)
+
+	status, body := post(t, client, r.base, token, seedRequest)
+	wantDelivered(t, status, body, seedID)
+	if status, _ := post(t, client, r.base, token+"x", seedRequest); status != http.StatusUnauthorized {
+		t.Errorf("wrong token: status %d, want 401", status)
+	}
+	if status, body := get(t, client, r.base+healthPath); status != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
+		t.Errorf("health: %d %s", status, body)
+	}
+
+	if err := r.stop(t); err != nil {
+		t.Errorf("run after cancel = %v, want nil", err)
+	}
+	if got := strings.Count(r.stdout.String(), "\n"); got != 2 {
+		t.Errorf("stdout has %d lines, want 2:\n%s", got, r.stdout.String())
+	}
+	logs := r.stderr.String()
+	if strings.Contains(logs, token) {
+		t.Errorf("stderr holds the token:\n%s", logs)
+	}
+	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+func TestRunGivenToken(t *testing.T) {
+	t.Parallel()
+	const token = "given-token-3b8f0e1a"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-token", token}, nil},
+		{"environment", nil, map[string]string{"REFSERVER_TOKEN": token}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRun(t, append([]string{"-addr", "127.0.0.1:0"}, tt.args...), tt.env)
+			client := newClient(t)
+			status, body := post(t, client, r.base, token, seedRequest)
+			wantDelivered(t, status, body, seedID)
+			if err := r.stop(t); err != nil {
+				t.Errorf("run after cancel = %v, want nil", err)
+			}
+			if out := r.stdout.String(); strings.Contains(out, token) || strings.Contains(out, "Bearer token") {
+				t.Errorf("stdout shows a given token:\n%s", out)
+			}
+			if logs := r.stderr.String(); strings.Contains(logs, token) {
+				t.Errorf("stderr holds the token:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestRunJSONLogs(t *testing.T) {
+	t.Parallel()
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-json-logs", "-log-format", "json"}, nil)
+	if status, _ := get(t, newClient(t), r.base+healthPath); status != http.StatusOK {
+		t.Errorf("health: status %d", status)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	var messages []string
+	for line := range strings.Lines(r.stderr.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		msg, _ := m["msg"].(string)
+		messages = append(messages, msg)
+	}
+	if got, want := strings.Join(messages, ","), "serving,request,shutting down,stopped"; got != want {
+		t.Errorf("log messages = %s, want %s", got, want)
+	}
+}
+
+func TestRunLimitsFromOptions(t *testing.T) {
+	t.Parallel()
+	const token = "tok-limits"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-max-message-length", "5"},
+		map[string]string{"REFSERVER_MAX_SESSION_IDS": "1"})
+	client := newClient(t)
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+	}{
+		{"message at limit", `{"message":"12345","message_type":"INFO","session_ids":["` + seedID + `"]}`, 200},
+		{"message over limit", `{"message":"123456","message_type":"INFO","session_ids":["` + seedID + `"]}`, 400},
+		{"ids over limit", `{"message":"m","message_type":"INFO","session_ids":["` + seedID + `","` + seedID + `"]}`, 400},
+	}
+	for _, tt := range tests {
+		if status, body := post(t, client, r.base, token, tt.body); status != tt.wantStatus {
+			t.Errorf("%s: status %d, want %d; body %s", tt.name, status, tt.wantStatus, body)
+		}
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunDataFile(t *testing.T) {
+	t.Parallel()
+	const token = "tok-data"
+	path := writeFile(t, "inventory.json", `{"sessions": [
+		{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
+		{"id": "mine-2", "session_state": "DISCONNECTED"}
+	]}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-data", path}, nil)
+	client := newClient(t)
+
+	status, body := get(t, client, r.base+healthPath)
+	if status != http.StatusOK || !strings.Contains(string(body), `"sessions":2`) {
+		t.Errorf("health: %d %s, want 2 sessions", status, body)
+	}
+	status, body = post(t, client, r.base, token, `{"message":"m","message_type":"INFO","session_ids":["mine-1","mine-2","`+seedID+`"]}`)
+	if status != http.StatusOK {
+		t.Fatalf("status %d; body %s", status, body)
+	}
+	var got []int32
+	for _, item := range decodeItems(t, body) {
+		got = append(got, item.StatusCode)
+	}
+	// The file replaces the demo data: the seed session is gone.
+	if want := []int32{200, 409, 404}; !equalInts(got, want) {
+		t.Errorf("status codes = %v, want %v", got, want)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	if !strings.Contains(r.stderr.String(), path) {
+		t.Errorf("the serving log does not name the data file:\n%s", r.stderr.String())
+	}
+}
+
+func equalInts(a, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRunRefusesToStart(t *testing.T) {
+	t.Parallel()
+	malformed := writeFile(t, "broken.json", `{"sessions": [{"id": "a", "session_state": "connected"}]}`)
+	duplicate := writeFile(t, "dup.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "a", "session_state": "PENDING"}]}`)
+	missing := filepath.Join(t.TempDir(), "absent.json")
+	var lc net.ListenConfig
+	taken, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"malformed data file", []string{"-data", malformed}, []string{malformed, "/sessions/0/session_state"}},
+		{"duplicate ids in data file", []string{"-data", duplicate}, []string{duplicate, "/sessions/1/id"}},
+		{"missing data file", []string{"-data", missing}, []string{missing}},
+		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
+		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},
+		{"address in use", []string{"-addr", taken.Addr().String()}, []string{taken.Addr().String()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"-addr", "127.0.0.1:0", "-token", "tok"}, tt.args...)
+			r := begin(t, args, nil)
+			// run must give up by itself, without cancel.
+			err := r.wait(t)
+			if err == nil {
+				t.Fatal("run started")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if out := r.stdout.String(); out != "" {
+				t.Errorf("stdout = %q, want nothing before listening", out)
+			}
+		})
+	}
+}
+
+// TestRunGracefulShutdown holds a request in the handler, cancels run's
+// context, and checks that the request still gets its whole answer. The client
+// sends "Expect: 100-continue" and reads the body only after the server's 100
+// Continue, which the server sends when the handler first reads the body: so
+// once the first half is taken from the pipe, the request is in the handler.
+func TestRunGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	const token = "tok-graceful"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token}, nil)
+
+	transport := &http.Transport{ExpectContinueTimeout: time.Hour}
+	t.Cleanup(transport.CloseIdleConnections)
+	client := &http.Client{Transport: transport}
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.base+sendSuffix, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Expect", "100-continue")
+
+	type answer struct {
+		resp *http.Response
+		body []byte
+		err  error
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			answers <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		answers <- answer{resp: resp, body: body, err: err}
+	}()
+
+	half := len(seedRequest) / 2
+	writeOrFail(t, pw, seedRequest[:half])
+
+	r.cancel()
+	r.stderr.waitFor(t, "shutdown log", func(s string) bool { return strings.Contains(s, "shutting down") }, r)
+	waitUntilRefused(t, r.addr)
+	select {
+	case <-r.done:
+		t.Fatalf("run returned %v with a request in flight", r.err)
+	default:
+	}
+
+	writeOrFail(t, pw, seedRequest[half:])
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var a answer
+	select {
+	case a = <-answers:
+	case <-time.After(failAfter):
+		t.Fatal("no answer to the in-flight request")
+	}
+	if a.err != nil {
+		t.Fatalf("in-flight request: %v", a.err)
+	}
+	wantDelivered(t, a.resp.StatusCode, a.body, seedID)
+	// The answer was written while shutting down, so it closes the connection.
+	if !a.resp.Close {
+		t.Error("answer during shutdown keeps the connection open")
+	}
+	if err := r.wait(t); err != nil {
+		t.Errorf("run = %v, want nil after a graceful shutdown", err)
+	}
+}
+
+// writeOrFail writes s to w, failing t if nobody takes it.
+func writeOrFail(t *testing.T, w *io.PipeWriter, s string) {
+	t.Helper()
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(w, s)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatalf("write request body: %v", err)
+		}
+	case <-time.After(failAfter):
+		w.CloseWithError(io.ErrClosedPipe)
+		t.Fatal("the request body was never read")
+	}
+}
+
+// waitUntilRefused returns once addr no longer accepts connections: the
+// server has closed its listener, so Shutdown is under way.
+func waitUntilRefused(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(failAfter)
+	var dialer net.Dialer
+	for time.Now().Before(deadline) {
+		conn, err := dialer.DialContext(t.Context(), "tcp", addr)
+		if err != nil {
+			return
+		}
+		conn.Close()
+	}
+	t.Fatalf("%s still accepts connections after %s", addr, failAfter)
+}

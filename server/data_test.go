@@ -1,0 +1,178 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/server"
+)
+
+const seedSessionID = "7cdd624f-37d1-46c1-ab96-695a5d13956f"
+
+func TestDemoSessions(t *testing.T) {
+	t.Parallel()
+	sessions, err := server.DemoSessions()
+	if err != nil {
+		t.Fatalf("DemoSessions: %v", err)
+	}
+	states := map[gen.SessionInfoSessionState]int{}
+	seen := map[string]bool{}
+	var seed *gen.SessionInfo
+	for i, s := range sessions {
+		if seen[s.Id] {
+			t.Errorf("demo id %q appears twice", s.Id)
+		}
+		seen[s.Id] = true
+		states[s.SessionState]++
+		if s.Id == seedSessionID {
+			seed = &sessions[i]
+		}
+	}
+	if seed == nil {
+		t.Fatalf("demo data lacks the seed session %s", seedSessionID)
+	}
+	if seed.SessionState != gen.SessionInfoSessionStateCONNECTED {
+		t.Errorf("seed session state = %s, want CONNECTED", seed.SessionState)
+	}
+	if seed.UserId == nil || *seed.UserId == "" {
+		t.Error("seed session has no user_id")
+	}
+	// The demo is meant to show every outcome a send can have.
+	for _, state := range []gen.SessionInfoSessionState{
+		gen.SessionInfoSessionStateCONNECTED,
+		gen.SessionInfoSessionStateDISCONNECTED,
+		gen.SessionInfoSessionStatePENDING,
+	} {
+		if states[state] == 0 {
+			t.Errorf("demo data has no %s session", state)
+		}
+	}
+}
+
+func TestDemoSessionsAreFreshCopies(t *testing.T) {
+	t.Parallel()
+	a, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a[0].Id = "changed"
+	b, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0].Id == "changed" {
+		t.Error("DemoSessions shares its result between calls")
+	}
+}
+
+func TestLoadDataValid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		data string
+		want []gen.SessionInfo
+	}{
+		{"no sessions", `{"sessions": []}`, []gen.SessionInfo{}},
+		{"trailing whitespace", "{\"sessions\": []}\n\n", []gen.SessionInfo{}},
+		{
+			"every field",
+			`{"sessions": [{
+				"id": "a", "user_id": "u", "broker_user_id": "bu", "access_group_id": "ag",
+				"desktop_pool_id": "dp", "farm_id": "f", "rds_server_id": "r", "machine_id": "m",
+				"session_type": "APPLICATION", "session_state": "PENDING", "session_protocol": "RDP",
+				"start_time": 1561935600000, "disconnected_time": 1561938000000, "agent_version": "8.0.0"
+			}]}`,
+			[]gen.SessionInfo{{
+				Id: "a", UserId: ptr("u"), BrokerUserId: ptr("bu"), AccessGroupId: ptr("ag"),
+				DesktopPoolId: ptr("dp"), FarmId: ptr("f"), RdsServerId: ptr("r"), MachineId: ptr("m"),
+				SessionType:     ptr(gen.SessionInfoSessionTypeAPPLICATION),
+				SessionState:    gen.SessionInfoSessionStatePENDING,
+				SessionProtocol: ptr(gen.SessionInfoSessionProtocolRDP),
+				StartTime:       ptr(int64(1561935600000)), DisconnectedTime: ptr(int64(1561938000000)),
+				AgentVersion: ptr("8.0.0"),
+			}},
+		},
+		{
+			// 2^53+1 is not a float64; it must arrive exactly.
+			"int64 beyond float64 precision",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": 9007199254740993}]}`,
+			[]gen.SessionInfo{{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED, StartTime: ptr(int64(9007199254740993))}},
+		},
+		{
+			"order kept",
+			`{"sessions": [{"id": "b", "session_state": "DISCONNECTED"}, {"id": "a", "session_state": "CONNECTED"}]}`,
+			[]gen.SessionInfo{
+				{Id: "b", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
+				{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := server.LoadData("sessions.json", []byte(tt.data))
+			if err != nil {
+				t.Fatalf("LoadData: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("LoadData (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadDataMalformed(t *testing.T) {
+	t.Parallel()
+	const name = "testdata/broken-inventory.json"
+	tests := []struct {
+		name string
+		data string
+		// want are fragments the error must contain, besides the file name.
+		want []string
+	}{
+		{"not JSON", `sessions: []`, []string{"not valid JSON"}},
+		{"empty file", ``, []string{"not valid JSON"}},
+		{"trailing second value", `{"sessions": []} {"sessions": []}`, []string{"not valid JSON", "follows the document"}},
+		{"trailing bracket", `{"sessions": []}}`, []string{"not valid JSON"}},
+		{"top level is an array", `[]`, []string{"must be an object"}},
+		{"missing sessions", `{}`, []string{"/sessions", `"sessions" is missing`}},
+		{"sessions null", `{"sessions": null}`, []string{"/sessions", "not nullable"}},
+		{"unknown top-level key", `{"sessions": [], "session": []}`, []string{`"session"`, "unsupported"}},
+		{"session without id", `{"sessions": [{"session_state": "CONNECTED"}]}`, []string{"/sessions/0/id", `"id" is missing`}},
+		{"empty id", `{"sessions": [{"id": "", "session_state": "CONNECTED"}]}`, []string{"/sessions/0/id", "minimum string length is 1"}},
+		{
+			"lowercase session_state",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "b", "session_state": "connected"}]}`,
+			[]string{"/sessions/1/session_state", "not one of the allowed values"},
+		},
+		{"session without state", `{"sessions": [{"id": "a"}]}`, []string{"/sessions/0/session_state", "missing"}},
+		{"start_time a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": "x"}]}`, []string{"/sessions/0/start_time", "must be an integer"}},
+		{"start_time a fraction", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": 1.5}]}`, []string{"/sessions/0/start_time", "must be an integer"}},
+		{
+			"duplicate ids",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "b", "session_state": "CONNECTED"}, {"id": "a", "session_state": "PENDING"}]}`,
+			[]string{"/sessions/2/id", `"a"`, "/sessions/0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := server.LoadData(name, []byte(tt.data))
+			if err == nil {
+				t.Fatalf("LoadData accepted %s, returning %+v", tt.data, got)
+			}
+			msg := err.Error()
+			for _, want := range append([]string{name}, tt.want...) {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not contain %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans several lines: %q", msg)
+			}
+		})
+	}
+}

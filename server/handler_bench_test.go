@@ -1,0 +1,56 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/server"
+)
+
+// BenchmarkSendMessage measures the whole handler path (middleware, spec
+// validation, auth, inventory lookup, recording, encoding) without a network.
+func BenchmarkSendMessage(b *testing.B) {
+	for _, n := range []int{1, 1000, 100000} {
+		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
+			sessions := make([]gen.SessionInfo, n)
+			ids := make([]string, n)
+			for i := range sessions {
+				ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+				sessions[i] = gen.SessionInfo{Id: ids[i], SessionState: gen.SessionInfoSessionStateCONNECTED}
+			}
+			store := server.NewMemoryStore(sessions)
+			srv, err := server.New(server.Config{
+				Token:  "bench",
+				Store:  store,
+				Limits: server.Limits{MaxSessionIDs: n, MaxBodyBytes: int64(64*n + 1024)},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := json.Marshal(gen.SessionSendMessageSpec{
+				Message: "This desktop restarts in 15 minutes.", MessageType: gen.SessionSendMessageSpecMessageTypeWARNING, SessionIds: ids,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/rest/inventory/v1/sessions/action/send-message", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer bench")
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				store.ClearMessages()
+			}
+		})
+	}
+}

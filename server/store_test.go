@@ -1,0 +1,319 @@
+package server_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/server"
+)
+
+func TestMemoryStoreSession(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(testSessions())
+	byID := map[string]gen.SessionInfo{}
+	for _, s := range testSessions() {
+		byID[s.Id] = s
+	}
+	tests := []struct {
+		name   string
+		id     string
+		wantOK bool
+	}{
+		{"connected", idConnected, true},
+		{"without user", idNoUser, true},
+		{"disconnected", idDisconnected, true},
+		{"pending", idPending, true},
+		{"unknown", idUnknown, false},
+		{"empty id", "", false},
+		{"case differs", "11111111-0000-4000-8000-00000000000A", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := store.Session(tt.id)
+			if ok != tt.wantOK {
+				t.Fatalf("Session(%q) ok = %v, want %v", tt.id, ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(byID[tt.id], got); diff != "" {
+				t.Errorf("Session(%q) mismatch (-want +got):\n%s", tt.id, diff)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreSessionCount(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		sessions []gen.SessionInfo
+		want     int
+	}{
+		{"nil", nil, 0},
+		{"empty", []gen.SessionInfo{}, 0},
+		{"test inventory", testSessions(), len(testSessions())},
+		{"repeated id counted once", []gen.SessionInfo{{Id: "a"}, {Id: "a"}, {Id: "b"}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := server.NewMemoryStore(tt.sessions).SessionCount(); got != tt.want {
+				t.Errorf("SessionCount() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreLaterDuplicateWins(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore([]gen.SessionInfo{
+		{Id: "a", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
+		{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED},
+	})
+	got, ok := store.Session("a")
+	if !ok || got.SessionState != gen.SessionInfoSessionStateCONNECTED {
+		t.Errorf("Session(a) = %+v, %v; want the later, CONNECTED one", got, ok)
+	}
+}
+
+func delivery(sessionID, message string) gen.DeliveredMessage {
+	return gen.DeliveredMessage{
+		SessionId:   sessionID,
+		Message:     message,
+		MessageType: gen.DeliveredMessageMessageTypeINFO,
+		Timestamp:   fixedNow.UnixMilli(),
+	}
+}
+
+func withSequence(m gen.DeliveredMessage, seq int64) gen.DeliveredMessage {
+	m.Sequence = seq
+	return m
+}
+
+func TestMemoryStoreRecordNumbersFromOneAcrossCalls(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(nil)
+
+	first := []gen.DeliveredMessage{delivery("a", "one"), delivery("b", "two")}
+	store.Record(first)
+	store.Record(nil)
+	store.Record([]gen.DeliveredMessage{})
+	second := []gen.DeliveredMessage{delivery("a", "three"), delivery("c", "four"), delivery("a", "five")}
+	store.Record(second)
+
+	// The caller's slice learns the numbers given.
+	if diff := cmp.Diff([]int64{1, 2}, sequences(first)); diff != "" {
+		t.Errorf("first batch sequences (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int64{3, 4, 5}, sequences(second)); diff != "" {
+		t.Errorf("second batch sequences (-want +got):\n%s", diff)
+	}
+	want := []gen.DeliveredMessage{
+		withSequence(delivery("a", "one"), 1),
+		withSequence(delivery("b", "two"), 2),
+		withSequence(delivery("a", "three"), 3),
+		withSequence(delivery("c", "four"), 4),
+		withSequence(delivery("a", "five"), 5),
+	}
+	if diff := cmp.Diff(want, store.Messages("")); diff != "" {
+		t.Errorf("Messages(\"\") (-want +got):\n%s", diff)
+	}
+}
+
+func sequences(ms []gen.DeliveredMessage) []int64 {
+	out := make([]int64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Sequence
+	}
+	return out
+}
+
+func TestMemoryStoreMessagesFilter(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(nil)
+	store.Record([]gen.DeliveredMessage{delivery("a", "one"), delivery("b", "two"), delivery("a", "three")})
+
+	tests := []struct {
+		name      string
+		sessionID string
+		want      []gen.DeliveredMessage
+	}{
+		{"all", "", []gen.DeliveredMessage{
+			withSequence(delivery("a", "one"), 1),
+			withSequence(delivery("b", "two"), 2),
+			withSequence(delivery("a", "three"), 3),
+		}},
+		{"one session, oldest first", "a", []gen.DeliveredMessage{
+			withSequence(delivery("a", "one"), 1),
+			withSequence(delivery("a", "three"), 3),
+		}},
+		{"other session", "b", []gen.DeliveredMessage{withSequence(delivery("b", "two"), 2)}},
+		{"no deliveries", "z", []gen.DeliveredMessage{}},
+		{"prefix is not a match", "a ", []gen.DeliveredMessage{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := store.Messages(tt.sessionID)
+			if got == nil {
+				t.Fatalf("Messages(%q) = nil, want a non-nil slice", tt.sessionID)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Messages(%q) (-want +got):\n%s", tt.sessionID, diff)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreMessagesEmptyIsNotNil(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(*server.MemoryStore)
+	}{
+		{"new store", func(*server.MemoryStore) {}},
+		{"after clear", func(s *server.MemoryStore) {
+			s.Record([]gen.DeliveredMessage{delivery("a", "one")})
+			s.ClearMessages()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := server.NewMemoryStore(nil)
+			tt.setup(store)
+			for _, id := range []string{"", "a"} {
+				// A nil slice would encode as null, which the spec's array refuses.
+				if got := store.Messages(id); got == nil || len(got) != 0 {
+					t.Errorf("Messages(%q) = %#v, want an empty, non-nil slice", id, got)
+				}
+			}
+		})
+	}
+}
+
+func TestMemoryStoreClearKeepsCounting(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(nil)
+	store.Record([]gen.DeliveredMessage{delivery("a", "one"), delivery("a", "two")})
+	store.ClearMessages()
+	store.ClearMessages()
+	store.Record([]gen.DeliveredMessage{delivery("b", "three")})
+
+	want := []gen.DeliveredMessage{withSequence(delivery("b", "three"), 3)}
+	if diff := cmp.Diff(want, store.Messages("")); diff != "" {
+		t.Errorf("Messages after clear (-want +got):\n%s", diff)
+	}
+	if got := store.Messages("a"); len(got) != 0 {
+		t.Errorf("Messages(a) after clear = %+v, want none", got)
+	}
+}
+
+func TestMemoryStoreMessagesReturnsACopy(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(nil)
+	store.Record([]gen.DeliveredMessage{delivery("a", "one")})
+	got := store.Messages("")
+	got[0].Message = "changed"
+	got[0].Sequence = 99
+
+	want := []gen.DeliveredMessage{withSequence(delivery("a", "one"), 1)}
+	if diff := cmp.Diff(want, store.Messages("")); diff != "" {
+		t.Errorf("store changed through a returned slice (-want +got):\n%s", diff)
+	}
+}
+
+// TestMemoryStoreConcurrentRecord has writers record batches while readers take
+// snapshots. Run with -race. Every snapshot must hold whole batches numbered
+// 1..n without gaps, and at the end every delivery is numbered exactly once.
+func TestMemoryStoreConcurrentRecord(t *testing.T) {
+	t.Parallel()
+	const (
+		writers   = 8
+		batches   = 40
+		batchSize = 5
+		readers   = 4
+	)
+	store := server.NewMemoryStore(nil)
+	batchName := func(w, b int) string { return fmt.Sprintf("w%d-b%d", w, b) }
+
+	// checkSnapshot says what is wrong with one view of the record, or "".
+	checkSnapshot := func(ms []gen.DeliveredMessage) string {
+		perBatch := map[string][]int64{}
+		for i, m := range ms {
+			if m.Sequence != int64(i+1) {
+				return fmt.Sprintf("message %d has sequence %d, want %d", i, m.Sequence, i+1)
+			}
+			perBatch[m.Message] = append(perBatch[m.Message], m.Sequence)
+		}
+		for name, seqs := range perBatch {
+			if len(seqs) != batchSize {
+				return fmt.Sprintf("batch %s is partly visible: %d of %d", name, len(seqs), batchSize)
+			}
+			for j := 1; j < len(seqs); j++ {
+				if seqs[j] != seqs[j-1]+1 {
+					return fmt.Sprintf("batch %s is interleaved: sequences %v", name, seqs)
+				}
+			}
+		}
+		return ""
+	}
+
+	var writersDone sync.WaitGroup
+	for w := range writers {
+		writersDone.Go(func() {
+			for b := range batches {
+				batch := make([]gen.DeliveredMessage, batchSize)
+				for i := range batch {
+					// Session ids cycle so that filtered reads see part of each batch.
+					batch[i] = delivery(fmt.Sprintf("s%d", i%2), batchName(w, b))
+				}
+				store.Record(batch)
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var readersDone sync.WaitGroup
+	for range readers {
+		readersDone.Go(func() {
+			for {
+				if problem := checkSnapshot(store.Messages("")); problem != "" {
+					t.Errorf("snapshot: %s", problem)
+					return
+				}
+				for _, m := range store.Messages("s1") {
+					if m.SessionId != "s1" {
+						t.Errorf("Messages(s1) returned a message of %q", m.SessionId)
+						return
+					}
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		})
+	}
+	writersDone.Wait()
+	close(stop)
+	readersDone.Wait()
+
+	final := store.Messages("")
+	if got, want := len(final), writers*batches*batchSize; got != want {
+		t.Fatalf("recorded %d messages, want %d", got, want)
+	}
+	if problem := checkSnapshot(final); problem != "" {
+		t.Errorf("final record: %s", problem)
+	}
+	seen := map[string]bool{}
+	for _, m := range final {
+		seen[m.Message] = true
+	}
+	if got, want := len(seen), writers*batches; got != want {
+		t.Errorf("final record holds %d batches, want %d", got, want)
+	}
+}
