@@ -18,7 +18,7 @@ export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 SPEC := api/openapi.yaml
 ARGS ?=
 
-.PHONY: help generate check-generated lint test run build clean
+.PHONY: help generate check-generated lint test run build clean bench bench-smoke bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,11 +74,12 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, lint, then go test -race
+test: ## check-generated, lint, go test -race, then a smoke run of the load benchmark
 	@$(MAKE) check-generated
 	$(MAKE) lint
 	echo "go test -race -count=1 ./..."
 	$(GO) test -race -count=1 ./...
+	$(MAKE) bench-smoke
 
 run: ## run the reference server with demo data on 127.0.0.1:8080 (ARGS=... passes flags)
 	$(GO) run ./server/cmd/refserver $(ARGS)
@@ -89,5 +90,40 @@ build: ## build every command of the module into bin/
 	echo "go build -o bin/" $$mains
 	$(GO) build -o bin/ $$mains
 
-clean: ## remove bin/ and node_modules/
-	rm -rf bin node_modules
+# The load benchmark: binaries in .bench/bin, wrk from Debian's packages.
+BENCH_BIN := .bench/bin
+BENCH_ARGS ?=
+LOADBENCH = $(BENCH_BIN)/loadbench -refserver $(BENCH_BIN)/refserver -baseline $(BENCH_BIN)/benchbaseline
+
+bench-tools:
+	@if ! command -v wrk >/dev/null; then
+		echo "wrk not found: installing Debian's package"
+		if [[ $$(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+			echo "bench: install wrk (Debian: apt-get install wrk)" >&2
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		apt-get install -y -q --no-install-recommends wrk >/dev/null
+	fi
+	mkdir -p $(BENCH_BIN)
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/benchbaseline ./internal/loadbench
+
+bench: bench-tools ## load benchmark: refserver vs bare echo (and Prism when Node is here), 3 interleaved rounds
+	@prism=()
+	if command -v node >/dev/null; then
+		$(MAKE) node_modules/.package-lock.json
+		prism=(-prism node_modules/.bin/prism)
+	else
+		echo "node not found: no Prism in this run"
+	fi
+	$(LOADBENCH) "$${prism[@]}" $(BENCH_ARGS)
+
+bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks that it works, not speed
+	@out=$$($(LOADBENCH) -smoke $(BENCH_ARGS))
+	echo "$$out"
+	grep -q 'refserver / baseline' <<<"$$out"
+	echo "bench-smoke: ok"
+
+clean: ## remove bin/, .bench/ and node_modules/
+	rm -rf bin .bench node_modules

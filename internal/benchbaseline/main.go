@@ -1,0 +1,124 @@
+// Command benchbaseline is a benchmark tool, not a server to deploy: the bare
+// echo handler that `make bench` measures the reference server against.
+//
+// It serves the same route and answers a send-message request with the same
+// response shape as the reference server (one BulkItemResponseInfo per id, in
+// request order, 200 for a connected session of the data file, 404 for an
+// unknown one), the way an echo handler is usually written: c.Bind, a loop,
+// c.JSON. It does no spec validation, no authentication, no duplicate
+// detection, no recording and no logging.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "benchbaseline:", err)
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("benchbaseline", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address; loopback only")
+	dataFile := fs.String("data", "", `data file {"sessions": [...]} (the reference server's format); empty: the built-in demo sessions`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-addr %s: a benchmark tool listens on a loopback address only", *addr)
+	}
+	sessions, err := loadSessions(*dataFile)
+	if err != nil {
+		return err
+	}
+	connected := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		connected[s.Id] = s.SessionState == gen.SessionInfoSessionStateCONNECTED
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
+		var spec gen.SessionSendMessageSpec
+		if err := c.Bind(&spec); err != nil {
+			return err
+		}
+		timestamp := time.Now().UnixMilli()
+		items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
+		for i, id := range spec.SessionIds {
+			items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+			if !connected[id] {
+				items[i].StatusCode = http.StatusNotFound
+			}
+		}
+		return c.JSON(http.StatusOK, items)
+	})
+
+	var lc net.ListenConfig
+	listener, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	httpServer := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "benchbaseline listening on http://%s%s\n", listener.Addr(), server.BasePath)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(listener) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// loadSessions reads the data file with plain encoding/json: no validation.
+func loadSessions(file string) ([]gen.SessionInfo, error) {
+	if file == "" {
+		sessions, err := server.DemoSessions()
+		if err != nil {
+			return nil, fmt.Errorf("demo sessions: %w", err)
+		}
+		return sessions, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read data file: %w", err)
+	}
+	var parsed gen.ReferenceData
+	if err := json.Unmarshal(data, &parsed); err != nil {
+		return nil, fmt.Errorf("data file %s: %w", file, err)
+	}
+	return parsed.Sessions, nil
+}
