@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -37,6 +38,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// noFastPath sends every request through the generic validator (tests).
+	noFastPath bool
 }
 
 // Server is the reference server. It is an http.Handler.
@@ -88,16 +92,29 @@ func New(cfg Config) (*Server, error) {
 		limitBody(limits.MaxBodyBytes),
 	)
 
+	auth := bearerAuthenticator(cfg.Token)
 	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
 		SilenceServersWarning: true,
 		ErrorHandler:          validationError,
 		Options: openapi3filter.Options{
-			AuthenticationFunc: bearerAuthenticator(cfg.Token),
+			AuthenticationFunc: auth,
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
 			KeepValidatedValue: true,
 		},
 	})
+	if !cfg.noFastPath {
+		fast, err := compileFastPaths(doc, BasePath, auth, map[string]reflect.Type{
+			"sendMessageToSessions": reflect.TypeFor[gen.SendMessageToSessionsJSONRequestBody](),
+		})
+		if err != nil {
+			// Still correct, only slower: every request takes the validator.
+			logger.Warn("spec validation fast path off", "error", err)
+		} else {
+			validator = fast.middleware(validator)
+			e.Binder = &binder{}
+		}
+	}
 	rest := e.Group(BasePath, validator)
 	handlers := &handlers{store: store, now: now}
 	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))

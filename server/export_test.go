@@ -1,0 +1,8 @@
+package server
+
+// WithoutFastPath returns cfg for a server that sends every request through
+// the generic validator, as before the fast path existed.
+func WithoutFastPath(cfg Config) Config {
+	cfg.noFastPath = true
+	return cfg
+}

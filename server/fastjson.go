@@ -1,0 +1,320 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oapi-codegen/runtime"
+)
+
+// bindJSONValue is how the generated code binds a value the validator kept.
+var bindJSONValue = runtime.BindJSONValue
+
+// objectPlan decodes and validates one JSON object into a Go struct, as
+// compiled from a spec schema by compileObject.
+type objectPlan struct {
+	goType   reflect.Type
+	props    []propertyPlan
+	required uint64 // bit i: props[i] is required
+}
+
+type propertyPlan struct {
+	name  string
+	field int // index of the struct field
+	array bool
+	// The array's bounds; its items, or the value itself, are strings.
+	minItems, maxItems uint64
+	hasMaxItems        bool
+	// str validates a string value; nil when its schema says no more than
+	// "type: string".
+	str *openapi3.Schema
+}
+
+// compileObject compiles schema for decoding into goType, a struct whose
+// fields carry the schema's property names as json tags (the generated type).
+func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, error) {
+	if goType.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%w: %s is not a struct", errNotCompiled, goType)
+	}
+	rest := *schema
+	rest.Properties, rest.Required = nil, nil
+	if ap := rest.AdditionalProperties; ap.Schema == nil && (ap.Has == nil || *ap.Has) {
+		rest.AdditionalProperties = openapi3.AdditionalProperties{}
+	}
+	if err := onlyKeywords(&rest, "object"); err != nil {
+		return nil, err
+	}
+	if len(schema.Properties) > 64 {
+		return nil, fmt.Errorf("%w: more than 64 properties", errNotCompiled)
+	}
+	fields := jsonFields(goType)
+	plan := &objectPlan{goType: goType}
+	names := make([]string, 0, len(schema.Properties))
+	for name := range schema.Properties {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.Contains(schema.Required, name) {
+			return nil, fmt.Errorf("%w: optional property %q", errNotCompiled, name)
+		}
+		field, ok := fields[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s has no field for property %q", errNotCompiled, goType, name)
+		}
+		prop, err := compileProperty(name, schema.Properties[name], goType.Field(field).Type)
+		if err != nil {
+			return nil, err
+		}
+		prop.field = field
+		plan.required |= 1 << len(plan.props)
+		plan.props = append(plan.props, prop)
+	}
+	for _, name := range schema.Required {
+		if schema.Properties[name] == nil {
+			return nil, fmt.Errorf("%w: required property %q is not declared", errNotCompiled, name)
+		}
+	}
+	return plan, nil
+}
+
+func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Type) (propertyPlan, error) {
+	prop := propertyPlan{name: name}
+	if ref == nil || ref.Value == nil {
+		return prop, fmt.Errorf("%w: property %q has no schema", errNotCompiled, name)
+	}
+	schema := ref.Value
+	if schema.Type.Is("array") {
+		rest := *schema
+		rest.Items, rest.MinItems, rest.MaxItems = nil, 0, nil
+		if err := onlyKeywords(&rest, "array"); err != nil {
+			return prop, fmt.Errorf("property %q: %w", name, err)
+		}
+		if fieldType.Kind() != reflect.Slice || fieldType.Elem().Kind() != reflect.String || schema.Items == nil || schema.Items.Value == nil {
+			return prop, fmt.Errorf("%w: property %q is not an array of strings in %s", errNotCompiled, name, fieldType)
+		}
+		prop.array, prop.minItems = true, schema.MinItems
+		if schema.MaxItems != nil {
+			prop.maxItems, prop.hasMaxItems = *schema.MaxItems, true
+		}
+		schema, fieldType = schema.Items.Value, fieldType.Elem()
+	}
+	if !schema.Type.Is("string") || fieldType.Kind() != reflect.String {
+		return prop, fmt.Errorf("%w: property %q is not a string in %s", errNotCompiled, name, fieldType)
+	}
+	if schema.Default != nil || schema.Nullable {
+		return prop, fmt.Errorf("%w: property %q has a default or is nullable", errNotCompiled, name)
+	}
+	rest := withoutDocs(schema)
+	rest.Type = nil
+	if hasKeywords(rest) {
+		prop.str = schema
+	}
+	return prop, nil
+}
+
+// onlyKeywords fails unless schema, whose handled keywords the caller has
+// cleared, says no more than "type: typ" and documentation. Any keyword that
+// kin-openapi adds later shows up here as not handled.
+func onlyKeywords(schema *openapi3.Schema, typ string) error {
+	if !schema.Type.Is(typ) {
+		return fmt.Errorf("%w: type is not %q", errNotCompiled, typ)
+	}
+	rest := withoutDocs(schema)
+	rest.Type = nil
+	if hasKeywords(rest) {
+		return fmt.Errorf("%w: %s schema has keywords the fast path does not implement", errNotCompiled, typ)
+	}
+	return nil
+}
+
+// hasKeywords reports whether schema says anything at all, judged by how
+// kin-openapi writes it out.
+func hasKeywords(schema *openapi3.Schema) bool {
+	data, err := json.Marshal(schema)
+	return err != nil || string(data) != "{}" || schema.Always != nil
+}
+
+func withoutDocs(schema *openapi3.Schema) *openapi3.Schema {
+	rest := *schema
+	rest.Extensions, rest.Origin = nil, nil
+	rest.Title, rest.Description, rest.Example, rest.ExternalDocs, rest.Deprecated = "", "", nil, nil, false
+	return &rest
+}
+
+// jsonFields maps the json names of t's fields to their indexes.
+func jsonFields(t reflect.Type) map[string]int {
+	fields := map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && name != "" && name != "-" {
+			fields[name] = i
+		}
+	}
+	return fields
+}
+
+// decode decodes the JSON object in s into dst (a settable goType) and
+// reports whether s is, for sure, a valid instance of the schema. false means
+// "not sure", never "invalid": the generic validator decides then.
+func (p *objectPlan) decode(s string, dst reflect.Value) bool {
+	sc := scanner{s: s}
+	if !sc.next('{') {
+		return false
+	}
+	var seen uint64
+	if !sc.next('}') {
+		for {
+			key, plain, ok := sc.str()
+			if !ok || !plain {
+				return false
+			}
+			i := p.property(key)
+			if i < 0 || seen&(1<<i) != 0 || !sc.next(':') {
+				return false
+			}
+			seen |= 1 << i
+			if !p.props[i].decode(&sc, dst.Field(p.props[i].field)) {
+				return false
+			}
+			if sc.next(',') {
+				continue
+			}
+			if sc.next('}') {
+				break
+			}
+			return false
+		}
+	}
+	sc.space()
+	return sc.i == len(sc.s) && seen&p.required == p.required
+}
+
+func (p *objectPlan) property(name string) int {
+	for i := range p.props {
+		if p.props[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *propertyPlan) decode(sc *scanner, dst reflect.Value) bool {
+	if !p.array {
+		v, ok := p.string(sc)
+		if ok {
+			dst.SetString(v)
+		}
+		return ok
+	}
+	if !sc.next('[') {
+		return false
+	}
+	items := []string{}
+	if !sc.next(']') {
+		for {
+			v, ok := p.string(sc)
+			if !ok {
+				return false
+			}
+			items = append(items, v)
+			if p.hasMaxItems && uint64(len(items)) > p.maxItems {
+				return false
+			}
+			if sc.next(',') {
+				continue
+			}
+			if sc.next(']') {
+				break
+			}
+			return false
+		}
+	}
+	if uint64(len(items)) < p.minItems {
+		return false
+	}
+	if dst.Type() == reflect.TypeOf(items) {
+		dst.Set(reflect.ValueOf(items))
+	} else {
+		dst.Set(reflect.ValueOf(items).Convert(dst.Type()))
+	}
+	return true
+}
+
+// string reads a JSON string and checks it with the spec's schema.
+func (p *propertyPlan) string(sc *scanner) (string, bool) {
+	v, _, ok := sc.str()
+	if !ok {
+		return "", false
+	}
+	if p.str != nil && p.str.VisitJSON(v, openapi3.VisitAsRequest()) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// scanner reads the JSON text s from i on.
+type scanner struct {
+	s string
+	i int
+}
+
+// space skips JSON white space.
+func (sc *scanner) space() {
+	for sc.i < len(sc.s) {
+		switch sc.s[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and then c, if c is next.
+func (sc *scanner) next(c byte) bool {
+	sc.space()
+	if sc.i < len(sc.s) && sc.s[sc.i] == c {
+		sc.i++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string after white space. A plain string (ASCII, no
+// escapes) is a substring of s; any other is decoded by encoding/json, which
+// is how the validator decodes it too (invalid UTF-8 becomes U+FFFD).
+func (sc *scanner) str() (value string, plain, ok bool) {
+	sc.space()
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
+		return "", false, false
+	}
+	start := sc.i
+	plain = true
+	for j := start + 1; j < len(sc.s); j++ {
+		switch c := sc.s[j]; {
+		case c == '"':
+			sc.i = j + 1
+			if plain {
+				return sc.s[start+1 : j], true, true
+			}
+			if err := json.Unmarshal([]byte(sc.s[start:j+1]), &value); err != nil {
+				return "", false, false
+			}
+			return value, false, true
+		case c == '\\':
+			plain = false
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return "", false, false
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	return "", false, false
+}

@@ -1,0 +1,261 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+)
+
+// The fast path accepts the common, valid request without the generic
+// validator's costs (route search, a decode into map[string]any, a schema walk,
+// a second bind by reflection). It is compiled at start-up from the same
+// adjusted spec the validator uses and only ever says "valid, here is the
+// typed value" or "not sure": everything it is not sure about, every invalid
+// request included, goes to the generic validator, which answers as before.
+// So no refusal changes, and what it accepts is checked against the validator
+// by the tests (fastpath_test.go), a fuzz target among them.
+//
+// It handles an operation only when the spec lets it be exact:
+//   - servers: only the base path, so matching needs no host;
+//   - no parameters; security requirements checked with the same
+//     AuthenticationFunc the validator calls;
+//   - a required JSON request body whose schema is an object of required
+//     properties, each a string or an array of strings, without
+//     additionalProperties: false or any other object or array keyword it does
+//     not implement (compileObject lists them). String values are checked by
+//     kin-openapi's own Schema.VisitJSON, so every string keyword (enum,
+//     minLength, pattern, format...) means what it means to the validator.
+//
+// A request takes the fast path only when its body is plain: exactly the
+// known property names, once each, no null, nothing after the object.
+
+// fastOperation is one operation the fast path handles.
+type fastOperation struct {
+	route       *routers.Route
+	security    openapi3.SecurityRequirements
+	requestBody *openapi3.RequestBody
+	mediaType   *openapi3.MediaType
+	body        *objectPlan
+}
+
+// fastPaths holds the compiled operations by echo route ("POST /rest/...").
+type fastPaths struct {
+	operations map[string]*fastOperation
+	auth       openapi3filter.AuthenticationFunc
+}
+
+// errNotCompiled says why an operation keeps the generic path.
+var errNotCompiled = errors.New("not handled by the fast path")
+
+// compileFastPaths compiles the operations of doc whose request body binds to
+// one of bodyTypes (the generated body types, by operation id).
+func compileFastPaths(doc *openapi3.T, basePath string, auth openapi3filter.AuthenticationFunc, bodyTypes map[string]reflect.Type) (*fastPaths, error) {
+	f := &fastPaths{operations: map[string]*fastOperation{}, auth: auth}
+	for _, server := range doc.Servers {
+		if server.URL != basePath || len(server.Variables) > 0 {
+			return nil, fmt.Errorf("%w: server %q is not the base path %s", errNotCompiled, server.URL, basePath)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			goType, ok := bodyTypes[op.OperationID]
+			if !ok {
+				continue
+			}
+			compiled, err := compileOperation(doc, path, method, item, op, goType)
+			if err != nil {
+				return nil, fmt.Errorf("operation %s: %w", op.OperationID, err)
+			}
+			f.operations[method+" "+basePath+path] = compiled
+		}
+	}
+	return f, nil
+}
+
+func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*fastOperation, error) {
+	switch {
+	case strings.Contains(path, "{"):
+		return nil, fmt.Errorf("%w: templated path", errNotCompiled)
+	case len(item.Parameters) > 0 || len(op.Parameters) > 0:
+		return nil, fmt.Errorf("%w: parameters", errNotCompiled)
+	case len(item.Servers) > 0 || (op.Servers != nil && len(*op.Servers) > 0):
+		return nil, fmt.Errorf("%w: servers of its own", errNotCompiled)
+	case op.RequestBody == nil || op.RequestBody.Value == nil || !op.RequestBody.Value.Required:
+		return nil, fmt.Errorf("%w: no required request body", errNotCompiled)
+	}
+	security := doc.Security
+	if op.Security != nil {
+		security = *op.Security
+	}
+	for _, requirement := range security {
+		for name := range requirement {
+			if doc.Components == nil || doc.Components.SecuritySchemes[name] == nil {
+				return nil, fmt.Errorf("%w: security scheme %q is not declared", errNotCompiled, name)
+			}
+		}
+	}
+	requestBody := op.RequestBody.Value
+	mediaType := requestBody.Content.Get("application/json")
+	if mediaType == nil || mediaType.Schema == nil || mediaType.Schema.Value == nil {
+		return nil, fmt.Errorf("%w: no application/json schema", errNotCompiled)
+	}
+	body, err := compileObject(mediaType.Schema.Value, goType)
+	if err != nil {
+		return nil, err
+	}
+	return &fastOperation{
+		route:       &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+		security:    security,
+		requestBody: requestBody,
+		mediaType:   mediaType,
+		body:        body,
+	}, nil
+}
+
+// middleware puts the fast path in front of the generic validator: a request
+// it accepts goes straight to the handler, with its typed body for binder;
+// any other request goes to the validator with its body as it came.
+func (f *fastPaths) middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		slow := validator(next)
+		return func(c echo.Context) error {
+			op := f.operations[c.Request().Method+" "+c.Path()]
+			if op == nil || !f.accept(c.Request(), op) {
+				return slow(c)
+			}
+			return next(c)
+		}
+	}
+}
+
+// accept reads the body; when the request is valid for sure it leaves the
+// typed value on the body for binder and returns true. Otherwise the body is
+// put back as it was read, read error included, for the validator.
+func (f *fastPaths) accept(req *http.Request, op *fastOperation) bool {
+	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
+		return false
+	}
+	if op.requestBody.Content.Get(req.Header.Get(echo.HeaderContentType)) != op.mediaType {
+		return false
+	}
+	data, readErr := readBody(req)
+	var replay io.Reader = bytes.NewReader(data)
+	if readErr != nil {
+		replay = io.MultiReader(replay, errorReader{readErr})
+	}
+	req.Body = io.NopCloser(replay)
+	if readErr != nil || !f.authenticated(req, op) {
+		return false
+	}
+	value := reflect.New(op.body.goType)
+	if !op.body.decode(string(data), value.Elem()) {
+		return false
+	}
+	req.Body = &decodedBody{Reader: bytes.NewReader(data), value: value}
+	return true
+}
+
+// readBody reads the whole body, sized by Content-Length when it is declared.
+func readBody(req *http.Request) ([]byte, error) {
+	defer req.Body.Close()
+	if req.ContentLength <= 0 {
+		data, err := io.ReadAll(req.Body)
+		if err != nil {
+			return data, fmt.Errorf("read request body: %w", err)
+		}
+		return data, nil
+	}
+	// One byte more than declared, so that io.ReadFull ends at io.EOF, read.
+	data := make([]byte, req.ContentLength+1)
+	n, err := io.ReadFull(req.Body, data)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return data[:n], nil
+	case err == nil:
+		// More than declared: net/http would not deliver that; be safe.
+		rest, err := io.ReadAll(req.Body)
+		data = append(data, rest...)
+		if err != nil {
+			return data, fmt.Errorf("read request body: %w", err)
+		}
+		return data, nil
+	default:
+		return data[:n], fmt.Errorf("read request body: %w", err)
+	}
+}
+
+// authenticated checks the operation's security requirements as
+// openapi3filter.ValidateSecurityRequirements does: one requirement whose
+// schemes all pass is enough.
+func (f *fastPaths) authenticated(req *http.Request, op *fastOperation) bool {
+	if len(op.security) == 0 {
+		return true
+	}
+	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route}
+	for _, requirement := range op.security {
+		ok := true
+		for name, scopes := range requirement {
+			err := f.auth(req.Context(), &openapi3filter.AuthenticationInput{
+				RequestValidationInput: input,
+				SecuritySchemeName:     name,
+				SecurityScheme:         op.route.Spec.Components.SecuritySchemes[name].Value,
+				Scopes:                 scopes,
+			})
+			if err != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// decodedBody is a request body the fast path has read and bound. It still
+// reads as the original bytes.
+type decodedBody struct {
+	*bytes.Reader
+	value reflect.Value // a pointer to the typed body
+}
+
+func (*decodedBody) Close() error { return nil }
+
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
+
+// binder is the echo Binder of the server. The generated strict handler calls
+// it to bind a request body: it hands over the value the fast path decoded, and
+// otherwise binds exactly as the generated code does with echo's DefaultBinder
+// (the value the validator kept, else the body).
+type binder struct{ echo.DefaultBinder }
+
+// Bind implements echo.Binder.
+func (b *binder) Bind(i any, c echo.Context) error {
+	body := c.Request().Body
+	if decoded, ok := body.(*decodedBody); ok {
+		dst := reflect.ValueOf(i)
+		if dst.Type() == decoded.value.Type() {
+			dst.Elem().Set(decoded.value.Elem())
+			return nil
+		}
+	}
+	if validated, ok := body.(interface{ ValidatedValue() any }); ok && bindJSONValue(validated.ValidatedValue(), i) == nil {
+		return nil
+	}
+	if err := b.BindBody(c, i); err != nil {
+		return fmt.Errorf("bind request body: %w", err)
+	}
+	return nil
+}
