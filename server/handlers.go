@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hzkit/sendmessage/gen"
@@ -32,16 +33,20 @@ func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageT
 	timestamp := h.now().UnixMilli()
 	items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
 	deliveries := make([]gen.DeliveredMessage, 0, len(spec.SessionIds))
-	firstIndex := make(map[string]int, len(spec.SessionIds))
+	occurrences := newFirstOccurrence(spec.SessionIds)
+	defer occurrences.release()
+	// The record outlives the request: it must not keep the request body
+	// alive, of which the decoded strings may be parts.
+	message := strings.Clone(spec.Message)
+	messageType := gen.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
 
 	for i, id := range spec.SessionIds {
 		items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: timestamp}
-		if first, repeated := firstIndex[id]; repeated {
+		if first, repeated := occurrences.earlier(i); repeated {
 			fail(&items[i], http.StatusConflict, keyDuplicateSessionID,
 				fmt.Sprintf("Session id %q is repeated in this request; only its first occurrence (item %d) is acted on.", id, first))
 			continue
 		}
-		firstIndex[id] = i
 		session, found := h.store.Session(id)
 		switch {
 		case !found:
@@ -51,16 +56,16 @@ func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageT
 				fmt.Sprintf("Session %q is %s: no Horizon Client is connected to show the message.", id, session.SessionState))
 		default:
 			deliveries = append(deliveries, gen.DeliveredMessage{
-				SessionId:   id,
+				SessionId:   recordedID(id, session),
 				UserId:      session.UserId,
-				Message:     spec.Message,
-				MessageType: gen.DeliveredMessageMessageType(spec.MessageType),
+				Message:     message,
+				MessageType: messageType,
 				Timestamp:   timestamp,
 			})
 		}
 	}
 	h.store.Record(deliveries)
-	return gen.SendMessageToSessions200JSONResponse(items), nil
+	return itemsResponse(items), nil
 }
 
 // ListDeliveredMessages returns the record of deliveries.
@@ -81,6 +86,15 @@ func (h *handlers) ClearDeliveredMessages(context.Context, gen.ClearDeliveredMes
 // GetHealth says the server is serving and how big its inventory is.
 func (h *handlers) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
 	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Sessions: h.store.SessionCount()}, nil
+}
+
+// recordedID is id as the record keeps it: the inventory's own copy when it
+// is the same string.
+func recordedID(id string, session gen.SessionInfo) string {
+	if session.Id == id {
+		return session.Id
+	}
+	return strings.Clone(id)
 }
 
 // fail marks item as failed with one reason, in both of Horizon's error forms.

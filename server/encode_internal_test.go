@@ -1,0 +1,156 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// fill sets every field that v reaches to a random value, so that a field the
+// spec adds to the generated type is covered without this test knowing it.
+func fill(rng *rand.Rand, v reflect.Value) {
+	strs := []string{"", "a", "7cdd624f-37d1-46c1-ab96-695a5d13956f", `q"uote`, `back\slash`, "<b>&amp;</b>",
+		"caf\u00e9", "\U0001F600", "\u2028\u2029", "\x00\x1f\x7f", "\xff\xfe", "tab\there", "Session \"x\" does not exist."}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(strs[rng.IntN(len(strs))])
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt([]int64{0, 200, 404, 409, -1, 1561939200000, 1<<31 - 1}[rng.IntN(7)])
+	case reflect.Bool:
+		v.SetBool(rng.IntN(2) == 0)
+	case reflect.Pointer:
+		if rng.IntN(2) == 0 {
+			v.SetZero()
+			return
+		}
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(rng, v.Elem())
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), rng.IntN(3), rng.IntN(3)+3))
+		for i := range v.Len() {
+			fill(rng, v.Index(i))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(rng, v.Field(i))
+			}
+		}
+	default:
+		panic(fmt.Sprintf("fill: add %s", v.Kind()))
+	}
+}
+
+func randomItems(rng *rand.Rand, n int) []gen.BulkItemResponseInfo {
+	items := make([]gen.BulkItemResponseInfo, n)
+	for i := range items {
+		fill(rng, reflect.ValueOf(&items[i]).Elem())
+	}
+	return items
+}
+
+func TestItemEncoderIsDerivedFromTheGeneratedType(t *testing.T) {
+	t.Parallel()
+	if itemEncoder == nil {
+		t.Fatal("no item encoder for gen.BulkItemResponseInfo: answers fall back to encoding/json")
+	}
+	type unsupported struct {
+		A bool `json:"a"`
+	}
+	if newStructEncoder(reflect.TypeFor[unsupported]()) != nil {
+		t.Error("an encoder for a struct with a bool field")
+	}
+	type stringOption struct {
+		A int `json:"a,string"`
+	}
+	if newStructEncoder(reflect.TypeFor[stringOption]()) != nil {
+		t.Error("an encoder for a field with the string option")
+	}
+}
+
+func TestItemsEncodeAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 11))
+	cases := [][]gen.BulkItemResponseInfo{nil, {}}
+	for _, n := range []int{1, 2, 5, 40, 2000} {
+		for range 20 {
+			cases = append(cases, randomItems(rng, n))
+		}
+	}
+	for _, items := range cases {
+		var want bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(gen.SendMessageToSessions200JSONResponse(items)); err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		flushes := 0
+		tail, err := appendItems(nil, items, func(b []byte) ([]byte, error) {
+			got = append(got, b...)
+			flushes++
+			return b[:0], nil
+		})
+		if err != nil || len(tail) != 0 {
+			t.Fatalf("appendItems: %v, %d bytes not flushed", err, len(tail))
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%d items: encoded differently:\n got %q\nwant %q", len(items), got, want.Bytes())
+		}
+		if limit := len(got)/flushEvery + 1; flushes > limit {
+			t.Errorf("%d flushes of %d bytes, want at most %d", flushes, len(got), limit)
+		}
+	}
+}
+
+func TestItemsResponseAnswersAsTheGeneratedOne(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 3, 3000} {
+		items := randomItems(rng, n)
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		if err := gen.SendMessageToSessions200JSONResponse(items).VisitSendMessageToSessionsResponse(want); err != nil {
+			t.Fatal(err)
+		}
+		if err := itemsResponse(items).VisitSendMessageToSessionsResponse(got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Code != want.Code || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Errorf("%d items: answer %d %q, want %d %q", n, got.Code, got.Body, want.Code, want.Body)
+		}
+		if diff := cmp.Diff(want.Header(), got.Header()); diff != "" {
+			t.Errorf("%d items: headers (-generated +fast):\n%s", n, diff)
+		}
+	}
+}
+
+func TestFirstOccurrence(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{0, 1, 2, scanAtMost, scanAtMost + 1, 100, poolAtMost, poolAtMost + 1} {
+		for range 3 { // again, so that a reused map must come back empty
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprint(rng.IntN(max(1, n/2)))
+			}
+			want := map[string]int{}
+			occurrences := newFirstOccurrence(ids)
+			for i, id := range ids {
+				first, repeated := occurrences.earlier(i)
+				if wantFirst, wantRepeated := want[id]; repeated != wantRepeated || (repeated && first != wantFirst) {
+					t.Fatalf("n=%d: earlier(%d) = %d, %v; want %d, %v", n, i, first, repeated, wantFirst, wantRepeated)
+				}
+				if _, seen := want[id]; !seen {
+					want[id] = i
+				}
+			}
+			occurrences.release()
+		}
+	}
+}
