@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -29,6 +30,8 @@ type propertyPlan struct {
 	// The array's bounds; its items, or the value itself, are strings.
 	minItems, maxItems uint64
 	hasMaxItems        bool
+	// sizeAtMost bounds the room made for items (maxItems + 1); 0: none.
+	sizeAtMost int
 	// str validates a string value; nil when its schema says no more than
 	// "type: string".
 	str *openapi3.Schema
@@ -100,6 +103,9 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 		prop.array, prop.minItems = true, schema.MinItems
 		if schema.MaxItems != nil {
 			prop.maxItems, prop.hasMaxItems = *schema.MaxItems, true
+			if prop.maxItems < math.MaxInt32 {
+				prop.sizeAtMost = int(prop.maxItems) + 1
+			}
 		}
 		schema, fieldType = schema.Items.Value, fieldType.Elem()
 	}
@@ -215,7 +221,12 @@ func (p *propertyPlan) decode(sc *scanner, dst reflect.Value) bool {
 	if !sc.next('[') {
 		return false
 	}
-	items := []string{}
+	// Sized once: no item can be shorter than its two quotes.
+	size := strings.Count(sc.s[sc.i:], `"`) / 2
+	if p.sizeAtMost > 0 {
+		size = min(size, p.sizeAtMost)
+	}
+	items := make([]string, 0, size)
 	if !sc.next(']') {
 		for {
 			v, ok := p.string(sc)
@@ -303,10 +314,7 @@ func (sc *scanner) str() (value string, plain, ok bool) {
 			if plain {
 				return sc.s[start+1 : j], true, true
 			}
-			if err := json.Unmarshal([]byte(sc.s[start:j+1]), &value); err != nil {
-				return "", false, false
-			}
-			return value, false, true
+			return decodeString(sc.s[start : j+1])
 		case c == '\\':
 			plain = false
 			j++ // the escaped byte cannot end the string
@@ -317,4 +325,13 @@ func (sc *scanner) str() (value string, plain, ok bool) {
 		}
 	}
 	return "", false, false
+}
+
+// decodeString decodes the JSON string token with encoding/json.
+func decodeString(token string) (value string, plain, ok bool) {
+	var v string
+	if err := json.Unmarshal([]byte(token), &v); err != nil {
+		return "", false, false
+	}
+	return v, false, true
 }
