@@ -85,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(
-		middleware.RequestID(),
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}),
 		s.accessLog(),
 		s.recoverPanics(),
 		securityHeaders,
