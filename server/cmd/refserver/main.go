@@ -171,7 +171,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o, stderr)
+	// Log lines are written by one goroutine, off the requests' path.
+	logOut := newLogWriter(stderr)
+	defer logOut.Close()
+	logger := newLogger(o, logOut)
 
 	cfg := server.Config{Token: o.token, Limits: o.limits, Logger: logger}
 	generatedToken := cfg.Token == ""
