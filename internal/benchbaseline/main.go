@@ -85,7 +85,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	httpServer := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	// The reference server's default net/http settings, so that what differs
+	// between the two is the echo stack and the handler.
+	httpServer := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	fmt.Fprintf(stdout, "benchbaseline listening on http://%s%s\n", listener.Addr(), server.BasePath)
 
 	serveErr := make(chan error, 1)

@@ -48,7 +48,7 @@ func main() {
 type config struct {
 	refserver, baseline, prism, wrk, spec string
 	rounds, conns                         int
-	duration, warmup, timeout             time.Duration
+	duration, warmup, timeout, clearEvery time.Duration
 	ids, large                            []int
 }
 
@@ -65,6 +65,7 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "wrk warm-up per server and scenario, not measured; 0: none")
 	fs.DurationVar(&c.timeout, "timeout", 9*time.Minute, "the whole run ends by then, finished or not")
+	fs.DurationVar(&c.clearEvery, "clear-record-every", 0, "what-if: empty the refserver's record of deliveries this often during a run, as a bounded record would keep it small; 0: never")
 	ids := fs.String("ids", "1,1000", "ids per request of the load scenarios")
 	large := fs.String("large", "25000,50000,100000", "ids of the single large requests; empty: none")
 	smoke := fs.Bool("smoke", false, "a short run that checks the harness works: 1 round of 1s, no warm-up, no Prism, no large requests")
@@ -241,6 +242,9 @@ func loadScenarios(ctx context.Context, c config, dir string, pin *cpuPin, stdou
 	}
 	fmt.Fprintf(stdout, "\n### Load: %d connections, %d interleaved round(s) of %s per server (warm-up %s), medians\n\n",
 		c.conns, c.rounds, c.duration, c.warmup)
+	if c.clearEvery > 0 {
+		fmt.Fprintf(stdout, "What-if: the refserver's record of deliveries emptied every %s during the runs.\n\n", c.clearEvery)
+	}
 	fmt.Fprintln(stdout, "| ids | server | req/s | p50 | p99 | peak RSS | req/s by round |")
 	fmt.Fprintln(stdout, "|---:|---|---:|---:|---:|---:|---|")
 	for _, n := range c.ids {
@@ -305,7 +309,14 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 					return err
 				}
 			}
+			stopClearing := func() error { return nil }
+			if kinds[i].name == "refserver" && c.clearEvery > 0 {
+				stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
+			}
 			r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+kinds[i].path)
+			if clearErr := stopClearing(); err == nil {
+				err = clearErr
+			}
 			if err != nil {
 				return err
 			}

@@ -217,3 +217,30 @@ func clearMessages(ctx context.Context, baseURL, token string) error {
 	}
 	return nil
 }
+
+// clearPeriodically empties the record every interval until the returned
+// function is called; that returns the first error.
+func clearPeriodically(ctx context.Context, baseURL string, every time.Duration) func() error {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- nil
+				return
+			case <-tick.C:
+				if err := clearMessages(ctx, baseURL, token); err != nil && ctx.Err() == nil {
+					done <- err
+					return
+				}
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
