@@ -1,0 +1,67 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// BenchmarkBodyToStruct compares the ways a validated send-message body can
+// reach the handler's struct: the generated code's bind of the value the
+// validator kept (runtime.BindJSONValue), a second decode with encoding/json,
+// and the fast path's decode, which also validates.
+func BenchmarkBodyToStruct(b *testing.B) {
+	for _, n := range []int{1, 1000, 100000} {
+		op := compileSend(b, Limits{MaxSessionIDs: n})
+		spec := gen.SessionSendMessageSpec{Message: "This desktop restarts in 15 minutes.", MessageType: gen.SessionSendMessageSpecMessageTypeWARNING}
+		for i := range n {
+			spec.SessionIds = append(spec.SessionIds, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
+		}
+		body, err := json.Marshal(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var kept any
+		if err := json.Unmarshal(body, &kept); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("ids=%d/BindJSONValue", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var got gen.SessionSendMessageSpec
+				if err := bindJSONValue(kept, &got); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("ids=%d/json.Unmarshal", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var got gen.SessionSendMessageSpec
+				if err := json.Unmarshal(body, &got); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("ids=%d/fast-path-decode-and-validate", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v := reflect.New(op.body.goType)
+				if !op.body.decode(string(body), v.Elem()) {
+					b.Fatal("declined")
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("ids=%d/validator-decode-and-validate", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := viaValidator(b, op, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
