@@ -29,6 +29,7 @@ func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
+	defer putItems(r) // the answer is the items' last use
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	b, err := appendItems((*buf)[:0], r, func(b []byte) ([]byte, error) {
@@ -184,5 +185,36 @@ func getBuffer() *[]byte {
 func putBuffer(buf *[]byte) {
 	if cap(*buf) <= maxPooledBuffer {
 		buffers.Put(buf)
+	}
+}
+
+// Item lists of answers from poolItemsAtLeast to poolItemsAtMost long are
+// reused; shorter ones cost less to allocate than to clear and pool.
+const (
+	poolItemsAtLeast = 64
+	poolItemsAtMost  = 4096
+)
+
+var itemLists = sync.Pool{New: func() any {
+	list := make([]gen.BulkItemResponseInfo, 0, poolItemsAtMost)
+	return &list
+}}
+
+// getItems returns n zero items.
+func getItems(n int) []gen.BulkItemResponseInfo {
+	if n < poolItemsAtLeast || n > poolItemsAtMost {
+		return make([]gen.BulkItemResponseInfo, n)
+	}
+	list, _ := itemLists.Get().(*[]gen.BulkItemResponseInfo)
+	return (*list)[:n]
+}
+
+// putItems hands a list from getItems back. Only its first len(items) can
+// have been written: they are cleared, the rest still is.
+func putItems(items []gen.BulkItemResponseInfo) {
+	if len(items) >= poolItemsAtLeast && cap(items) == poolItemsAtMost {
+		clear(items)
+		items = items[:0]
+		itemLists.Put(&items)
 	}
 }

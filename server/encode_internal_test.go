@@ -154,3 +154,23 @@ func TestFirstOccurrence(t *testing.T) {
 		}
 	}
 }
+
+func TestReusedItemsComeBackZero(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{1, poolItemsAtLeast, 1000, poolItemsAtMost, poolItemsAtMost + 1} {
+		for range 3 {
+			items := getItems(n)
+			if len(items) != n {
+				t.Fatalf("getItems(%d) has %d items", n, len(items))
+			}
+			for i := range items {
+				if !reflect.ValueOf(items[i]).IsZero() {
+					t.Fatalf("getItems(%d): item %d is not zero: %+v", n, i, items[i])
+				}
+				fill(rng, reflect.ValueOf(&items[i]).Elem())
+			}
+			putItems(items)
+		}
+	}
+}

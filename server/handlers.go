@@ -31,7 +31,7 @@ const (
 func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageToSessionsRequestObject) (gen.SendMessageToSessionsResponseObject, error) {
 	spec := req.Body
 	timestamp := h.now().UnixMilli()
-	items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
+	items := getItems(len(spec.SessionIds)) // reused after the answer is written
 	deliveries := make([]gen.DeliveredMessage, 0, len(spec.SessionIds))
 	occurrences := newFirstOccurrence(spec.SessionIds)
 	defer occurrences.release()
