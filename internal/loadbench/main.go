@@ -375,8 +375,15 @@ func printRows(w io.Writer, n int, ms []measured) {
 		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s |\n", n, m.name, s.rps, ms2(s.p50), ms2(s.p99), mib(s.rss), strings.Join(rounds, ", "))
 	}
 	ref, base := sums["refserver"], sums["baseline"]
-	fmt.Fprintf(w, "| %d | **refserver / baseline** | **%.2fx** | %.2fx | **%.2fx** | %.2fx | |\n", n,
-		ref.rps/base.rps, float64(ref.p50)/float64(base.p50), float64(ref.p99)/float64(base.p99), float64(ref.rss)/float64(base.rss))
+	// The same ratio within each round, the two runs minutes apart at most:
+	// steadier than the ratio of medians when the machine is shared.
+	byRound := make([]string, len(ref.rounds))
+	for i := range ref.rounds {
+		byRound[i] = fmt.Sprintf("%.2f", ref.rounds[i]/base.rounds[i])
+	}
+	fmt.Fprintf(w, "| %d | **refserver / baseline** | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %s |\n", n,
+		ref.rps/base.rps, float64(ref.p50)/float64(base.p50), float64(ref.p99)/float64(base.p99), float64(ref.rss)/float64(base.rss),
+		strings.Join(byRound, ", "))
 	if prism, ok := sums["prism"]; ok {
 		fmt.Fprintf(w, "| %d | refserver / prism | %.1fx | %.2fx | %.2fx | %.2fx | |\n", n,
 			ref.rps/prism.rps, float64(ref.p50)/float64(prism.p50), float64(ref.p99)/float64(prism.p99), float64(ref.rss)/float64(prism.rss))
