@@ -3,77 +3,73 @@ package main
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// logWriter hands the log lines to w from one goroutine, so that a request
-// never waits for the write of its access-log line: whatever accumulates
-// while one write is under way goes out in the next, in order. When little
-// is logged each line is written as soon as that goroutine runs; under load
-// many lines share one write system call. Close writes what is left.
+// logWriter buffers log lines and writes them to w in batches: when flushAt
+// bytes have gathered, else flushEvery after the last write, and on Close.
+// Under load many access-log lines share one write system call instead of
+// costing one each on the request's path. Lines stay whole and in order.
 type logWriter struct {
 	w    io.Writer
-	wake chan struct{} // one pending signal is enough
-	done chan struct{} // closed when the writing goroutine has ended
+	stop chan struct{}
+	done chan struct{}
 
-	mu      sync.Mutex
-	drained *sync.Cond // signalled after each write
-	pending []byte
-	closed  bool
+	mu     sync.Mutex
+	buf    []byte
+	closed bool
 }
 
-// maxPending is how much may wait to be written before Write waits too, so
-// that a stalled destination cannot make the log grow without bound.
-const maxPending = 1 << 20
+const (
+	flushAt    = 64 << 10
+	flushEvery = 100 * time.Millisecond
+)
 
 func newLogWriter(w io.Writer) *logWriter {
-	l := &logWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	l.drained = sync.NewCond(&l.mu)
-	go l.run()
+	l := &logWriter{w: w, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.flushPeriodically()
 	return l
 }
 
-// Write queues p, which is one log record.
+// Write buffers p, which is one log record.
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	for len(l.pending) >= maxPending && !l.closed {
-		l.drained.Wait()
-	}
+	defer l.mu.Unlock()
 	if l.closed {
-		l.mu.Unlock()
 		return l.w.Write(p)
 	}
-	l.pending = append(l.pending, p...)
-	// Under the lock, so that Close cannot close wake in between.
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	l.buf = append(l.buf, p...)
+	if len(l.buf) >= flushAt {
+		l.flushLocked()
 	}
-	l.mu.Unlock()
 	return len(p), nil
 }
 
-func (l *logWriter) run() {
+func (l *logWriter) flushLocked() {
+	if len(l.buf) > 0 {
+		// A log that cannot be written has nowhere to report it.
+		_, _ = l.w.Write(l.buf)
+		l.buf = l.buf[:0]
+	}
+}
+
+func (l *logWriter) flushPeriodically() {
 	defer close(l.done)
-	var batch []byte
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
 	for {
-		_, open := <-l.wake
-		l.mu.Lock()
-		batch, l.pending = l.pending, batch[:0]
-		l.mu.Unlock()
-		if len(batch) > 0 {
-			// A log that cannot be written has nowhere to report it.
-			_, _ = l.w.Write(batch)
-		}
-		l.mu.Lock()
-		l.drained.Broadcast()
-		l.mu.Unlock()
-		if !open {
+		select {
+		case <-tick.C:
+			l.mu.Lock()
+			l.flushLocked()
+			l.mu.Unlock()
+		case <-l.stop:
 			return
 		}
 	}
 }
 
-// Close writes what is queued and makes later writes go straight to w.
+// Close writes what is buffered and makes later writes go straight to w.
 func (l *logWriter) Close() {
 	l.mu.Lock()
 	if l.closed {
@@ -81,7 +77,8 @@ func (l *logWriter) Close() {
 		return
 	}
 	l.closed = true
-	close(l.wake)
+	l.flushLocked()
 	l.mu.Unlock()
+	close(l.stop)
 	<-l.done
 }
