@@ -245,8 +245,8 @@ func loadScenarios(ctx context.Context, c config, dir string, pin *cpuPin, stdou
 	if c.clearEvery > 0 {
 		fmt.Fprintf(stdout, "What-if: the refserver's record of deliveries emptied every %s during the runs.\n\n", c.clearEvery)
 	}
-	fmt.Fprintln(stdout, "| ids | server | req/s | p50 | p99 | peak RSS | req/s by round |")
-	fmt.Fprintln(stdout, "|---:|---|---:|---:|---:|---:|---|")
+	fmt.Fprintln(stdout, "| ids | server | req/s | p50 | p99 | peak RSS | server CPU/req | req/s by round |")
+	fmt.Fprintln(stdout, "|---:|---|---:|---:|---:|---:|---:|---|")
 	for _, n := range c.ids {
 		if err := loadScenario(ctx, c, dir, pin, dataFile, n, stdout); err != nil {
 			return fmt.Errorf("%d ids: %w", n, err)
@@ -313,12 +313,23 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 			if kinds[i].name == "refserver" && c.clearEvery > 0 {
 				stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
 			}
+			cpuBefore, err := p.cpuTime()
+			if err != nil {
+				return err
+			}
 			r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+kinds[i].path)
 			if clearErr := stopClearing(); err == nil {
 				err = clearErr
 			}
 			if err != nil {
 				return err
+			}
+			cpuAfter, err := p.cpuTime()
+			if err != nil {
+				return err
+			}
+			if r.requests > 0 {
+				r.cpuPerRequest = (cpuAfter - cpuBefore) / time.Duration(r.requests)
 			}
 			if r.non2xx > 0 || r.errors != "" {
 				return fmt.Errorf("%s: %d of %d answers were not 2xx; socket errors: %q", p.name, r.non2xx, r.requests, r.errors)
@@ -348,18 +359,19 @@ func median[T int64 | float64 | time.Duration](values []T) T {
 type summary struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // server CPU per request
 	rss      int64
 	rounds   []float64
 }
 
 func summarize(m measured) summary {
 	s := summary{rss: m.peakRSS}
-	var p50s, p99s []time.Duration
+	var p50s, p99s, cpus []time.Duration
 	for _, r := range m.results {
 		s.rounds = append(s.rounds, r.reqPerSec)
-		p50s, p99s = append(p50s, r.p50), append(p99s, r.p99)
+		p50s, p99s, cpus = append(p50s, r.p50), append(p99s, r.p99), append(cpus, r.cpuPerRequest)
 	}
-	s.rps, s.p50, s.p99 = median(s.rounds), median(p50s), median(p99s)
+	s.rps, s.p50, s.p99, s.cpu = median(s.rounds), median(p50s), median(p99s), median(cpus)
 	return s
 }
 
@@ -372,7 +384,7 @@ func printRows(w io.Writer, n int, ms []measured) {
 		for i, r := range s.rounds {
 			rounds[i] = fmt.Sprintf("%.0f", r)
 		}
-		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s |\n", n, m.name, s.rps, ms2(s.p50), ms2(s.p99), mib(s.rss), strings.Join(rounds, ", "))
+		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s |\n", n, m.name, s.rps, ms2(s.p50), ms2(s.p99), mib(s.rss), us(s.cpu), strings.Join(rounds, ", "))
 	}
 	ref, base := sums["refserver"], sums["baseline"]
 	// The same ratio within each round, the two runs minutes apart at most:
@@ -381,16 +393,19 @@ func printRows(w io.Writer, n int, ms []measured) {
 	for i := range ref.rounds {
 		byRound[i] = fmt.Sprintf("%.2f", ref.rounds[i]/base.rounds[i])
 	}
-	fmt.Fprintf(w, "| %d | **refserver / baseline** | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %s |\n", n,
+	fmt.Fprintf(w, "| %d | **refserver / baseline** | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %.2fx | %s |\n", n,
 		ref.rps/base.rps, float64(ref.p50)/float64(base.p50), float64(ref.p99)/float64(base.p99), float64(ref.rss)/float64(base.rss),
-		strings.Join(byRound, ", "))
+		float64(ref.cpu)/float64(base.cpu), strings.Join(byRound, ", "))
 	if prism, ok := sums["prism"]; ok {
-		fmt.Fprintf(w, "| %d | refserver / prism | %.1fx | %.2fx | %.2fx | %.2fx | |\n", n,
-			ref.rps/prism.rps, float64(ref.p50)/float64(prism.p50), float64(ref.p99)/float64(prism.p99), float64(ref.rss)/float64(prism.rss))
+		fmt.Fprintf(w, "| %d | refserver / prism | %.1fx | %.2fx | %.2fx | %.2fx | %.2fx | |\n", n,
+			ref.rps/prism.rps, float64(ref.p50)/float64(prism.p50), float64(ref.p99)/float64(prism.p99), float64(ref.rss)/float64(prism.rss),
+			float64(ref.cpu)/float64(prism.cpu))
 	}
 }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.1f us", float64(d)/float64(time.Microsecond)) }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 

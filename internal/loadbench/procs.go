@@ -128,6 +128,30 @@ func (p *process) waitReady(ctx context.Context, path, token string, body []byte
 // peakRSS is the process's high-water resident set size (VmHWM), in bytes.
 func (p *process) peakRSS() (int64, error) { return procStatusBytes(p.cmd.Process.Pid, "VmHWM:") }
 
+// cpuTime is the user and system CPU time the process has used, from
+// /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func (p *process) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: count after it.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("read CPU time: unexpected /proc/%d/stat", p.cmd.Process.Pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read CPU time: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // rss is the process's current resident set size (VmRSS), in bytes.
 func (p *process) rss() (int64, error) { return procStatusBytes(p.cmd.Process.Pid, "VmRSS:") }
 

@@ -20,6 +20,9 @@ type result struct {
 	requests  int
 	non2xx    int
 	errors    string // wrk's "Socket errors" line, if any
+	// cpuPerRequest is the server's user and system CPU time over the run
+	// divided by the requests; filled in by the caller.
+	cpuPerRequest time.Duration
 }
 
 // wrkScript writes the Lua script that makes wrk POST the body in bodyFile.
