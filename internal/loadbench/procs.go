@@ -152,6 +152,15 @@ func (p *process) cpuTime() (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0 and later).
+func (p *process) resetPeakRSS() error {
+	path := fmt.Sprintf("/proc/%d/clear_refs", p.cmd.Process.Pid)
+	if err := os.WriteFile(path, []byte("5"), 0); err != nil {
+		return fmt.Errorf("reset peak RSS: %w", err)
+	}
+	return nil
+}
+
 // rss is the process's current resident set size (VmRSS), in bytes.
 func (p *process) rss() (int64, error) { return procStatusBytes(p.cmd.Process.Pid, "VmRSS:") }
 
