@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/hzkit/sendmessage/gen"
 )
@@ -57,7 +59,7 @@ func appendItems(b []byte, items []gen.BulkItemResponseInfo, flush func([]byte) 
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = itemEncoder.append(b, reflect.ValueOf(&items[i]).Elem()); err != nil {
+		if b, err = itemEncoder.append(b, &items[i]); err != nil {
 			return b, err
 		}
 		if len(b) >= flushEvery {
@@ -69,25 +71,42 @@ func appendItems(b []byte, items []gen.BulkItemResponseInfo, flush func([]byte) 
 	return flush(append(b, "]\n"...))
 }
 
-// structEncoder writes a struct of string and integer fields, and of pointers
-// that are left out when nil, as encoding/json does. It is derived from the
-// struct's json tags; a struct with any other field gets none.
-type structEncoder struct {
-	fields []fieldEncoder
+// structEncoder writes a T, a struct of string and integer fields and of
+// pointers that are left out when nil, as encoding/json does. It is derived
+// from T's fields and json tags by reflection; a T with any other field, or
+// with a field that encodes itself, gets none. It reads the fields at the
+// offsets reflection gave, without reflection per value.
+type structEncoder[T any] struct {
+	fields   []fieldEncoder // the non-pointer fields, in order
+	pointers []uintptr      // offsets of the pointer fields
 }
 
 type fieldEncoder struct {
-	index int
-	key   string // `"name":`
-	kind  reflect.Kind
+	offset uintptr
+	key    string // `"name":`
+	kind   reflect.Kind
 }
 
 // itemEncoder encodes the items of the send-message answer; nil when the
 // generated type has a field it cannot write, and then encoding/json does.
-var itemEncoder = newStructEncoder(reflect.TypeFor[gen.BulkItemResponseInfo]())
+var itemEncoder = newStructEncoder[gen.BulkItemResponseInfo]()
 
-func newStructEncoder(t reflect.Type) *structEncoder {
-	e := &structEncoder{}
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func encodesItself(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) || pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+}
+
+func newStructEncoder[T any]() *structEncoder[T] {
+	t := reflect.TypeFor[T]()
+	if t.Kind() != reflect.Struct || encodesItself(t) {
+		return nil
+	}
+	e := &structEncoder[T]{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -98,54 +117,59 @@ func newStructEncoder(t reflect.Type) *structEncoder {
 		if err != nil {
 			return nil
 		}
-		kind := f.Type.Kind()
-		switch kind {
+		switch kind := f.Type.Kind(); kind {
 		case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			if opts != "" {
+			if opts != "" || encodesItself(f.Type) {
 				return nil
 			}
+			e.fields = append(e.fields, fieldEncoder{offset: f.Offset, key: string(key) + ":", kind: kind})
 		case reflect.Pointer:
 			if opts != "omitempty" {
 				return nil
 			}
+			e.pointers = append(e.pointers, f.Offset)
 		default:
 			return nil
 		}
-		e.fields = append(e.fields, fieldEncoder{index: i, key: string(key) + ":", kind: kind})
 	}
 	return e
 }
 
-func (e *structEncoder) append(b []byte, v reflect.Value) ([]byte, error) {
-	for _, f := range e.fields {
-		if f.kind == reflect.Pointer && !v.Field(f.index).IsNil() {
+func (e *structEncoder[T]) append(b []byte, v *T) ([]byte, error) {
+	at := unsafe.Pointer(v)
+	for _, offset := range e.pointers {
+		if *(*unsafe.Pointer)(unsafe.Add(at, offset)) != nil {
 			// Rare (a failed item): let encoding/json write all of it.
-			data, err := json.Marshal(v.Interface())
+			data, err := json.Marshal(v)
 			if err != nil {
-				return b, fmt.Errorf("encode %s: %w", v.Type(), err)
+				return b, fmt.Errorf("encode %T: %w", v, err)
 			}
 			return append(b, data...), nil
 		}
 	}
 	b = append(b, '{')
-	first := true
-	for _, f := range e.fields {
-		fv := v.Field(f.index)
-		if f.kind == reflect.Pointer {
-			continue // nil, as checked above
-		}
-		if !first {
+	for i, f := range e.fields {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		first = false
 		b = append(b, f.key...)
-		if f.kind == reflect.String {
+		field := unsafe.Add(at, f.offset)
+		switch f.kind {
+		case reflect.String:
 			var err error
-			if b, err = appendString(b, fv.String()); err != nil {
+			if b, err = appendString(b, *(*string)(field)); err != nil {
 				return b, err
 			}
-		} else {
-			b = strconv.AppendInt(b, fv.Int(), 10)
+		case reflect.Int:
+			b = strconv.AppendInt(b, int64(*(*int)(field)), 10)
+		case reflect.Int8:
+			b = strconv.AppendInt(b, int64(*(*int8)(field)), 10)
+		case reflect.Int16:
+			b = strconv.AppendInt(b, int64(*(*int16)(field)), 10)
+		case reflect.Int32:
+			b = strconv.AppendInt(b, int64(*(*int32)(field)), 10)
+		default: // reflect.Int64
+			b = strconv.AppendInt(b, *(*int64)(field), 10)
 		}
 	}
 	return append(b, '}'), nil
