@@ -179,7 +179,7 @@ func (e *structEncoder[T]) append(b []byte, v *T) ([]byte, error) {
 // ASCII as it is, anything else through encoding/json itself.
 func appendString(b []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !writtenAsIs[s[i]] {
 			data, err := json.Marshal(s)
 			if err != nil {
 				return b, fmt.Errorf("encode string: %w", err)
@@ -191,6 +191,15 @@ func appendString(b []byte, s string) ([]byte, error) {
 	b = append(b, s...)
 	return append(b, '"'), nil
 }
+
+// writtenAsIs holds the bytes that encoding/json writes unchanged in a string
+// (HTML-safe): printable ASCII but the quote, the backslash, <, > and &.
+var writtenAsIs = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // Answer buffers are reused. One that grew far past flushEvery (a failed
 // item of a huge message) is left to the garbage collector.

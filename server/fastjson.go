@@ -308,6 +308,9 @@ func (sc *scanner) str() (value string, plain, ok bool) {
 	start := sc.i
 	plain = true
 	for j := start + 1; j < len(sc.s); j++ {
+		if plainInString[sc.s[j]] {
+			continue
+		}
 		switch c := sc.s[j]; {
 		case c == '"':
 			sc.i = j + 1
@@ -335,3 +338,12 @@ func decodeString(token string) (value string, plain, ok bool) {
 	}
 	return v, false, true
 }
+
+// plainInString holds the bytes that a JSON string may hold as they are and
+// that need no decoding: printable ASCII but the quote and the backslash.
+var plainInString = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
