@@ -1,0 +1,108 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// BenchmarkLayers prices the reference server's layers at one id, in one
+// process and one run: a bare echo handler as internal/benchbaseline has it,
+// then the same with the server's middleware added one by one, then the whole
+// server (spec validation, auth, inventory, record, with the access log
+// formatted and discarded). The differences between rows are what each layer
+// costs; the request building is common to all.
+func BenchmarkLayers(b *testing.B) {
+	body := []byte(`{"message":"This desktop restarts in 15 minutes. Please save your work.","message_type":"WARNING","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"]}`)
+	sessions, _ := DemoSessions()
+	connected := map[string]bool{}
+	for _, s := range sessions {
+		connected[s.Id] = true
+	}
+	bare := func(c echo.Context) error {
+		var spec gen.SessionSendMessageSpec
+		if err := c.Bind(&spec); err != nil {
+			return err
+		}
+		ts := time.Now().UnixMilli()
+		items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
+		for i, id := range spec.SessionIds {
+			items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: ts}
+			if !connected[id] {
+				items[i].StatusCode = http.StatusNotFound
+			}
+		}
+		return c.JSON(http.StatusOK, items)
+	}
+	run := func(b *testing.B, h http.Handler) {
+		b.Helper()
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/rest/inventory/v1/sessions/action/send-message", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer bench")
+			req.Header.Set("Content-Type", "application/json")
+			w := &nopWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			if w.code != http.StatusOK {
+				b.Fatal(w.code)
+			}
+		}
+	}
+	// Formatted as the refserver does, then dropped.
+	logger := slog.New(slog.NewTextHandler(droppedLines{}, nil))
+	s := &Server{logger: logger}
+	stacks := []struct {
+		name string
+		mw   []echo.MiddlewareFunc
+	}{
+		{"0-bare", nil},
+		{"1-requestid", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next})}},
+		{"2-+accesslog", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog()}},
+		{"3-+recover+headers+limit", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog(), s.recoverPanics(), securityHeaders, limitBody(1 << 20)}},
+	}
+	for _, st := range stacks {
+		b.Run(st.name, func(b *testing.B) {
+			e := echo.New()
+			e.Use(st.mw...)
+			e.POST("/rest/inventory/v1/sessions/action/send-message", bare)
+			run(b, e)
+		})
+	}
+	b.Run("4-refserver-discard-log", func(b *testing.B) {
+		srv, err := New(Config{Token: "bench", Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, srv)
+	})
+}
+
+// nopWriter is an http.ResponseWriter that keeps only the status.
+type nopWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *nopWriter) Header() http.Header { return w.h }
+func (w *nopWriter) WriteHeader(c int) {
+	if w.code == 0 {
+		w.code = c
+	}
+}
+func (w *nopWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+
+// droppedLines is a log destination that drops what it is given.
+type droppedLines struct{}
+
+func (droppedLines) Write(p []byte) (int, error) { return len(p), nil }
