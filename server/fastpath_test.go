@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,10 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 	tests := []struct {
 		name, method, path, contentType, authorization, body string
 		chunked                                              bool
+		// readError ends the body with this error instead of io.EOF.
+		readError string
+		// declared is a Content-Length other than the body's.
+		declared int64
 	}{
 		// Accepted on the fast path.
 		{name: "plain", body: `{` + ok + `}`},
@@ -61,6 +66,10 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		{name: "no content type", contentType: "-", body: `{` + ok + `}`},
 		{name: "over the body limit", body: `{` + ok + `,"pad":"` + strings.Repeat("x", 600) + `"}`},
 		{name: "over the body limit, chunked", body: `{` + ok + `,"pad":"` + strings.Repeat("x", 600) + `"}`, chunked: true},
+		{name: "body cut by a read error", body: `{` + ok + `}`, readError: "connection reset by peer"},
+		{name: "body cut by a read error, chunked", body: `{` + ok, readError: "connection reset by peer", chunked: true},
+		{name: "declared length longer than the body", body: `{` + ok + `}`, declared: 200},
+		{name: "declared length shorter than the body", body: `{` + ok + `}`, declared: 20},
 		{name: "no token", authorization: "-", body: `{` + ok + `}`},
 		{name: "wrong token", authorization: "Bearer nope", body: `{` + ok + `}`},
 		{name: "malformed authorization", authorization: "Basic abc", body: `{` + ok + `}`},
@@ -83,7 +92,21 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				answers[i] = answer(t, srv, tt.method, tt.path, tt.contentType, tt.authorization, tt.body, tt.chunked)
+				var r io.Reader = strings.NewReader(tt.body)
+				if tt.readError != "" {
+					r = io.MultiReader(r, failingReader{errors.New(tt.readError)})
+				}
+				if tt.chunked {
+					r = streamOnly{r}
+				}
+				length := int64(len(tt.body))
+				switch {
+				case tt.chunked:
+					length = -1
+				case tt.declared != 0:
+					length = tt.declared
+				}
+				answers[i] = answer(t, srv, tt.method, tt.path, tt.contentType, tt.authorization, r, length)
 				records[i] = store.Messages("")
 			}
 			if diff := cmp.Diff(answers[1], answers[0]); diff != "" {
@@ -98,7 +121,7 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 
 // answer serves one request and writes down the answer: status, headers but
 // the random request id, body.
-func answer(t *testing.T, srv http.Handler, method, path, contentType, authorization, body string, chunked bool) string {
+func answer(t *testing.T, srv http.Handler, method, path, contentType, authorization string, body io.Reader, length int64) string {
 	t.Helper()
 	if method == "" {
 		method = http.MethodPost
@@ -106,14 +129,8 @@ func answer(t *testing.T, srv http.Handler, method, path, contentType, authoriza
 	if path == "" {
 		path = sendPath
 	}
-	var r io.Reader = strings.NewReader(body)
-	if chunked {
-		r = streamOnly{r}
-	}
-	req := httptest.NewRequestWithContext(t.Context(), method, path, r)
-	if chunked {
-		req.ContentLength = -1
-	}
+	req := httptest.NewRequestWithContext(t.Context(), method, path, body)
+	req.ContentLength = length
 	switch contentType {
 	case "":
 		req.Header.Set("Content-Type", "application/json")
@@ -139,3 +156,8 @@ func answer(t *testing.T, srv http.Handler, method, path, contentType, authoriza
 	b.WriteString("\n" + rec.Body.String())
 	return b.String()
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
