@@ -23,7 +23,8 @@ import (
 // typed value" or "not sure": everything it is not sure about, every invalid
 // request included, goes to the generic validator, which answers as before.
 // So no refusal changes, and what it accepts is checked against the validator
-// by the tests (fastpath_test.go), a fuzz target among them.
+// by the tests (fastpath_test.go; fastpath_internal_test.go, with a
+// differential check over generated bodies and a fuzz target).
 //
 // It handles an operation only when the spec lets it be exact:
 //   - servers: only the base path, so matching needs no host;
@@ -32,9 +33,10 @@ import (
 //   - a required JSON request body whose schema is an object of required
 //     properties, each a string or an array of strings, without
 //     additionalProperties: false or any other object or array keyword it does
-//     not implement (compileObject lists them). String values are checked by
-//     kin-openapi's own Schema.VisitJSON, so every string keyword (enum,
-//     minLength, pattern, format...) means what it means to the validator.
+//     not implement (compileObject refuses any it does not handle). String
+//     values are checked by kin-openapi's own Schema.VisitJSON, so every
+//     string keyword (enum, minLength, pattern, format...) means what it
+//     means to the validator.
 //
 // A request takes the fast path only when its body is plain: exactly the
 // known property names, once each, no null, nothing after the object.
