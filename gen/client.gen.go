@@ -134,15 +134,20 @@ type ClientInterface interface {
 	// ClearDeliveredMessages Forget delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Forgets every recorded message, so that a test
-	// can start from nothing. Sequence numbers keep counting.
+	// can start from nothing. Sequence numbers and the `evicted` count keep
+	// counting.
 	//
 	// Corresponds with DELETE /refserver/v1/messages (the `ClearDeliveredMessages` operationId).
 	ClearDeliveredMessages(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDeliveredMessages List delivered messages (reference server only)
 	//
-	// Not part of Horizon's API. Lists every message the reference server has
+	// Not part of Horizon's API. Lists the messages the reference server has
 	// delivered since it started (or since the last clear), oldest first.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, over
+	// all sessions): once full, each new delivery evicts the oldest one, and
+	// `evicted` counts them, so that nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -222,7 +227,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // ClearDeliveredMessages Forget delivered messages (reference server only)
 //
 // Not part of Horizon's API. Forgets every recorded message, so that a test
-// can start from nothing. Sequence numbers keep counting.
+// can start from nothing. Sequence numbers and the `evicted` count keep
+// counting.
 //
 // Corresponds with DELETE /refserver/v1/messages (the `ClearDeliveredMessages` operationId).
 func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -239,8 +245,12 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 
 // ListDeliveredMessages List delivered messages (reference server only)
 //
-// Not part of Horizon's API. Lists every message the reference server has
+// Not part of Horizon's API. Lists the messages the reference server has
 // delivered since it started (or since the last clear), oldest first.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, over
+// all sessions): once full, each new delivery evicts the oldest one, and
+// `evicted` counts them, so that nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -493,7 +503,8 @@ type ClientWithResponsesInterface interface {
 	// ClearDeliveredMessagesWithResponse Forget delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Forgets every recorded message, so that a test
-	// can start from nothing. Sequence numbers keep counting.
+	// can start from nothing. Sequence numbers and the `evicted` count keep
+	// counting.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -502,8 +513,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 	//
-	// Not part of Horizon's API. Lists every message the reference server has
+	// Not part of Horizon's API. Lists the messages the reference server has
 	// delivered since it started (or since the last clear), oldest first.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, over
+	// all sessions): once full, each new delivery evicts the oldest one, and
+	// `evicted` counts them, so that nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -844,7 +859,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // ClearDeliveredMessagesWithResponse Forget delivered messages (reference server only)
 //
 // Not part of Horizon's API. Forgets every recorded message, so that a test
-// can start from nothing. Sequence numbers keep counting.
+// can start from nothing. Sequence numbers and the `evicted` count keep
+// counting.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -859,8 +875,12 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 
 // ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 //
-// Not part of Horizon's API. Lists every message the reference server has
+// Not part of Horizon's API. Lists the messages the reference server has
 // delivered since it started (or since the last clear), oldest first.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, over
+// all sessions): once full, each new delivery evicts the oldest one, and
+// `evicted` counts them, so that nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -187,6 +187,11 @@ type DeliveredMessageMessageType string
 
 // DeliveredMessages defines model for DeliveredMessages.
 type DeliveredMessages struct {
+	// Evicted How many delivered messages the server has dropped from its record,
+	// oldest first, to stay within its cap since it started. It counts all
+	// sessions, whatever the `session_id` filter, and a clear does not
+	// reset it. Dropped messages keep their sequence numbers: none is reused.
+	Evicted  int64              `json:"evicted"`
 	Messages []DeliveredMessage `json:"messages"`
 }
 

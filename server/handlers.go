@@ -69,7 +69,7 @@ func (h *handlers) ListDeliveredMessages(_ context.Context, req gen.ListDelivere
 	if req.Params.SessionId != nil {
 		sessionID = *req.Params.SessionId
 	}
-	return gen.ListDeliveredMessages200JSONResponse{Messages: h.store.Messages(sessionID)}, nil
+	return gen.ListDeliveredMessages200JSONResponse(h.store.Delivered(sessionID)), nil
 }
 
 // ClearDeliveredMessages forgets the record of deliveries.

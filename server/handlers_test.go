@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -317,6 +319,69 @@ func TestDeliveredMessagesInspection(t *testing.T) {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The record New makes from Config keeps the newest MaxRecordedMessages
+// deliveries and says how many it evicted.
+func TestDeliveredMessagesEvicted(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, server.Config{
+		Token:               testToken,
+		Sessions:            testSessions(),
+		MaxRecordedMessages: 2,
+		Now:                 func() time.Time { return fixedNow },
+	})
+	for _, body := range []string{
+		sendBody(t, "first", "INFO", idConnected),
+		sendBody(t, "second", "INFO", idConnected2, idConnected),
+		sendBody(t, "third", "INFO", idConnected2),
+	} {
+		if resp := srv.send(t, body); resp.status != http.StatusOK {
+			t.Fatalf("send: status %d; body %s", resp.status, resp.body)
+		}
+	}
+	list := func(query string) gen.DeliveredMessages {
+		t.Helper()
+		resp := srv.do(t, srv.request(t, http.MethodGet, messagesPath+query, "Bearer "+testToken, ""))
+		if resp.status != http.StatusOK {
+			t.Fatalf("GET messages%s: status %d; body %s", query, resp.status, resp.body)
+		}
+		return decodeStrict[gen.DeliveredMessages](t, resp.body)
+	}
+	summary := func(d gen.DeliveredMessages) string {
+		var parts []string
+		for _, m := range d.Messages {
+			parts = append(parts, fmt.Sprintf("%d:%s:%s", m.Sequence, m.SessionId[len(m.SessionId)-1:], m.Message))
+		}
+		return fmt.Sprintf("%v evicted=%d", parts, d.Evicted)
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"all", "", "[3:1:second 4:2:third] evicted=2"},
+		{"filter counts evictions of every session", "?session_id=" + idConnected2, "[4:2:third] evicted=2"},
+		{"filter with nothing kept", "?session_id=" + idUnknown, "[] evicted=2"},
+	}
+	for _, tt := range tests {
+		if got := summary(list(tt.query)); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+
+	if resp := srv.do(t, srv.request(t, http.MethodDelete, messagesPath, "Bearer "+testToken, "")); resp.status != http.StatusNoContent {
+		t.Fatalf("DELETE: status %d", resp.status)
+	}
+	if got, want := summary(list("")), "[] evicted=2"; got != want {
+		t.Errorf("after clear: %s, want %s", got, want)
+	}
+	if resp := srv.send(t, sendBody(t, "fourth", "INFO", idConnected)); resp.status != http.StatusOK {
+		t.Fatalf("send: status %d", resp.status)
+	}
+	if got, want := summary(list("")), "[5:1:fourth] evicted=2"; got != want {
+		t.Errorf("after clear and send: %s, want %s", got, want)
 	}
 }
 

@@ -28,9 +28,16 @@ const BasePath = "/rest"
 type Config struct {
 	// Token is the bearer token every protected operation requires.
 	Token string
-	// Store holds sessions and deliveries; nil means a MemoryStore with the
-	// built-in demo sessions.
+	// Store holds sessions and deliveries; nil means a MemoryStore over
+	// Sessions that records at most MaxRecordedMessages deliveries.
 	Store Store
+	// Sessions is the inventory of the store New makes when Store is nil;
+	// nil means the built-in demo sessions.
+	Sessions []gen.SessionInfo
+	// MaxRecordedMessages caps the record of the store New makes, over all
+	// sessions: once full, each delivery evicts the oldest. 0 means
+	// DefaultMaxRecordedMessages.
+	MaxRecordedMessages int
 	// Limits bound what a request may carry; zero fields take their defaults.
 	Limits Limits
 	// Logger receives the access log and errors; nil discards them.
@@ -59,13 +66,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := cfg.Store
-	if store == nil {
-		sessions, err := DemoSessions()
-		if err != nil {
-			return nil, err
-		}
-		store = NewMemoryStore(sessions)
+	store, err := newStore(cfg)
+	if err != nil {
+		return nil, err
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -109,6 +112,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 
 // Limits returns the limits in force, defaults filled in.
 func (s *Server) Limits() Limits { return s.limits }
+
+// newStore returns cfg.Store, or makes the MemoryStore that cfg describes.
+func newStore(cfg Config) (Store, error) {
+	if cfg.Store != nil {
+		if cfg.Sessions != nil || cfg.MaxRecordedMessages != 0 {
+			return nil, errors.New("server: Sessions and MaxRecordedMessages configure the store New makes; leave them unset with Store")
+		}
+		return cfg.Store, nil
+	}
+	if cfg.MaxRecordedMessages < 0 {
+		return nil, fmt.Errorf("server: MaxRecordedMessages must not be negative: %d", cfg.MaxRecordedMessages)
+	}
+	maxMessages := cfg.MaxRecordedMessages
+	if maxMessages == 0 {
+		maxMessages = DefaultMaxRecordedMessages
+	}
+	sessions := cfg.Sessions
+	if sessions == nil {
+		var err error
+		if sessions, err = DemoSessions(); err != nil {
+			return nil, err
+		}
+	}
+	return newMemoryStore(sessions, maxMessages), nil
+}
 
 func loadSpec() (*openapi3.T, error) {
 	doc, err := api.Load()

@@ -46,6 +46,7 @@ type options struct {
 	token             string
 	dataFile          string
 	limits            server.Limits
+	maxRecorded       int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
 	writeTimeout      time.Duration
@@ -66,6 +67,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
 	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
 	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
+	o.maxRecorded = server.DefaultMaxRecordedMessages
+	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
 	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
 	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
 	fs.Var(positiveDuration{&o.readHeaderTimeout}, "read-header-timeout", "time allowed to read request headers (a `duration`)")
@@ -173,7 +176,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(o, stderr)
 
-	cfg := server.Config{Token: o.token, Limits: o.limits, Logger: logger}
+	cfg := server.Config{Token: o.token, Limits: o.limits, MaxRecordedMessages: o.maxRecorded, Logger: logger}
 	generatedToken := cfg.Token == ""
 	if generatedToken {
 		if cfg.Token, err = randomToken(); err != nil {
@@ -185,11 +188,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("read data file: %w", err)
 		}
-		sessions, err := server.LoadData(o.dataFile, data)
-		if err != nil {
+		if cfg.Sessions, err = server.LoadData(o.dataFile, data); err != nil {
 			return err
 		}
-		cfg.Store = server.NewMemoryStore(sessions)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -219,7 +220,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	limits := srv.Limits()
 	logger.Info("serving", "addr", listener.Addr().String(), "data", dataSource(o.dataFile),
 		"max_body_bytes", limits.MaxBodyBytes, "max_message_length", limits.MaxMessageLength,
-		"max_session_ids", limits.MaxSessionIDs)
+		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(listener) }()

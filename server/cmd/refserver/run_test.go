@@ -23,8 +23,10 @@ const (
 	seedRequest = `{"message":"Sample Info Message","message_type":"INFO","session_ids":["` + seedID + `"]}`
 	sendSuffix  = "/inventory/v1/sessions/action/send-message"
 	healthPath  = "/refserver/v1/health"
-	listenLine  = "listening on "
-	tokenLine   = "Bearer token (generated; shown only here): "
+	// messagesSuffix is the inspection endpoint of delivered messages.
+	messagesSuffix = "/refserver/v1/messages"
+	listenLine     = "listening on "
+	tokenLine      = "Bearer token (generated; shown only here): "
 	// failAfter bounds every wait; reaching it is a failure, not a schedule.
 	failAfter = 20 * time.Second
 )
@@ -321,6 +323,43 @@ func TestRunLimitsFromOptions(t *testing.T) {
 	}
 }
 
+func TestRunMaxRecordedMessages(t *testing.T) {
+	t.Parallel()
+	const token = "tok-record-cap"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token},
+		map[string]string{"REFSERVER_MAX_RECORDED_MESSAGES": "1"})
+	client := newClient(t)
+	// Another connected demo session than the seed's.
+	const financeID = "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f"
+	for _, message := range []string{"first", "second", "third"} {
+		body := `{"message":"` + message + `","message_type":"INFO","session_ids":["` + financeID + `"]}`
+		status, got := post(t, client, r.base, token, body)
+		wantDelivered(t, status, got, financeID)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, r.base+messagesSuffix, http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	status, body := roundTrip(t, client, req)
+	if status != http.StatusOK {
+		t.Fatalf("GET messages: status %d; body %s", status, body)
+	}
+	var record gen.DeliveredMessages
+	if err := json.Unmarshal(body, &record); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	if len(record.Messages) != 1 || record.Messages[0].Message != "third" || record.Messages[0].Sequence != 3 || record.Evicted != 2 {
+		t.Errorf("record = %s, want only the third message (sequence 3) and 2 evicted", body)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	if logs := r.stderr.String(); !strings.Contains(logs, "max_recorded_messages=1") {
+		t.Errorf("the serving log does not give the cap:\n%s", logs)
+	}
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -361,6 +400,17 @@ func TestRunDataFile(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr.String(), path) {
 		t.Errorf("the serving log does not name the data file:\n%s", r.stderr.String())
+	}
+}
+
+// A data file without sessions gives an empty inventory, not the demo one.
+func TestRunEmptyDataFile(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "empty.json", `{"sessions": []}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-empty", "-data", path}, nil)
+	status, body := get(t, newClient(t), r.base+healthPath)
+	if status != http.StatusOK || !strings.Contains(string(body), `"sessions":0`) {
+		t.Errorf("health: %d %s, want 0 sessions", status, body)
 	}
 }
 
