@@ -102,6 +102,10 @@ type ClientInterface interface {
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
 	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
@@ -118,6 +122,10 @@ type ClientInterface interface {
 	// inventory gets `status_code` 404. An id that appears again in the same
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -165,6 +173,10 @@ type ClientInterface interface {
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
 //
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
@@ -191,6 +203,10 @@ func (c *Client) SendMessageToSessionsWithBody(ctx context.Context, contentType 
 // inventory gets `status_code` 404. An id that appears again in the same
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -469,6 +485,10 @@ type ClientWithResponsesInterface interface {
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
 	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
@@ -485,6 +505,10 @@ type ClientWithResponsesInterface interface {
 	// inventory gets `status_code` 404. An id that appears again in the same
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -807,6 +831,10 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
 //
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
@@ -829,6 +857,10 @@ func (c *ClientWithResponses) SendMessageToSessionsWithBodyWithResponse(ctx cont
 // inventory gets `status_code` 404. An id that appears again in the same
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -101,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 			KeepValidatedValue: true,
 		},
 	})
-	rest := e.Group(BasePath, validator)
+	rest := e.Group(BasePath, strictJSON(validator))
 	handlers := &handlers{store: store, now: now}
 	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))
 	return s, nil
