@@ -3,6 +3,8 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -21,7 +23,7 @@ func TestHostileBodies(t *testing.T) {
 		return `{"message":"` + message + `","message_type":"INFO","session_ids":["` + idConnected + `"]}`
 	}
 	valid := request("real")
-	nested := func(open, inner, closing string, depth int) string {
+	deep := func(open, inner, closing string, depth int) string {
 		return repeat(open, depth) + inner + repeat(closing, depth)
 	}
 	manyIDs := `{"message":"m","message_type":"INFO","session_ids":[` + strings.TrimSuffix(repeat(`"a",`, 500000), ",") + `]}`
@@ -51,11 +53,11 @@ func TestHostileBodies(t *testing.T) {
 		{"UTF-16 body", server.Limits{}, "", "\xff\xfe{\x00}\x00", 400, "request body"},
 		{"multi-byte UTF-8 is delivered as sent", server.Limits{}, "", request(text), 200, text},
 
-		{"100000 nested arrays", server.Limits{}, "", nested("[", "", "]", 100000), 400, "exceeded max depth"},
-		{"100000 nested objects", server.Limits{}, "", nested(`{"a":`, "1", "}", 100000), 400, "exceeded max depth"},
-		{"100000 nested arrays as the ids", server.Limits{}, "", `{"message":"m","message_type":"INFO","session_ids":` + nested("[", `"a"`, "]", 100000) + `}`, 400, "exceeded max depth"},
+		{"100000 nested arrays", server.Limits{}, "", deep("[", "", "]", 100000), 400, "exceeded max depth"},
+		{"100000 nested objects", server.Limits{}, "", deep(`{"a":`, "1", "}", 100000), 400, "exceeded max depth"},
+		{"100000 nested arrays as the ids", server.Limits{}, "", `{"message":"m","message_type":"INFO","session_ids":` + nested(100000) + `}`, 400, "exceeded max depth"},
 		{"a million unclosed brackets", server.Limits{}, "", repeat("[", 1000000), 400, "exceeded max depth"},
-		{"nested arrays as the ids, within the decoder's depth", server.Limits{}, "", `{"message":"m","message_type":"INFO","session_ids":` + nested("[", `"a"`, "]", 5000) + `}`, 400, "/session_ids/0: value must be a string"},
+		{"nested arrays as the ids, within the decoder's depth", server.Limits{}, "", `{"message":"m","message_type":"INFO","session_ids":` + nested(5000) + `}`, 400, "/session_ids/0: value must be a string"},
 
 		{"duplicate message: the last wins", server.Limits{}, "", `{"message":"first","message":"real","message_type":"INFO","session_ids":["` + idConnected + `"]}`, 200, "real"},
 		{"duplicate type, valid last: the last wins", server.Limits{}, "", `{"message":"real","message_type":"DEBUG","message_type":"INFO","session_ids":["` + idConnected + `"]}`, 200, "real"},
@@ -129,3 +131,36 @@ func TestBodyChecksKeepTheirPlace(t *testing.T) {
 		})
 	}
 }
+
+// A schema error must not render the offending value: indented, a body
+// nested d levels deep renders in O(d²), and 20 KB took seconds of CPU. The
+// test counts the bytes one such request allocates; it is not parallel, so
+// that other tests do not allocate meanwhile.
+func TestDeepNestingStaysCheap(t *testing.T) {
+	const depth = 9999 // just within encoding/json's depth limit
+	srv, err := server.New(server.Config{Token: testToken, Store: server.NewMemoryStore(testSessions())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"message":"m","message_type":"INFO","session_ids":` + nested(depth) + `}`
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, sendPath, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	rec := httptest.NewRecorder()
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	srv.ServeHTTP(rec, req)
+	runtime.ReadMemStats(&after)
+
+	checkResponse(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+	wantError(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()},
+		http.StatusBadRequest, "/session_ids/0: value must be a string")
+	const budget = 16 << 20
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > budget {
+		t.Errorf("a %d-byte body nested %d deep allocated %d MB, over %d MB", len(body), depth, allocated>>20, budget>>20)
+	}
+}
+
+// nested is a string nested in depth arrays.
+func nested(depth int) string { return repeat("[", depth) + `"a"` + repeat("]", depth) }
