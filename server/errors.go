@@ -64,14 +64,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 // validationError rewrites the validator's errors into answers that name the
 // problem in the request's own terms.
-func validationError(_ echo.Context, err *echo.HTTPError) error {
+func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err.Internal, &tooLarge) {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
 	}
 	if err.Code == http.StatusNotFound && err.Message == routers.ErrMethodNotAllowed.Error() {
-		return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+		allow := s.allowed.header(c.Request())
+		c.Response().Header().Set(echo.HeaderAllow, allow)
+		return echo.NewHTTPError(http.StatusMethodNotAllowed,
+			fmt.Sprintf("method %s not allowed: use %s", c.Request().Method, allow))
 	}
 	var reqErr *openapi3filter.RequestError
 	if errors.As(err.Internal, &reqErr) {

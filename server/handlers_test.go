@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -542,5 +544,52 @@ func TestRoutingErrors(t *testing.T) {
 				t.Errorf("error_key = %q, want %q", e.Errors[0].ErrorKey, wantKey)
 			}
 		})
+	}
+}
+
+// Every method the spec does not have for one of its paths gets 405, with
+// an Allow header that lists the methods it has.
+func TestMethodNotAllowedListsTheSpecsMethods(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, server.Config{})
+	candidates := []string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodTrace, "PROPFIND", "BREW",
+	}
+	checked := 0
+	for path, item := range spectest.Load(t).Doc().Paths.Map() {
+		ops := item.Operations()
+		var have []string
+		for method := range ops {
+			have = append(have, method)
+		}
+		slices.Sort(have)
+		wantAllow := strings.Join(have, ", ")
+		for _, method := range candidates {
+			if ops[method] != nil {
+				continue
+			}
+			checked++
+			t.Run(method+" "+path, func(t *testing.T) {
+				t.Parallel()
+				resp := srv.do(t, srv.request(t, method, server.BasePath+path, "Bearer "+testToken, ""))
+				if resp.status != http.StatusMethodNotAllowed {
+					t.Fatalf("status = %d, want 405; body %s", resp.status, resp.body)
+				}
+				if got := resp.header.Get("Allow"); got != wantAllow {
+					t.Errorf("Allow = %q, want %q", got, wantAllow)
+				}
+				if method == http.MethodHead {
+					return
+				}
+				e := wantError(t, resp, http.StatusMethodNotAllowed, "method "+method+" not allowed: use "+wantAllow)
+				if e.Errors[0].ErrorKey != "method.not.allowed" {
+					t.Errorf("error_key = %q, want method.not.allowed", e.Errors[0].ErrorKey)
+				}
+			})
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the spec gave no method to refuse")
 	}
 }

@@ -48,9 +48,10 @@ type Config struct {
 
 // Server is the reference server. It is an http.Handler.
 type Server struct {
-	echo   *echo.Echo
-	limits Limits
-	logger *slog.Logger
+	echo    *echo.Echo
+	limits  Limits
+	logger  *slog.Logger
+	allowed *allowedMethods
 }
 
 // New builds a ready server from cfg.
@@ -79,7 +80,12 @@ func New(cfg Config) (*Server, error) {
 		now = time.Now
 	}
 
-	s := &Server{echo: echo.New(), limits: limits, logger: logger}
+	allowed, err := newAllowedMethods(doc)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Server{echo: echo.New(), limits: limits, logger: logger, allowed: allowed}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -93,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 
 	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
 		SilenceServersWarning: true,
-		ErrorHandler:          validationError,
+		ErrorHandler:          s.validationError,
 		Options: openapi3filter.Options{
 			AuthenticationFunc: bearerAuthenticator(cfg.Token),
 			// The generated handler binds the value that was validated, never

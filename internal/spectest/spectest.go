@@ -67,6 +67,13 @@ func (c *Checker) Check(req *http.Request, status int, header http.Header, body 
 		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
 			return fmt.Errorf("no operation in the spec (%w), yet status %d", err, status)
 		}
+		if req.Method == http.MethodHead {
+			// An answer to HEAD has no body (RFC 9110, 9.3.2).
+			if len(body) != 0 {
+				return fmt.Errorf("answer to HEAD has a %d-byte body", len(body))
+			}
+			return nil
+		}
 		return c.CheckSchema("ErrorResponse", header, body)
 	}
 	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{

@@ -42,6 +42,12 @@ func TestCheckFindsBreaches(t *testing.T) {
 		{"no route, bad error body", http.MethodGet, "/rest/nope", 404, jsonHeader, `{"message":"x"}`, false},
 		{"no route, success", http.MethodGet, "/rest/nope", 200, jsonHeader, errorBody, false},
 		{"wrong method, valid error", http.MethodGet, sendPath, 405, jsonHeader, errorBody, true},
+		{"messages with evicted", http.MethodGet, messagesPath, 200, jsonHeader, `{"messages":[],"evicted":3}`, true},
+		{"messages without evicted", http.MethodGet, messagesPath, 200, jsonHeader, `{"messages":[]}`, false},
+		{"messages, negative evicted", http.MethodGet, messagesPath, 200, jsonHeader, `{"messages":[],"evicted":-1}`, false},
+		{"HEAD, no body", http.MethodHead, healthPath, 405, http.Header{}, "", true},
+		{"HEAD with a body", http.MethodHead, healthPath, 405, jsonHeader, errorBody, false},
+		{"HEAD, success", http.MethodHead, healthPath, 200, http.Header{}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
