@@ -136,9 +136,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 type BadRequestJSONResponse ErrorResponse
 
+type HeaderFieldsTooLargeTextResponse string
+
 type InternalErrorJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
+
+type RequestTimeoutJSONResponse ErrorResponse
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -202,6 +206,20 @@ func (response SendMessageToSessions401JSONResponse) VisitSendMessageToSessionsR
 	return err
 }
 
+type SendMessageToSessions408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response SendMessageToSessions408JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendMessageToSessions413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response SendMessageToSessions413JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
@@ -213,6 +231,17 @@ func (response SendMessageToSessions413JSONResponse) VisitSendMessageToSessionsR
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response SendMessageToSessions431TextResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
 	return err
 }
 
@@ -265,6 +294,17 @@ func (response GetHealth413JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
+type GetHealth431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetHealth431TextResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
 type GetHealth500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
@@ -294,6 +334,20 @@ func (response ClearDeliveredMessages204Response) VisitClearDeliveredMessagesRes
 	return nil
 }
 
+type ClearDeliveredMessages400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ClearDeliveredMessages400JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearDeliveredMessages401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response ClearDeliveredMessages401JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
@@ -311,6 +365,20 @@ func (response ClearDeliveredMessages401JSONResponse) VisitClearDeliveredMessage
 	return err
 }
 
+type ClearDeliveredMessages408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ClearDeliveredMessages408JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearDeliveredMessages413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response ClearDeliveredMessages413JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
@@ -322,6 +390,17 @@ func (response ClearDeliveredMessages413JSONResponse) VisitClearDeliveredMessage
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearDeliveredMessages431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ClearDeliveredMessages431TextResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
 	return err
 }
 
@@ -392,6 +471,20 @@ func (response ListDeliveredMessages401JSONResponse) VisitListDeliveredMessagesR
 	return err
 }
 
+type ListDeliveredMessages408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ListDeliveredMessages408JSONResponse) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDeliveredMessages413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response ListDeliveredMessages413JSONResponse) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
@@ -403,6 +496,17 @@ func (response ListDeliveredMessages413JSONResponse) VisitListDeliveredMessagesR
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeliveredMessages431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ListDeliveredMessages431TextResponse) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
 	return err
 }
 

@@ -320,6 +320,11 @@ type InternalError = ErrorResponse
 // `errors[].error_message`.
 type PayloadTooLarge = ErrorResponse
 
+// RequestTimeout The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type RequestTimeout = ErrorResponse
+
 // Unauthorized The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -19,6 +20,7 @@ var errorKeys = map[int]string{
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not.found",
 	http.StatusMethodNotAllowed:      "method.not.allowed",
+	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
 	http.StatusInternalServerError:   "internal.error",
 }
@@ -69,6 +71,20 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	if errors.As(err.Internal, &tooLarge) {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
+	}
+	// The validator reads the body, also to authenticate; when reading fails
+	// it answers 400 or 403 with the network error's text. Neither says what
+	// happened, and the text names internal addresses. What is left of the
+	// body cannot be told from a next request: the connection must close.
+	var readErr *bodyReadError
+	if errors.As(err.Internal, &readErr) {
+		c.Response().Header().Set(echo.HeaderConnection, "close")
+		var netErr net.Error
+		if errors.As(readErr, &netErr) && netErr.Timeout() {
+			return echo.NewHTTPError(http.StatusRequestTimeout,
+				"request body not received within the server's read timeout").SetInternal(readErr)
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "request body could not be read").SetInternal(readErr)
 	}
 	if err.Code == http.StatusNotFound && err.Message == routers.ErrMethodNotAllowed.Error() {
 		allow := s.allowed.header(c.Request())

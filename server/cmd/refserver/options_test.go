@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ func defaultOptions() options {
 		addr:              "127.0.0.1:8080",
 		limits:            server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes},
 		maxRecorded:       server.DefaultMaxRecordedMessages,
+		maxHeaderBytes:    http.DefaultMaxHeaderBytes,
 		readHeaderTimeout: 5 * time.Second,
 		readTimeout:       30 * time.Second,
 		writeTimeout:      30 * time.Second,
@@ -48,6 +50,7 @@ func TestParseOptions(t *testing.T) {
 			[]string{
 				"-addr", ":9443", "-token", "t0k", "-data", "inv.json",
 				"-max-body-bytes", "1024", "-max-message-length", "50", "-max-session-ids", "7", "-max-recorded-messages", "9",
+				"-max-header-bytes", "8192",
 				"-read-header-timeout", "1s", "-read-timeout", "2s", "-write-timeout", "3s",
 				"-idle-timeout", "4s", "-shutdown-timeout", "5s", "-log-level", "DEBUG", "-log-format", "json",
 			},
@@ -55,7 +58,7 @@ func TestParseOptions(t *testing.T) {
 			func(o *options) {
 				o.addr, o.token, o.dataFile = ":9443", "t0k", "inv.json"
 				o.limits = server.Limits{MaxBodyBytes: 1024, MaxMessageLength: 50, MaxSessionIDs: 7}
-				o.maxRecorded = 9
+				o.maxRecorded, o.maxHeaderBytes = 9, 8192
 				o.readHeaderTimeout, o.readTimeout, o.writeTimeout = time.Second, 2*time.Second, 3*time.Second
 				o.idleTimeout, o.shutdownTimeout = 4*time.Second, 5*time.Second
 				o.logLevel, o.logFormat = slog.LevelDebug, "json"
@@ -67,13 +70,13 @@ func TestParseOptions(t *testing.T) {
 			map[string]string{
 				"REFSERVER_ADDR": "0.0.0.0:8443", "REFSERVER_TOKEN": "env-token", "REFSERVER_DATA": "env.json",
 				"REFSERVER_MAX_BODY_BYTES": "2048", "REFSERVER_MAX_MESSAGE_LENGTH": "60", "REFSERVER_MAX_SESSION_IDS": "8",
-				"REFSERVER_MAX_RECORDED_MESSAGES": "10", "REFSERVER_SHUTDOWN_TIMEOUT": "9s",
-				"REFSERVER_LOG_LEVEL": "WARN", "REFSERVER_LOG_FORMAT": "json",
+				"REFSERVER_MAX_RECORDED_MESSAGES": "10", "REFSERVER_MAX_HEADER_BYTES": "16384",
+				"REFSERVER_SHUTDOWN_TIMEOUT": "9s", "REFSERVER_LOG_LEVEL": "WARN", "REFSERVER_LOG_FORMAT": "json",
 			},
 			func(o *options) {
 				o.addr, o.token, o.dataFile = "0.0.0.0:8443", "env-token", "env.json"
 				o.limits = server.Limits{MaxBodyBytes: 2048, MaxMessageLength: 60, MaxSessionIDs: 8}
-				o.maxRecorded = 10
+				o.maxRecorded, o.maxHeaderBytes = 10, 16384
 				o.shutdownTimeout, o.logLevel, o.logFormat = 9*time.Second, slog.LevelWarn, "json"
 			},
 		},

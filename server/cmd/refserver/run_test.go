@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/spectest"
 )
 
 const (
@@ -169,6 +170,7 @@ func get(t *testing.T, client *http.Client, rawURL string) (int, []byte) {
 	return roundTrip(t, client, req)
 }
 
+// roundTrip sends req and returns the answer, once held against the spec.
 func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
 	t.Helper()
 	resp, err := client.Do(req)
@@ -180,7 +182,17 @@ func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byt
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
 	}
+	checkAnswer(t, req, resp, body)
 	return resp.StatusCode, body
+}
+
+// checkAnswer fails t unless resp (with its body read) is an answer to req
+// that the spec allows.
+func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	if err := spectest.Load(t).Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("%s %s: answer %d breaks the spec: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+	}
 }
 
 func newClient(t *testing.T) *http.Client {
