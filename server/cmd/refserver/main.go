@@ -238,6 +238,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		// The deadline is the deadline: requests still running are cut off.
+		logger.Warn("shutdown deadline passed; closing the connections left", "error", err)
+		httpServer.Close()
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -484,16 +488,28 @@ func TestRunRefusesToStart(t *testing.T) {
 	}
 }
 
-// TestRunGracefulShutdown holds a request in the handler, cancels run's
-// context, and checks that the request still gets its whole answer. The client
-// sends "Expect: 100-continue" and reads the body only after the server's 100
-// Continue, which the server sends when the handler first reads the body: so
-// once the first half is taken from the pipe, the request is in the handler.
-func TestRunGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	const token = "tok-graceful"
-	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token}, nil)
+// heldRequest is a send-message request that the test holds in the handler.
+// The client sends "Expect: 100-continue" and writes the body only after the
+// server's 100 Continue, which the server sends when the handler first reads
+// the body: so once the first half is taken from the pipe, the request is in
+// the handler, and it stays there until the test writes the rest.
+type heldRequest struct {
+	req     *http.Request
+	body    string
+	pw      *io.PipeWriter
+	answers chan heldAnswer
+}
 
+type heldAnswer struct {
+	resp *http.Response
+	body []byte
+	err  error
+}
+
+// holdRequest starts sending body to r's send-message operation and returns
+// once the request is in the handler.
+func holdRequest(t *testing.T, r *running, token, body string) *heldRequest {
+	t.Helper()
 	transport := &http.Transport{ExpectContinueTimeout: time.Hour}
 	t.Cleanup(transport.CloseIdleConnections)
 	client := &http.Client{Transport: transport}
@@ -507,55 +523,152 @@ func TestRunGracefulShutdown(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Expect", "100-continue")
 
-	type answer struct {
-		resp *http.Response
-		body []byte
-		err  error
-	}
-	answers := make(chan answer, 1)
+	h := &heldRequest{req: req, body: body, pw: pw, answers: make(chan heldAnswer, 1)}
 	go func() {
 		resp, err := client.Do(req)
 		if err != nil {
-			answers <- answer{err: err}
+			h.answers <- heldAnswer{err: err}
 			return
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		answers <- answer{resp: resp, body: body, err: err}
+		got, err := io.ReadAll(resp.Body)
+		h.answers <- heldAnswer{resp: resp, body: got, err: err}
 	}()
+	writeOrFail(t, pw, body[:len(body)/2])
+	return h
+}
 
-	half := len(seedRequest) / 2
-	writeOrFail(t, pw, seedRequest[:half])
+// finish writes the rest of the body and returns the answer, held against
+// the spec.
+func (h *heldRequest) finish(t *testing.T) heldAnswer {
+	t.Helper()
+	writeOrFail(t, h.pw, h.body[len(h.body)/2:])
+	if err := h.pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var a heldAnswer
+	select {
+	case a = <-h.answers:
+	case <-time.After(failAfter):
+		t.Fatal("no answer to the held request")
+	}
+	if a.err != nil {
+		t.Fatalf("held request: %v", a.err)
+	}
+	checkAnswer(t, h.req, a.resp, a.body)
+	return a
+}
 
+// TestRunGracefulShutdown holds requests in the handler, cancels run's
+// context, and checks that new connections are refused, that each held
+// request still gets its whole, own answer, and that run then returns nil
+// well within -shutdown-timeout.
+func TestRunGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	const (
+		token           = "tok-graceful"
+		inFlight        = 8
+		shutdownTimeout = 10 * time.Second
+	)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-shutdown-timeout", shutdownTimeout.String()}, nil)
+
+	// Each request names the seed session and an unknown id of its own, so
+	// each answer can only be its own.
+	unknownID := func(i int) string { return fmt.Sprintf("unknown-in-flight-%d", i) }
+	held := make([]*heldRequest, inFlight)
+	for i := range held {
+		body := `{"message":"in flight","message_type":"INFO","session_ids":["` + seedID + `","` + unknownID(i) + `"]}`
+		held[i] = holdRequest(t, r, token, body)
+	}
+
+	cancelled := time.Now()
 	r.cancel()
 	r.stderr.waitFor(t, "shutdown log", func(s string) bool { return strings.Contains(s, "shutting down") }, r)
 	waitUntilRefused(t, r.addr)
 	select {
 	case <-r.done:
-		t.Fatalf("run returned %v with a request in flight", r.err)
+		t.Fatalf("run returned %v with %d requests in flight", r.err, inFlight)
 	default:
 	}
 
-	writeOrFail(t, pw, seedRequest[half:])
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
+	for i, h := range held {
+		a := h.finish(t)
+		if a.resp.StatusCode != http.StatusOK {
+			t.Fatalf("held request %d: status %d; body %s", i, a.resp.StatusCode, a.body)
+		}
+		var got []string
+		for _, item := range decodeItems(t, a.body) {
+			got = append(got, fmt.Sprintf("%s:%d", item.Id, item.StatusCode))
+		}
+		if want := []string{seedID + ":200", unknownID(i) + ":404"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("held request %d: items %v, want %v", i, got, want)
+		}
+		// The answer was written while shutting down, so it closes the connection.
+		if !a.resp.Close {
+			t.Errorf("held request %d: answer during shutdown keeps the connection open", i)
+		}
 	}
-	var a answer
-	select {
-	case a = <-answers:
-	case <-time.After(failAfter):
-		t.Fatal("no answer to the in-flight request")
-	}
-	if a.err != nil {
-		t.Fatalf("in-flight request: %v", a.err)
-	}
-	wantDelivered(t, a.resp.StatusCode, a.body, seedID)
-	// The answer was written while shutting down, so it closes the connection.
-	if !a.resp.Close {
-		t.Error("answer during shutdown keeps the connection open")
-	}
+	answered := time.Now()
 	if err := r.wait(t); err != nil {
 		t.Errorf("run = %v, want nil after a graceful shutdown", err)
+	}
+	drain := time.Since(cancelled)
+	if drain >= shutdownTimeout {
+		t.Errorf("run returned %s after cancel, not within -shutdown-timeout %s", drain, shutdownTimeout)
+	}
+	t.Logf("shutdown with %d requests in flight: run returned %s after cancel, %s after the last answer",
+		inFlight, drain.Round(time.Millisecond), time.Since(answered).Round(time.Microsecond))
+}
+
+// TestRunShutdownDeadline holds a request that never finishes: run must give
+// up when -shutdown-timeout is over, cut the request off and say so. The
+// request goes over a raw connection, so that nothing on the client's side
+// can hide the cut.
+func TestRunShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	const (
+		token           = "tok-deadline"
+		shutdownTimeout = 300 * time.Millisecond
+	)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-shutdown-timeout", shutdownTimeout.String()}, nil)
+	conn := dialRaw(t, r.addr)
+	if err := conn.SetReadDeadline(time.Now().Add(failAfter)); err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf("POST /rest%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", sendSuffix, r.addr, token, len(seedRequest))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// The server says 100 Continue when the handler first reads the body.
+	answer := bufio.NewReader(conn)
+	if line, err := answer.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("no 100 Continue: %q, %v", line, err)
+	}
+	if _, err := io.WriteString(conn, seedRequest[:len(seedRequest)/2]); err != nil {
+		t.Fatal(err)
+	}
+
+	cancelled := time.Now()
+	err := r.stop(t)
+	took := time.Since(cancelled)
+	if err == nil || !strings.Contains(err.Error(), "graceful shutdown") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("run = %v, want the graceful shutdown to fail on its deadline", err)
+	}
+	if took < shutdownTimeout {
+		t.Errorf("run returned %s after cancel, before -shutdown-timeout %s", took, shutdownTimeout)
+	}
+	t.Logf("run gave up %s after cancel (-shutdown-timeout %s)", took.Round(time.Millisecond), shutdownTimeout)
+	// Past the 100 Continue, the connection must end without an answer.
+	rest, err := io.ReadAll(answer)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the stuck request's connection is still open: %v", err)
+	}
+	if blank := strings.TrimLeft(string(rest), "\r\n"); blank != "" {
+		t.Errorf("the stuck request got an answer: %q", rest)
+	}
+	if logs := r.stderr.String(); !strings.Contains(logs, "shutdown deadline passed") {
+		t.Errorf("no log says requests were cut off:\n%s", logs)
 	}
 }
 
