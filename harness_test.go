@@ -36,6 +36,12 @@ type serverOption func(*server.Config)
 
 func withLimits(l server.Limits) serverOption { return func(c *server.Config) { c.Limits = l } }
 
+// withRecordCap has New make the store over the demo sessions, keeping at most
+// n deliveries (0: the default cap). testServer.Store is then nil.
+func withRecordCap(n int) serverOption {
+	return func(c *server.Config) { c.Store, c.MaxRecordedMessages = nil, n }
+}
+
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	sessions, err := server.DemoSessions()
@@ -58,6 +64,7 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	}
 	hs := httptest.NewServer(spectest.Load(t).Handler(t, srv))
 	t.Cleanup(hs.Close)
+	store, _ = cfg.Store.(*server.MemoryStore)
 	return &testServer{URL: hs.URL, Store: store}
 }
 
@@ -103,11 +110,17 @@ func (ts *testServer) post(t *testing.T, body string) (answer, []byte) {
 // delivered returns what the inspection endpoint says was delivered.
 func (ts *testServer) delivered(t *testing.T) []gen.DeliveredMessage {
 	t.Helper()
+	return ts.deliveredRecord(t).Messages
+}
+
+// deliveredRecord returns the whole answer of the inspection endpoint.
+func (ts *testServer) deliveredRecord(t *testing.T) gen.DeliveredMessages {
+	t.Helper()
 	resp, body := ts.do(t, http.MethodGet, messagesURL, "", "Authorization", "Bearer "+testToken)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("inspection answered %d: %s", resp.StatusCode, body)
 	}
 	var got gen.DeliveredMessages
 	mustUnmarshal(t, body, &got)
-	return got.Messages
+	return got
 }
