@@ -25,7 +25,8 @@ const fuzzTimeout = 10 * time.Second
 // FuzzSendMessageBody sends arbitrary bodies to send-message with the right
 // token, through the whole handler: middleware, validation, handler, store.
 // The seeds are the spec's JSON examples. Properties: no 5xx, no hang, every
-// answer valid against the spec, and exactly the items answered 200 recorded.
+// answer valid against the spec with the security headers, and exactly the
+// items answered 200 recorded.
 func FuzzSendMessageBody(f *testing.F) {
 	doc := spectest.Load(f).Doc()
 	for _, example := range specExamples(doc) {
@@ -66,8 +67,8 @@ func FuzzSendMessageBody(f *testing.F) {
 // FuzzRequest sends arbitrary requests (method, target with query string,
 // Content-Type, Authorization, other headers, body) through the whole
 // handler. The seeds are the spec's operations with their examples.
-// Properties: no 5xx, no hang, every answer valid against the spec, and no
-// success on a protected operation without the token.
+// Properties: no 5xx, no hang, every answer valid against the spec with the
+// security headers, and no success on a protected operation without the token.
 func FuzzRequest(f *testing.F) {
 	doc := spectest.Load(f).Doc()
 	strs := exampleStrings(specExamples(doc))
@@ -150,8 +151,8 @@ func newFuzzServer(f *testing.F) (*server.Server, *server.MemoryStore) {
 	return srv, store
 }
 
-// serveFuzz serves req and returns the answer, failing t on a hang, a 5xx or
-// an answer the spec does not allow.
+// serveFuzz serves req and returns the answer, failing t on a hang, a 5xx,
+// an answer the spec does not allow, or one without the security headers.
 func serveFuzz(t *testing.T, srv http.Handler, req *http.Request) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(req.Context(), fuzzTimeout)
@@ -174,6 +175,7 @@ func serveFuzz(t *testing.T, srv http.Handler, req *http.Request) (int, []byte) 
 	if err := spectest.Load(t).Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
 		t.Errorf("%s %s: answer %d breaks the spec: %v\nbody: %.500s", req.Method, req.URL, rec.Code, err, rec.Body)
 	}
+	checkSecurityHeaders(t, req, rec.Header())
 	return rec.Code, rec.Body.Bytes()
 }
 

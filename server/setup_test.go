@@ -109,10 +109,19 @@ func (ts *testServer) do(t *testing.T, req *http.Request) response {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	checkResponse(t, req, resp.StatusCode, resp.Header, body)
-	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-		t.Errorf("%s %s: X-Content-Type-Options = %q, want nosniff", req.Method, req.URL.Path, got)
-	}
+	checkSecurityHeaders(t, req, resp.Header)
 	return response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// checkSecurityHeaders fails t unless header has what a scanner expects of
+// every answer of a JSON API.
+func checkSecurityHeaders(t *testing.T, req *http.Request, header http.Header) {
+	t.Helper()
+	for name, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
+		if got := header.Get(name); got != want {
+			t.Errorf("%s %s: %s = %q, want %q", req.Method, req.URL.Path, name, got, want)
+		}
+	}
 }
 
 // request builds a request to path on ts with the given Authorization header
