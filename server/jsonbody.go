@@ -24,7 +24,7 @@ func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 		validated := validator(next)
 		return func(c echo.Context) error {
 			req := c.Request()
-			if req.Body == nil || req.Body == http.NoBody || !isJSON(req.Header.Get(echo.HeaderContentType)) {
+			if !isJSON(req.Header.Get(echo.HeaderContentType)) {
 				return validated(c)
 			}
 			raw := &recordingBody{ReadCloser: req.Body}
