@@ -409,6 +409,8 @@ func TestAuthenticationRefused(t *testing.T) {
 		{http.MethodPost, sendPath, sendBody(t, "m", "INFO", idConnected)},
 		{http.MethodGet, messagesPath, ""},
 		{http.MethodDelete, messagesPath, ""},
+		{http.MethodGet, sessionsPath, ""},
+		{http.MethodGet, sessionsPath + "/" + idConnected, ""},
 	}
 	for _, h := range headers {
 		for _, op := range operations {
@@ -456,7 +458,9 @@ func TestRoutingErrors(t *testing.T) {
 		method, path string
 		wantStatus   int
 	}{
-		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/sessions", http.StatusNotFound},
+		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/machines", http.StatusNotFound},
+		{"POST on sessions", http.MethodPost, server.BasePath + "/inventory/v1/sessions", http.StatusMethodNotAllowed},
+		{"GET on login", http.MethodGet, server.BasePath + "/login", http.StatusMethodNotAllowed},
 		{"unknown action", http.MethodPost, server.BasePath + "/inventory/v1/sessions/action/disconnect", http.StatusNotFound},
 		{"the base itself", http.MethodGet, server.BasePath, http.StatusNotFound},
 		{"outside the base", http.MethodGet, "/inventory/v1/sessions/action/send-message", http.StatusNotFound},

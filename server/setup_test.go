@@ -21,7 +21,38 @@ const (
 	sendPath     = server.BasePath + "/inventory/v1/sessions/action/send-message"
 	messagesPath = server.BasePath + "/refserver/v1/messages"
 	healthPath   = server.BasePath + "/refserver/v1/health"
+	sessionsPath = server.BasePath + "/inventory/v1/sessions"
+	loginPath    = server.BasePath + "/login"
+	refreshPath  = server.BasePath + "/refresh"
+	logoutPath   = server.BasePath + "/logout"
 )
+
+// The account of the test servers.
+const (
+	testUser     = "operator"
+	testDomain   = "TESTLAB"
+	testPassword = "Pa55-word-a41c"
+)
+
+// fakeClock is a clock that moves only when a test says so.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: fixedNow} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // Sessions of the test inventory.
 const (
@@ -57,13 +88,16 @@ type testServer struct {
 	store *server.MemoryStore
 }
 
-// newTestServer starts a server over the test inventory. cfg's Token, Store and
-// Now are filled in when empty.
+// newTestServer starts a server over the test inventory. cfg's Token, Users,
+// Store and Now are filled in when empty.
 func newTestServer(t *testing.T, cfg server.Config) *testServer {
 	t.Helper()
 	var store *server.MemoryStore
 	if cfg.Token == "" {
 		cfg.Token = testToken
+	}
+	if cfg.Users == nil {
+		cfg.Users = []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
 	}
 	if cfg.Store == nil {
 		store = server.NewMemoryStore(testSessions())

@@ -11,6 +11,9 @@ import (
 type Store interface {
 	// Session returns the session with the given id.
 	Session(id string) (gen.SessionInfo, bool)
+	// Sessions returns every session, in inventory order. The caller must
+	// not change what the sessions' pointer fields point to.
+	Sessions() []gen.SessionInfo
 	// SessionCount returns how many sessions the inventory holds.
 	SessionCount() int
 	// Record appends deliveries in order, numbering them from the next
@@ -27,6 +30,7 @@ type Store interface {
 // and read without locking; the message record is behind a mutex.
 type MemoryStore struct {
 	sessions map[string]gen.SessionInfo
+	order    []string // ids in inventory order
 
 	mu       sync.Mutex
 	messages []gen.DeliveredMessage
@@ -40,16 +44,29 @@ var _ Store = (*MemoryStore)(nil)
 // takes the sessions over: the caller must not change them afterwards.
 func NewMemoryStore(sessions []gen.SessionInfo) *MemoryStore {
 	byID := make(map[string]gen.SessionInfo, len(sessions))
+	order := make([]string, 0, len(sessions))
 	for _, s := range sessions {
+		if _, dup := byID[s.Id]; !dup {
+			order = append(order, s.Id)
+		}
 		byID[s.Id] = s
 	}
-	return &MemoryStore{sessions: byID}
+	return &MemoryStore{sessions: byID, order: order}
 }
 
 // Session implements Store.
 func (s *MemoryStore) Session(id string) (gen.SessionInfo, bool) {
 	session, ok := s.sessions[id]
 	return session, ok
+}
+
+// Sessions implements Store.
+func (s *MemoryStore) Sessions() []gen.SessionInfo {
+	out := make([]gen.SessionInfo, len(s.order))
+	for i, id := range s.order {
+		out[i] = s.sessions[id]
+	}
+	return out
 }
 
 // SessionCount implements Store.

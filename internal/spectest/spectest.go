@@ -59,6 +59,14 @@ func (c *Checker) Doc() *openapi3.T { return c.doc }
 // undeclared status, header or body. An answer for which the spec has no
 // operation (404, 405) must still carry an ErrorResponse.
 func (c *Checker) Check(req *http.Request, status int, header http.Header, body []byte) error {
+	// A header written in its own case (HAS_MORE_RECORDS) is checked too.
+	canonical := make(http.Header, len(header))
+	for name, values := range header {
+		for _, v := range values {
+			canonical.Add(name, v)
+		}
+	}
+	header = canonical
 	route, pathParams, err := c.router.FindRoute(req)
 	if err != nil {
 		if !errors.Is(err, routers.ErrPathNotFound) && !errors.Is(err, routers.ErrMethodNotAllowed) {

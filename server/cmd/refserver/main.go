@@ -185,11 +185,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("read data file: %w", err)
 		}
-		sessions, err := server.LoadData(o.dataFile, data)
+		loaded, err := server.LoadData(o.dataFile, data)
 		if err != nil {
 			return err
 		}
-		cfg.Store = server.NewMemoryStore(sessions)
+		cfg.Store = server.NewMemoryStore(loaded.Sessions)
+		if loaded.Users != nil {
+			cfg.Users = *loaded.Users
+		}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
