@@ -129,3 +129,33 @@ func (c *Checker) Handler(t testing.TB, next http.Handler) http.Handler {
 		_, _ = w.Write(rec.Body.Bytes())
 	})
 }
+
+// Transport wraps base (nil: http.DefaultTransport) so that every answer a
+// client receives is checked; a breach fails t. Use it for tests that reach a
+// server over the network, such as a whole program under test.
+func (c *Checker) Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
+	t.Helper()
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read answer to check it: %w", err)
+		}
+		if err := c.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("%s %s: answer %d breaks the spec: %v\nbody: %s", req.Method, req.URL.Redacted(), resp.StatusCode, err, body)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
