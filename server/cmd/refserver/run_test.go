@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,12 +20,14 @@ import (
 )
 
 const (
-	seedID      = "7cdd624f-37d1-46c1-ab96-695a5d13956f"
-	seedRequest = `{"message":"Sample Info Message","message_type":"INFO","session_ids":["` + seedID + `"]}`
-	sendSuffix  = "/inventory/v1/sessions/action/send-message"
-	healthPath  = "/refserver/v1/health"
-	listenLine  = "listening on "
-	tokenLine   = "Bearer token (generated; shown only here): "
+	seedID       = "7cdd624f-37d1-46c1-ab96-695a5d13956f"
+	seedRequest  = `{"message":"Sample Info Message","message_type":"INFO","session_ids":["` + seedID + `"]}`
+	sendSuffix   = "/inventory/v1/sessions/action/send-message"
+	healthPath   = "/refserver/v1/health"
+	listenLine   = "listening on "
+	tokenLine    = "Bearer token (generated; shown only here): "
+	passwordLine = `Login EXAMPLE\administrator, password (generated; shown only here): `
+	printLine    = "TLS certificate SHA-256 fingerprint: "
 	// failAfter bounds every wait; reaching it is a failure, not a schedule.
 	failAfter = 20 * time.Second
 )
@@ -101,8 +104,8 @@ func startRun(t *testing.T, args []string, env map[string]string) *running {
 		t.Fatalf("first stdout line %q does not say where run listens", first)
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Path != "/rest" {
-		t.Fatalf("listening URL %q: want http://host:port/rest (%v)", rawURL, err)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "/rest" {
+		t.Fatalf("listening URL %q: want http(s)://host:port/rest (%v)", rawURL, err)
 	}
 	r.base, r.addr = rawURL, u.Host
 	return r
@@ -197,8 +200,10 @@ func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
 	return items
 }
 
-func wantDelivered(t *testing.T, status int, body []byte, id string) {
+// wantDelivered fails t unless the answer delivered the seed request.
+func wantDelivered(t *testing.T, status int, body []byte) {
 	t.Helper()
+	const id = seedID
 	if status != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %s", status, body)
 	}
@@ -208,21 +213,63 @@ func wantDelivered(t *testing.T, status int, body []byte, id string) {
 	}
 }
 
-func TestRunGeneratedToken(t *testing.T) {
+// stdoutValue returns what follows prefix on a line of out, or fails t.
+func stdoutValue(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		if value, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), prefix); ok {
+			return value
+		}
+	}
+	t.Fatalf("stdout has no line %q...:\n%s", prefix, out)
+	return ""
+}
+
+// loginAs logs in over client and returns the tokens, or the status when not 200.
+func loginAs(t *testing.T, client *http.Client, base, username, password, domain string) (gen.AuthTokens, int) {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"username": username, "password": password, "domain": domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/login", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	status, got := roundTrip(t, client, req)
+	var tokens gen.AuthTokens
+	if status == http.StatusOK {
+		if err := json.Unmarshal(got, &tokens); err != nil {
+			t.Fatalf("login answer: %v: %s", err, got)
+		}
+	}
+	return tokens, status
+}
+
+func TestRunGeneratedSecrets(t *testing.T) {
 	t.Parallel()
 	r := startRun(t, []string{"-addr", "127.0.0.1:0"}, nil)
-	out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 2 }, r)
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	_, token, ok := strings.Cut(lines[1], tokenLine)
-	if !ok || len(token) < 32 {
-		t.Fatalf("second stdout line %q does not carry a generated token", lines[1])
+	out := r.stdout.waitFor(t, "token and password lines", func(s string) bool { return strings.Count(s, "\n") >= 3 }, r)
+	token, password := stdoutValue(t, out, tokenLine), stdoutValue(t, out, passwordLine)
+	if len(token) < 32 || len(password) < 32 {
+		t.Fatalf("generated token %q or password %q is short", token, password)
 	}
 	client := newClient(t)
 
 	status, body := post(t, client, r.base, token, seedRequest)
-	wantDelivered(t, status, body, seedID)
+	wantDelivered(t, status, body)
 	if status, _ := post(t, client, r.base, token+"x", seedRequest); status != http.StatusUnauthorized {
 		t.Errorf("wrong token: status %d, want 401", status)
+	}
+	tokens, status := loginAs(t, client, r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login with the printed password: %d", status)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, seedRequest)
+	wantDelivered(t, status, body)
+	if _, status := loginAs(t, client, r.base, "administrator", password+"x", "EXAMPLE"); status != http.StatusUnauthorized {
+		t.Errorf("login with a wrong password: %d, want 401", status)
 	}
 	if status, body := get(t, client, r.base+healthPath); status != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Errorf("health: %d %s", status, body)
@@ -231,18 +278,90 @@ func TestRunGeneratedToken(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Errorf("run after cancel = %v, want nil", err)
 	}
-	if got := strings.Count(r.stdout.String(), "\n"); got != 2 {
-		t.Errorf("stdout has %d lines, want 2:\n%s", got, r.stdout.String())
+	if got := strings.Count(r.stdout.String(), "\n"); got != 3 {
+		t.Errorf("stdout has %d lines, want 3:\n%s", got, r.stdout.String())
 	}
 	logs := r.stderr.String()
-	if strings.Contains(logs, token) {
-		t.Errorf("stderr holds the token:\n%s", logs)
+	for _, secret := range []string{token, password, tokens.AccessToken, tokens.RefreshToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("stderr holds a secret:\n%s", logs)
+		}
 	}
-	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401"} {
+	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401", "users=1"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, logs)
 		}
 	}
+}
+
+func TestRunGivenAdminPassword(t *testing.T) {
+	t.Parallel()
+	const password = "given-Passw0rd-91d2"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-admin-password", password}, nil},
+		{"environment", nil, map[string]string{"REFSERVER_ADMIN_PASSWORD": password}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRun(t, append([]string{"-addr", "127.0.0.1:0", "-token", "tok-admin"}, tt.args...), tt.env)
+			if _, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE"); status != http.StatusOK {
+				t.Errorf("login: %d, want 200", status)
+			}
+			if err := r.stop(t); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			if out := r.stdout.String(); strings.Contains(out, password) || strings.Contains(out, "password") {
+				t.Errorf("stdout shows a given password:\n%s", out)
+			}
+			if strings.Contains(r.stderr.String(), password) {
+				t.Errorf("stderr holds the password:\n%s", r.stderr.String())
+			}
+		})
+	}
+}
+
+// The lifetimes of the tokens follow the options; the access token's JWT
+// says so.
+func TestRunTokenLifetimes(t *testing.T) {
+	t.Parallel()
+	const password = "ttl-Passw0rd"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-ttl", "-admin-password", password, "-access-token-ttl", "90s"},
+		map[string]string{"REFSERVER_REFRESH_TOKEN_TTL": "2h"})
+	tokens, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login: %d", status)
+	}
+	for _, tt := range []struct {
+		token string
+		want  time.Duration
+	}{{tokens.AccessToken, 90 * time.Second}, {tokens.RefreshToken, 2 * time.Hour}} {
+		if got := lifetime(t, tt.token); got != tt.want {
+			t.Errorf("token lifetime = %s, want %s", got, tt.want)
+		}
+	}
+}
+
+// lifetime is exp - iat of a JWT.
+func lifetime(t *testing.T, token string) time.Duration {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ Iat, Exp int64 }
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(claims.Exp-claims.Iat) * time.Second
 }
 
 func TestRunGivenToken(t *testing.T) {
@@ -262,7 +381,7 @@ func TestRunGivenToken(t *testing.T) {
 			r := startRun(t, append([]string{"-addr", "127.0.0.1:0"}, tt.args...), tt.env)
 			client := newClient(t)
 			status, body := post(t, client, r.base, token, seedRequest)
-			wantDelivered(t, status, body, seedID)
+			wantDelivered(t, status, body)
 			if err := r.stop(t); err != nil {
 				t.Errorf("run after cancel = %v, want nil", err)
 			}
@@ -333,10 +452,13 @@ func writeFile(t *testing.T, name, content string) string {
 func TestRunDataFile(t *testing.T) {
 	t.Parallel()
 	const token = "tok-data"
-	path := writeFile(t, "inventory.json", `{"sessions": [
-		{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
-		{"id": "mine-2", "session_state": "DISCONNECTED"}
-	]}`)
+	path := writeFile(t, "inventory.json", `{
+		"users": [{"username": "ops", "domain": "LAB", "password": "file-Passw0rd"}],
+		"sessions": [
+			{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
+			{"id": "mine-2", "session_state": "DISCONNECTED"}
+		]
+	}`)
 	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-data", path}, nil)
 	client := newClient(t)
 
@@ -355,6 +477,13 @@ func TestRunDataFile(t *testing.T) {
 	// The file replaces the demo data: the seed session is gone.
 	if want := []int32{200, 409, 404}; !equalInts(got, want) {
 		t.Errorf("status codes = %v, want %v", got, want)
+	}
+	// So are the demo administrator and its password line.
+	if _, status := loginAs(t, client, r.base, "ops", "file-Passw0rd", "LAB"); status != http.StatusOK {
+		t.Errorf("login as the file's user: %d, want 200", status)
+	}
+	if strings.Contains(r.stdout.String(), "password") {
+		t.Errorf("stdout shows a password with a data file:\n%s", r.stdout.String())
 	}
 	if err := r.stop(t); err != nil {
 		t.Errorf("run = %v", err)
@@ -399,6 +528,9 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
 		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},
 		{"address in use", []string{"-addr", taken.Addr().String()}, []string{taken.Addr().String()}},
+		{"admin password with a data file", []string{"-data", malformed, "-admin-password", "x"}, []string{"-admin-password", "-data"}},
+		{"missing certificate", []string{"-tls-cert", missing, "-tls-key", missing}, []string{missing}},
+		{"certificate without key", []string{"-tls-cert", missing}, []string{"-tls-cert and -tls-key go together"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -487,7 +619,7 @@ func TestRunGracefulShutdown(t *testing.T) {
 	if a.err != nil {
 		t.Fatalf("in-flight request: %v", a.err)
 	}
-	wantDelivered(t, a.resp.StatusCode, a.body, seedID)
+	wantDelivered(t, a.resp.StatusCode, a.body)
 	// The answer was written while shutting down, so it closes the connection.
 	if !a.resp.Close {
 		t.Error("answer during shutdown keeps the connection open")
