@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,15 +63,55 @@ type testServer struct {
 	Certificate *x509.Certificate
 	// HTTPClient trusts Certificate.
 	HTTPClient *http.Client
+
+	mu       sync.Mutex
+	requests []string // "METHOD /path", in order
+	bearers  []string // every bearer token presented
+}
+
+// note records a request as it arrives.
+func (ts *testServer) note(r *http.Request) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.requests = append(ts.requests, r.Method+" "+r.URL.Path)
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && !slices.Contains(ts.bearers, token) {
+		ts.bearers = append(ts.bearers, token)
+	}
+}
+
+// takeRequests returns the requests since the last call.
+func (ts *testServer) takeRequests() []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	r := ts.requests
+	ts.requests = nil
+	return r
+}
+
+// seenBearers returns every bearer token presented so far.
+func (ts *testServer) seenBearers() []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return slices.Clone(ts.bearers)
 }
 
 type serverOption func(*server.Config)
 
 func withLimits(l server.Limits) serverOption { return func(c *server.Config) { c.Limits = l } }
 
+func withTokenTTLs(access, refresh time.Duration) serverOption {
+	return func(c *server.Config) { c.AccessTokenTTL, c.RefreshTokenTTL = access, refresh }
+}
+
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	return start(t, httptest.NewServer, opts...)
+}
+
+// startTLSServer is startServer over HTTPS, with httptest's certificate.
+func startTLSServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	return start(t, httptest.NewTLSServer, opts...)
 }
 
 func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...serverOption) *testServer {
@@ -95,9 +136,14 @@ func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := newServer(spectest.Load(t).Handler(t, srv))
+	ts := &testServer{Store: store, Clock: clock}
+	checked := spectest.Load(t).Handler(t, srv)
+	hs := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.note(r)
+		checked.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
-	ts := &testServer{URL: hs.URL, Store: store, Clock: clock, HTTPClient: hs.Client()}
+	ts.URL, ts.HTTPClient = hs.URL, hs.Client()
 	if hs.TLS != nil {
 		ts.Certificate = hs.Certificate()
 	}
