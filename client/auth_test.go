@@ -434,8 +434,8 @@ func TestCloseInTokenModeDoesNothing(t *testing.T) {
 	}
 }
 
-// A call waiting for the login honours its context.
-func TestWaitingForTheLoginHonoursTheContext(t *testing.T) {
+// A cancelled context stops a due refresh, and the call with it.
+func TestCancelledContextStopsTheRefresh(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	h := startHorizon(t, 0, clk.Now)
@@ -448,5 +448,59 @@ func TestWaitingForTheLoginHonoursTheContext(t *testing.T) {
 	clk.Advance(client.DefaultRefreshInterval)
 	if _, err := c.SendMessage(ctx, client.MessageInfo, "m", []string{"a"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// Calls at the same time share one refresh, and one new login after a 401.
+func TestConcurrentCallsShareOneRefreshAndOneLogin(t *testing.T) {
+	t.Parallel()
+	const callers = 8
+	clk := newClock()
+	h := startHorizon(t, 0, clk.Now)
+	c, err := client.Login(context.Background(), h.URL, creds, client.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAll := func() {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for range callers {
+			wg.Go(func() {
+				_, err := c.SendMessage(context.Background(), client.MessageInfo, "m", []string{"a"})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	count := func(calls []string, name string) int {
+		n := 0
+		for _, c := range calls {
+			if c == name {
+				n++
+			}
+		}
+		return n
+	}
+
+	h.takeCalls()
+	clk.Advance(client.DefaultRefreshInterval)
+	sendAll()
+	if calls := h.takeCalls(); count(calls, "refresh") != 1 || count(calls, "send") != callers {
+		t.Errorf("calls after the refresh was due: %v, want one refresh and %d sends", calls, callers)
+	}
+
+	h.mu.Lock()
+	h.valid = map[string]bool{} // the server forgets the access token
+	h.mu.Unlock()
+	sendAll()
+	if calls := h.takeCalls(); count(calls, "login") != 1 || count(calls, "send") != callers {
+		t.Errorf("calls after the token was revoked: %v, want one login and %d sends", calls, callers)
 	}
 }
