@@ -69,7 +69,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&o.token, "token", "", "the accepted bearer token; when empty a random one is generated and printed once")
+	fs.StringVar(&o.token, "token", "", "a static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once")
 	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"users": [...], "sessions": [...]} replacing the built-in demo data`)
 	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once")
 	o.accessTokenTTL, o.refreshTokenTTL = server.DefaultAccessTokenTTL, server.DefaultRefreshTokenTTL
