@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -137,8 +139,8 @@ func TestRetries(t *testing.T) {
 		{"5xx then success", []error{serverErr, serverErr}, "3", 3, true},
 		{"5xx past the retries", []error{serverErr, serverErr}, "1", 2, false},
 		{"4xx is final", []error{&client.APIError{StatusCode: http.StatusUnauthorized}}, "3", 1, false},
-		{"connection error retried", []error{&url.Error{Op: "Post", URL: "https://h", Err: errors.New("connection refused")}}, "3", 2, true},
-		{"other errors are final", []error{errors.New("certificate signed by unknown authority")}, "3", 1, false},
+		{"connection error retried", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}}, "3", 2, true},
+		{"certificate errors are final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}}, "3", 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
