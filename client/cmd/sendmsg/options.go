@@ -157,6 +157,9 @@ func (o *options) check() error {
 	}
 	if o.state != "" {
 		o.state = strings.ToUpper(o.state)
+		if !client.SessionState(o.state).Valid() {
+			return usageError("--state must be CONNECTED, DISCONNECTED or PENDING, not %q", o.state)
+		}
 	}
 	for _, id := range o.ids {
 		if strings.TrimSpace(id) == "" {

@@ -87,7 +87,7 @@ func runWith(ctx context.Context, args []string, d *deps) (err error) {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if closeErr := h.Close(closeCtx); closeErr != nil && err == nil {
-			err = fmt.Errorf("log out: %w", closeErr)
+			err = closeErr
 		}
 	}()
 

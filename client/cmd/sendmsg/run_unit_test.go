@@ -186,7 +186,7 @@ func TestJSONOutputAndAudit(t *testing.T) {
 	if err := json.Unmarshal(r.stdout.Bytes(), &report); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, r.stdout.String())
 	}
-	if report.Delivered != 1 || report.Failed != 1 || len(report.Results) != 2 || report.Results[1].StatusCode != 404 {
+	if report.Delivered != 1 || report.Failed != 1 || len(report.Results) != 2 || report.Results[1].StatusCode != http.StatusNotFound {
 		t.Errorf("report = %+v", report)
 	}
 	b, err := os.ReadFile(audit)
