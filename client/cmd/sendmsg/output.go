@@ -44,7 +44,7 @@ func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) er
 		return nil
 	}
 	if rounds > 1 {
-		fmt.Fprintf(a.d.stdout, "Reminder %d of %d (%d minutes left): %s\n", round, rounds, minutesLeft, text)
+		fmt.Fprintf(a.d.stdout, "Reminder %d of %d (%d min left): %s\n", round, rounds, minutesLeft, text)
 	}
 	w := tabwriter.NewWriter(a.d.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SESSION\tUSER\tRESULT\tREASON")

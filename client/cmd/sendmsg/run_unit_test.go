@@ -169,7 +169,7 @@ func TestCountdown(t *testing.T) {
 	if diff := cmp.Diff(want, h.texts); diff != "" {
 		t.Errorf("reminders (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (5 minutes left)") {
+	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (5 min left)") {
 		t.Errorf("stdout lacks the last reminder:\n%s", r.stdout.String())
 	}
 }
