@@ -6,14 +6,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/hzkit/sendmessage/gen"
 )
 
 // handlers implements the spec's operations. Requests reach them validated:
 // they check only what the spec cannot say, such as whether a session exists.
 type handlers struct {
-	store Store
-	now   func() time.Time
+	store         Store
+	auth          authService
+	sessionSchema *openapi3.Schema
+	now           func() time.Time
 }
 
 var _ gen.StrictServerInterface = (*handlers)(nil)

@@ -476,6 +476,8 @@ func TestAuthenticationRefused(t *testing.T) {
 		{http.MethodPost, sendPath, sendBody(t, "m", "INFO", idConnected)},
 		{http.MethodGet, messagesPath, ""},
 		{http.MethodDelete, messagesPath, ""},
+		{http.MethodGet, sessionsPath, ""},
+		{http.MethodGet, sessionsPath + "/" + idConnected, ""},
 	}
 	for _, h := range headers {
 		for _, op := range operations {
@@ -523,7 +525,9 @@ func TestRoutingErrors(t *testing.T) {
 		method, path string
 		wantStatus   int
 	}{
-		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/sessions", http.StatusNotFound},
+		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/machines", http.StatusNotFound},
+		{"POST on sessions", http.MethodPost, server.BasePath + "/inventory/v1/sessions", http.StatusMethodNotAllowed},
+		{"GET on login", http.MethodGet, server.BasePath + "/login", http.StatusMethodNotAllowed},
 		{"unknown action", http.MethodPost, server.BasePath + "/inventory/v1/sessions/action/disconnect", http.StatusNotFound},
 		{"the base itself", http.MethodGet, server.BasePath, http.StatusNotFound},
 		{"outside the base", http.MethodGet, "/inventory/v1/sessions/action/send-message", http.StatusNotFound},
@@ -532,6 +536,9 @@ func TestRoutingErrors(t *testing.T) {
 		{"PUT on send-message", http.MethodPut, sendPath, http.StatusMethodNotAllowed},
 		{"PUT on messages", http.MethodPut, messagesPath, http.StatusMethodNotAllowed},
 		{"POST on health", http.MethodPost, healthPath, http.StatusMethodNotAllowed},
+		{"DELETE on one session", http.MethodDelete, sessionsPath + "/" + idConnected, http.StatusMethodNotAllowed},
+		{"POST on the action folder, as a session id", http.MethodPost, sessionsPath + "/action", http.StatusMethodNotAllowed},
+		{"below one session", http.MethodGet, sessionsPath + "/" + idConnected + "/x", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -572,7 +579,7 @@ func TestMethodNotAllowedListsTheSpecsMethods(t *testing.T) {
 			checked++
 			t.Run(method+" "+path, func(t *testing.T) {
 				t.Parallel()
-				resp := srv.do(t, srv.request(t, method, server.BasePath+path, "Bearer "+testToken, ""))
+				resp := srv.do(t, srv.request(t, method, specTarget(t, path, item), "Bearer "+testToken, ""))
 				if resp.status != http.StatusMethodNotAllowed {
 					t.Fatalf("status = %d, want 405; body %s", resp.status, resp.body)
 				}

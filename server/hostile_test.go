@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -119,6 +121,8 @@ func TestBodyChecksKeepTheirPlace(t *testing.T) {
 		{"body on list, ignored", http.MethodGet, messagesPath, "Bearer " + testToken, junk, http.StatusOK},
 		{"body on clear, ignored", http.MethodDelete, messagesPath, "Bearer " + testToken, junk, http.StatusNoContent},
 		{"body on health, ignored", http.MethodGet, healthPath, "", junk, http.StatusOK},
+		{"body on the session list, ignored", http.MethodGet, sessionsPath, "Bearer " + testToken, junk, http.StatusOK},
+		{"body on one session, ignored", http.MethodGet, sessionsPath + "/" + idConnected, "Bearer " + testToken, junk, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +133,50 @@ func TestBodyChecksKeepTheirPlace(t *testing.T) {
 				t.Errorf("status = %d, want %d; body %s", resp.status, tt.wantStatus, resp.body)
 			}
 		})
+	}
+}
+
+// Every operation that the spec gives a JSON body refuses trailing data and
+// bytes that are not UTF-8, before its handler runs: the example body of each
+// is spoilt both ways. Logins and logouts are no exception.
+func TestEveryBodyIsStrictJSON(t *testing.T) {
+	t.Parallel()
+	doc := spectest.Load(t).Doc()
+	checked := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil {
+				continue
+			}
+			media := op.RequestBody.Value.Content.Get("application/json")
+			if media == nil || media.Example == nil {
+				t.Errorf("%s %s: no JSON body example to spoil", method, path)
+				continue
+			}
+			example, err := json.Marshal(media.Example)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			tests := []struct{ name, body, want string }{
+				{"trailing data", string(example) + " {}", fmt.Sprintf("unexpected data after the JSON value at byte %d", len(example)+1)},
+				{"not UTF-8", "{\"x\xff\":1," + string(example[1:]), "not valid UTF-8 at byte 3"},
+			}
+			for _, tt := range tests {
+				t.Run(fmt.Sprintf("%s %s, %s", method, path, tt.name), func(t *testing.T) {
+					t.Parallel()
+					srv := newTestServer(t, server.Config{})
+					resp := srv.do(t, srv.request(t, method, specTarget(t, path, item), "Bearer "+testToken, tt.body))
+					wantError(t, resp, http.StatusBadRequest, tt.want)
+					if got := srv.store.Messages(""); len(got) != 0 {
+						t.Errorf("a refused request recorded %+v", got)
+					}
+				})
+			}
+		}
+	}
+	if checked < 4 {
+		t.Errorf("only %d operations with a JSON body", checked)
 	}
 }
 

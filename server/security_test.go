@@ -28,14 +28,10 @@ func TestProtectedOperationsNeedTheToken(t *testing.T) {
 			if op.Security != nil {
 				security = *op.Security
 			}
-			body := ""
+			var example any
 			if op.RequestBody != nil {
-				if media := op.RequestBody.Value.Content.Get("application/json"); media != nil && media.Example != nil {
-					b, err := json.Marshal(media.Example)
-					if err != nil {
-						t.Fatal(err)
-					}
-					body = string(b)
+				if media := op.RequestBody.Value.Content.Get("application/json"); media != nil {
+					example = media.Example
 				}
 			}
 			if len(security) > 0 {
@@ -45,7 +41,8 @@ func TestProtectedOperationsNeedTheToken(t *testing.T) {
 				t.Run(fmt.Sprintf("%s %s with %q", method, path, authorization), func(t *testing.T) {
 					t.Parallel()
 					srv := newTestServer(t, server.Config{})
-					resp := srv.do(t, srv.request(t, method, server.BasePath+path, authorization, body))
+					body := liveBody(t, srv, example)
+					resp := srv.do(t, srv.request(t, method, specTarget(t, path, item), authorization, body))
 					if len(security) == 0 {
 						if resp.status/100 != 2 {
 							t.Errorf("unprotected operation: status %d; body %s", resp.status, resp.body)
@@ -66,6 +63,35 @@ func TestProtectedOperationsNeedTheToken(t *testing.T) {
 	if protected == 0 {
 		t.Fatal("the spec protects no operation")
 	}
+}
+
+// liveBody is the JSON of a request body example, with what the spec's
+// examples cannot know made live on srv: the test account's credentials in
+// place of the example's, a refresh token of a new login in place of the
+// example's. "" when there is no example.
+func liveBody(t *testing.T, srv *testServer, example any) string {
+	t.Helper()
+	if example == nil {
+		return ""
+	}
+	if fields, ok := example.(map[string]any); ok {
+		live := make(map[string]any, len(fields))
+		for name, value := range fields {
+			live[name] = value
+		}
+		if _, ok := live["password"]; ok {
+			live["username"], live["password"], live["domain"] = testUser, testPassword, testDomain
+		}
+		if _, ok := live["refresh_token"]; ok {
+			live["refresh_token"] = srv.login(t).RefreshToken
+		}
+		example = live
+	}
+	b, err := json.Marshal(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // panickingStore panics with value when a session is looked up.

@@ -24,10 +24,16 @@ import (
 // BasePath is where the API is mounted; it is the spec's only server URL.
 const BasePath = "/rest"
 
-// Config is what New needs. Only Token is required.
+// Config is what New needs: a Token, or Users who log in, or both.
 type Config struct {
-	// Token is the bearer token every protected operation requires.
+	// Token is a static bearer token that every protected operation accepts
+	// and that never expires; "" for none.
 	Token string
+	// Users may log in (POST /login) for access and refresh tokens.
+	Users []gen.ReferenceUser
+	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the tokens of a
+	// login; zero takes DefaultAccessTokenTTL and DefaultRefreshTokenTTL.
+	AccessTokenTTL, RefreshTokenTTL time.Duration
 	// Store holds sessions and deliveries; nil means a MemoryStore over
 	// Sessions that records at most MaxRecordedMessages deliveries.
 	Store Store
@@ -42,9 +48,13 @@ type Config struct {
 	Limits Limits
 	// Logger receives the access log and errors; nil discards them.
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock, for timestamps and token expiry; nil means time.Now.
 	Now func() time.Time
 }
+
+// sessionSchema is the spec's component for a session; filters take their
+// field names and value types from it.
+const sessionSchema = "SessionInfo"
 
 // Server is the reference server. It is an http.Handler.
 type Server struct {
@@ -56,8 +66,8 @@ type Server struct {
 
 // New builds a ready server from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("server: a bearer token is required")
+	if cfg.Token == "" && len(cfg.Users) == 0 {
+		return nil, errors.New("server: a static bearer token or at least one user is required")
 	}
 	doc, err := loadSpec()
 	if err != nil {
@@ -78,6 +88,14 @@ func New(cfg Config) (*Server, error) {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
+	}
+	auth, err := newMemoryAuth(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, now)
+	if err != nil {
+		return nil, err
+	}
+	session, ok := doc.Components.Schemas[sessionSchema]
+	if !ok || session.Value == nil {
+		return nil, fmt.Errorf("server: spec has no %s schema", sessionSchema)
 	}
 
 	allowed, err := newAllowedMethods(doc)
@@ -101,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 		SilenceServersWarning: true,
 		ErrorHandler:          s.validationError,
 		Options: openapi3filter.Options{
-			AuthenticationFunc: bearerAuthenticator(cfg.Token),
+			AuthenticationFunc: bearerAuthenticator(auth),
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
 			KeepValidatedValue: true,
@@ -111,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 		},
 	})
 	rest := e.Group(BasePath, strictJSON(validator))
-	handlers := &handlers{store: store, now: now}
+	handlers := &handlers{store: store, auth: auth, sessionSchema: session.Value, now: now}
 	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))
 	return s, nil
 }

@@ -16,6 +16,9 @@ const DefaultMaxRecordedMessages = 100000
 type Store interface {
 	// Session returns the session with the given id.
 	Session(id string) (gen.SessionInfo, bool)
+	// Sessions returns every session, in inventory order. The caller must
+	// not change what the sessions' pointer fields point to.
+	Sessions() []gen.SessionInfo
 	// SessionCount returns how many sessions the inventory holds.
 	SessionCount() int
 	// Record appends deliveries in order, numbering them from the next
@@ -35,6 +38,7 @@ type Store interface {
 // most a fixed number of deliveries, evicting the oldest first.
 type MemoryStore struct {
 	sessions    map[string]gen.SessionInfo
+	order       []string // ids in inventory order
 	maxMessages int
 
 	mu sync.Mutex
@@ -59,16 +63,29 @@ func NewMemoryStore(sessions []gen.SessionInfo) *MemoryStore {
 // newMemoryStore is NewMemoryStore with a cap of maxMessages, at least 1.
 func newMemoryStore(sessions []gen.SessionInfo, maxMessages int) *MemoryStore {
 	byID := make(map[string]gen.SessionInfo, len(sessions))
+	order := make([]string, 0, len(sessions))
 	for _, s := range sessions {
+		if _, dup := byID[s.Id]; !dup {
+			order = append(order, s.Id)
+		}
 		byID[s.Id] = s
 	}
-	return &MemoryStore{sessions: byID, maxMessages: max(maxMessages, 1)}
+	return &MemoryStore{sessions: byID, order: order, maxMessages: max(maxMessages, 1)}
 }
 
 // Session implements Store.
 func (s *MemoryStore) Session(id string) (gen.SessionInfo, bool) {
 	session, ok := s.sessions[id]
 	return session, ok
+}
+
+// Sessions implements Store.
+func (s *MemoryStore) Sessions() []gen.SessionInfo {
+	out := make([]gen.SessionInfo, len(s.order))
+	for i, id := range s.order {
+		out[i] = s.sessions[id]
+	}
+	return out
 }
 
 // SessionCount implements Store.

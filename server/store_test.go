@@ -45,6 +45,28 @@ func TestMemoryStoreSession(t *testing.T) {
 	}
 }
 
+func TestMemoryStoreSessionsInInventoryOrder(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore([]gen.SessionInfo{
+		{Id: "c", SessionState: gen.SessionInfoSessionStateCONNECTED},
+		{Id: "a", SessionState: gen.SessionInfoSessionStatePENDING},
+		{Id: "b", SessionState: gen.SessionInfoSessionStateCONNECTED},
+		{Id: "a", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
+	})
+	var got []string
+	for _, s := range store.Sessions() {
+		got = append(got, s.Id+":"+string(s.SessionState))
+	}
+	// A later duplicate replaces the earlier one in its place.
+	want := []string{"c:CONNECTED", "a:DISCONNECTED", "b:CONNECTED"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Sessions (-want +got):\n%s", diff)
+	}
+	if empty := server.NewMemoryStore(nil).Sessions(); empty == nil || len(empty) != 0 {
+		t.Errorf("Sessions of an empty store = %#v, want an empty slice", empty)
+	}
+}
+
 func TestMemoryStoreSessionCount(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -135,22 +135,29 @@ func TestRunSlowClients(t *testing.T) {
 	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token,
 		"-read-header-timeout", readHeaderTimeout.String(), "-read-timeout", readTimeout.String()}, nil)
 	client := newClient(t)
-	requestLine := "POST /rest" + sendSuffix + " HTTP/1.1\r\nHost: " + r.addr + "\r\n"
+	requestLine := func(suffix string) string { return "POST /rest" + suffix + " HTTP/1.1\r\nHost: " + r.addr + "\r\n" }
 	body := strings.Replace(seedRequest, "Sample Info Message", strings.Repeat("m", 900), 1)
+	login := `{"username":"administrator","domain":"EXAMPLE","password":"` + strings.Repeat("p", 900) + `"}`
 
 	tests := []struct {
 		name       string
+		suffix     string // the operation's path under /rest
 		sent       string // at once
 		trickled   string // then one byte per tick
 		timeout    time.Duration
 		wantStatus int // 0: no answer, the connection is just closed
 	}{
-		{"headers", requestLine + "Authorization: Bearer " + token + "\r\n", "X-Slow: " + strings.Repeat("a", 10000), readHeaderTimeout, 0},
+		{"headers", sendSuffix, requestLine(sendSuffix) + "Authorization: Bearer " + token + "\r\n", "X-Slow: " + strings.Repeat("a", 10000), readHeaderTimeout, 0},
 		{
-			"body",
-			requestLine + "Authorization: Bearer " + token + "\r\nContent-Type: application/json\r\n" +
+			"body", sendSuffix,
+			requestLine(sendSuffix) + "Authorization: Bearer " + token + "\r\nContent-Type: application/json\r\n" +
 				fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)),
 			body, readTimeout, http.StatusRequestTimeout,
+		},
+		{
+			"login body", "/login",
+			requestLine("/login") + "Content-Type: application/json\r\n" + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(login)),
+			login, readTimeout, http.StatusRequestTimeout,
 		},
 	}
 	for _, tt := range tests {
@@ -199,7 +206,7 @@ func TestRunSlowClients(t *testing.T) {
 				}
 				return
 			}
-			a := parseAnswer(t, specRequest(t, http.MethodPost, r.base+sendSuffix), e.raw)
+			a := parseAnswer(t, specRequest(t, http.MethodPost, r.base+tt.suffix), e.raw)
 			if a.status != tt.wantStatus || !strings.Contains(string(a.body), "read timeout") {
 				t.Errorf("answer %d %s, want %d naming the read timeout", a.status, a.body, tt.wantStatus)
 			}
@@ -244,6 +251,11 @@ func TestRunUnreadableBody(t *testing.T) {
 		{http.MethodPost, sendSuffix},
 		{http.MethodGet, messagesSuffix},
 		{http.MethodDelete, messagesSuffix},
+		{http.MethodPost, "/login"},
+		{http.MethodPost, "/refresh"},
+		{http.MethodPost, "/logout"},
+		{http.MethodGet, "/inventory/v1/sessions"},
+		{http.MethodGet, "/inventory/v1/sessions/" + seedID},
 	} {
 		t.Run(op.method+" "+op.path, func(t *testing.T) {
 			t.Parallel()

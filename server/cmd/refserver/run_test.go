@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ const (
 	messagesSuffix = "/refserver/v1/messages"
 	listenLine     = "listening on "
 	tokenLine      = "Bearer token (generated; shown only here): "
+	passwordLine   = `Login EXAMPLE\administrator, password (generated; shown only here): `
+	printLine      = "TLS certificate SHA-256 fingerprint: "
 	// failAfter bounds every wait; reaching it is a failure, not a schedule.
 	failAfter = 20 * time.Second
 )
@@ -108,8 +111,8 @@ func startRun(t *testing.T, args []string, env map[string]string) *running {
 		t.Fatalf("first stdout line %q does not say where run listens", first)
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Path != "/rest" {
-		t.Fatalf("listening URL %q: want http://host:port/rest (%v)", rawURL, err)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "/rest" {
+		t.Fatalf("listening URL %q: want http(s)://host:port/rest (%v)", rawURL, err)
 	}
 	r.base, r.addr = rawURL, u.Host
 	return r
@@ -156,26 +159,49 @@ func (r *running) wait(t *testing.T) error {
 // post sends body to the send-message operation and returns the status and body.
 func post(t *testing.T, client *http.Client, base, token, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+sendSuffix, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	return roundTrip(t, client, req)
+	resp, got := call(t, client, http.MethodPost, base+sendSuffix, token, body)
+	return resp.StatusCode, got
 }
 
 func get(t *testing.T, client *http.Client, rawURL string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	resp, got := call(t, client, http.MethodGet, rawURL, "", "")
+	return resp.StatusCode, got
+}
+
+// reply is a response with its body read.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// call sends a request with a bearer token ("" for none) and a JSON body (""
+// for none).
+func call(t *testing.T, client *http.Client, method, rawURL, token, body string) (reply, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return roundTrip(t, client, req)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return exchange(t, client, req)
 }
 
-// roundTrip sends req and returns the answer, once held against the spec.
+// roundTrip sends req and returns the status and the body.
 func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, body := exchange(t, client, req)
+	return resp.StatusCode, body
+}
+
+// exchange sends req and reads the answer. Clients from newClient and
+// httpsClient have already held it against the spec.
+func exchange(t *testing.T, client *http.Client, req *http.Request) (reply, []byte) {
 	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -186,12 +212,11 @@ func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byt
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
 	}
-	checkAnswer(t, req, resp, body)
-	return resp.StatusCode, body
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, body
 }
 
 // checkAnswer fails t unless resp (with its body read) is an answer to req
-// that the spec allows.
+// that the spec allows; for answers that no client read.
 func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
 	t.Helper()
 	if err := spectest.Load(t).Check(req, resp.StatusCode, resp.Header, body); err != nil {
@@ -199,11 +224,25 @@ func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []by
 	}
 }
 
+// newClient is a plain HTTP client that holds every answer against the spec.
 func newClient(t *testing.T) *http.Client {
 	t.Helper()
-	transport := &http.Transport{}
+	return checkingClient(t, &http.Transport{})
+}
+
+// checkingClient is a client over transport that holds every answer against
+// the spec.
+func checkingClient(t *testing.T, transport *http.Transport) *http.Client {
+	t.Helper()
 	t.Cleanup(transport.CloseIdleConnections)
-	return &http.Client{Transport: transport}
+	return &http.Client{Transport: spectest.Load(t).Transport(t, transport)}
+}
+
+func decode(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("decode %T: %v\nbody: %s", v, err, body)
+	}
 }
 
 func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
@@ -215,6 +254,7 @@ func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
 	return items
 }
 
+// wantDelivered fails t unless the answer delivered a one-id request to id.
 func wantDelivered(t *testing.T, status int, body []byte, id string) {
 	t.Helper()
 	if status != http.StatusOK {
@@ -226,14 +266,47 @@ func wantDelivered(t *testing.T, status int, body []byte, id string) {
 	}
 }
 
-func TestRunGeneratedToken(t *testing.T) {
+// stdoutValue returns what follows prefix on a line of out, or fails t.
+func stdoutValue(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		if value, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), prefix); ok {
+			return value
+		}
+	}
+	t.Fatalf("stdout has no line %q...:\n%s", prefix, out)
+	return ""
+}
+
+// loginAs logs in over client and returns the tokens, or the status when not 200.
+func loginAs(t *testing.T, client *http.Client, base, username, password, domain string) (gen.AuthTokens, int) {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"username": username, "password": password, "domain": domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/login", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	status, got := roundTrip(t, client, req)
+	var tokens gen.AuthTokens
+	if status == http.StatusOK {
+		if err := json.Unmarshal(got, &tokens); err != nil {
+			t.Fatalf("login answer: %v: %s", err, got)
+		}
+	}
+	return tokens, status
+}
+
+func TestRunGeneratedSecrets(t *testing.T) {
 	t.Parallel()
 	r := startRun(t, []string{"-addr", "127.0.0.1:0"}, nil)
-	out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 2 }, r)
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	_, token, ok := strings.Cut(lines[1], tokenLine)
-	if !ok || len(token) < 32 {
-		t.Fatalf("second stdout line %q does not carry a generated token", lines[1])
+	out := r.stdout.waitFor(t, "token and password lines", func(s string) bool { return strings.Count(s, "\n") >= 3 }, r)
+	token, password := stdoutValue(t, out, tokenLine), stdoutValue(t, out, passwordLine)
+	if len(token) < 32 || len(password) < 32 {
+		t.Fatalf("generated token %q or password %q is short", token, password)
 	}
 	client := newClient(t)
 
@@ -242,6 +315,15 @@ func TestRunGeneratedToken(t *testing.T) {
 	if status, _ := post(t, client, r.base, token+"x", seedRequest); status != http.StatusUnauthorized {
 		t.Errorf("wrong token: status %d, want 401", status)
 	}
+	tokens, status := loginAs(t, client, r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login with the printed password: %d", status)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, seedRequest)
+	wantDelivered(t, status, body, seedID)
+	if _, status := loginAs(t, client, r.base, "administrator", password+"x", "EXAMPLE"); status != http.StatusUnauthorized {
+		t.Errorf("login with a wrong password: %d, want 401", status)
+	}
 	if status, body := get(t, client, r.base+healthPath); status != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Errorf("health: %d %s", status, body)
 	}
@@ -249,18 +331,90 @@ func TestRunGeneratedToken(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Errorf("run after cancel = %v, want nil", err)
 	}
-	if got := strings.Count(r.stdout.String(), "\n"); got != 2 {
-		t.Errorf("stdout has %d lines, want 2:\n%s", got, r.stdout.String())
+	if got := strings.Count(r.stdout.String(), "\n"); got != 3 {
+		t.Errorf("stdout has %d lines, want 3:\n%s", got, r.stdout.String())
 	}
 	logs := r.stderr.String()
-	if strings.Contains(logs, token) {
-		t.Errorf("stderr holds the token:\n%s", logs)
+	for _, secret := range []string{token, password, tokens.AccessToken, tokens.RefreshToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("stderr holds a secret:\n%s", logs)
+		}
 	}
-	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401"} {
+	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401", "users=1"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, logs)
 		}
 	}
+}
+
+func TestRunGivenAdminPassword(t *testing.T) {
+	t.Parallel()
+	const password = "given-Passw0rd-91d2"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-admin-password", password}, nil},
+		{"environment", nil, map[string]string{"REFSERVER_ADMIN_PASSWORD": password}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRun(t, append([]string{"-addr", "127.0.0.1:0", "-token", "tok-admin"}, tt.args...), tt.env)
+			if _, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE"); status != http.StatusOK {
+				t.Errorf("login: %d, want 200", status)
+			}
+			if err := r.stop(t); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			if out := r.stdout.String(); strings.Contains(out, password) || strings.Contains(out, "password") {
+				t.Errorf("stdout shows a given password:\n%s", out)
+			}
+			if strings.Contains(r.stderr.String(), password) {
+				t.Errorf("stderr holds the password:\n%s", r.stderr.String())
+			}
+		})
+	}
+}
+
+// The lifetimes of the tokens follow the options; the access token's JWT
+// says so.
+func TestRunTokenLifetimes(t *testing.T) {
+	t.Parallel()
+	const password = "ttl-Passw0rd"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-ttl", "-admin-password", password, "-access-token-ttl", "90s"},
+		map[string]string{"REFSERVER_REFRESH_TOKEN_TTL": "2h"})
+	tokens, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login: %d", status)
+	}
+	for _, tt := range []struct {
+		token string
+		want  time.Duration
+	}{{tokens.AccessToken, 90 * time.Second}, {tokens.RefreshToken, 2 * time.Hour}} {
+		if got := lifetime(t, tt.token); got != tt.want {
+			t.Errorf("token lifetime = %s, want %s", got, tt.want)
+		}
+	}
+}
+
+// lifetime is exp - iat of a JWT.
+func lifetime(t *testing.T, token string) time.Duration {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ Iat, Exp int64 }
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(claims.Exp-claims.Iat) * time.Second
 }
 
 func TestRunGivenToken(t *testing.T) {
@@ -352,19 +506,7 @@ func TestRunMaxRecordedMessages(t *testing.T) {
 		status, got := post(t, client, r.base, token, body)
 		wantDelivered(t, status, got, financeID)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, r.base+messagesSuffix, http.NoBody)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	status, body := roundTrip(t, client, req)
-	if status != http.StatusOK {
-		t.Fatalf("GET messages: status %d; body %s", status, body)
-	}
-	var record gen.DeliveredMessages
-	if err := json.Unmarshal(body, &record); err != nil {
-		t.Fatalf("decode %s: %v", body, err)
-	}
+	record, body := deliveredRecord(t, client, r.base, token)
 	if len(record.Messages) != 1 || record.Messages[0].Message != "third" || record.Messages[0].Sequence != 3 || record.Evicted != 2 {
 		t.Errorf("record = %s, want only the third message (sequence 3) and 2 evicted", body)
 	}
@@ -374,6 +516,19 @@ func TestRunMaxRecordedMessages(t *testing.T) {
 	if logs := r.stderr.String(); !strings.Contains(logs, "max_recorded_messages=1") {
 		t.Errorf("the serving log does not give the cap:\n%s", logs)
 	}
+}
+
+// deliveredRecord returns what the inspection endpoint says was delivered,
+// and its raw answer.
+func deliveredRecord(t *testing.T, client *http.Client, base, token string) (gen.DeliveredMessages, []byte) {
+	t.Helper()
+	resp, body := call(t, client, http.MethodGet, base+messagesSuffix, token, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET messages: status %d; body %s", resp.StatusCode, body)
+	}
+	var record gen.DeliveredMessages
+	decode(t, body, &record)
+	return record, body
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -388,10 +543,13 @@ func writeFile(t *testing.T, name, content string) string {
 func TestRunDataFile(t *testing.T) {
 	t.Parallel()
 	const token = "tok-data"
-	path := writeFile(t, "inventory.json", `{"sessions": [
-		{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
-		{"id": "mine-2", "session_state": "DISCONNECTED"}
-	]}`)
+	path := writeFile(t, "inventory.json", `{
+		"users": [{"username": "ops", "domain": "LAB", "password": "file-Passw0rd"}],
+		"sessions": [
+			{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
+			{"id": "mine-2", "session_state": "DISCONNECTED"}
+		]
+	}`)
 	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-data", path}, nil)
 	client := newClient(t)
 
@@ -411,11 +569,57 @@ func TestRunDataFile(t *testing.T) {
 	if want := []int32{200, 409, 404}; !equalInts(got, want) {
 		t.Errorf("status codes = %v, want %v", got, want)
 	}
+	// So are the demo administrator and its password line.
+	if _, status := loginAs(t, client, r.base, "ops", "file-Passw0rd", "LAB"); status != http.StatusOK {
+		t.Errorf("login as the file's user: %d, want 200", status)
+	}
+	if strings.Contains(r.stdout.String(), "password") {
+		t.Errorf("stdout shows a password with a data file:\n%s", r.stdout.String())
+	}
 	if err := r.stop(t); err != nil {
 		t.Errorf("run = %v", err)
 	}
 	if !strings.Contains(r.stderr.String(), path) {
 		t.Errorf("the serving log does not name the data file:\n%s", r.stderr.String())
+	}
+}
+
+// A data file and a record cap apply together: the file's user logs in, the
+// listing shows the file's sessions, and the record keeps only the newest
+// deliveries.
+func TestRunDataFileWithRecordCap(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "inventory.json", `{
+		"users": [{"username": "ops", "domain": "LAB", "password": "file-Passw0rd"}],
+		"sessions": [
+			{"id": "mine-1", "session_state": "CONNECTED"},
+			{"id": "mine-2", "session_state": "CONNECTED"}
+		]
+	}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-data-cap", "-data", path, "-max-recorded-messages", "2"}, nil)
+	client := newClient(t)
+	tokens, status := loginAs(t, client, r.base, "ops", "file-Passw0rd", "LAB")
+	if status != http.StatusOK {
+		t.Fatalf("login as the file's user: %d", status)
+	}
+	resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions", tokens.AccessToken, "")
+	var sessions []gen.SessionInfo
+	decode(t, body, &sessions)
+	if resp.StatusCode != http.StatusOK || len(sessions) != 2 || sessions[0].Id != "mine-1" || sessions[1].Id != "mine-2" {
+		t.Errorf("sessions: %d %s, want mine-1 and mine-2", resp.StatusCode, body)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"m","message_type":"INFO","session_ids":["mine-1","mine-2","mine-1"]}`)
+	if status != http.StatusOK {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"again","message_type":"INFO","session_ids":["mine-2"]}`)
+	wantDelivered(t, status, body, "mine-2")
+	record, body := deliveredRecord(t, client, r.base, tokens.AccessToken)
+	if len(record.Messages) != 2 || record.Messages[0].SessionId != "mine-2" || record.Messages[1].Message != "again" || record.Evicted != 1 {
+		t.Errorf("record = %s, want the last 2 deliveries and 1 evicted", body)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
 	}
 }
 
@@ -465,6 +669,9 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
 		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},
 		{"address in use", []string{"-addr", taken.Addr().String()}, []string{taken.Addr().String()}},
+		{"admin password with a data file", []string{"-data", malformed, "-admin-password", "x"}, []string{"-admin-password", "-data"}},
+		{"missing certificate", []string{"-tls-cert", missing, "-tls-key", missing}, []string{missing}},
+		{"certificate without key", []string{"-tls-cert", missing}, []string{"-tls-cert and -tls-key go together"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,7 +701,6 @@ func TestRunRefusesToStart(t *testing.T) {
 // the body: so once the first half is taken from the pipe, the request is in
 // the handler, and it stays there until the test writes the rest.
 type heldRequest struct {
-	req     *http.Request
 	body    string
 	pw      *io.PipeWriter
 	answers chan heldAnswer
@@ -510,9 +716,7 @@ type heldAnswer struct {
 // once the request is in the handler.
 func holdRequest(t *testing.T, r *running, token, body string) *heldRequest {
 	t.Helper()
-	transport := &http.Transport{ExpectContinueTimeout: time.Hour}
-	t.Cleanup(transport.CloseIdleConnections)
-	client := &http.Client{Transport: transport}
+	client := checkingClient(t, &http.Transport{ExpectContinueTimeout: time.Hour})
 	pr, pw := io.Pipe()
 	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.base+sendSuffix, pr)
@@ -523,7 +727,7 @@ func holdRequest(t *testing.T, r *running, token, body string) *heldRequest {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Expect", "100-continue")
 
-	h := &heldRequest{req: req, body: body, pw: pw, answers: make(chan heldAnswer, 1)}
+	h := &heldRequest{body: body, pw: pw, answers: make(chan heldAnswer, 1)}
 	go func() {
 		resp, err := client.Do(req)
 		if err != nil {
@@ -538,8 +742,8 @@ func holdRequest(t *testing.T, r *running, token, body string) *heldRequest {
 	return h
 }
 
-// finish writes the rest of the body and returns the answer, held against
-// the spec.
+// finish writes the rest of the body and returns the answer, which the
+// client has held against the spec.
 func (h *heldRequest) finish(t *testing.T) heldAnswer {
 	t.Helper()
 	writeOrFail(t, h.pw, h.body[len(h.body)/2:])
@@ -555,7 +759,6 @@ func (h *heldRequest) finish(t *testing.T) heldAnswer {
 	if a.err != nil {
 		t.Fatalf("held request: %v", a.err)
 	}
-	checkAnswer(t, h.req, a.resp, a.body)
 	return a
 }
 
