@@ -1,6 +1,7 @@
 // Package sendmessage is the spec-first Go toolkit for the VMware Horizon Server
 // REST operation Send Message To Sessions
-// (POST /rest/inventory/v1/sessions/action/send-message).
+// (POST /rest/inventory/v1/sessions/action/send-message), with the operations a
+// client needs around it: login, token refresh and logout, and session listing.
 //
 // api/openapi.yaml is the contract. Everything in gen/ is written from it by
 // `go generate ./...`; server/ is the reference server and client/ the Go client,

@@ -2,11 +2,14 @@ package sendmessage_test
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,32 +25,115 @@ const (
 	messagesURL    = "/rest/refserver/v1/messages"
 )
 
-// testClock is the fixed time every contract-test server answers with.
+// testClock is the time every contract-test server starts at.
 var testClock = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// The account of the contract-test servers: the spec's login example.
+const (
+	testUser     = "administrator"
+	testDomain   = "EXAMPLE"
+	testPassword = "Example-Passw0rd"
+)
+
+// fakeClock moves only when a test says so.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // testServer is the reference server behind real HTTP, with every response
 // checked against the spec before the test sees it.
 type testServer struct {
 	URL   string
 	Store *server.MemoryStore
+	Clock *fakeClock
+	// Certificate is the server's, when it serves HTTPS.
+	Certificate *x509.Certificate
+	// HTTPClient trusts Certificate.
+	HTTPClient *http.Client
+
+	mu       sync.Mutex
+	requests []string // "METHOD /path", in order
+	bearers  []string // every bearer token presented
+}
+
+// note records a request as it arrives.
+func (ts *testServer) note(r *http.Request) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.requests = append(ts.requests, r.Method+" "+r.URL.Path)
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && !slices.Contains(ts.bearers, token) {
+		ts.bearers = append(ts.bearers, token)
+	}
+}
+
+// takeRequests returns the requests since the last call.
+func (ts *testServer) takeRequests() []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	r := ts.requests
+	ts.requests = nil
+	return r
+}
+
+// seenBearers returns every bearer token presented so far.
+func (ts *testServer) seenBearers() []string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return slices.Clone(ts.bearers)
 }
 
 type serverOption func(*server.Config)
 
 func withLimits(l server.Limits) serverOption { return func(c *server.Config) { c.Limits = l } }
 
+// withRecordCap has New make the store over the demo sessions, keeping at most
+// n deliveries (0: the default cap). testServer.Store is then nil.
+func withRecordCap(n int) serverOption {
+	return func(c *server.Config) { c.Store, c.MaxRecordedMessages = nil, n }
+}
+
+func withTokenTTLs(access, refresh time.Duration) serverOption {
+	return func(c *server.Config) { c.AccessTokenTTL, c.RefreshTokenTTL = access, refresh }
+}
+
 func startServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	return start(t, httptest.NewServer, opts...)
+}
+
+// startTLSServer is startServer over HTTPS, with httptest's certificate.
+func startTLSServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	return start(t, httptest.NewTLSServer, opts...)
+}
+
+func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...serverOption) *testServer {
 	t.Helper()
 	sessions, err := server.DemoSessions()
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := server.NewMemoryStore(sessions)
+	clock := &fakeClock{now: testClock}
 	cfg := server.Config{
 		Token:  testToken,
+		Users:  []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}},
 		Store:  store,
 		Logger: slog.New(slog.DiscardHandler),
-		Now:    func() time.Time { return testClock },
+		Now:    clock.Now,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -56,9 +142,19 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(spectest.Load(t).Handler(t, srv))
+	store, _ = cfg.Store.(*server.MemoryStore)
+	ts := &testServer{Store: store, Clock: clock}
+	checked := spectest.Load(t).Handler(t, srv)
+	hs := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.note(r)
+		checked.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
-	return &testServer{URL: hs.URL, Store: store}
+	ts.URL, ts.HTTPClient = hs.URL, hs.Client()
+	if hs.TLS != nil {
+		ts.Certificate = hs.Certificate()
+	}
+	return ts
 }
 
 // answer is a response as a test sees it, body read and closed.
@@ -81,7 +177,7 @@ func (ts *testServer) do(t *testing.T, method, path, body string, header ...stri
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ts.HTTPClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +199,30 @@ func (ts *testServer) post(t *testing.T, body string) (answer, []byte) {
 // delivered returns what the inspection endpoint says was delivered.
 func (ts *testServer) delivered(t *testing.T) []gen.DeliveredMessage {
 	t.Helper()
+	return ts.deliveredRecord(t).Messages
+}
+
+// deliveredRecord returns the whole answer of the inspection endpoint.
+func (ts *testServer) deliveredRecord(t *testing.T) gen.DeliveredMessages {
+	t.Helper()
 	resp, body := ts.do(t, http.MethodGet, messagesURL, "", "Authorization", "Bearer "+testToken)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("inspection answered %d: %s", resp.StatusCode, body)
 	}
 	var got gen.DeliveredMessages
 	mustUnmarshal(t, body, &got)
-	return got.Messages
+	return got
+}
+
+// login logs the test account in with a plain request.
+func (ts *testServer) login(t *testing.T) gen.AuthTokens {
+	t.Helper()
+	body := mustMarshal(t, map[string]string{"username": testUser, "password": testPassword, "domain": testDomain})
+	resp, got := ts.do(t, http.MethodPost, "/rest/login", body, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %s", resp.StatusCode, got)
+	}
+	var tokens gen.AuthTokens
+	mustUnmarshal(t, got, &tokens)
+	return tokens
 }

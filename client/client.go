@@ -1,8 +1,12 @@
 // Package client is the Go client for Horizon's Send Message To Sessions
-// operation. It works against a VMware Horizon Connection Server and against
-// this module's reference server alike.
+// operation and the calls around it: login, token refresh and logout, and
+// listing sessions. It works against a VMware Horizon Connection Server and
+// against this module's reference server alike.
 //
-//	c, err := client.New("https://horizon.example.com", client.WithToken(accessToken))
+//	c, err := client.Login(ctx, "https://horizon.example.com",
+//		client.Credentials{Username: "administrator", Password: password, Domain: "EXAMPLE"})
+//	defer c.Close(ctx)
+//	sessions, err := c.ListSessions(ctx, client.Equals("desktop_pool_id", poolID))
 //	results, err := c.SendMessage(ctx, client.MessageWarning, "This desktop restarts in 15 minutes.", ids)
 //	for _, r := range results.Failed() {
 //		log.Printf("%s: %d %s", r.SessionID, r.StatusCode, r.Reason())
@@ -11,11 +15,14 @@ package client
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hzkit/sendmessage/gen"
 )
@@ -40,10 +47,14 @@ const DefaultMaxResponseBytes int64 = 64 << 20
 // request is sent.
 var ErrInvalidInput = errors.New("invalid input")
 
-// Client sends messages to Horizon sessions. It is safe for concurrent use.
+// Client talks to one Connection Server. It is safe for concurrent use.
 type Client struct {
-	api     *gen.Client
-	baseURL string
+	api      *gen.Client
+	baseURL  string
+	now      func() time.Time
+	pageSize int32
+	token    string   // the static token of token-only mode
+	login    *session // nil in token-only mode
 }
 
 type settings struct {
@@ -51,6 +62,11 @@ type settings struct {
 	httpClient       *http.Client
 	userAgent        string
 	maxResponseBytes int64
+	rootCAs          *x509.CertPool
+	insecure         bool
+	refreshInterval  time.Duration
+	now              func() time.Time
+	pageSize         int32
 }
 
 // Option configures a Client. Options reject bad values with an error from New.
@@ -82,6 +98,30 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
+// WithPageSize sets how many sessions ListSessions and Sessions ask for per
+// page. The default is the most the API allows.
+func WithPageSize(n int) Option {
+	return func(s *settings) error {
+		if n <= 0 || n > math.MaxInt32 {
+			return fmt.Errorf("%w: WithPageSize: %d is not a positive page size", ErrInvalidInput, n)
+		}
+		s.pageSize = int32(n)
+		return nil
+	}
+}
+
+// WithClock sets the clock that decides when to refresh the access token;
+// the default is time.Now. It is meant for tests.
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) error {
+		if now == nil {
+			return fmt.Errorf("%w: WithClock: nil clock", ErrInvalidInput)
+		}
+		s.now = now
+		return nil
+	}
+}
+
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(userAgent string) Option {
 	return func(s *settings) error {
@@ -106,41 +146,59 @@ func WithMaxResponseBytes(n int64) Option {
 }
 
 // New returns a client for the Connection Server at baseURL, such as
-// "https://horizon.example.com". The API's base path /rest is appended unless
-// baseURL already ends with it.
+// "https://horizon.example.com", that sends the token of WithToken, if any.
+// To log in with a user name and password, use Login. The API's base path
+// /rest is appended unless baseURL already ends with it.
 func New(baseURL string, opts ...Option) (*Client, error) {
+	c, _, err := newClient(baseURL, opts)
+	return c, err
+}
+
+func newClient(baseURL string, opts []Option) (*Client, settings, error) {
 	apiURL, err := normalizeBaseURL(baseURL)
 	if err != nil {
-		return nil, err
+		return nil, settings{}, err
 	}
 	s := settings{
-		httpClient:       &http.Client{},
 		userAgent:        "hzkit-sendmessage",
 		maxResponseBytes: DefaultMaxResponseBytes,
+		refreshInterval:  DefaultRefreshInterval,
+		now:              time.Now,
 	}
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidInput)
+			return nil, s, fmt.Errorf("%w: nil option", ErrInvalidInput)
 		}
 		if err := opt(&s); err != nil {
-			return nil, err
+			return nil, s, err
 		}
 	}
+	httpClient, err := s.buildHTTPClient()
+	if err != nil {
+		return nil, s, err
+	}
+	maxPage, err := maxPageSize()
+	if err != nil {
+		return nil, s, fmt.Errorf("client: %w", err)
+	}
+	switch {
+	case s.pageSize == 0:
+		s.pageSize = maxPage
+	case s.pageSize > maxPage:
+		return nil, s, fmt.Errorf("%w: WithPageSize: %d is over the API's maximum of %d", ErrInvalidInput, s.pageSize, maxPage)
+	}
 	api, err := gen.NewClient(apiURL,
-		gen.WithHTTPClient(limitedDoer{client: s.httpClient, max: s.maxResponseBytes}),
+		gen.WithHTTPClient(limitedDoer{client: httpClient, max: s.maxResponseBytes}),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header.Set("User-Agent", s.userAgent)
 			req.Header.Set("Accept", "application/json")
-			if s.token != "" {
-				req.Header.Set("Authorization", "Bearer "+s.token)
-			}
 			return nil
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, s, fmt.Errorf("client: %w", err)
 	}
-	return &Client{api: api, baseURL: apiURL}, nil
+	return &Client{api: api, baseURL: apiURL, now: s.now, pageSize: s.pageSize, token: s.token}, s, nil
 }
 
 // BaseURL returns the API's base URL, /rest included.

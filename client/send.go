@@ -66,7 +66,9 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 		sessionIDs = []string{} // the spec wants an array, never null
 	}
 	body := gen.SendMessageToSessionsJSONRequestBody{Message: message, MessageType: msgType, SessionIds: sessionIDs}
-	resp, err := c.api.SendMessageToSessions(ctx, body)
+	resp, err := c.call(ctx, func(ctx context.Context, auth gen.RequestEditorFn) (*http.Response, error) {
+		return c.api.SendMessageToSessions(ctx, body, auth)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("send message: %w", err)
 	}

@@ -9,18 +9,44 @@ import (
 	"github.com/hzkit/sendmessage/gen"
 )
 
-// standInToken is what the stand-in server accepts.
-const standInToken = "stand-in-token"
+// standInToken is the access token the stand-in server accepts and gives
+// for a login with standInPassword.
+const (
+	standInToken    = "stand-in-token"
+	standInPassword = "stand-in-Passw0rd"
+)
 
 // startStandIn starts a minimal stand-in for a Connection Server: it knows the
-// sessions in connected and answers send-message the way Horizon does. It
-// returns the server's URL; the server stops when the process ends.
+// sessions in connected, all in pool-finance, and answers login, logout,
+// session listing and send-message the way Horizon does. It returns the
+// server's URL; the server stops when the process ends.
 func startStandIn(connected ...string) string {
 	known := map[string]bool{}
 	for _, id := range connected {
 		known[id] = true
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /rest/login", func(w http.ResponseWriter, r *http.Request) {
+		var login map[string]string
+		if json.NewDecoder(r.Body).Decode(&login) != nil || login["password"] != standInPassword {
+			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid user name, domain or password"})
+			return
+		}
+		writeJSON(w, http.StatusOK, gen.AuthTokens{AccessToken: standInToken, RefreshToken: "stand-in-refresh"})
+	})
+	mux.HandleFunc("POST /rest/logout", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /rest/inventory/v1/sessions", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+standInToken {
+			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})
+			return
+		}
+		pool := "pool-finance"
+		sessions := []gen.SessionInfo{}
+		for _, id := range connected {
+			sessions = append(sessions, gen.SessionInfo{Id: id, DesktopPoolId: &pool, SessionState: gen.SessionInfoSessionStateCONNECTED})
+		}
+		writeJSON(w, http.StatusOK, sessions)
+	})
 	mux.HandleFunc("POST /rest/inventory/v1/sessions/action/send-message", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+standInToken {
 			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})

@@ -90,6 +90,37 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListSessions List sessions
+	//
+	// Lists the sessions of the inventory, in inventory order.
+	//
+	// Paging: `page` and `size` go together. Give neither for every matching
+	// session, or both (each greater than 0, `size` at most 1000) for one page;
+	// one without the other gets 400. When more matching sessions follow the
+	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
+	// the end is an empty array.
+	//
+	// Filtering: `filter` holds one filter as JSON, in Horizon's filter
+	// language, on the fields of SessionInfo:
+	//
+	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
+	//   `NotEquals`;
+	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
+	//   `StartsWith` and `EndsWith`, on string fields;
+	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
+	//   both ends included;
+	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
+	//   `{"type": "Not", "filter": FILTER}`.
+	//
+	// Values must match the field's schema (an enum field takes one of its
+	// values). String comparisons are exact, case included. A session without
+	// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
+	// `Between` filter on it, and every `NotEquals` filter. A malformed filter
+	// gets 400 that names the problem.
+	//
+	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
+	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SendMessageToSessionsWithBody Send Message To Sessions
 	//
 	// Sends the message to user sessions.
@@ -101,6 +132,10 @@ type ClientInterface interface {
 	// inventory gets `status_code` 404. An id that appears again in the same
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -119,10 +154,123 @@ type ClientInterface interface {
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
 	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
 	SendMessageToSessions(ctx context.Context, body SendMessageToSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSession Get one session
+	//
+	// Returns the session with the given id; 404 when the inventory has none.
+	//
+	// Corresponds with GET /inventory/v1/sessions/{id} (the `GetSession` operationId).
+	GetSession(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LoginWithBody Log in
+	//
+	// Logs in a user and returns an access token and a refresh token. The user
+	// name and the domain are given separately: a UPN-style user name
+	// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+	// 401.
+	//
+	// The reference server's access tokens are JWTs whose `exp` claim says when
+	// they expire (30 minutes after they are issued unless configured
+	// otherwise); its refresh tokens expire 8 hours after the login unless
+	// configured otherwise, and no token outlives its login's refresh token.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /login (the `Login` operationId).
+	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Login Log in
+	//
+	// Logs in a user and returns an access token and a refresh token. The user
+	// name and the domain are given separately: a UPN-style user name
+	// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+	// 401.
+	//
+	// The reference server's access tokens are JWTs whose `exp` claim says when
+	// they expire (30 minutes after they are issued unless configured
+	// otherwise); its refresh tokens expire 8 hours after the login unless
+	// configured otherwise, and no token outlives its login's refresh token.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /login (the `Login` operationId).
+	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LogoutWithBody Log out
+	//
+	// Ends the login that the refresh token belongs to: the refresh token and
+	// every access token of that login stop working at once. A refresh token
+	// that is unknown, expired or already logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /logout (the `Logout` operationId).
+	LogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Logout Log out
+	//
+	// Ends the login that the refresh token belongs to: the refresh token and
+	// every access token of that login stop working at once. A refresh token
+	// that is unknown, expired or already logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /logout (the `Logout` operationId).
+	Logout(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefreshAccessTokenWithBody Refresh the access token
+	//
+	// Returns a new access token for the login that the refresh token belongs
+	// to. Earlier access tokens of that login stay valid until they expire. A
+	// refresh token that is unknown, expired or logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+	RefreshAccessTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RefreshAccessToken Refresh the access token
+	//
+	// Returns a new access token for the login that the refresh token belongs
+	// to. Earlier access tokens of that login stay valid until they expire. A
+	// refresh token that is unknown, expired or logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+	RefreshAccessToken(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness check (reference server only)
 	//
@@ -134,18 +282,64 @@ type ClientInterface interface {
 	// ClearDeliveredMessages Forget delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Forgets every recorded message, so that a test
-	// can start from nothing. Sequence numbers keep counting.
+	// can start from nothing. Sequence numbers and the `evicted` count keep
+	// counting.
 	//
 	// Corresponds with DELETE /refserver/v1/messages (the `ClearDeliveredMessages` operationId).
 	ClearDeliveredMessages(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDeliveredMessages List delivered messages (reference server only)
 	//
-	// Not part of Horizon's API. Lists every message the reference server has
+	// Not part of Horizon's API. Lists the messages the reference server has
 	// delivered since it started (or since the last clear), oldest first.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, over
+	// all sessions): once full, each new delivery evicts the oldest one, and
+	// `evicted` counts them, so that nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListSessions List sessions
+//
+// Lists the sessions of the inventory, in inventory order.
+//
+// Paging: `page` and `size` go together. Give neither for every matching
+// session, or both (each greater than 0, `size` at most 1000) for one page;
+// one without the other gets 400. When more matching sessions follow the
+// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
+// the end is an empty array.
+//
+// Filtering: `filter` holds one filter as JSON, in Horizon's filter
+// language, on the fields of SessionInfo:
+//
+//   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
+//     `NotEquals`;
+//   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
+//     `StartsWith` and `EndsWith`, on string fields;
+//   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
+//     both ends included;
+//   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
+//     `{"type": "Not", "filter": FILTER}`.
+//
+// Values must match the field's schema (an enum field takes one of its
+// values). String comparisons are exact, case included. A session without
+// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
+// `Between` filter on it, and every `NotEquals` filter. A malformed filter
+// gets 400 that names the problem.
+//
+// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
+func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // SendMessageToSessionsWithBody Send Message To Sessions
@@ -159,6 +353,10 @@ type ClientInterface interface {
 // inventory gets `status_code` 404. An id that appears again in the same
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
 //
 // Takes any type of body and a specified content type.
 //
@@ -187,11 +385,194 @@ func (c *Client) SendMessageToSessionsWithBody(ctx context.Context, contentType 
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
 //
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
 func (c *Client) SendMessageToSessions(ctx context.Context, body SendMessageToSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendMessageToSessionsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSession Get one session
+//
+// Returns the session with the given id; 404 when the inventory has none.
+//
+// Corresponds with GET /inventory/v1/sessions/{id} (the `GetSession` operationId).
+func (c *Client) GetSession(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LoginWithBody Log in
+//
+// Logs in a user and returns an access token and a refresh token. The user
+// name and the domain are given separately: a UPN-style user name
+// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+// 401.
+//
+// The reference server's access tokens are JWTs whose `exp` claim says when
+// they expire (30 minutes after they are issued unless configured
+// otherwise); its refresh tokens expire 8 hours after the login unless
+// configured otherwise, and no token outlives its login's refresh token.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /login (the `Login` operationId).
+func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Login Log in
+//
+// Logs in a user and returns an access token and a refresh token. The user
+// name and the domain are given separately: a UPN-style user name
+// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+// 401.
+//
+// The reference server's access tokens are JWTs whose `exp` claim says when
+// they expire (30 minutes after they are issued unless configured
+// otherwise); its refresh tokens expire 8 hours after the login unless
+// configured otherwise, and no token outlives its login's refresh token.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /login (the `Login` operationId).
+func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LogoutWithBody Log out
+//
+// Ends the login that the refresh token belongs to: the refresh token and
+// every access token of that login stop working at once. A refresh token
+// that is unknown, expired or already logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /logout (the `Logout` operationId).
+func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Logout Log out
+//
+// Ends the login that the refresh token belongs to: the refresh token and
+// every access token of that login stop working at once. A refresh token
+// that is unknown, expired or already logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /logout (the `Logout` operationId).
+func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefreshAccessTokenWithBody Refresh the access token
+//
+// Returns a new access token for the login that the refresh token belongs
+// to. Earlier access tokens of that login stay valid until they expire. A
+// refresh token that is unknown, expired or logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+func (c *Client) RefreshAccessTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshAccessTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RefreshAccessToken Refresh the access token
+//
+// Returns a new access token for the login that the refresh token belongs
+// to. Earlier access tokens of that login stay valid until they expire. A
+// refresh token that is unknown, expired or logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+func (c *Client) RefreshAccessToken(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshAccessTokenRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +603,8 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 // ClearDeliveredMessages Forget delivered messages (reference server only)
 //
 // Not part of Horizon's API. Forgets every recorded message, so that a test
-// can start from nothing. Sequence numbers keep counting.
+// can start from nothing. Sequence numbers and the `evicted` count keep
+// counting.
 //
 // Corresponds with DELETE /refserver/v1/messages (the `ClearDeliveredMessages` operationId).
 func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -239,8 +621,12 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 
 // ListDeliveredMessages List delivered messages (reference server only)
 //
-// Not part of Horizon's API. Lists every message the reference server has
+// Not part of Horizon's API. Lists the messages the reference server has
 // delivered since it started (or since the last clear), oldest first.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, over
+// all sessions): once full, each new delivery evicts the oldest one, and
+// `evicted` counts them, so that nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -253,6 +639,84 @@ func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDelivere
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListSessionsRequest constructs an http.Request for the ListSessions method
+func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/inventory/v1/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Size != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "size", *params.Size, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewSendMessageToSessionsRequest calls the generic SendMessageToSessions builder with application/json body
@@ -276,6 +740,160 @@ func NewSendMessageToSessionsRequestWithBody(server string, contentType string, 
 	}
 
 	operationPath := fmt.Sprintf("/inventory/v1/sessions/action/send-message")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSessionRequest constructs an http.Request for the GetSession method
+func NewGetSessionRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/inventory/v1/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLoginRequest calls the generic Login builder with application/json body
+func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
+func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewLogoutRequest calls the generic Logout builder with application/json body
+func NewLogoutRequest(server string, body LogoutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLogoutRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewLogoutRequestWithBody constructs an http.Request for the Logout method, with any body, and a specified content type
+func NewLogoutRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/logout")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRefreshAccessTokenRequest calls the generic RefreshAccessToken builder with application/json body
+func NewRefreshAccessTokenRequest(server string, body RefreshAccessTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRefreshAccessTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRefreshAccessTokenRequestWithBody constructs an http.Request for the RefreshAccessToken method, with any body, and a specified content type
+func NewRefreshAccessTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refresh")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -447,6 +1065,39 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListSessionsWithResponse List sessions
+	//
+	// Lists the sessions of the inventory, in inventory order.
+	//
+	// Paging: `page` and `size` go together. Give neither for every matching
+	// session, or both (each greater than 0, `size` at most 1000) for one page;
+	// one without the other gets 400. When more matching sessions follow the
+	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
+	// the end is an empty array.
+	//
+	// Filtering: `filter` holds one filter as JSON, in Horizon's filter
+	// language, on the fields of SessionInfo:
+	//
+	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
+	//   `NotEquals`;
+	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
+	//   `StartsWith` and `EndsWith`, on string fields;
+	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
+	//   both ends included;
+	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
+	//   `{"type": "Not", "filter": FILTER}`.
+	//
+	// Values must match the field's schema (an enum field takes one of its
+	// values). String comparisons are exact, case included. A session without
+	// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
+	// `Between` filter on it, and every `NotEquals` filter. A malformed filter
+	// gets 400 that names the problem.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
+	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+
 	// SendMessageToSessionsWithBodyWithResponse Send Message To Sessions
 	//
 	// Sends the message to user sessions.
@@ -458,6 +1109,10 @@ type ClientWithResponsesInterface interface {
 	// inventory gets `status_code` 404. An id that appears again in the same
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -476,10 +1131,125 @@ type ClientWithResponsesInterface interface {
 	// request is delivered once, at its first occurrence; each later occurrence
 	// gets `status_code` 409.
 	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
 	SendMessageToSessionsWithResponse(ctx context.Context, body SendMessageToSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageToSessionsResponse, error)
+
+	// GetSessionWithResponse Get one session
+	//
+	// Returns the session with the given id; 404 when the inventory has none.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /inventory/v1/sessions/{id} (the `GetSession` operationId).
+	GetSessionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSessionResponse, error)
+
+	// LoginWithBodyWithResponse Log in
+	//
+	// Logs in a user and returns an access token and a refresh token. The user
+	// name and the domain are given separately: a UPN-style user name
+	// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+	// 401.
+	//
+	// The reference server's access tokens are JWTs whose `exp` claim says when
+	// they expire (30 minutes after they are issued unless configured
+	// otherwise); its refresh tokens expire 8 hours after the login unless
+	// configured otherwise, and no token outlives its login's refresh token.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /login (the `Login` operationId).
+	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+
+	// LoginWithResponse Log in
+	//
+	// Logs in a user and returns an access token and a refresh token. The user
+	// name and the domain are given separately: a UPN-style user name
+	// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+	// 401.
+	//
+	// The reference server's access tokens are JWTs whose `exp` claim says when
+	// they expire (30 minutes after they are issued unless configured
+	// otherwise); its refresh tokens expire 8 hours after the login unless
+	// configured otherwise, and no token outlives its login's refresh token.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /login (the `Login` operationId).
+	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+
+	// LogoutWithBodyWithResponse Log out
+	//
+	// Ends the login that the refresh token belongs to: the refresh token and
+	// every access token of that login stop working at once. A refresh token
+	// that is unknown, expired or already logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /logout (the `Logout` operationId).
+	LogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// LogoutWithResponse Log out
+	//
+	// Ends the login that the refresh token belongs to: the refresh token and
+	// every access token of that login stop working at once. A refresh token
+	// that is unknown, expired or already logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /logout (the `Logout` operationId).
+	LogoutWithResponse(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// RefreshAccessTokenWithBodyWithResponse Refresh the access token
+	//
+	// Returns a new access token for the login that the refresh token belongs
+	// to. Earlier access tokens of that login stay valid until they expire. A
+	// refresh token that is unknown, expired or logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+	RefreshAccessTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error)
+
+	// RefreshAccessTokenWithResponse Refresh the access token
+	//
+	// Returns a new access token for the login that the refresh token belongs
+	// to. Earlier access tokens of that login stay valid until they expire. A
+	// refresh token that is unknown, expired or logged out gets 401.
+	//
+	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+	// one counts.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+	RefreshAccessTokenWithResponse(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error)
 
 	// GetHealthWithResponse Liveness check (reference server only)
 	//
@@ -493,7 +1263,8 @@ type ClientWithResponsesInterface interface {
 	// ClearDeliveredMessagesWithResponse Forget delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Forgets every recorded message, so that a test
-	// can start from nothing. Sequence numbers keep counting.
+	// can start from nothing. Sequence numbers and the `evicted` count keep
+	// counting.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -502,13 +1273,107 @@ type ClientWithResponsesInterface interface {
 
 	// ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 	//
-	// Not part of Horizon's API. Lists every message the reference server has
+	// Not part of Horizon's API. Lists the messages the reference server has
 	// delivered since it started (or since the last clear), oldest first.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, over
+	// all sessions): once full, each new delivery evicts the oldest one, and
+	// `evicted` counts them, so that nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessagesWithResponse(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*ListDeliveredMessagesResponse, error)
+}
+
+// ListSessionsResponse200Headers the declared response headers of an HTTP 200 response for ListSessions
+type ListSessionsResponse200Headers struct {
+	HASMORERECORDS *string
+}
+
+// ListSessionsResponse401Headers the declared response headers of an HTTP 401 response for ListSessions
+type ListSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]SessionInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSessionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSessionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionsResponse) GetJSON200() *[]SessionInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ListSessionsResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListSessionsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListSessionsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // SendMessageToSessionsResponse401Headers the declared response headers of an HTTP 401 response for SendMessageToSessions
@@ -525,6 +1390,8 @@ type SendMessageToSessionsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -546,6 +1413,11 @@ func (r SendMessageToSessionsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r SendMessageToSessionsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r SendMessageToSessionsResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -581,6 +1453,352 @@ func (r SendMessageToSessionsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SendMessageToSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSessionResponse401Headers the declared response headers of an HTTP 401 response for GetSession
+type GetSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSessionResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionResponse) GetJSON200() *SessionInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSessionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r GetSessionResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetSessionResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetSessionResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl *string
+}
+
+// LoginResponse401Headers the declared response headers of an HTTP 401 response for Login
+type LoginResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type LoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LoginResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LoginResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LoginResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r LoginResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r LoginResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r LoginResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r LoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
+type LogoutResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type LogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LogoutResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r LogoutResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r LogoutResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r LogoutResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r LogoutResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r LogoutResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r LogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RefreshAccessTokenResponse200Headers the declared response headers of an HTTP 200 response for RefreshAccessToken
+type RefreshAccessTokenResponse200Headers struct {
+	CacheControl *string
+}
+
+// RefreshAccessTokenResponse401Headers the declared response headers of an HTTP 401 response for RefreshAccessToken
+type RefreshAccessTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RefreshAccessTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccessToken
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshAccessTokenResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RefreshAccessTokenResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON200() *AccessToken {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RefreshAccessTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RefreshAccessTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RefreshAccessTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RefreshAccessTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -650,8 +1868,12 @@ type ClearDeliveredMessagesResponse401Headers struct {
 type ClearDeliveredMessagesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -660,9 +1882,19 @@ type ClearDeliveredMessagesResponse struct {
 	Headers401 *ClearDeliveredMessagesResponse401Headers
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClearDeliveredMessagesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ClearDeliveredMessagesResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ClearDeliveredMessagesResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -718,6 +1950,8 @@ type ListDeliveredMessagesResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -739,6 +1973,11 @@ func (r ListDeliveredMessagesResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListDeliveredMessagesResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ListDeliveredMessagesResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -780,6 +2019,45 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 	return ""
 }
 
+// ListSessionsWithResponse List sessions
+//
+// Lists the sessions of the inventory, in inventory order.
+//
+// Paging: `page` and `size` go together. Give neither for every matching
+// session, or both (each greater than 0, `size` at most 1000) for one page;
+// one without the other gets 400. When more matching sessions follow the
+// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
+// the end is an empty array.
+//
+// Filtering: `filter` holds one filter as JSON, in Horizon's filter
+// language, on the fields of SessionInfo:
+//
+//   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
+//     `NotEquals`;
+//   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
+//     `StartsWith` and `EndsWith`, on string fields;
+//   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
+//     both ends included;
+//   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
+//     `{"type": "Not", "filter": FILTER}`.
+//
+// Values must match the field's schema (an enum field takes one of its
+// values). String comparisons are exact, case included. A session without
+// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
+// `Between` filter on it, and every `NotEquals` filter. A malformed filter
+// gets 400 that names the problem.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
+func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
+	rsp, err := c.ListSessions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionsResponse(rsp)
+}
+
 // SendMessageToSessionsWithBodyWithResponse Send Message To Sessions
 //
 // Sends the message to user sessions.
@@ -791,6 +2069,10 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 // inventory gets `status_code` 404. An id that appears again in the same
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -815,6 +2097,10 @@ func (c *ClientWithResponses) SendMessageToSessionsWithBodyWithResponse(ctx cont
 // request is delivered once, at its first occurrence; each later occurrence
 // gets `status_code` 409.
 //
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /inventory/v1/sessions/action/send-message (the `SendMessageToSessions` operationId).
@@ -824,6 +2110,159 @@ func (c *ClientWithResponses) SendMessageToSessionsWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseSendMessageToSessionsResponse(rsp)
+}
+
+// GetSessionWithResponse Get one session
+//
+// Returns the session with the given id; 404 when the inventory has none.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /inventory/v1/sessions/{id} (the `GetSession` operationId).
+func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSessionResponse, error) {
+	rsp, err := c.GetSession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionResponse(rsp)
+}
+
+// LoginWithBodyWithResponse Log in
+//
+// Logs in a user and returns an access token and a refresh token. The user
+// name and the domain are given separately: a UPN-style user name
+// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+// 401.
+//
+// The reference server's access tokens are JWTs whose `exp` claim says when
+// they expire (30 minutes after they are issued unless configured
+// otherwise); its refresh tokens expire 8 hours after the login unless
+// configured otherwise, and no token outlives its login's refresh token.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /login (the `Login` operationId).
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLoginResponse(rsp)
+}
+
+// LoginWithResponse Log in
+//
+// Logs in a user and returns an access token and a refresh token. The user
+// name and the domain are given separately: a UPN-style user name
+// (`user@example.com`) is not supported and gets 400. Wrong credentials get
+// 401.
+//
+// The reference server's access tokens are JWTs whose `exp` claim says when
+// they expire (30 minutes after they are issued unless configured
+// otherwise); its refresh tokens expire 8 hours after the login unless
+// configured otherwise, and no token outlives its login's refresh token.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /login (the `Login` operationId).
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLoginResponse(rsp)
+}
+
+// LogoutWithBodyWithResponse Log out
+//
+// Ends the login that the refresh token belongs to: the refresh token and
+// every access token of that login stop working at once. A refresh token
+// that is unknown, expired or already logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /logout (the `Logout` operationId).
+func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.LogoutWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLogoutResponse(rsp)
+}
+
+// LogoutWithResponse Log out
+//
+// Ends the login that the refresh token belongs to: the refresh token and
+// every access token of that login stop working at once. A refresh token
+// that is unknown, expired or already logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /logout (the `Logout` operationId).
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLogoutResponse(rsp)
+}
+
+// RefreshAccessTokenWithBodyWithResponse Refresh the access token
+//
+// Returns a new access token for the login that the refresh token belongs
+// to. Earlier access tokens of that login stay valid until they expire. A
+// refresh token that is unknown, expired or logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+func (c *ClientWithResponses) RefreshAccessTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error) {
+	rsp, err := c.RefreshAccessTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefreshAccessTokenResponse(rsp)
+}
+
+// RefreshAccessTokenWithResponse Refresh the access token
+//
+// Returns a new access token for the login that the refresh token belongs
+// to. Earlier access tokens of that login stay valid until they expire. A
+// refresh token that is unknown, expired or logged out gets 401.
+//
+// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
+// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
+// one counts.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
+func (c *ClientWithResponses) RefreshAccessTokenWithResponse(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error) {
+	rsp, err := c.RefreshAccessToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRefreshAccessTokenResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness check (reference server only)
@@ -844,7 +2283,8 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 // ClearDeliveredMessagesWithResponse Forget delivered messages (reference server only)
 //
 // Not part of Horizon's API. Forgets every recorded message, so that a test
-// can start from nothing. Sequence numbers keep counting.
+// can start from nothing. Sequence numbers and the `evicted` count keep
+// counting.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -859,8 +2299,12 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 
 // ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 //
-// Not part of Horizon's API. Lists every message the reference server has
+// Not part of Horizon's API. Lists the messages the reference server has
 // delivered since it started (or since the last clear), oldest first.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, over
+// all sessions): once full, each new delivery evicts the oldest one, and
+// `evicted` counts them, so that nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -871,6 +2315,90 @@ func (c *ClientWithResponses) ListDeliveredMessagesWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseListDeliveredMessagesResponse(rsp)
+}
+
+// ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
+func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []SessionInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSessionsResponse200Headers
+		if values := rsp.Header.Values("HAS_MORE_RECORDS"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "HAS_MORE_RECORDS", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.HASMORERECORDS = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseSendMessageToSessionsResponse parses an HTTP response from a SendMessageToSessionsWithResponse call
@@ -908,6 +2436,13 @@ func ParseSendMessageToSessionsResponse(rsp *http.Response) (*SendMessageToSessi
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -927,6 +2462,325 @@ func ParseSendMessageToSessionsResponse(rsp *http.Response) (*SendMessageToSessi
 	switch {
 	case rsp.StatusCode == 401:
 		var headers SendMessageToSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionResponse parses an HTTP response from a GetSessionWithResponse call
+func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLoginResponse parses an HTTP response from a LoginWithResponse call
+func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers LoginResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLogoutResponse parses an HTTP response from a LogoutWithResponse call
+func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers LogoutResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRefreshAccessTokenResponse parses an HTTP response from a RefreshAccessTokenWithResponse call
+func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RefreshAccessTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccessToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshAccessTokenResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RefreshAccessTokenResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -997,12 +2851,26 @@ func ParseClearDeliveredMessagesResponse(rsp *http.Response) (*ClearDeliveredMes
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -1070,6 +2938,13 @@ func ParseListDeliveredMessagesResponse(rsp *http.Response) (*ListDeliveredMessa
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge

@@ -117,10 +117,31 @@ func TestLoadDataValid(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadData: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("LoadData (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, got.Sessions); diff != "" {
+				t.Errorf("LoadData sessions (-want +got):\n%s", diff)
+			}
+			if got.Users != nil {
+				t.Errorf("LoadData users = %+v, want none", *got.Users)
 			}
 		})
+	}
+}
+
+func TestLoadDataUsers(t *testing.T) {
+	t.Parallel()
+	got, err := server.LoadData("users.json", []byte(`{
+		"users": [{"username": "admin", "domain": "LAB", "password": "p1"}, {"username": "ops", "domain": "LAB", "password": "p2"}],
+		"sessions": []
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gen.ReferenceUser{{Username: "admin", Domain: "LAB", Password: "p1"}, {Username: "ops", Domain: "LAB", Password: "p2"}}
+	if got.Users == nil {
+		t.Fatal("no users")
+	}
+	if diff := cmp.Diff(want, *got.Users); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
 	}
 }
 
@@ -151,6 +172,14 @@ func TestLoadDataMalformed(t *testing.T) {
 		{"session without state", `{"sessions": [{"id": "a"}]}`, []string{"/sessions/0/session_state", "missing"}},
 		{"start_time a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": "x"}]}`, []string{"/sessions/0/start_time", "must be an integer"}},
 		{"start_time a fraction", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": 1.5}]}`, []string{"/sessions/0/start_time", "must be an integer"}},
+		{"user without password", `{"users": [{"username": "a", "domain": "D"}], "sessions": []}`, []string{"/users/0", `"password" is missing`}},
+		{"UPN user name", `{"users": [{"username": "a@d.example", "domain": "D", "password": "p4ss-secret"}], "sessions": []}`, []string{"/users/0/username", "UPN-style user names"}},
+		{"unknown user key", `{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret", "role": "admin"}], "sessions": []}`, []string{"/users/0", `"role"`}},
+		{
+			"same user twice, in another case",
+			`{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret"}, {"username": "A", "domain": "d", "password": "p4ss-secret"}], "sessions": []}`,
+			[]string{"/users/1", "/users/0"},
+		},
 		{
 			"duplicate ids",
 			`{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "b", "session_state": "CONNECTED"}, {"id": "a", "session_state": "PENDING"}]}`,
@@ -172,6 +201,9 @@ func TestLoadDataMalformed(t *testing.T) {
 			}
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error spans several lines: %q", msg)
+			}
+			if strings.Contains(msg, "p4ss-secret") {
+				t.Errorf("error shows a password: %q", msg)
 			}
 		})
 	}

@@ -3,8 +3,11 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
@@ -19,6 +22,7 @@ var errorKeys = map[int]string{
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not.found",
 	http.StatusMethodNotAllowed:      "method.not.allowed",
+	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
 	http.StatusInternalServerError:   "internal.error",
 }
@@ -64,20 +68,65 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 // validationError rewrites the validator's errors into answers that name the
 // problem in the request's own terms.
-func validationError(_ echo.Context, err *echo.HTTPError) error {
+func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err.Internal, &tooLarge) {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
 	}
+	// The validator reads the body, also to authenticate; when reading fails
+	// it answers 400 or 403 with the network error's text. Neither says what
+	// happened, and the text names internal addresses. What is left of the
+	// body cannot be told from a next request: the connection must close.
+	var readErr *bodyReadError
+	if errors.As(err.Internal, &readErr) {
+		c.Response().Header().Set(echo.HeaderConnection, "close")
+		var netErr net.Error
+		if errors.As(readErr, &netErr) && netErr.Timeout() {
+			return echo.NewHTTPError(http.StatusRequestTimeout,
+				"request body not received within the server's read timeout").SetInternal(readErr)
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "request body could not be read").SetInternal(readErr)
+	}
 	if err.Code == http.StatusNotFound && err.Message == routers.ErrMethodNotAllowed.Error() {
-		return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+		allow := s.allowed.header(c.Request())
+		c.Response().Header().Set(echo.HeaderAllow, allow)
+		return echo.NewHTTPError(http.StatusMethodNotAllowed,
+			fmt.Sprintf("method %s not allowed: use %s", c.Request().Method, allow))
 	}
 	var reqErr *openapi3filter.RequestError
 	if errors.As(err.Internal, &reqErr) {
 		return echo.NewHTTPError(err.Code, describeRequestError(reqErr)).SetInternal(reqErr)
 	}
+	// A value that matches no branch of a oneOf comes as the branches' errors
+	// alone, without the request error around them.
+	var multi openapi3.MultiError
+	if errors.As(err.Internal, &multi) {
+		return echo.NewHTTPError(http.StatusBadRequest, "request: "+describeAlternatives(multi)).SetInternal(multi)
+	}
 	return err
+}
+
+// describeAlternatives says why a value matched none of the alternatives:
+// `/password: value must be a string, or value must be an array`.
+func describeAlternatives(errs openapi3.MultiError) string {
+	var b strings.Builder
+	lastPlace := ""
+	for i, err := range errs {
+		reason := describeSchemaError(err)
+		place, rest, found := strings.Cut(reason, ": ")
+		if i > 0 {
+			b.WriteString(", or ")
+		}
+		if found && strings.HasPrefix(place, "/") && place == lastPlace {
+			reason = rest
+		}
+		if found && strings.HasPrefix(place, "/") {
+			lastPlace = place
+		}
+		b.WriteString(reason)
+	}
+	return b.String()
 }
 
 // describeRequestError says where the request is wrong: `request body:

@@ -6,3 +6,7 @@ func WithoutFastPath(cfg Config) Config {
 	cfg.noFastPath = true
 	return cfg
 }
+
+// NewMemoryStoreWithCap lets tests make a store with a small cap, which New
+// makes only from a Config.
+var NewMemoryStoreWithCap = newMemoryStore

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
@@ -299,7 +300,8 @@ func (sc *scanner) next(c byte) bool {
 
 // str reads a JSON string after white space. A plain string (ASCII, no
 // escapes) is a substring of s; any other is decoded by encoding/json, which
-// is how the validator decodes it too (invalid UTF-8 becomes U+FFFD).
+// is how the validator decodes it too. A string that is not UTF-8 is not
+// read: encoding/json would turn it into U+FFFD, but strictJSON refuses it.
 func (sc *scanner) str() (value string, plain, ok bool) {
 	sc.space()
 	if sc.i >= len(sc.s) || sc.s[sc.i] != '"' {
@@ -330,8 +332,13 @@ func (sc *scanner) str() (value string, plain, ok bool) {
 	return "", false, false
 }
 
-// decodeString decodes the JSON string token with encoding/json.
+// decodeString decodes the JSON string token with encoding/json, if it is
+// UTF-8. Escaped lone surrogates (\ud800) are UTF-8 text: encoding/json makes
+// them U+FFFD, for the validator as here, and strictJSON lets them through.
 func decodeString(token string) (value string, plain, ok bool) {
+	if !utf8.ValidString(token) {
+		return "", false, false
+	}
 	var v string
 	if err := json.Unmarshal([]byte(token), &v); err != nil {
 		return "", false, false

@@ -47,7 +47,8 @@ func compileSend(t testing.TB, limits Limits) *fastOperation {
 }
 
 // viaValidator is the generic path: the validator's decode and schema check
-// of the body, then the generated code's bind of the value it kept.
+// of the body, strictJSON's check of its bytes, then the generated code's bind
+// of the value the validator kept.
 func viaValidator(t testing.TB, op *fastOperation, body []byte) (gen.SessionSendMessageSpec, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1"+BasePath+op.route.Path, bytes.NewReader(body))
@@ -63,6 +64,9 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (gen.SessionSend
 	kept, ok := req.Body.(interface{ ValidatedValue() any })
 	if !ok {
 		t.Fatal("the validator kept no value")
+	}
+	if err := checkJSON(body); err != nil {
+		return spec, err
 	}
 	if err := bindJSONValue(kept.ValidatedValue(), &spec); err != nil {
 		return spec, fmt.Errorf("bind: %w", err)
@@ -134,6 +138,14 @@ func TestFastPathDeclinesWhatItCannotBeSureOf(t *testing.T) {
 		`{"message":"m\x","message_type":"INFO","session_ids":["a"]}`,
 		`{"messag\u0065":"m","message_type":"INFO","session_ids":["a"]}`,
 		`{"message":"m","message_type":"INFO"`,
+		// What strictJSON refuses and encoding/json would let through.
+		"{\"message\":\"caf\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"a\"]}",
+		"{\"message\":\"\xc0\xaf\",\"message_type\":\"INFO\",\"session_ids\":[\"a\"]}",
+		"{\"message\":\"\xed\xa0\x80\",\"message_type\":\"INFO\",\"session_ids\":[\"a\"]}",
+		"{\"message\":\"m\",\"message_type\":\"INFO\",\"session_ids\":[\"\xe2\x82\"]}",
+		"{\"message\":\"m\",\"message_type\":\"INFO\",\"session_ids\":[\"a\"]}\xff",
+		`{` + ok + `} {}`, `{` + ok + `}]`, "{" + ok + "}\n\x00garbage",
+		`{"message":"m","message_type":"DEBUG","message_type":"INFO","session_ids":["a"]}`,
 	}
 	for _, body := range bodies {
 		if agree(t, op, []byte(body)) {
@@ -230,7 +242,7 @@ func nearValidBody(rng *rand.Rand) string {
 		}
 		return pick(`"a"`, `"INFO"`, `"ERROR"`, `"WARNING"`, `"info"`, `""`, `"12345678"`, `"123456789"`,
 			`"caf\u00e9"`, "\"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"", "\"\U0001F600\U0001F600\U0001F600\U0001F600\"",
-			`"\ud83d\ude00"`, `"\ud800"`, "\"\xff\xfe\"", "\"a\x01\"", `"a\"b"`, `"a\\"`, `"\/"`, `"\x"`, `"\u00"`, `"7cdd624f"`)
+			`"\ud83d\ude00"`, `"\ud800"`, `"\udc00x"`, "\"\xff\xfe\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xe2\x82\"", "\"a\x01\"", `"a\"b"`, `"a\\"`, `"\/"`, `"\x"`, `"\u00"`, `"7cdd624f"`)
 	}
 	value := func() string {
 		switch rng.IntN(8) {
@@ -283,12 +295,12 @@ func nearValidBody(rng *rand.Rand) string {
 	}
 	if odd(8) {
 		members = append(members, member(pick(`"Message"`, `"MESSAGE_TYPE"`, `"session_Ids"`, `"extra"`,
-			`"message"`, `"session_ids"`, `"messag\u0065"`, `"message "`, `""`)))
+			`"message"`, `"session_ids"`, `"messag\u0065"`, `"message "`, `""`, "\"x\xff\"")))
 	}
 	rng.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
 	body := ws() + "{" + strings.Join(members, ",") + "}" + ws()
 	if odd(15) {
-		body += pick("x", "}", "{}", "\x00", "null")
+		body += pick("x", "}", "{}", "\x00", "null", "\xff", "\n\x00garbage")
 	}
 	if odd(30) {
 		body = body[:rng.IntN(len(body))]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hzkit/sendmessage/gen"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -27,11 +28,19 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		readError string
 		// declared is a Content-Length other than the body's.
 		declared int64
+		// token is how the bearer token is had: "" the static one, else a
+		// login's access token that is "live", "refreshed", "revoked" (by
+		// logout) or "expired".
+		token string
+		// want, when set, is the status both must answer.
+		want int
 	}{
 		// Accepted on the fast path.
 		{name: "plain", body: `{` + ok + `}`},
 		{name: "all kinds of ids", body: `{"message":"m","message_type":"WARNING","session_ids":["` +
-			strings.Join([]string{idConnected, idUnknown, idDisconnected, idPending, idConnected, idNoUser, idConnected2}, `","`) + `"]}`},
+			strings.Join([]string{idConnected, idUnknown, idDisconnected, idPending, idConnected}, `","`) + `"]}`, want: 200},
+		{name: "more kinds of ids", body: `{"message":"m","message_type":"WARNING","session_ids":["` +
+			strings.Join([]string{idNoUser, idConnected2, idNoUser}, `","`) + `"]}`, want: 200},
 		{name: "escapes and non-ASCII", body: `{"message":"caf\u00e9 \"ok\" ` + "\u00e9\U0001F600" + `","message_type":"ERROR","session_ids":["` + idConnected + `"]}`},
 		{name: "message at its limit in runes", body: `{"message":"` + strings.Repeat("\u00e9", 20) + `","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
 		{name: "ids at their limit", body: `{"message":"m","message_type":"INFO","session_ids":["a","b","c","d","e"]}`},
@@ -44,7 +53,32 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		{name: "duplicate member", body: `{` + ok + `,"message":"second"}`},
 		{name: "upper-case shadow", body: `{` + ok + `,"MESSAGE_TYPE":"DEBUG"}`},
 		{name: "escaped member name", body: `{"messag\u0065":"m","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
+		{name: "trailing blanks", body: " \r\n\t{" + ok + "} \r\n\t"},
+		{name: "escaped lone surrogates", body: `{"message":"a\ud800b\udc00","message_type":"INFO","session_ids":["` + idConnected + `"]}`, want: 200},
+		{name: "escaped surrogate pair", body: `{"message":"\ud83d\ude00","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
+		{name: "duplicate message, the last wins", body: `{"message":"first","message":"real","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
+		{name: "duplicate type, valid last", body: `{"message":"real","message_type":"DEBUG","message_type":"INFO","session_ids":["` + idConnected + `"]}`, want: 200},
+		{name: "duplicate message, too long first", body: `{"message":"` + strings.Repeat("x", 21) + `","message":"real","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
+		{name: "duplicate ids, the last wins", body: `{"message":"real","message_type":"INFO","session_ids":["` + idConnected2 + `"],"session_ids":["` + idConnected + `"]}`, want: 200},
+		{name: "login access token", body: `{` + ok + `}`, token: "live", want: 200},
+		{name: "refreshed access token", body: `{` + ok + `}`, token: "refreshed", want: 200},
+		// Refused by strictJSON, which the fast path must not get past.
 		{name: "invalid UTF-8", body: "{\"message\":\"\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
+		{name: "invalid byte in the message", body: "{\"message\":\"caf\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}", want: 400},
+		{name: "Latin-1 text", contentType: "application/json; charset=ISO-8859-1", body: "{\"message\":\"caf\xe9\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
+		{name: "overlong encoding", body: "{\"message\":\"\xc0\xaf\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
+		{name: "UTF-16 surrogate encoded in UTF-8", body: "{\"message\":\"\xed\xa0\x80\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
+		{name: "truncated sequence in a session id", body: "{\"message\":\"m\",\"message_type\":\"INFO\",\"session_ids\":[\"\xe2\x82\"]}"},
+		{name: "invalid byte in an unknown member name", body: "{\"x\xff\":1," + ok + "}"},
+		{name: "invalid byte after the value", body: "{" + ok + "}\xff"},
+		{name: "UTF-16 body", body: "\xff\xfe{\x00}\x00"},
+		{name: "a second value", body: `{` + ok + `} {}`, want: 400},
+		{name: "the request twice", body: `{` + ok + `}{` + ok + `}`},
+		{name: "a stray bracket", body: `{` + ok + `}]`},
+		{name: "garbage after the value", body: "{" + ok + "}\n\x00garbage"},
+		{name: "blanks only", body: " \r\n\t"},
+		{name: "duplicate type, invalid last", body: `{"message":"real","message_type":"INFO","message_type":"DEBUG","session_ids":["` + idConnected + `"]}`},
+		{name: "nested arrays as the ids", body: `{"message":"m","message_type":"INFO","session_ids":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`},
 		// Refused.
 		{name: "lower-case type", body: `{"message":"m","message_type":"info","session_ids":["a"]}`},
 		{name: "missing message", body: `{"message_type":"INFO","session_ids":["a"]}`},
@@ -74,6 +108,11 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		{name: "wrong token", authorization: "Bearer nope", body: `{` + ok + `}`},
 		{name: "malformed authorization", authorization: "Basic abc", body: `{` + ok + `}`},
 		{name: "wrong token and bad body", authorization: "Bearer nope", body: `{"message":1}`},
+		{name: "wrong token and trailing data", authorization: "Bearer nope", body: `{` + ok + `} {}`},
+		{name: "no token and invalid UTF-8", authorization: "-", body: "{\"message\":\"caf\xe9\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
+		{name: "revoked access token", body: `{` + ok + `}`, token: "revoked", want: 401},
+		{name: "expired access token", body: `{` + ok + `}`, token: "expired", want: 401},
+		{name: "revoked access token and invalid UTF-8", body: "{\"message\":\"\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}", token: "revoked", want: 401},
 		{name: "escaped path", path: server.BasePath + "/inventory/v1/sessions/action/send%2Dmessage", body: `{` + ok + `}`},
 		{name: "wrong method", method: http.MethodPut, body: `{` + ok + `}`},
 		{name: "other operation", method: http.MethodGet, path: messagesPath},
@@ -86,11 +125,16 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 			var records [2]any
 			for i, cfg := range []server.Config{{}, server.WithoutFastPath(server.Config{})} {
 				store := server.NewMemoryStore(testSessions())
-				cfg.Token, cfg.Store, cfg.Limits = testToken, store, limits
-				cfg.Now = func() time.Time { return fixedNow }
+				clock := newFakeClock()
+				cfg.Token, cfg.Store, cfg.Limits, cfg.Now = testToken, store, limits, clock.Now
+				cfg.Users = []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
 				srv, err := server.New(cfg)
 				if err != nil {
 					t.Fatal(err)
+				}
+				authorization := tt.authorization
+				if tt.token != "" {
+					authorization = "Bearer " + loginToken(t, srv, clock, tt.token)
 				}
 				var r io.Reader = strings.NewReader(tt.body)
 				if tt.readError != "" {
@@ -106,8 +150,11 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 				case tt.declared != 0:
 					length = tt.declared
 				}
-				answers[i] = answer(t, srv, tt.method, tt.path, tt.contentType, tt.authorization, r, length)
+				answers[i] = answer(t, srv, tt.method, tt.path, tt.contentType, authorization, r, length)
 				records[i] = store.Messages("")
+			}
+			if tt.want != 0 && !strings.HasPrefix(answers[0], http.StatusText(tt.want)+"\n") {
+				t.Errorf("answer is not %d %s:\n%s", tt.want, http.StatusText(tt.want), answers[0])
 			}
 			if diff := cmp.Diff(answers[1], answers[0]); diff != "" {
 				t.Errorf("answer (-validator +fast path):\n%s", diff)
@@ -147,6 +194,8 @@ func answer(t *testing.T, srv http.Handler, method, path, contentType, authoriza
 	}
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
+	checkResponse(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+	checkSecurityHeaders(t, req, rec.Header())
 	rec.Header().Del("X-Request-Id")
 	var b strings.Builder
 	b.WriteString(http.StatusText(rec.Code) + "\n")
@@ -161,3 +210,35 @@ func answer(t *testing.T, srv http.Handler, method, path, contentType, authoriza
 type failingReader struct{ err error }
 
 func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
+
+// loginToken logs the test user in to srv and returns an access token in the
+// given state: "live", "refreshed" (issued by a refresh), "revoked" (its login
+// logged out) or "expired" (clock moved past its lifetime).
+func loginToken(t *testing.T, srv http.Handler, clock *fakeClock, state string) string {
+	t.Helper()
+	call := func(path, body string) []byte {
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		checkResponse(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+		if rec.Code/100 != 2 {
+			t.Fatalf("POST %s: status %d, body %s", path, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	tokens := decodeStrict[gen.AuthTokens](t, call(loginPath, loginBody(t, testUser, testPassword, testDomain)))
+	switch state {
+	case "live":
+	case "refreshed":
+		clock.Advance(time.Minute)
+		tokens.AccessToken = decodeStrict[gen.AuthTokens](t, call(refreshPath, refreshBody(tokens.RefreshToken))).AccessToken
+	case "revoked":
+		call(logoutPath, refreshBody(tokens.RefreshToken))
+	case "expired":
+		clock.Advance(server.DefaultAccessTokenTTL + time.Second)
+	default:
+		t.Fatalf("unknown token state %q", state)
+	}
+	return tokens.AccessToken
+}

@@ -7,14 +7,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/hzkit/sendmessage/gen"
 )
 
 // handlers implements the spec's operations. Requests reach them validated:
 // they check only what the spec cannot say, such as whether a session exists.
 type handlers struct {
-	store Store
-	now   func() time.Time
+	store         Store
+	auth          authService
+	sessionSchema *openapi3.Schema
+	now           func() time.Time
 }
 
 var _ gen.StrictServerInterface = (*handlers)(nil)
@@ -74,7 +78,7 @@ func (h *handlers) ListDeliveredMessages(_ context.Context, req gen.ListDelivere
 	if req.Params.SessionId != nil {
 		sessionID = *req.Params.SessionId
 	}
-	return gen.ListDeliveredMessages200JSONResponse{Messages: h.store.Messages(sessionID)}, nil
+	return gen.ListDeliveredMessages200JSONResponse(h.store.Delivered(sessionID)), nil
 }
 
 // ClearDeliveredMessages forgets the record of deliveries.

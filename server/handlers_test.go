@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -320,6 +324,69 @@ func TestDeliveredMessagesInspection(t *testing.T) {
 	}
 }
 
+// The record New makes from Config keeps the newest MaxRecordedMessages
+// deliveries and says how many it evicted.
+func TestDeliveredMessagesEvicted(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, server.Config{
+		Token:               testToken,
+		Sessions:            testSessions(),
+		MaxRecordedMessages: 2,
+		Now:                 func() time.Time { return fixedNow },
+	})
+	for _, body := range []string{
+		sendBody(t, "first", "INFO", idConnected),
+		sendBody(t, "second", "INFO", idConnected2, idConnected),
+		sendBody(t, "third", "INFO", idConnected2),
+	} {
+		if resp := srv.send(t, body); resp.status != http.StatusOK {
+			t.Fatalf("send: status %d; body %s", resp.status, resp.body)
+		}
+	}
+	list := func(query string) gen.DeliveredMessages {
+		t.Helper()
+		resp := srv.do(t, srv.request(t, http.MethodGet, messagesPath+query, "Bearer "+testToken, ""))
+		if resp.status != http.StatusOK {
+			t.Fatalf("GET messages%s: status %d; body %s", query, resp.status, resp.body)
+		}
+		return decodeStrict[gen.DeliveredMessages](t, resp.body)
+	}
+	summary := func(d gen.DeliveredMessages) string {
+		var parts []string
+		for _, m := range d.Messages {
+			parts = append(parts, fmt.Sprintf("%d:%s:%s", m.Sequence, m.SessionId[len(m.SessionId)-1:], m.Message))
+		}
+		return fmt.Sprintf("%v evicted=%d", parts, d.Evicted)
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"all", "", "[3:1:second 4:2:third] evicted=2"},
+		{"filter counts evictions of every session", "?session_id=" + idConnected2, "[4:2:third] evicted=2"},
+		{"filter with nothing kept", "?session_id=" + idUnknown, "[] evicted=2"},
+	}
+	for _, tt := range tests {
+		if got := summary(list(tt.query)); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+
+	if resp := srv.do(t, srv.request(t, http.MethodDelete, messagesPath, "Bearer "+testToken, "")); resp.status != http.StatusNoContent {
+		t.Fatalf("DELETE: status %d", resp.status)
+	}
+	if got, want := summary(list("")), "[] evicted=2"; got != want {
+		t.Errorf("after clear: %s, want %s", got, want)
+	}
+	if resp := srv.send(t, sendBody(t, "fourth", "INFO", idConnected)); resp.status != http.StatusOK {
+		t.Fatalf("send: status %d", resp.status)
+	}
+	if got, want := summary(list("")), "[5:1:fourth] evicted=2"; got != want {
+		t.Errorf("after clear and send: %s, want %s", got, want)
+	}
+}
+
 func TestDeliveredMessagesBadFilter(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t, server.Config{})
@@ -409,6 +476,8 @@ func TestAuthenticationRefused(t *testing.T) {
 		{http.MethodPost, sendPath, sendBody(t, "m", "INFO", idConnected)},
 		{http.MethodGet, messagesPath, ""},
 		{http.MethodDelete, messagesPath, ""},
+		{http.MethodGet, sessionsPath, ""},
+		{http.MethodGet, sessionsPath + "/" + idConnected, ""},
 	}
 	for _, h := range headers {
 		for _, op := range operations {
@@ -456,7 +525,9 @@ func TestRoutingErrors(t *testing.T) {
 		method, path string
 		wantStatus   int
 	}{
-		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/sessions", http.StatusNotFound},
+		{"unknown path under the base", http.MethodGet, server.BasePath + "/inventory/v1/machines", http.StatusNotFound},
+		{"POST on sessions", http.MethodPost, server.BasePath + "/inventory/v1/sessions", http.StatusMethodNotAllowed},
+		{"GET on login", http.MethodGet, server.BasePath + "/login", http.StatusMethodNotAllowed},
 		{"unknown action", http.MethodPost, server.BasePath + "/inventory/v1/sessions/action/disconnect", http.StatusNotFound},
 		{"the base itself", http.MethodGet, server.BasePath, http.StatusNotFound},
 		{"outside the base", http.MethodGet, "/inventory/v1/sessions/action/send-message", http.StatusNotFound},
@@ -465,6 +536,9 @@ func TestRoutingErrors(t *testing.T) {
 		{"PUT on send-message", http.MethodPut, sendPath, http.StatusMethodNotAllowed},
 		{"PUT on messages", http.MethodPut, messagesPath, http.StatusMethodNotAllowed},
 		{"POST on health", http.MethodPost, healthPath, http.StatusMethodNotAllowed},
+		{"DELETE on one session", http.MethodDelete, sessionsPath + "/" + idConnected, http.StatusMethodNotAllowed},
+		{"POST on the action folder, as a session id", http.MethodPost, sessionsPath + "/action", http.StatusMethodNotAllowed},
+		{"below one session", http.MethodGet, sessionsPath + "/" + idConnected + "/x", http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -477,5 +551,52 @@ func TestRoutingErrors(t *testing.T) {
 				t.Errorf("error_key = %q, want %q", e.Errors[0].ErrorKey, wantKey)
 			}
 		})
+	}
+}
+
+// Every method the spec does not have for one of its paths gets 405, with
+// an Allow header that lists the methods it has.
+func TestMethodNotAllowedListsTheSpecsMethods(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, server.Config{})
+	candidates := []string{
+		http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodTrace, "PROPFIND", "BREW",
+	}
+	checked := 0
+	for path, item := range spectest.Load(t).Doc().Paths.Map() {
+		ops := item.Operations()
+		var have []string
+		for method := range ops {
+			have = append(have, method)
+		}
+		slices.Sort(have)
+		wantAllow := strings.Join(have, ", ")
+		for _, method := range candidates {
+			if ops[method] != nil {
+				continue
+			}
+			checked++
+			t.Run(method+" "+path, func(t *testing.T) {
+				t.Parallel()
+				resp := srv.do(t, srv.request(t, method, specTarget(t, path, item), "Bearer "+testToken, ""))
+				if resp.status != http.StatusMethodNotAllowed {
+					t.Fatalf("status = %d, want 405; body %s", resp.status, resp.body)
+				}
+				if got := resp.header.Get("Allow"); got != wantAllow {
+					t.Errorf("Allow = %q, want %q", got, wantAllow)
+				}
+				if method == http.MethodHead {
+					return
+				}
+				e := wantError(t, resp, http.StatusMethodNotAllowed, "method "+method+" not allowed: use "+wantAllow)
+				if e.Errors[0].ErrorKey != "method.not.allowed" {
+					t.Errorf("error_key = %q, want method.not.allowed", e.Errors[0].ErrorKey)
+				}
+			})
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the spec gave no method to refuse")
 	}
 }

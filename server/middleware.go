@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -56,6 +58,8 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // limitBody refuses bodies over limit bytes with 413: at once when the length
 // is declared, else when reading passes it (the validator reads the body first).
+// Read errors come out as *bodyReadError, so that validationError can tell them
+// from what the validator says of the request.
 func limitBody(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -64,8 +68,26 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 					fmt.Sprintf("request body is larger than %d bytes", limit))
 			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			req.Body = readErrors{http.MaxBytesReader(c.Response(), req.Body, limit)}
 			return next(c)
 		}
 	}
 }
+
+// readErrors marks the errors of reading a request body.
+type readErrors struct{ io.ReadCloser }
+
+func (r readErrors) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &bodyReadError{err: err}
+	}
+	return n, err
+}
+
+// bodyReadError is a failure to read the request body: too large, too slow,
+// malformed chunks, or the client gone.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "read request body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }

@@ -25,35 +25,53 @@ import (
 // BasePath is where the API is mounted; it is the spec's only server URL.
 const BasePath = "/rest"
 
-// Config is what New needs. Only Token is required.
+// Config is what New needs: a Token, or Users who log in, or both.
 type Config struct {
-	// Token is the bearer token every protected operation requires.
+	// Token is a static bearer token that every protected operation accepts
+	// and that never expires; "" for none.
 	Token string
-	// Store holds sessions and deliveries; nil means a MemoryStore with the
-	// built-in demo sessions.
+	// Users may log in (POST /login) for access and refresh tokens.
+	Users []gen.ReferenceUser
+	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the tokens of a
+	// login; zero takes DefaultAccessTokenTTL and DefaultRefreshTokenTTL.
+	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// Store holds sessions and deliveries; nil means a MemoryStore over
+	// Sessions that records at most MaxRecordedMessages deliveries.
 	Store Store
+	// Sessions is the inventory of the store New makes when Store is nil;
+	// nil means the built-in demo sessions.
+	Sessions []gen.SessionInfo
+	// MaxRecordedMessages caps the record of the store New makes, over all
+	// sessions: once full, each delivery evicts the oldest. 0 means
+	// DefaultMaxRecordedMessages.
+	MaxRecordedMessages int
 	// Limits bound what a request may carry; zero fields take their defaults.
 	Limits Limits
 	// Logger receives the access log and errors; nil discards them.
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock, for timestamps and token expiry; nil means time.Now.
 	Now func() time.Time
 
 	// noFastPath sends every request through the generic validator (tests).
 	noFastPath bool
 }
 
+// sessionSchema is the spec's component for a session; filters take their
+// field names and value types from it.
+const sessionSchema = "SessionInfo"
+
 // Server is the reference server. It is an http.Handler.
 type Server struct {
-	echo   *echo.Echo
-	limits Limits
-	logger *slog.Logger
+	echo    *echo.Echo
+	limits  Limits
+	logger  *slog.Logger
+	allowed *allowedMethods
 }
 
 // New builds a ready server from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("server: a bearer token is required")
+	if cfg.Token == "" && len(cfg.Users) == 0 {
+		return nil, errors.New("server: a static bearer token or at least one user is required")
 	}
 	doc, err := loadSpec()
 	if err != nil {
@@ -63,13 +81,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := cfg.Store
-	if store == nil {
-		sessions, err := DemoSessions()
-		if err != nil {
-			return nil, err
-		}
-		store = NewMemoryStore(sessions)
+	store, err := newStore(cfg)
+	if err != nil {
+		return nil, err
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -79,8 +93,21 @@ func New(cfg Config) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
+	auth, err := newMemoryAuth(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, now)
+	if err != nil {
+		return nil, err
+	}
+	session, ok := doc.Components.Schemas[sessionSchema]
+	if !ok || session.Value == nil {
+		return nil, fmt.Errorf("server: spec has no %s schema", sessionSchema)
+	}
 
-	s := &Server{echo: echo.New(), limits: limits, logger: logger}
+	allowed, err := newAllowedMethods(doc)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Server{echo: echo.New(), limits: limits, logger: logger, allowed: allowed}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -92,31 +119,38 @@ func New(cfg Config) (*Server, error) {
 		limitBody(limits.MaxBodyBytes),
 	)
 
-	auth := bearerAuthenticator(cfg.Token)
+	authenticate := bearerAuthenticator(auth)
 	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
 		SilenceServersWarning: true,
-		ErrorHandler:          validationError,
+		ErrorHandler:          s.validationError,
 		Options: openapi3filter.Options{
-			AuthenticationFunc: auth,
+			AuthenticationFunc: authenticate,
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
 			KeepValidatedValue: true,
+			// Error texts would dump the offending value, indented: a 20 KB
+			// body nested 10000 deep took seconds. Answers use only the reason.
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
 		},
 	})
+	// strictJSON refuses what the validator's decoder lets through; the fast
+	// path, in front of both, accepts only bodies that pass both checks and
+	// hands every other request to them as it came.
+	checked := strictJSON(validator)
 	if !cfg.noFastPath {
-		fast, err := compileFastPaths(doc, BasePath, auth, map[string]reflect.Type{
+		fast, err := compileFastPaths(doc, BasePath, authenticate, map[string]reflect.Type{
 			"sendMessageToSessions": reflect.TypeFor[gen.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
 			// Still correct, only slower: every request takes the validator.
 			logger.Warn("spec validation fast path off", "error", err)
 		} else {
-			validator = fast.middleware(validator)
+			checked = fast.middleware(checked)
 			e.Binder = &binder{}
 		}
 	}
-	rest := e.Group(BasePath, validator)
-	handlers := &handlers{store: store, now: now}
+	rest := e.Group(BasePath, checked)
+	handlers := &handlers{store: store, auth: auth, sessionSchema: session.Value, now: now}
 	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))
 	return s, nil
 }
@@ -126,6 +160,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 
 // Limits returns the limits in force, defaults filled in.
 func (s *Server) Limits() Limits { return s.limits }
+
+// newStore returns cfg.Store, or makes the MemoryStore that cfg describes.
+func newStore(cfg Config) (Store, error) {
+	if cfg.Store != nil {
+		if cfg.Sessions != nil || cfg.MaxRecordedMessages != 0 {
+			return nil, errors.New("server: Sessions and MaxRecordedMessages configure the store New makes; leave them unset with Store")
+		}
+		return cfg.Store, nil
+	}
+	if cfg.MaxRecordedMessages < 0 {
+		return nil, fmt.Errorf("server: MaxRecordedMessages must not be negative: %d", cfg.MaxRecordedMessages)
+	}
+	maxMessages := cfg.MaxRecordedMessages
+	if maxMessages == 0 {
+		maxMessages = DefaultMaxRecordedMessages
+	}
+	sessions := cfg.Sessions
+	if sessions == nil {
+		var err error
+		if sessions, err = DemoSessions(); err != nil {
+			return nil, err
+		}
+	}
+	return newMemoryStore(sessions, maxMessages), nil
+}
 
 func loadSpec() (*openapi3.T, error) {
 	doc, err := api.Load()

@@ -43,6 +43,9 @@ func TestNewRefuses(t *testing.T) {
 		{"negative body limit", server.Config{Token: testToken, Limits: server.Limits{MaxBodyBytes: -1}}, "negative"},
 		{"negative message limit", server.Config{Token: testToken, Limits: server.Limits{MaxMessageLength: -1}}, "negative"},
 		{"negative id limit", server.Config{Token: testToken, Limits: server.Limits{MaxSessionIDs: -5}}, "negative"},
+		{"negative record cap", server.Config{Token: testToken, MaxRecordedMessages: -1}, "negative"},
+		{"store and sessions", server.Config{Token: testToken, Store: server.NewMemoryStore(nil), Sessions: testSessions()}, "Store"},
+		{"store and record cap", server.Config{Token: testToken, Store: server.NewMemoryStore(nil), MaxRecordedMessages: 5}, "Store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,10 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/hzkit/sendmessage/gen"
 	"github.com/hzkit/sendmessage/server"
@@ -21,7 +25,38 @@ const (
 	sendPath     = server.BasePath + "/inventory/v1/sessions/action/send-message"
 	messagesPath = server.BasePath + "/refserver/v1/messages"
 	healthPath   = server.BasePath + "/refserver/v1/health"
+	sessionsPath = server.BasePath + "/inventory/v1/sessions"
+	loginPath    = server.BasePath + "/login"
+	refreshPath  = server.BasePath + "/refresh"
+	logoutPath   = server.BasePath + "/logout"
 )
+
+// The account of the test servers.
+const (
+	testUser     = "operator"
+	testDomain   = "TESTLAB"
+	testPassword = "Pa55-word-a41c"
+)
+
+// fakeClock is a clock that moves only when a test says so.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: fixedNow} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // Sessions of the test inventory.
 const (
@@ -57,13 +92,16 @@ type testServer struct {
 	store *server.MemoryStore
 }
 
-// newTestServer starts a server over the test inventory. cfg's Token, Store and
-// Now are filled in when empty.
+// newTestServer starts a server over the test inventory. cfg's Token, Users,
+// Store and Now are filled in when empty.
 func newTestServer(t *testing.T, cfg server.Config) *testServer {
 	t.Helper()
 	var store *server.MemoryStore
 	if cfg.Token == "" {
 		cfg.Token = testToken
+	}
+	if cfg.Users == nil {
+		cfg.Users = []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
 	}
 	if cfg.Store == nil {
 		store = server.NewMemoryStore(testSessions())
@@ -109,10 +147,19 @@ func (ts *testServer) do(t *testing.T, req *http.Request) response {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	checkResponse(t, req, resp.StatusCode, resp.Header, body)
-	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-		t.Errorf("%s %s: X-Content-Type-Options = %q, want nosniff", req.Method, req.URL.Path, got)
-	}
+	checkSecurityHeaders(t, req, resp.Header)
 	return response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// checkSecurityHeaders fails t unless header has what a scanner expects of
+// every answer of a JSON API.
+func checkSecurityHeaders(t *testing.T, req *http.Request, header http.Header) {
+	t.Helper()
+	for name, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
+		if got := header.Get(name); got != want {
+			t.Errorf("%s %s: %s = %q, want %q", req.Method, req.URL.Path, name, got, want)
+		}
+	}
 }
 
 // request builds a request to path on ts with the given Authorization header
@@ -236,4 +283,29 @@ func ids(n int) []string {
 		out[i] = fmt.Sprintf("id-%d", i)
 	}
 	return out
+}
+
+// specTarget is the request path of a path of the spec, such as
+// /inventory/v1/sessions/{id}: under BasePath, each template filled with the
+// example that the spec gives for that path parameter.
+func specTarget(tb testing.TB, path string, item *openapi3.PathItem) string {
+	tb.Helper()
+	params := slices.Clone(item.Parameters)
+	for _, op := range item.Operations() {
+		params = append(params, op.Parameters...)
+	}
+	for _, p := range params {
+		if p.Value == nil || p.Value.In != openapi3.ParameterInPath {
+			continue
+		}
+		example, ok := p.Value.Example.(string)
+		if !ok {
+			tb.Fatalf("%s: path parameter %q has no string example", path, p.Value.Name)
+		}
+		path = strings.ReplaceAll(path, "{"+p.Value.Name+"}", url.PathEscape(example))
+	}
+	if strings.ContainsAny(path, "{}") {
+		tb.Fatalf("%s: a path parameter is not declared", path)
+	}
+	return server.BasePath + path
 }

@@ -45,6 +45,28 @@ func TestMemoryStoreSession(t *testing.T) {
 	}
 }
 
+func TestMemoryStoreSessionsInInventoryOrder(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore([]gen.SessionInfo{
+		{Id: "c", SessionState: gen.SessionInfoSessionStateCONNECTED},
+		{Id: "a", SessionState: gen.SessionInfoSessionStatePENDING},
+		{Id: "b", SessionState: gen.SessionInfoSessionStateCONNECTED},
+		{Id: "a", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
+	})
+	var got []string
+	for _, s := range store.Sessions() {
+		got = append(got, s.Id+":"+string(s.SessionState))
+	}
+	// A later duplicate replaces the earlier one in its place.
+	want := []string{"c:CONNECTED", "a:DISCONNECTED", "b:CONNECTED"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Sessions (-want +got):\n%s", diff)
+	}
+	if empty := server.NewMemoryStore(nil).Sessions(); empty == nil || len(empty) != 0 {
+		t.Errorf("Sessions of an empty store = %#v, want an empty slice", empty)
+	}
+}
+
 func TestMemoryStoreSessionCount(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -315,5 +337,167 @@ func TestMemoryStoreConcurrentRecord(t *testing.T) {
 	}
 	if got, want := len(seen), writers*batches; got != want {
 		t.Errorf("final record holds %d batches, want %d", got, want)
+	}
+}
+
+func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
+	t.Parallel()
+	msgs := func(texts ...string) []gen.DeliveredMessage {
+		out := make([]gen.DeliveredMessage, len(texts))
+		for i, text := range texts {
+			out[i] = delivery("s"+text[:1], text)
+		}
+		return out
+	}
+	// want lists the texts kept, oldest first, with their sequence numbers.
+	type kept struct {
+		text string
+		seq  int64
+	}
+	tests := []struct {
+		name        string
+		maxMessages int
+		record      func(*server.MemoryStore)
+		want        []kept
+		wantEvicted int64
+	}{
+		{"under the cap", 3, func(s *server.MemoryStore) { s.Record(msgs("a1", "b2")) }, []kept{{"a1", 1}, {"b2", 2}}, 0},
+		{"at the cap", 3, func(s *server.MemoryStore) { s.Record(msgs("a1", "b2", "a3")) }, []kept{{"a1", 1}, {"b2", 2}, {"a3", 3}}, 0},
+		{"one over, in one batch", 3, func(s *server.MemoryStore) { s.Record(msgs("a1", "b2", "a3", "b4")) }, []kept{{"b2", 2}, {"a3", 3}, {"b4", 4}}, 1},
+		{"batch larger than the cap", 2, func(s *server.MemoryStore) { s.Record(msgs("a1", "b2", "a3", "b4", "a5")) }, []kept{{"b4", 4}, {"a5", 5}}, 3},
+		{"wraps around across batches", 3, func(s *server.MemoryStore) {
+			for _, text := range []string{"a1", "b2", "a3", "b4", "a5", "b6", "a7"} {
+				s.Record(msgs(text))
+			}
+		}, []kept{{"a5", 5}, {"b6", 6}, {"a7", 7}}, 4},
+		{"cap of one", 1, func(s *server.MemoryStore) {
+			s.Record(msgs("a1", "b2"))
+			s.Record(msgs("a3"))
+		}, []kept{{"a3", 3}}, 2},
+		{"clear keeps the count and the numbering", 2, func(s *server.MemoryStore) {
+			s.Record(msgs("a1", "b2", "a3"))
+			s.ClearMessages()
+			s.Record(msgs("b4"))
+		}, []kept{{"b4", 4}}, 1},
+		{"fills again after a clear before evicting", 2, func(s *server.MemoryStore) {
+			s.Record(msgs("a1", "b2", "a3"))
+			s.ClearMessages()
+			s.Record(msgs("b4", "a5"))
+		}, []kept{{"b4", 4}, {"a5", 5}}, 1},
+		{"zero cap means one", 0, func(s *server.MemoryStore) { s.Record(msgs("a1", "b2")) }, []kept{{"b2", 2}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := server.NewMemoryStoreWithCap(nil, tt.maxMessages)
+			tt.record(store)
+			want := []gen.DeliveredMessage{}
+			for _, k := range tt.want {
+				want = append(want, withSequence(delivery("s"+k.text[:1], k.text), k.seq))
+			}
+			got := store.Delivered("")
+			if diff := cmp.Diff(gen.DeliveredMessages{Messages: want, Evicted: tt.wantEvicted}, got); diff != "" {
+				t.Errorf("Delivered(\"\") (-want +got):\n%s", diff)
+			}
+			// A filter keeps the order and reports the same, global count.
+			wantA := []gen.DeliveredMessage{}
+			for _, m := range want {
+				if m.SessionId == "sa" {
+					wantA = append(wantA, m)
+				}
+			}
+			if diff := cmp.Diff(gen.DeliveredMessages{Messages: wantA, Evicted: tt.wantEvicted}, store.Delivered("sa")); diff != "" {
+				t.Errorf("Delivered(sa) (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreDefaultCap(t *testing.T) {
+	t.Parallel()
+	store := server.NewMemoryStore(nil)
+	batch := make([]gen.DeliveredMessage, server.DefaultMaxRecordedMessages+1)
+	for i := range batch {
+		batch[i] = delivery("a", "m")
+	}
+	store.Record(batch)
+	got := store.Delivered("")
+	if len(got.Messages) != server.DefaultMaxRecordedMessages || got.Evicted != 1 {
+		t.Fatalf("kept %d, evicted %d; want %d kept and 1 evicted", len(got.Messages), got.Evicted, server.DefaultMaxRecordedMessages)
+	}
+	if first := got.Messages[0].Sequence; first != 2 {
+		t.Errorf("oldest kept has sequence %d, want 2", first)
+	}
+}
+
+// TestMemoryStoreConcurrentEviction records batches from several writers
+// into a small record while readers take snapshots. Run with -race. Each
+// snapshot must be consistent: numbered without gaps from evicted+1, never
+// over the cap; at the end every delivery is either kept or counted evicted.
+func TestMemoryStoreConcurrentEviction(t *testing.T) {
+	t.Parallel()
+	const (
+		maxMessages = 37 // not a multiple of the batch size, so batches split
+		writers     = 8
+		batches     = 50
+		batchSize   = 5
+		readers     = 4
+	)
+	store := server.NewMemoryStoreWithCap(nil, maxMessages)
+	checkSnapshot := func(d gen.DeliveredMessages) string {
+		if len(d.Messages) > maxMessages {
+			return fmt.Sprintf("holds %d messages, over the cap of %d", len(d.Messages), maxMessages)
+		}
+		if d.Evicted > 0 && len(d.Messages) != maxMessages {
+			return fmt.Sprintf("evicted %d while holding only %d of %d", d.Evicted, len(d.Messages), maxMessages)
+		}
+		for i, m := range d.Messages {
+			if want := d.Evicted + int64(i) + 1; m.Sequence != want {
+				return fmt.Sprintf("message %d has sequence %d, want %d (evicted %d)", i, m.Sequence, want, d.Evicted)
+			}
+		}
+		return ""
+	}
+
+	var writersDone sync.WaitGroup
+	for w := range writers {
+		writersDone.Go(func() {
+			for b := range batches {
+				batch := make([]gen.DeliveredMessage, batchSize)
+				for i := range batch {
+					batch[i] = delivery("s", fmt.Sprintf("w%d-b%d-%d", w, b, i))
+				}
+				store.Record(batch)
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var readersDone sync.WaitGroup
+	for range readers {
+		readersDone.Go(func() {
+			for {
+				if problem := checkSnapshot(store.Delivered("")); problem != "" {
+					t.Errorf("snapshot: %s", problem)
+					return
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		})
+	}
+	writersDone.Wait()
+	close(stop)
+	readersDone.Wait()
+
+	final := store.Delivered("")
+	if problem := checkSnapshot(final); problem != "" {
+		t.Errorf("final record: %s", problem)
+	}
+	total := int64(writers * batches * batchSize)
+	if got := final.Evicted + int64(len(final.Messages)); got != total || len(final.Messages) != maxMessages {
+		t.Errorf("kept %d + evicted %d = %d, want %d kept of %d", len(final.Messages), final.Evicted, got, maxMessages, total)
 	}
 }

@@ -59,6 +59,14 @@ func (c *Checker) Doc() *openapi3.T { return c.doc }
 // undeclared status, header or body. An answer for which the spec has no
 // operation (404, 405) must still carry an ErrorResponse.
 func (c *Checker) Check(req *http.Request, status int, header http.Header, body []byte) error {
+	// A header written in its own case (HAS_MORE_RECORDS) is checked too.
+	canonical := make(http.Header, len(header))
+	for name, values := range header {
+		for _, v := range values {
+			canonical.Add(name, v)
+		}
+	}
+	header = canonical
 	route, pathParams, err := c.router.FindRoute(req)
 	if err != nil {
 		if !errors.Is(err, routers.ErrPathNotFound) && !errors.Is(err, routers.ErrMethodNotAllowed) {
@@ -66,6 +74,13 @@ func (c *Checker) Check(req *http.Request, status int, header http.Header, body 
 		}
 		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
 			return fmt.Errorf("no operation in the spec (%w), yet status %d", err, status)
+		}
+		if req.Method == http.MethodHead {
+			// An answer to HEAD has no body (RFC 9110, 9.3.2).
+			if len(body) != 0 {
+				return fmt.Errorf("answer to HEAD has a %d-byte body", len(body))
+			}
+			return nil
 		}
 		return c.CheckSchema("ErrorResponse", header, body)
 	}
@@ -121,3 +136,33 @@ func (c *Checker) Handler(t testing.TB, next http.Handler) http.Handler {
 		_, _ = w.Write(rec.Body.Bytes())
 	})
 }
+
+// Transport wraps base (nil: http.DefaultTransport) so that every answer a
+// client receives is checked; a breach fails t. Use it for tests that reach a
+// server over the network, such as a whole program under test.
+func (c *Checker) Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
+	t.Helper()
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read answer to check it: %w", err)
+		}
+		if err := c.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("%s %s: answer %d breaks the spec: %v\nbody: %s", req.Method, req.URL.Redacted(), resp.StatusCode, err, body)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hzkit/sendmessage/gen"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -45,7 +47,16 @@ type options struct {
 	addr              string
 	token             string
 	dataFile          string
+	adminPassword     string
+	accessTokenTTL    time.Duration
+	refreshTokenTTL   time.Duration
+	tls               bool
+	tlsCert           string
+	tlsKey            string
+	tlsCertOut        string
 	limits            server.Limits
+	maxRecorded       int
+	maxHeaderBytes    int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
 	writeTimeout      time.Duration
@@ -60,12 +71,24 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&o.token, "token", "", "the accepted bearer token; when empty a random one is generated and printed once")
-	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"sessions": [...]} replacing the built-in demo sessions`)
+	fs.StringVar(&o.token, "token", "", "a static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once")
+	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"users": [...], "sessions": [...]} replacing the built-in demo data`)
+	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once")
+	o.accessTokenTTL, o.refreshTokenTTL = server.DefaultAccessTokenTTL, server.DefaultRefreshTokenTTL
+	fs.Var(positiveDuration{&o.accessTokenTTL}, "access-token-ttl", "lifetime of an access token from a login (a `duration`)")
+	fs.Var(positiveDuration{&o.refreshTokenTTL}, "refresh-token-ttl", "lifetime of a login and its refresh token (a `duration`)")
+	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate generated at start-up")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs -tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` of -tls-cert")
+	fs.StringVar(&o.tlsCertOut, "tls-cert-out", "", "with -tls, also write the generated certificate (PEM) to this `file`, for clients to trust")
 	o.limits.MaxBodyBytes = server.DefaultMaxBodyBytes
 	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
 	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
 	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
+	o.maxRecorded = server.DefaultMaxRecordedMessages
+	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
+	o.maxHeaderBytes = http.DefaultMaxHeaderBytes
+	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
 	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
 	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
 	fs.Var(positiveDuration{&o.readHeaderTimeout}, "read-header-timeout", "time allowed to read request headers (a `duration`)")
@@ -99,7 +122,22 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	return o, nil
+	return o, o.check()
+}
+
+// check refuses combinations of options that cannot all be honoured.
+func (o options) check() error {
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return errors.New("-tls-cert and -tls-key go together")
+	case o.tls && o.tlsCert != "":
+		return errors.New("-tls (a generated certificate) and -tls-cert exclude each other")
+	case o.tlsCertOut != "" && !o.tls:
+		return errors.New("-tls-cert-out writes the certificate that -tls generates: give -tls too")
+	case o.adminPassword != "" && o.dataFile != "":
+		return errors.New("-admin-password is for the built-in demo data; with -data the accounts are the file's users")
+	}
+	return nil
 }
 
 // Flag values that refuse bad input, so that a flag and its environment
@@ -165,38 +203,70 @@ func envName(flagName string) string {
 }
 
 // run is the whole program: it serves until ctx is done, then shuts down
-// gracefully. stdout gets the address and a generated token; stderr the logs.
+// gracefully. stdout gets the address, the TLS fingerprint and the generated
+// secrets; stderr the logs.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	// Log lines are written by one goroutine, off the requests' path.
+	// Log lines are buffered and written in batches; Close writes the rest.
 	logOut := newLogWriter(stderr)
 	defer logOut.Close()
 	logger := newLogger(o, logOut)
 
-	cfg := server.Config{Token: o.token, Limits: o.limits, Logger: logger}
+	cfg := server.Config{
+		Token:               o.token,
+		Limits:              o.limits,
+		MaxRecordedMessages: o.maxRecorded,
+		Logger:              logger,
+		AccessTokenTTL:      o.accessTokenTTL,
+		RefreshTokenTTL:     o.refreshTokenTTL,
+	}
 	generatedToken := cfg.Token == ""
 	if generatedToken {
 		if cfg.Token, err = randomToken(); err != nil {
 			return err
 		}
 	}
+	adminPassword, generatedPassword := o.adminPassword, false
 	if o.dataFile != "" {
-		data, err := os.ReadFile(o.dataFile)
+		raw, err := os.ReadFile(o.dataFile)
 		if err != nil {
 			return fmt.Errorf("read data file: %w", err)
 		}
-		sessions, err := server.LoadData(o.dataFile, data)
+		data, err := server.LoadData(o.dataFile, raw)
 		if err != nil {
 			return err
 		}
-		cfg.Store = server.NewMemoryStore(sessions)
+		// The file's inventory, even when empty: nil would mean the demo one.
+		cfg.Sessions = data.Sessions
+		if cfg.Sessions == nil {
+			cfg.Sessions = []gen.SessionInfo{}
+		}
+		if data.Users != nil {
+			cfg.Users = *data.Users
+		}
+	} else {
+		if adminPassword == "" {
+			if adminPassword, err = randomToken(); err != nil {
+				return err
+			}
+			generatedPassword = true
+		}
+		cfg.Users = []gen.ReferenceUser{server.DemoAdministrator(adminPassword)}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
+	}
+	var tlsConfig *tls.Config
+	if o.tls || o.tlsCert != "" {
+		cert, err := serverCertificate(o, time.Now())
+		if err != nil {
+			return err
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
 	// Not cancelled by ctx: a signal during start-up ends in the graceful
@@ -212,20 +282,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,
 		IdleTimeout:       o.idleTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 
-	fmt.Fprintf(stdout, "Horizon reference server listening on http://%s%s\n", listener.Addr(), server.BasePath)
+	// stdout is for the person who started the server: where it is, and the
+	// secrets it made up, each shown once. Logs never carry them.
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "Horizon reference server listening on %s://%s%s\n", scheme, listener.Addr(), server.BasePath)
+	if tlsConfig != nil {
+		fmt.Fprintf(stdout, "TLS certificate SHA-256 fingerprint: %s\n", fingerprint(tlsConfig.Certificates[0].Certificate[0]))
+	}
 	if generatedToken {
 		fmt.Fprintf(stdout, "Bearer token (generated; shown only here): %s\n", cfg.Token)
 	}
+	if generatedPassword {
+		fmt.Fprintf(stdout, "Login %s\\%s, password (generated; shown only here): %s\n",
+			server.DemoAdminDomain, server.DemoAdminUsername, adminPassword)
+	}
 	limits := srv.Limits()
-	logger.Info("serving", "addr", listener.Addr().String(), "data", dataSource(o.dataFile),
+	logger.Info("serving", "addr", listener.Addr().String(), "scheme", scheme, "data", dataSource(o.dataFile),
+		"users", len(cfg.Users), "access_token_ttl", o.accessTokenTTL, "refresh_token_ttl", o.refreshTokenTTL,
 		"max_body_bytes", limits.MaxBodyBytes, "max_message_length", limits.MaxMessageLength,
-		"max_session_ids", limits.MaxSessionIDs)
+		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(listener) }()
+	go func() {
+		if tlsConfig != nil {
+			serveErr <- httpServer.ServeTLS(listener, "", "")
+			return
+		}
+		serveErr <- httpServer.Serve(listener)
+	}()
 
 	select {
 	case err := <-serveErr:
@@ -236,6 +328,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		// The deadline is the deadline: requests still running are cut off.
+		logger.Warn("shutdown deadline passed; closing the connections left", "error", err)
+		httpServer.Close()
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {

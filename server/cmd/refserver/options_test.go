@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ func defaultOptions() options {
 	return options{
 		addr:              "127.0.0.1:8080",
 		limits:            server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes},
+		maxRecorded:       server.DefaultMaxRecordedMessages,
+		maxHeaderBytes:    http.DefaultMaxHeaderBytes,
+		accessTokenTTL:    server.DefaultAccessTokenTTL,
+		refreshTokenTTL:   server.DefaultRefreshTokenTTL,
 		readHeaderTimeout: 5 * time.Second,
 		readTimeout:       30 * time.Second,
 		writeTimeout:      30 * time.Second,
@@ -46,14 +51,19 @@ func TestParseOptions(t *testing.T) {
 			"flags",
 			[]string{
 				"-addr", ":9443", "-token", "t0k", "-data", "inv.json",
-				"-max-body-bytes", "1024", "-max-message-length", "50", "-max-session-ids", "7",
+				"-max-body-bytes", "1024", "-max-message-length", "50", "-max-session-ids", "7", "-max-recorded-messages", "9",
+				"-max-header-bytes", "8192",
 				"-read-header-timeout", "1s", "-read-timeout", "2s", "-write-timeout", "3s",
 				"-idle-timeout", "4s", "-shutdown-timeout", "5s", "-log-level", "DEBUG", "-log-format", "json",
+				"-access-token-ttl", "10m", "-refresh-token-ttl", "1h", "-tls-cert", "c.pem", "-tls-key", "k.pem",
 			},
 			nil,
 			func(o *options) {
 				o.addr, o.token, o.dataFile = ":9443", "t0k", "inv.json"
+				o.accessTokenTTL, o.refreshTokenTTL = 10*time.Minute, time.Hour
+				o.tlsCert, o.tlsKey = "c.pem", "k.pem"
 				o.limits = server.Limits{MaxBodyBytes: 1024, MaxMessageLength: 50, MaxSessionIDs: 7}
+				o.maxRecorded, o.maxHeaderBytes = 9, 8192
 				o.readHeaderTimeout, o.readTimeout, o.writeTimeout = time.Second, 2*time.Second, 3*time.Second
 				o.idleTimeout, o.shutdownTimeout = 4*time.Second, 5*time.Second
 				o.logLevel, o.logFormat = slog.LevelDebug, "json"
@@ -65,11 +75,17 @@ func TestParseOptions(t *testing.T) {
 			map[string]string{
 				"REFSERVER_ADDR": "0.0.0.0:8443", "REFSERVER_TOKEN": "env-token", "REFSERVER_DATA": "env.json",
 				"REFSERVER_MAX_BODY_BYTES": "2048", "REFSERVER_MAX_MESSAGE_LENGTH": "60", "REFSERVER_MAX_SESSION_IDS": "8",
+				"REFSERVER_MAX_RECORDED_MESSAGES": "10", "REFSERVER_MAX_HEADER_BYTES": "16384",
 				"REFSERVER_SHUTDOWN_TIMEOUT": "9s", "REFSERVER_LOG_LEVEL": "WARN", "REFSERVER_LOG_FORMAT": "json",
+				"REFSERVER_ACCESS_TOKEN_TTL": "5m", "REFSERVER_REFRESH_TOKEN_TTL": "3h",
+				"REFSERVER_TLS": "true", "REFSERVER_TLS_CERT_OUT": "out.pem",
 			},
 			func(o *options) {
 				o.addr, o.token, o.dataFile = "0.0.0.0:8443", "env-token", "env.json"
+				o.accessTokenTTL, o.refreshTokenTTL = 5*time.Minute, 3*time.Hour
+				o.tls, o.tlsCertOut = true, "out.pem"
 				o.limits = server.Limits{MaxBodyBytes: 2048, MaxMessageLength: 60, MaxSessionIDs: 8}
+				o.maxRecorded, o.maxHeaderBytes = 10, 16384
 				o.shutdownTimeout, o.logLevel, o.logFormat = 9*time.Second, slog.LevelWarn, "json"
 			},
 		},
@@ -89,6 +105,18 @@ func TestParseOptions(t *testing.T) {
 			func(*options) {},
 		},
 		{"empty variable ignored", nil, map[string]string{"REFSERVER_ADDR": ""}, func(*options) {}},
+		{
+			"demo administrator's password",
+			[]string{"-admin-password", "s3cret"},
+			nil,
+			func(o *options) { o.adminPassword = "s3cret" },
+		},
+		{
+			"self-signed TLS from the environment, admin password too",
+			nil,
+			map[string]string{"REFSERVER_TLS": "1", "REFSERVER_ADMIN_PASSWORD": "env-s3cret"},
+			func(o *options) { o.tls, o.adminPassword = true, "env-s3cret" },
+		},
 		{"unrelated variables ignored", nil, map[string]string{"ADDR": "x", "REFSERVER_PORT": "1"}, func(*options) {}},
 	}
 	for _, tt := range tests {
@@ -120,6 +148,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		want []string
 	}{
 		{"bad environment number", nil, map[string]string{"REFSERVER_MAX_SESSION_IDS": "many"}, []string{"REFSERVER_MAX_SESSION_IDS"}},
+		{"negative record cap", []string{"-max-recorded-messages", "-1"}, nil, []string{"-max-recorded-messages", "0 or more"}},
 		{"bad environment duration", nil, map[string]string{"REFSERVER_READ_TIMEOUT": "soon"}, []string{"REFSERVER_READ_TIMEOUT"}},
 		{"bad environment level", nil, map[string]string{"REFSERVER_LOG_LEVEL": "LOUD"}, []string{"REFSERVER_LOG_LEVEL"}},
 		{
@@ -137,6 +166,14 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"zero timeout from environment", nil, map[string]string{"REFSERVER_IDLE_TIMEOUT": "0s"}, []string{"REFSERVER_IDLE_TIMEOUT", "positive"}},
 		{"positional argument", []string{"serve"}, nil, []string{"unexpected arguments", "serve"}},
 		{"argument after flags", []string{"-addr", ":1", "extra", "-token", "t"}, nil, []string{"unexpected arguments", "extra"}},
+		{"zero token lifetime", []string{"-access-token-ttl", "0s"}, nil, []string{"-access-token-ttl", "positive"}},
+		{"bad refresh lifetime from environment", nil, map[string]string{"REFSERVER_REFRESH_TOKEN_TTL": "a day"}, []string{"REFSERVER_REFRESH_TOKEN_TTL"}},
+		{"bad TLS switch from environment", nil, map[string]string{"REFSERVER_TLS": "maybe"}, []string{"REFSERVER_TLS"}},
+		{"certificate without key", []string{"-tls-cert", "c.pem"}, nil, []string{"-tls-cert and -tls-key go together"}},
+		{"key without certificate", nil, map[string]string{"REFSERVER_TLS_KEY": "k.pem"}, []string{"-tls-cert and -tls-key go together"}},
+		{"generated and given certificate", []string{"-tls", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, nil, []string{"-tls", "-tls-cert", "exclude"}},
+		{"certificate out without -tls", []string{"-tls-cert-out", "out.pem"}, nil, []string{"-tls-cert-out", "give -tls"}},
+		{"admin password with a data file", []string{"-admin-password", "p", "-data", "inv.json"}, nil, []string{"-admin-password", "-data"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +206,8 @@ func TestParseOptionsHelp(t *testing.T) {
 				t.Fatalf("parseOptions(%s) = %v, want flag.ErrHelp", arg, err)
 			}
 			// The usage names each flag's variable.
-			for _, want := range []string{"-addr", "REFSERVER_ADDR", "-max-session-ids", "REFSERVER_MAX_SESSION_IDS"} {
+			for _, want := range []string{"-addr", "REFSERVER_ADDR", "-max-session-ids", "REFSERVER_MAX_SESSION_IDS",
+				"-access-token-ttl", "REFSERVER_ACCESS_TOKEN_TTL", "-tls-cert-out", "REFSERVER_ADMIN_PASSWORD"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("usage does not mention %s:\n%s", want, stderr.String())
 				}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,10 +16,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/spectest"
 )
 
 const (
@@ -23,8 +29,12 @@ const (
 	seedRequest = `{"message":"Sample Info Message","message_type":"INFO","session_ids":["` + seedID + `"]}`
 	sendSuffix  = "/inventory/v1/sessions/action/send-message"
 	healthPath  = "/refserver/v1/health"
-	listenLine  = "listening on "
-	tokenLine   = "Bearer token (generated; shown only here): "
+	// messagesSuffix is the inspection endpoint of delivered messages.
+	messagesSuffix = "/refserver/v1/messages"
+	listenLine     = "listening on "
+	tokenLine      = "Bearer token (generated; shown only here): "
+	passwordLine   = `Login EXAMPLE\administrator, password (generated; shown only here): `
+	printLine      = "TLS certificate SHA-256 fingerprint: "
 	// failAfter bounds every wait; reaching it is a failure, not a schedule.
 	failAfter = 20 * time.Second
 )
@@ -101,8 +111,8 @@ func startRun(t *testing.T, args []string, env map[string]string) *running {
 		t.Fatalf("first stdout line %q does not say where run listens", first)
 	}
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Path != "/rest" {
-		t.Fatalf("listening URL %q: want http://host:port/rest (%v)", rawURL, err)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "/rest" {
+		t.Fatalf("listening URL %q: want http(s)://host:port/rest (%v)", rawURL, err)
 	}
 	r.base, r.addr = rawURL, u.Host
 	return r
@@ -149,25 +159,49 @@ func (r *running) wait(t *testing.T) error {
 // post sends body to the send-message operation and returns the status and body.
 func post(t *testing.T, client *http.Client, base, token, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+sendSuffix, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	return roundTrip(t, client, req)
+	resp, got := call(t, client, http.MethodPost, base+sendSuffix, token, body)
+	return resp.StatusCode, got
 }
 
 func get(t *testing.T, client *http.Client, rawURL string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, nil)
+	resp, got := call(t, client, http.MethodGet, rawURL, "", "")
+	return resp.StatusCode, got
+}
+
+// reply is a response with its body read.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// call sends a request with a bearer token ("" for none) and a JSON body (""
+// for none).
+func call(t *testing.T, client *http.Client, method, rawURL, token, body string) (reply, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return roundTrip(t, client, req)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return exchange(t, client, req)
 }
 
+// roundTrip sends req and returns the status and the body.
 func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, body := exchange(t, client, req)
+	return resp.StatusCode, body
+}
+
+// exchange sends req and reads the answer. Clients from newClient and
+// httpsClient have already held it against the spec.
+func exchange(t *testing.T, client *http.Client, req *http.Request) (reply, []byte) {
 	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -178,14 +212,37 @@ func roundTrip(t *testing.T, client *http.Client, req *http.Request) (int, []byt
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
 	}
-	return resp.StatusCode, body
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, body
 }
 
+// checkAnswer fails t unless resp (with its body read) is an answer to req
+// that the spec allows; for answers that no client read.
+func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	if err := spectest.Load(t).Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("%s %s: answer %d breaks the spec: %v\nbody: %s", req.Method, req.URL.Path, resp.StatusCode, err, body)
+	}
+}
+
+// newClient is a plain HTTP client that holds every answer against the spec.
 func newClient(t *testing.T) *http.Client {
 	t.Helper()
-	transport := &http.Transport{}
+	return checkingClient(t, &http.Transport{})
+}
+
+// checkingClient is a client over transport that holds every answer against
+// the spec.
+func checkingClient(t *testing.T, transport *http.Transport) *http.Client {
+	t.Helper()
 	t.Cleanup(transport.CloseIdleConnections)
-	return &http.Client{Transport: transport}
+	return &http.Client{Transport: spectest.Load(t).Transport(t, transport)}
+}
+
+func decode(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("decode %T: %v\nbody: %s", v, err, body)
+	}
 }
 
 func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
@@ -197,6 +254,7 @@ func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
 	return items
 }
 
+// wantDelivered fails t unless the answer delivered a one-id request to id.
 func wantDelivered(t *testing.T, status int, body []byte, id string) {
 	t.Helper()
 	if status != http.StatusOK {
@@ -208,14 +266,47 @@ func wantDelivered(t *testing.T, status int, body []byte, id string) {
 	}
 }
 
-func TestRunGeneratedToken(t *testing.T) {
+// stdoutValue returns what follows prefix on a line of out, or fails t.
+func stdoutValue(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for line := range strings.Lines(out) {
+		if value, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), prefix); ok {
+			return value
+		}
+	}
+	t.Fatalf("stdout has no line %q...:\n%s", prefix, out)
+	return ""
+}
+
+// loginAs logs in over client and returns the tokens, or the status when not 200.
+func loginAs(t *testing.T, client *http.Client, base, username, password, domain string) (gen.AuthTokens, int) {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"username": username, "password": password, "domain": domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/login", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	status, got := roundTrip(t, client, req)
+	var tokens gen.AuthTokens
+	if status == http.StatusOK {
+		if err := json.Unmarshal(got, &tokens); err != nil {
+			t.Fatalf("login answer: %v: %s", err, got)
+		}
+	}
+	return tokens, status
+}
+
+func TestRunGeneratedSecrets(t *testing.T) {
 	t.Parallel()
 	r := startRun(t, []string{"-addr", "127.0.0.1:0"}, nil)
-	out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 2 }, r)
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	_, token, ok := strings.Cut(lines[1], tokenLine)
-	if !ok || len(token) < 32 {
-		t.Fatalf("second stdout line %q does not carry a generated token", lines[1])
+	out := r.stdout.waitFor(t, "token and password lines", func(s string) bool { return strings.Count(s, "\n") >= 3 }, r)
+	token, password := stdoutValue(t, out, tokenLine), stdoutValue(t, out, passwordLine)
+	if len(token) < 32 || len(password) < 32 {
+		t.Fatalf("generated token %q or password %q is short", token, password)
 	}
 	client := newClient(t)
 
@@ -224,6 +315,15 @@ func TestRunGeneratedToken(t *testing.T) {
 	if status, _ := post(t, client, r.base, token+"x", seedRequest); status != http.StatusUnauthorized {
 		t.Errorf("wrong token: status %d, want 401", status)
 	}
+	tokens, status := loginAs(t, client, r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login with the printed password: %d", status)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, seedRequest)
+	wantDelivered(t, status, body, seedID)
+	if _, status := loginAs(t, client, r.base, "administrator", password+"x", "EXAMPLE"); status != http.StatusUnauthorized {
+		t.Errorf("login with a wrong password: %d, want 401", status)
+	}
 	if status, body := get(t, client, r.base+healthPath); status != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Errorf("health: %d %s", status, body)
 	}
@@ -231,18 +331,90 @@ func TestRunGeneratedToken(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Errorf("run after cancel = %v, want nil", err)
 	}
-	if got := strings.Count(r.stdout.String(), "\n"); got != 2 {
-		t.Errorf("stdout has %d lines, want 2:\n%s", got, r.stdout.String())
+	if got := strings.Count(r.stdout.String(), "\n"); got != 3 {
+		t.Errorf("stdout has %d lines, want 3:\n%s", got, r.stdout.String())
 	}
 	logs := r.stderr.String()
-	if strings.Contains(logs, token) {
-		t.Errorf("stderr holds the token:\n%s", logs)
+	for _, secret := range []string{token, password, tokens.AccessToken, tokens.RefreshToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("stderr holds a secret:\n%s", logs)
+		}
 	}
-	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401"} {
+	for _, want := range []string{"serving", "shutting down", "stopped", "status=200", "status=401", "users=1"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, logs)
 		}
 	}
+}
+
+func TestRunGivenAdminPassword(t *testing.T) {
+	t.Parallel()
+	const password = "given-Passw0rd-91d2"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"flag", []string{"-admin-password", password}, nil},
+		{"environment", nil, map[string]string{"REFSERVER_ADMIN_PASSWORD": password}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRun(t, append([]string{"-addr", "127.0.0.1:0", "-token", "tok-admin"}, tt.args...), tt.env)
+			if _, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE"); status != http.StatusOK {
+				t.Errorf("login: %d, want 200", status)
+			}
+			if err := r.stop(t); err != nil {
+				t.Errorf("run = %v", err)
+			}
+			if out := r.stdout.String(); strings.Contains(out, password) || strings.Contains(out, "password") {
+				t.Errorf("stdout shows a given password:\n%s", out)
+			}
+			if strings.Contains(r.stderr.String(), password) {
+				t.Errorf("stderr holds the password:\n%s", r.stderr.String())
+			}
+		})
+	}
+}
+
+// The lifetimes of the tokens follow the options; the access token's JWT
+// says so.
+func TestRunTokenLifetimes(t *testing.T) {
+	t.Parallel()
+	const password = "ttl-Passw0rd"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-ttl", "-admin-password", password, "-access-token-ttl", "90s"},
+		map[string]string{"REFSERVER_REFRESH_TOKEN_TTL": "2h"})
+	tokens, status := loginAs(t, newClient(t), r.base, "administrator", password, "EXAMPLE")
+	if status != http.StatusOK {
+		t.Fatalf("login: %d", status)
+	}
+	for _, tt := range []struct {
+		token string
+		want  time.Duration
+	}{{tokens.AccessToken, 90 * time.Second}, {tokens.RefreshToken, 2 * time.Hour}} {
+		if got := lifetime(t, tt.token); got != tt.want {
+			t.Errorf("token lifetime = %s, want %s", got, tt.want)
+		}
+	}
+}
+
+// lifetime is exp - iat of a JWT.
+func lifetime(t *testing.T, token string) time.Duration {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ Iat, Exp int64 }
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(claims.Exp-claims.Iat) * time.Second
 }
 
 func TestRunGivenToken(t *testing.T) {
@@ -321,6 +493,44 @@ func TestRunLimitsFromOptions(t *testing.T) {
 	}
 }
 
+func TestRunMaxRecordedMessages(t *testing.T) {
+	t.Parallel()
+	const token = "tok-record-cap"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token},
+		map[string]string{"REFSERVER_MAX_RECORDED_MESSAGES": "1"})
+	client := newClient(t)
+	// Another connected demo session than the seed's.
+	const financeID = "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f"
+	for _, message := range []string{"first", "second", "third"} {
+		body := `{"message":"` + message + `","message_type":"INFO","session_ids":["` + financeID + `"]}`
+		status, got := post(t, client, r.base, token, body)
+		wantDelivered(t, status, got, financeID)
+	}
+	record, body := deliveredRecord(t, client, r.base, token)
+	if len(record.Messages) != 1 || record.Messages[0].Message != "third" || record.Messages[0].Sequence != 3 || record.Evicted != 2 {
+		t.Errorf("record = %s, want only the third message (sequence 3) and 2 evicted", body)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	if logs := r.stderr.String(); !strings.Contains(logs, "max_recorded_messages=1") {
+		t.Errorf("the serving log does not give the cap:\n%s", logs)
+	}
+}
+
+// deliveredRecord returns what the inspection endpoint says was delivered,
+// and its raw answer.
+func deliveredRecord(t *testing.T, client *http.Client, base, token string) (gen.DeliveredMessages, []byte) {
+	t.Helper()
+	resp, body := call(t, client, http.MethodGet, base+messagesSuffix, token, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET messages: status %d; body %s", resp.StatusCode, body)
+	}
+	var record gen.DeliveredMessages
+	decode(t, body, &record)
+	return record, body
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -333,10 +543,13 @@ func writeFile(t *testing.T, name, content string) string {
 func TestRunDataFile(t *testing.T) {
 	t.Parallel()
 	const token = "tok-data"
-	path := writeFile(t, "inventory.json", `{"sessions": [
-		{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
-		{"id": "mine-2", "session_state": "DISCONNECTED"}
-	]}`)
+	path := writeFile(t, "inventory.json", `{
+		"users": [{"username": "ops", "domain": "LAB", "password": "file-Passw0rd"}],
+		"sessions": [
+			{"id": "mine-1", "user_id": "S-1-5-21-9", "session_state": "CONNECTED"},
+			{"id": "mine-2", "session_state": "DISCONNECTED"}
+		]
+	}`)
 	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-data", path}, nil)
 	client := newClient(t)
 
@@ -356,11 +569,68 @@ func TestRunDataFile(t *testing.T) {
 	if want := []int32{200, 409, 404}; !equalInts(got, want) {
 		t.Errorf("status codes = %v, want %v", got, want)
 	}
+	// So are the demo administrator and its password line.
+	if _, status := loginAs(t, client, r.base, "ops", "file-Passw0rd", "LAB"); status != http.StatusOK {
+		t.Errorf("login as the file's user: %d, want 200", status)
+	}
+	if strings.Contains(r.stdout.String(), "password") {
+		t.Errorf("stdout shows a password with a data file:\n%s", r.stdout.String())
+	}
 	if err := r.stop(t); err != nil {
 		t.Errorf("run = %v", err)
 	}
 	if !strings.Contains(r.stderr.String(), path) {
 		t.Errorf("the serving log does not name the data file:\n%s", r.stderr.String())
+	}
+}
+
+// A data file and a record cap apply together: the file's user logs in, the
+// listing shows the file's sessions, and the record keeps only the newest
+// deliveries.
+func TestRunDataFileWithRecordCap(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "inventory.json", `{
+		"users": [{"username": "ops", "domain": "LAB", "password": "file-Passw0rd"}],
+		"sessions": [
+			{"id": "mine-1", "session_state": "CONNECTED"},
+			{"id": "mine-2", "session_state": "CONNECTED"}
+		]
+	}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-data-cap", "-data", path, "-max-recorded-messages", "2"}, nil)
+	client := newClient(t)
+	tokens, status := loginAs(t, client, r.base, "ops", "file-Passw0rd", "LAB")
+	if status != http.StatusOK {
+		t.Fatalf("login as the file's user: %d", status)
+	}
+	resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions", tokens.AccessToken, "")
+	var sessions []gen.SessionInfo
+	decode(t, body, &sessions)
+	if resp.StatusCode != http.StatusOK || len(sessions) != 2 || sessions[0].Id != "mine-1" || sessions[1].Id != "mine-2" {
+		t.Errorf("sessions: %d %s, want mine-1 and mine-2", resp.StatusCode, body)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"m","message_type":"INFO","session_ids":["mine-1","mine-2","mine-1"]}`)
+	if status != http.StatusOK {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"again","message_type":"INFO","session_ids":["mine-2"]}`)
+	wantDelivered(t, status, body, "mine-2")
+	record, body := deliveredRecord(t, client, r.base, tokens.AccessToken)
+	if len(record.Messages) != 2 || record.Messages[0].SessionId != "mine-2" || record.Messages[1].Message != "again" || record.Evicted != 1 {
+		t.Errorf("record = %s, want the last 2 deliveries and 1 evicted", body)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+}
+
+// A data file without sessions gives an empty inventory, not the demo one.
+func TestRunEmptyDataFile(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "empty.json", `{"sessions": []}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", "tok-empty", "-data", path}, nil)
+	status, body := get(t, newClient(t), r.base+healthPath)
+	if status != http.StatusOK || !strings.Contains(string(body), `"sessions":0`) {
+		t.Errorf("health: %d %s, want 0 sessions", status, body)
 	}
 }
 
@@ -399,6 +669,9 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
 		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},
 		{"address in use", []string{"-addr", taken.Addr().String()}, []string{taken.Addr().String()}},
+		{"admin password with a data file", []string{"-data", malformed, "-admin-password", "x"}, []string{"-admin-password", "-data"}},
+		{"missing certificate", []string{"-tls-cert", missing, "-tls-key", missing}, []string{missing}},
+		{"certificate without key", []string{"-tls-cert", missing}, []string{"-tls-cert and -tls-key go together"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -422,19 +695,28 @@ func TestRunRefusesToStart(t *testing.T) {
 	}
 }
 
-// TestRunGracefulShutdown holds a request in the handler, cancels run's
-// context, and checks that the request still gets its whole answer. The client
-// sends "Expect: 100-continue" and reads the body only after the server's 100
-// Continue, which the server sends when the handler first reads the body: so
-// once the first half is taken from the pipe, the request is in the handler.
-func TestRunGracefulShutdown(t *testing.T) {
-	t.Parallel()
-	const token = "tok-graceful"
-	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token}, nil)
+// heldRequest is a send-message request that the test holds in the handler.
+// The client sends "Expect: 100-continue" and writes the body only after the
+// server's 100 Continue, which the server sends when the handler first reads
+// the body: so once the first half is taken from the pipe, the request is in
+// the handler, and it stays there until the test writes the rest.
+type heldRequest struct {
+	body    string
+	pw      *io.PipeWriter
+	answers chan heldAnswer
+}
 
-	transport := &http.Transport{ExpectContinueTimeout: time.Hour}
-	t.Cleanup(transport.CloseIdleConnections)
-	client := &http.Client{Transport: transport}
+type heldAnswer struct {
+	resp *http.Response
+	body []byte
+	err  error
+}
+
+// holdRequest starts sending body to r's send-message operation and returns
+// once the request is in the handler.
+func holdRequest(t *testing.T, r *running, token, body string) *heldRequest {
+	t.Helper()
+	client := checkingClient(t, &http.Transport{ExpectContinueTimeout: time.Hour})
 	pr, pw := io.Pipe()
 	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, r.base+sendSuffix, pr)
@@ -445,55 +727,151 @@ func TestRunGracefulShutdown(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Expect", "100-continue")
 
-	type answer struct {
-		resp *http.Response
-		body []byte
-		err  error
-	}
-	answers := make(chan answer, 1)
+	h := &heldRequest{body: body, pw: pw, answers: make(chan heldAnswer, 1)}
 	go func() {
 		resp, err := client.Do(req)
 		if err != nil {
-			answers <- answer{err: err}
+			h.answers <- heldAnswer{err: err}
 			return
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		answers <- answer{resp: resp, body: body, err: err}
+		got, err := io.ReadAll(resp.Body)
+		h.answers <- heldAnswer{resp: resp, body: got, err: err}
 	}()
+	writeOrFail(t, pw, body[:len(body)/2])
+	return h
+}
 
-	half := len(seedRequest) / 2
-	writeOrFail(t, pw, seedRequest[:half])
+// finish writes the rest of the body and returns the answer, which the
+// client has held against the spec.
+func (h *heldRequest) finish(t *testing.T) heldAnswer {
+	t.Helper()
+	writeOrFail(t, h.pw, h.body[len(h.body)/2:])
+	if err := h.pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var a heldAnswer
+	select {
+	case a = <-h.answers:
+	case <-time.After(failAfter):
+		t.Fatal("no answer to the held request")
+	}
+	if a.err != nil {
+		t.Fatalf("held request: %v", a.err)
+	}
+	return a
+}
 
+// TestRunGracefulShutdown holds requests in the handler, cancels run's
+// context, and checks that new connections are refused, that each held
+// request still gets its whole, own answer, and that run then returns nil
+// well within -shutdown-timeout.
+func TestRunGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	const (
+		token           = "tok-graceful"
+		inFlight        = 8
+		shutdownTimeout = 10 * time.Second
+	)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-shutdown-timeout", shutdownTimeout.String()}, nil)
+
+	// Each request names the seed session and an unknown id of its own, so
+	// each answer can only be its own.
+	unknownID := func(i int) string { return fmt.Sprintf("unknown-in-flight-%d", i) }
+	held := make([]*heldRequest, inFlight)
+	for i := range held {
+		body := `{"message":"in flight","message_type":"INFO","session_ids":["` + seedID + `","` + unknownID(i) + `"]}`
+		held[i] = holdRequest(t, r, token, body)
+	}
+
+	cancelled := time.Now()
 	r.cancel()
 	r.stderr.waitFor(t, "shutdown log", func(s string) bool { return strings.Contains(s, "shutting down") }, r)
 	waitUntilRefused(t, r.addr)
 	select {
 	case <-r.done:
-		t.Fatalf("run returned %v with a request in flight", r.err)
+		t.Fatalf("run returned %v with %d requests in flight", r.err, inFlight)
 	default:
 	}
 
-	writeOrFail(t, pw, seedRequest[half:])
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
+	for i, h := range held {
+		a := h.finish(t)
+		if a.resp.StatusCode != http.StatusOK {
+			t.Fatalf("held request %d: status %d; body %s", i, a.resp.StatusCode, a.body)
+		}
+		var got []string
+		for _, item := range decodeItems(t, a.body) {
+			got = append(got, fmt.Sprintf("%s:%d", item.Id, item.StatusCode))
+		}
+		if want := []string{seedID + ":200", unknownID(i) + ":404"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("held request %d: items %v, want %v", i, got, want)
+		}
+		// The answer was written while shutting down, so it closes the connection.
+		if !a.resp.Close {
+			t.Errorf("held request %d: answer during shutdown keeps the connection open", i)
+		}
 	}
-	var a answer
-	select {
-	case a = <-answers:
-	case <-time.After(failAfter):
-		t.Fatal("no answer to the in-flight request")
-	}
-	if a.err != nil {
-		t.Fatalf("in-flight request: %v", a.err)
-	}
-	wantDelivered(t, a.resp.StatusCode, a.body, seedID)
-	// The answer was written while shutting down, so it closes the connection.
-	if !a.resp.Close {
-		t.Error("answer during shutdown keeps the connection open")
-	}
+	answered := time.Now()
 	if err := r.wait(t); err != nil {
 		t.Errorf("run = %v, want nil after a graceful shutdown", err)
+	}
+	drain := time.Since(cancelled)
+	if drain >= shutdownTimeout {
+		t.Errorf("run returned %s after cancel, not within -shutdown-timeout %s", drain, shutdownTimeout)
+	}
+	t.Logf("shutdown with %d requests in flight: run returned %s after cancel, %s after the last answer",
+		inFlight, drain.Round(time.Millisecond), time.Since(answered).Round(time.Microsecond))
+}
+
+// TestRunShutdownDeadline holds a request that never finishes: run must give
+// up when -shutdown-timeout is over, cut the request off and say so. The
+// request goes over a raw connection, so that nothing on the client's side
+// can hide the cut.
+func TestRunShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	const (
+		token           = "tok-deadline"
+		shutdownTimeout = 300 * time.Millisecond
+	)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-shutdown-timeout", shutdownTimeout.String()}, nil)
+	conn := dialRaw(t, r.addr)
+	if err := conn.SetReadDeadline(time.Now().Add(failAfter)); err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf("POST /rest%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", sendSuffix, r.addr, token, len(seedRequest))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// The server says 100 Continue when the handler first reads the body.
+	answer := bufio.NewReader(conn)
+	if line, err := answer.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("no 100 Continue: %q, %v", line, err)
+	}
+	if _, err := io.WriteString(conn, seedRequest[:len(seedRequest)/2]); err != nil {
+		t.Fatal(err)
+	}
+
+	cancelled := time.Now()
+	err := r.stop(t)
+	took := time.Since(cancelled)
+	if err == nil || !strings.Contains(err.Error(), "graceful shutdown") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("run = %v, want the graceful shutdown to fail on its deadline", err)
+	}
+	if took < shutdownTimeout {
+		t.Errorf("run returned %s after cancel, before -shutdown-timeout %s", took, shutdownTimeout)
+	}
+	t.Logf("run gave up %s after cancel (-shutdown-timeout %s)", took.Round(time.Millisecond), shutdownTimeout)
+	// Past the 100 Continue, the connection must end without an answer.
+	rest, err := io.ReadAll(answer)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the stuck request's connection is still open: %v", err)
+	}
+	if blank := strings.TrimLeft(string(rest), "\r\n"); blank != "" {
+		t.Errorf("the stuck request got an answer: %q", rest)
+	}
+	if logs := r.stderr.String(); !strings.Contains(logs, "shutdown deadline passed") {
+		t.Errorf("no log says requests were cut off:\n%s", logs)
 	}
 }
 

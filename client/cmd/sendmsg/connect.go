@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/hzkit/sendmessage/client"
+)
+
+// clientHorizon is horizon over the public client.
+type clientHorizon struct{ c *client.Client }
+
+// connect logs in to the server o names, or uses o's token.
+func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
+	opts := []client.Option{client.WithUserAgent("sendmsg")}
+	if o.caFile != "" {
+		opts = append(opts, client.WithCACertFile(o.caFile))
+	}
+	if o.insecure {
+		opts = append(opts, client.WithInsecureSkipVerify())
+	}
+	if o.token != "" {
+		c, err := client.New(o.server, append(opts, client.WithToken(o.token))...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
+		}
+		return clientHorizon{c}, nil
+	}
+	password, err := readPassword(o, d)
+	if err != nil {
+		return nil, err
+	}
+	creds := client.Credentials{Username: o.username, Password: password, Domain: o.domain}
+	c, err := client.Login(ctx, o.server, creds, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("log in to %s as %s: %w", o.server, creds, err)
+	}
+	return clientHorizon{c}, nil
+}
+
+// readPassword takes the password from --password-file, the environment, or
+// a prompt that does not echo, in that order.
+func readPassword(o *options, d *deps) (string, error) {
+	if o.passwordFile != "" {
+		b, err := os.ReadFile(o.passwordFile) //nolint:gosec // G703: the file is the operator's own choice on the command line
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	if p := d.getenv(envPassword); p != "" {
+		return p, nil
+	}
+	f, ok := d.stdin.(*os.File)
+	if !ok || !isTerminal(f) {
+		return "", usageError("no password: set %s, give --password-file, or run in a terminal to be asked", envPassword)
+	}
+	fmt.Fprintf(d.stderr, "Password for %s\\%s: ", o.domain, o.username)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(d.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return string(b), nil
+}
+
+func (h clientHorizon) SendMessage(ctx context.Context, t client.MessageType, message string, ids []string) (client.Results, error) {
+	results, err := h.c.SendMessage(ctx, t, message, ids)
+	if err != nil {
+		return nil, fmt.Errorf("send message: %w", err)
+	}
+	return results, nil
+}
+
+// Targets asks the server for the sessions the filter flags select.
+func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error) {
+	var filters []client.Filter
+	for field, value := range map[string]string{
+		"desktop_pool_id": o.pool, "user_id": o.user, "machine_id": o.machine, "session_state": o.state,
+	} {
+		if value != "" {
+			filters = append(filters, client.Equals(field, value))
+		}
+	}
+	var filter client.Filter
+	if len(filters) == 1 {
+		filter = filters[0]
+	} else if len(filters) > 1 {
+		filter = client.And(filters...)
+	}
+	var out []target
+	for s, err := range h.c.Sessions(ctx, filter) {
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, target{
+			ID: s.Id, User: deref(s.UserId), Machine: deref(s.MachineId),
+			Pool: deref(s.DesktopPoolId), State: string(s.SessionState),
+		})
+	}
+	return out, nil
+}
+
+func (h clientHorizon) Close(ctx context.Context) error {
+	if err := h.c.Close(ctx); err != nil {
+		return fmt.Errorf("log out: %w", err)
+	}
+	return nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hzkit/sendmessage/client"
+)
+
+// fakeHorizon answers like a Connection Server whose connected sessions are
+// known; failures can be scripted per call.
+type fakeHorizon struct {
+	mu        sync.Mutex
+	sessions  []target
+	connected map[string]bool
+	calls     [][]string // ids of each SendMessage call
+	texts     []string
+	failNext  []error // returned by the next SendMessage calls, in order
+	closed    bool
+}
+
+func (f *fakeHorizon) SendMessage(_ context.Context, _ client.MessageType, text string, ids []string) (client.Results, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, append([]string(nil), ids...))
+	f.texts = append(f.texts, text)
+	if len(f.failNext) > 0 {
+		err := f.failNext[0]
+		f.failNext = f.failNext[1:]
+		if err != nil {
+			return nil, err
+		}
+	}
+	results := make(client.Results, len(ids))
+	for i, id := range ids {
+		results[i] = client.Result{SessionID: id, StatusCode: http.StatusOK, Time: time.UnixMilli(1)}
+		if !f.connected[id] {
+			results[i].StatusCode = http.StatusNotFound
+			results[i].Reasons = []string{"does not exist"}
+		}
+	}
+	return results, nil
+}
+
+func (f *fakeHorizon) Targets(_ context.Context, o *options) ([]target, error) {
+	var out []target
+	for _, s := range f.sessions {
+		if (o.pool == "" || s.Pool == o.pool) && (o.user == "" || s.User == o.user) &&
+			(o.machine == "" || s.Machine == o.machine) && (o.state == "" || s.State == o.state) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeHorizon) Close(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+// fakeClock fires every After at once and moves time forward by its duration.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.now
+	return ch
+}
+
+type fakeRun struct {
+	h              *fakeHorizon
+	stdout, stderr bytes.Buffer
+	err            error
+}
+
+// runFake runs the command against h with env and stdin.
+func runFake(t *testing.T, h *fakeHorizon, env map[string]string, stdin string, args ...string) *fakeRun {
+	t.Helper()
+	r := &fakeRun{h: h}
+	d := &deps{
+		getenv: func(k string) string { return env[k] },
+		stdin:  bytes.NewBufferString(stdin),
+		stdout: &r.stdout, stderr: &r.stderr,
+		clock: &fakeClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		connect: func(context.Context, *options, *deps) (horizon, error) {
+			if h == nil {
+				return nil, errors.New("connection refused")
+			}
+			return h, nil
+		},
+	}
+	r.err = runWith(t.Context(), args, d)
+	return r
+}

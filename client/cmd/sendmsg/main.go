@@ -1,0 +1,45 @@
+// Command sendmsg sends a message to the users of Horizon sessions: log in,
+// pick the sessions (by id, pool, user, machine or state), send, report what
+// was delivered, log out. It works against a Horizon Connection Server and
+// against this module's reference server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitDelivered = 0 // every session got the message
+	exitSomeFail  = 1 // the server answered, but some sessions did not get it
+	exitTrouble   = 2 // usage, authentication or connection error
+)
+
+// errSomeFailed says the run finished but not every session got the message.
+var errSomeFailed = errors.New("not every session was sent the message")
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitDelivered
+	case errors.Is(err, errSomeFailed):
+		return exitSomeFail
+	default:
+		fmt.Fprintln(stderr, "sendmsg:", err)
+		return exitTrouble
+	}
+}

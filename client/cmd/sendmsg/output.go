@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+)
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// roundReport is one send, as --output json prints it: one JSON object per line.
+type roundReport struct {
+	Round       int    `json:"round"`
+	Rounds      int    `json:"rounds"`
+	MinutesLeft *int   `json:"minutes_left,omitempty"`
+	Message     string `json:"message"`
+	Delivered   int    `json:"delivered"`
+	Failed      int    `json:"failed"`
+	Results     []row  `json:"results"`
+}
+
+func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) error {
+	r := roundReport{Round: round, Rounds: rounds, Message: text, Results: rows}
+	if minutesLeft >= 0 {
+		r.MinutesLeft = &minutesLeft
+	}
+	for _, row := range rows {
+		if row.Delivered {
+			r.Delivered++
+		} else {
+			r.Failed++
+		}
+	}
+	if err := a.audit(rows); err != nil {
+		return err
+	}
+	if a.o.output == "json" {
+		if err := json.NewEncoder(a.d.stdout).Encode(r); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
+	}
+	if rounds > 1 {
+		fmt.Fprintf(a.d.stdout, "Reminder %d of %d (%d min left): %s\n", round, rounds, minutesLeft, text)
+	}
+	w := tabwriter.NewWriter(a.d.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SESSION\tUSER\tRESULT\tREASON")
+	for _, row := range rows {
+		result := "delivered"
+		if !row.Delivered {
+			result = fmt.Sprintf("failed (%d)", row.StatusCode)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", row.SessionID, dash(row.User), result, row.Reason)
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	_, err := fmt.Fprintf(a.d.stdout, "%s sent to %d of %d sessions; %d failed\n", a.o.messageType, r.Delivered, len(rows), r.Failed)
+	return err
+}
+
+// audit appends one JSON line per session to the --audit file.
+func (a *app) audit(rows []row) error {
+	if a.o.auditFile == "" {
+		return nil
+	}
+	f, err := os.OpenFile(a.o.auditFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit file: %w", err)
+	}
+	enc := json.NewEncoder(f)
+	for _, row := range rows {
+		if err := enc.Encode(row); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("audit file %s: %w", a.o.auditFile, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("audit file %s: %w", a.o.auditFile, err)
+	}
+	return nil
+}
+
+func (a *app) printTargets(targets []target) error {
+	if a.o.output == "json" {
+		if targets == nil {
+			targets = []target{}
+		}
+		if err := json.NewEncoder(a.d.stdout).Encode(targets); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(a.d.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SESSION\tUSER\tMACHINE\tPOOL\tSTATE")
+	for _, t := range targets {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, dash(t.User), dash(t.Machine), dash(t.Pool), dash(t.State))
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	verb := "match"
+	if a.o.dryRun {
+		verb = "would be messaged (dry run: nothing sent)"
+	}
+	_, err := fmt.Fprintf(a.d.stdout, "%d sessions %s\n", len(targets), verb)
+	return err
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/client"
+)
+
+var tokenEnv = map[string]string{envServer: "https://horizon.example.com", envToken: "tok"}
+
+func demoHorizon() *fakeHorizon {
+	return &fakeHorizon{
+		sessions: []target{
+			{ID: "s1", User: "u1", Pool: "finance", State: "CONNECTED"},
+			{ID: "s2", User: "u2", Pool: "finance", State: "CONNECTED"},
+			{ID: "s3", User: "u3", Pool: "finance", State: "DISCONNECTED"},
+			{ID: "s4", User: "u1", Pool: "eng", State: "CONNECTED"},
+		},
+		connected: map[string]bool{"s1": true, "s2": true, "s4": true},
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no server", map[string]string{envToken: "t"}, []string{"--all"}, "--server"},
+		{"no credentials", map[string]string{envServer: "https://h"}, []string{"--all"}, "--username"},
+		{"no target", tokenEnv, []string{"--message", "x"}, "no target"},
+		{"all with ids", tokenEnv, []string{"--all", "s1"}, "--all cannot"},
+		{"bad type", tokenEnv, []string{"--type", "debug", "s1"}, "INFO, WARNING or ERROR"},
+		{"bad output", tokenEnv, []string{"--output", "xml", "s1"}, "--output"},
+		{"countdown without every", tokenEnv, []string{"--countdown", "15m", "s1"}, "go together"},
+		{"every longer than countdown", tokenEnv, []string{"--countdown", "5m", "--every", "10m", "s1"}, "longer than"},
+		{"zero batch", tokenEnv, []string{"--batch-size", "0", "s1"}, "--batch-size"},
+		{"ca and insecure", tokenEnv, []string{"--ca-file", "x", "--insecure", "s1"}, "contradict"},
+		{"empty message", tokenEnv, []string{"--message", "  ", "s1"}, "message is empty"},
+		{"unknown flag", tokenEnv, []string{"--nope", "s1"}, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := demoHorizon()
+			r := runFake(t, h, tt.env, "", tt.args...)
+			if !errors.Is(r.err, errUsage) || !strings.Contains(r.err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a usage error mentioning %q", r.err, tt.want)
+			}
+			if len(h.calls) != 0 {
+				t.Error("a usage error still sent messages")
+			}
+		})
+	}
+}
+
+func TestSendTargets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		args      []string
+		wantIDs   []string
+		wantErrIs error
+	}{
+		{"ids", []string{"s2", "s1"}, []string{"s2", "s1"}, nil},
+		{"pool", []string{"--pool", "finance"}, []string{"s1", "s2", "s3"}, errSomeFailed},
+		{"pool and state", []string{"--pool", "finance", "--state", "connected"}, []string{"s1", "s2"}, nil},
+		{"user", []string{"--user", "u1"}, []string{"s1", "s4"}, nil},
+		{"filter and ids, no repeats", []string{"--pool", "eng", "s4", "s1"}, []string{"s4", "s1"}, nil},
+		{"all", []string{"--all"}, []string{"s1", "s2", "s3", "s4"}, errSomeFailed},
+		{"unknown id", []string{"s1", "nope"}, []string{"s1", "nope"}, errSomeFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := demoHorizon()
+			r := runFake(t, h, tokenEnv, "Hello\n", tt.args...)
+			if !errors.Is(r.err, tt.wantErrIs) || (tt.wantErrIs == nil && r.err != nil) {
+				t.Fatalf("err = %v, want %v", r.err, tt.wantErrIs)
+			}
+			if diff := cmp.Diff([][]string{tt.wantIDs}, h.calls); diff != "" {
+				t.Errorf("sent (-want +got):\n%s", diff)
+			}
+			if h.texts[0] != "Hello" {
+				t.Errorf("text = %q, want the standard input without its newline", h.texts[0])
+			}
+			if !h.closed {
+				t.Error("did not log out")
+			}
+		})
+	}
+}
+
+func TestNoMatchIsAnError(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--pool", "none")
+	if r.err == nil || errors.Is(r.err, errSomeFailed) || !strings.Contains(r.err.Error(), "no session") {
+		t.Fatalf("err = %v, want a no-session error", r.err)
+	}
+}
+
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--batch-size", "2", "--all")
+	if !errors.Is(r.err, errSomeFailed) {
+		t.Fatalf("err = %v", r.err)
+	}
+	want := [][]string{{"s1", "s2"}, {"s3", "s4"}}
+	if diff := cmp.Diff(want, h.calls); diff != "" {
+		t.Errorf("batches (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	serverErr := &client.APIError{StatusCode: http.StatusBadGateway}
+	tests := []struct {
+		name      string
+		failures  []error
+		retries   string
+		wantCalls int
+		wantOK    bool
+	}{
+		{"5xx then success", []error{serverErr, serverErr}, "3", 3, true},
+		{"5xx past the retries", []error{serverErr, serverErr}, "1", 2, false},
+		{"4xx is final", []error{&client.APIError{StatusCode: http.StatusUnauthorized}}, "3", 1, false},
+		{"connection error retried", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}}, "3", 2, true},
+		{"certificate errors are final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}}, "3", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := demoHorizon()
+			h.failNext = tt.failures
+			r := runFake(t, h, tokenEnv, "", "--message", "x", "--retries", tt.retries, "s1")
+			if (r.err == nil) != tt.wantOK {
+				t.Fatalf("err = %v, want ok %v", r.err, tt.wantOK)
+			}
+			if len(h.calls) != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", len(h.calls), tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestCountdown(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--message", "Restart in {minutes} minutes", "--countdown", "15m", "--every", "5m", "s1")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := []string{"Restart in 15 minutes", "Restart in 10 minutes", "Restart in 5 minutes"}
+	if diff := cmp.Diff(want, h.texts); diff != "" {
+		t.Errorf("reminders (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (5 min left)") {
+		t.Errorf("stdout lacks the last reminder:\n%s", r.stdout.String())
+	}
+}
+
+func TestJSONOutputAndAudit(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--type", "warning", "--output", "json", "--audit", audit, "s1", "nope")
+	if !errors.Is(r.err, errSomeFailed) {
+		t.Fatalf("err = %v", r.err)
+	}
+	var report roundReport
+	if err := json.Unmarshal(r.stdout.Bytes(), &report); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, r.stdout.String())
+	}
+	if report.Delivered != 1 || report.Failed != 1 || len(report.Results) != 2 || report.Results[1].StatusCode != http.StatusNotFound {
+		t.Errorf("report = %+v", report)
+	}
+	b, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("audit has %d lines, want 2:\n%s", len(lines), b)
+	}
+	var first row
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.SessionID != "s1" || first.User != "" || first.Type != "WARNING" || !first.Delivered {
+		t.Errorf("audit line = %+v", first)
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--dry-run", "--pool", "finance")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(h.calls) != 0 {
+		t.Error("dry run sent messages")
+	}
+	out := r.stdout.String()
+	for _, want := range []string{"s1", "s2", "s3", "DISCONNECTED", "3 sessions would be messaged"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConnectionErrorIsFinal(t *testing.T) {
+	t.Parallel()
+	r := runFake(t, nil, tokenEnv, "", "--message", "x", "s1")
+	if r.err == nil || errors.Is(r.err, errSomeFailed) {
+		t.Fatalf("err = %v, want a connection error", r.err)
+	}
+}

@@ -1,0 +1,267 @@
+package client_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/gen"
+)
+
+func TestFilterJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		filter client.Filter
+		want   string
+	}{
+		{"Equals", client.Equals("desktop_pool_id", "pool-a"), `{"type":"Equals","name":"desktop_pool_id","value":"pool-a"}`},
+		{"Equals a state", client.Equals("session_state", client.SessionConnected), `{"type":"Equals","name":"session_state","value":"CONNECTED"}`},
+		{"Equals an empty string", client.Equals("user_id", ""), `{"type":"Equals","name":"user_id","value":""}`},
+		{"Equals zero", client.Equals("start_time", 0), `{"type":"Equals","name":"start_time","value":0}`},
+		{"NotEquals", client.NotEquals("session_state", client.SessionPending), `{"type":"NotEquals","name":"session_state","value":"PENDING"}`},
+		{"Contains", client.Contains("machine_id", "fin"), `{"type":"Contains","name":"machine_id","value":"fin"}`},
+		{"StartsWith", client.StartsWith("machine_id", "m-"), `{"type":"StartsWith","name":"machine_id","value":"m-"}`},
+		{"EndsWith", client.EndsWith("machine_id", "-1"), `{"type":"EndsWith","name":"machine_id","value":"-1"}`},
+		{"Between", client.Between("start_time", 1, 2), `{"type":"Between","name":"start_time","fromValue":1,"toValue":2}`},
+		{
+			"the guide's And",
+			client.And(client.Equals("desktop_pool_id", "p"), client.Equals("session_state", client.SessionConnected)),
+			`{"type":"And","filters":[{"type":"Equals","name":"desktop_pool_id","value":"p"},{"type":"Equals","name":"session_state","value":"CONNECTED"}]}`,
+		},
+		{"Or", client.Or(client.Equals("farm_id", "f")), `{"type":"Or","filters":[{"type":"Equals","name":"farm_id","value":"f"}]}`},
+		{"Not", client.Not(client.Equals("id", "x")), `{"type":"Not","filter":{"type":"Equals","name":"id","value":"x"}}`},
+	}
+	for _, tt := range tests {
+		if got := tt.filter.String(); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFilterRefusesEmptyParts(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]client.Filter{
+		"And of nothing":     client.And(),
+		"Or of nothing":      client.Or(),
+		"Not of nothing":     client.Not(client.Filter{}),
+		"an empty filter in": client.And(client.Equals("id", "a"), client.Filter{}),
+	} {
+		if _, err := f.MarshalJSON(); !errors.Is(err, client.ErrInvalidInput) {
+			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)
+		}
+	}
+}
+
+func sessions(n int) []gen.SessionInfo {
+	out := make([]gen.SessionInfo, n)
+	for i := range out {
+		out[i] = gen.SessionInfo{Id: fmt.Sprintf("s%d", i+1), SessionState: client.SessionConnected}
+	}
+	return out
+}
+
+func TestSessionsWalksEveryPage(t *testing.T) {
+	t.Parallel()
+	filter := client.Equals("desktop_pool_id", "pool-a")
+	query := func(page int) string {
+		return "sessions?" + url.Values{"filter": {filter.String()}, "page": {fmt.Sprint(page)}, "size": {"2"}}.Encode()
+	}
+	tests := []struct {
+		name      string
+		n         int
+		stopAfter int // 0: walk to the end
+		wantIDs   int
+		wantCalls []string
+	}{
+		{"five sessions, three pages", 5, 0, 5, []string{query(1), query(2), query(3)}},
+		{"four sessions: the second page says no more", 4, 0, 4, []string{query(1), query(2)}},
+		{"no sessions", 0, 0, 0, []string{query(1)}},
+		{"stopping early reads no further", 5, 3, 3, []string{query(1), query(2)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := startHorizon(t, 0, time.Now)
+			h.sessions = sessions(tt.n)
+			c, err := client.Login(context.Background(), h.URL, creds, client.WithPageSize(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.takeCalls()
+			var ids []string
+			for s, err := range c.Sessions(context.Background(), filter) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, s.Id)
+				if len(ids) == tt.stopAfter {
+					break
+				}
+			}
+			if len(ids) != tt.wantIDs {
+				t.Errorf("got %d sessions, want %d", len(ids), tt.wantIDs)
+			}
+			if diff := cmp.Diff(tt.wantCalls, h.takeCalls()); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestListSessionsWithoutFilterSendsNone(t *testing.T) {
+	t.Parallel()
+	h := startHorizon(t, 0, time.Now)
+	h.sessions = sessions(3)
+	c, err := client.Login(context.Background(), h.URL, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.takeCalls()
+	got, err := c.ListSessions(context.Background(), client.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sessions(3), got); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+	// The page size is the spec's maximum.
+	if diff := cmp.Diff([]string{"sessions?page=1&size=1000"}, h.takeCalls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestListSessionsReportsErrors(t *testing.T) {
+	t.Parallel()
+	h := startHorizon(t, 0, time.Now)
+	c, err := client.New(h.URL, client.WithToken("not-valid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListSessions(context.Background(), client.Filter{})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("err = %v, want a 401 APIError", err)
+	}
+	if _, err := c.ListSessions(context.Background(), client.And()); !errors.Is(err, client.ErrInvalidInput) {
+		t.Errorf("an empty And: err = %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestGetSession(t *testing.T) {
+	t.Parallel()
+	h := startHorizon(t, 0, time.Now)
+	h.sessions = sessions(2)
+	c, err := client.Login(context.Background(), h.URL, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetSession(context.Background(), "s2")
+	if err != nil || got.Id != "s2" {
+		t.Errorf("GetSession(s2) = %+v, %v", got, err)
+	}
+	_, err = c.GetSession(context.Background(), "s9")
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("GetSession(s9): err = %v, want a 404 APIError", err)
+	}
+	if _, err := c.GetSession(context.Background(), ""); !errors.Is(err, client.ErrInvalidInput) {
+		t.Errorf("GetSession(\"\"): err = %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestWithPageSizeBounds(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, -1, 1001} {
+		if _, err := client.New("https://h.example.com", client.WithPageSize(n)); !errors.Is(err, client.ErrInvalidInput) {
+			t.Errorf("WithPageSize(%d): err = %v, want ErrInvalidInput", n, err)
+		}
+	}
+	if _, err := client.New("https://h.example.com", client.WithPageSize(1000)); err != nil {
+		t.Errorf("WithPageSize(1000): %v", err)
+	}
+}
+
+func TestTLSOptions(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []gen.SessionInfo{})
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	certFile := filepath.Join(t.TempDir(), "server.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		opts      []client.Option
+		wantError bool
+	}{
+		{"system roots refuse a self-signed certificate", nil, true},
+		{"CA pool", []client.Option{client.WithCAPool(pool)}, false},
+		{"CA file", []client.Option{client.WithCACertFile(certFile)}, false},
+		{"other CA pool", []client.Option{client.WithCAPool(x509.NewCertPool())}, true},
+		{"no verification (unsafe)", []client.Option{client.WithInsecureSkipVerify()}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := client.New(srv.URL, append([]client.Option{client.WithToken("t")}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListSessions(context.Background(), client.Filter{})
+			var unknownAuthority x509.UnknownAuthorityError
+			if tt.wantError != errors.As(err, &unknownAuthority) || (!tt.wantError && err != nil) {
+				t.Errorf("err = %v, want an unknown-authority error: %v", err, tt.wantError)
+			}
+		})
+	}
+}
+
+func TestTLSOptionsRefused(t *testing.T) {
+	t.Parallel()
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opts []client.Option
+		want string
+	}{
+		{"nil pool", []client.Option{client.WithCAPool(nil)}, "nil pool"},
+		{"missing file", []client.Option{client.WithCACertFile(filepath.Join(t.TempDir(), "absent.pem"))}, "absent.pem"},
+		{"file without PEM", []client.Option{client.WithCACertFile(notPEM)}, "no PEM certificate"},
+		{"pool and no verification", []client.Option{client.WithCAPool(x509.NewCertPool()), client.WithInsecureSkipVerify()}, "choose one"},
+		{"TLS option on a given HTTP client", []client.Option{client.WithHTTPClient(&http.Client{}), client.WithInsecureSkipVerify()}, "WithHTTPClient"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := client.New("https://h.example.com", tt.opts...)
+			if !errors.Is(err, client.ErrInvalidInput) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalidInput mentioning %q", err, tt.want)
+			}
+		})
+	}
+}

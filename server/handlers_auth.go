@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// Login starts a login. The spec has already refused UPN-style user names.
+func (h *handlers) Login(_ context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
+	password, err := joinPassword(req.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	access, refresh, err := h.auth.Login(req.Body.Username, req.Body.Domain, password)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	return gen.Login200JSONResponse{Body: gen.AuthTokens{AccessToken: access, RefreshToken: refresh}}, nil
+}
+
+// RefreshAccessToken issues a new access token for a live login.
+func (h *handlers) RefreshAccessToken(_ context.Context, req gen.RefreshAccessTokenRequestObject) (gen.RefreshAccessTokenResponseObject, error) {
+	access, err := h.auth.Refresh(req.Body.RefreshToken)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	return gen.RefreshAccessToken200JSONResponse{Body: gen.AccessToken{AccessToken: access}}, nil
+}
+
+// Logout ends a login and revokes its tokens.
+func (h *handlers) Logout(_ context.Context, req gen.LogoutRequestObject) (gen.LogoutResponseObject, error) {
+	if err := h.auth.Logout(req.Body.RefreshToken); err != nil {
+		return nil, unauthorized(err)
+	}
+	return gen.Logout200Response{}, nil
+}
+
+// joinPassword reads either form the spec allows: a string, or an array of
+// strings (Horizon 8.0.0's char[]) whose elements are joined in order.
+func joinPassword(p gen.AuthLogin_Password) (string, error) {
+	if s, err := p.AsAuthLoginPassword0(); err == nil {
+		return s, nil
+	}
+	parts, err := p.AsAuthLoginPassword1()
+	if err != nil {
+		return "", fmt.Errorf("password is neither a string nor an array of strings: %w", err)
+	}
+	return strings.Join(parts, ""), nil
+}
+
+func unauthorized(err error) error {
+	return echo.NewHTTPError(http.StatusUnauthorized, err.Error())
+}

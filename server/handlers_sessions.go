@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/gen"
+)
+
+// hasMoreRecords is Horizon's paging header. It is written in Horizon's own
+// case: Go would send it as Has_more_records, and scripts that grep for it
+// match the name exactly.
+const hasMoreRecords = "HAS_MORE_RECORDS"
+
+// ListSessions answers the sessions that pass the filter, all or one page.
+// The spec bounds page and size; it cannot say that they go together.
+func (h *handlers) ListSessions(_ context.Context, req gen.ListSessionsRequestObject) (gen.ListSessionsResponseObject, error) {
+	params := req.Params
+	if (params.Page == nil) != (params.Size == nil) {
+		return nil, badRequest(`query parameters "page" and "size" go together: give both or neither`)
+	}
+	var only *filter
+	if params.Filter != nil {
+		f, err := parseFilter(*params.Filter, h.sessionSchema.Properties)
+		if err != nil {
+			return nil, badRequest(`query parameter "filter": ` + err.Error())
+		}
+		only = f
+	}
+
+	sessions := h.store.Sessions()
+	matched := make([]gen.SessionInfo, 0, len(sessions))
+	for _, s := range sessions {
+		if only != nil {
+			fields, err := recordFields(s)
+			if err != nil {
+				return nil, fmt.Errorf("filter session %s: %w", s.Id, err)
+			}
+			if !only.match(fields) {
+				continue
+			}
+		}
+		matched = append(matched, s)
+	}
+	if params.Page == nil {
+		return sessionsPage{sessions: matched}, nil
+	}
+	size := int64(*params.Size)
+	start := min((int64(*params.Page)-1)*size, int64(len(matched)))
+	end := min(start+size, int64(len(matched)))
+	return sessionsPage{sessions: matched[start:end], more: end < int64(len(matched))}, nil
+}
+
+// sessionsPage is the 200 answer of ListSessions, with Horizon's header when
+// more sessions follow.
+type sessionsPage struct {
+	sessions []gen.SessionInfo
+	more     bool
+}
+
+func (p sessionsPage) VisitListSessionsResponse(w http.ResponseWriter) error {
+	if p.more {
+		w.Header()[hasMoreRecords] = []string{"TRUE"}
+	}
+	return gen.ListSessions200JSONResponse{Body: p.sessions}.VisitListSessionsResponse(w)
+}
+
+// GetSession answers one session of the inventory.
+func (h *handlers) GetSession(_ context.Context, req gen.GetSessionRequestObject) (gen.GetSessionResponseObject, error) {
+	session, ok := h.store.Session(req.Id)
+	if !ok {
+		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Session %q does not exist.", req.Id))
+	}
+	return gen.GetSession200JSONResponse(session), nil
+}
+
+func badRequest(message string) error {
+	return echo.NewHTTPError(http.StatusBadRequest, message)
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+)
+
+// strictJSON wraps the spec validator so that it also refuses two things its
+// JSON decoder lets through: text that is not UTF-8, which the decoder turns
+// into U+FFFD so that an altered message would be delivered, and data after the
+// JSON value, which it ignores so that `{...} {}` would be served as `{...}`.
+// It checks the bytes the validator read once the validator has accepted them:
+// a bad token still gets its 401 first, and only bodies the spec declares are
+// checked.
+func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		validated := validator(next)
+		return func(c echo.Context) error {
+			req := c.Request()
+			if !isJSON(req.Header.Get(echo.HeaderContentType)) {
+				return validated(c)
+			}
+			raw := &recordingBody{ReadCloser: req.Body}
+			req.Body = raw
+			return validator(func(c echo.Context) error {
+				// With KeepValidatedValue the validator leaves this mark when it
+				// decoded a body the spec declares; it reads others too (to
+				// authenticate), but they go unused.
+				if _, decoded := c.Request().Body.(interface{ ValidatedValue() any }); decoded {
+					if err := checkJSON(raw.read.Bytes()); err != nil {
+						return err
+					}
+				}
+				return next(c)
+			})(c)
+		}
+	}
+}
+
+// isJSON says whether the validator decodes a body of this Content-Type as
+// JSON: it ignores parameters and case, as kin-openapi does.
+func isJSON(contentType string) bool {
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	return mediaType == echo.MIMEApplicationJSON || strings.HasSuffix(mediaType, "+json")
+}
+
+// recordingBody keeps a copy of what is read through it.
+type recordingBody struct {
+	io.ReadCloser
+	read bytes.Buffer
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.Write(p[:n])
+	return n, err
+}
+
+// checkJSON refuses data that is not exactly one JSON value in UTF-8. The
+// validator has decoded one value from it already.
+func checkJSON(data []byte) error {
+	if !utf8.Valid(data) {
+		return echo.NewHTTPError(http.StatusBadRequest,
+			fmt.Sprintf("request body: not valid UTF-8 at byte %d: JSON text must be UTF-8", invalidUTF8At(data)))
+	}
+	if json.Valid(data) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var first json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "request body: "+err.Error())
+	}
+	rest := dec.InputOffset()
+	rest += int64(len(data[rest:]) - len(bytes.TrimLeft(data[rest:], " \t\r\n")))
+	return echo.NewHTTPError(http.StatusBadRequest,
+		fmt.Sprintf("request body: unexpected data after the JSON value at byte %d: send one JSON value only", rest))
+}
+
+// invalidUTF8At returns the offset of the first byte that is not UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}

@@ -1,0 +1,267 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/server"
+)
+
+// The demo sessions, by a short name.
+var demoIDs = map[string]string{
+	"fin1": "7cdd624f-37d1-46c1-ab96-695a5d13956f", // pool-finance, CONNECTED, BLAST, machine-fin-001
+	"fin2": "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f", // pool-finance, CONNECTED, PCOIP, user ...1105
+	"fin3": "9b8a7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", // pool-finance, DISCONNECTED
+	"eng1": "4d3c2b1a-6f5e-4d7c-9b8a-0f1e2d3c4b5a", // pool-engineering, CONNECTED, machine-eng-001
+	"eng2": "c0ffee00-1234-4abc-8def-0123456789ab", // pool-engineering, PENDING, RDP
+	"app":  "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", // farm-office-apps, no pool, CONNECTED, user ...1105
+}
+
+var demoOrder = []string{"fin1", "fin2", "fin3", "eng1", "eng2", "app"}
+
+func newDemoServer(t *testing.T) *testServer {
+	t.Helper()
+	sessions, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestServer(t, server.Config{Store: server.NewMemoryStore(sessions)})
+}
+
+// listSessions calls GET /inventory/v1/sessions with query and returns the
+// answer and, when it is a 200, the short names of the sessions in it.
+func (ts *testServer) listSessions(t *testing.T, query url.Values) (response, []string) {
+	t.Helper()
+	path := sessionsPath
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	resp := ts.do(t, ts.request(t, http.MethodGet, path, "Bearer "+testToken, ""))
+	if resp.status != http.StatusOK {
+		return resp, nil
+	}
+	names := []string{}
+	for _, s := range decodeStrict[[]gen.SessionInfo](t, resp.body) {
+		names = append(names, shortName(t, s.Id))
+	}
+	return resp, names
+}
+
+func shortName(t *testing.T, id string) string {
+	t.Helper()
+	for name, known := range demoIDs {
+		if known == id {
+			return name
+		}
+	}
+	t.Fatalf("session %s is not a demo session", id)
+	return ""
+}
+
+func TestListSessionsFilters(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	tests := []struct {
+		name, filter string
+		want         []string
+	}{
+		{"no filter", "", demoOrder},
+		{"Equals pool", `{"type":"Equals","name":"desktop_pool_id","value":"pool-finance"}`, []string{"fin1", "fin2", "fin3"}},
+		{"the guide's And", `{"type":"And","filters":[{"type":"Equals","name":"desktop_pool_id","value":"pool-finance"},{"type":"Equals","name":"session_state","value":"CONNECTED"}]}`, []string{"fin1", "fin2"}},
+		{"NotEquals, also where the field is absent", `{"type":"NotEquals","name":"desktop_pool_id","value":"pool-finance"}`, []string{"eng1", "eng2", "app"}},
+		{"Or", `{"type":"Or","filters":[{"type":"Equals","name":"desktop_pool_id","value":"pool-engineering"},{"type":"Equals","name":"farm_id","value":"farm-office-apps"}]}`, []string{"eng1", "eng2", "app"}},
+		{"Not", `{"type":"Not","filter":{"type":"Equals","name":"session_state","value":"CONNECTED"}}`, []string{"fin3", "eng2"}},
+		{"Contains", `{"type":"Contains","name":"machine_id","value":"fin"}`, []string{"fin1", "fin2", "fin3"}},
+		{"StartsWith", `{"type":"StartsWith","name":"machine_id","value":"machine-eng"}`, []string{"eng1", "eng2"}},
+		{"EndsWith", `{"type":"EndsWith","name":"machine_id","value":"-001"}`, []string{"fin1", "eng1"}},
+		{"string match is exact about case", `{"type":"Contains","name":"machine_id","value":"FIN"}`, []string{}},
+		{"Between numbers, both ends included", `{"type":"Between","name":"start_time","fromValue":1561935600000,"toValue":1561937400000}`, []string{"fin1", "fin2", "app"}},
+		{"Between strings", `{"type":"Between","name":"machine_id","fromValue":"machine-eng-002","toValue":"machine-fin-001"}`, []string{"fin1", "eng2"}},
+		{"Equals a number", `{"type":"Equals","name":"start_time","value":1561930200000}`, []string{"eng1"}},
+		{"Equals a user", `{"type":"Equals","name":"user_id","value":"S-1-5-21-1085031214-1563985344-725345543-1105"}`, []string{"fin2", "app"}},
+		{"Equals an enum", `{"type":"Equals","name":"session_protocol","value":"RDP"}`, []string{"eng2"}},
+		{"nothing matches", `{"type":"Equals","name":"id","value":"none"}`, []string{}},
+		{"nested", `{"type":"And","filters":[{"type":"Not","filter":{"type":"Equals","name":"session_type","value":"APPLICATION"}},{"type":"Or","filters":[{"type":"Equals","name":"session_protocol","value":"PCOIP"},{"type":"Equals","name":"session_state","value":"PENDING"}]}]}`, []string{"fin2", "eng2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			query := url.Values{}
+			if tt.filter != "" {
+				query.Set("filter", tt.filter)
+			}
+			resp, got := srv.listSessions(t, query)
+			if resp.status != http.StatusOK {
+				t.Fatalf("status %d, body %s", resp.status, resp.body)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("sessions (-want +got):\n%s", diff)
+			}
+			if resp.header.Get("HAS_MORE_RECORDS") != "" {
+				t.Errorf("HAS_MORE_RECORDS without paging")
+			}
+		})
+	}
+}
+
+func TestListSessionsMalformedFilter(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	const prefix = `query parameter "filter": `
+	tests := []struct {
+		name, filter, want string
+	}{
+		{"not JSON", `{"type":`, "not valid JSON"},
+		{"a plain string", `desktop_pool_id eq pool-finance`, "not valid JSON"},
+		{"a JSON string", `"pool-finance"`, "a filter is a JSON object"},
+		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: something follows the filter"},
+		{"no type", `{"name":"id","value":"a"}`, `"type" is missing`},
+		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown filter type "Like"; want one of And, Between, Contains, EndsWith, Equals, Not, NotEquals, Or, StartsWith`},
+		{"type in lower case", `{"type":"equals","name":"id","value":"a"}`, `/type: unknown filter type "equals"`},
+		{"unknown field", `{"type":"Equals","name":"pool","value":"a"}`, `/name: unknown field "pool"; the fields are "access_group_id", "agent_version"`},
+		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `unknown member "field": a Equals filter has "name", "value"`},
+		{"missing value", `{"type":"Equals","name":"id"}`, `a Equals filter needs "value"`},
+		{"null value", `{"type":"Equals","name":"id","value":null}`, `/value`},
+		{"number field, string value", `{"type":"Equals","name":"start_time","value":"yesterday"}`, `/value: value must be an integer`},
+		{"enum value in the wrong case", `{"type":"Equals","name":"session_state","value":"connected"}`, `/value: value is not one of the allowed values ["CONNECTED","DISCONNECTED","PENDING"]`},
+		{"Contains on a number", `{"type":"Contains","name":"start_time","value":"15"}`, `/name: field "start_time" is not a string: Contains does not apply`},
+		{"Contains a number", `{"type":"Contains","name":"machine_id","value":15}`, `/value: want a string, not a number`},
+		{"Between without toValue", `{"type":"Between","name":"start_time","fromValue":1}`, `a Between filter needs "toValue"`},
+		{"Between with a wrong end", `{"type":"Between","name":"start_time","fromValue":1,"toValue":"z"}`, `/toValue: value must be an integer`},
+		{"And without filters", `{"type":"And","filters":[]}`, `/filters: want an array of at least one filter`},
+		{"Or with an object", `{"type":"Or","filters":{"type":"Equals","name":"id","value":"a"}}`, `/filters: want an array of at least one filter`},
+		{"nested error", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"pool","value":"b"}}]}`, `/filters/1/filter/name: unknown field "pool"`},
+		{"Not without filter", `{"type":"Not"}`, `a Not filter needs "filter"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, _ := srv.listSessions(t, url.Values{"filter": {tt.filter}})
+			wantError(t, resp, http.StatusBadRequest, prefix+tt.want)
+		})
+	}
+}
+
+func TestListSessionsPaging(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	const finance = `{"type":"Equals","name":"desktop_pool_id","value":"pool-finance"}`
+	tests := []struct {
+		name, page, size, filter string
+		want                     []string
+		more                     bool
+	}{
+		{"first page", "1", "4", "", []string{"fin1", "fin2", "fin3", "eng1"}, true},
+		{"last page", "2", "4", "", []string{"eng2", "app"}, false},
+		{"past the end", "3", "4", "", []string{}, false},
+		{"one page holds all", "1", "6", "", demoOrder, false},
+		{"page of one", "5", "1", "", []string{"eng2"}, true},
+		{"largest size", "1", "1000", "", demoOrder, false},
+		{"largest page", "2147483647", "1000", "", []string{}, false},
+		{"filtered, first page", "1", "2", finance, []string{"fin1", "fin2"}, true},
+		{"filtered, last page", "2", "2", finance, []string{"fin3"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			query := url.Values{"page": {tt.page}, "size": {tt.size}}
+			if tt.filter != "" {
+				query.Set("filter", tt.filter)
+			}
+			resp, got := srv.listSessions(t, query)
+			if resp.status != http.StatusOK {
+				t.Fatalf("status %d, body %s", resp.status, resp.body)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("sessions (-want +got):\n%s", diff)
+			}
+			wantHeader := map[bool]string{true: "TRUE", false: ""}[tt.more]
+			if got := resp.header.Get("HAS_MORE_RECORDS"); got != wantHeader {
+				t.Errorf("HAS_MORE_RECORDS = %q, want %q", got, wantHeader)
+			}
+		})
+	}
+}
+
+func TestListSessionsPagingRefused(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	tests := []struct {
+		name  string
+		query url.Values
+		want  string
+	}{
+		{"page without size", url.Values{"page": {"1"}}, `query parameters "page" and "size" go together: give both or neither`},
+		{"size without page", url.Values{"size": {"10"}}, `query parameters "page" and "size" go together`},
+		{"size 0", url.Values{"page": {"1"}, "size": {"0"}}, `query parameter "size": number must be at least 1`},
+		{"size over 1000", url.Values{"page": {"1"}, "size": {"1001"}}, `query parameter "size": number must be at most 1000`},
+		{"page 0", url.Values{"page": {"0"}, "size": {"10"}}, `query parameter "page": number must be at least 1`},
+		{"page negative", url.Values{"page": {"-1"}, "size": {"10"}}, `query parameter "page": number must be at least 1`},
+		{"page not a number", url.Values{"page": {"first"}, "size": {"10"}}, `query parameter "page"`},
+		{"empty filter", url.Values{"filter": {""}}, `query parameter "filter"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, _ := srv.listSessions(t, tt.query)
+			wantError(t, resp, http.StatusBadRequest, tt.want)
+		})
+	}
+}
+
+// Horizon sends HAS_MORE_RECORDS in capitals, and scripts grep for it so.
+// Go's own header handling would send Has_more_records.
+func TestHasMoreRecordsKeepsHorizonsCase(t *testing.T) {
+	t.Parallel()
+	sessions, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Token: testToken, Store: server.NewMemoryStore(sessions)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, sessionsPath+"?page=1&size=1", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	checkResponse(t, req, rec.Code, rec.Result().Header, rec.Body.Bytes())
+	//nolint:staticcheck // SA1008: the header's exact case is what is tested
+	if got := rec.Header()["HAS_MORE_RECORDS"]; len(got) != 1 || got[0] != "TRUE" {
+		t.Errorf("header map = %v, want HAS_MORE_RECORDS: TRUE written as is", rec.Header())
+	}
+}
+
+func TestGetSession(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	demo, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range demo {
+		resp := srv.do(t, srv.request(t, http.MethodGet, sessionsPath+"/"+want.Id, "Bearer "+testToken, ""))
+		if resp.status != http.StatusOK {
+			t.Fatalf("%s: status %d, body %s", want.Id, resp.status, resp.body)
+		}
+		if diff := cmp.Diff(want, decodeStrict[gen.SessionInfo](t, resp.body)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", want.Id, diff)
+		}
+	}
+	for _, id := range []string{idUnknown, "action", url.PathEscape("a b")} {
+		resp := srv.do(t, srv.request(t, http.MethodGet, sessionsPath+"/"+id, "Bearer "+testToken, ""))
+		e := wantError(t, resp, http.StatusNotFound, "does not exist")
+		if e.Errors[0].ErrorKey != "not.found" {
+			t.Errorf("%s: error_key %q", id, e.Errors[0].ErrorKey)
+		}
+		if unescaped, _ := url.PathUnescape(id); !strings.Contains(e.ErrorMessage, unescaped) {
+			t.Errorf("%s: the reason %q does not name the id", id, e.ErrorMessage)
+		}
+	}
+}
