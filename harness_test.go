@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -35,30 +36,12 @@ const (
 	testPassword = "Example-Passw0rd"
 )
 
-// fakeClock moves only when a test says so.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testServer is the reference server behind real HTTP, with every response
 // checked against the spec before the test sees it.
 type testServer struct {
 	URL   string
 	Store *server.MemoryStore
-	Clock *fakeClock
+	Clock *fakeclock.Clock
 	// Certificate is the server's, when it serves HTTPS.
 	Certificate *x509.Certificate
 	// HTTPClient trusts Certificate.
@@ -127,7 +110,7 @@ func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...
 		t.Fatal(err)
 	}
 	store := server.NewMemoryStore(sessions)
-	clock := &fakeClock{now: testClock}
+	clock := fakeclock.New(testClock)
 	cfg := server.Config{
 		Token:  testToken,
 		Users:  []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}},

@@ -20,29 +20,12 @@ import (
 
 	"github.com/hzkit/sendmessage/client"
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 )
 
 var creds = client.Credentials{Username: "administrator", Password: "Pa55-c1ient-test", Domain: "EXAMPLE"}
 
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)) }
 
 // horizon is a stand-in Connection Server for login, refresh, logout,
 // session listing and send-message. It records the calls it gets.

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -214,7 +215,7 @@ func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
 // loginToken logs the test user in to srv and returns an access token in the
 // given state: "live", "refreshed" (issued by a refresh), "revoked" (its login
 // logged out) or "expired" (clock moved past its lifetime).
-func loginToken(t *testing.T, srv http.Handler, clock *fakeClock, state string) string {
+func loginToken(t *testing.T, srv http.Handler, clock *fakeclock.Clock, state string) string {
 	t.Helper()
 	call := func(path, body string) []byte {
 		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, path, strings.NewReader(body))

@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -38,25 +39,7 @@ const (
 	testPassword = "Pa55-word-a41c"
 )
 
-// fakeClock is a clock that moves only when a test says so.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: fixedNow} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeclock.Clock { return fakeclock.New(fixedNow) }
 
 // Sessions of the test inventory.
 const (

@@ -214,7 +214,7 @@ func TestE2ESessionsJSON(t *testing.T) {
 func TestE2ECountdown(t *testing.T) {
 	t.Parallel()
 	rs := startRefServer(t)
-	clk := &fakeClock{now: time.Now()}
+	clk := newFakeClock(time.Now())
 	r := runCmd(t, rs.env(), clk, "--ca-file", rs.caFile, "--message", "Restart in {minutes} min",
 		"--countdown", "15m", "--every", "5m", seedSession)
 	if r.code != 0 {

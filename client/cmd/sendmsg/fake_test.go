@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 )
 
 // fakeHorizon answers like a Connection Server whose connected sessions are
@@ -66,23 +67,14 @@ func (f *fakeHorizon) Close(context.Context) error {
 }
 
 // fakeClock fires every After at once and moves time forward by its duration.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock struct{ *fakeclock.Clock }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func newFakeClock(now time.Time) fakeClock { return fakeClock{fakeclock.New(now)} }
 
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func (c fakeClock) After(d time.Duration) <-chan time.Time {
+	c.Advance(d)
 	ch := make(chan time.Time, 1)
-	ch <- c.now
+	ch <- c.Now()
 	return ch
 }
 
@@ -100,7 +92,7 @@ func runFake(t *testing.T, h *fakeHorizon, env map[string]string, stdin string, 
 		getenv: func(k string) string { return env[k] },
 		stdin:  bytes.NewBufferString(stdin),
 		stdout: &r.stdout, stderr: &r.stderr,
-		clock: &fakeClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		clock: newFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
 		connect: func(context.Context, *options, *deps) (horizon, error) {
 			if h == nil {
 				return nil, errors.New("connection refused")
