@@ -65,8 +65,8 @@ func BenchmarkLayers(b *testing.B) {
 	}{
 		{"0-bare", nil},
 		{"1-requestid", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next})}},
-		{"2-+accesslog", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog()}},
-		{"3-+recover+headers+limit", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog(), s.recoverPanics(), securityHeaders, limitBody(1 << 20)}},
+		{"2-+accesslog", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog}},
+		{"3-+recover+headers+limit", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog, s.recoverPanics(), securityHeaders, limitBody(1 << 20)}},
 	}
 	for _, st := range stacks {
 		b.Run(st.name, func(b *testing.B) {

@@ -113,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}),
-		s.accessLog(),
+		s.accessLog,
 		s.recoverPanics(),
 		securityHeaders,
 		limitBody(limits.MaxBodyBytes),
