@@ -65,13 +65,27 @@ func (s *Server) recoverPanics() echo.MiddlewareFunc {
 	})
 }
 
-// securityHeaders sets what a scanner expects of a JSON API.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set(echo.HeaderCacheControl, "no-store")
-		return next(c)
+// responseHeaders gives every answer its X-Request-Id (the one the request
+// carries, else a new one from ids) and the headers a scanner expects of a
+// JSON API. Keys are canonical, so nothing canonicalises them per request, and
+// the three values share one allocation.
+func responseHeaders(ids *requestIDs) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			values := make([]string, 3)
+			if in := c.Request().Header[echo.HeaderXRequestID]; len(in) > 0 && in[0] != "" {
+				values[0] = in[0]
+			} else {
+				values[0] = ids.next()
+			}
+			values[1], values[2] = "nosniff", "no-store"
+			h := c.Response().Header()
+			// Capacity 1 each: an Add to one of them copies, never writes into the next.
+			h[echo.HeaderXRequestID] = values[0:1:1]
+			h[echo.HeaderXContentTypeOptions] = values[1:2:2]
+			h[echo.HeaderCacheControl] = values[2:3:3]
+			return next(c)
+		}
 	}
 }
 
