@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/hzkit/sendmessage/gen"
 )
@@ -64,9 +63,9 @@ func BenchmarkLayers(b *testing.B) {
 		mw   []echo.MiddlewareFunc
 	}{
 		{"0-bare", nil},
-		{"1-requestid", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next})}},
-		{"2-+accesslog", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog()}},
-		{"3-+recover+headers+limit", []echo.MiddlewareFunc{middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}), s.accessLog(), s.recoverPanics(), securityHeaders, limitBody(1 << 20)}},
+		{"1-requestid+headers", []echo.MiddlewareFunc{responseHeaders(newRequestIDs())}},
+		{"2-+accesslog", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog}},
+		{"3-+recover+limit", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics(), limitBody(1 << 20)}},
 	}
 	for _, st := range stacks {
 		b.Run(st.name, func(b *testing.B) {

@@ -133,3 +133,19 @@ func TestPanicBecomesInternalError(t *testing.T) {
 		t.Errorf("access log statuses = %s, want %s", got, want)
 	}
 }
+
+func TestRequestIDFromTheRequestIsKept(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	srv := newTestServer(t, server.Config{Logger: jsonLogger(&log)})
+	req := srv.request(t, http.MethodGet, healthPath, "", "")
+	req.Header.Set("X-Request-Id", "caller-id-42")
+	resp := srv.do(t, req)
+	if got := resp.header.Values("X-Request-Id"); len(got) != 1 || got[0] != "caller-id-42" {
+		t.Errorf("X-Request-Id = %q, want the request's", got)
+	}
+	lines := accessLines(t, log.String())
+	if len(lines) != 1 || lines[0]["request_id"] != "caller-id-42" {
+		t.Errorf("access log = %v, want request_id caller-id-42", lines)
+	}
+}

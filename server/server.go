@@ -15,7 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/hzkit/sendmessage/api"
@@ -112,10 +111,9 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}),
-		s.accessLog(),
+		responseHeaders(newRequestIDs()),
+		s.accessLog,
 		s.recoverPanics(),
-		securityHeaders,
 		limitBody(limits.MaxBodyBytes),
 	)
 

@@ -6,11 +6,16 @@
 // request order, 200 for a connected session of the data file, 404 for an
 // unknown one), the way an echo handler is usually written: c.Bind, a loop,
 // c.JSON. It does no spec validation, no authentication, no duplicate
-// detection, no recording and no logging.
+// detection, no recording and no logging. Its answer is the reference server's
+// byte for byte (loadbench checks it): the same body and the same headers,
+// X-Request-Id (a counter behind a random prefix, as long as the reference
+// server's), X-Content-Type-Options and Cache-Control included, set in the
+// handler as a plain echo handler would.
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +25,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,9 +69,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		connected[s.Id] = s.SessionState == gen.SessionInfoSessionStateCONNECTED
 	}
 
+	// Request ids of the reference server's shape and length: 16 random
+	// characters, a dash, a base-36 counter.
+	idPrefix := rand.Text()[:16] + "-"
+	var idCount atomic.Uint64
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
+		h := c.Response().Header()
+		h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
+		h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
+		h[echo.HeaderCacheControl] = []string{"no-store"}
 		var spec gen.SessionSendMessageSpec
 		if err := c.Bind(&spec); err != nil {
 			return err

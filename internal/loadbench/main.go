@@ -9,17 +9,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,31 +208,73 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// sameAnswer checks that two servers answer body alike, timestamps aside.
+// sameAnswer checks that two servers answer the same request with the same
+// bytes: status, headers and body, apart from the value of X-Request-Id, Date
+// and the items' timestamps (the clock's).
 func sameAnswer(ctx context.Context, a, b *process, path string, body []byte) error {
-	var answers [2]any
+	var answers [2]answer
 	for i, p := range []*process{a, b} {
-		status, data, err := post(ctx, p.url+path, token, body)
+		ans, err := exchange(ctx, p.url+path, token, body)
 		if err != nil {
 			return err
 		}
-		if status != 200 {
-			return fmt.Errorf("%s answered %d: %.300s", p.name, status, data)
+		if ans.status != 200 {
+			return fmt.Errorf("%s answered %d: %.300s", p.name, ans.status, ans.body)
 		}
-		var items []map[string]any
-		if err := json.Unmarshal(data, &items); err != nil {
-			return fmt.Errorf("%s answered no item array: %w", p.name, err)
-		}
-		for _, item := range items {
-			if _, ok := item["timestamp"]; !ok {
-				return fmt.Errorf("%s answered an item without timestamp", p.name)
-			}
-			delete(item, "timestamp")
-		}
-		answers[i] = items
+		answers[i] = ans
 	}
-	if !reflect.DeepEqual(answers[0], answers[1]) {
-		return fmt.Errorf("%s and %s answer the same request differently", a.name, b.name)
+	if err := compareAnswers(answers[0], answers[1]); err != nil {
+		return fmt.Errorf("%s and %s answer the same request differently: %w", a.name, b.name, err)
+	}
+	return nil
+}
+
+// answer is what a server sent back: status line, headers, body.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// timestamps matches the items' timestamps, which are the clock's.
+var timestamps = regexp.MustCompile(`"timestamp":[0-9]+`)
+
+// compareAnswers is nil when a and b are the same bytes on the wire, the
+// values of X-Request-Id and Date and the items' timestamps aside. Both must
+// carry an X-Request-Id and every item a timestamp.
+func compareAnswers(a, b answer) error {
+	if a.status != b.status {
+		return fmt.Errorf("status %d against %d", a.status, b.status)
+	}
+	for _, ans := range []answer{a, b} {
+		if ans.header.Get("X-Request-Id") == "" {
+			return errors.New("an answer without X-Request-Id")
+		}
+	}
+	keys := map[string]bool{}
+	for k := range a.header {
+		keys[k] = true
+	}
+	for k := range b.header {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if k == "Date" || k == "X-Request-Id" {
+			continue
+		}
+		if !slices.Equal(a.header[k], b.header[k]) {
+			return fmt.Errorf("header %s: %q against %q", k, a.header[k], b.header[k])
+		}
+	}
+	masked := [2][]byte{}
+	for i, ans := range []answer{a, b} {
+		if bytes.Count(ans.body, []byte(`"id":`)) != len(timestamps.FindAllIndex(ans.body, -1)) {
+			return errors.New("an answer with an item without timestamp")
+		}
+		masked[i] = timestamps.ReplaceAll(ans.body, []byte(`"timestamp":0`))
+	}
+	if !bytes.Equal(masked[0], masked[1]) {
+		return fmt.Errorf("bodies differ: %.300q against %.300q", masked[0], masked[1])
 	}
 	return nil
 }

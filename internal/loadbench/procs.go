@@ -213,22 +213,28 @@ func (p *process) output() string {
 
 // post sends one request as wrk does and returns the status and body.
 func post(ctx context.Context, url, token string, body []byte) (int, []byte, error) {
+	ans, err := exchange(ctx, url, token, body)
+	return ans.status, ans.body, err
+}
+
+// exchange POSTs body as JSON with the bearer token and returns the answer.
+func exchange(ctx context.Context, url, token string, body []byte) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, fmt.Errorf("new request: %w", err)
+		return answer{}, fmt.Errorf("new request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("POST %s: %w", url, err)
+		return answer{}, fmt.Errorf("POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("POST %s: read body: %w", url, err)
+		return answer{status: resp.StatusCode}, fmt.Errorf("POST %s: read body: %w", url, err)
 	}
-	return resp.StatusCode, data, nil
+	return answer{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
 // clearMessages empties the reference server's record of deliveries, so that
