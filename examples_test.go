@@ -44,7 +44,7 @@ func TestWorkflowScript(t *testing.T) {
 			const message = `Restart at 18:00 - save "everything" \ now`
 			cmd := exec.CommandContext(t.Context(), "bash", "examples/horizon-workflow.sh")
 			cmd.Env = append(os.Environ(),
-				"HORIZON_URL="+ts.URL, "HORIZON_USER="+testUser, "HORIZON_PASSWORD="+testPassword,
+				"HORIZON_SERVER="+ts.URL, "HORIZON_USERNAME="+testUser, "HORIZON_PASSWORD="+testPassword,
 				"HORIZON_DOMAIN="+testDomain, "HORIZON_POOL=pool-finance", "HORIZON_CACERT="+caFile,
 				"HORIZON_MESSAGE="+message, "HORIZON_PAGE_SIZE="+tt.pageSize)
 			var stdout, stderr bytes.Buffer
@@ -105,7 +105,7 @@ func TestWorkflowScriptReportsARefusal(t *testing.T) {
 	}
 	ts := startServer(t)
 	cmd := exec.CommandContext(t.Context(), "bash", "examples/horizon-workflow.sh")
-	cmd.Env = append(os.Environ(), "HORIZON_URL="+ts.URL, "HORIZON_USER=administrator@example.com",
+	cmd.Env = append(os.Environ(), "HORIZON_SERVER="+ts.URL, "HORIZON_USERNAME=administrator@example.com",
 		"HORIZON_PASSWORD="+testPassword, "HORIZON_DOMAIN="+testDomain, "HORIZON_POOL=pool-finance")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -4,7 +4,7 @@
 # WARNING, log out. It works against a Horizon Connection Server and against
 # the reference server alike.
 #
-#   HORIZON_URL=https://horizon.example.com HORIZON_USER=administrator \
+#   HORIZON_SERVER=https://horizon.example.com HORIZON_USERNAME=administrator \
 #   HORIZON_PASSWORD=... HORIZON_DOMAIN=EXAMPLE HORIZON_POOL=pool-finance \
 #   examples/horizon-workflow.sh
 #
@@ -13,14 +13,14 @@
 # checks: unsafe), HORIZON_PAGE_SIZE (1 to 1000, default 1000).
 set -euo pipefail
 
-: "${HORIZON_URL:?set HORIZON_URL, e.g. https://horizon.example.com}"
-: "${HORIZON_USER:?set HORIZON_USER (the user name, without @domain)}"
+: "${HORIZON_SERVER:?set HORIZON_SERVER, e.g. https://horizon.example.com}"
+: "${HORIZON_USERNAME:?set HORIZON_USERNAME (the user name, without @domain)}"
 : "${HORIZON_PASSWORD:?set HORIZON_PASSWORD}"
 : "${HORIZON_DOMAIN:?set HORIZON_DOMAIN}"
 : "${HORIZON_POOL:?set HORIZON_POOL (the desktop pool id)}"
 message=${HORIZON_MESSAGE:-This desktop restarts in 15 minutes. Please save your work.}
 page_size=${HORIZON_PAGE_SIZE:-1000}
-api=${HORIZON_URL%/}/rest
+api=${HORIZON_SERVER%/}/rest
 
 curl_opts=(--silent --show-error --fail-with-body)
 if [[ -n ${HORIZON_CACERT:-} ]]; then
@@ -68,10 +68,10 @@ finish() {
 trap finish EXIT
 
 # 1. Log in. The tokens never reach the screen.
-tokens=$(post_json /login "{\"username\":$(json_string "$HORIZON_USER"),\"password\":$(json_string "$HORIZON_PASSWORD"),\"domain\":$(json_string "$HORIZON_DOMAIN")}")
+tokens=$(post_json /login "{\"username\":$(json_string "$HORIZON_USERNAME"),\"password\":$(json_string "$HORIZON_PASSWORD"),\"domain\":$(json_string "$HORIZON_DOMAIN")}")
 access_token=$(json_field access_token <<<"$tokens")
 refresh_token=$(json_field refresh_token <<<"$tokens")
-echo "Logged in as $HORIZON_DOMAIN\\$HORIZON_USER"
+echo "Logged in as $HORIZON_DOMAIN\\$HORIZON_USERNAME"
 
 # 2. The pool's connected sessions, page by page while HAS_MORE_RECORDS says so.
 filter="{\"type\":\"And\",\"filters\":[{\"type\":\"Equals\",\"name\":\"desktop_pool_id\",\"value\":$(json_string "$HORIZON_POOL")},{\"type\":\"Equals\",\"name\":\"session_state\",\"value\":\"CONNECTED\"}]}"
