@@ -2,12 +2,14 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -142,7 +144,13 @@ func compileFilter(v any, at string, fields openapi3.Schemas) (*filter, error) {
 				return nil, err
 			}
 		}
-		f.from, f.to = obj["fromValue"], obj["toValue"]
+		var err error
+		if f.from, err = filterValue(schema, obj["fromValue"], at+"/fromValue"); err != nil {
+			return nil, err
+		}
+		if f.to, err = filterValue(schema, obj["toValue"], at+"/toValue"); err != nil {
+			return nil, err
+		}
 	default: // Equals, NotEquals
 		if !orderable(schema) && !schema.Type.Is(openapi3.TypeBoolean) {
 			return nil, &filterError{at + "/name", fmt.Sprintf("field %q holds no single value: %s does not apply", name, kind)}
@@ -150,9 +158,56 @@ func compileFilter(v any, at string, fields openapi3.Schemas) (*filter, error) {
 		if err := checkValue(schema, obj["value"], at+"/value"); err != nil {
 			return nil, err
 		}
-		f.value = obj["value"]
+		var err error
+		if f.value, err = filterValue(schema, obj["value"], at+"/value"); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
+}
+
+// number is a JSON number parsed once, when the filter is read: exactly when
+// it is an integer, else as a float64. Parsing it again for every record
+// would let a number like 1e-999999 cost milliseconds per comparison.
+type number struct {
+	i     int64
+	f     float64
+	isInt bool
+}
+
+func parseNumber(n json.Number) (number, bool) {
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		return number{i: i, f: float64(i), isInt: true}, true
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return number{}, false
+	}
+	return number{f: f}, true
+}
+
+func (a number) compare(b number) int {
+	if a.isInt && b.isInt {
+		return cmp.Compare(a.i, b.i)
+	}
+	return cmp.Compare(a.f, b.f)
+}
+
+// filterValue returns v ready for comparisons: numbers parsed, and integer
+// fields given integers only.
+func filterValue(schema *openapi3.Schema, v any, at string) (any, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v, nil
+	}
+	parsed, ok := parseNumber(n)
+	switch {
+	case !ok:
+		return nil, &filterError{at, fmt.Sprintf("number %s is out of range", n)}
+	case schema.Type.Is(openapi3.TypeInteger) && !parsed.isInt:
+		return nil, &filterError{at, fmt.Sprintf("field takes integers from %d to %d, not %s", math.MinInt64, math.MaxInt64, n)}
+	}
+	return parsed, nil
 }
 
 // checkValue holds a filter value against the field's schema, so that an enum
@@ -233,16 +288,15 @@ func compareValues(a, b any) (int, bool) {
 		}
 		return 1, true
 	case json.Number:
-		b, ok := b.(json.Number)
+		b, ok := b.(number)
 		if !ok {
 			return 0, false
 		}
-		x, okA := new(big.Rat).SetString(a.String())
-		y, okB := new(big.Rat).SetString(b.String())
-		if !okA || !okB {
+		x, ok := parseNumber(a)
+		if !ok {
 			return 0, false
 		}
-		return x.Cmp(y), true
+		return x.compare(b), true
 	}
 	return 0, false
 }

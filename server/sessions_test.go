@@ -138,6 +138,10 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"Or with an object", `{"type":"Or","filters":{"type":"Equals","name":"id","value":"a"}}`, `/filters: want an array of at least one filter`},
 		{"nested error", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"pool","value":"b"}}]}`, `/filters/1/filter/name: unknown field "pool"`},
 		{"Not without filter", `{"type":"Not"}`, `a Not filter needs "filter"`},
+		// Such a number once cost milliseconds per record and node to compare.
+		{"tiny exponent on an integer field", `{"type":"Equals","name":"start_time","value":1e-999999}`, `/value: field takes integers`},
+		{"fraction on an integer field", `{"type":"Between","name":"start_time","fromValue":1.5,"toValue":2}`, `/fromValue: value must be an integer`},
+		{"integer out of range", `{"type":"Equals","name":"start_time","value":99999999999999999999}`, `/value: integer doesn't match the format "int64"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
