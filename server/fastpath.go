@@ -150,13 +150,18 @@ func (f *fastPaths) accept(req *http.Request, op *fastOperation) bool {
 	if op.requestBody.Content.Get(req.Header.Get(echo.HeaderContentType)) != op.mediaType {
 		return false
 	}
+	// The token first: it needs only the headers, and a client without one
+	// must not make the server read, or make room for, its body here.
+	if !f.authenticated(req, op) {
+		return false
+	}
 	data, readErr := readBody(req)
 	var replay io.Reader = bytes.NewReader(data)
 	if readErr != nil {
 		replay = io.MultiReader(replay, errorReader{readErr})
 	}
 	req.Body = io.NopCloser(replay)
-	if readErr != nil || !f.authenticated(req, op) {
+	if readErr != nil {
 		return false
 	}
 	value := reflect.New(op.body.goType)
@@ -168,14 +173,17 @@ func (f *fastPaths) accept(req *http.Request, op *fastOperation) bool {
 }
 
 // readBody reads the whole body as io.ReadAll does, but into room for the
-// declared Content-Length (limitBody has bounded it) from the start. The
+// declared Content-Length (limitBody has bounded it) from the start, up to
+// initialBodyRoom: a length is only a claim until the bytes arrive. The
 // error is the reader's own, unwrapped: it is replayed to the validator,
 // whose answer must be the one it gives without the fast path.
+const initialBodyRoom = 256 << 10
+
 func readBody(req *http.Request) ([]byte, error) {
 	defer req.Body.Close()
 	size := 512
 	if req.ContentLength > 0 {
-		size = int(req.ContentLength) + 1 // + 1: the read that meets the end
+		size = int(min(req.ContentLength+1, initialBodyRoom)) // + 1: the read that meets the end
 	}
 	data := make([]byte, 0, size)
 	for {
