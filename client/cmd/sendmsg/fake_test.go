@@ -22,6 +22,7 @@ type fakeHorizon struct {
 	calls     [][]string // ids of each SendMessage call
 	texts     []string
 	failNext  []error // returned by the next SendMessage calls, in order
+	afterSend func()  // called after each successful SendMessage, under the lock
 	closed    bool
 }
 
@@ -45,10 +46,15 @@ func (f *fakeHorizon) SendMessage(_ context.Context, _ client.MessageType, text 
 			results[i].Reasons = []string{"does not exist"}
 		}
 	}
+	if f.afterSend != nil {
+		f.afterSend()
+	}
 	return results, nil
 }
 
 func (f *fakeHorizon) Targets(_ context.Context, o *options) ([]target, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []target
 	for _, s := range f.sessions {
 		if (o.pool == "" || s.Pool == o.pool) && (o.user == "" || s.User == o.user) &&

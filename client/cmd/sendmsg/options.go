@@ -108,7 +108,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.countdown, "countdown", 0, "send now and again every --every until this `DURATION` has passed")
 	fs.DurationVar(&o.every, "every", 0, "with --countdown: the `DURATION` between reminders")
 	fs.IntVar(&o.batchSize, "batch-size", defaultBatchSize, "most session ids per request")
-	fs.IntVar(&o.retries, "retries", 3, "retries of a request after a connection error or a 5xx answer (never after 4xx)")
+	fs.IntVar(&o.retries, "retries", 3, "retries of a request that could not connect or got a 5xx answer (never after 4xx or a timeout)")
 	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "wait before the first retry; doubled for each next one")
 	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each request")
 	fs.StringVar(&o.output, "output", "table", "output `FORMAT`: table or json")

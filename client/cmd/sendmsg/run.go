@@ -167,7 +167,12 @@ func (a *app) send(ctx context.Context) error {
 			return err
 		}
 		if len(targets) == 0 {
-			return errors.New("no session matches the targets")
+			if round == 1 {
+				return errors.New("no session matches the targets")
+			}
+			// Everyone logged off, as the reminders asked: nothing left to warn.
+			fmt.Fprintf(a.d.stderr, "sendmsg: no session matches the targets any more; stopped after %d of %d reminders\n", round-1, rounds)
+			return a.outcome(failed)
 		}
 		text := a.o.message
 		minutesLeft := -1
@@ -267,10 +272,11 @@ func retryable(ctx context.Context, err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.StatusCode >= 500
 	}
-	// Network failures only: a certificate or a URL error will not heal.
+	// Only failures to connect: then the request was never sent. After a
+	// timeout or a dropped answer the server may have delivered the message
+	// already, and sending it again would show users a second pop-up.
 	var opErr *net.OpError
-	return errors.As(err, &opErr) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // progress writes a progress line to stderr when it is a terminal.

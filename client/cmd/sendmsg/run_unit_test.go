@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -104,6 +105,19 @@ func TestSendTargets(t *testing.T) {
 	}
 }
 
+func TestCountdownStopsWhenEveryoneHasLeft(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	h.afterSend = func() { h.sessions = nil } // all log off after the first reminder
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--countdown", "15m", "--every", "5m", "--pool", "finance", "--state", "connected")
+	if r.err != nil {
+		t.Fatalf("err = %v, want nil: everyone got the first reminder", r.err)
+	}
+	if len(h.calls) != 1 || !strings.Contains(r.stderr.String(), "stopped after 1 of 3 reminders") {
+		t.Errorf("calls = %d, stderr %q", len(h.calls), r.stderr.String())
+	}
+}
+
 func TestNoMatchIsAnError(t *testing.T) {
 	t.Parallel()
 	h := demoHorizon()
@@ -140,6 +154,8 @@ func TestRetries(t *testing.T) {
 		{"5xx past the retries", []error{serverErr, serverErr}, "1", 2, false},
 		{"4xx is final", []error{&client.APIError{StatusCode: http.StatusUnauthorized}}, "3", 1, false},
 		{"connection error retried", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}}, "3", 2, true},
+		{"timeout is final: the server may have delivered", []error{&url.Error{Op: "Post", URL: "https://h", Err: context.DeadlineExceeded}}, "3", 1, false},
+		{"dropped answer is final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset")}}}, "3", 1, false},
 		{"certificate errors are final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}}, "3", 1, false},
 	}
 	for _, tt := range tests {
