@@ -51,14 +51,17 @@ call() {
 	printf '%s' "$body"
 }
 
+# post_json PATH JSON [CURL-ARGS...]: the body goes through standard input,
+# so that no password or token shows on curl's command line (ps shows that).
 post_json() {
-	call -X POST "$api$1" -H 'Content-Type: application/json' --data-binary "$2" "${@:3}"
+	call -X POST "$api$1" -H 'Content-Type: application/json' --data-binary @- "${@:3}" <<<"$2"
 }
 
 refresh_token=
 headers=$(mktemp)
+auth=$(mktemp) # the Authorization header, for -H @file; mktemp makes it private
 finish() {
-	rm -f "$headers"
+	rm -f "$headers" "$auth"
 	# 4. Log out, so that the tokens end with the script.
 	if [[ -n $refresh_token ]]; then
 		post_json /logout "{\"refresh_token\":$(json_string "$refresh_token")}" >/dev/null
@@ -72,13 +75,14 @@ tokens=$(post_json /login "{\"username\":$(json_string "$HORIZON_USERNAME"),\"pa
 access_token=$(json_field access_token <<<"$tokens")
 refresh_token=$(json_field refresh_token <<<"$tokens")
 echo "Logged in as $HORIZON_DOMAIN\\$HORIZON_USERNAME"
+printf 'Authorization: Bearer %s\n' "$access_token" >"$auth"
 
 # 2. The pool's connected sessions, page by page while HAS_MORE_RECORDS says so.
 filter="{\"type\":\"And\",\"filters\":[{\"type\":\"Equals\",\"name\":\"desktop_pool_id\",\"value\":$(json_string "$HORIZON_POOL")},{\"type\":\"Equals\",\"name\":\"session_state\",\"value\":\"CONNECTED\"}]}"
 ids=()
 page=1
 while :; do
-	sessions=$(call -G "$api/inventory/v1/sessions" -H "Authorization: Bearer $access_token" \
+	sessions=$(call -G "$api/inventory/v1/sessions" -H @"$auth" \
 		--data-urlencode "filter=$filter" --data "page=$page" --data "size=$page_size" --dump-header "$headers")
 	while read -r id; do
 		if [[ -n $id ]]; then ids+=("$id"); fi
@@ -98,6 +102,6 @@ for id in "${ids[@]}"; do
 done
 results=$(post_json /inventory/v1/sessions/action/send-message \
 	"{\"message\":$(json_string "$message"),\"message_type\":\"WARNING\",\"session_ids\":[$id_list]}" \
-	-H "Authorization: Bearer $access_token")
+	-H @"$auth")
 delivered=$(grep -o '"status_code" *: *200[,}]' <<<"$results" | wc -l)
 echo "Warned $((delivered)) of ${#ids[@]} sessions"
