@@ -181,6 +181,8 @@ type ClientInterface interface {
 	// they expire (30 minutes after they are issued unless configured
 	// otherwise); its refresh tokens expire 8 hours after the login unless
 	// configured otherwise, and no token outlives its login's refresh token.
+	// It keeps at most 1000 logins per user (a further login ends the oldest)
+	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -202,6 +204,8 @@ type ClientInterface interface {
 	// they expire (30 minutes after they are issued unless configured
 	// otherwise); its refresh tokens expire 8 hours after the login unless
 	// configured otherwise, and no token outlives its login's refresh token.
+	// It keeps at most 1000 logins per user (a further login ends the oldest)
+	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -432,6 +436,8 @@ func (c *Client) GetSession(ctx context.Context, id string, reqEditors ...Reques
 // they expire (30 minutes after they are issued unless configured
 // otherwise); its refresh tokens expire 8 hours after the login unless
 // configured otherwise, and no token outlives its login's refresh token.
+// It keeps at most 1000 logins per user (a further login ends the oldest)
+// and 100 access tokens per login (a further refresh retires the oldest).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -463,6 +469,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // they expire (30 minutes after they are issued unless configured
 // otherwise); its refresh tokens expire 8 hours after the login unless
 // configured otherwise, and no token outlives its login's refresh token.
+// It keeps at most 1000 logins per user (a further login ends the oldest)
+// and 100 access tokens per login (a further refresh retires the oldest).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1160,6 +1168,8 @@ type ClientWithResponsesInterface interface {
 	// they expire (30 minutes after they are issued unless configured
 	// otherwise); its refresh tokens expire 8 hours after the login unless
 	// configured otherwise, and no token outlives its login's refresh token.
+	// It keeps at most 1000 logins per user (a further login ends the oldest)
+	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1181,6 +1191,8 @@ type ClientWithResponsesInterface interface {
 	// they expire (30 minutes after they are issued unless configured
 	// otherwise); its refresh tokens expire 8 hours after the login unless
 	// configured otherwise, and no token outlives its login's refresh token.
+	// It keeps at most 1000 logins per user (a further login ends the oldest)
+	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2138,6 +2150,8 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id str
 // they expire (30 minutes after they are issued unless configured
 // otherwise); its refresh tokens expire 8 hours after the login unless
 // configured otherwise, and no token outlives its login's refresh token.
+// It keeps at most 1000 logins per user (a further login ends the oldest)
+// and 100 access tokens per login (a further refresh retires the oldest).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2165,6 +2179,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // they expire (30 minutes after they are issued unless configured
 // otherwise); its refresh tokens expire 8 hours after the login unless
 // configured otherwise, and no token outlives its login's refresh token.
+// It keeps at most 1000 logins per user (a further login ends the oldest)
+// and 100 access tokens per login (a further refresh retires the oldest).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last

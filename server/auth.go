@@ -56,9 +56,18 @@ type digest = [sha256.Size]byte
 // issued under it. No token outlives the login.
 type login struct {
 	subject     string
+	refreshCode digest
 	expires     time.Time
-	accessCodes []digest
+	accessCodes []digest // oldest first
 }
+
+// Bounds on what one user can make the server remember: a user's oldest
+// login ends at the next one past maxLoginsPerUser, and a login's oldest
+// access token stops working at the next refresh past maxAccessPerLogin.
+const (
+	maxLoginsPerUser  = 1000
+	maxAccessPerLogin = 100
+)
 
 type accessGrant struct {
 	login   *login
@@ -77,7 +86,8 @@ type memoryAuth struct {
 	signingKey []byte
 
 	mu        sync.Mutex
-	logins    map[digest]*login // by the refresh token's digest
+	logins    map[digest]*login   // by the refresh token's digest
+	byUser    map[string][]*login // by userKey, oldest first; may hold ended logins
 	access    map[digest]accessGrant
 	lastSweep time.Time
 }
@@ -104,6 +114,7 @@ func newMemoryAuth(staticToken string, users []gen.ReferenceUser, accessTTL, ref
 		now:        now,
 		signingKey: make([]byte, 32),
 		logins:     map[digest]*login{},
+		byUser:     map[string][]*login{},
 		access:     map[digest]accessGrant{},
 	}
 	if staticToken != "" {
@@ -149,10 +160,23 @@ func (a *memoryAuth) Login(username, domain, password string) (string, string, e
 	if err != nil {
 		return "", "", err
 	}
+	l.refreshCode = sha256.Sum256([]byte(refresh))
+	key := userKey(username, domain)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sweep(now)
-	a.logins[sha256.Sum256([]byte(refresh))] = l
+	live := a.byUser[key][:0]
+	for _, old := range a.byUser[key] {
+		if a.logins[old.refreshCode] == old {
+			live = append(live, old)
+		}
+	}
+	if len(live) >= maxLoginsPerUser {
+		a.end(live[0])
+		live = live[1:]
+	}
+	a.byUser[key] = append(live, l)
+	a.logins[l.refreshCode] = l
 	access, err := a.issueAccess(l, now)
 	if err != nil {
 		return "", "", err
@@ -181,11 +205,17 @@ func (a *memoryAuth) Logout(refreshToken string) error {
 	if !ok || !now.Before(l.expires) {
 		return errUnknownRefreshToken
 	}
-	delete(a.logins, code)
+	a.end(l)
+	return nil
+}
+
+// end forgets l and every access token of it. a.mu must be held.
+func (a *memoryAuth) end(l *login) {
+	delete(a.logins, l.refreshCode)
 	for _, c := range l.accessCodes {
 		delete(a.access, c)
 	}
-	return nil
+	l.accessCodes = nil
 }
 
 func (a *memoryAuth) Authorize(accessToken string) error {
@@ -217,6 +247,10 @@ func (a *memoryAuth) issueAccess(l *login, now time.Time) (string, error) {
 		return "", err
 	}
 	code := sha256.Sum256([]byte(token))
+	if len(l.accessCodes) >= maxAccessPerLogin {
+		delete(a.access, l.accessCodes[0])
+		l.accessCodes = l.accessCodes[1:]
+	}
 	a.access[code] = accessGrant{login: l, expires: expires}
 	l.accessCodes = append(l.accessCodes, code)
 	return token, nil
@@ -241,6 +275,19 @@ func (a *memoryAuth) sweep(now time.Time) {
 		l.accessCodes = live
 		if !now.Before(l.expires) {
 			delete(a.logins, code)
+		}
+	}
+	for key, logins := range a.byUser {
+		live := logins[:0]
+		for _, l := range logins {
+			if a.logins[l.refreshCode] == l {
+				live = append(live, l)
+			}
+		}
+		if len(live) == 0 {
+			delete(a.byUser, key)
+		} else {
+			a.byUser[key] = live
 		}
 	}
 }
