@@ -22,6 +22,21 @@ import (
 func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		validated := validator(next)
+		// Built once: the copy of the body travels in the context, not in a
+		// closure made per request.
+		checked := validator(func(c echo.Context) error {
+			// With KeepValidatedValue the validator leaves this mark when it
+			// decoded a body the spec declares; it reads others too (to
+			// authenticate), but they go unused.
+			if _, decoded := c.Request().Body.(interface{ ValidatedValue() any }); decoded {
+				if raw, ok := c.Get(rawBodyKey).(*recordingBody); ok {
+					if err := checkJSON(raw.read.Bytes()); err != nil {
+						return err
+					}
+				}
+			}
+			return next(c)
+		})
 		return func(c echo.Context) error {
 			req := c.Request()
 			if !isJSON(req.Header.Get(echo.HeaderContentType)) {
@@ -29,20 +44,14 @@ func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 			}
 			raw := &recordingBody{ReadCloser: req.Body}
 			req.Body = raw
-			return validator(func(c echo.Context) error {
-				// With KeepValidatedValue the validator leaves this mark when it
-				// decoded a body the spec declares; it reads others too (to
-				// authenticate), but they go unused.
-				if _, decoded := c.Request().Body.(interface{ ValidatedValue() any }); decoded {
-					if err := checkJSON(raw.read.Bytes()); err != nil {
-						return err
-					}
-				}
-				return next(c)
-			})(c)
+			c.Set(rawBodyKey, raw)
+			return checked(c)
 		}
 	}
 }
+
+// rawBodyKey holds, in the echo context, the body as the validator read it.
+const rawBodyKey = "sendmessage/raw-body"
 
 // isJSON says whether the validator decodes a body of this Content-Type as
 // JSON: it ignores parameters and case, as kin-openapi does.
