@@ -40,7 +40,7 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 		while IFS= read -r -d '' f; do if [[ -e $$f ]]; then printf '%s\0' "$$f"; fi; done |
 		tar --null -T - -cf - | tar -xf - -C "$$tmp"
 	# Generated files that the spec no longer produces must show up as stale too.
-	rm -f "$$tmp"/gen/*.gen.go
+	find "$$tmp"/gen -name '*.gen.go' -delete
 	echo "go generate ./... in a copy of the tree"
 	(cd "$$tmp" && $(GO) generate ./...)
 	if ! diff -ru gen "$$tmp/gen" > "$$tmp/gen.diff"; then

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -57,7 +57,7 @@ func TestLoginContract(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			var tokens gen.AuthTokens
+			var tokens model.AuthTokens
 			mustUnmarshal(t, body, &tokens)
 			if got := ts.sendWith(t, tokens.AccessToken); got != http.StatusOK {
 				t.Errorf("the access token gets %d", got)
@@ -79,7 +79,7 @@ func TestRefreshAndLogoutContract(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
 	}
-	var refreshed gen.AccessToken
+	var refreshed model.AccessToken
 	mustUnmarshal(t, body, &refreshed)
 	for name, token := range map[string]string{"first": tokens.AccessToken, "refreshed": refreshed.AccessToken} {
 		if got := ts.sendWith(t, token); got != http.StatusOK {

@@ -36,7 +36,7 @@ func loginClient(t *testing.T, ts *testServer, opts ...client.Option) *client.Cl
 func ids(sessions []client.Session) []string {
 	out := []string{}
 	for _, s := range sessions {
-		out = append(out, s.Id)
+		out = append(out, s.ID)
 	}
 	return out
 }
@@ -60,7 +60,7 @@ func TestClientWorkflowOverHTTPS(t *testing.T) {
 		t.Fatalf("connected pool-finance sessions (-want +got):\n%s", diff)
 	}
 	one, err := c.GetSession(ctx, seedSessionID)
-	if err != nil || one.DesktopPoolId == nil || *one.DesktopPoolId != "pool-finance" {
+	if err != nil || one.DesktopPoolID == nil || *one.DesktopPoolID != "pool-finance" {
 		t.Errorf("GetSession = %+v, %v", one, err)
 	}
 
@@ -70,7 +70,7 @@ func TestClientWorkflowOverHTTPS(t *testing.T) {
 	}
 	var delivered []string
 	for _, m := range ts.delivered(t) {
-		delivered = append(delivered, m.SessionId)
+		delivered = append(delivered, m.SessionID)
 	}
 	if diff := cmp.Diff(targets, delivered); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 const sessionsURL = "/rest/inventory/v1/sessions"
@@ -48,11 +48,11 @@ func TestListSessionsContract(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			var sessions []gen.SessionInfo
+			var sessions []model.SessionInfo
 			mustUnmarshal(t, body, &sessions)
 			ids := []string{}
 			for _, s := range sessions {
-				ids = append(ids, s.Id)
+				ids = append(ids, s.ID)
 			}
 			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
 				t.Errorf("ids (-want +got):\n%s", diff)
@@ -88,9 +88,9 @@ func TestGetSessionContract(t *testing.T) {
 				assertError(t, resp, body, tt.wantStatus, tt.wantInMessage)
 				return
 			}
-			var s gen.SessionInfo
+			var s model.SessionInfo
 			mustUnmarshal(t, body, &s)
-			if s.Id != tt.id || s.SessionState != gen.SessionInfoSessionStateCONNECTED {
+			if s.ID != tt.id || s.SessionState != model.SessionInfoSessionStateCONNECTED {
 				t.Errorf("session = %+v", s)
 			}
 		})

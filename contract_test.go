@@ -15,7 +15,8 @@ import (
 
 	"github.com/hzkit/sendmessage/api"
 	"github.com/hzkit/sendmessage/client"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -24,7 +25,7 @@ import (
 // spec in api/, or gen/ is stale.
 func TestGeneratedCodeMatchesTheSpec(t *testing.T) {
 	t.Parallel()
-	embedded, err := gen.GetSpec()
+	embedded, err := apiserver.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,16 +142,16 @@ func TestSeedExampleIsDelivered(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	var items []gen.BulkItemResponseInfo
+	var items []model.BulkItemResponseInfo
 	mustUnmarshal(t, body, &items)
-	want := []gen.BulkItemResponseInfo{{Id: seedSessionID, StatusCode: 200, Timestamp: testClock.UnixMilli()}}
+	want := []model.BulkItemResponseInfo{{ID: seedSessionID, StatusCode: 200, Timestamp: testClock.UnixMilli()}}
 	if diff := cmp.Diff(want, items); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}
 	user := "S-1-5-21-1085031214-1563985344-725345543-1104"
-	wantDelivered := []gen.DeliveredMessage{{
-		Sequence: 1, SessionId: seedSessionID, UserId: &user, Message: "Sample Info Message",
-		MessageType: gen.DeliveredMessageMessageTypeINFO, Timestamp: testClock.UnixMilli(),
+	wantDelivered := []model.DeliveredMessage{{
+		Sequence: 1, SessionID: seedSessionID, UserID: &user, Message: "Sample Info Message",
+		MessageType: model.DeliveredMessageMessageTypeINFO, Timestamp: testClock.UnixMilli(),
 	}}
 	if diff := cmp.Diff(wantDelivered, ts.delivered(t)); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
@@ -251,7 +252,7 @@ func TestResultsPerSessionID(t *testing.T) {
 			}
 			var got []string
 			for _, m := range ts.delivered(t) {
-				got = append(got, m.SessionId)
+				got = append(got, m.SessionID)
 			}
 			if diff := cmp.Diff(tt.delivered, got); diff != "" {
 				t.Errorf("recorded deliveries (-want +got):\n%s", diff)
@@ -421,9 +422,9 @@ func TestInspectionEndpoint(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	var one gen.DeliveredMessages
+	var one model.DeliveredMessages
 	mustUnmarshal(t, body, &one)
-	if len(one.Messages) != 1 || one.Messages[0].SessionId != connectedFinance || one.Messages[0].Sequence != 2 {
+	if len(one.Messages) != 1 || one.Messages[0].SessionID != connectedFinance || one.Messages[0].Sequence != 2 {
 		t.Errorf("filtered messages = %+v, want the one delivery to %s with sequence 2", one.Messages, connectedFinance)
 	}
 
@@ -452,9 +453,9 @@ func TestHealthNeedsNoToken(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	var health gen.Health
+	var health model.Health
 	mustUnmarshal(t, body, &health)
-	if health.Status != gen.HealthStatusOk || health.Sessions != ts.Store.SessionCount() {
+	if health.Status != model.HealthStatusOk || health.Sessions != ts.Store.SessionCount() {
 		t.Errorf("health = %+v, want ok with %d sessions", health, ts.Store.SessionCount())
 	}
 }
@@ -492,7 +493,7 @@ func assertError(t *testing.T, resp answer, body []byte, wantStatus int, wantInM
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want JSON", ct)
 	}
-	var e gen.ErrorResponse
+	var e model.ErrorResponse
 	mustUnmarshal(t, body, &e)
 	if !strings.Contains(e.ErrorMessage, wantInMessage) {
 		t.Errorf("error_message = %q, want it to contain %q", e.ErrorMessage, wantInMessage)

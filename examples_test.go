@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // examples/horizon-workflow.sh does a Horizon administrator's four steps with
@@ -60,14 +60,14 @@ func TestWorkflowScript(t *testing.T) {
 			if stderr.Len() != 0 {
 				t.Errorf("stderr: %s", stderr.String())
 			}
-			var delivered []gen.DeliveredMessage
+			var delivered []model.DeliveredMessage
 			for _, m := range ts.delivered(t) {
-				if m.Message != message || m.MessageType != gen.DeliveredMessageMessageTypeWARNING {
+				if m.Message != message || m.MessageType != model.DeliveredMessageMessageTypeWARNING {
 					t.Errorf("delivered %+v, want the WARNING as given", m)
 				}
 				delivered = append(delivered, m)
 			}
-			if len(delivered) != 2 || delivered[0].SessionId != seedSessionID || delivered[1].SessionId != connectedFinance {
+			if len(delivered) != 2 || delivered[0].SessionID != seedSessionID || delivered[1].SessionID != connectedFinance {
 				t.Errorf("delivered %+v, want the two connected sessions of pool-finance", delivered)
 			}
 			requests := ts.takeRequests()

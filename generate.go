@@ -9,7 +9,9 @@
 // spec, the server and the client against each other.
 package sendmessage
 
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/types.cfg.yaml api/openapi.yaml
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/server.cfg.yaml api/openapi.yaml
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/client.cfg.yaml api/openapi.yaml
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/spec.cfg.yaml api/openapi.yaml
+// The models, the client side and the server side are packages of their own:
+// importing the client links nothing of the server.
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/model/model.cfg.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiclient/apiclient.cfg.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiserver/apiserver.cfg.yaml api/openapi.yaml
+//go:generate go run ./internal/specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -out gen/model/bounds.gen.go

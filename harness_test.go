@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
@@ -113,7 +113,7 @@ func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...
 	clock := fakeclock.New(testClock)
 	cfg := server.Config{
 		Token:  testToken,
-		Users:  []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}},
+		Users:  []model.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}},
 		Store:  store,
 		Logger: slog.New(slog.DiscardHandler),
 		Now:    clock.Now,
@@ -180,32 +180,32 @@ func (ts *testServer) post(t *testing.T, body string) (answer, []byte) {
 }
 
 // delivered returns what the inspection endpoint says was delivered.
-func (ts *testServer) delivered(t *testing.T) []gen.DeliveredMessage {
+func (ts *testServer) delivered(t *testing.T) []model.DeliveredMessage {
 	t.Helper()
 	return ts.deliveredRecord(t).Messages
 }
 
 // deliveredRecord returns the whole answer of the inspection endpoint.
-func (ts *testServer) deliveredRecord(t *testing.T) gen.DeliveredMessages {
+func (ts *testServer) deliveredRecord(t *testing.T) model.DeliveredMessages {
 	t.Helper()
 	resp, body := ts.do(t, http.MethodGet, messagesURL, "", "Authorization", "Bearer "+testToken)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("inspection answered %d: %s", resp.StatusCode, body)
 	}
-	var got gen.DeliveredMessages
+	var got model.DeliveredMessages
 	mustUnmarshal(t, body, &got)
 	return got
 }
 
 // login logs the test account in with a plain request.
-func (ts *testServer) login(t *testing.T) gen.AuthTokens {
+func (ts *testServer) login(t *testing.T) model.AuthTokens {
 	t.Helper()
 	body := mustMarshal(t, map[string]string{"username": testUser, "password": testPassword, "domain": testDomain})
 	resp, got := ts.do(t, http.MethodPost, "/rest/login", body, "Content-Type", "application/json")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d %s", resp.StatusCode, got)
 	}
-	var tokens gen.AuthTokens
+	var tokens model.AuthTokens
 	mustUnmarshal(t, got, &tokens)
 	return tokens
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -56,10 +56,10 @@ func TestLoadIntegrity(t *testing.T) {
 	}
 	var connected, notConnected []string
 	for _, s := range sessions {
-		if s.SessionState == gen.SessionInfoSessionStateCONNECTED {
-			connected = append(connected, s.Id)
+		if s.SessionState == model.SessionInfoSessionStateCONNECTED {
+			connected = append(connected, s.ID)
 		} else {
-			notConnected = append(notConnected, s.Id)
+			notConnected = append(notConnected, s.ID)
 		}
 	}
 
@@ -118,7 +118,7 @@ func TestLoadIntegrity(t *testing.T) {
 }
 
 // checkLoadRecord holds the record against what the clients were told.
-func checkLoadRecord(t *testing.T, total loadTally, record gen.DeliveredMessages, recordCap int) {
+func checkLoadRecord(t *testing.T, total loadTally, record model.DeliveredMessages, recordCap int) {
 	t.Helper()
 	for k, n := range total.delivered {
 		if n != 1 {
@@ -135,7 +135,7 @@ func checkLoadRecord(t *testing.T, total loadTally, record gen.DeliveredMessages
 	recorded := map[string]int{}
 	perMessage := map[string][]int64{}
 	for i, m := range record.Messages {
-		k := m.SessionId + "|" + m.Message
+		k := m.SessionID + "|" + m.Message
 		recorded[k]++
 		perMessage[m.Message] = append(perMessage[m.Message], m.Sequence)
 		// Nothing was cleared: what is kept runs without gaps up to the last delivery.
@@ -255,7 +255,7 @@ func runLoadClient(t *testing.T, ts *testServer, c, n int, connected, notConnect
 				wrong("%q answered %d: %s", message, resp.StatusCode, body)
 				continue
 			}
-			var got []gen.BulkItemResponseInfo
+			var got []model.BulkItemResponseInfo
 			if err := json.Unmarshal(body, &got); err != nil {
 				wrong("%q: decode %s: %v", message, body, err)
 				continue
@@ -267,11 +267,11 @@ func runLoadClient(t *testing.T, ts *testServer, c, n int, connected, notConnect
 				continue
 			}
 			for i, item := range got {
-				if item.Id != ids[i] || int(item.StatusCode) != want[i] {
-					wrong("%q item %d: %s %d, want %s %d", message, i, item.Id, item.StatusCode, ids[i], want[i])
+				if item.ID != ids[i] || int(item.StatusCode) != want[i] {
+					wrong("%q item %d: %s %d, want %s %d", message, i, item.ID, item.StatusCode, ids[i], want[i])
 				}
 				if item.StatusCode == http.StatusOK {
-					tally.delivered[item.Id+"|"+message]++
+					tally.delivered[item.ID+"|"+message]++
 				}
 			}
 		}

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiclient"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // DefaultRefreshInterval is how long an access token is used before it is
@@ -103,7 +104,7 @@ func (c *Client) Close(ctx context.Context) error {
 		s := c.login
 		refresh := s.refresh
 		s.closed, s.access, s.refresh = true, "", ""
-		resp, err := c.api.Logout(ctx, gen.RefreshToken{RefreshToken: refresh})
+		resp, err := c.api.Logout(ctx, model.RefreshToken{RefreshToken: refresh})
 		if err != nil {
 			return fmt.Errorf("log out: %w", err)
 		}
@@ -140,7 +141,7 @@ func (c *Client) withSession(ctx context.Context, f func(context.Context) error)
 // logIn starts a new login. The session's lock must be held.
 func (c *Client) logIn(ctx context.Context) error {
 	s := c.login
-	body := gen.AuthLogin{Username: s.creds.Username, Domain: s.creds.Domain}
+	body := model.AuthLogin{Username: s.creds.Username, Domain: s.creds.Domain}
 	if err := body.Password.FromAuthLoginPassword0(s.creds.Password); err != nil {
 		return fmt.Errorf("log in: %w", err)
 	}
@@ -152,7 +153,7 @@ func (c *Client) logIn(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("log in as %s: %w", s.creds, newAPIError(resp))
 	}
-	parsed, err := gen.ParseLoginResponse(resp)
+	parsed, err := apiclient.ParseLoginResponse(resp)
 	if err != nil {
 		return fmt.Errorf("log in as %s: read answer: %w", s.creds, err)
 	}
@@ -167,7 +168,7 @@ func (c *Client) logIn(ctx context.Context) error {
 // refreshAccess gets a new access token, or logs in again when the refresh
 // token is no longer accepted. The session's lock must be held.
 func (c *Client) refreshAccess(ctx context.Context) error {
-	resp, err := c.api.RefreshAccessToken(ctx, gen.RefreshToken{RefreshToken: c.login.refresh})
+	resp, err := c.api.RefreshAccessToken(ctx, model.RefreshToken{RefreshToken: c.login.refresh})
 	if err != nil {
 		return fmt.Errorf("refresh the access token: %w", err)
 	}
@@ -179,7 +180,7 @@ func (c *Client) refreshAccess(ctx context.Context) error {
 	default:
 		return fmt.Errorf("refresh the access token: %w", newAPIError(resp))
 	}
-	parsed, err := gen.ParseRefreshAccessTokenResponse(resp)
+	parsed, err := apiclient.ParseRefreshAccessTokenResponse(resp)
 	if err != nil {
 		return fmt.Errorf("refresh the access token: read answer: %w", err)
 	}
@@ -244,7 +245,7 @@ func (c *Client) bearer(ctx context.Context) (string, uint64, error) {
 
 // call runs one protected API call with the access token. When the server
 // refuses the token with 401, it logs in again, once, and repeats the call.
-func (c *Client) call(ctx context.Context, do func(context.Context, gen.RequestEditorFn) (*http.Response, error)) (*http.Response, error) {
+func (c *Client) call(ctx context.Context, do func(context.Context, apiclient.RequestEditorFn) (*http.Response, error)) (*http.Response, error) {
 	token, generation, err := c.bearer(ctx)
 	if err != nil {
 		return nil, err
@@ -269,7 +270,7 @@ func (c *Client) call(ctx context.Context, do func(context.Context, gen.RequestE
 	return do(ctx, withBearer(token))
 }
 
-func withBearer(token string) gen.RequestEditorFn {
+func withBearer(token string) apiclient.RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/client"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/fakeclock"
 )
 
@@ -40,7 +40,7 @@ type horizon struct {
 	refuseAll bool            // refuse every access token
 	calls     []string
 	logins    []map[string]any
-	sessions  []gen.SessionInfo
+	sessions  []model.SessionInfo
 	issued    int
 }
 
@@ -56,33 +56,33 @@ func startHorizon(t *testing.T, lifetime time.Duration, now func() time.Time) *h
 		h.record("login", r)
 		h.logins = append(h.logins, body)
 		if body["username"] != creds.Username || body["password"] != creds.Password || body["domain"] != creds.Domain {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid user name, domain or password"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid user name, domain or password"})
 			return
 		}
 		refresh := h.token("refresh")
 		h.refresh[refresh] = true
-		writeJSON(w, http.StatusOK, gen.AuthTokens{AccessToken: h.access(), RefreshToken: refresh})
+		writeJSON(w, http.StatusOK, model.AuthTokens{AccessToken: h.access(), RefreshToken: refresh})
 	})
 	mux.HandleFunc("POST /rest/refresh", func(w http.ResponseWriter, r *http.Request) {
-		var body gen.RefreshToken
+		var body model.RefreshToken
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.record("refresh", r)
 		if !h.refresh[body.RefreshToken] {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid refresh token"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid refresh token"})
 			return
 		}
-		writeJSON(w, http.StatusOK, gen.AccessToken{AccessToken: h.access()})
+		writeJSON(w, http.StatusOK, model.AccessToken{AccessToken: h.access()})
 	})
 	mux.HandleFunc("POST /rest/logout", func(w http.ResponseWriter, r *http.Request) {
-		var body gen.RefreshToken
+		var body model.RefreshToken
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.record("logout", r)
 		if !h.refresh[body.RefreshToken] {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid refresh token"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid refresh token"})
 			return
 		}
 		delete(h.refresh, body.RefreshToken)
@@ -111,18 +111,18 @@ func startHorizon(t *testing.T, lifetime time.Duration, now func() time.Time) *h
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		for _, s := range h.sessions {
-			if s.Id == r.PathValue("id") {
+			if s.ID == r.PathValue("id") {
 				writeJSON(w, http.StatusOK, s)
 				return
 			}
 		}
-		writeJSON(w, http.StatusNotFound, gen.ErrorResponse{ErrorMessage: "Session does not exist."})
+		writeJSON(w, http.StatusNotFound, model.ErrorResponse{ErrorMessage: "Session does not exist."})
 	})
 	mux.HandleFunc("POST /rest/inventory/v1/sessions/action/send-message", func(w http.ResponseWriter, r *http.Request) {
 		if !h.authorized(w, r, "send") {
 			return
 		}
-		writeJSON(w, http.StatusOK, []gen.BulkItemResponseInfo{})
+		writeJSON(w, http.StatusOK, []model.BulkItemResponseInfo{})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -148,7 +148,7 @@ func (h *horizon) authorized(w http.ResponseWriter, r *http.Request, call string
 	}
 	h.calls = append(h.calls, call)
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})
+		writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid bearer token"})
 	}
 	return ok
 }

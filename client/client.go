@@ -24,17 +24,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiclient"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // MessageType is how Horizon shows the message: as information, a warning or an error.
-type MessageType = gen.SessionSendMessageSpecMessageType
+type MessageType = model.SessionSendMessageSpecMessageType
 
 // The message types the API accepts.
 const (
-	MessageInfo    MessageType = gen.SessionSendMessageSpecMessageTypeINFO
-	MessageWarning MessageType = gen.SessionSendMessageSpecMessageTypeWARNING
-	MessageError   MessageType = gen.SessionSendMessageSpecMessageTypeERROR
+	MessageInfo    MessageType = model.SessionSendMessageSpecMessageTypeINFO
+	MessageWarning MessageType = model.SessionSendMessageSpecMessageTypeWARNING
+	MessageError   MessageType = model.SessionSendMessageSpecMessageTypeERROR
 )
 
 // restPath is the base path of Horizon's REST API on a Connection Server.
@@ -49,7 +50,7 @@ var ErrInvalidInput = errors.New("invalid input")
 
 // Client talks to one Connection Server. It is safe for concurrent use.
 type Client struct {
-	api      *gen.Client
+	api      *apiclient.Client
 	baseURL  string
 	now      func() time.Time
 	pageSize int32
@@ -177,19 +178,15 @@ func newClient(baseURL string, opts []Option) (*Client, settings, error) {
 	if err != nil {
 		return nil, s, err
 	}
-	maxPage, err := maxPageSize()
-	if err != nil {
-		return nil, s, fmt.Errorf("client: %w", err)
-	}
 	switch {
 	case s.pageSize == 0:
-		s.pageSize = maxPage
-	case s.pageSize > maxPage:
-		return nil, s, fmt.Errorf("%w: WithPageSize: %d is over the API's maximum of %d", ErrInvalidInput, s.pageSize, maxPage)
+		s.pageSize = maxPageSize
+	case s.pageSize > maxPageSize:
+		return nil, s, fmt.Errorf("%w: WithPageSize: %d is over the API's maximum of %d", ErrInvalidInput, s.pageSize, maxPageSize)
 	}
-	api, err := gen.NewClient(apiURL,
-		gen.WithHTTPClient(limitedDoer{client: httpClient, max: s.maxResponseBytes}),
-		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+	api, err := apiclient.NewClient(apiURL,
+		apiclient.WithHTTPClient(limitedDoer{client: httpClient, max: s.maxResponseBytes}),
+		apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header.Set("User-Agent", s.userAgent)
 			req.Header.Set("Accept", "application/json")
 			return nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hzkit/sendmessage/client"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // BenchmarkSendMessage measures the client's whole path (encode the request,
@@ -18,15 +18,15 @@ func BenchmarkSendMessage(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
 		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
 			ids := make([]string, n)
-			items := make([]gen.BulkItemResponseInfo, n)
+			items := make([]model.BulkItemResponseInfo, n)
 			for i := range ids {
 				ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
-				items[i] = gen.BulkItemResponseInfo{Id: ids[i], StatusCode: http.StatusOK, Timestamp: 1561939200000}
+				items[i] = model.BulkItemResponseInfo{ID: ids[i], StatusCode: http.StatusOK, Timestamp: 1561939200000}
 				if i%4 == 3 {
 					reason := fmt.Sprintf("Session %q does not exist.", ids[i])
 					items[i].StatusCode = http.StatusNotFound
 					items[i].ErrorMessages = &[]string{reason}
-					items[i].Errors = &[]gen.APIError{{ErrorKey: "session.not.found", ErrorMessage: reason}}
+					items[i].Errors = &[]model.APIError{{ErrorKey: "session.not.found", ErrorMessage: reason}}
 				}
 			}
 			answer, err := json.Marshal(items)
@@ -35,8 +35,8 @@ func BenchmarkSendMessage(b *testing.B) {
 			}
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				// Read the request as a server would before answering.
-				var spec gen.SessionSendMessageSpec
-				if err := json.NewDecoder(r.Body).Decode(&spec); err != nil || len(spec.SessionIds) != n {
+				var spec model.SessionSendMessageSpec
+				if err := json.NewDecoder(r.Body).Decode(&spec); err != nil || len(spec.SessionIDs) != n {
 					http.Error(w, "bad request", http.StatusBadRequest)
 					return
 				}

@@ -63,7 +63,7 @@ func warnPool(ctx context.Context, c *client.Client, pool string) error {
 		if err != nil {
 			return err
 		}
-		ids = append(ids, s.Id)
+		ids = append(ids, s.ID)
 	}
 	results, err := c.SendMessage(ctx, client.MessageWarning, "This desktop restarts in 15 minutes.", ids)
 	if err != nil {

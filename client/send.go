@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiclient"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // Result is what the server did for one requested session id.
@@ -65,8 +66,8 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 	if sessionIDs == nil {
 		sessionIDs = []string{} // the spec wants an array, never null
 	}
-	body := gen.SendMessageToSessionsJSONRequestBody{Message: message, MessageType: msgType, SessionIds: sessionIDs}
-	resp, err := c.call(ctx, func(ctx context.Context, auth gen.RequestEditorFn) (*http.Response, error) {
+	body := model.SendMessageToSessionsJSONRequestBody{Message: message, MessageType: msgType, SessionIDs: sessionIDs}
+	resp, err := c.call(ctx, func(ctx context.Context, auth apiclient.RequestEditorFn) (*http.Response, error) {
 		return c.api.SendMessageToSessions(ctx, body, auth)
 	})
 	if err != nil {
@@ -76,7 +77,7 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 	if resp.StatusCode != http.StatusOK {
 		return nil, newAPIError(resp)
 	}
-	parsed, err := gen.ParseSendMessageToSessionsResponse(resp)
+	parsed, err := apiclient.ParseSendMessageToSessionsResponse(resp)
 	if err != nil {
 		return nil, fmt.Errorf("send message: read %s answer: %w", resp.Request.URL.Redacted(), err)
 	}
@@ -87,11 +88,11 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 	return toResults(*parsed.JSON200), nil
 }
 
-func toResults(items []gen.BulkItemResponseInfo) Results {
+func toResults(items []model.BulkItemResponseInfo) Results {
 	results := make(Results, len(items))
 	for i, item := range items {
 		results[i] = Result{
-			SessionID:  item.Id,
+			SessionID:  item.ID,
 			StatusCode: int(item.StatusCode),
 			Time:       time.UnixMilli(item.Timestamp),
 			Reasons:    itemReasons(item),
@@ -102,7 +103,7 @@ func toResults(items []gen.BulkItemResponseInfo) Results {
 
 // itemReasons prefers error_messages and falls back to the errors[] form that
 // Horizon 2203+ sends instead.
-func itemReasons(item gen.BulkItemResponseInfo) []string {
+func itemReasons(item model.BulkItemResponseInfo) []string {
 	if item.ErrorMessages != nil && len(*item.ErrorMessages) > 0 {
 		return *item.ErrorMessages
 	}
@@ -158,7 +159,7 @@ func newAPIError(resp *http.Response) error {
 // errorMessages reads the reasons out of any error body a Horizon server
 // sends: error_messages, error_message or errors[].error_message.
 func errorMessages(body []byte) []string {
-	var parsed gen.ErrorResponse
+	var parsed model.ErrorResponse
 	if json.Unmarshal(body, &parsed) != nil {
 		return nil
 	}

@@ -7,22 +7,22 @@ import (
 	"iter"
 	"net/http"
 	"strings"
-	"sync"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiclient"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // Session is a Horizon session as the inventory describes it (SessionInfo).
-type Session = gen.SessionInfo
+type Session = model.SessionInfo
 
 // SessionState is a session's state; only a connected session can show a message.
-type SessionState = gen.SessionInfoSessionState
+type SessionState = model.SessionInfoSessionState
 
 // The session states, for filters such as Equals("session_state", SessionConnected).
 const (
-	SessionConnected    SessionState = gen.SessionInfoSessionStateCONNECTED
-	SessionDisconnected SessionState = gen.SessionInfoSessionStateDISCONNECTED
-	SessionPending      SessionState = gen.SessionInfoSessionStatePENDING
+	SessionConnected    SessionState = model.SessionInfoSessionStateCONNECTED
+	SessionDisconnected SessionState = model.SessionInfoSessionStateDISCONNECTED
+	SessionPending      SessionState = model.SessionInfoSessionStatePENDING
 )
 
 // hasMoreRecords is the header with which Horizon says that more pages follow.
@@ -130,7 +130,7 @@ func (n *filterNode) check() error {
 // as the walk goes on. An error ends the walk.
 func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
-		params := gen.ListSessionsParams{Size: &c.pageSize}
+		params := model.ListSessionsParams{Size: &c.pageSize}
 		if !f.IsZero() {
 			text, err := f.MarshalJSON()
 			if err != nil {
@@ -171,8 +171,8 @@ func (c *Client) ListSessions(ctx context.Context, f Filter) ([]Session, error) 
 	return sessions, nil
 }
 
-func (c *Client) sessionsPage(ctx context.Context, params *gen.ListSessionsParams) ([]Session, bool, error) {
-	resp, err := c.call(ctx, func(ctx context.Context, auth gen.RequestEditorFn) (*http.Response, error) {
+func (c *Client) sessionsPage(ctx context.Context, params *model.ListSessionsParams) ([]Session, bool, error) {
+	resp, err := c.call(ctx, func(ctx context.Context, auth apiclient.RequestEditorFn) (*http.Response, error) {
 		return c.api.ListSessions(ctx, params, auth)
 	})
 	if err != nil {
@@ -182,7 +182,7 @@ func (c *Client) sessionsPage(ctx context.Context, params *gen.ListSessionsParam
 	if resp.StatusCode != http.StatusOK {
 		return nil, false, newAPIError(resp)
 	}
-	parsed, err := gen.ParseListSessionsResponse(resp)
+	parsed, err := apiclient.ParseListSessionsResponse(resp)
 	if err != nil {
 		return nil, false, fmt.Errorf("read %s answer: %w", resp.Request.URL.Redacted(), err)
 	}
@@ -201,7 +201,7 @@ func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, fmt.Errorf("%w: GetSession: empty id", ErrInvalidInput)
 	}
-	resp, err := c.call(ctx, func(ctx context.Context, auth gen.RequestEditorFn) (*http.Response, error) {
+	resp, err := c.call(ctx, func(ctx context.Context, auth apiclient.RequestEditorFn) (*http.Response, error) {
 		return c.api.GetSession(ctx, id, auth)
 	})
 	if err != nil {
@@ -211,7 +211,7 @@ func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 	if resp.StatusCode != http.StatusOK {
 		return Session{}, newAPIError(resp)
 	}
-	parsed, err := gen.ParseGetSessionResponse(resp)
+	parsed, err := apiclient.ParseGetSessionResponse(resp)
 	if err != nil {
 		return Session{}, fmt.Errorf("get session %s: read answer: %w", id, err)
 	}
@@ -224,17 +224,4 @@ func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 
 // maxPageSize is the most sessions one page may hold: the maximum of the
 // size parameter of listSessions in the spec the client was generated from.
-var maxPageSize = sync.OnceValues(func() (int32, error) {
-	doc, err := gen.GetSpec()
-	if err != nil {
-		return 0, fmt.Errorf("load the embedded spec: %w", err)
-	}
-	for _, item := range doc.Paths.Map() {
-		if op := item.Get; op != nil && strings.EqualFold(op.OperationID, "listSessions") {
-			if p := op.Parameters.GetByInAndName("query", "size"); p != nil && p.Schema != nil && p.Schema.Value.Max != nil {
-				return int32(*p.Schema.Value.Max), nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("the embedded spec bounds no size parameter of listSessions")
-})
+const maxPageSize int32 = model.ListSessionsSizeMaximum

@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/client"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 func TestFilterJSON(t *testing.T) {
@@ -68,10 +68,10 @@ func TestFilterRefusesEmptyParts(t *testing.T) {
 	}
 }
 
-func sessions(n int) []gen.SessionInfo {
-	out := make([]gen.SessionInfo, n)
+func sessions(n int) []model.SessionInfo {
+	out := make([]model.SessionInfo, n)
 	for i := range out {
-		out[i] = gen.SessionInfo{Id: fmt.Sprintf("s%d", i+1), SessionState: client.SessionConnected}
+		out[i] = model.SessionInfo{ID: fmt.Sprintf("s%d", i+1), SessionState: client.SessionConnected}
 	}
 	return out
 }
@@ -109,7 +109,7 @@ func TestSessionsWalksEveryPage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ids = append(ids, s.Id)
+				ids = append(ids, s.ID)
 				if len(ids) == tt.stopAfter {
 					break
 				}
@@ -172,7 +172,7 @@ func TestGetSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := c.GetSession(context.Background(), "s2")
-	if err != nil || got.Id != "s2" {
+	if err != nil || got.ID != "s2" {
 		t.Errorf("GetSession(s2) = %+v, %v", got, err)
 	}
 	_, err = c.GetSession(context.Background(), "s9")
@@ -200,7 +200,7 @@ func TestWithPageSizeBounds(t *testing.T) {
 func TestTLSOptions(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, []gen.SessionInfo{})
+		writeJSON(w, http.StatusOK, []model.SessionInfo{})
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	srv.StartTLS()

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // standInToken is the access token the stand-in server accepts and gives
@@ -29,38 +29,38 @@ func startStandIn(connected ...string) string {
 	mux.HandleFunc("POST /rest/login", func(w http.ResponseWriter, r *http.Request) {
 		var login map[string]string
 		if json.NewDecoder(r.Body).Decode(&login) != nil || login["password"] != standInPassword {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid user name, domain or password"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid user name, domain or password"})
 			return
 		}
-		writeJSON(w, http.StatusOK, gen.AuthTokens{AccessToken: standInToken, RefreshToken: "stand-in-refresh"})
+		writeJSON(w, http.StatusOK, model.AuthTokens{AccessToken: standInToken, RefreshToken: "stand-in-refresh"})
 	})
 	mux.HandleFunc("POST /rest/logout", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /rest/inventory/v1/sessions", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+standInToken {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid bearer token"})
 			return
 		}
 		pool := "pool-finance"
-		sessions := []gen.SessionInfo{}
+		sessions := []model.SessionInfo{}
 		for _, id := range connected {
-			sessions = append(sessions, gen.SessionInfo{Id: id, DesktopPoolId: &pool, SessionState: gen.SessionInfoSessionStateCONNECTED})
+			sessions = append(sessions, model.SessionInfo{ID: id, DesktopPoolID: &pool, SessionState: model.SessionInfoSessionStateCONNECTED})
 		}
 		writeJSON(w, http.StatusOK, sessions)
 	})
 	mux.HandleFunc("POST /rest/inventory/v1/sessions/action/send-message", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+standInToken {
-			writeJSON(w, http.StatusUnauthorized, gen.ErrorResponse{ErrorMessage: "invalid bearer token"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid bearer token"})
 			return
 		}
-		var spec gen.SessionSendMessageSpec
+		var spec model.SessionSendMessageSpec
 		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
-			writeJSON(w, http.StatusBadRequest, gen.ErrorResponse{ErrorMessages: []string{err.Error()}})
+			writeJSON(w, http.StatusBadRequest, model.ErrorResponse{ErrorMessages: []string{err.Error()}})
 			return
 		}
 		now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).UnixMilli()
-		items := make([]gen.BulkItemResponseInfo, 0, len(spec.SessionIds))
-		for _, id := range spec.SessionIds {
-			item := gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: now}
+		items := make([]model.BulkItemResponseInfo, 0, len(spec.SessionIDs))
+		for _, id := range spec.SessionIDs {
+			item := model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: now}
 			if !known[id] {
 				item.StatusCode = http.StatusNotFound
 				item.ErrorMessages = &[]string{"Session " + id + " does not exist."}

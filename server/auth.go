@@ -18,7 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // Default token lifetimes. Horizon's API session timeout is a cluster setting;
@@ -97,7 +97,7 @@ var _ authService = (*memoryAuth)(nil)
 // sweepEvery bounds how often expired logins are dropped.
 const sweepEvery = time.Minute
 
-func newMemoryAuth(staticToken string, users []gen.ReferenceUser, accessTTL, refreshTTL time.Duration, now func() time.Time) (*memoryAuth, error) {
+func newMemoryAuth(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL time.Duration, now func() time.Time) (*memoryAuth, error) {
 	if accessTTL < 0 || refreshTTL < 0 {
 		return nil, fmt.Errorf("server: token lifetimes must not be negative: access %s, refresh %s", accessTTL, refreshTTL)
 	}

@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 func newTestAuth(t *testing.T) *memoryAuth {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	a, err := newMemoryAuth("", []gen.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}},
+	a, err := newMemoryAuth("", []model.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}},
 		0, 0, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)

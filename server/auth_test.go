@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -24,13 +24,13 @@ func loginBody(t *testing.T, username string, password any, domain string) strin
 func refreshBody(token string) string { return `{"refresh_token":"` + token + `"}` }
 
 // login logs the test user in and returns the tokens.
-func (ts *testServer) login(t *testing.T) gen.AuthTokens {
+func (ts *testServer) login(t *testing.T) model.AuthTokens {
 	t.Helper()
 	resp := ts.do(t, ts.request(t, http.MethodPost, loginPath, "", loginBody(t, testUser, testPassword, testDomain)))
 	if resp.status != http.StatusOK {
 		t.Fatalf("login: status %d, body %s", resp.status, resp.body)
 	}
-	return decodeStrict[gen.AuthTokens](t, resp.body)
+	return decodeStrict[model.AuthTokens](t, resp.body)
 }
 
 // statusWith is the status of a protected operation called with token.
@@ -93,7 +93,7 @@ func TestLogin(t *testing.T) {
 				if resp.status != http.StatusOK {
 					t.Fatalf("status %d, body %s", resp.status, resp.body)
 				}
-				tokens := decodeStrict[gen.AuthTokens](t, resp.body)
+				tokens := decodeStrict[model.AuthTokens](t, resp.body)
 				if got := srv.statusWith(t, tokens.AccessToken); got != http.StatusOK {
 					t.Errorf("the new access token gets %d", got)
 				}
@@ -224,7 +224,7 @@ func TestTokenLifecycle(t *testing.T) {
 					resp := srv.do(t, srv.request(t, http.MethodPost, refreshPath, "", refreshBody(tokens.RefreshToken)))
 					got["refresh"] = resp.status
 					if resp.status == http.StatusOK {
-						refreshed = decodeStrict[gen.AccessToken](t, resp.body).AccessToken
+						refreshed = decodeStrict[model.AccessToken](t, resp.body).AccessToken
 						if resp.header.Get("Cache-Control") != "no-store" {
 							t.Errorf("step %d: refresh answer may be cached", i)
 						}
@@ -290,10 +290,10 @@ func TestRefreshAndLogoutRefuse(t *testing.T) {
 
 func TestServerNeedsATokenOrUsers(t *testing.T) {
 	t.Parallel()
-	if _, err := server.New(server.Config{Users: []gen.ReferenceUser{{Username: "u", Domain: "d", Password: "p"}}}); err != nil {
+	if _, err := server.New(server.Config{Users: []model.ReferenceUser{{Username: "u", Domain: "d", Password: "p"}}}); err != nil {
 		t.Errorf("New with users only: %v", err)
 	}
-	dup := []gen.ReferenceUser{{Username: "u", Domain: "d", Password: "p"}, {Username: "U", Domain: "D", Password: "q"}}
+	dup := []model.ReferenceUser{{Username: "u", Domain: "d", Password: "p"}, {Username: "U", Domain: "D", Password: "q"}}
 	if _, err := server.New(server.Config{Users: dup}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("New with a user given twice: %v, want an error", err)
 	}

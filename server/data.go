@@ -12,7 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // dataSchema is the component of the spec that a data file must match.
@@ -32,7 +32,7 @@ const (
 
 // DemoSessions returns the built-in demo inventory. The seed example's session
 // 7cdd624f-37d1-46c1-ab96-695a5d13956f is one of them, connected.
-func DemoSessions() ([]gen.SessionInfo, error) {
+func DemoSessions() ([]model.SessionInfo, error) {
 	data, err := LoadData("built-in demo data", demoData)
 	if err != nil {
 		return nil, err
@@ -41,15 +41,15 @@ func DemoSessions() ([]gen.SessionInfo, error) {
 }
 
 // DemoAdministrator returns the demo data's account with the given password.
-func DemoAdministrator(password string) gen.ReferenceUser {
-	return gen.ReferenceUser{Username: DemoAdminUsername, Domain: DemoAdminDomain, Password: password}
+func DemoAdministrator(password string) model.ReferenceUser {
+	return model.ReferenceUser{Username: DemoAdminUsername, Domain: DemoAdminDomain, Password: password}
 }
 
 // LoadData parses a data file ({"users": [...], "sessions": [...]}, SessionInfo
 // field names) after validating it against the spec's ReferenceData schema.
 // Errors name the file (name) and the offending place in it, never a password.
-func LoadData(name string, data []byte) (gen.ReferenceData, error) {
-	var none gen.ReferenceData
+func LoadData(name string, data []byte) (model.ReferenceData, error) {
+	var none model.ReferenceData
 	doc, err := loadSpec()
 	if err != nil {
 		return none, err
@@ -71,16 +71,16 @@ func LoadData(name string, data []byte) (gen.ReferenceData, error) {
 	if err := schemaRef.Value.VisitJSON(value); err != nil {
 		return none, fmt.Errorf("data file %s: %s", name, describeSchemaError(err))
 	}
-	var parsed gen.ReferenceData
+	var parsed model.ReferenceData
 	if err := runtime.BindJSONValue(value, &parsed); err != nil {
 		return none, fmt.Errorf("data file %s: %w", name, err)
 	}
 	seen := make(map[string]int, len(parsed.Sessions))
 	for i, s := range parsed.Sessions {
-		if first, dup := seen[s.Id]; dup {
-			return none, fmt.Errorf("data file %s: /sessions/%d/id: %q is already the id of /sessions/%d", name, i, s.Id, first)
+		if first, dup := seen[s.ID]; dup {
+			return none, fmt.Errorf("data file %s: /sessions/%d/id: %q is already the id of /sessions/%d", name, i, s.ID, first)
 		}
-		seen[s.Id] = i
+		seen[s.ID] = i
 	}
 	if parsed.Users != nil {
 		users := make(map[string]int, len(*parsed.Users))

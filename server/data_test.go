@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -18,33 +18,33 @@ func TestDemoSessions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DemoSessions: %v", err)
 	}
-	states := map[gen.SessionInfoSessionState]int{}
+	states := map[model.SessionInfoSessionState]int{}
 	seen := map[string]bool{}
-	var seed *gen.SessionInfo
+	var seed *model.SessionInfo
 	for i, s := range sessions {
-		if seen[s.Id] {
-			t.Errorf("demo id %q appears twice", s.Id)
+		if seen[s.ID] {
+			t.Errorf("demo id %q appears twice", s.ID)
 		}
-		seen[s.Id] = true
+		seen[s.ID] = true
 		states[s.SessionState]++
-		if s.Id == seedSessionID {
+		if s.ID == seedSessionID {
 			seed = &sessions[i]
 		}
 	}
 	if seed == nil {
 		t.Fatalf("demo data lacks the seed session %s", seedSessionID)
 	}
-	if seed.SessionState != gen.SessionInfoSessionStateCONNECTED {
+	if seed.SessionState != model.SessionInfoSessionStateCONNECTED {
 		t.Errorf("seed session state = %s, want CONNECTED", seed.SessionState)
 	}
-	if seed.UserId == nil || *seed.UserId == "" {
+	if seed.UserID == nil || *seed.UserID == "" {
 		t.Error("seed session has no user_id")
 	}
 	// The demo is meant to show every outcome a send can have.
-	for _, state := range []gen.SessionInfoSessionState{
-		gen.SessionInfoSessionStateCONNECTED,
-		gen.SessionInfoSessionStateDISCONNECTED,
-		gen.SessionInfoSessionStatePENDING,
+	for _, state := range []model.SessionInfoSessionState{
+		model.SessionInfoSessionStateCONNECTED,
+		model.SessionInfoSessionStateDISCONNECTED,
+		model.SessionInfoSessionStatePENDING,
 	} {
 		if states[state] == 0 {
 			t.Errorf("demo data has no %s session", state)
@@ -58,12 +58,12 @@ func TestDemoSessionsAreFreshCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a[0].Id = "changed"
+	a[0].ID = "changed"
 	b, err := server.DemoSessions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b[0].Id == "changed" {
+	if b[0].ID == "changed" {
 		t.Error("DemoSessions shares its result between calls")
 	}
 }
@@ -73,10 +73,10 @@ func TestLoadDataValid(t *testing.T) {
 	tests := []struct {
 		name string
 		data string
-		want []gen.SessionInfo
+		want []model.SessionInfo
 	}{
-		{"no sessions", `{"sessions": []}`, []gen.SessionInfo{}},
-		{"trailing whitespace", "{\"sessions\": []}\n\n", []gen.SessionInfo{}},
+		{"no sessions", `{"sessions": []}`, []model.SessionInfo{}},
+		{"trailing whitespace", "{\"sessions\": []}\n\n", []model.SessionInfo{}},
 		{
 			"every field",
 			`{"sessions": [{
@@ -85,12 +85,12 @@ func TestLoadDataValid(t *testing.T) {
 				"session_type": "APPLICATION", "session_state": "PENDING", "session_protocol": "RDP",
 				"start_time": 1561935600000, "disconnected_time": 1561938000000, "agent_version": "8.0.0"
 			}]}`,
-			[]gen.SessionInfo{{
-				Id: "a", UserId: ptr("u"), BrokerUserId: ptr("bu"), AccessGroupId: ptr("ag"),
-				DesktopPoolId: ptr("dp"), FarmId: ptr("f"), RdsServerId: ptr("r"), MachineId: ptr("m"),
-				SessionType:     ptr(gen.SessionInfoSessionTypeAPPLICATION),
-				SessionState:    gen.SessionInfoSessionStatePENDING,
-				SessionProtocol: ptr(gen.SessionInfoSessionProtocolRDP),
+			[]model.SessionInfo{{
+				ID: "a", UserID: ptr("u"), BrokerUserID: ptr("bu"), AccessGroupID: ptr("ag"),
+				DesktopPoolID: ptr("dp"), FarmID: ptr("f"), RdsServerID: ptr("r"), MachineID: ptr("m"),
+				SessionType:     ptr(model.SessionInfoSessionTypeAPPLICATION),
+				SessionState:    model.SessionInfoSessionStatePENDING,
+				SessionProtocol: ptr(model.SessionInfoSessionProtocolRDP),
 				StartTime:       ptr(int64(1561935600000)), DisconnectedTime: ptr(int64(1561938000000)),
 				AgentVersion: ptr("8.0.0"),
 			}},
@@ -99,14 +99,14 @@ func TestLoadDataValid(t *testing.T) {
 			// 2^53+1 is not a float64; it must arrive exactly.
 			"int64 beyond float64 precision",
 			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": 9007199254740993}]}`,
-			[]gen.SessionInfo{{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED, StartTime: ptr(int64(9007199254740993))}},
+			[]model.SessionInfo{{ID: "a", SessionState: model.SessionInfoSessionStateCONNECTED, StartTime: ptr(int64(9007199254740993))}},
 		},
 		{
 			"order kept",
 			`{"sessions": [{"id": "b", "session_state": "DISCONNECTED"}, {"id": "a", "session_state": "CONNECTED"}]}`,
-			[]gen.SessionInfo{
-				{Id: "b", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
-				{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED},
+			[]model.SessionInfo{
+				{ID: "b", SessionState: model.SessionInfoSessionStateDISCONNECTED},
+				{ID: "a", SessionState: model.SessionInfoSessionStateCONNECTED},
 			},
 		},
 	}
@@ -136,7 +136,7 @@ func TestLoadDataUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gen.ReferenceUser{{Username: "admin", Domain: "LAB", Password: "p1"}, {Username: "ops", Domain: "LAB", Password: "p2"}}
+	want := []model.ReferenceUser{{Username: "admin", Domain: "LAB", Password: "p1"}, {Username: "ops", Domain: "LAB", Password: "p2"}}
 	if got.Users == nil {
 		t.Fatal("no users")
 	}

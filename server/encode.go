@@ -11,23 +11,24 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // itemsResponse is the 200 answer of send-message. It writes what the
 // generated SendMessageToSessions200JSONResponse writes, byte for byte (a test
 // holds the two together), but without encoding/json's reflection on every
 // item and without growing a fresh buffer per answer.
-type itemsResponse []gen.BulkItemResponseInfo
+type itemsResponse []model.BulkItemResponseInfo
 
-var _ gen.SendMessageToSessionsResponseObject = itemsResponse(nil)
+var _ apiserver.SendMessageToSessionsResponseObject = itemsResponse(nil)
 
 // VisitSendMessageToSessionsResponse implements
-// gen.SendMessageToSessionsResponseObject. It writes in chunks of about
+// apiserver.SendMessageToSessionsResponseObject. It writes in chunks of about
 // flushEvery bytes, so that a large answer is never whole in memory.
 func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
 	if itemEncoder == nil {
-		return gen.SendMessageToSessions200JSONResponse(r).VisitSendMessageToSessionsResponse(w)
+		return apiserver.SendMessageToSessions200JSONResponse(r).VisitSendMessageToSessionsResponse(w)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -49,7 +50,7 @@ const flushEvery = 32 << 10
 
 // appendItems appends what json.Encoder.Encode writes for items to b, and
 // hands b to flush whenever it holds flushEvery bytes or more, and at the end.
-func appendItems(b []byte, items []gen.BulkItemResponseInfo, flush func([]byte) ([]byte, error)) ([]byte, error) {
+func appendItems(b []byte, items []model.BulkItemResponseInfo, flush func([]byte) ([]byte, error)) ([]byte, error) {
 	if items == nil {
 		return flush(append(b, "null\n"...))
 	}
@@ -89,7 +90,7 @@ type fieldEncoder struct {
 
 // itemEncoder encodes the items of the send-message answer; nil when the
 // generated type has a field it cannot write, and then encoding/json does.
-var itemEncoder = newStructEncoder[gen.BulkItemResponseInfo]()
+var itemEncoder = newStructEncoder[model.BulkItemResponseInfo]()
 
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
@@ -229,22 +230,22 @@ const (
 )
 
 var itemLists = sync.Pool{New: func() any {
-	list := make([]gen.BulkItemResponseInfo, 0, poolItemsAtMost)
+	list := make([]model.BulkItemResponseInfo, 0, poolItemsAtMost)
 	return &list
 }}
 
 // getItems returns n zero items.
-func getItems(n int) []gen.BulkItemResponseInfo {
+func getItems(n int) []model.BulkItemResponseInfo {
 	if n < poolItemsAtLeast || n > poolItemsAtMost {
-		return make([]gen.BulkItemResponseInfo, n)
+		return make([]model.BulkItemResponseInfo, n)
 	}
-	list, _ := itemLists.Get().(*[]gen.BulkItemResponseInfo)
+	list, _ := itemLists.Get().(*[]model.BulkItemResponseInfo)
 	return (*list)[:n]
 }
 
 // putItems hands a list from getItems back. Only its first len(items) can
 // have been written: they are cleared, the rest still is.
-func putItems(items []gen.BulkItemResponseInfo) {
+func putItems(items []model.BulkItemResponseInfo) {
 	if len(items) >= poolItemsAtLeast && cap(items) == poolItemsAtMost {
 		clear(items)
 		items = items[:0]

@@ -7,22 +7,23 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // BenchmarkEncodeItems compares the answer's encoder with the generated
 // code's encoding/json for delivered items.
 func BenchmarkEncodeItems(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
-		items := make([]gen.BulkItemResponseInfo, n)
+		items := make([]model.BulkItemResponseInfo, n)
 		for i := range items {
-			items[i] = gen.BulkItemResponseInfo{Id: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), StatusCode: http.StatusOK, Timestamp: 1561939200000}
+			items[i] = model.BulkItemResponseInfo{ID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), StatusCode: http.StatusOK, Timestamp: 1561939200000}
 		}
 		b.Run(fmt.Sprintf("ids=%d/encoding-json", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var buf bytes.Buffer
-				if err := json.NewEncoder(&buf).Encode(gen.SendMessageToSessions200JSONResponse(items)); err != nil {
+				if err := json.NewEncoder(&buf).Encode(apiserver.SendMessageToSessions200JSONResponse(items)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -11,7 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // fill sets every field that v reaches to a random value, so that a field the
@@ -49,8 +50,8 @@ func fill(rng *rand.Rand, v reflect.Value) {
 	}
 }
 
-func randomItems(rng *rand.Rand, n int) []gen.BulkItemResponseInfo {
-	items := make([]gen.BulkItemResponseInfo, n)
+func randomItems(rng *rand.Rand, n int) []model.BulkItemResponseInfo {
+	items := make([]model.BulkItemResponseInfo, n)
 	for i := range items {
 		fill(rng, reflect.ValueOf(&items[i]).Elem())
 	}
@@ -60,7 +61,7 @@ func randomItems(rng *rand.Rand, n int) []gen.BulkItemResponseInfo {
 func TestItemEncoderIsDerivedFromTheGeneratedType(t *testing.T) {
 	t.Parallel()
 	if itemEncoder == nil {
-		t.Fatal("no item encoder for gen.BulkItemResponseInfo: answers fall back to encoding/json")
+		t.Fatal("no item encoder for model.BulkItemResponseInfo: answers fall back to encoding/json")
 	}
 	type unsupported struct {
 		A bool `json:"a"`
@@ -85,7 +86,7 @@ func TestItemEncoderIsDerivedFromTheGeneratedType(t *testing.T) {
 func TestItemsEncodeAsEncodingJSON(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 11))
-	cases := [][]gen.BulkItemResponseInfo{nil, {}}
+	cases := [][]model.BulkItemResponseInfo{nil, {}}
 	for _, n := range []int{1, 2, 5, 40, 2000} {
 		for range 20 {
 			cases = append(cases, randomItems(rng, n))
@@ -93,7 +94,7 @@ func TestItemsEncodeAsEncodingJSON(t *testing.T) {
 	}
 	for _, items := range cases {
 		var want bytes.Buffer
-		if err := json.NewEncoder(&want).Encode(gen.SendMessageToSessions200JSONResponse(items)); err != nil {
+		if err := json.NewEncoder(&want).Encode(apiserver.SendMessageToSessions200JSONResponse(items)); err != nil {
 			t.Fatal(err)
 		}
 		var got []byte
@@ -121,7 +122,7 @@ func TestItemsResponseAnswersAsTheGeneratedOne(t *testing.T) {
 	for _, n := range []int{1, 3, 3000} {
 		items := randomItems(rng, n)
 		want, got := httptest.NewRecorder(), httptest.NewRecorder()
-		if err := gen.SendMessageToSessions200JSONResponse(items).VisitSendMessageToSessionsResponse(want); err != nil {
+		if err := apiserver.SendMessageToSessions200JSONResponse(items).VisitSendMessageToSessionsResponse(want); err != nil {
 			t.Fatal(err)
 		}
 		if err := itemsResponse(items).VisitSendMessageToSessionsResponse(got); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // errorKeys are the stable error_key values of ErrorResponse, by status.
@@ -50,10 +50,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if !ok {
 		key = "error"
 	}
-	body := gen.ErrorResponse{
+	body := model.ErrorResponse{
 		ErrorMessage:  message,
 		ErrorMessages: []string{message},
-		Errors:        []gen.APIError{{ErrorKey: key, ErrorMessage: message}},
+		Errors:        []model.APIError{{ErrorKey: key, ErrorMessage: message}},
 	}
 	var writeErr error
 	if c.Request().Method == http.MethodHead {

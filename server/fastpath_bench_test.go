@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // BenchmarkBodyToStruct compares the ways a validated send-message body can
@@ -16,9 +16,9 @@ import (
 func BenchmarkBodyToStruct(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
 		op := compileSend(b, Limits{MaxSessionIDs: n})
-		spec := gen.SessionSendMessageSpec{Message: "This desktop restarts in 15 minutes.", MessageType: gen.SessionSendMessageSpecMessageTypeWARNING}
+		spec := model.SessionSendMessageSpec{Message: "This desktop restarts in 15 minutes.", MessageType: model.SessionSendMessageSpecMessageTypeWARNING}
 		for i := range n {
-			spec.SessionIds = append(spec.SessionIds, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
+			spec.SessionIDs = append(spec.SessionIDs, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
 		}
 		body, err := json.Marshal(spec)
 		if err != nil {
@@ -31,7 +31,7 @@ func BenchmarkBodyToStruct(b *testing.B) {
 		b.Run(fmt.Sprintf("ids=%d/BindJSONValue", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				var got gen.SessionSendMessageSpec
+				var got model.SessionSendMessageSpec
 				if err := bindJSONValue(kept, &got); err != nil {
 					b.Fatal(err)
 				}
@@ -40,7 +40,7 @@ func BenchmarkBodyToStruct(b *testing.B) {
 		b.Run(fmt.Sprintf("ids=%d/json.Unmarshal", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				var got gen.SessionSendMessageSpec
+				var got model.SessionSendMessageSpec
 				if err := json.Unmarshal(body, &got); err != nil {
 					b.Fatal(err)
 				}

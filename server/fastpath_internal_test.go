@@ -16,13 +16,13 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 const sendRoute = "POST " + BasePath + "/inventory/v1/sessions/action/send-message"
 
 var sendBodyTypes = map[string]reflect.Type{
-	"sendMessageToSessions": reflect.TypeFor[gen.SendMessageToSessionsJSONRequestBody](),
+	"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 }
 
 // compileSend compiles the send-message operation of the spec with limits.
@@ -49,7 +49,7 @@ func compileSend(t testing.TB, limits Limits) *fastOperation {
 // viaValidator is the generic path: the validator's decode and schema check
 // of the body, strictJSON's check of its bytes, then the generated code's bind
 // of the value the validator kept.
-func viaValidator(t testing.TB, op *fastOperation, body []byte) (gen.SessionSendMessageSpec, error) {
+func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSendMessageSpec, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1"+BasePath+op.route.Path, bytes.NewReader(body))
 	if err != nil {
@@ -57,7 +57,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (gen.SessionSend
 	}
 	req.Header.Set("Content-Type", "application/json")
 	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: &openapi3filter.Options{KeepValidatedValue: true}}
-	var spec gen.SessionSendMessageSpec
+	var spec model.SessionSendMessageSpec
 	if err := openapi3filter.ValidateRequestBody(context.Background(), input, op.requestBody); err != nil {
 		return spec, err
 	}
@@ -75,10 +75,10 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (gen.SessionSend
 }
 
 // viaFastPath is the fast path's decode; ok false means "not sure".
-func viaFastPath(op *fastOperation, body []byte) (gen.SessionSendMessageSpec, bool) {
+func viaFastPath(op *fastOperation, body []byte) (model.SessionSendMessageSpec, bool) {
 	v := reflect.New(op.body.goType)
 	ok := op.body.decode(string(body), v.Elem())
-	spec, _ := v.Interface().(*gen.SessionSendMessageSpec)
+	spec, _ := v.Interface().(*model.SessionSendMessageSpec)
 	return *spec, ok
 }
 

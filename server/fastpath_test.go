@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -128,7 +128,7 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 				store := server.NewMemoryStore(testSessions())
 				clock := newFakeClock()
 				cfg.Token, cfg.Store, cfg.Limits, cfg.Now = testToken, store, limits, clock.Now
-				cfg.Users = []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
+				cfg.Users = []model.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
 				srv, err := server.New(cfg)
 				if err != nil {
 					t.Fatal(err)
@@ -228,12 +228,12 @@ func loginToken(t *testing.T, srv http.Handler, clock *fakeclock.Clock, state st
 		}
 		return rec.Body.Bytes()
 	}
-	tokens := decodeStrict[gen.AuthTokens](t, call(loginPath, loginBody(t, testUser, testPassword, testDomain)))
+	tokens := decodeStrict[model.AuthTokens](t, call(loginPath, loginBody(t, testUser, testPassword, testDomain)))
 	switch state {
 	case "live":
 	case "refreshed":
 		clock.Advance(time.Minute)
-		tokens.AccessToken = decodeStrict[gen.AuthTokens](t, call(refreshPath, refreshBody(tokens.RefreshToken))).AccessToken
+		tokens.AccessToken = decodeStrict[model.AuthTokens](t, call(refreshPath, refreshBody(tokens.RefreshToken))).AccessToken
 	case "revoked":
 		call(logoutPath, refreshBody(tokens.RefreshToken))
 	case "expired":

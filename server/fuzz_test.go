@@ -16,7 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -54,7 +54,7 @@ func FuzzSendMessageBody(f *testing.F) {
 			}
 			return
 		}
-		var items []gen.BulkItemResponseInfo
+		var items []model.BulkItemResponseInfo
 		if err := json.Unmarshal(answer, &items); err != nil {
 			t.Fatalf("decode the 200 answer: %v", err)
 		}
@@ -94,7 +94,7 @@ func FuzzRequest(f *testing.F) {
 			}
 			target := specTarget(f, path, item)
 			f.Add(method, target, "application/json", "Bearer "+testToken, "", body)
-			f.Add(method, target, "application/json", "", "X-Request-Id: seed", body)
+			f.Add(method, target, "application/json", "", "X-Request-ID: seed", body)
 			for _, param := range op.Parameters {
 				if param.Value.In != openapi3.ParameterInQuery {
 					continue
@@ -162,7 +162,7 @@ func newFuzzServer(f *testing.F) (*server.Server, *server.MemoryStore) {
 		f.Fatal(err)
 	}
 	store := server.NewMemoryStore(sessions)
-	users := []gen.ReferenceUser{server.DemoAdministrator(specExamplePassword)}
+	users := []model.ReferenceUser{server.DemoAdministrator(specExamplePassword)}
 	srv, err := server.New(server.Config{Token: testToken, Users: users, Store: store})
 	if err != nil {
 		f.Fatal(err)

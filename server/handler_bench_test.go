@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -19,11 +19,11 @@ import (
 func BenchmarkSendMessage(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
 		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
-			sessions := make([]gen.SessionInfo, n)
+			sessions := make([]model.SessionInfo, n)
 			ids := make([]string, n)
 			for i := range sessions {
 				ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
-				sessions[i] = gen.SessionInfo{Id: ids[i], SessionState: gen.SessionInfoSessionStateCONNECTED}
+				sessions[i] = model.SessionInfo{ID: ids[i], SessionState: model.SessionInfoSessionStateCONNECTED}
 			}
 			store := server.NewMemoryStore(sessions)
 			srv, err := server.New(server.Config{
@@ -34,8 +34,8 @@ func BenchmarkSendMessage(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			body, err := json.Marshal(gen.SessionSendMessageSpec{
-				Message: "This desktop restarts in 15 minutes.", MessageType: gen.SessionSendMessageSpecMessageTypeWARNING, SessionIds: ids,
+			body, err := json.Marshal(model.SessionSendMessageSpec{
+				Message: "This desktop restarts in 15 minutes.", MessageType: model.SessionSendMessageSpecMessageTypeWARNING, SessionIDs: ids,
 			})
 			if err != nil {
 				b.Fatal(err)

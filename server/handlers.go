@@ -9,7 +9,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // handlers implements the spec's operations. Requests reach them validated:
@@ -21,7 +22,7 @@ type handlers struct {
 	now           func() time.Time
 }
 
-var _ gen.StrictServerInterface = (*handlers)(nil)
+var _ apiserver.StrictServerInterface = (*handlers)(nil)
 
 // Error keys of failed result items.
 const (
@@ -32,20 +33,20 @@ const (
 
 // SendMessageToSessions delivers the message to every connected session named,
 // once per session, and answers one item per requested id, in request order.
-func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageToSessionsRequestObject) (gen.SendMessageToSessionsResponseObject, error) {
+func (h *handlers) SendMessageToSessions(_ context.Context, req apiserver.SendMessageToSessionsRequestObject) (apiserver.SendMessageToSessionsResponseObject, error) {
 	spec := req.Body
 	timestamp := h.now().UnixMilli()
-	items := getItems(len(spec.SessionIds)) // reused after the answer is written
-	deliveries := make([]gen.DeliveredMessage, 0, len(spec.SessionIds))
-	occurrences := newFirstOccurrence(spec.SessionIds)
+	items := getItems(len(spec.SessionIDs)) // reused after the answer is written
+	deliveries := make([]model.DeliveredMessage, 0, len(spec.SessionIDs))
+	occurrences := newFirstOccurrence(spec.SessionIDs)
 	defer occurrences.release()
 	// The record outlives the request: it must not keep the request body
 	// alive, of which the decoded strings may be parts.
 	message := strings.Clone(spec.Message)
-	messageType := gen.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
+	messageType := model.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
 
-	for i, id := range spec.SessionIds {
-		items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+	for i, id := range spec.SessionIDs {
+		items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
 		if first, repeated := occurrences.earlier(i); repeated {
 			fail(&items[i], http.StatusConflict, keyDuplicateSessionID,
 				fmt.Sprintf("Session id %q is repeated in this request; only its first occurrence (item %d) is acted on.", id, first))
@@ -55,13 +56,13 @@ func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageT
 		switch {
 		case !found:
 			fail(&items[i], http.StatusNotFound, keySessionNotFound, fmt.Sprintf("Session %q does not exist.", id))
-		case session.SessionState != gen.SessionInfoSessionStateCONNECTED:
+		case session.SessionState != model.SessionInfoSessionStateCONNECTED:
 			fail(&items[i], http.StatusConflict, keySessionNotConnected,
 				fmt.Sprintf("Session %q is %s: no Horizon Client is connected to show the message.", id, session.SessionState))
 		default:
-			deliveries = append(deliveries, gen.DeliveredMessage{
-				SessionId:   recordedID(id, session),
-				UserId:      session.UserId,
+			deliveries = append(deliveries, model.DeliveredMessage{
+				SessionID:   recordedID(id, session),
+				UserID:      session.UserID,
 				Message:     message,
 				MessageType: messageType,
 				Timestamp:   timestamp,
@@ -73,37 +74,37 @@ func (h *handlers) SendMessageToSessions(_ context.Context, req gen.SendMessageT
 }
 
 // ListDeliveredMessages returns the record of deliveries.
-func (h *handlers) ListDeliveredMessages(_ context.Context, req gen.ListDeliveredMessagesRequestObject) (gen.ListDeliveredMessagesResponseObject, error) {
+func (h *handlers) ListDeliveredMessages(_ context.Context, req apiserver.ListDeliveredMessagesRequestObject) (apiserver.ListDeliveredMessagesResponseObject, error) {
 	sessionID := ""
-	if req.Params.SessionId != nil {
-		sessionID = *req.Params.SessionId
+	if req.Params.SessionID != nil {
+		sessionID = *req.Params.SessionID
 	}
-	return gen.ListDeliveredMessages200JSONResponse(h.store.Delivered(sessionID)), nil
+	return apiserver.ListDeliveredMessages200JSONResponse(h.store.Delivered(sessionID)), nil
 }
 
 // ClearDeliveredMessages forgets the record of deliveries.
-func (h *handlers) ClearDeliveredMessages(context.Context, gen.ClearDeliveredMessagesRequestObject) (gen.ClearDeliveredMessagesResponseObject, error) {
+func (h *handlers) ClearDeliveredMessages(context.Context, apiserver.ClearDeliveredMessagesRequestObject) (apiserver.ClearDeliveredMessagesResponseObject, error) {
 	h.store.ClearMessages()
-	return gen.ClearDeliveredMessages204Response{}, nil
+	return apiserver.ClearDeliveredMessages204Response{}, nil
 }
 
 // GetHealth says the server is serving and how big its inventory is.
-func (h *handlers) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Sessions: h.store.SessionCount()}, nil
+func (h *handlers) GetHealth(context.Context, apiserver.GetHealthRequestObject) (apiserver.GetHealthResponseObject, error) {
+	return apiserver.GetHealth200JSONResponse{Status: model.HealthStatusOk, Sessions: h.store.SessionCount()}, nil
 }
 
 // recordedID is id as the record keeps it: the inventory's own copy when it
 // is the same string.
-func recordedID(id string, session gen.SessionInfo) string {
-	if session.Id == id {
-		return session.Id
+func recordedID(id string, session model.SessionInfo) string {
+	if session.ID == id {
+		return session.ID
 	}
 	return strings.Clone(id)
 }
 
 // fail marks item as failed with one reason, in both of Horizon's error forms.
-func fail(item *gen.BulkItemResponseInfo, status int32, key, message string) {
+func fail(item *model.BulkItemResponseInfo, status int32, key, message string) {
 	item.StatusCode = status
 	item.ErrorMessages = &[]string{message}
-	item.Errors = &[]gen.APIError{{ErrorKey: key, ErrorMessage: message}}
+	item.Errors = &[]model.APIError{{ErrorKey: key, ErrorMessage: message}}
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // Login starts a login. The spec has already refused UPN-style user names.
-func (h *handlers) Login(_ context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
+func (h *handlers) Login(_ context.Context, req apiserver.LoginRequestObject) (apiserver.LoginResponseObject, error) {
 	password, err := joinPassword(req.Body.Password)
 	if err != nil {
 		return nil, err
@@ -21,29 +22,29 @@ func (h *handlers) Login(_ context.Context, req gen.LoginRequestObject) (gen.Log
 	if err != nil {
 		return nil, unauthorized(err)
 	}
-	return gen.Login200JSONResponse{Body: gen.AuthTokens{AccessToken: access, RefreshToken: refresh}}, nil
+	return apiserver.Login200JSONResponse{Body: model.AuthTokens{AccessToken: access, RefreshToken: refresh}}, nil
 }
 
 // RefreshAccessToken issues a new access token for a live login.
-func (h *handlers) RefreshAccessToken(_ context.Context, req gen.RefreshAccessTokenRequestObject) (gen.RefreshAccessTokenResponseObject, error) {
+func (h *handlers) RefreshAccessToken(_ context.Context, req apiserver.RefreshAccessTokenRequestObject) (apiserver.RefreshAccessTokenResponseObject, error) {
 	access, err := h.auth.Refresh(req.Body.RefreshToken)
 	if err != nil {
 		return nil, unauthorized(err)
 	}
-	return gen.RefreshAccessToken200JSONResponse{Body: gen.AccessToken{AccessToken: access}}, nil
+	return apiserver.RefreshAccessToken200JSONResponse{Body: model.AccessToken{AccessToken: access}}, nil
 }
 
 // Logout ends a login and revokes its tokens.
-func (h *handlers) Logout(_ context.Context, req gen.LogoutRequestObject) (gen.LogoutResponseObject, error) {
+func (h *handlers) Logout(_ context.Context, req apiserver.LogoutRequestObject) (apiserver.LogoutResponseObject, error) {
 	if err := h.auth.Logout(req.Body.RefreshToken); err != nil {
 		return nil, unauthorized(err)
 	}
-	return gen.Logout200Response{}, nil
+	return apiserver.Logout200Response{}, nil
 }
 
 // joinPassword reads either form the spec allows: a string, or an array of
 // strings (Horizon 8.0.0's char[]) whose elements are joined in order.
-func joinPassword(p gen.AuthLogin_Password) (string, error) {
+func joinPassword(p model.AuthLogin_Password) (string, error) {
 	if s, err := p.AsAuthLoginPassword0(); err == nil {
 		return s, nil
 	}

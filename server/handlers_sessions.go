@@ -7,7 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // hasMoreRecords is Horizon's paging header. It is written in Horizon's own
@@ -17,7 +18,7 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 
 // ListSessions answers the sessions that pass the filter, all or one page.
 // The spec bounds page and size; it cannot say that they go together.
-func (h *handlers) ListSessions(_ context.Context, req gen.ListSessionsRequestObject) (gen.ListSessionsResponseObject, error) {
+func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsRequestObject) (apiserver.ListSessionsResponseObject, error) {
 	params := req.Params
 	if (params.Page == nil) != (params.Size == nil) {
 		return nil, badRequest(`query parameters "page" and "size" go together: give both or neither`)
@@ -32,12 +33,12 @@ func (h *handlers) ListSessions(_ context.Context, req gen.ListSessionsRequestOb
 	}
 
 	sessions := h.store.Sessions()
-	matched := make([]gen.SessionInfo, 0, len(sessions))
+	matched := make([]model.SessionInfo, 0, len(sessions))
 	for _, s := range sessions {
 		if only != nil {
 			fields, err := recordFields(s)
 			if err != nil {
-				return nil, fmt.Errorf("filter session %s: %w", s.Id, err)
+				return nil, fmt.Errorf("filter session %s: %w", s.ID, err)
 			}
 			if !only.match(fields) {
 				continue
@@ -57,7 +58,7 @@ func (h *handlers) ListSessions(_ context.Context, req gen.ListSessionsRequestOb
 // sessionsPage is the 200 answer of ListSessions, with Horizon's header when
 // more sessions follow.
 type sessionsPage struct {
-	sessions []gen.SessionInfo
+	sessions []model.SessionInfo
 	more     bool
 }
 
@@ -65,16 +66,16 @@ func (p sessionsPage) VisitListSessionsResponse(w http.ResponseWriter) error {
 	if p.more {
 		w.Header()[hasMoreRecords] = []string{"TRUE"}
 	}
-	return gen.ListSessions200JSONResponse{Body: p.sessions}.VisitListSessionsResponse(w)
+	return apiserver.ListSessions200JSONResponse{Body: p.sessions}.VisitListSessionsResponse(w)
 }
 
 // GetSession answers one session of the inventory.
-func (h *handlers) GetSession(_ context.Context, req gen.GetSessionRequestObject) (gen.GetSessionResponseObject, error) {
-	session, ok := h.store.Session(req.Id)
+func (h *handlers) GetSession(_ context.Context, req apiserver.GetSessionRequestObject) (apiserver.GetSessionResponseObject, error) {
+	session, ok := h.store.Session(req.ID)
 	if !ok {
-		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Session %q does not exist.", req.Id))
+		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Session %q does not exist.", req.ID))
 	}
-	return gen.GetSession200JSONResponse(session), nil
+	return apiserver.GetSession200JSONResponse(session), nil
 }
 
 func badRequest(message string) error {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -24,10 +24,10 @@ type outcome struct {
 	ErrorKey   string
 }
 
-func outcomes(items []gen.BulkItemResponseInfo) []outcome {
+func outcomes(items []model.BulkItemResponseInfo) []outcome {
 	out := make([]outcome, len(items))
 	for i, item := range items {
-		out[i] = outcome{ID: item.Id, StatusCode: item.StatusCode, Timestamp: item.Timestamp}
+		out[i] = outcome{ID: item.ID, StatusCode: item.StatusCode, Timestamp: item.Timestamp}
 		if item.Errors != nil && len(*item.Errors) > 0 {
 			out[i].ErrorKey = (*item.Errors)[0].ErrorKey
 		}
@@ -37,7 +37,7 @@ func outcomes(items []gen.BulkItemResponseInfo) []outcome {
 
 // checkItemReasons fails t unless every failed item gives its reason in both
 // forms with the same text, and every delivered item gives none.
-func checkItemReasons(t *testing.T, items []gen.BulkItemResponseInfo) {
+func checkItemReasons(t *testing.T, items []model.BulkItemResponseInfo) {
 	t.Helper()
 	for i, item := range items {
 		if item.StatusCode == http.StatusOK {
@@ -58,8 +58,8 @@ func checkItemReasons(t *testing.T, items []gen.BulkItemResponseInfo) {
 		if msgs[0] != errs[0].ErrorMessage || msgs[0] == "" {
 			t.Errorf("item %d: error_messages %q and errors %q differ", i, msgs[0], errs[0].ErrorMessage)
 		}
-		if !strings.Contains(msgs[0], item.Id) {
-			t.Errorf("item %d: reason %q does not name the id %q", i, msgs[0], item.Id)
+		if !strings.Contains(msgs[0], item.ID) {
+			t.Errorf("item %d: reason %q does not name the id %q", i, msgs[0], item.ID)
 		}
 	}
 }
@@ -136,20 +136,20 @@ func TestSendMessageResults(t *testing.T) {
 			if resp.status != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %s", resp.status, resp.body)
 			}
-			items := decodeStrict[[]gen.BulkItemResponseInfo](t, resp.body)
+			items := decodeStrict[[]model.BulkItemResponseInfo](t, resp.body)
 			if diff := cmp.Diff(tt.want, outcomes(items)); diff != "" {
 				t.Errorf("items (-want +got):\n%s", diff)
 			}
 			checkItemReasons(t, items)
 
-			want := []gen.DeliveredMessage{}
+			want := []model.DeliveredMessage{}
 			for i, id := range tt.wantDelivered {
-				want = append(want, gen.DeliveredMessage{
+				want = append(want, model.DeliveredMessage{
 					Sequence:    int64(i + 1),
-					SessionId:   id,
-					UserId:      users[id],
+					SessionID:   id,
+					UserID:      users[id],
 					Message:     "Maintenance at 18:00",
-					MessageType: gen.DeliveredMessageMessageTypeWARNING,
+					MessageType: model.DeliveredMessageMessageTypeWARNING,
 					Timestamp:   fixedNow.UnixMilli(),
 				})
 			}
@@ -171,12 +171,12 @@ func TestSendMessageSeedExampleOnDemoData(t *testing.T) {
 	if resp.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %s", resp.status, resp.body)
 	}
-	items := decodeStrict[[]gen.BulkItemResponseInfo](t, resp.body)
-	if len(items) != 1 || items[0].Id != seedSessionID || items[0].StatusCode != http.StatusOK {
+	items := decodeStrict[[]model.BulkItemResponseInfo](t, resp.body)
+	if len(items) != 1 || items[0].ID != seedSessionID || items[0].StatusCode != http.StatusOK {
 		t.Errorf("items = %+v, want one delivered item for the seed session", items)
 	}
 	got := srv.messages(t, "?session_id="+seedSessionID)
-	if len(got) != 1 || got[0].Message != "Sample Info Message" || got[0].UserId == nil {
+	if len(got) != 1 || got[0].Message != "Sample Info Message" || got[0].UserID == nil {
 		t.Errorf("recorded = %+v, want the sample message with the session's user", got)
 	}
 }
@@ -219,9 +219,9 @@ func TestSendMessageActsOnExactlyNamedMembers(t *testing.T) {
 			if resp.status != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %s", resp.status, resp.body)
 			}
-			want := []gen.DeliveredMessage{{
-				Sequence: 1, SessionId: idConnected, UserId: ptr(userConnected), Message: "real",
-				MessageType: gen.DeliveredMessageMessageTypeINFO, Timestamp: fixedNow.UnixMilli(),
+			want := []model.DeliveredMessage{{
+				Sequence: 1, SessionID: idConnected, UserID: ptr(userConnected), Message: "real",
+				MessageType: model.DeliveredMessageMessageTypeINFO, Timestamp: fixedNow.UnixMilli(),
 			}}
 			if diff := cmp.Diff(want, srv.messages(t, "")); diff != "" {
 				t.Errorf("recorded (-want +got):\n%s", diff)
@@ -286,24 +286,24 @@ func TestDeliveredMessagesInspection(t *testing.T) {
 			t.Fatalf("send: status %d; body %s", resp.status, resp.body)
 		}
 	}
-	msg := func(seq int64, id string, user *string, text string, typ gen.DeliveredMessageMessageType) gen.DeliveredMessage {
-		return gen.DeliveredMessage{Sequence: seq, SessionId: id, UserId: user, Message: text, MessageType: typ, Timestamp: fixedNow.UnixMilli()}
+	msg := func(seq int64, id string, user *string, text string, typ model.DeliveredMessageMessageType) model.DeliveredMessage {
+		return model.DeliveredMessage{Sequence: seq, SessionID: id, UserID: user, Message: text, MessageType: typ, Timestamp: fixedNow.UnixMilli()}
 	}
-	all := []gen.DeliveredMessage{
-		msg(1, idConnected, ptr(userConnected), "first", gen.DeliveredMessageMessageTypeINFO),
-		msg(2, idConnected2, ptr(userConnected2), "first", gen.DeliveredMessageMessageTypeINFO),
-		msg(3, idConnected, ptr(userConnected), "second", gen.DeliveredMessageMessageTypeERROR),
+	all := []model.DeliveredMessage{
+		msg(1, idConnected, ptr(userConnected), "first", model.DeliveredMessageMessageTypeINFO),
+		msg(2, idConnected2, ptr(userConnected2), "first", model.DeliveredMessageMessageTypeINFO),
+		msg(3, idConnected, ptr(userConnected), "second", model.DeliveredMessageMessageTypeERROR),
 	}
 	tests := []struct {
 		name  string
 		query string
-		want  []gen.DeliveredMessage
+		want  []model.DeliveredMessage
 	}{
 		{"all", "", all},
-		{"one session", "?session_id=" + idConnected, []gen.DeliveredMessage{all[0], all[2]}},
-		{"other session", "?session_id=" + idConnected2, []gen.DeliveredMessage{all[1]}},
-		{"session never delivered to", "?session_id=" + idDisconnected, []gen.DeliveredMessage{}},
-		{"unknown session", "?session_id=" + idUnknown, []gen.DeliveredMessage{}},
+		{"one session", "?session_id=" + idConnected, []model.DeliveredMessage{all[0], all[2]}},
+		{"other session", "?session_id=" + idConnected2, []model.DeliveredMessage{all[1]}},
+		{"session never delivered to", "?session_id=" + idDisconnected, []model.DeliveredMessage{}},
+		{"unknown session", "?session_id=" + idUnknown, []model.DeliveredMessage{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,7 +316,7 @@ func TestDeliveredMessagesInspection(t *testing.T) {
 			if len(tt.want) == 0 && !strings.Contains(string(resp.body), `"messages":[]`) {
 				t.Errorf("body = %s, want an empty messages array", resp.body)
 			}
-			got := decodeStrict[gen.DeliveredMessages](t, resp.body).Messages
+			got := decodeStrict[model.DeliveredMessages](t, resp.body).Messages
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
@@ -343,18 +343,18 @@ func TestDeliveredMessagesEvicted(t *testing.T) {
 			t.Fatalf("send: status %d; body %s", resp.status, resp.body)
 		}
 	}
-	list := func(query string) gen.DeliveredMessages {
+	list := func(query string) model.DeliveredMessages {
 		t.Helper()
 		resp := srv.do(t, srv.request(t, http.MethodGet, messagesPath+query, "Bearer "+testToken, ""))
 		if resp.status != http.StatusOK {
 			t.Fatalf("GET messages%s: status %d; body %s", query, resp.status, resp.body)
 		}
-		return decodeStrict[gen.DeliveredMessages](t, resp.body)
+		return decodeStrict[model.DeliveredMessages](t, resp.body)
 	}
-	summary := func(d gen.DeliveredMessages) string {
+	summary := func(d model.DeliveredMessages) string {
 		var parts []string
 		for _, m := range d.Messages {
-			parts = append(parts, fmt.Sprintf("%d:%s:%s", m.Sequence, m.SessionId[len(m.SessionId)-1:], m.Message))
+			parts = append(parts, fmt.Sprintf("%d:%s:%s", m.Sequence, m.SessionID[len(m.SessionID)-1:], m.Message))
 		}
 		return fmt.Sprintf("%v evicted=%d", parts, d.Evicted)
 	}
@@ -410,9 +410,9 @@ func TestClearDeliveredMessages(t *testing.T) {
 	if resp := srv.send(t, sendBody(t, "after", "INFO", idConnected)); resp.status != http.StatusOK {
 		t.Fatalf("send: status %d", resp.status)
 	}
-	want := []gen.DeliveredMessage{{
-		Sequence: 3, SessionId: idConnected, UserId: ptr(userConnected), Message: "after",
-		MessageType: gen.DeliveredMessageMessageTypeINFO, Timestamp: fixedNow.UnixMilli(),
+	want := []model.DeliveredMessage{{
+		Sequence: 3, SessionID: idConnected, UserID: ptr(userConnected), Message: "after",
+		MessageType: model.DeliveredMessageMessageTypeINFO, Timestamp: fixedNow.UnixMilli(),
 	}}
 	if diff := cmp.Diff(want, srv.messages(t, "")); diff != "" {
 		t.Errorf("after clear and send, sequence must go on (-want +got):\n%s", diff)
@@ -429,12 +429,12 @@ func TestHealth(t *testing.T) {
 		name          string
 		cfg           server.Config
 		authorization string
-		want          gen.Health
+		want          model.Health
 	}{
-		{"no token", server.Config{}, "", gen.Health{Status: gen.HealthStatusOk, Sessions: len(testSessions())}},
-		{"wrong token is ignored", server.Config{}, "Bearer wrong", gen.Health{Status: gen.HealthStatusOk, Sessions: len(testSessions())}},
-		{"empty inventory", server.Config{Store: server.NewMemoryStore(nil)}, "", gen.Health{Status: gen.HealthStatusOk, Sessions: 0}},
-		{"demo inventory", server.Config{Store: server.NewMemoryStore(demo)}, "", gen.Health{Status: gen.HealthStatusOk, Sessions: len(demo)}},
+		{"no token", server.Config{}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions())}},
+		{"wrong token is ignored", server.Config{}, "Bearer wrong", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions())}},
+		{"empty inventory", server.Config{Store: server.NewMemoryStore(nil)}, "", model.Health{Status: model.HealthStatusOk, Sessions: 0}},
+		{"demo inventory", server.Config{Store: server.NewMemoryStore(demo)}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(demo)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,7 +444,7 @@ func TestHealth(t *testing.T) {
 			if resp.status != http.StatusOK {
 				t.Fatalf("status = %d; body %s", resp.status, resp.body)
 			}
-			if diff := cmp.Diff(tt.want, decodeStrict[gen.Health](t, resp.body)); diff != "" {
+			if diff := cmp.Diff(tt.want, decodeStrict[model.Health](t, resp.body)); diff != "" {
 				t.Errorf("health (-want +got):\n%s", diff)
 			}
 		})
@@ -484,7 +484,7 @@ func TestAuthenticationRefused(t *testing.T) {
 			t.Run(h.name+"/"+op.method+" "+op.path, func(t *testing.T) {
 				t.Parallel()
 				srv := newTestServer(t, server.Config{})
-				srv.store.Record([]gen.DeliveredMessage{delivery(idConnected, "kept")})
+				srv.store.Record([]model.DeliveredMessage{delivery(idConnected, "kept")})
 				resp := srv.do(t, srv.request(t, op.method, op.path, h.authorization, op.body))
 				wantError(t, resp, http.StatusUnauthorized, h.want)
 				if got := resp.header.Get("WWW-Authenticate"); got != "Bearer" {

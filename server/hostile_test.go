@@ -95,7 +95,7 @@ func TestHostileBodies(t *testing.T) {
 			if resp.status != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %.300s", resp.status, resp.body)
 			}
-			if len(recorded) != 1 || recorded[0].Message != tt.want || recorded[0].SessionId != idConnected || recorded[0].MessageType != "INFO" {
+			if len(recorded) != 1 || recorded[0].Message != tt.want || recorded[0].SessionID != idConnected || recorded[0].MessageType != "INFO" {
 				t.Errorf("recorded %+v, want one INFO message %q to %s", recorded, tt.want, idConnected)
 			}
 		})

@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // BenchmarkLayers prices the reference server's layers at one id, in one
@@ -24,17 +24,17 @@ func BenchmarkLayers(b *testing.B) {
 	sessions, _ := DemoSessions()
 	connected := map[string]bool{}
 	for _, s := range sessions {
-		connected[s.Id] = true
+		connected[s.ID] = true
 	}
 	bare := func(c echo.Context) error {
-		var spec gen.SessionSendMessageSpec
+		var spec model.SessionSendMessageSpec
 		if err := c.Bind(&spec); err != nil {
 			return err
 		}
 		ts := time.Now().UnixMilli()
-		items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
-		for i, id := range spec.SessionIds {
-			items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: ts}
+		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
+		for i, id := range spec.SessionIDs {
+			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: ts}
 			if !connected[id] {
 				items[i].StatusCode = http.StatusNotFound
 			}

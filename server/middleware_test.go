@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -82,7 +82,7 @@ type panicStore struct {
 
 const panicText = "store exploded: secret-detail-4411"
 
-func (panicStore) Session(string) (gen.SessionInfo, bool) { panic(panicText) }
+func (panicStore) Session(string) (model.SessionInfo, bool) { panic(panicText) }
 
 func TestPanicBecomesInternalError(t *testing.T) {
 	t.Parallel()

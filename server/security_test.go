@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -100,7 +100,7 @@ type panickingStore struct {
 	value func() any
 }
 
-func (s panickingStore) Session(string) (gen.SessionInfo, bool) { panic(s.value()) }
+func (s panickingStore) Session(string) (model.SessionInfo, bool) { panic(s.value()) }
 
 // Whatever a panic carries, the 500 says only "internal server error"; the
 // log has the detail.

@@ -18,7 +18,8 @@ import (
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/hzkit/sendmessage/api"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // BasePath is where the API is mounted; it is the spec's only server URL.
@@ -30,7 +31,7 @@ type Config struct {
 	// and that never expires; "" for none.
 	Token string
 	// Users may log in (POST /login) for access and refresh tokens.
-	Users []gen.ReferenceUser
+	Users []model.ReferenceUser
 	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of the tokens of a
 	// login; zero takes DefaultAccessTokenTTL and DefaultRefreshTokenTTL.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
@@ -39,7 +40,7 @@ type Config struct {
 	Store Store
 	// Sessions is the inventory of the store New makes when Store is nil;
 	// nil means the built-in demo sessions.
-	Sessions []gen.SessionInfo
+	Sessions []model.SessionInfo
 	// MaxRecordedMessages caps the record of the store New makes, over all
 	// sessions: once full, each delivery evicts the oldest. 0 means
 	// DefaultMaxRecordedMessages.
@@ -137,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	checked := strictJSON(validator)
 	if !cfg.noFastPath {
 		fast, err := compileFastPaths(doc, BasePath, authenticate, map[string]reflect.Type{
-			"sendMessageToSessions": reflect.TypeFor[gen.SendMessageToSessionsJSONRequestBody](),
+			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
 			// Still correct, only slower: every request takes the validator.
@@ -149,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	rest := e.Group(BasePath, checked)
 	handlers := &handlers{store: store, auth: auth, sessionSchema: session.Value, now: now}
-	gen.RegisterHandlers(rest, gen.NewStrictHandler(handlers, nil))
+	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, nil))
 	return s, nil
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/api"
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -134,7 +134,7 @@ func TestLimitsEnforced(t *testing.T) {
 			if resp.status != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %.300s", resp.status, resp.body)
 			}
-			if items := decodeStrict[[]gen.BulkItemResponseInfo](t, resp.body); len(items) != len(tt.ids) {
+			if items := decodeStrict[[]model.BulkItemResponseInfo](t, resp.body); len(items) != len(tt.ids) {
 				t.Errorf("%d items, want %d", len(items), len(tt.ids))
 			}
 			if got := srv.store.Messages(""); len(got) != 1 || got[0].Message != tt.message {
@@ -163,7 +163,7 @@ func TestDefaultBodyLimitFitsTheLargestRequest(t *testing.T) {
 	if resp.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %.300s", resp.status, resp.body)
 	}
-	if items := decodeStrict[[]gen.BulkItemResponseInfo](t, resp.body); len(items) != maxItems {
+	if items := decodeStrict[[]model.BulkItemResponseInfo](t, resp.body); len(items) != maxItems {
 		t.Errorf("%d items, want %d", len(items), maxItems)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -47,8 +47,8 @@ func (ts *testServer) listSessions(t *testing.T, query url.Values) (response, []
 		return resp, nil
 	}
 	names := []string{}
-	for _, s := range decodeStrict[[]gen.SessionInfo](t, resp.body) {
-		names = append(names, shortName(t, s.Id))
+	for _, s := range decodeStrict[[]model.SessionInfo](t, resp.body) {
+		names = append(names, shortName(t, s.ID))
 	}
 	return resp, names
 }
@@ -250,12 +250,12 @@ func TestGetSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range demo {
-		resp := srv.do(t, srv.request(t, http.MethodGet, sessionsPath+"/"+want.Id, "Bearer "+testToken, ""))
+		resp := srv.do(t, srv.request(t, http.MethodGet, sessionsPath+"/"+want.ID, "Bearer "+testToken, ""))
 		if resp.status != http.StatusOK {
-			t.Fatalf("%s: status %d, body %s", want.Id, resp.status, resp.body)
+			t.Fatalf("%s: status %d, body %s", want.ID, resp.status, resp.body)
 		}
-		if diff := cmp.Diff(want, decodeStrict[gen.SessionInfo](t, resp.body)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", want.Id, diff)
+		if diff := cmp.Diff(want, decodeStrict[model.SessionInfo](t, resp.body)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", want.ID, diff)
 		}
 	}
 	for _, id := range []string{idUnknown, "action", url.PathEscape("a b")} {

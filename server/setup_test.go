@@ -16,7 +16,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -58,13 +58,13 @@ var fixedNow = time.Date(2019, time.July, 1, 0, 0, 0, 0, time.UTC)
 
 func ptr[T any](v T) *T { return &v }
 
-func testSessions() []gen.SessionInfo {
-	return []gen.SessionInfo{
-		{Id: idConnected, UserId: ptr(userConnected), SessionState: gen.SessionInfoSessionStateCONNECTED},
-		{Id: idConnected2, UserId: ptr(userConnected2), SessionState: gen.SessionInfoSessionStateCONNECTED},
-		{Id: idNoUser, SessionState: gen.SessionInfoSessionStateCONNECTED},
-		{Id: idDisconnected, UserId: ptr("S-1-5-21-1-2-3-1004"), SessionState: gen.SessionInfoSessionStateDISCONNECTED},
-		{Id: idPending, UserId: ptr("S-1-5-21-1-2-3-1005"), SessionState: gen.SessionInfoSessionStatePENDING},
+func testSessions() []model.SessionInfo {
+	return []model.SessionInfo{
+		{ID: idConnected, UserID: ptr(userConnected), SessionState: model.SessionInfoSessionStateCONNECTED},
+		{ID: idConnected2, UserID: ptr(userConnected2), SessionState: model.SessionInfoSessionStateCONNECTED},
+		{ID: idNoUser, SessionState: model.SessionInfoSessionStateCONNECTED},
+		{ID: idDisconnected, UserID: ptr("S-1-5-21-1-2-3-1004"), SessionState: model.SessionInfoSessionStateDISCONNECTED},
+		{ID: idPending, UserID: ptr("S-1-5-21-1-2-3-1005"), SessionState: model.SessionInfoSessionStatePENDING},
 	}
 }
 
@@ -84,7 +84,7 @@ func newTestServer(t *testing.T, cfg server.Config) *testServer {
 		cfg.Token = testToken
 	}
 	if cfg.Users == nil {
-		cfg.Users = []gen.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
+		cfg.Users = []model.ReferenceUser{{Username: testUser, Domain: testDomain, Password: testPassword}}
 	}
 	if cfg.Store == nil {
 		store = server.NewMemoryStore(testSessions())
@@ -171,13 +171,13 @@ func (ts *testServer) send(t *testing.T, body string) response {
 	return ts.do(t, ts.request(t, http.MethodPost, sendPath, "Bearer "+testToken, body))
 }
 
-func (ts *testServer) messages(t *testing.T, query string) []gen.DeliveredMessage {
+func (ts *testServer) messages(t *testing.T, query string) []model.DeliveredMessage {
 	t.Helper()
 	resp := ts.do(t, ts.request(t, http.MethodGet, messagesPath+query, "Bearer "+testToken, ""))
 	if resp.status != http.StatusOK {
 		t.Fatalf("GET messages%s: status %d, body %s", query, resp.status, resp.body)
 	}
-	return decodeStrict[gen.DeliveredMessages](t, resp.body).Messages
+	return decodeStrict[model.DeliveredMessages](t, resp.body).Messages
 }
 
 // sendBody is the JSON of a send-message request.
@@ -207,12 +207,12 @@ func decodeStrict[T any](t *testing.T, body []byte) T {
 
 // wantError fails t unless resp is an ErrorResponse with status and a reason
 // containing fragment, given in all three of its forms.
-func wantError(t *testing.T, resp response, status int, fragment string) gen.ErrorResponse {
+func wantError(t *testing.T, resp response, status int, fragment string) model.ErrorResponse {
 	t.Helper()
 	if resp.status != status {
 		t.Fatalf("status = %d, want %d; body %s", resp.status, status, resp.body)
 	}
-	e := decodeStrict[gen.ErrorResponse](t, resp.body)
+	e := decodeStrict[model.ErrorResponse](t, resp.body)
 	if !strings.Contains(e.ErrorMessage, fragment) {
 		t.Errorf("error_message = %q, want it to contain %q", e.ErrorMessage, fragment)
 	}

@@ -3,7 +3,7 @@ package server
 import (
 	"sync"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // DefaultMaxRecordedMessages caps the record of delivered messages when
@@ -15,19 +15,19 @@ const DefaultMaxRecordedMessages = 100000
 // of delivered messages. It is safe for concurrent use.
 type Store interface {
 	// Session returns the session with the given id.
-	Session(id string) (gen.SessionInfo, bool)
+	Session(id string) (model.SessionInfo, bool)
 	// Sessions returns every session, in inventory order. The caller must
 	// not change what the sessions' pointer fields point to.
-	Sessions() []gen.SessionInfo
+	Sessions() []model.SessionInfo
 	// SessionCount returns how many sessions the inventory holds.
 	SessionCount() int
 	// Record appends deliveries in order, numbering them from the next
 	// sequence number. One call is atomic: readers see all of it or none.
-	Record(deliveries []gen.DeliveredMessage)
+	Record(deliveries []model.DeliveredMessage)
 	// Delivered returns the recorded deliveries, oldest first (all of them
 	// when sessionID is "", else those of that session), and how many the
 	// record has evicted since it was made, as one consistent snapshot.
-	Delivered(sessionID string) gen.DeliveredMessages
+	Delivered(sessionID string) model.DeliveredMessages
 	// ClearMessages forgets every recorded delivery; sequence numbers and the
 	// evicted count go on.
 	ClearMessages()
@@ -37,14 +37,14 @@ type Store interface {
 // and read without locking; the message record is behind a mutex and holds at
 // most a fixed number of deliveries, evicting the oldest first.
 type MemoryStore struct {
-	sessions    map[string]gen.SessionInfo
+	sessions    map[string]model.SessionInfo
 	order       []string // ids in inventory order
 	maxMessages int
 
 	mu sync.Mutex
 	// messages grows to maxMessages, then is a ring: each new delivery
 	// overwrites the oldest one, at messages[oldest].
-	messages []gen.DeliveredMessage
+	messages []model.DeliveredMessage
 	oldest   int
 	sequence int64
 	evicted  int64
@@ -56,32 +56,32 @@ var _ Store = (*MemoryStore)(nil)
 // DefaultMaxRecordedMessages deliveries. Ids must be unique, as LoadData
 // guarantees; a later duplicate replaces an earlier one. The store takes the
 // sessions over: the caller must not change them afterwards.
-func NewMemoryStore(sessions []gen.SessionInfo) *MemoryStore {
+func NewMemoryStore(sessions []model.SessionInfo) *MemoryStore {
 	return newMemoryStore(sessions, DefaultMaxRecordedMessages)
 }
 
 // newMemoryStore is NewMemoryStore with a cap of maxMessages, at least 1.
-func newMemoryStore(sessions []gen.SessionInfo, maxMessages int) *MemoryStore {
-	byID := make(map[string]gen.SessionInfo, len(sessions))
+func newMemoryStore(sessions []model.SessionInfo, maxMessages int) *MemoryStore {
+	byID := make(map[string]model.SessionInfo, len(sessions))
 	order := make([]string, 0, len(sessions))
 	for _, s := range sessions {
-		if _, dup := byID[s.Id]; !dup {
-			order = append(order, s.Id)
+		if _, dup := byID[s.ID]; !dup {
+			order = append(order, s.ID)
 		}
-		byID[s.Id] = s
+		byID[s.ID] = s
 	}
 	return &MemoryStore{sessions: byID, order: order, maxMessages: max(maxMessages, 1)}
 }
 
 // Session implements Store.
-func (s *MemoryStore) Session(id string) (gen.SessionInfo, bool) {
+func (s *MemoryStore) Session(id string) (model.SessionInfo, bool) {
 	session, ok := s.sessions[id]
 	return session, ok
 }
 
 // Sessions implements Store.
-func (s *MemoryStore) Sessions() []gen.SessionInfo {
-	out := make([]gen.SessionInfo, len(s.order))
+func (s *MemoryStore) Sessions() []model.SessionInfo {
+	out := make([]model.SessionInfo, len(s.order))
 	for i, id := range s.order {
 		out[i] = s.sessions[id]
 	}
@@ -92,7 +92,7 @@ func (s *MemoryStore) Sessions() []gen.SessionInfo {
 func (s *MemoryStore) SessionCount() int { return len(s.sessions) }
 
 // Record implements Store. Eviction costs O(1) per delivery.
-func (s *MemoryStore) Record(deliveries []gen.DeliveredMessage) {
+func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 	if len(deliveries) == 0 {
 		return
 	}
@@ -112,23 +112,23 @@ func (s *MemoryStore) Record(deliveries []gen.DeliveredMessage) {
 }
 
 // Delivered implements Store.
-func (s *MemoryStore) Delivered(sessionID string) gen.DeliveredMessages {
+func (s *MemoryStore) Delivered(sessionID string) model.DeliveredMessages {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []gen.DeliveredMessage{}
-	for _, part := range [][]gen.DeliveredMessage{s.messages[s.oldest:], s.messages[:s.oldest]} {
+	out := []model.DeliveredMessage{}
+	for _, part := range [][]model.DeliveredMessage{s.messages[s.oldest:], s.messages[:s.oldest]} {
 		for _, m := range part {
-			if sessionID == "" || m.SessionId == sessionID {
+			if sessionID == "" || m.SessionID == sessionID {
 				out = append(out, m)
 			}
 		}
 	}
-	return gen.DeliveredMessages{Messages: out, Evicted: s.evicted}
+	return model.DeliveredMessages{Messages: out, Evicted: s.evicted}
 }
 
 // Messages is Delivered(sessionID).Messages: the recorded deliveries, oldest
 // first, all of them when sessionID is "", else those of that session.
-func (s *MemoryStore) Messages(sessionID string) []gen.DeliveredMessage {
+func (s *MemoryStore) Messages(sessionID string) []model.DeliveredMessage {
 	return s.Delivered(sessionID).Messages
 }
 

@@ -7,16 +7,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
 func TestMemoryStoreSession(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(testSessions())
-	byID := map[string]gen.SessionInfo{}
+	byID := map[string]model.SessionInfo{}
 	for _, s := range testSessions() {
-		byID[s.Id] = s
+		byID[s.ID] = s
 	}
 	tests := []struct {
 		name   string
@@ -47,15 +47,15 @@ func TestMemoryStoreSession(t *testing.T) {
 
 func TestMemoryStoreSessionsInInventoryOrder(t *testing.T) {
 	t.Parallel()
-	store := server.NewMemoryStore([]gen.SessionInfo{
-		{Id: "c", SessionState: gen.SessionInfoSessionStateCONNECTED},
-		{Id: "a", SessionState: gen.SessionInfoSessionStatePENDING},
-		{Id: "b", SessionState: gen.SessionInfoSessionStateCONNECTED},
-		{Id: "a", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
+	store := server.NewMemoryStore([]model.SessionInfo{
+		{ID: "c", SessionState: model.SessionInfoSessionStateCONNECTED},
+		{ID: "a", SessionState: model.SessionInfoSessionStatePENDING},
+		{ID: "b", SessionState: model.SessionInfoSessionStateCONNECTED},
+		{ID: "a", SessionState: model.SessionInfoSessionStateDISCONNECTED},
 	})
 	var got []string
 	for _, s := range store.Sessions() {
-		got = append(got, s.Id+":"+string(s.SessionState))
+		got = append(got, s.ID+":"+string(s.SessionState))
 	}
 	// A later duplicate replaces the earlier one in its place.
 	want := []string{"c:CONNECTED", "a:DISCONNECTED", "b:CONNECTED"}
@@ -71,13 +71,13 @@ func TestMemoryStoreSessionCount(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		sessions []gen.SessionInfo
+		sessions []model.SessionInfo
 		want     int
 	}{
 		{"nil", nil, 0},
-		{"empty", []gen.SessionInfo{}, 0},
+		{"empty", []model.SessionInfo{}, 0},
 		{"test inventory", testSessions(), len(testSessions())},
-		{"repeated id counted once", []gen.SessionInfo{{Id: "a"}, {Id: "a"}, {Id: "b"}}, 2},
+		{"repeated id counted once", []model.SessionInfo{{ID: "a"}, {ID: "a"}, {ID: "b"}}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,26 +91,26 @@ func TestMemoryStoreSessionCount(t *testing.T) {
 
 func TestMemoryStoreLaterDuplicateWins(t *testing.T) {
 	t.Parallel()
-	store := server.NewMemoryStore([]gen.SessionInfo{
-		{Id: "a", SessionState: gen.SessionInfoSessionStateDISCONNECTED},
-		{Id: "a", SessionState: gen.SessionInfoSessionStateCONNECTED},
+	store := server.NewMemoryStore([]model.SessionInfo{
+		{ID: "a", SessionState: model.SessionInfoSessionStateDISCONNECTED},
+		{ID: "a", SessionState: model.SessionInfoSessionStateCONNECTED},
 	})
 	got, ok := store.Session("a")
-	if !ok || got.SessionState != gen.SessionInfoSessionStateCONNECTED {
+	if !ok || got.SessionState != model.SessionInfoSessionStateCONNECTED {
 		t.Errorf("Session(a) = %+v, %v; want the later, CONNECTED one", got, ok)
 	}
 }
 
-func delivery(sessionID, message string) gen.DeliveredMessage {
-	return gen.DeliveredMessage{
-		SessionId:   sessionID,
+func delivery(sessionID, message string) model.DeliveredMessage {
+	return model.DeliveredMessage{
+		SessionID:   sessionID,
 		Message:     message,
-		MessageType: gen.DeliveredMessageMessageTypeINFO,
+		MessageType: model.DeliveredMessageMessageTypeINFO,
 		Timestamp:   fixedNow.UnixMilli(),
 	}
 }
 
-func withSequence(m gen.DeliveredMessage, seq int64) gen.DeliveredMessage {
+func withSequence(m model.DeliveredMessage, seq int64) model.DeliveredMessage {
 	m.Sequence = seq
 	return m
 }
@@ -119,11 +119,11 @@ func TestMemoryStoreRecordNumbersFromOneAcrossCalls(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(nil)
 
-	first := []gen.DeliveredMessage{delivery("a", "one"), delivery("b", "two")}
+	first := []model.DeliveredMessage{delivery("a", "one"), delivery("b", "two")}
 	store.Record(first)
 	store.Record(nil)
-	store.Record([]gen.DeliveredMessage{})
-	second := []gen.DeliveredMessage{delivery("a", "three"), delivery("c", "four"), delivery("a", "five")}
+	store.Record([]model.DeliveredMessage{})
+	second := []model.DeliveredMessage{delivery("a", "three"), delivery("c", "four"), delivery("a", "five")}
 	store.Record(second)
 
 	// The caller's slice learns the numbers given.
@@ -133,7 +133,7 @@ func TestMemoryStoreRecordNumbersFromOneAcrossCalls(t *testing.T) {
 	if diff := cmp.Diff([]int64{3, 4, 5}, sequences(second)); diff != "" {
 		t.Errorf("second batch sequences (-want +got):\n%s", diff)
 	}
-	want := []gen.DeliveredMessage{
+	want := []model.DeliveredMessage{
 		withSequence(delivery("a", "one"), 1),
 		withSequence(delivery("b", "two"), 2),
 		withSequence(delivery("a", "three"), 3),
@@ -145,7 +145,7 @@ func TestMemoryStoreRecordNumbersFromOneAcrossCalls(t *testing.T) {
 	}
 }
 
-func sequences(ms []gen.DeliveredMessage) []int64 {
+func sequences(ms []model.DeliveredMessage) []int64 {
 	out := make([]int64, len(ms))
 	for i, m := range ms {
 		out[i] = m.Sequence
@@ -156,25 +156,25 @@ func sequences(ms []gen.DeliveredMessage) []int64 {
 func TestMemoryStoreMessagesFilter(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(nil)
-	store.Record([]gen.DeliveredMessage{delivery("a", "one"), delivery("b", "two"), delivery("a", "three")})
+	store.Record([]model.DeliveredMessage{delivery("a", "one"), delivery("b", "two"), delivery("a", "three")})
 
 	tests := []struct {
 		name      string
 		sessionID string
-		want      []gen.DeliveredMessage
+		want      []model.DeliveredMessage
 	}{
-		{"all", "", []gen.DeliveredMessage{
+		{"all", "", []model.DeliveredMessage{
 			withSequence(delivery("a", "one"), 1),
 			withSequence(delivery("b", "two"), 2),
 			withSequence(delivery("a", "three"), 3),
 		}},
-		{"one session, oldest first", "a", []gen.DeliveredMessage{
+		{"one session, oldest first", "a", []model.DeliveredMessage{
 			withSequence(delivery("a", "one"), 1),
 			withSequence(delivery("a", "three"), 3),
 		}},
-		{"other session", "b", []gen.DeliveredMessage{withSequence(delivery("b", "two"), 2)}},
-		{"no deliveries", "z", []gen.DeliveredMessage{}},
-		{"prefix is not a match", "a ", []gen.DeliveredMessage{}},
+		{"other session", "b", []model.DeliveredMessage{withSequence(delivery("b", "two"), 2)}},
+		{"no deliveries", "z", []model.DeliveredMessage{}},
+		{"prefix is not a match", "a ", []model.DeliveredMessage{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +198,7 @@ func TestMemoryStoreMessagesEmptyIsNotNil(t *testing.T) {
 	}{
 		{"new store", func(*server.MemoryStore) {}},
 		{"after clear", func(s *server.MemoryStore) {
-			s.Record([]gen.DeliveredMessage{delivery("a", "one")})
+			s.Record([]model.DeliveredMessage{delivery("a", "one")})
 			s.ClearMessages()
 		}},
 	}
@@ -220,12 +220,12 @@ func TestMemoryStoreMessagesEmptyIsNotNil(t *testing.T) {
 func TestMemoryStoreClearKeepsCounting(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(nil)
-	store.Record([]gen.DeliveredMessage{delivery("a", "one"), delivery("a", "two")})
+	store.Record([]model.DeliveredMessage{delivery("a", "one"), delivery("a", "two")})
 	store.ClearMessages()
 	store.ClearMessages()
-	store.Record([]gen.DeliveredMessage{delivery("b", "three")})
+	store.Record([]model.DeliveredMessage{delivery("b", "three")})
 
-	want := []gen.DeliveredMessage{withSequence(delivery("b", "three"), 3)}
+	want := []model.DeliveredMessage{withSequence(delivery("b", "three"), 3)}
 	if diff := cmp.Diff(want, store.Messages("")); diff != "" {
 		t.Errorf("Messages after clear (-want +got):\n%s", diff)
 	}
@@ -237,12 +237,12 @@ func TestMemoryStoreClearKeepsCounting(t *testing.T) {
 func TestMemoryStoreMessagesReturnsACopy(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(nil)
-	store.Record([]gen.DeliveredMessage{delivery("a", "one")})
+	store.Record([]model.DeliveredMessage{delivery("a", "one")})
 	got := store.Messages("")
 	got[0].Message = "changed"
 	got[0].Sequence = 99
 
-	want := []gen.DeliveredMessage{withSequence(delivery("a", "one"), 1)}
+	want := []model.DeliveredMessage{withSequence(delivery("a", "one"), 1)}
 	if diff := cmp.Diff(want, store.Messages("")); diff != "" {
 		t.Errorf("store changed through a returned slice (-want +got):\n%s", diff)
 	}
@@ -263,7 +263,7 @@ func TestMemoryStoreConcurrentRecord(t *testing.T) {
 	batchName := func(w, b int) string { return fmt.Sprintf("w%d-b%d", w, b) }
 
 	// checkSnapshot says what is wrong with one view of the record, or "".
-	checkSnapshot := func(ms []gen.DeliveredMessage) string {
+	checkSnapshot := func(ms []model.DeliveredMessage) string {
 		perBatch := map[string][]int64{}
 		for i, m := range ms {
 			if m.Sequence != int64(i+1) {
@@ -288,7 +288,7 @@ func TestMemoryStoreConcurrentRecord(t *testing.T) {
 	for w := range writers {
 		writersDone.Go(func() {
 			for b := range batches {
-				batch := make([]gen.DeliveredMessage, batchSize)
+				batch := make([]model.DeliveredMessage, batchSize)
 				for i := range batch {
 					// Session ids cycle so that filtered reads see part of each batch.
 					batch[i] = delivery(fmt.Sprintf("s%d", i%2), batchName(w, b))
@@ -307,8 +307,8 @@ func TestMemoryStoreConcurrentRecord(t *testing.T) {
 					return
 				}
 				for _, m := range store.Messages("s1") {
-					if m.SessionId != "s1" {
-						t.Errorf("Messages(s1) returned a message of %q", m.SessionId)
+					if m.SessionID != "s1" {
+						t.Errorf("Messages(s1) returned a message of %q", m.SessionID)
 						return
 					}
 				}
@@ -342,8 +342,8 @@ func TestMemoryStoreConcurrentRecord(t *testing.T) {
 
 func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
 	t.Parallel()
-	msgs := func(texts ...string) []gen.DeliveredMessage {
-		out := make([]gen.DeliveredMessage, len(texts))
+	msgs := func(texts ...string) []model.DeliveredMessage {
+		out := make([]model.DeliveredMessage, len(texts))
 		for i, text := range texts {
 			out[i] = delivery("s"+text[:1], text)
 		}
@@ -391,22 +391,22 @@ func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
 			t.Parallel()
 			store := server.NewMemoryStoreWithCap(nil, tt.maxMessages)
 			tt.record(store)
-			want := []gen.DeliveredMessage{}
+			want := []model.DeliveredMessage{}
 			for _, k := range tt.want {
 				want = append(want, withSequence(delivery("s"+k.text[:1], k.text), k.seq))
 			}
 			got := store.Delivered("")
-			if diff := cmp.Diff(gen.DeliveredMessages{Messages: want, Evicted: tt.wantEvicted}, got); diff != "" {
+			if diff := cmp.Diff(model.DeliveredMessages{Messages: want, Evicted: tt.wantEvicted}, got); diff != "" {
 				t.Errorf("Delivered(\"\") (-want +got):\n%s", diff)
 			}
 			// A filter keeps the order and reports the same, global count.
-			wantA := []gen.DeliveredMessage{}
+			wantA := []model.DeliveredMessage{}
 			for _, m := range want {
-				if m.SessionId == "sa" {
+				if m.SessionID == "sa" {
 					wantA = append(wantA, m)
 				}
 			}
-			if diff := cmp.Diff(gen.DeliveredMessages{Messages: wantA, Evicted: tt.wantEvicted}, store.Delivered("sa")); diff != "" {
+			if diff := cmp.Diff(model.DeliveredMessages{Messages: wantA, Evicted: tt.wantEvicted}, store.Delivered("sa")); diff != "" {
 				t.Errorf("Delivered(sa) (-want +got):\n%s", diff)
 			}
 		})
@@ -416,7 +416,7 @@ func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
 func TestMemoryStoreDefaultCap(t *testing.T) {
 	t.Parallel()
 	store := server.NewMemoryStore(nil)
-	batch := make([]gen.DeliveredMessage, server.DefaultMaxRecordedMessages+1)
+	batch := make([]model.DeliveredMessage, server.DefaultMaxRecordedMessages+1)
 	for i := range batch {
 		batch[i] = delivery("a", "m")
 	}
@@ -444,7 +444,7 @@ func TestMemoryStoreConcurrentEviction(t *testing.T) {
 		readers     = 4
 	)
 	store := server.NewMemoryStoreWithCap(nil, maxMessages)
-	checkSnapshot := func(d gen.DeliveredMessages) string {
+	checkSnapshot := func(d model.DeliveredMessages) string {
 		if len(d.Messages) > maxMessages {
 			return fmt.Sprintf("holds %d messages, over the cap of %d", len(d.Messages), maxMessages)
 		}
@@ -463,7 +463,7 @@ func TestMemoryStoreConcurrentEviction(t *testing.T) {
 	for w := range writers {
 		writersDone.Go(func() {
 			for b := range batches {
-				batch := make([]gen.DeliveredMessage, batchSize)
+				batch := make([]model.DeliveredMessage, batchSize)
 				for i := range batch {
 					batch[i] = delivery("s", fmt.Sprintf("w%d-b%d-%d", w, b, i))
 				}

@@ -32,7 +32,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	connected := make(map[string]bool, len(sessions))
 	for _, s := range sessions {
-		connected[s.Id] = s.SessionState == gen.SessionInfoSessionStateCONNECTED
+		connected[s.ID] = s.SessionState == model.SessionInfoSessionStateCONNECTED
 	}
 
 	// Request ids of the reference server's shape and length: 16 random
@@ -81,14 +81,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
 		h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
 		h[echo.HeaderCacheControl] = []string{"no-store"}
-		var spec gen.SessionSendMessageSpec
+		var spec model.SessionSendMessageSpec
 		if err := c.Bind(&spec); err != nil {
 			return err
 		}
 		timestamp := time.Now().UnixMilli()
-		items := make([]gen.BulkItemResponseInfo, len(spec.SessionIds))
-		for i, id := range spec.SessionIds {
-			items[i] = gen.BulkItemResponseInfo{Id: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
+		for i, id := range spec.SessionIDs {
+			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
 			if !connected[id] {
 				items[i].StatusCode = http.StatusNotFound
 			}
@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // loadSessions reads the data file with plain encoding/json: no validation.
-func loadSessions(file string) ([]gen.SessionInfo, error) {
+func loadSessions(file string) ([]model.SessionInfo, error) {
 	if file == "" {
 		sessions, err := server.DemoSessions()
 		if err != nil {
@@ -140,7 +140,7 @@ func loadSessions(file string) ([]gen.SessionInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read data file: %w", err)
 	}
-	var parsed gen.ReferenceData
+	var parsed model.ReferenceData
 	if err := json.Unmarshal(data, &parsed); err != nil {
 		return nil, fmt.Errorf("data file %s: %w", file, err)
 	}

@@ -29,7 +29,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 const (
@@ -171,10 +171,10 @@ func sessionID(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i
 
 // writeData writes an inventory of n connected sessions.
 func writeData(dir string, n int) (string, error) {
-	data := gen.ReferenceData{Sessions: make([]gen.SessionInfo, n)}
+	data := model.ReferenceData{Sessions: make([]model.SessionInfo, n)}
 	for i := range data.Sessions {
 		user := fmt.Sprintf("S-1-5-21-1-2-3-%d", 1000+i)
-		data.Sessions[i] = gen.SessionInfo{Id: sessionID(i), UserId: &user, SessionState: gen.SessionInfoSessionStateCONNECTED}
+		data.Sessions[i] = model.SessionInfo{ID: sessionID(i), UserID: &user, SessionState: model.SessionInfoSessionStateCONNECTED}
 	}
 	path := filepath.Join(dir, fmt.Sprintf("sessions-%d.json", n))
 	return path, writeJSON(path, data)
@@ -182,9 +182,9 @@ func writeData(dir string, n int) (string, error) {
 
 // writeBody writes a send-message request for the first n sessions.
 func writeBody(dir string, n int) (string, []byte, error) {
-	spec := gen.SessionSendMessageSpec{Message: message, MessageType: gen.SessionSendMessageSpecMessageTypeWARNING, SessionIds: make([]string, n)}
-	for i := range spec.SessionIds {
-		spec.SessionIds[i] = sessionID(i)
+	spec := model.SessionSendMessageSpec{Message: message, MessageType: model.SessionSendMessageSpecMessageTypeWARNING, SessionIDs: make([]string, n)}
+	for i := range spec.SessionIDs {
+		spec.SessionIDs[i] = sessionID(i)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("body-%d.json", n))
 	if err := writeJSON(path, spec); err != nil {

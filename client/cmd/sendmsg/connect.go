@@ -99,8 +99,8 @@ func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
 		out = append(out, target{
-			ID: s.Id, User: deref(s.UserId), Machine: deref(s.MachineId),
-			Pool: deref(s.DesktopPoolId), State: string(s.SessionState),
+			ID: s.ID, User: deref(s.UserID), Machine: deref(s.MachineID),
+			Pool: deref(s.DesktopPoolID), State: string(s.SessionState),
 		})
 	}
 	return out, nil

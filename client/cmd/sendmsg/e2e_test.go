@@ -20,7 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -73,7 +73,7 @@ func startRefServer(t *testing.T) *refServer {
 	}
 	rs := &refServer{store: server.NewMemoryStore(sessions), logs: &lockedBuffer{}}
 	srv, err := server.New(server.Config{
-		Users:  []gen.ReferenceUser{server.DemoAdministrator(adminPassword)},
+		Users:  []model.ReferenceUser{server.DemoAdministrator(adminPassword)},
 		Store:  rs.store,
 		Logger: slog.New(slog.NewJSONHandler(rs.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -110,7 +110,7 @@ func (rs *refServer) env() map[string]string {
 func (rs *refServer) delivered() []string {
 	var ids []string
 	for _, m := range rs.store.Messages("") {
-		ids = append(ids, m.SessionId)
+		ids = append(ids, m.SessionID)
 	}
 	return ids
 }
@@ -165,7 +165,7 @@ func TestE2ETargets(t *testing.T) {
 				t.Errorf("delivered (-want +got):\n%s", diff)
 			}
 			for _, m := range rs.store.Messages("") {
-				if m.MessageType != gen.DeliveredMessageMessageTypeWARNING || m.Message != "Restart in 15 minutes" {
+				if m.MessageType != model.DeliveredMessageMessageTypeWARNING || m.Message != "Restart in 15 minutes" {
 					t.Errorf("recorded %s %q", m.MessageType, m.Message)
 				}
 			}

@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -242,7 +242,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// The file's inventory, even when empty: nil would mean the demo one.
 		cfg.Sessions = data.Sessions
 		if cfg.Sessions == nil {
-			cfg.Sessions = []gen.SessionInfo{}
+			cfg.Sessions = []model.SessionInfo{}
 		}
 		if data.Users != nil {
 			cfg.Users = *data.Users
@@ -254,7 +254,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			generatedPassword = true
 		}
-		cfg.Users = []gen.ReferenceUser{server.DemoAdministrator(adminPassword)}
+		cfg.Users = []model.ReferenceUser{server.DemoAdministrator(adminPassword)}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

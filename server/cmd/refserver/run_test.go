@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 )
 
@@ -245,9 +245,9 @@ func decode(t *testing.T, body []byte, v any) {
 	}
 }
 
-func decodeItems(t *testing.T, body []byte) []gen.BulkItemResponseInfo {
+func decodeItems(t *testing.T, body []byte) []model.BulkItemResponseInfo {
 	t.Helper()
-	var items []gen.BulkItemResponseInfo
+	var items []model.BulkItemResponseInfo
 	if err := json.Unmarshal(body, &items); err != nil {
 		t.Fatalf("decode result items: %v\nbody: %s", err, body)
 	}
@@ -261,7 +261,7 @@ func wantDelivered(t *testing.T, status int, body []byte, id string) {
 		t.Fatalf("status = %d, want 200; body %s", status, body)
 	}
 	items := decodeItems(t, body)
-	if len(items) != 1 || items[0].Id != id || items[0].StatusCode != http.StatusOK {
+	if len(items) != 1 || items[0].ID != id || items[0].StatusCode != http.StatusOK {
 		t.Errorf("items = %s, want one delivered item for %s", body, id)
 	}
 }
@@ -279,7 +279,7 @@ func stdoutValue(t *testing.T, out, prefix string) string {
 }
 
 // loginAs logs in over client and returns the tokens, or the status when not 200.
-func loginAs(t *testing.T, client *http.Client, base, username, password, domain string) (gen.AuthTokens, int) {
+func loginAs(t *testing.T, client *http.Client, base, username, password, domain string) (model.AuthTokens, int) {
 	t.Helper()
 	body, err := json.Marshal(map[string]string{"username": username, "password": password, "domain": domain})
 	if err != nil {
@@ -291,7 +291,7 @@ func loginAs(t *testing.T, client *http.Client, base, username, password, domain
 	}
 	req.Header.Set("Content-Type", "application/json")
 	status, got := roundTrip(t, client, req)
-	var tokens gen.AuthTokens
+	var tokens model.AuthTokens
 	if status == http.StatusOK {
 		if err := json.Unmarshal(got, &tokens); err != nil {
 			t.Fatalf("login answer: %v: %s", err, got)
@@ -520,13 +520,13 @@ func TestRunMaxRecordedMessages(t *testing.T) {
 
 // deliveredRecord returns what the inspection endpoint says was delivered,
 // and its raw answer.
-func deliveredRecord(t *testing.T, client *http.Client, base, token string) (gen.DeliveredMessages, []byte) {
+func deliveredRecord(t *testing.T, client *http.Client, base, token string) (model.DeliveredMessages, []byte) {
 	t.Helper()
 	resp, body := call(t, client, http.MethodGet, base+messagesSuffix, token, "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET messages: status %d; body %s", resp.StatusCode, body)
 	}
-	var record gen.DeliveredMessages
+	var record model.DeliveredMessages
 	decode(t, body, &record)
 	return record, body
 }
@@ -603,9 +603,9 @@ func TestRunDataFileWithRecordCap(t *testing.T) {
 		t.Fatalf("login as the file's user: %d", status)
 	}
 	resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions", tokens.AccessToken, "")
-	var sessions []gen.SessionInfo
+	var sessions []model.SessionInfo
 	decode(t, body, &sessions)
-	if resp.StatusCode != http.StatusOK || len(sessions) != 2 || sessions[0].Id != "mine-1" || sessions[1].Id != "mine-2" {
+	if resp.StatusCode != http.StatusOK || len(sessions) != 2 || sessions[0].ID != "mine-1" || sessions[1].ID != "mine-2" {
 		t.Errorf("sessions: %d %s, want mine-1 and mine-2", resp.StatusCode, body)
 	}
 	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"m","message_type":"INFO","session_ids":["mine-1","mine-2","mine-1"]}`)
@@ -615,7 +615,7 @@ func TestRunDataFileWithRecordCap(t *testing.T) {
 	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"again","message_type":"INFO","session_ids":["mine-2"]}`)
 	wantDelivered(t, status, body, "mine-2")
 	record, body := deliveredRecord(t, client, r.base, tokens.AccessToken)
-	if len(record.Messages) != 2 || record.Messages[0].SessionId != "mine-2" || record.Messages[1].Message != "again" || record.Evicted != 1 {
+	if len(record.Messages) != 2 || record.Messages[0].SessionID != "mine-2" || record.Messages[1].Message != "again" || record.Evicted != 1 {
 		t.Errorf("record = %s, want the last 2 deliveries and 1 evicted", body)
 	}
 	if err := r.stop(t); err != nil {
@@ -801,7 +801,7 @@ func TestRunGracefulShutdown(t *testing.T) {
 		}
 		var got []string
 		for _, item := range decodeItems(t, a.body) {
-			got = append(got, fmt.Sprintf("%s:%d", item.Id, item.StatusCode))
+			got = append(got, fmt.Sprintf("%s:%d", item.ID, item.StatusCode))
 		}
 		if want := []string{seedID + ":200", unknownID(i) + ":404"}; strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("held request %d: items %v, want %v", i, got, want)

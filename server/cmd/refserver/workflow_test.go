@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hzkit/sendmessage/gen"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // TestWorkflowOverHTTPS is what every script that messages Horizon users
@@ -43,10 +43,10 @@ func TestWorkflowOverHTTPS(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("list page %d: %d %s", page, resp.StatusCode, body)
 		}
-		var sessions []gen.SessionInfo
+		var sessions []model.SessionInfo
 		decode(t, body, &sessions)
 		for _, s := range sessions {
-			ids = append(ids, s.Id)
+			ids = append(ids, s.ID)
 		}
 		pages++
 		if resp.Header.Get("HAS_MORE_RECORDS") != "TRUE" {
@@ -60,7 +60,7 @@ func TestWorkflowOverHTTPS(t *testing.T) {
 
 	// 3. Send them a WARNING; the disconnected one cannot show it.
 	const message = "This desktop restarts in 15 minutes. Please save your work."
-	spec, err := json.Marshal(gen.SessionSendMessageSpec{Message: message, MessageType: gen.SessionSendMessageSpecMessageTypeWARNING, SessionIds: ids})
+	spec, err := json.Marshal(model.SessionSendMessageSpec{Message: message, MessageType: model.SessionSendMessageSpecMessageTypeWARNING, SessionIDs: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +81,14 @@ func TestWorkflowOverHTTPS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("inspection: %d %s", resp.StatusCode, body)
 	}
-	var delivered gen.DeliveredMessages
+	var delivered model.DeliveredMessages
 	decode(t, body, &delivered)
 	var got []string
 	for _, m := range delivered.Messages {
-		if m.Message != message || m.MessageType != gen.DeliveredMessageMessageTypeWARNING {
+		if m.Message != message || m.MessageType != model.DeliveredMessageMessageTypeWARNING {
 			t.Errorf("delivered %+v, want the WARNING", m)
 		}
-		got = append(got, m.SessionId)
+		got = append(got, m.SessionID)
 	}
 	if diff := cmp.Diff(finance[:2], got); diff != "" {
 		t.Errorf("delivered to (-want +got):\n%s", diff)
@@ -99,7 +99,7 @@ func TestWorkflowOverHTTPS(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
 	}
-	var refreshed gen.AccessToken
+	var refreshed model.AccessToken
 	decode(t, body, &refreshed)
 	if resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions/"+seedID, refreshed.AccessToken, ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("the refreshed token: %d %s", resp.StatusCode, body)
