@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/contract"
 )
 
 // errorKeys are the stable error_key values of ErrorResponse, by status.
@@ -113,7 +114,7 @@ func describeAlternatives(errs openapi3.MultiError) string {
 	var b strings.Builder
 	lastPlace := ""
 	for i, err := range errs {
-		reason := describeSchemaError(err)
+		reason := contract.DescribeSchemaError(err)
 		place, rest, found := strings.Cut(reason, ": ")
 		if i > 0 {
 			b.WriteString(", or ")
@@ -142,5 +143,5 @@ func describeRequestError(err *openapi3filter.RequestError) string {
 	if err.Err == nil {
 		return where + ": " + err.Reason
 	}
-	return where + ": " + describeSchemaError(err.Err)
+	return where + ": " + contract.DescribeSchemaError(err.Err)
 }

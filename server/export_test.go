@@ -1,5 +1,7 @@
 package server
 
+import "github.com/hzkit/sendmessage/server/internal/inventory"
+
 // WithoutFastPath returns cfg for a server that sends every request through
 // the generic validator, as before the fast path existed.
 func WithoutFastPath(cfg Config) Config {
@@ -9,4 +11,4 @@ func WithoutFastPath(cfg Config) Config {
 
 // NewMemoryStoreWithCap lets tests make a store with a small cap, which New
 // makes only from a Config.
-var NewMemoryStoreWithCap = newMemoryStore
+var NewMemoryStoreWithCap = inventory.NewMemoryStore

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/inventory"
 )
 
 // hasMoreRecords is Horizon's paging header. It is written in Horizon's own
@@ -23,9 +24,9 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	if (params.Page == nil) != (params.Size == nil) {
 		return nil, badRequest(`query parameters "page" and "size" go together: give both or neither`)
 	}
-	var only *filter
+	var only *inventory.Filter
 	if params.Filter != nil {
-		f, err := parseFilter(*params.Filter, h.sessionSchema.Properties)
+		f, err := inventory.ParseFilter(*params.Filter, h.sessionSchema.Properties)
 		if err != nil {
 			return nil, badRequest(`query parameter "filter": ` + err.Error())
 		}
@@ -36,11 +37,11 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	matched := make([]model.SessionInfo, 0, len(sessions))
 	for _, s := range sessions {
 		if only != nil {
-			fields, err := recordFields(s)
+			fields, err := inventory.RecordFields(s)
 			if err != nil {
 				return nil, fmt.Errorf("filter session %s: %w", s.ID, err)
 			}
-			if !only.match(fields) {
+			if !only.Match(fields) {
 				continue
 			}
 		}

@@ -2,14 +2,13 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/server/internal/jsontext"
 )
 
 // strictJSON wraps the spec validator so that it also refuses two things its
@@ -30,8 +29,8 @@ func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 			// authenticate), but they go unused.
 			if _, decoded := c.Request().Body.(interface{ ValidatedValue() any }); decoded {
 				if raw, ok := c.Get(rawBodyKey).(*recordingBody); ok {
-					if err := checkJSON(raw.read.Bytes()); err != nil {
-						return err
+					if err := jsontext.Check(raw.read.Bytes()); err != nil {
+						return echo.NewHTTPError(http.StatusBadRequest, "request body: "+err.Error())
 					}
 				}
 			}
@@ -71,37 +70,4 @@ func (b *recordingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.read.Write(p[:n])
 	return n, err
-}
-
-// checkJSON refuses data that is not exactly one JSON value in UTF-8. The
-// validator has decoded one value from it already.
-func checkJSON(data []byte) error {
-	if !utf8.Valid(data) {
-		return echo.NewHTTPError(http.StatusBadRequest,
-			fmt.Sprintf("request body: not valid UTF-8 at byte %d: JSON text must be UTF-8", invalidUTF8At(data)))
-	}
-	if json.Valid(data) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var first json.RawMessage
-	if err := dec.Decode(&first); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "request body: "+err.Error())
-	}
-	rest := dec.InputOffset()
-	rest += int64(len(data[rest:]) - len(bytes.TrimLeft(data[rest:], " \t\r\n")))
-	return echo.NewHTTPError(http.StatusBadRequest,
-		fmt.Sprintf("request body: unexpected data after the JSON value at byte %d: send one JSON value only", rest))
-}
-
-// invalidUTF8At returns the offset of the first byte that is not UTF-8.
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(data)
 }

@@ -17,9 +17,12 @@ import (
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
-	"github.com/hzkit/sendmessage/api"
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/contract"
+	"github.com/hzkit/sendmessage/server/internal/fastpath"
+	"github.com/hzkit/sendmessage/server/internal/inventory"
+	"github.com/hzkit/sendmessage/server/internal/logins"
 )
 
 // BasePath is where the API is mounted; it is the spec's only server URL.
@@ -56,10 +59,6 @@ type Config struct {
 	noFastPath bool
 }
 
-// sessionSchema is the spec's component for a session; filters take their
-// field names and value types from it.
-const sessionSchema = "SessionInfo"
-
 // Server is the reference server. It is an http.Handler.
 type Server struct {
 	echo    *echo.Echo
@@ -73,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Token == "" && len(cfg.Users) == 0 {
 		return nil, errors.New("server: a static bearer token or at least one user is required")
 	}
-	doc, err := loadSpec()
+	doc, err := contract.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +92,13 @@ func New(cfg Config) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	auth, err := newMemoryAuth(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, now)
+	auth, err := logins.New(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, now)
 	if err != nil {
 		return nil, err
 	}
-	session, ok := doc.Components.Schemas[sessionSchema]
-	if !ok || session.Value == nil {
-		return nil, fmt.Errorf("server: spec has no %s schema", sessionSchema)
+	session, err := contract.Schema(doc, contract.SessionSchema)
+	if err != nil {
+		return nil, err
 	}
 
 	allowed, err := newAllowedMethods(doc)
@@ -137,19 +136,19 @@ func New(cfg Config) (*Server, error) {
 	// hands every other request to them as it came.
 	checked := strictJSON(validator)
 	if !cfg.noFastPath {
-		fast, err := compileFastPaths(doc, BasePath, authenticate, map[string]reflect.Type{
+		fast, err := fastpath.Compile(doc, BasePath, authenticate, map[string]reflect.Type{
 			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
 			// Still correct, only slower: every request takes the validator.
 			logger.Warn("spec validation fast path off", "error", err)
 		} else {
-			checked = fast.middleware(checked)
-			e.Binder = &binder{}
+			checked = fast.Middleware(checked)
+			e.Binder = &fastpath.Binder{}
 		}
 	}
 	rest := e.Group(BasePath, checked)
-	handlers := &handlers{store: store, auth: auth, sessionSchema: session.Value, now: now}
+	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now}
 	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, nil))
 	return s, nil
 }
@@ -182,13 +181,5 @@ func newStore(cfg Config) (Store, error) {
 			return nil, err
 		}
 	}
-	return newMemoryStore(sessions, maxMessages), nil
-}
-
-func loadSpec() (*openapi3.T, error) {
-	doc, err := api.Load()
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	return doc, nil
+	return inventory.NewMemoryStore(sessions, maxMessages), nil
 }

@@ -1,4 +1,4 @@
-package server
+package inventory
 
 import (
 	"bytes"
@@ -13,17 +13,19 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/hzkit/sendmessage/server/internal/contract"
 )
 
-// A filter is one node of Horizon's JSON filter language, checked against the
+// A Filter is one node of Horizon's JSON filter language, checked against the
 // properties of a spec schema (SessionInfo): field names, and the values each
 // field can hold, come from the spec.
-type filter struct {
+type Filter struct {
 	kind     string
 	name     string // the field, for comparisons
 	value    any    // Equals, NotEquals, Contains, StartsWith, EndsWith
 	from, to any    // Between
-	children []*filter
+	children []*Filter
 }
 
 // The filter types and the members each takes besides "type".
@@ -52,9 +54,9 @@ func (e *filterError) Error() string {
 	return e.pointer + ": " + e.reason
 }
 
-// parseFilter reads a filter from its JSON text. fields are the properties of
+// ParseFilter reads a filter from its JSON text. fields are the properties of
 // the schema the filter is about, by name.
-func parseFilter(text string, fields openapi3.Schemas) (*filter, error) {
+func ParseFilter(text string, fields openapi3.Schemas) (*Filter, error) {
 	decoder := json.NewDecoder(strings.NewReader(text))
 	decoder.UseNumber()
 	var v any
@@ -67,7 +69,7 @@ func parseFilter(text string, fields openapi3.Schemas) (*filter, error) {
 	return compileFilter(v, "", fields)
 }
 
-func compileFilter(v any, at string, fields openapi3.Schemas) (*filter, error) {
+func compileFilter(v any, at string, fields openapi3.Schemas) (*Filter, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, &filterError{at, fmt.Sprintf(`a filter is a JSON object such as {"type":"Equals","name":"...","value":...}, not %s`, jsonKind(v))}
@@ -91,7 +93,7 @@ func compileFilter(v any, at string, fields openapi3.Schemas) (*filter, error) {
 		}
 	}
 
-	f := &filter{kind: kind}
+	f := &Filter{kind: kind}
 	switch kind {
 	case "And", "Or":
 		list, ok := obj["filters"].([]any)
@@ -111,7 +113,7 @@ func compileFilter(v any, at string, fields openapi3.Schemas) (*filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.children = []*filter{child}
+		f.children = []*Filter{child}
 		return f, nil
 	}
 
@@ -214,7 +216,7 @@ func filterValue(schema *openapi3.Schema, v any, at string) (any, error) {
 // field takes only its values and a number field only numbers.
 func checkValue(schema *openapi3.Schema, v any, at string) error {
 	if err := schema.VisitJSON(v); err != nil {
-		return &filterError{at, describeSchemaError(err)}
+		return &filterError{at, contract.DescribeSchemaError(err)}
 	}
 	return nil
 }
@@ -223,28 +225,28 @@ func orderable(s *openapi3.Schema) bool {
 	return s.Type.Is(openapi3.TypeString) || s.Type.Is(openapi3.TypeInteger) || s.Type.Is(openapi3.TypeNumber)
 }
 
-// match reports whether a record, given as its JSON fields, passes f. A field
+// Match reports whether a record, given as its JSON fields, passes f. A field
 // the record lacks matches no comparison but NotEquals.
-func (f *filter) match(fields map[string]any) bool {
+func (f *Filter) Match(fields map[string]any) bool {
 	switch f.kind {
 	case "And":
 		for _, c := range f.children {
-			if !c.match(fields) {
+			if !c.Match(fields) {
 				return false
 			}
 		}
 		return true
 	case "Or":
 		for _, c := range f.children {
-			if c.match(fields) {
+			if c.Match(fields) {
 				return true
 			}
 		}
 		return false
 	case "Not":
-		return !f.children[0].match(fields)
+		return !f.children[0].Match(fields)
 	case "NotEquals":
-		return !(&filter{kind: "Equals", name: f.name, value: f.value}).match(fields)
+		return !(&Filter{kind: "Equals", name: f.name, value: f.value}).Match(fields)
 	}
 	v, ok := fields[f.name]
 	if !ok || v == nil {
@@ -301,8 +303,8 @@ func compareValues(a, b any) (int, bool) {
 	return 0, false
 }
 
-// recordFields turns a record into its JSON fields, the form filters match.
-func recordFields(record any) (map[string]any, error) {
+// RecordFields turns a record into its JSON fields, the form filters match.
+func RecordFields(record any) (map[string]any, error) {
 	b, err := json.Marshal(record)
 	if err != nil {
 		return nil, fmt.Errorf("encode record: %w", err)

@@ -1,4 +1,4 @@
-package server
+package fastpath
 
 import (
 	"encoding/json"
@@ -42,7 +42,7 @@ type propertyPlan struct {
 // fields carry the schema's property names as json tags (the generated type).
 func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, error) {
 	if goType.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("%w: %s is not a struct", errNotCompiled, goType)
+		return nil, fmt.Errorf("%w: %s is not a struct", ErrNotCompiled, goType)
 	}
 	rest := *schema
 	rest.Properties, rest.Required = nil, nil
@@ -53,7 +53,7 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, e
 		return nil, err
 	}
 	if len(schema.Properties) > 64 {
-		return nil, fmt.Errorf("%w: more than 64 properties", errNotCompiled)
+		return nil, fmt.Errorf("%w: more than 64 properties", ErrNotCompiled)
 	}
 	fields := jsonFields(goType)
 	plan := &objectPlan{goType: goType}
@@ -64,11 +64,11 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, e
 	slices.Sort(names)
 	for _, name := range names {
 		if !slices.Contains(schema.Required, name) {
-			return nil, fmt.Errorf("%w: optional property %q", errNotCompiled, name)
+			return nil, fmt.Errorf("%w: optional property %q", ErrNotCompiled, name)
 		}
 		field, ok := fields[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s has no field for property %q", errNotCompiled, goType, name)
+			return nil, fmt.Errorf("%w: %s has no field for property %q", ErrNotCompiled, goType, name)
 		}
 		prop, err := compileProperty(name, schema.Properties[name], goType.Field(field).Type)
 		if err != nil {
@@ -80,7 +80,7 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, e
 	}
 	for _, name := range schema.Required {
 		if schema.Properties[name] == nil {
-			return nil, fmt.Errorf("%w: required property %q is not declared", errNotCompiled, name)
+			return nil, fmt.Errorf("%w: required property %q is not declared", ErrNotCompiled, name)
 		}
 	}
 	return plan, nil
@@ -89,7 +89,7 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, e
 func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Type) (propertyPlan, error) {
 	prop := propertyPlan{name: name}
 	if ref == nil || ref.Value == nil {
-		return prop, fmt.Errorf("%w: property %q has no schema", errNotCompiled, name)
+		return prop, fmt.Errorf("%w: property %q has no schema", ErrNotCompiled, name)
 	}
 	schema := ref.Value
 	if schema.Type.Is("array") {
@@ -99,7 +99,7 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 			return prop, fmt.Errorf("property %q: %w", name, err)
 		}
 		if fieldType.Kind() != reflect.Slice || fieldType.Elem().Kind() != reflect.String || schema.Items == nil || schema.Items.Value == nil {
-			return prop, fmt.Errorf("%w: property %q is not an array of strings in %s", errNotCompiled, name, fieldType)
+			return prop, fmt.Errorf("%w: property %q is not an array of strings in %s", ErrNotCompiled, name, fieldType)
 		}
 		prop.array, prop.minItems = true, schema.MinItems
 		if schema.MaxItems != nil {
@@ -111,10 +111,10 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 		schema, fieldType = schema.Items.Value, fieldType.Elem()
 	}
 	if !schema.Type.Is("string") || fieldType.Kind() != reflect.String {
-		return prop, fmt.Errorf("%w: property %q is not a string in %s", errNotCompiled, name, fieldType)
+		return prop, fmt.Errorf("%w: property %q is not a string in %s", ErrNotCompiled, name, fieldType)
 	}
 	if schema.Default != nil || schema.Nullable {
-		return prop, fmt.Errorf("%w: property %q has a default or is nullable", errNotCompiled, name)
+		return prop, fmt.Errorf("%w: property %q has a default or is nullable", ErrNotCompiled, name)
 	}
 	rest := withoutDocs(schema)
 	rest.Type = nil
@@ -129,12 +129,12 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 // kin-openapi adds later shows up here as not handled.
 func onlyKeywords(schema *openapi3.Schema, typ string) error {
 	if !schema.Type.Is(typ) {
-		return fmt.Errorf("%w: type is not %q", errNotCompiled, typ)
+		return fmt.Errorf("%w: type is not %q", ErrNotCompiled, typ)
 	}
 	rest := withoutDocs(schema)
 	rest.Type = nil
 	if hasKeywords(rest) {
-		return fmt.Errorf("%w: %s schema has keywords the fast path does not implement", errNotCompiled, typ)
+		return fmt.Errorf("%w: %s schema has keywords the fast path does not implement", ErrNotCompiled, typ)
 	}
 	return nil
 }

@@ -1,41 +1,37 @@
-package server
+// Package bulkjson writes the items of a send-message answer as encoding/json
+// writes them, without reflection per item and in chunks, and reuses the item
+// lists of answers.
+package bulkjson
 
 import (
 	"encoding"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
 
-	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
-// itemsResponse is the 200 answer of send-message. It writes what the
-// generated SendMessageToSessions200JSONResponse writes, byte for byte (a test
-// holds the two together), but without encoding/json's reflection on every
-// item and without growing a fresh buffer per answer.
-type itemsResponse []model.BulkItemResponseInfo
+// flushEvery is the size of the chunks an answer is written in.
+const flushEvery = 32 << 10
 
-var _ apiserver.SendMessageToSessionsResponseObject = itemsResponse(nil)
-
-// VisitSendMessageToSessionsResponse implements
-// apiserver.SendMessageToSessionsResponseObject. It writes in chunks of about
-// flushEvery bytes, so that a large answer is never whole in memory.
-func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+// Write writes items to w as json.Encoder.Encode writes them, in chunks of
+// about flushEvery bytes, so that a large answer is never whole in memory.
+func Write(w io.Writer, items []model.BulkItemResponseInfo) error {
 	if itemEncoder == nil {
-		return apiserver.SendMessageToSessions200JSONResponse(r).VisitSendMessageToSessionsResponse(w)
+		if err := json.NewEncoder(w).Encode(items); err != nil {
+			return fmt.Errorf("write response: %w", err)
+		}
+		return nil
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	defer putItems(r) // the answer is the items' last use
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	b, err := appendItems((*buf)[:0], r, func(b []byte) ([]byte, error) {
+	b, err := appendItems((*buf)[:0], items, func(b []byte) ([]byte, error) {
 		if _, err := w.Write(b); err != nil {
 			return b, fmt.Errorf("write response: %w", err)
 		}
@@ -44,9 +40,6 @@ func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter)
 	*buf = b
 	return err
 }
-
-// flushEvery is the size of the chunks an answer is written in.
-const flushEvery = 32 << 10
 
 // appendItems appends what json.Encoder.Encode writes for items to b, and
 // hands b to flush whenever it holds flushEvery bytes or more, and at the end.
@@ -234,8 +227,8 @@ var itemLists = sync.Pool{New: func() any {
 	return &list
 }}
 
-// getItems returns n zero items.
-func getItems(n int) []model.BulkItemResponseInfo {
+// GetItems returns n zero items.
+func GetItems(n int) []model.BulkItemResponseInfo {
 	if n < poolItemsAtLeast || n > poolItemsAtMost {
 		return make([]model.BulkItemResponseInfo, n)
 	}
@@ -243,9 +236,9 @@ func getItems(n int) []model.BulkItemResponseInfo {
 	return (*list)[:n]
 }
 
-// putItems hands a list from getItems back. Only its first len(items) can
+// PutItems hands a list from GetItems back. Only its first len(items) can
 // have been written: they are cleared, the rest still is.
-func putItems(items []model.BulkItemResponseInfo) {
+func PutItems(items []model.BulkItemResponseInfo) {
 	if len(items) >= poolItemsAtLeast && cap(items) == poolItemsAtMost {
 		clear(items)
 		items = items[:0]

@@ -1,4 +1,4 @@
-package server
+package bulkjson
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
@@ -116,48 +114,21 @@ func TestItemsEncodeAsEncodingJSON(t *testing.T) {
 	}
 }
 
-func TestItemsResponseAnswersAsTheGeneratedOne(t *testing.T) {
+func TestWriteWritesWhatTheGeneratedResponseWrites(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{1, 3, 3000} {
 		items := randomItems(rng, n)
-		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		want := httptest.NewRecorder()
 		if err := apiserver.SendMessageToSessions200JSONResponse(items).VisitSendMessageToSessionsResponse(want); err != nil {
 			t.Fatal(err)
 		}
-		if err := itemsResponse(items).VisitSendMessageToSessionsResponse(got); err != nil {
+		var got bytes.Buffer
+		if err := Write(&got, items); err != nil {
 			t.Fatal(err)
 		}
-		if got.Code != want.Code || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
-			t.Errorf("%d items: answer %d %q, want %d %q", n, got.Code, got.Body, want.Code, want.Body)
-		}
-		if diff := cmp.Diff(want.Header(), got.Header()); diff != "" {
-			t.Errorf("%d items: headers (-generated +fast):\n%s", n, diff)
-		}
-	}
-}
-
-func TestFirstOccurrence(t *testing.T) {
-	t.Parallel()
-	rng := rand.New(rand.NewPCG(9, 9))
-	for _, n := range []int{0, 1, 2, scanAtMost, scanAtMost + 1, 100, poolAtMost, poolAtMost + 1} {
-		for range 3 { // again, so that a reused map must come back empty
-			ids := make([]string, n)
-			for i := range ids {
-				ids[i] = fmt.Sprint(rng.IntN(max(1, n/2)))
-			}
-			want := map[string]int{}
-			occurrences := newFirstOccurrence(ids)
-			for i, id := range ids {
-				first, repeated := occurrences.earlier(i)
-				if wantFirst, wantRepeated := want[id]; repeated != wantRepeated || (repeated && first != wantFirst) {
-					t.Fatalf("n=%d: earlier(%d) = %d, %v; want %d, %v", n, i, first, repeated, wantFirst, wantRepeated)
-				}
-				if _, seen := want[id]; !seen {
-					want[id] = i
-				}
-			}
-			occurrences.release()
+		if !bytes.Equal(got.Bytes(), want.Body.Bytes()) {
+			t.Errorf("%d items: wrote %q, want %q", n, got.Bytes(), want.Body)
 		}
 	}
 }
@@ -167,17 +138,17 @@ func TestReusedItemsComeBackZero(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{1, poolItemsAtLeast, 1000, poolItemsAtMost, poolItemsAtMost + 1} {
 		for range 3 {
-			items := getItems(n)
+			items := GetItems(n)
 			if len(items) != n {
-				t.Fatalf("getItems(%d) has %d items", n, len(items))
+				t.Fatalf("GetItems(%d) has %d items", n, len(items))
 			}
 			for i := range items {
 				if !reflect.ValueOf(items[i]).IsZero() {
-					t.Fatalf("getItems(%d): item %d is not zero: %+v", n, i, items[i])
+					t.Fatalf("GetItems(%d): item %d is not zero: %+v", n, i, items[i])
 				}
 				fill(rng, reflect.ValueOf(&items[i]).Elem())
 			}
-			putItems(items)
+			PutItems(items)
 		}
 	}
 }

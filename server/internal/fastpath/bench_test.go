@@ -1,4 +1,4 @@
-package server
+package fastpath
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ import (
 // and the fast path's decode, which also validates.
 func BenchmarkBodyToStruct(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
-		op := compileSend(b, Limits{MaxSessionIDs: n})
+		op := compileSend(b, limits{MaxSessionIDs: n})
 		spec := model.SessionSendMessageSpec{Message: "This desktop restarts in 15 minutes.", MessageType: model.SessionSendMessageSpecMessageTypeWARNING}
 		for i := range n {
 			spec.SessionIDs = append(spec.SessionIDs, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))

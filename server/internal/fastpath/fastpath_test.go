@@ -1,4 +1,4 @@
-package server
+package fastpath
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,25 +16,33 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/contract"
+	"github.com/hzkit/sendmessage/server/internal/jsontext"
 )
 
-const sendRoute = "POST " + BasePath + "/inventory/v1/sessions/action/send-message"
+// basePath is where the server mounts the spec's paths.
+const basePath = "/rest"
+
+// limits are the server's configurable limits; zero takes the spec's.
+type limits struct{ MaxMessageLength, MaxSessionIDs int }
+
+const sendRoute = "POST " + basePath + "/inventory/v1/sessions/action/send-message"
 
 var sendBodyTypes = map[string]reflect.Type{
 	"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 }
 
 // compileSend compiles the send-message operation of the spec with limits.
-func compileSend(t testing.TB, limits Limits) *fastOperation {
+func compileSend(t testing.TB, lim limits) *fastOperation {
 	t.Helper()
-	doc, err := loadSpec()
+	doc, err := contract.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := applyLimits(doc, limits); err != nil {
+	if _, _, err := contract.ApplyLimits(doc, lim.MaxMessageLength, lim.MaxSessionIDs); err != nil {
 		t.Fatal(err)
 	}
-	fast, err := compileFastPaths(doc, BasePath, func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }, sendBodyTypes)
+	fast, err := Compile(doc, basePath, func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }, sendBodyTypes)
 	if err != nil {
 		t.Fatalf("the fast path does not compile the spec's send-message operation: %v", err)
 	}
@@ -51,7 +58,7 @@ func compileSend(t testing.TB, limits Limits) *fastOperation {
 // of the value the validator kept.
 func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSendMessageSpec, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1"+BasePath+op.route.Path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1"+basePath+op.route.Path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +72,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSe
 	if !ok {
 		t.Fatal("the validator kept no value")
 	}
-	if err := checkJSON(body); err != nil {
+	if err := jsontext.Check(body); err != nil {
 		return spec, err
 	}
 	if err := bindJSONValue(kept.ValidatedValue(), &spec); err != nil {
@@ -102,7 +109,7 @@ func agree(t *testing.T, op *fastOperation, body []byte) (fastAccepted bool) {
 
 func TestFastPathAcceptsPlainValidBodies(t *testing.T) {
 	t.Parallel()
-	op := compileSend(t, Limits{})
+	op := compileSend(t, limits{})
 	bodies := []string{
 		`{"message":"Sample Info Message","message_type":"INFO","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"]}`,
 		"{ \"session_ids\" : [ \"a\" , \"b\" ] ,\n\t\"message_type\":\"ERROR\", \"message\":\"x\" }\r\n",
@@ -117,7 +124,7 @@ func TestFastPathAcceptsPlainValidBodies(t *testing.T) {
 
 func TestFastPathDeclinesWhatItCannotBeSureOf(t *testing.T) {
 	t.Parallel()
-	op := compileSend(t, Limits{MaxMessageLength: 5, MaxSessionIDs: 2})
+	op := compileSend(t, limits{MaxMessageLength: 5, MaxSessionIDs: 2})
 	ok := `"message":"m","message_type":"INFO","session_ids":["a"]`
 	bodies := []string{
 		``, `null`, `[]`, `{}`, `{` + ok + `}x`, `{` + ok + `}{}`, "\ufeff{" + ok + `}`,
@@ -174,13 +181,13 @@ func TestFastPathCompilesOnlyWhatItImplements(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			doc, err := loadSpec()
+			doc, err := contract.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.change(doc.Components.Schemas[sendMessageSchema].Value)
-			_, err = compileFastPaths(doc, BasePath, nil, sendBodyTypes)
-			if !errors.Is(err, errNotCompiled) {
+			tt.change(doc.Components.Schemas[contract.SendMessageSchema].Value)
+			_, err = Compile(doc, basePath, nil, sendBodyTypes)
+			if !errors.Is(err, ErrNotCompiled) {
 				t.Errorf("compiled a schema with %s: err = %v", tt.name, err)
 			}
 		})
@@ -191,7 +198,7 @@ func TestFastPathCompilesOnlyWhatItImplements(t *testing.T) {
 // of fast path and validator over many bodies near the valid ones.
 func TestFastPathAgreesWithValidatorOnGeneratedBodies(t *testing.T) {
 	t.Parallel()
-	op := compileSend(t, Limits{MaxMessageLength: 8, MaxSessionIDs: 4})
+	op := compileSend(t, limits{MaxMessageLength: 8, MaxSessionIDs: 4})
 	rng := rand.New(rand.NewPCG(5, 2026))
 	n := 20000
 	if testing.Short() {
@@ -214,7 +221,7 @@ func FuzzFastPathAgreesWithValidator(f *testing.F) {
 	for range 50 {
 		f.Add([]byte(nearValidBody(rng)))
 	}
-	op := compileSend(f, Limits{MaxMessageLength: 8, MaxSessionIDs: 4})
+	op := compileSend(f, limits{MaxMessageLength: 8, MaxSessionIDs: 4})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		agree(t, op, body)
 	})
@@ -306,34 +313,4 @@ func nearValidBody(rng *rand.Rand) string {
 		body = body[:rng.IntN(len(body))]
 	}
 	return body
-}
-
-// TestServerTakesTheFastPath checks that the server routes a plain valid
-// request through the fast path, which leaves a *decodedBody behind, and
-// anything else past it.
-func TestServerTakesTheFastPath(t *testing.T) {
-	t.Parallel()
-	srv, err := New(Config{Token: "tok"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		body string
-		fast bool
-	}{
-		{`{"message":"m","message_type":"INFO","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"]}`, true},
-		{`{"message":"m","message_type":"INFO","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"],"x":1}`, false},
-	} {
-		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, BasePath+"/inventory/v1/sessions/action/send-message", strings.NewReader(tt.body))
-		req.Header.Set("Authorization", "Bearer tok")
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if _, fast := req.Body.(*decodedBody); fast != tt.fast {
-			t.Errorf("fast path taken = %v, want %v, for %s", fast, tt.fast, tt.body)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package server
+package logins
 
 import (
 	"errors"
@@ -8,10 +8,10 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
-func newTestAuth(t *testing.T) *memoryAuth {
+func newTestAuth(t *testing.T) *Memory {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	a, err := newMemoryAuth("", []model.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}},
+	a, err := New("", []model.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}},
 		0, 0, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)

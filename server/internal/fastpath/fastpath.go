@@ -1,4 +1,7 @@
-package server
+// Package fastpath is the speed layer of the reference server: it accepts the
+// common, plain and valid request body without the generic validator, from
+// code compiled at start-up from the same spec.
+package fastpath
 
 import (
 	"bytes"
@@ -50,22 +53,22 @@ type fastOperation struct {
 	body        *objectPlan
 }
 
-// fastPaths holds the compiled operations by echo route ("POST /rest/...").
-type fastPaths struct {
+// Paths holds the compiled operations by echo route ("POST /rest/...").
+type Paths struct {
 	operations map[string]*fastOperation
 	auth       openapi3filter.AuthenticationFunc
 }
 
-// errNotCompiled says why an operation keeps the generic path.
-var errNotCompiled = errors.New("not handled by the fast path")
+// ErrNotCompiled says why an operation keeps the generic path.
+var ErrNotCompiled = errors.New("not handled by the fast path")
 
-// compileFastPaths compiles the operations of doc whose request body binds to
+// Compile compiles the operations of doc whose request body binds to
 // one of bodyTypes (the generated body types, by operation id).
-func compileFastPaths(doc *openapi3.T, basePath string, auth openapi3filter.AuthenticationFunc, bodyTypes map[string]reflect.Type) (*fastPaths, error) {
-	f := &fastPaths{operations: map[string]*fastOperation{}, auth: auth}
+func Compile(doc *openapi3.T, basePath string, auth openapi3filter.AuthenticationFunc, bodyTypes map[string]reflect.Type) (*Paths, error) {
+	f := &Paths{operations: map[string]*fastOperation{}, auth: auth}
 	for _, server := range doc.Servers {
 		if server.URL != basePath || len(server.Variables) > 0 {
-			return nil, fmt.Errorf("%w: server %q is not the base path %s", errNotCompiled, server.URL, basePath)
+			return nil, fmt.Errorf("%w: server %q is not the base path %s", ErrNotCompiled, server.URL, basePath)
 		}
 	}
 	for path, item := range doc.Paths.Map() {
@@ -87,13 +90,13 @@ func compileFastPaths(doc *openapi3.T, basePath string, auth openapi3filter.Auth
 func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*fastOperation, error) {
 	switch {
 	case strings.Contains(path, "{"):
-		return nil, fmt.Errorf("%w: templated path", errNotCompiled)
+		return nil, fmt.Errorf("%w: templated path", ErrNotCompiled)
 	case len(item.Parameters) > 0 || len(op.Parameters) > 0:
-		return nil, fmt.Errorf("%w: parameters", errNotCompiled)
+		return nil, fmt.Errorf("%w: parameters", ErrNotCompiled)
 	case len(item.Servers) > 0 || (op.Servers != nil && len(*op.Servers) > 0):
-		return nil, fmt.Errorf("%w: servers of its own", errNotCompiled)
+		return nil, fmt.Errorf("%w: servers of its own", ErrNotCompiled)
 	case op.RequestBody == nil || op.RequestBody.Value == nil || !op.RequestBody.Value.Required:
-		return nil, fmt.Errorf("%w: no required request body", errNotCompiled)
+		return nil, fmt.Errorf("%w: no required request body", ErrNotCompiled)
 	}
 	security := doc.Security
 	if op.Security != nil {
@@ -102,14 +105,14 @@ func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathI
 	for _, requirement := range security {
 		for name := range requirement {
 			if doc.Components == nil || doc.Components.SecuritySchemes[name] == nil {
-				return nil, fmt.Errorf("%w: security scheme %q is not declared", errNotCompiled, name)
+				return nil, fmt.Errorf("%w: security scheme %q is not declared", ErrNotCompiled, name)
 			}
 		}
 	}
 	requestBody := op.RequestBody.Value
 	mediaType := requestBody.Content.Get("application/json")
 	if mediaType == nil || mediaType.Schema == nil || mediaType.Schema.Value == nil {
-		return nil, fmt.Errorf("%w: no application/json schema", errNotCompiled)
+		return nil, fmt.Errorf("%w: no application/json schema", ErrNotCompiled)
 	}
 	body, err := compileObject(mediaType.Schema.Value, goType)
 	if err != nil {
@@ -124,10 +127,10 @@ func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathI
 	}, nil
 }
 
-// middleware puts the fast path in front of the generic validator: a request
+// Middleware puts the fast path in front of the generic validator: a request
 // it accepts goes straight to the handler, with its typed body for binder;
 // any other request goes to the validator with its body as it came.
-func (f *fastPaths) middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
+func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		slow := validator(next)
 		return func(c echo.Context) error {
@@ -143,7 +146,7 @@ func (f *fastPaths) middleware(validator echo.MiddlewareFunc) echo.MiddlewareFun
 // accept reads the body; when the request is valid for sure it leaves the
 // typed value on the body for binder and returns true. Otherwise the body is
 // put back as it was read, read error included, for the validator.
-func (f *fastPaths) accept(req *http.Request, op *fastOperation) bool {
+func (f *Paths) accept(req *http.Request, op *fastOperation) bool {
 	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
 		return false
 	}
@@ -204,7 +207,7 @@ func readBody(req *http.Request) ([]byte, error) {
 // authenticated checks the operation's security requirements as
 // openapi3filter.ValidateSecurityRequirements does: one requirement whose
 // schemes all pass is enough.
-func (f *fastPaths) authenticated(req *http.Request, op *fastOperation) bool {
+func (f *Paths) authenticated(req *http.Request, op *fastOperation) bool {
 	if len(op.security) == 0 {
 		return true
 	}
@@ -251,14 +254,14 @@ type errorReader struct{ err error }
 
 func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
-// binder is the echo Binder of the server. The generated strict handler calls
+// Binder is the echo Binder of the server. The generated strict handler calls
 // it to bind a request body: it hands over the value the fast path decoded, and
 // otherwise binds exactly as the generated code does with echo's DefaultBinder
 // (the value the validator kept, else the body).
-type binder struct{ echo.DefaultBinder }
+type Binder struct{ echo.DefaultBinder }
 
 // Bind implements echo.Binder.
-func (b *binder) Bind(i any, c echo.Context) error {
+func (b *Binder) Bind(i any, c echo.Context) error {
 	body := c.Request().Body
 	if decoded, ok := body.(*decodedBody); ok {
 		dst := reflect.ValueOf(i)
@@ -274,4 +277,10 @@ func (b *binder) Bind(i any, c echo.Context) error {
 		return fmt.Errorf("bind request body: %w", err)
 	}
 	return nil
+}
+
+// Decoded reports whether body is one the fast path accepted and decoded.
+func Decoded(body io.ReadCloser) bool {
+	_, ok := body.(*decodedBody)
+	return ok
 }

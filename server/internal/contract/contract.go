@@ -1,0 +1,129 @@
+// Package contract loads the embedded spec, writes the server's configured
+// limits into it, and says in one line what a schema error means.
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/hzkit/sendmessage/api"
+)
+
+// Component schemas the server reads.
+const (
+	// SessionSchema is the session; filters take field names and value
+	// types from it.
+	SessionSchema = "SessionInfo"
+	// DataSchema is what a data file must match.
+	DataSchema = "ReferenceData"
+	// SendMessageSchema is the body of send-message, whose limits are
+	// configurable.
+	SendMessageSchema = "SessionSendMessageSpec"
+
+	messageProperty    = "message"
+	sessionIDsProperty = "session_ids"
+)
+
+// patternMessage is the spec extension that explains a schema's pattern.
+const patternMessage = "x-pattern-message"
+
+// Load parses and validates the embedded spec; each call returns a fresh copy.
+func Load() (*openapi3.T, error) {
+	doc, err := api.Load()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return doc, nil
+}
+
+// Schema returns the component schema with the given name.
+func Schema(doc *openapi3.T, name string) (*openapi3.Schema, error) {
+	ref, ok := doc.Components.Schemas[name]
+	if !ok || ref.Value == nil {
+		return nil, fmt.Errorf("server: spec has no %s schema", name)
+	}
+	return ref.Value, nil
+}
+
+// ApplyLimits writes the message length and session id limits into doc, so
+// that the validator enforces them and its 400 names them. A zero limit takes
+// the spec's own; the limits in force are returned.
+func ApplyLimits(doc *openapi3.T, maxMessageLength, maxSessionIDs int) (int, int, error) {
+	if maxMessageLength < 0 || maxSessionIDs < 0 {
+		return 0, 0, fmt.Errorf("server: limits must not be negative: message length %d, session ids %d", maxMessageLength, maxSessionIDs)
+	}
+	message, err := property(doc, SendMessageSchema, messageProperty)
+	if err != nil {
+		return 0, 0, err
+	}
+	sessionIDs, err := property(doc, SendMessageSchema, sessionIDsProperty)
+	if err != nil {
+		return 0, 0, err
+	}
+	if message.MaxLength == nil || sessionIDs.MaxItems == nil {
+		return 0, 0, fmt.Errorf("server: spec must bound %s.%s (maxLength) and %s.%s (maxItems)",
+			SendMessageSchema, messageProperty, SendMessageSchema, sessionIDsProperty)
+	}
+	specMaxLength, specMaxItems := *message.MaxLength, *sessionIDs.MaxItems
+	if specMaxLength > math.MaxInt || specMaxItems > math.MaxInt {
+		return 0, 0, fmt.Errorf("server: spec bounds %s.%s (maxLength %d) and %s.%s (maxItems %d) must fit an int",
+			SendMessageSchema, messageProperty, specMaxLength, SendMessageSchema, sessionIDsProperty, specMaxItems)
+	}
+	if maxMessageLength == 0 {
+		maxMessageLength = int(specMaxLength)
+	}
+	if maxSessionIDs == 0 {
+		maxSessionIDs = int(specMaxItems)
+	}
+	if uint64(maxMessageLength) < message.MinLength {
+		return 0, 0, fmt.Errorf("server: message length limit %d is below the spec's minLength %d", maxMessageLength, message.MinLength)
+	}
+	if uint64(maxSessionIDs) < sessionIDs.MinItems {
+		return 0, 0, fmt.Errorf("server: session id limit %d is below the spec's minItems %d", maxSessionIDs, sessionIDs.MinItems)
+	}
+	maxLength, maxItems := uint64(maxMessageLength), uint64(maxSessionIDs)
+	message.MaxLength, sessionIDs.MaxItems = &maxLength, &maxItems
+	return maxMessageLength, maxSessionIDs, nil
+}
+
+func property(doc *openapi3.T, schema, name string) (*openapi3.Schema, error) {
+	s, err := Schema(doc, schema)
+	if err != nil {
+		return nil, err
+	}
+	prop, ok := s.Properties[name]
+	if !ok || prop.Value == nil {
+		return nil, fmt.Errorf("server: spec schema %s has no property %s", schema, name)
+	}
+	return prop.Value, nil
+}
+
+// DescribeSchemaError turns a kin-openapi schema error into one line that
+// points at the offending value, e.g. `/message_type: value is not one of ...`.
+func DescribeSchemaError(err error) string {
+	var schemaErr *openapi3.SchemaError
+	if !errors.As(err, &schemaErr) {
+		return FirstLine(err.Error())
+	}
+	reason := schemaErr.Reason
+	// A pattern says little to a reader; the spec may say what it means.
+	if schemaErr.Schema != nil && schemaErr.SchemaField == "pattern" {
+		if message, ok := schemaErr.Schema.Extensions[patternMessage].(string); ok {
+			reason = message
+		}
+	}
+	if pointer := schemaErr.JSONPointer(); len(pointer) > 0 {
+		return "/" + strings.Join(pointer, "/") + ": " + reason
+	}
+	return reason
+}
+
+// FirstLine returns s up to its first line break.
+func FirstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

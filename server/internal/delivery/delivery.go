@@ -1,0 +1,78 @@
+// Package delivery decides what a send-message request does for each id it
+// names: deliver the message to a connected session, once, or fail the item
+// with Horizon's reason.
+package delivery
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hzkit/sendmessage/gen/model"
+)
+
+// Error keys of failed result items.
+const (
+	KeySessionNotFound     = "session.not.found"
+	KeySessionNotConnected = "session.not.connected"
+	KeyDuplicateSessionID  = "session.id.duplicate"
+)
+
+// Sessions finds a session of the inventory by its id.
+type Sessions interface {
+	Session(id string) (model.SessionInfo, bool)
+}
+
+// Send fills items, one per requested id in request order (len(items) must
+// be len(spec.SessionIDs)), and returns the deliveries to record.
+func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64, items []model.BulkItemResponseInfo) []model.DeliveredMessage {
+	deliveries := make([]model.DeliveredMessage, 0, len(spec.SessionIDs))
+	occurrences := newFirstOccurrence(spec.SessionIDs)
+	defer occurrences.release()
+	// The record outlives the request: it must not keep the request body
+	// alive, of which the decoded strings may be parts.
+	message := strings.Clone(spec.Message)
+	messageType := model.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
+
+	for i, id := range spec.SessionIDs {
+		items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+		if first, repeated := occurrences.earlier(i); repeated {
+			fail(&items[i], http.StatusConflict, KeyDuplicateSessionID,
+				fmt.Sprintf("Session id %q is repeated in this request; only its first occurrence (item %d) is acted on.", id, first))
+			continue
+		}
+		session, found := sessions.Session(id)
+		switch {
+		case !found:
+			fail(&items[i], http.StatusNotFound, KeySessionNotFound, fmt.Sprintf("Session %q does not exist.", id))
+		case session.SessionState != model.SessionInfoSessionStateCONNECTED:
+			fail(&items[i], http.StatusConflict, KeySessionNotConnected,
+				fmt.Sprintf("Session %q is %s: no Horizon Client is connected to show the message.", id, session.SessionState))
+		default:
+			deliveries = append(deliveries, model.DeliveredMessage{
+				SessionID:   recordedID(id, session),
+				UserID:      session.UserID,
+				Message:     message,
+				MessageType: messageType,
+				Timestamp:   timestamp,
+			})
+		}
+	}
+	return deliveries
+}
+
+// recordedID is id as the record keeps it: the inventory's own copy when it
+// is the same string.
+func recordedID(id string, session model.SessionInfo) string {
+	if session.ID == id {
+		return session.ID
+	}
+	return strings.Clone(id)
+}
+
+// fail marks item as failed with one reason, in both of Horizon's error forms.
+func fail(item *model.BulkItemResponseInfo, status int32, key, message string) {
+	item.StatusCode = status
+	item.ErrorMessages = &[]string{message}
+	item.Errors = &[]model.APIError{{ErrorKey: key, ErrorMessage: message}}
+}

@@ -1,0 +1,315 @@
+// Package logins keeps the logins of the reference server: who may log in,
+// the access and refresh tokens it issued, and which of them still work.
+package logins
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hzkit/sendmessage/gen/model"
+)
+
+// Default token lifetimes. Horizon's API session timeout is a cluster setting;
+// 30 minutes is its documented example and what a captured token lived.
+const (
+	DefaultAccessTokenTTL  = 30 * time.Minute
+	DefaultRefreshTokenTTL = 8 * time.Hour
+)
+
+// Reasons of 401 answers. None says which part of a login was wrong.
+var (
+	errBadCredentials      = errors.New("invalid user name, domain or password")
+	errUnknownAccessToken  = errors.New("invalid bearer token")
+	errExpiredAccessToken  = errors.New("access token has expired: refresh it or log in again")
+	errUnknownRefreshToken = errors.New("invalid, expired or logged out refresh token: log in again")
+)
+
+// Service decides who may call the protected operations: the holder of
+// the static token, and holders of live access tokens from a login. Every
+// method is safe for concurrent use.
+type Service interface {
+	// Login checks the credentials and starts a login.
+	Login(username, domain, password string) (accessToken, refreshToken string, err error)
+	// Refresh issues a new access token for the login of refreshToken.
+	Refresh(refreshToken string) (accessToken string, err error)
+	// Logout ends the login of refreshToken and revokes all its tokens.
+	Logout(refreshToken string) error
+	// Authorize says whether accessToken may call a protected operation.
+	Authorize(accessToken string) error
+}
+
+type digest = [sha256.Size]byte
+
+// login is one successful login: its refresh token and the access tokens
+// issued under it. No token outlives the login.
+type login struct {
+	subject     string
+	refreshCode digest
+	expires     time.Time
+	accessCodes []digest // oldest first
+}
+
+// Bounds on what one user can make the server remember: a user's oldest
+// login ends at the next one past maxLoginsPerUser, and a login's oldest
+// access token stops working at the next refresh past maxAccessPerLogin.
+const (
+	maxLoginsPerUser  = 1000
+	maxAccessPerLogin = 100
+)
+
+type accessGrant struct {
+	login   *login
+	expires time.Time
+}
+
+// Memory keeps logins in memory. Tokens are stored as SHA-256 digests,
+// so lookups never compare the secrets themselves.
+type Memory struct {
+	static     *digest
+	users      map[string]digest // by UserKey, the password's digest
+	decoy      digest            // compared when the user is unknown, to keep timing alike
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	now        func() time.Time
+	signingKey []byte
+
+	mu        sync.Mutex
+	logins    map[digest]*login   // by the refresh token's digest
+	byUser    map[string][]*login // by UserKey, oldest first; may hold ended logins
+	access    map[digest]accessGrant
+	lastSweep time.Time
+}
+
+var _ Service = (*Memory)(nil)
+
+// sweepEvery bounds how often expired logins are dropped.
+const sweepEvery = time.Minute
+
+func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL time.Duration, now func() time.Time) (*Memory, error) {
+	if accessTTL < 0 || refreshTTL < 0 {
+		return nil, fmt.Errorf("logins: token lifetimes must not be negative: access %s, refresh %s", accessTTL, refreshTTL)
+	}
+	if accessTTL == 0 {
+		accessTTL = DefaultAccessTokenTTL
+	}
+	if refreshTTL == 0 {
+		refreshTTL = DefaultRefreshTokenTTL
+	}
+	a := &Memory{
+		users:      make(map[string]digest, len(users)),
+		accessTTL:  accessTTL,
+		refreshTTL: refreshTTL,
+		now:        now,
+		signingKey: make([]byte, 32),
+		logins:     map[digest]*login{},
+		byUser:     map[string][]*login{},
+		access:     map[digest]accessGrant{},
+	}
+	if staticToken != "" {
+		d := sha256.Sum256([]byte(staticToken))
+		a.static = &d
+	}
+	for _, u := range users {
+		key := UserKey(u.Username, u.Domain)
+		if _, dup := a.users[key]; dup {
+			return nil, fmt.Errorf("logins: user %s\\%s is given twice", u.Domain, u.Username)
+		}
+		a.users[key] = sha256.Sum256([]byte(u.Password))
+	}
+	if _, err := rand.Read(a.signingKey); err != nil {
+		return nil, fmt.Errorf("logins: token signing key: %w", err)
+	}
+	if _, err := rand.Read(a.decoy[:]); err != nil {
+		return nil, fmt.Errorf("logins: decoy digest: %w", err)
+	}
+	return a, nil
+}
+
+// UserKey identifies a user. Active Directory compares user and domain names
+// without regard to case.
+func UserKey(username, domain string) string {
+	return strings.ToLower(domain) + `\` + strings.ToLower(username)
+}
+
+func (a *Memory) Login(username, domain, password string) (string, string, error) {
+	want, known := a.users[UserKey(username, domain)]
+	if !known {
+		want = a.decoy
+	}
+	got := sha256.Sum256([]byte(password))
+	// Digests keep the comparison constant-time in the password's length too.
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
+		return "", "", errBadCredentials
+	}
+
+	now := a.now()
+	l := &login{subject: domain + `\` + username, expires: now.Add(a.refreshTTL)}
+	refresh, err := a.token(l.subject, "refresh", now, l.expires)
+	if err != nil {
+		return "", "", err
+	}
+	l.refreshCode = sha256.Sum256([]byte(refresh))
+	key := UserKey(username, domain)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sweep(now)
+	live := a.byUser[key][:0]
+	for _, old := range a.byUser[key] {
+		if a.logins[old.refreshCode] == old {
+			live = append(live, old)
+		}
+	}
+	if len(live) >= maxLoginsPerUser {
+		a.end(live[0])
+		live = live[1:]
+	}
+	a.byUser[key] = append(live, l)
+	a.logins[l.refreshCode] = l
+	access, err := a.issueAccess(l, now)
+	if err != nil {
+		return "", "", err
+	}
+	return access, refresh, nil
+}
+
+func (a *Memory) Refresh(refreshToken string) (string, error) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sweep(now)
+	l, ok := a.logins[sha256.Sum256([]byte(refreshToken))]
+	if !ok || !now.Before(l.expires) {
+		return "", errUnknownRefreshToken
+	}
+	return a.issueAccess(l, now)
+}
+
+func (a *Memory) Logout(refreshToken string) error {
+	now := a.now()
+	code := sha256.Sum256([]byte(refreshToken))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.logins[code]
+	if !ok || !now.Before(l.expires) {
+		return errUnknownRefreshToken
+	}
+	a.end(l)
+	return nil
+}
+
+// end forgets l and every access token of it. a.mu must be held.
+func (a *Memory) end(l *login) {
+	delete(a.logins, l.refreshCode)
+	for _, c := range l.accessCodes {
+		delete(a.access, c)
+	}
+	l.accessCodes = nil
+}
+
+func (a *Memory) Authorize(accessToken string) error {
+	code := sha256.Sum256([]byte(accessToken))
+	if a.static != nil && subtle.ConstantTimeCompare(code[:], a.static[:]) == 1 {
+		return nil
+	}
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	grant, ok := a.access[code]
+	switch {
+	case !ok:
+		return errUnknownAccessToken
+	case !now.Before(grant.expires):
+		return errExpiredAccessToken
+	}
+	return nil
+}
+
+// issueAccess makes an access token for l. a.mu must be held.
+func (a *Memory) issueAccess(l *login, now time.Time) (string, error) {
+	expires := now.Add(a.accessTTL)
+	if expires.After(l.expires) {
+		expires = l.expires
+	}
+	token, err := a.token(l.subject, "access", now, expires)
+	if err != nil {
+		return "", err
+	}
+	code := sha256.Sum256([]byte(token))
+	if len(l.accessCodes) >= maxAccessPerLogin {
+		delete(a.access, l.accessCodes[0])
+		l.accessCodes = l.accessCodes[1:]
+	}
+	a.access[code] = accessGrant{login: l, expires: expires}
+	l.accessCodes = append(l.accessCodes, code)
+	return token, nil
+}
+
+// sweep drops logins and access tokens that have expired, at most once per
+// sweepEvery. a.mu must be held.
+func (a *Memory) sweep(now time.Time) {
+	if now.Sub(a.lastSweep) < sweepEvery {
+		return
+	}
+	a.lastSweep = now
+	for code, l := range a.logins {
+		live := l.accessCodes[:0]
+		for _, c := range l.accessCodes {
+			if grant, ok := a.access[c]; ok && now.Before(grant.expires) && now.Before(l.expires) {
+				live = append(live, c)
+			} else {
+				delete(a.access, c)
+			}
+		}
+		l.accessCodes = live
+		if !now.Before(l.expires) {
+			delete(a.logins, code)
+		}
+	}
+	for key, logins := range a.byUser {
+		live := logins[:0]
+		for _, l := range logins {
+			if a.logins[l.refreshCode] == l {
+				live = append(live, l)
+			}
+		}
+		if len(live) == 0 {
+			delete(a.byUser, key)
+		} else {
+			a.byUser[key] = live
+		}
+	}
+}
+
+// token makes a JWT (HS256) with a random id. Tokens are JWTs, as Horizon's
+// are, so that a client can read `exp` to refresh in time; whether a token is
+// valid is decided by the server's records, so that logout revokes it.
+func (a *Memory) token(subject, use string, issued, expires time.Time) (string, error) {
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", fmt.Errorf("token id: %w", err)
+	}
+	claims, err := json.Marshal(struct {
+		ID      string `json:"jti"`
+		Subject string `json:"sub"`
+		Use     string `json:"token_use"`
+		Issued  int64  `json:"iat"`
+		Expires int64  `json:"exp"`
+	}{base64.RawURLEncoding.EncodeToString(id), subject, use, issued.Unix(), expires.Unix()})
+	if err != nil {
+		return "", fmt.Errorf("token claims: %w", err)
+	}
+	const header = `{"alg":"HS256","typ":"JWT"}`
+	signed := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	mac := hmac.New(sha256.New, a.signingKey)
+	mac.Write([]byte(signed))
+	return signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+}
