@@ -94,6 +94,8 @@ var _ Service = (*Memory)(nil)
 // sweepEvery bounds how often expired logins are dropped.
 const sweepEvery = time.Minute
 
+// New returns logins for users, with the static token (if not "") and the
+// given token lifetimes; zero lifetimes take the defaults.
 func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL time.Duration, now func() time.Time) (*Memory, error) {
 	if accessTTL < 0 || refreshTTL < 0 {
 		return nil, fmt.Errorf("logins: token lifetimes must not be negative: access %s, refresh %s", accessTTL, refreshTTL)
@@ -140,6 +142,7 @@ func UserKey(username, domain string) string {
 	return strings.ToLower(domain) + `\` + strings.ToLower(username)
 }
 
+// Login implements Service.
 func (a *Memory) Login(username, domain, password string) (string, string, error) {
 	want, known := a.users[UserKey(username, domain)]
 	if !known {
@@ -181,6 +184,7 @@ func (a *Memory) Login(username, domain, password string) (string, string, error
 	return access, refresh, nil
 }
 
+// Refresh implements Service.
 func (a *Memory) Refresh(refreshToken string) (string, error) {
 	now := a.now()
 	a.mu.Lock()
@@ -193,6 +197,7 @@ func (a *Memory) Refresh(refreshToken string) (string, error) {
 	return a.issueAccess(l, now)
 }
 
+// Logout implements Service.
 func (a *Memory) Logout(refreshToken string) error {
 	now := a.now()
 	code := sha256.Sum256([]byte(refreshToken))
@@ -215,6 +220,7 @@ func (a *Memory) end(l *login) {
 	l.accessCodes = nil
 }
 
+// Authorize implements Service.
 func (a *Memory) Authorize(accessToken string) error {
 	code := sha256.Sum256([]byte(accessToken))
 	if a.static != nil && subtle.ConstantTimeCompare(code[:], a.static[:]) == 1 {
