@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
+	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
 )
@@ -47,15 +48,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status == http.StatusUnauthorized {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Bearer")
 	}
-	key, ok := errorKeys[status]
-	if !ok {
-		key = "error"
-	}
-	body := model.ErrorResponse{
-		ErrorMessage:  message,
-		ErrorMessages: []string{message},
-		Errors:        []model.APIError{{ErrorKey: key, ErrorMessage: message}},
-	}
+	body := errorBody(status, message)
 	var writeErr error
 	if c.Request().Method == http.MethodHead {
 		writeErr = c.NoContent(status)
@@ -64,6 +57,29 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if writeErr != nil {
 		s.logger.WarnContext(c.Request().Context(), "writing error response failed", "error", writeErr)
+	}
+}
+
+// errorBody is the spec's ErrorResponse for status with one reason, in the
+// three forms Horizon clients read.
+func errorBody(status int, message string) model.ErrorResponse {
+	key, ok := errorKeys[status]
+	if !ok {
+		key = "error"
+	}
+	return model.ErrorResponse{
+		ErrorMessage:  message,
+		ErrorMessages: []string{message},
+		Errors:        []model.APIError{{ErrorKey: key, ErrorMessage: message}},
+	}
+}
+
+// unauthorizedBody is the spec's Unauthorized answer, as handleError writes it.
+func unauthorizedBody(err error) apiserver.UnauthorizedJSONResponse {
+	scheme := "Bearer"
+	return apiserver.UnauthorizedJSONResponse{
+		Body:    errorBody(http.StatusUnauthorized, err.Error()),
+		Headers: apiserver.UnauthorizedResponseHeaders{WWWAuthenticate: &scheme},
 	}
 }
 

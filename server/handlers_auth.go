@@ -3,10 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
@@ -20,7 +17,7 @@ func (h *handlers) Login(_ context.Context, req apiserver.LoginRequestObject) (a
 	}
 	access, refresh, err := h.auth.Login(req.Body.Username, req.Body.Domain, password)
 	if err != nil {
-		return nil, unauthorized(err)
+		return apiserver.Login401JSONResponse{UnauthorizedJSONResponse: unauthorizedBody(err)}, nil
 	}
 	return apiserver.Login200JSONResponse{Body: model.AuthTokens{AccessToken: access, RefreshToken: refresh}}, nil
 }
@@ -29,7 +26,7 @@ func (h *handlers) Login(_ context.Context, req apiserver.LoginRequestObject) (a
 func (h *handlers) RefreshAccessToken(_ context.Context, req apiserver.RefreshAccessTokenRequestObject) (apiserver.RefreshAccessTokenResponseObject, error) {
 	access, err := h.auth.Refresh(req.Body.RefreshToken)
 	if err != nil {
-		return nil, unauthorized(err)
+		return apiserver.RefreshAccessToken401JSONResponse{UnauthorizedJSONResponse: unauthorizedBody(err)}, nil
 	}
 	return apiserver.RefreshAccessToken200JSONResponse{Body: model.AccessToken{AccessToken: access}}, nil
 }
@@ -37,7 +34,7 @@ func (h *handlers) RefreshAccessToken(_ context.Context, req apiserver.RefreshAc
 // Logout ends a login and revokes its tokens.
 func (h *handlers) Logout(_ context.Context, req apiserver.LogoutRequestObject) (apiserver.LogoutResponseObject, error) {
 	if err := h.auth.Logout(req.Body.RefreshToken); err != nil {
-		return nil, unauthorized(err)
+		return apiserver.Logout401JSONResponse{UnauthorizedJSONResponse: unauthorizedBody(err)}, nil
 	}
 	return apiserver.Logout200Response{}, nil
 }
@@ -53,8 +50,4 @@ func joinPassword(p model.AuthLogin_Password) (string, error) {
 		return "", fmt.Errorf("password is neither a string nor an array of strings: %w", err)
 	}
 	return strings.Join(parts, ""), nil
-}
-
-func unauthorized(err error) error {
-	return echo.NewHTTPError(http.StatusUnauthorized, err.Error())
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/inventory"
@@ -22,13 +20,13 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsRequestObject) (apiserver.ListSessionsResponseObject, error) {
 	params := req.Params
 	if (params.Page == nil) != (params.Size == nil) {
-		return nil, badRequest(`query parameters "page" and "size" go together: give both or neither`)
+		return listSessions400(`query parameters "page" and "size" go together: give both or neither`), nil
 	}
 	var only *inventory.Filter
 	if params.Filter != nil {
 		f, err := inventory.ParseFilter(*params.Filter, h.sessionSchema.Properties)
 		if err != nil {
-			return nil, badRequest(`query parameter "filter": ` + err.Error())
+			return listSessions400(`query parameter "filter": ` + err.Error()), nil
 		}
 		only = f
 	}
@@ -74,11 +72,13 @@ func (p sessionsPage) VisitListSessionsResponse(w http.ResponseWriter) error {
 func (h *handlers) GetSession(_ context.Context, req apiserver.GetSessionRequestObject) (apiserver.GetSessionResponseObject, error) {
 	session, ok := h.store.Session(req.ID)
 	if !ok {
-		return nil, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("Session %q does not exist.", req.ID))
+		return apiserver.GetSession404JSONResponse{NotFoundJSONResponse: apiserver.NotFoundJSONResponse(
+			errorBody(http.StatusNotFound, fmt.Sprintf("Session %q does not exist.", req.ID)))}, nil
 	}
 	return apiserver.GetSession200JSONResponse(session), nil
 }
 
-func badRequest(message string) error {
-	return echo.NewHTTPError(http.StatusBadRequest, message)
+// listSessions400 is the spec's BadRequest answer of ListSessions.
+func listSessions400(message string) apiserver.ListSessions400JSONResponse {
+	return apiserver.ListSessions400JSONResponse{BadRequestJSONResponse: apiserver.BadRequestJSONResponse(errorBody(http.StatusBadRequest, message))}
 }
