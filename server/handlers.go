@@ -21,6 +21,7 @@ type handlers struct {
 	auth          logins.Service
 	sessionSchema *openapi3.Schema
 	now           func() time.Time
+	fastPath      model.FastPathStatus
 }
 
 var _ apiserver.StrictServerInterface = (*handlers)(nil)
@@ -67,5 +68,5 @@ func (h *handlers) ClearDeliveredMessages(context.Context, apiserver.ClearDelive
 
 // GetHealth says the server is serving and how big its inventory is.
 func (h *handlers) GetHealth(context.Context, apiserver.GetHealthRequestObject) (apiserver.GetHealthResponseObject, error) {
-	return apiserver.GetHealth200JSONResponse{Status: model.HealthStatusOk, Sessions: h.store.SessionCount()}, nil
+	return apiserver.GetHealth200JSONResponse{Status: model.HealthStatusOk, Sessions: h.store.SessionCount(), FastPath: h.fastPath}, nil
 }

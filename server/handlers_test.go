@@ -421,6 +421,8 @@ func TestClearDeliveredMessages(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	t.Parallel()
+	fastPathOn := model.FastPathStatus{Active: true}
+	offByConfig := "turned off by the server's configuration"
 	demo, err := server.DemoSessions()
 	if err != nil {
 		t.Fatal(err)
@@ -431,10 +433,14 @@ func TestHealth(t *testing.T) {
 		authorization string
 		want          model.Health
 	}{
-		{"no token", server.Config{}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions())}},
-		{"wrong token is ignored", server.Config{}, "Bearer wrong", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions())}},
-		{"empty inventory", server.Config{Store: server.NewMemoryStore(nil)}, "", model.Health{Status: model.HealthStatusOk, Sessions: 0}},
-		{"demo inventory", server.Config{Store: server.NewMemoryStore(demo)}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(demo)}},
+		// The shipped spec must compile into the fast path: a change of the
+		// spec that turns it off fails here, not silently in production.
+		{"no token", server.Config{}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions()), FastPath: fastPathOn}},
+		{"wrong token is ignored", server.Config{}, "Bearer wrong", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions()), FastPath: fastPathOn}},
+		{"empty inventory", server.Config{Store: server.NewMemoryStore(nil)}, "", model.Health{Status: model.HealthStatusOk, Sessions: 0, FastPath: fastPathOn}},
+		{"demo inventory", server.Config{Store: server.NewMemoryStore(demo)}, "", model.Health{Status: model.HealthStatusOk, Sessions: len(demo), FastPath: fastPathOn}},
+		{"fast path off", server.WithoutFastPath(server.Config{}), "", model.Health{Status: model.HealthStatusOk, Sessions: len(testSessions()),
+			FastPath: model.FastPathStatus{Active: false, Reason: &offByConfig}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

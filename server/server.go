@@ -65,6 +65,8 @@ type Server struct {
 	limits  Limits
 	logger  *slog.Logger
 	allowed *allowedMethods
+	// fastPath says whether the fast path is on, and if not why.
+	fastPath model.FastPathStatus
 }
 
 // New builds a ready server from cfg.
@@ -135,26 +137,39 @@ func New(cfg Config) (*Server, error) {
 	// path, in front of both, accepts only bodies that pass both checks and
 	// hands every other request to them as it came.
 	checked := strictJSON(validator)
-	if !cfg.noFastPath {
+	fastPath := model.FastPathStatus{Active: false}
+	if cfg.noFastPath {
+		off := "turned off by the server's configuration"
+		fastPath.Reason = &off
+	} else {
 		fast, err := fastpath.Compile(doc, BasePath, authenticate, map[string]reflect.Type{
 			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
 			// Still correct, only slower: every request takes the validator.
-			logger.Warn("spec validation fast path off", "error", err)
+			reason := err.Error()
+			fastPath.Reason = &reason
+			logger.Error("fast path OFF: every send-message body goes through the generic validator, about half as fast; the health answer says so too",
+				"reason", reason)
 		} else {
+			fastPath.Active = true
 			checked = fast.Middleware(checked)
 			e.Binder = &fastpath.Binder{}
 		}
 	}
+	s.fastPath = fastPath
 	rest := e.Group(BasePath, checked)
-	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now}
+	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath}
 	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, nil))
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// FastPath says whether plain send-message bodies take the fast path, and
+// if not, why not.
+func (s *Server) FastPath() model.FastPathStatus { return s.fastPath }
 
 // Limits returns the limits in force, defaults filled in.
 func (s *Server) Limits() Limits { return s.limits }

@@ -266,8 +266,27 @@ type ErrorResponse struct {
 	Errors        []APIError `json:"errors"`
 }
 
+// FastPathStatus Whether plain send-message bodies are checked by the fast path, which
+// the reference server compiles at start-up from the spec it enforces
+// and the validator's options. When the spec uses a keyword or an option
+// the fast path does not implement, it is off and every request goes
+// through the generic validator: the answers are the same, only slower.
+type FastPathStatus struct {
+	Active bool `json:"active"`
+
+	// Reason Why the fast path is off; absent when it is active.
+	Reason *string `json:"reason,omitempty"`
+}
+
 // Health defines model for Health.
 type Health struct {
+	// FastPath Whether plain send-message bodies are checked by the fast path, which
+	// the reference server compiles at start-up from the spec it enforces
+	// and the validator's options. When the spec uses a keyword or an option
+	// the fast path does not implement, it is off and every request goes
+	// through the generic validator: the answers are the same, only slower.
+	FastPath FastPathStatus `json:"fast_path"`
+
 	// Sessions How many sessions the inventory holds.
 	Sessions int          `json:"sessions"`
 	Status   HealthStatus `json:"status"`

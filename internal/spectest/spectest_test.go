@@ -73,7 +73,7 @@ func TestCheckFindsBreaches(t *testing.T) {
 func TestTransport(t *testing.T) {
 	t.Parallel()
 	answers := map[string]string{
-		healthPath:             `{"status":"ok","sessions":1}`,
+		healthPath:             `{"status":"ok","sessions":1,"fast_path":{"active":true}}`,
 		"/rest/refserver/v1/x": `{"status":"ok"}`,
 	}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
