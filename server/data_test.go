@@ -87,7 +87,7 @@ func TestLoadDataValid(t *testing.T) {
 			}]}`,
 			[]model.SessionInfo{{
 				ID: "a", UserID: ptr("u"), BrokerUserID: ptr("bu"), AccessGroupID: ptr("ag"),
-				DesktopPoolID: ptr("dp"), FarmID: ptr("f"), RdsServerID: ptr("r"), MachineID: ptr("m"),
+				DesktopPoolID: ptr("dp"), FarmID: ptr("f"), RDSServerID: ptr("r"), MachineID: ptr("m"),
 				SessionType:     ptr(model.SessionInfoSessionTypeAPPLICATION),
 				SessionState:    model.SessionInfoSessionStatePENDING,
 				SessionProtocol: ptr(model.SessionInfoSessionProtocolRDP),

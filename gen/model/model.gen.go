@@ -338,7 +338,7 @@ type SessionInfo struct {
 
 	// MachineID Machine that hosts the session.
 	MachineID       *string                     `json:"machine_id,omitempty"`
-	RdsServerID     *string                     `json:"rds_server_id,omitempty"`
+	RDSServerID     *string                     `json:"rds_server_id,omitempty"`
 	SessionProtocol *SessionInfoSessionProtocol `json:"session_protocol,omitempty"`
 
 	// SessionState * `CONNECTED` - a Horizon Client is connected and can show messages.
