@@ -31,11 +31,11 @@ import (
 // MessageType is how Horizon shows the message: as information, a warning or an error.
 type MessageType string
 
-// The message types the API accepts. Their values are Horizon's.
+// The message types the API accepts, as Horizon spells them.
 const (
-	MessageInfo    = MessageType(model.SessionSendMessageSpecMessageTypeINFO)
-	MessageWarning = MessageType(model.SessionSendMessageSpecMessageTypeWARNING)
-	MessageError   = MessageType(model.SessionSendMessageSpecMessageTypeERROR)
+	MessageInfo    MessageType = "INFO"
+	MessageWarning MessageType = "WARNING"
+	MessageError   MessageType = "ERROR"
 )
 
 // Valid reports whether t is a message type the API accepts.

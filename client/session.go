@@ -74,14 +74,14 @@ type Session struct {
 // Equals("session_state", SessionConnected).
 type SessionState string
 
-// The session states. Their values are Horizon's.
+// The session states, as Horizon sends them.
 const (
 	// SessionConnected: a Horizon Client is connected and can show messages.
-	SessionConnected = SessionState(model.SessionInfoSessionStateCONNECTED)
+	SessionConnected SessionState = "CONNECTED"
 	// SessionDisconnected: no client is connected.
-	SessionDisconnected = SessionState(model.SessionInfoSessionStateDISCONNECTED)
+	SessionDisconnected SessionState = "DISCONNECTED"
 	// SessionPending: the session is being set up.
-	SessionPending = SessionState(model.SessionInfoSessionStatePENDING)
+	SessionPending SessionState = "PENDING"
 )
 
 // Valid reports whether s is a state the API defines.
@@ -90,10 +90,10 @@ func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Val
 // SessionType says what a session serves: a whole desktop or applications.
 type SessionType string
 
-// The session types. Their values are Horizon's.
+// The session types, as Horizon sends them.
 const (
-	DesktopSession     = SessionType(model.SessionInfoSessionTypeDESKTOP)
-	ApplicationSession = SessionType(model.SessionInfoSessionTypeAPPLICATION)
+	DesktopSession     SessionType = "DESKTOP"
+	ApplicationSession SessionType = "APPLICATION"
 )
 
 // Valid reports whether t is a session type the API defines.
@@ -102,13 +102,13 @@ func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid
 // SessionProtocol is the display protocol of a session.
 type SessionProtocol string
 
-// The display protocols. Their values are Horizon's.
+// The display protocols, as Horizon sends them.
 const (
-	ProtocolBlast   = SessionProtocol(model.SessionInfoSessionProtocolBLAST)
-	ProtocolPCoIP   = SessionProtocol(model.SessionInfoSessionProtocolPCOIP)
-	ProtocolRDP     = SessionProtocol(model.SessionInfoSessionProtocolRDP)
-	ProtocolConsole = SessionProtocol(model.SessionInfoSessionProtocolCONSOLE)
-	ProtocolUnknown = SessionProtocol(model.SessionInfoSessionProtocolUNKNOWN)
+	ProtocolBlast   SessionProtocol = "BLAST"
+	ProtocolPCoIP   SessionProtocol = "PCOIP"
+	ProtocolRDP     SessionProtocol = "RDP"
+	ProtocolConsole SessionProtocol = "CONSOLE"
+	ProtocolUnknown SessionProtocol = "UNKNOWN"
 )
 
 // Valid reports whether p is a protocol the API defines.

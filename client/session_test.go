@@ -4,33 +4,53 @@ import (
 	"testing"
 
 	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
-func TestSessionEnumsValid(t *testing.T) {
+// TestEnumConstantsAreTheSpecs holds the client's constants, written out so
+// that go doc shows their values, to the enums of the spec.
+func TestEnumConstantsAreTheSpecs(t *testing.T) {
+	t.Parallel()
+	for _, c := range []client.SessionState{client.SessionConnected, client.SessionDisconnected, client.SessionPending} {
+		if !model.SessionInfoSessionState(c).Valid() || !c.Valid() {
+			t.Errorf("session state %q is not in the spec's enum", c)
+		}
+	}
+	for _, c := range []client.SessionType{client.DesktopSession, client.ApplicationSession} {
+		if !model.SessionInfoSessionType(c).Valid() || !c.Valid() {
+			t.Errorf("session type %q is not in the spec's enum", c)
+		}
+	}
+	protocols := []client.SessionProtocol{
+		client.ProtocolBlast, client.ProtocolPCoIP, client.ProtocolRDP, client.ProtocolConsole, client.ProtocolUnknown,
+	}
+	for _, c := range protocols {
+		if !model.SessionInfoSessionProtocol(c).Valid() || !c.Valid() {
+			t.Errorf("session protocol %q is not in the spec's enum", c)
+		}
+	}
+	for _, c := range []client.MessageType{client.MessageInfo, client.MessageWarning, client.MessageError} {
+		if !model.SessionSendMessageSpecMessageType(c).Valid() || !c.Valid() {
+			t.Errorf("message type %q is not in the spec's enum", c)
+		}
+	}
+}
+
+func TestEnumsRefuseOtherValues(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		valid func() bool
-		want  bool
+		valid bool
 	}{
-		{"SessionConnected", client.SessionConnected.Valid, true},
-		{"SessionDisconnected", client.SessionDisconnected.Valid, true},
-		{"SessionPending", client.SessionPending.Valid, true},
-		{"a state in lower case", client.SessionState("connected").Valid, false},
-		{"no state", client.SessionState("").Valid, false},
-		{"DesktopSession", client.DesktopSession.Valid, true},
-		{"ApplicationSession", client.ApplicationSession.Valid, true},
-		{"an unknown type", client.SessionType("KIOSK").Valid, false},
-		{"ProtocolBlast", client.ProtocolBlast.Valid, true},
-		{"ProtocolPCoIP", client.ProtocolPCoIP.Valid, true},
-		{"ProtocolRDP", client.ProtocolRDP.Valid, true},
-		{"ProtocolConsole", client.ProtocolConsole.Valid, true},
-		{"ProtocolUnknown", client.ProtocolUnknown.Valid, true},
-		{"a protocol in mixed case", client.SessionProtocol("PCoIP").Valid, false},
+		{"a state in lower case", client.SessionState("connected").Valid()},
+		{"no state", client.SessionState("").Valid()},
+		{"an unknown session type", client.SessionType("KIOSK").Valid()},
+		{"a protocol in mixed case", client.SessionProtocol("PCoIP").Valid()},
+		{"a message type in lower case", client.MessageType("info").Valid()},
 	}
 	for _, tt := range tests {
-		if got := tt.valid(); got != tt.want {
-			t.Errorf("%s: Valid() = %v, want %v", tt.name, got, tt.want)
+		if tt.valid {
+			t.Errorf("%s: Valid() = true, want false", tt.name)
 		}
 	}
 }
