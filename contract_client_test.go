@@ -60,7 +60,7 @@ func TestClientWorkflowOverHTTPS(t *testing.T) {
 		t.Fatalf("connected pool-finance sessions (-want +got):\n%s", diff)
 	}
 	one, err := c.GetSession(ctx, seedSessionID)
-	if err != nil || one.DesktopPoolID == nil || *one.DesktopPoolID != "pool-finance" {
+	if err != nil || one.DesktopPoolID != "pool-finance" || one.State != client.SessionConnected {
 		t.Errorf("GetSession = %+v, %v", one, err)
 	}
 

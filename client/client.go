@@ -29,14 +29,17 @@ import (
 )
 
 // MessageType is how Horizon shows the message: as information, a warning or an error.
-type MessageType = model.SessionSendMessageSpecMessageType
+type MessageType string
 
-// The message types the API accepts.
+// The message types the API accepts, as Horizon spells them.
 const (
-	MessageInfo    MessageType = model.SessionSendMessageSpecMessageTypeINFO
-	MessageWarning MessageType = model.SessionSendMessageSpecMessageTypeWARNING
-	MessageError   MessageType = model.SessionSendMessageSpecMessageTypeERROR
+	MessageInfo    MessageType = "INFO"
+	MessageWarning MessageType = "WARNING"
+	MessageError   MessageType = "ERROR"
 )
+
+// Valid reports whether t is a message type the API accepts.
+func (t MessageType) Valid() bool { return model.SessionSendMessageSpecMessageType(t).Valid() }
 
 // restPath is the base path of Horizon's REST API on a Connection Server.
 const restPath = "/rest"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/hzkit/sendmessage/client"
 )
@@ -71,6 +72,28 @@ func warnPool(ctx context.Context, c *client.Client, pool string) error {
 	}
 	fmt.Printf("warned %d of %d sessions\n", len(results.Delivered()), len(ids))
 	return nil
+}
+
+func ExampleClient_ListSessions() {
+	serverURL := startStandIn("7cdd624f-37d1-46c1-ab96-695a5d13956f", "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f")
+
+	c, err := client.New(serverURL, client.WithToken(standInToken))
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := c.ListSessions(context.Background(), client.And(
+		client.Equals("desktop_pool_id", "pool-finance"),
+		client.Equals("session_state", client.SessionConnected)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range sessions {
+		fmt.Printf("%s on %s, %s over %s since %s\n",
+			s.ID, s.MachineID, s.State, s.Protocol, s.StartTime.UTC().Format(time.Kitchen))
+	}
+	// Output:
+	// 7cdd624f-37d1-46c1-ab96-695a5d13956f on machine-fin-001, CONNECTED over BLAST since 8:00AM
+	// 2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f on machine-fin-002, CONNECTED over BLAST since 8:15AM
 }
 
 func ExampleAPIError() {

@@ -66,7 +66,9 @@ func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message s
 	if sessionIDs == nil {
 		sessionIDs = []string{} // the spec wants an array, never null
 	}
-	body := model.SendMessageToSessionsJSONRequestBody{Message: message, MessageType: msgType, SessionIDs: sessionIDs}
+	body := model.SendMessageToSessionsJSONRequestBody{
+		Message: message, MessageType: model.SessionSendMessageSpecMessageType(msgType), SessionIDs: sessionIDs,
+	}
 	resp, err := c.call(ctx, func(ctx context.Context, auth apiclient.RequestEditorFn) (*http.Response, error) {
 		return c.api.SendMessageToSessions(ctx, body, auth)
 	})

@@ -12,19 +12,6 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
-// Session is a Horizon session as the inventory describes it (SessionInfo).
-type Session = model.SessionInfo
-
-// SessionState is a session's state; only a connected session can show a message.
-type SessionState = model.SessionInfoSessionState
-
-// The session states, for filters such as Equals("session_state", SessionConnected).
-const (
-	SessionConnected    SessionState = model.SessionInfoSessionStateCONNECTED
-	SessionDisconnected SessionState = model.SessionInfoSessionStateDISCONNECTED
-	SessionPending      SessionState = model.SessionInfoSessionStatePENDING
-)
-
 // hasMoreRecords is the header with which Horizon says that more pages follow.
 const hasMoreRecords = "HAS_MORE_RECORDS"
 
@@ -192,7 +179,7 @@ func (c *Client) sessionsPage(ctx context.Context, params *model.ListSessionsPar
 	}
 	// Horizon clients test the header's presence; its value is TRUE.
 	more := resp.Header.Get(hasMoreRecords)
-	return *parsed.JSON200, more != "" && !strings.EqualFold(more, "false"), nil
+	return sessionsFromModel(*parsed.JSON200), more != "" && !strings.EqualFold(more, "false"), nil
 }
 
 // GetSession returns the session with the given id. An unknown id is an
@@ -219,7 +206,7 @@ func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 		return Session{}, fmt.Errorf("get session %s: %s answered 200 with Content-Type %q, not JSON",
 			id, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
 	}
-	return *parsed.JSON200, nil
+	return sessionFromModel(*parsed.JSON200), nil
 }
 
 // maxPageSize is the most sessions one page may hold: the maximum of the

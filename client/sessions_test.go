@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -68,10 +69,20 @@ func TestFilterRefusesEmptyParts(t *testing.T) {
 	}
 }
 
+// sessions are n connected sessions as the server sends them.
 func sessions(n int) []model.SessionInfo {
 	out := make([]model.SessionInfo, n)
 	for i := range out {
-		out[i] = model.SessionInfo{ID: fmt.Sprintf("s%d", i+1), SessionState: client.SessionConnected}
+		out[i] = model.SessionInfo{ID: fmt.Sprintf("s%d", i+1), SessionState: model.SessionInfoSessionStateCONNECTED}
+	}
+	return out
+}
+
+// clientSessions are sessions(n) as the client returns them.
+func clientSessions(n int) []client.Session {
+	out := make([]client.Session, n)
+	for i := range out {
+		out[i] = client.Session{ID: fmt.Sprintf("s%d", i+1), State: client.SessionConnected}
 	}
 	return out
 }
@@ -137,7 +148,7 @@ func TestListSessionsWithoutFilterSendsNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sessions(3), got); diff != "" {
+	if diff := cmp.Diff(clientSessions(3), got); diff != "" {
 		t.Errorf("sessions (-want +got):\n%s", diff)
 	}
 	// The page size is the spec's maximum.
@@ -166,14 +177,31 @@ func TestListSessionsReportsErrors(t *testing.T) {
 func TestGetSession(t *testing.T) {
 	t.Parallel()
 	h := startHorizon(t, 0, time.Now)
-	h.sessions = sessions(2)
+	h.sessions = append(sessions(1), disconnectedDesktop(t))
 	c, err := client.Login(context.Background(), h.URL, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.GetSession(context.Background(), "s2")
-	if err != nil || got.ID != "s2" {
-		t.Errorf("GetSession(s2) = %+v, %v", got, err)
+	if err != nil {
+		t.Fatalf("GetSession(s2): %v", err)
+	}
+	want := client.Session{
+		ID:               "s2",
+		UserID:           "S-1-5-21-1085031214-1563985344-725345543-1104",
+		BrokerUserID:     "S-1-5-21-1085031214-1563985344-725345543-1105",
+		AccessGroupID:    "root",
+		DesktopPoolID:    "pool-finance",
+		MachineID:        "machine-fin-001",
+		AgentVersion:     "8.6.0",
+		Type:             client.DesktopSession,
+		State:            client.SessionDisconnected,
+		Protocol:         client.ProtocolBlast,
+		StartTime:        time.Date(2019, 7, 1, 0, 0, 0, 0, time.UTC),
+		DisconnectedTime: time.Date(2019, 7, 1, 0, 30, 0, 0, time.UTC),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GetSession(s2) (-want +got):\n%s", diff)
 	}
 	_, err = c.GetSession(context.Background(), "s9")
 	var apiErr *client.APIError
@@ -183,6 +211,23 @@ func TestGetSession(t *testing.T) {
 	if _, err := c.GetSession(context.Background(), ""); !errors.Is(err, client.ErrInvalidInput) {
 		t.Errorf("GetSession(\"\"): err = %v, want ErrInvalidInput", err)
 	}
+}
+
+// disconnectedDesktop is session s2, a disconnected desktop session, in the
+// JSON that Horizon sends.
+func disconnectedDesktop(t *testing.T) model.SessionInfo {
+	t.Helper()
+	var m model.SessionInfo
+	err := json.Unmarshal([]byte(`{"id": "s2",
+		"user_id": "S-1-5-21-1085031214-1563985344-725345543-1104",
+		"broker_user_id": "S-1-5-21-1085031214-1563985344-725345543-1105",
+		"access_group_id": "root", "desktop_pool_id": "pool-finance", "machine_id": "machine-fin-001",
+		"agent_version": "8.6.0", "session_type": "DESKTOP", "session_state": "DISCONNECTED",
+		"session_protocol": "BLAST", "start_time": 1561939200000, "disconnected_time": 1561941000000}`), &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestWithPageSizeBounds(t *testing.T) {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -40,10 +41,9 @@ func startStandIn(connected ...string) string {
 			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid bearer token"})
 			return
 		}
-		pool := "pool-finance"
 		sessions := []model.SessionInfo{}
-		for _, id := range connected {
-			sessions = append(sessions, model.SessionInfo{ID: id, DesktopPoolID: &pool, SessionState: model.SessionInfoSessionStateCONNECTED})
+		for i, id := range connected {
+			sessions = append(sessions, standInSession(i, id))
 		}
 		writeJSON(w, http.StatusOK, sessions)
 	})
@@ -70,6 +70,20 @@ func startStandIn(connected ...string) string {
 		writeJSON(w, http.StatusOK, items)
 	})
 	return httptest.NewServer(mux).URL
+}
+
+// standInSession is the i-th connected session: a Blast desktop session in
+// pool-finance, started at 08:00 UTC on 27 November 2026 plus i quarters of an hour.
+func standInSession(i int, id string) model.SessionInfo {
+	pool := "pool-finance"
+	user := fmt.Sprintf("S-1-5-21-1085031214-1563985344-725345543-%d", 1104+i)
+	machine := fmt.Sprintf("machine-fin-%03d", i+1)
+	desktop, blast := model.SessionInfoSessionTypeDESKTOP, model.SessionInfoSessionProtocolBLAST
+	start := time.Date(2026, 11, 27, 8, 15*i, 0, 0, time.UTC).UnixMilli()
+	return model.SessionInfo{
+		ID: id, UserID: &user, DesktopPoolID: &pool, MachineID: &machine, SessionType: &desktop,
+		SessionState: model.SessionInfoSessionStateCONNECTED, SessionProtocol: &blast, StartTime: &start,
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -99,8 +99,8 @@ func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
 		out = append(out, target{
-			ID: s.ID, User: deref(s.UserID), Machine: deref(s.MachineID),
-			Pool: deref(s.DesktopPoolID), State: string(s.SessionState),
+			ID: s.ID, User: s.UserID, Machine: s.MachineID,
+			Pool: s.DesktopPoolID, State: string(s.State),
 		})
 	}
 	return out, nil
@@ -111,11 +111,4 @@ func (h clientHorizon) Close(ctx context.Context) error {
 		return fmt.Errorf("log out: %w", err)
 	}
 	return nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

@@ -1,0 +1,163 @@
+package client
+
+import (
+	"time"
+
+	"github.com/hzkit/sendmessage/gen/model"
+)
+
+// Session is one Horizon session, as the inventory describes it. String
+// fields are empty and times zero when Horizon did not send them. Type, State
+// and Protocol hold what Horizon sent, even a value newer than this client
+// (their Valid reports false then). Filters name a field as Horizon's JSON
+// does; each field says its filter name.
+type Session struct {
+	// ID identifies the session; SendMessage takes it. Filter name: "id".
+	ID string
+
+	// UserID is the SID of the user who owns the session. Filter name:
+	// "user_id".
+	UserID string
+
+	// BrokerUserID is the SID of the user the Connection Server
+	// authenticated. Filter name: "broker_user_id".
+	BrokerUserID string
+
+	// AccessGroupID is the access group the session belongs to. Filter name:
+	// "access_group_id".
+	AccessGroupID string
+
+	// DesktopPoolID is the desktop pool of a desktop session; empty for an
+	// application session. Filter name: "desktop_pool_id".
+	DesktopPoolID string
+
+	// FarmID is the farm of an application session; empty for a desktop
+	// session. Filter name: "farm_id".
+	FarmID string
+
+	// RDSServerID is the RDS host of a session on one; empty for a session
+	// on a virtual desktop. Filter name: "rds_server_id".
+	RDSServerID string
+
+	// MachineID is the virtual desktop machine that hosts the session; empty
+	// for a session on an RDS host. Filter name: "machine_id".
+	MachineID string
+
+	// AgentVersion is the version of the Horizon Agent that serves the
+	// session. Filter name: "agent_version".
+	AgentVersion string
+
+	// Type says whether the session is a desktop or an application session;
+	// empty when Horizon did not say. Filter name: "session_type".
+	Type SessionType
+
+	// State is the session's state: only a connected session shows a
+	// message. Filter name: "session_state".
+	State SessionState
+
+	// Protocol is the display protocol; empty when Horizon did not say.
+	// Filter name: "session_protocol".
+	Protocol SessionProtocol
+
+	// StartTime is when the session started, to the millisecond. Filter name:
+	// "start_time", with values in milliseconds since the Unix epoch
+	// (time.Time.UnixMilli).
+	StartTime time.Time
+
+	// DisconnectedTime is when the session was last disconnected, to the
+	// millisecond; zero when it never was or Horizon did not say. Filter
+	// name: "disconnected_time", in milliseconds as StartTime.
+	DisconnectedTime time.Time
+}
+
+// SessionState is a session's state. Filters take it as a value, as in
+// Equals("session_state", SessionConnected).
+type SessionState string
+
+// The session states, as Horizon sends them.
+const (
+	// SessionConnected: a Horizon Client is connected and can show messages.
+	SessionConnected SessionState = "CONNECTED"
+	// SessionDisconnected: no client is connected.
+	SessionDisconnected SessionState = "DISCONNECTED"
+	// SessionPending: the session is being set up.
+	SessionPending SessionState = "PENDING"
+)
+
+// Valid reports whether s is a state the API defines.
+func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Valid() }
+
+// SessionType says what a session serves: a whole desktop or applications.
+type SessionType string
+
+// The session types, as Horizon sends them.
+const (
+	DesktopSession     SessionType = "DESKTOP"
+	ApplicationSession SessionType = "APPLICATION"
+)
+
+// Valid reports whether t is a session type the API defines.
+func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid() }
+
+// SessionProtocol is the display protocol of a session.
+type SessionProtocol string
+
+// The display protocols, as Horizon sends them.
+const (
+	ProtocolBlast   SessionProtocol = "BLAST"
+	ProtocolPCoIP   SessionProtocol = "PCOIP"
+	ProtocolRDP     SessionProtocol = "RDP"
+	ProtocolConsole SessionProtocol = "CONSOLE"
+	ProtocolUnknown SessionProtocol = "UNKNOWN"
+)
+
+// Valid reports whether p is a protocol the API defines.
+func (p SessionProtocol) Valid() bool { return model.SessionInfoSessionProtocol(p).Valid() }
+
+// sessionFromModel is the one place that reads the generated SessionInfo. A
+// field the spec adds must be added here and to Session:
+// TestSessionCarriesEverySessionInfoField fails until it is.
+func sessionFromModel(m model.SessionInfo) Session {
+	return Session{
+		ID:               m.ID,
+		UserID:           value(m.UserID),
+		BrokerUserID:     value(m.BrokerUserID),
+		AccessGroupID:    value(m.AccessGroupID),
+		DesktopPoolID:    value(m.DesktopPoolID),
+		FarmID:           value(m.FarmID),
+		RDSServerID:      value(m.RdsServerID),
+		MachineID:        value(m.MachineID),
+		AgentVersion:     value(m.AgentVersion),
+		Type:             SessionType(value(m.SessionType)),
+		State:            SessionState(m.SessionState),
+		Protocol:         SessionProtocol(value(m.SessionProtocol)),
+		StartTime:        epochMillis(m.StartTime),
+		DisconnectedTime: epochMillis(m.DisconnectedTime),
+	}
+}
+
+func sessionsFromModel(ms []model.SessionInfo) []Session {
+	out := make([]Session, len(ms))
+	for i, m := range ms {
+		out[i] = sessionFromModel(m)
+	}
+	return out
+}
+
+// value returns what p points to, or the zero value for an absent field.
+func value[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// epochMillis reads Horizon's milliseconds since the Unix epoch; an absent
+// time is the zero time.Time, not 1970.
+func epochMillis(ms *int64) time.Time {
+	if ms == nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(*ms)
+}

@@ -1,0 +1,207 @@
+package client
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hzkit/sendmessage/gen/model"
+)
+
+// carried says where Session carries each value of the spec's SessionInfo,
+// by JSON path ("client_data.address" for a nested field). When the spec
+// gains a field, TestSessionCarriesEverySessionInfoField names it until
+// Session, sessionFromModel and this table carry it.
+var carried = map[string]func(Session) any{
+	"id":                func(s Session) any { return s.ID },
+	"user_id":           func(s Session) any { return s.UserID },
+	"broker_user_id":    func(s Session) any { return s.BrokerUserID },
+	"access_group_id":   func(s Session) any { return s.AccessGroupID },
+	"desktop_pool_id":   func(s Session) any { return s.DesktopPoolID },
+	"farm_id":           func(s Session) any { return s.FarmID },
+	"rds_server_id":     func(s Session) any { return s.RDSServerID },
+	"machine_id":        func(s Session) any { return s.MachineID },
+	"agent_version":     func(s Session) any { return s.AgentVersion },
+	"session_type":      func(s Session) any { return s.Type },
+	"session_state":     func(s Session) any { return s.State },
+	"session_protocol":  func(s Session) any { return s.Protocol },
+	"start_time":        func(s Session) any { return s.StartTime.UnixMilli() },
+	"disconnected_time": func(s Session) any { return s.DisconnectedTime.UnixMilli() },
+}
+
+func TestSessionCarriesEverySessionInfoField(t *testing.T) {
+	t.Parallel()
+	var m model.SessionInfo
+	f := filler{leaves: map[string]any{}}
+	f.fill(t, reflect.ValueOf(&m).Elem(), "")
+	s := sessionFromModel(m)
+
+	for _, path := range slices.Sorted(maps.Keys(f.leaves)) {
+		get, ok := carried[path]
+		if !ok {
+			t.Errorf("model.SessionInfo has %q, which Session does not carry: add it to Session, sessionFromModel and carried", path)
+			continue
+		}
+		if got, want := plain(reflect.ValueOf(get(s))), f.leaves[path]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: Session has %#v, want %#v from model.SessionInfo", path, got, want)
+		}
+	}
+	for path := range carried {
+		if _, ok := f.leaves[path]; !ok {
+			t.Errorf("carried names %q, which model.SessionInfo no longer has", path)
+		}
+	}
+	// The other way round: a Session field that nothing fills.
+	sv := reflect.ValueOf(s)
+	for i := range sv.NumField() {
+		if sv.Field(i).IsZero() {
+			t.Errorf("sessionFromModel leaves Session.%s zero for a SessionInfo with every field set", sv.Type().Field(i).Name)
+		}
+	}
+}
+
+func TestSessionFromModelWithAbsentFields(t *testing.T) {
+	t.Parallel()
+	got := sessionFromModel(model.SessionInfo{ID: "s1", SessionState: model.SessionInfoSessionStateCONNECTED})
+	if diff := cmp.Diff(Session{ID: "s1", State: SessionConnected}, got); diff != "" {
+		t.Errorf("Session (-want +got):\n%s", diff)
+	}
+	if !got.StartTime.IsZero() || !got.DisconnectedTime.IsZero() {
+		t.Errorf("absent times = %v, %v, want zero times", got.StartTime, got.DisconnectedTime)
+	}
+}
+
+func TestSessionTimesAreEpochMilliseconds(t *testing.T) {
+	t.Parallel()
+	start, disconnected := int64(1561935600000), int64(1561935600123)
+	got := sessionFromModel(model.SessionInfo{ID: "s1", StartTime: &start, DisconnectedTime: &disconnected})
+	if want := time.Date(2019, 6, 30, 23, 0, 0, 0, time.UTC); !got.StartTime.Equal(want) {
+		t.Errorf("StartTime = %v, want %v", got.StartTime, want)
+	}
+	if want := time.Date(2019, 6, 30, 23, 0, 0, 123e6, time.UTC); !got.DisconnectedTime.Equal(want) {
+		t.Errorf("DisconnectedTime = %v, want %v", got.DisconnectedTime, want)
+	}
+}
+
+// filler gives every value inside a generated model a value of its own, so
+// that a value that lands in the wrong field shows, and records each by its
+// JSON path.
+type filler struct {
+	n      int
+	leaves map[string]any
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func (f *filler) fill(t *testing.T, v reflect.Value, path string) {
+	t.Helper()
+	switch {
+	case isScalar(v.Type()):
+		f.set(v)
+	case v.Kind() == reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		f.fill(t, v.Elem(), path)
+		return
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			field := v.Type().Field(i)
+			name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+			switch {
+			case !field.IsExported() || name == "-":
+				continue
+			case field.Anonymous && name == "":
+				f.fill(t, v.Field(i), path) // embedded: its fields are the parent's
+			case name == "":
+				t.Fatalf("%s: field %s has no JSON name", path, field.Name)
+			case path == "":
+				f.fill(t, v.Field(i), name)
+			default:
+				f.fill(t, v.Field(i), path+"."+name)
+			}
+		}
+		return
+	case v.Kind() == reflect.Slice && isScalar(v.Type().Elem()):
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := range v.Len() {
+			f.set(v.Index(i))
+		}
+	case v.Kind() == reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		f.fill(t, v.Index(0), path+"[0]")
+		return
+	default:
+		t.Fatalf("%s: cannot fill a %s; teach filler.fill", path, v.Type())
+	}
+	f.leaves[path] = plain(v)
+}
+
+// set gives a scalar a value that no other one has, and that is not zero.
+func (f *filler) set(v reflect.Value) {
+	f.n++
+	big := 1_700_000_000_000 + int64(f.n) // a time in milliseconds, where it fits
+	switch {
+	case v.Type() == timeType:
+		v.Set(reflect.ValueOf(time.UnixMilli(big)))
+	case v.Kind() == reflect.String:
+		v.SetString(fmt.Sprintf("value-%d", f.n))
+	case v.CanInt() && !v.OverflowInt(big):
+		v.SetInt(big)
+	case v.CanInt():
+		v.SetInt(int64(f.n))
+	case v.CanUint():
+		v.SetUint(uint64(f.n))
+	case v.CanFloat():
+		v.SetFloat(float64(f.n) + 0.5)
+	case v.Kind() == reflect.Bool:
+		v.SetBool(true) // the other value is zero, which would hide a field left out
+	}
+}
+
+func isScalar(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return t == timeType
+}
+
+// plain strips a value of its named type, so that a client type compares
+// equal to the generated type it was converted from.
+func plain(v reflect.Value) any {
+	switch {
+	case !v.IsValid():
+		return nil
+	case v.Type() == timeType:
+		tm, _ := v.Interface().(time.Time) // the case checked the type
+		return tm.UnixMilli()
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return plain(v.Elem())
+	case v.Kind() == reflect.Slice || v.Kind() == reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = plain(v.Index(i))
+		}
+		return out
+	case v.Kind() == reflect.String:
+		return v.String()
+	case v.CanInt():
+		return v.Int()
+	case v.CanUint():
+		return v.Uint()
+	case v.CanFloat():
+		return v.Float()
+	case v.Kind() == reflect.Bool:
+		return v.Bool()
+	}
+	return v.Interface()
+}
