@@ -125,7 +125,7 @@ func sessionFromModel(m model.SessionInfo) Session {
 		AccessGroupID:    value(m.AccessGroupID),
 		DesktopPoolID:    value(m.DesktopPoolID),
 		FarmID:           value(m.FarmID),
-		RDSServerID:      value(m.RdsServerID),
+		RDSServerID:      value(m.RDSServerID),
 		MachineID:        value(m.MachineID),
 		AgentVersion:     value(m.AgentVersion),
 		Type:             SessionType(value(m.SessionType)),
