@@ -67,6 +67,16 @@ func TestSpecExamplesMatchTheirSchemas(t *testing.T) {
 					}
 				}
 			}
+			for _, p := range op.Parameters {
+				for mime, media := range p.Value.Content {
+					if media.Example != nil {
+						checked++
+						if err := media.Schema.Value.VisitJSON(media.Example); err != nil {
+							t.Errorf("%s %s parameter %s %s example: %v", method, path, p.Value.Name, mime, err)
+						}
+					}
+				}
+			}
 			for status, resp := range op.Responses.Map() {
 				for mime, media := range resp.Value.Content {
 					if media.Example != nil {
@@ -110,11 +120,14 @@ func TestSpecRequestExamplesAreServed(t *testing.T) {
 			}
 			target, query := path, url.Values{}
 			for _, p := range op.Parameters {
-				if p.Value.Example == nil {
+				value := fmt.Sprint(p.Value.Example)
+				// A parameter sent as JSON text has its example with its schema.
+				if media := p.Value.Content.Get("application/json"); media != nil && media.Example != nil {
+					value = mustMarshal(t, media.Example)
+				} else if p.Value.Example == nil {
 					t.Errorf("%s %s: parameter %s has no example", method, path, p.Value.Name)
 					continue
 				}
-				value := fmt.Sprint(p.Value.Example)
 				switch p.Value.In {
 				case "path":
 					target = strings.ReplaceAll(target, "{"+p.Value.Name+"}", url.PathEscape(value))

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -19,69 +18,115 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 // Equals, NotEquals, Contains, StartsWith, EndsWith, Between, And, Or and
 // Not; field names are SessionInfo's JSON names, such as "desktop_pool_id".
 // The zero Filter selects every session.
-type Filter struct{ node *filterNode }
-
-// filterNode is one filter as Horizon's JSON has it.
-type filterNode struct {
-	Type      string        `json:"type"`
-	Name      string        `json:"name,omitempty"`
-	Value     any           `json:"value,omitempty"`
-	FromValue any           `json:"fromValue,omitempty"`
-	ToValue   any           `json:"toValue,omitempty"`
-	Filters   []*filterNode `json:"filters,omitempty"`
-	Filter    *filterNode   `json:"filter,omitempty"`
+type Filter struct {
+	filter *model.SessionFilter // the spec's SessionFilter
+	err    error                // why there is none, said when it is sent
 }
 
 // Equals selects sessions whose field has the value.
-func Equals(field string, value any) Filter { return compare("Equals", field, value) }
+func Equals(field string, value any) Filter {
+	return build(func(f *model.SessionFilter) error {
+		return f.FromEqualsFilter(model.EqualsFilter{Name: field, Value: value})
+	})
+}
 
 // NotEquals selects sessions whose field lacks the value, or is absent.
-func NotEquals(field string, value any) Filter { return compare("NotEquals", field, value) }
+func NotEquals(field string, value any) Filter {
+	return build(func(f *model.SessionFilter) error {
+		return f.FromNotEqualsFilter(model.NotEqualsFilter{Name: field, Value: value})
+	})
+}
 
 // Contains selects sessions whose string field contains text.
-func Contains(field, text string) Filter { return compare("Contains", field, text) }
+func Contains(field, text string) Filter {
+	return build(func(f *model.SessionFilter) error {
+		return f.FromContainsFilter(model.ContainsFilter{Name: field, Value: text})
+	})
+}
 
 // StartsWith selects sessions whose string field starts with text.
-func StartsWith(field, text string) Filter { return compare("StartsWith", field, text) }
+func StartsWith(field, text string) Filter {
+	return build(func(f *model.SessionFilter) error {
+		return f.FromStartsWithFilter(model.StartsWithFilter{Name: field, Value: text})
+	})
+}
 
 // EndsWith selects sessions whose string field ends with text.
-func EndsWith(field, text string) Filter { return compare("EndsWith", field, text) }
+func EndsWith(field, text string) Filter {
+	return build(func(f *model.SessionFilter) error {
+		return f.FromEndsWithFilter(model.EndsWithFilter{Name: field, Value: text})
+	})
+}
 
 // Between selects sessions whose field lies from low to high, both included.
 func Between(field string, low, high any) Filter {
-	return Filter{&filterNode{Type: "Between", Name: field, FromValue: low, ToValue: high}}
+	return build(func(f *model.SessionFilter) error {
+		return f.FromBetweenFilter(model.BetweenFilter{Name: field, FromValue: low, ToValue: high})
+	})
 }
 
 // And selects sessions that every one of filters selects.
-func And(filters ...Filter) Filter { return combine("And", filters) }
-
-// Or selects sessions that any of filters selects.
-func Or(filters ...Filter) Filter { return combine("Or", filters) }
-
-// Not selects sessions that f does not select.
-func Not(f Filter) Filter { return Filter{&filterNode{Type: "Not", Filter: f.node}} }
-
-func compare(kind, field string, value any) Filter {
-	return Filter{&filterNode{Type: kind, Name: field, Value: value}}
+func And(filters ...Filter) Filter {
+	return combine("And", filters, func(f *model.SessionFilter, all []model.SessionFilter) error {
+		return f.FromAndFilter(model.AndFilter{Filters: all})
+	})
 }
 
-func combine(kind string, filters []Filter) Filter {
-	nodes := make([]*filterNode, len(filters))
-	for i, f := range filters {
-		nodes[i] = f.node
+// Or selects sessions that any of filters selects.
+func Or(filters ...Filter) Filter {
+	return combine("Or", filters, func(f *model.SessionFilter, all []model.SessionFilter) error {
+		return f.FromOrFilter(model.OrFilter{Filters: all})
+	})
+}
+
+// Not selects sessions that f does not select.
+func Not(f Filter) Filter {
+	return combine("Not", []Filter{f}, func(not *model.SessionFilter, one []model.SessionFilter) error {
+		return not.FromNotFilter(model.NotFilter{Filter: one[0]})
+	})
+}
+
+// build makes a Filter with one of the generated From methods, which also
+// set its type.
+func build(from func(*model.SessionFilter) error) Filter {
+	var f model.SessionFilter
+	if err := from(&f); err != nil {
+		return Filter{err: fmt.Errorf("encode filter: %w", err)}
 	}
-	return Filter{&filterNode{Type: kind, Filters: nodes}}
+	return Filter{filter: &f}
+}
+
+// combine refuses what would be no filter at all: a zero Filter inside And,
+// Or or Not, or And and Or of nothing. The server judges the rest.
+func combine(kind string, filters []Filter, from func(*model.SessionFilter, []model.SessionFilter) error) Filter {
+	if len(filters) == 0 {
+		return Filter{err: fmt.Errorf("%w: %s of no filters", ErrInvalidInput, kind)}
+	}
+	parts := make([]model.SessionFilter, len(filters))
+	for i, f := range filters {
+		switch {
+		case f.err != nil:
+			return f
+		case f.filter == nil:
+			return Filter{err: fmt.Errorf("%w: an empty Filter inside %s", ErrInvalidInput, kind)}
+		}
+		parts[i] = *f.filter
+	}
+	return build(func(f *model.SessionFilter) error { return from(f, parts) })
 }
 
 // IsZero reports whether f is the zero Filter, which selects every session.
-func (f Filter) IsZero() bool { return f.node == nil }
+func (f Filter) IsZero() bool { return f.filter == nil && f.err == nil }
 
 // MarshalJSON returns the filter in Horizon's JSON filter language.
 func (f Filter) MarshalJSON() ([]byte, error) {
-	if err := f.node.check(); err != nil {
-		return nil, err
+	switch {
+	case f.err != nil:
+		return nil, f.err
+	case f.filter == nil:
+		return nil, fmt.Errorf("%w: the zero Filter has no JSON: it sends no filter at all", ErrInvalidInput)
 	}
-	return json.Marshal(f.node)
+	return f.filter.MarshalJSON()
 }
 
 // String returns the filter's JSON, or a note of what is wrong with it.
@@ -93,40 +138,15 @@ func (f Filter) String() string {
 	return string(b)
 }
 
-// check refuses what would be no filter at all: a zero Filter inside And, Or
-// or Not, or And and Or of nothing. The server judges the rest.
-func (n *filterNode) check() error {
-	if n == nil {
-		return fmt.Errorf("%w: an empty Filter inside And, Or or Not", ErrInvalidInput)
-	}
-	if (n.Type == "And" || n.Type == "Or") && len(n.Filters) == 0 {
-		return fmt.Errorf("%w: %s of no filters", ErrInvalidInput, n.Type)
-	}
-	if n.Type == "Not" {
-		return n.Filter.check()
-	}
-	for _, child := range n.Filters {
-		if err := child.check(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Sessions walks every session that f selects, asking for one page at a time
 // as the walk goes on. An error ends the walk.
 func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
-		params := model.ListSessionsParams{Size: &c.pageSize}
-		if !f.IsZero() {
-			text, err := f.MarshalJSON()
-			if err != nil {
-				yield(Session{}, fmt.Errorf("list sessions: %w", err))
-				return
-			}
-			filter := string(text)
-			params.Filter = &filter
+		if f.err != nil {
+			yield(Session{}, fmt.Errorf("list sessions: %w", f.err))
+			return
 		}
+		params := model.ListSessionsParams{Size: &c.pageSize, Filter: f.filter}
 		for page := int32(1); ; page++ {
 			params.Page = &page
 			sessions, more, err := c.sessionsPage(ctx, &params)

@@ -24,6 +24,8 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
+// Filters are the spec's SessionFilter, with the members in the generated
+// types' (alphabetical) order, the same text every time.
 func TestFilterJSON(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -31,22 +33,23 @@ func TestFilterJSON(t *testing.T) {
 		filter client.Filter
 		want   string
 	}{
-		{"Equals", client.Equals("desktop_pool_id", "pool-a"), `{"type":"Equals","name":"desktop_pool_id","value":"pool-a"}`},
-		{"Equals a state", client.Equals("session_state", client.SessionConnected), `{"type":"Equals","name":"session_state","value":"CONNECTED"}`},
-		{"Equals an empty string", client.Equals("user_id", ""), `{"type":"Equals","name":"user_id","value":""}`},
-		{"Equals zero", client.Equals("start_time", 0), `{"type":"Equals","name":"start_time","value":0}`},
-		{"NotEquals", client.NotEquals("session_state", client.SessionPending), `{"type":"NotEquals","name":"session_state","value":"PENDING"}`},
-		{"Contains", client.Contains("machine_id", "fin"), `{"type":"Contains","name":"machine_id","value":"fin"}`},
-		{"StartsWith", client.StartsWith("machine_id", "m-"), `{"type":"StartsWith","name":"machine_id","value":"m-"}`},
-		{"EndsWith", client.EndsWith("machine_id", "-1"), `{"type":"EndsWith","name":"machine_id","value":"-1"}`},
-		{"Between", client.Between("start_time", 1, 2), `{"type":"Between","name":"start_time","fromValue":1,"toValue":2}`},
+		{"Equals", client.Equals("desktop_pool_id", "pool-a"), `{"name":"desktop_pool_id","type":"Equals","value":"pool-a"}`},
+		{"Equals a state", client.Equals("session_state", client.SessionConnected), `{"name":"session_state","type":"Equals","value":"CONNECTED"}`},
+		{"Equals an empty string", client.Equals("user_id", ""), `{"name":"user_id","type":"Equals","value":""}`},
+		{"Equals zero", client.Equals("start_time", 0), `{"name":"start_time","type":"Equals","value":0}`},
+		{"Equals an integer past 2^53", client.Equals("start_time", int64(1<<53+1)), `{"name":"start_time","type":"Equals","value":9007199254740993}`},
+		{"NotEquals", client.NotEquals("session_state", client.SessionPending), `{"name":"session_state","type":"NotEquals","value":"PENDING"}`},
+		{"Contains", client.Contains("machine_id", "fin"), `{"name":"machine_id","type":"Contains","value":"fin"}`},
+		{"StartsWith", client.StartsWith("machine_id", "m-"), `{"name":"machine_id","type":"StartsWith","value":"m-"}`},
+		{"EndsWith", client.EndsWith("machine_id", "-1"), `{"name":"machine_id","type":"EndsWith","value":"-1"}`},
+		{"Between", client.Between("start_time", 1, 2), `{"fromValue":1,"name":"start_time","toValue":2,"type":"Between"}`},
 		{
 			"the guide's And",
 			client.And(client.Equals("desktop_pool_id", "p"), client.Equals("session_state", client.SessionConnected)),
-			`{"type":"And","filters":[{"type":"Equals","name":"desktop_pool_id","value":"p"},{"type":"Equals","name":"session_state","value":"CONNECTED"}]}`,
+			`{"filters":[{"name":"desktop_pool_id","type":"Equals","value":"p"},{"name":"session_state","type":"Equals","value":"CONNECTED"}],"type":"And"}`,
 		},
-		{"Or", client.Or(client.Equals("farm_id", "f")), `{"type":"Or","filters":[{"type":"Equals","name":"farm_id","value":"f"}]}`},
-		{"Not", client.Not(client.Equals("id", "x")), `{"type":"Not","filter":{"type":"Equals","name":"id","value":"x"}}`},
+		{"Or", client.Or(client.Equals("farm_id", "f")), `{"filters":[{"name":"farm_id","type":"Equals","value":"f"}],"type":"Or"}`},
+		{"Not", client.Not(client.Equals("id", "x")), `{"filter":{"name":"id","type":"Equals","value":"x"},"type":"Not"}`},
 	}
 	for _, tt := range tests {
 		if got := tt.filter.String(); got != tt.want {
@@ -62,6 +65,8 @@ func TestFilterRefusesEmptyParts(t *testing.T) {
 		"Or of nothing":      client.Or(),
 		"Not of nothing":     client.Not(client.Filter{}),
 		"an empty filter in": client.And(client.Equals("id", "a"), client.Filter{}),
+		"deep inside":        client.Or(client.Not(client.And()), client.Equals("id", "a")),
+		"the zero Filter":    {},
 	} {
 		if _, err := f.MarshalJSON(); !errors.Is(err, client.ErrInvalidInput) {
 			t.Errorf("%s: err = %v, want ErrInvalidInput", name, err)
@@ -308,5 +313,21 @@ func TestTLSOptionsRefused(t *testing.T) {
 				t.Errorf("err = %v, want ErrInvalidInput mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A value that JSON cannot hold makes no filter; nothing is sent.
+func TestFilterWithAValueJSONCannotHold(t *testing.T) {
+	t.Parallel()
+	f := client.And(client.Equals("id", "a"), client.Equals("start_time", func() {}))
+	if _, err := f.MarshalJSON(); err == nil || !strings.Contains(err.Error(), "unsupported type") {
+		t.Errorf("MarshalJSON error = %v, want one about the unsupported type", err)
+	}
+	c, err := client.New("http://127.0.0.1:1", client.WithToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListSessions(context.Background(), f); err == nil || !strings.Contains(err.Error(), "list sessions: encode filter") {
+		t.Errorf("ListSessions error = %v, want the filter's", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -119,31 +118,9 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	// alone, without the request error around them.
 	var multi openapi3.MultiError
 	if errors.As(err.Internal, &multi) {
-		return echo.NewHTTPError(http.StatusBadRequest, "request: "+describeAlternatives(multi)).SetInternal(multi)
+		return echo.NewHTTPError(http.StatusBadRequest, "request: "+contract.DescribeAlternatives(multi)).SetInternal(multi)
 	}
 	return err
-}
-
-// describeAlternatives says why a value matched none of the alternatives:
-// `/password: value must be a string, or value must be an array`.
-func describeAlternatives(errs openapi3.MultiError) string {
-	var b strings.Builder
-	lastPlace := ""
-	for i, err := range errs {
-		reason := contract.DescribeSchemaError(err)
-		place, rest, found := strings.Cut(reason, ": ")
-		if i > 0 {
-			b.WriteString(", or ")
-		}
-		if found && strings.HasPrefix(place, "/") && place == lastPlace {
-			reason = rest
-		}
-		if found && strings.HasPrefix(place, "/") {
-			lastPlace = place
-		}
-		b.WriteString(reason)
-	}
-	return b.String()
 }
 
 // describeRequestError says where the request is wrong: `request body:

@@ -99,7 +99,12 @@ func FuzzRequest(f *testing.F) {
 				if param.Value.In != openapi3.ParameterInQuery {
 					continue
 				}
-				for _, s := range strs {
+				values := strs
+				// A parameter sent as JSON text (the filter) has its example with its schema.
+				if media := param.Value.Content.Get("application/json"); media != nil && media.Example != nil {
+					values = append(slices.Clip(values), string(mustJSON(f, media.Example)))
+				}
+				for _, s := range values {
 					f.Add(method, target+"?"+param.Value.Name+"="+url.QueryEscape(s), "", "Bearer "+testToken, "", body)
 				}
 			}

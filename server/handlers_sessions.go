@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -24,9 +25,13 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	}
 	var only *inventory.Filter
 	if params.Filter != nil {
-		f, err := inventory.ParseFilter(*params.Filter, h.sessionSchema.Properties)
-		if err != nil {
-			return listSessions400(`query parameter "filter": ` + err.Error()), nil //nolint:nilerr // the error is answered: a typed 400
+		f, err := inventory.Compile(*params.Filter, h.sessionSchema.Properties)
+		var filterErr *inventory.FilterError
+		switch {
+		case errors.As(err, &filterErr):
+			return listSessions400(`query parameter "filter": ` + err.Error()), nil
+		case err != nil: // the validator has passed a shape that failed here: ours to fix
+			return nil, fmt.Errorf("compile filter: %w", err)
 		}
 		only = f
 	}

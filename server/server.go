@@ -120,17 +120,19 @@ func New(cfg Config) (*Server, error) {
 	)
 
 	authenticate := bearerAuthenticator(auth)
+	// Error texts would dump the offending value, indented: a 20 KB body
+	// nested 10000 deep took seconds. Answers use only the reason.
+	schemaOptions := []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
 	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
 		SilenceServersWarning: true,
 		ErrorHandler:          s.validationError,
+		ParamDecoder:          jsonParameters(schemaOptions...),
 		Options: openapi3filter.Options{
 			AuthenticationFunc: authenticate,
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
-			KeepValidatedValue: true,
-			// Error texts would dump the offending value, indented: a 20 KB
-			// body nested 10000 deep took seconds. Answers use only the reason.
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
+			KeepValidatedValue:      true,
+			SchemaValidationOptions: schemaOptions,
 		},
 	})
 	// strictJSON refuses what the validator's decoder lets through; the fast

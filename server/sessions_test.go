@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -110,38 +113,52 @@ func TestListSessionsFilters(t *testing.T) {
 	}
 }
 
+// The spec's SessionFilter refuses what is not a filter; the server refuses
+// names and values that SessionInfo does not have. Both answers say where.
 func TestListSessionsMalformedFilter(t *testing.T) {
 	t.Parallel()
 	srv := newDemoServer(t)
 	const prefix = `query parameter "filter": `
+	const types = "And, Between, Contains, EndsWith, Equals, Not, NotEquals, Or, StartsWith"
 	tests := []struct {
 		name, filter, want string
 	}{
-		{"not JSON", `{"type":`, "not valid JSON"},
-		{"a plain string", `desktop_pool_id eq pool-finance`, "not valid JSON"},
-		{"a JSON string", `"pool-finance"`, "a filter is a JSON object"},
-		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: something follows the filter"},
-		{"no type", `{"name":"id","value":"a"}`, `"type" is missing`},
-		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown filter type "Like"; want one of And, Between, Contains, EndsWith, Equals, Not, NotEquals, Or, StartsWith`},
-		{"type in lower case", `{"type":"equals","name":"id","value":"a"}`, `/type: unknown filter type "equals"`},
+		// Not JSON.
+		{"not JSON", `{"type":`, "not valid JSON: unexpected EOF"},
+		{"a plain string", `desktop_pool_id eq pool-finance`, "not valid JSON: invalid character 'd' looking for beginning of value"},
+		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: unexpected data after the JSON value at byte 42"},
+		{"not UTF-8", "{\"type\":\"Equals\",\"name\":\"id\",\"value\":\"\xff\"}", "not valid JSON: not valid UTF-8 at byte 38"},
+		// Not the spec's SessionFilter.
+		{"a JSON string", `"pool-finance"`, "value must be an object"},
+		{"an array", `[{"type":"Equals","name":"id","value":"a"}]`, "value must be an object"},
+		{"no type", `{"name":"id","value":"a"}`, `/type: property "type" is missing or not a string; want one of ` + types},
+		{"type not a string", `{"type":1,"name":"id","value":"a"}`, `/type: property "type" is missing or not a string`},
+		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown type "Like"; want one of ` + types},
+		{"type in lower case", `{"type":"equals","name":"id","value":"a"}`, `/type: unknown type "equals"`},
+		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `property "field" is unsupported; the properties are "name", "type", "value"`},
+		{"missing value", `{"type":"Equals","name":"id"}`, `/value: property "value" is missing`},
+		{"null value", `{"type":"Equals","name":"id","value":null}`, `/value: Value is not nullable`},
+		{"Contains a number", `{"type":"Contains","name":"machine_id","value":15}`, `/value: value must be a string`},
+		{"Between without toValue", `{"type":"Between","name":"start_time","fromValue":1}`, `/toValue: property "toValue" is missing`},
+		{"And without filters", `{"type":"And","filters":[]}`, `/filters: minimum number of items is 1`},
+		{"Or with an object", `{"type":"Or","filters":{"type":"Equals","name":"id","value":"a"}}`, `/filters: value must be an array`},
+		{"Not without filter", `{"type":"Not"}`, `/filter: property "filter" is missing`},
+		{"nested, missing value", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"id"}}]}`, `/filters/1/filter/value: property "value" is missing`},
+		{"nested, unknown type", `{"type":"Or","filters":[{"type":"Like"}]}`, `/filters/0/type: unknown type "Like"`},
+		{"nested, unknown member", `{"type":"Not","filter":{"type":"Between","name":"start_time","fromValue":1,"toValue":2,"to":3}}`, `/filter: property "to" is unsupported; the properties are "fromValue", "name", "toValue", "type"`},
+		{"nested, not an object", `{"type":"And","filters":["x"]}`, `/filters/0: value must be an object`},
+		// Not about SessionInfo's fields.
 		{"unknown field", `{"type":"Equals","name":"pool","value":"a"}`, `/name: unknown field "pool"; the fields are "access_group_id", "agent_version"`},
-		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `unknown member "field": a Equals filter has "name", "value"`},
-		{"missing value", `{"type":"Equals","name":"id"}`, `a Equals filter needs "value"`},
-		{"null value", `{"type":"Equals","name":"id","value":null}`, `/value`},
 		{"number field, string value", `{"type":"Equals","name":"start_time","value":"yesterday"}`, `/value: value must be an integer`},
 		{"enum value in the wrong case", `{"type":"Equals","name":"session_state","value":"connected"}`, `/value: value is not one of the allowed values ["CONNECTED","DISCONNECTED","PENDING"]`},
 		{"Contains on a number", `{"type":"Contains","name":"start_time","value":"15"}`, `/name: field "start_time" is not a string: Contains does not apply`},
-		{"Contains a number", `{"type":"Contains","name":"machine_id","value":15}`, `/value: want a string, not a number`},
-		{"Between without toValue", `{"type":"Between","name":"start_time","fromValue":1}`, `a Between filter needs "toValue"`},
 		{"Between with a wrong end", `{"type":"Between","name":"start_time","fromValue":1,"toValue":"z"}`, `/toValue: value must be an integer`},
-		{"And without filters", `{"type":"And","filters":[]}`, `/filters: want an array of at least one filter`},
-		{"Or with an object", `{"type":"Or","filters":{"type":"Equals","name":"id","value":"a"}}`, `/filters: want an array of at least one filter`},
 		{"nested error", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"pool","value":"b"}}]}`, `/filters/1/filter/name: unknown field "pool"`},
-		{"Not without filter", `{"type":"Not"}`, `a Not filter needs "filter"`},
 		// Such a number once cost milliseconds per record and node to compare.
 		{"tiny exponent on an integer field", `{"type":"Equals","name":"start_time","value":1e-999999}`, `/value: field takes integers`},
 		{"fraction on an integer field", `{"type":"Between","name":"start_time","fromValue":1.5,"toValue":2}`, `/fromValue: value must be an integer`},
 		{"integer out of range", `{"type":"Equals","name":"start_time","value":99999999999999999999}`, `/value: integer doesn't match the format "int64"`},
+		{"number out of range", `{"type":"Equals","name":"start_time","value":1e400}`, `/value: number 1e400 is out of range`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,6 +166,72 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 			resp, _ := srv.listSessions(t, url.Values{"filter": {tt.filter}})
 			wantError(t, resp, http.StatusBadRequest, prefix+tt.want)
 		})
+	}
+}
+
+// A filter given twice is refused: which one would be meant?
+func TestListSessionsFilterTwice(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	one := `{"type":"Equals","name":"id","value":"a"}`
+	resp, _ := srv.listSessions(t, url.Values{"filter": {one, one}})
+	wantError(t, resp, http.StatusBadRequest, `query parameter "filter": given 2 times; give it once`)
+}
+
+// The server serves every filter type that the spec's SessionFilter declares,
+// and no other.
+func TestListSessionsServesEveryFilterTypeOfTheSpec(t *testing.T) {
+	t.Parallel()
+	srv := newDemoServer(t)
+	examples := map[string]string{
+		"Equals":     `{"type":"Equals","name":"session_state","value":"CONNECTED"}`,
+		"NotEquals":  `{"type":"NotEquals","name":"session_state","value":"CONNECTED"}`,
+		"Contains":   `{"type":"Contains","name":"machine_id","value":"fin"}`,
+		"StartsWith": `{"type":"StartsWith","name":"machine_id","value":"machine"}`,
+		"EndsWith":   `{"type":"EndsWith","name":"machine_id","value":"1"}`,
+		"Between":    `{"type":"Between","name":"start_time","fromValue":0,"toValue":1}`,
+		"And":        `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"}]}`,
+		"Or":         `{"type":"Or","filters":[{"type":"Equals","name":"id","value":"a"}]}`,
+		"Not":        `{"type":"Not","filter":{"type":"Equals","name":"id","value":"a"}}`,
+	}
+	filter := spectest.Load(t).Doc().Components.Schemas["SessionFilter"]
+	if filter == nil || filter.Value.Discriminator == nil {
+		t.Fatal("the spec has no SessionFilter with a discriminator")
+	}
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(examples)), slices.Sorted(maps.Keys(filter.Value.Discriminator.Mapping))); diff != "" {
+		t.Fatalf("filter types here (-) and in the spec (+):\n%s", diff)
+	}
+	for kind, example := range examples {
+		if resp, _ := srv.listSessions(t, url.Values{"filter": {example}}); resp.status != http.StatusOK {
+			t.Errorf("%s: status %d, body %s", kind, resp.status, resp.body)
+		}
+	}
+}
+
+// Integers compare exactly, also past 2^53, where float64 would take
+// 2^53+1 for 2^53.
+func TestListSessionsFilterNumbersAreExact(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, server.Config{Store: server.NewMemoryStore([]model.SessionInfo{
+		{ID: "even", SessionState: model.SessionInfoSessionStateCONNECTED, StartTime: ptr(int64(1 << 53))},
+		{ID: "odd", SessionState: model.SessionInfoSessionStateCONNECTED, StartTime: ptr(int64(1<<53 + 1))},
+	})})
+	for _, filter := range []string{
+		`{"type":"Equals","name":"start_time","value":9007199254740993}`,
+		`{"type":"Between","name":"start_time","fromValue":9007199254740993,"toValue":9007199254740993}`,
+		`{"type":"Not","filter":{"type":"NotEquals","name":"start_time","value":9007199254740993}}`,
+	} {
+		resp := ts.do(t, ts.request(t, http.MethodGet, sessionsPath+"?"+url.Values{"filter": {filter}}.Encode(), "Bearer "+testToken, ""))
+		if resp.status != http.StatusOK {
+			t.Fatalf("%s: status %d, body %s", filter, resp.status, resp.body)
+		}
+		var ids []string
+		for _, s := range decodeStrict[[]model.SessionInfo](t, resp.body) {
+			ids = append(ids, s.ID)
+		}
+		if diff := cmp.Diff([]string{"odd"}, ids); diff != "" {
+			t.Errorf("%s: sessions (-want +got):\n%s", filter, diff)
+		}
 	}
 }
 

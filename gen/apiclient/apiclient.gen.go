@@ -101,23 +101,24 @@ type ClientInterface interface {
 	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
 	// the end is an empty array.
 	//
-	// Filtering: `filter` holds one filter as JSON, in Horizon's filter
-	// language, on the fields of SessionInfo:
+	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
+	// language (the schema SessionFilter), on the fields of SessionInfo:
 	//
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
 	//   `StartsWith` and `EndsWith`, on string fields;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included;
+	//   both ends included, on string and number fields;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// Values must match the field's schema (an enum field takes one of its
-	// values). String comparisons are exact, case included. A session without
-	// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
-	// `Between` filter on it, and every `NotEquals` filter. A malformed filter
-	// gets 400 that names the problem.
+	// FIELD must be a property of SessionInfo, and values must match its
+	// schema (an enum field takes one of its values, an integer field only
+	// integers). String comparisons are exact, case included. A session
+	// without the field matches no `Equals`, `Contains`, `StartsWith`,
+	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
+	// malformed filter gets 400 that names the problem and where it is.
 	//
 	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -316,23 +317,24 @@ type ClientInterface interface {
 // page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
 // the end is an empty array.
 //
-// Filtering: `filter` holds one filter as JSON, in Horizon's filter
-// language, on the fields of SessionInfo:
+// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
+// language (the schema SessionFilter), on the fields of SessionInfo:
 //
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
 //     `StartsWith` and `EndsWith`, on string fields;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included;
+//     both ends included, on string and number fields;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// Values must match the field's schema (an enum field takes one of its
-// values). String comparisons are exact, case included. A session without
-// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
-// `Between` filter on it, and every `NotEquals` filter. A malformed filter
-// gets 400 that names the problem.
+// FIELD must be a property of SessionInfo, and values must match its
+// schema (an enum field takes one of its values, an integer field only
+// integers). String comparisons are exact, case included. A session
+// without the field matches no `Equals`, `Contains`, `StartsWith`,
+// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
+// malformed filter gets 400 that names the problem and where it is.
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -704,12 +706,10 @@ func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Re
 
 		if params.Filter != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			if queryParamBuf, err := json.Marshal(*params.Filter); err != nil {
 				return nil, err
 			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
+				queryValues.Add("filter", string(queryParamBuf))
 			}
 
 		}
@@ -1084,23 +1084,24 @@ type ClientWithResponsesInterface interface {
 	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
 	// the end is an empty array.
 	//
-	// Filtering: `filter` holds one filter as JSON, in Horizon's filter
-	// language, on the fields of SessionInfo:
+	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
+	// language (the schema SessionFilter), on the fields of SessionInfo:
 	//
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
 	//   `StartsWith` and `EndsWith`, on string fields;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included;
+	//   both ends included, on string and number fields;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// Values must match the field's schema (an enum field takes one of its
-	// values). String comparisons are exact, case included. A session without
-	// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
-	// `Between` filter on it, and every `NotEquals` filter. A malformed filter
-	// gets 400 that names the problem.
+	// FIELD must be a property of SessionInfo, and values must match its
+	// schema (an enum field takes one of its values, an integer field only
+	// integers). String comparisons are exact, case included. A session
+	// without the field matches no `Equals`, `Contains`, `StartsWith`,
+	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
+	// malformed filter gets 400 that names the problem and where it is.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2042,23 +2043,24 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 // page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
 // the end is an empty array.
 //
-// Filtering: `filter` holds one filter as JSON, in Horizon's filter
-// language, on the fields of SessionInfo:
+// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
+// language (the schema SessionFilter), on the fields of SessionInfo:
 //
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
 //     `StartsWith` and `EndsWith`, on string fields;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included;
+//     both ends included, on string and number fields;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// Values must match the field's schema (an enum field takes one of its
-// values). String comparisons are exact, case included. A session without
-// the field matches no `Equals`, `Contains`, `StartsWith`, `EndsWith` or
-// `Between` filter on it, and every `NotEquals` filter. A malformed filter
-// gets 400 that names the problem.
+// FIELD must be a property of SessionInfo, and values must match its
+// schema (an enum field takes one of its values, an integer field only
+// integers). String comparisons are exact, case included. A session
+// without the field matches no `Equals`, `Contains`, `StartsWith`,
+// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
+// malformed filter gets 400 that names the problem and where it is.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -4,6 +4,8 @@ package model
 
 // The numeric bounds of the spec, so that code which parses no spec can use them.
 const (
+	// AndFilterFiltersMinItems is from components.schemas.AndFilter.properties.filters minItems.
+	AndFilterFiltersMinItems = 1
 	// AuthLoginDomainMinLength is from components.schemas.AuthLogin.properties.domain minLength.
 	AuthLoginDomainMinLength = 1
 	// AuthLoginUsernameMinLength is from components.schemas.AuthLogin.properties.username minLength.
@@ -16,14 +18,14 @@ const (
 	HealthSessionsMinimum = 0
 	// ListDeliveredMessagesSessionIDMinLength is from GET /refserver/v1/messages, query parameter "session_id" minLength.
 	ListDeliveredMessagesSessionIDMinLength = 1
-	// ListSessionsFilterMinLength is from GET /inventory/v1/sessions, query parameter "filter" minLength.
-	ListSessionsFilterMinLength = 1
 	// ListSessionsPageMinimum is from GET /inventory/v1/sessions, query parameter "page" minimum.
 	ListSessionsPageMinimum = 1
 	// ListSessionsSizeMaximum is from GET /inventory/v1/sessions, query parameter "size" maximum.
 	ListSessionsSizeMaximum = 1000
 	// ListSessionsSizeMinimum is from GET /inventory/v1/sessions, query parameter "size" minimum.
 	ListSessionsSizeMinimum = 1
+	// OrFilterFiltersMinItems is from components.schemas.OrFilter.properties.filters minItems.
+	OrFilterFiltersMinItems = 1
 	// ReferenceUserDomainMinLength is from components.schemas.ReferenceUser.properties.domain minLength.
 	ReferenceUserDomainMinLength = 1
 	// ReferenceUserPasswordMinLength is from components.schemas.ReferenceUser.properties.password minLength.

@@ -5,9 +5,55 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for AndFilterType.
+const (
+	AndFilterTypeAnd AndFilterType = "And"
+)
+
+// Valid indicates whether the value is a known member of the AndFilterType enum.
+func (e AndFilterType) Valid() bool {
+	switch e {
+	case AndFilterTypeAnd:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BetweenFilterType.
+const (
+	BetweenFilterTypeBetween BetweenFilterType = "Between"
+)
+
+// Valid indicates whether the value is a known member of the BetweenFilterType enum.
+func (e BetweenFilterType) Valid() bool {
+	switch e {
+	case BetweenFilterTypeBetween:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContainsFilterType.
+const (
+	ContainsFilterTypeContains ContainsFilterType = "Contains"
+)
+
+// Valid indicates whether the value is a known member of the ContainsFilterType enum.
+func (e ContainsFilterType) Valid() bool {
+	switch e {
+	case ContainsFilterTypeContains:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for DeliveredMessageMessageType.
 const (
@@ -30,6 +76,36 @@ func (e DeliveredMessageMessageType) Valid() bool {
 	}
 }
 
+// Defines values for EndsWithFilterType.
+const (
+	EndsWithFilterTypeEndsWith EndsWithFilterType = "EndsWith"
+)
+
+// Valid indicates whether the value is a known member of the EndsWithFilterType enum.
+func (e EndsWithFilterType) Valid() bool {
+	switch e {
+	case EndsWithFilterTypeEndsWith:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EqualsFilterType.
+const (
+	EqualsFilterTypeEquals EqualsFilterType = "Equals"
+)
+
+// Valid indicates whether the value is a known member of the EqualsFilterType enum.
+func (e EqualsFilterType) Valid() bool {
+	switch e {
+	case EqualsFilterTypeEquals:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -39,6 +115,51 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case HealthStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotEqualsFilterType.
+const (
+	NotEqualsFilterTypeNotEquals NotEqualsFilterType = "NotEquals"
+)
+
+// Valid indicates whether the value is a known member of the NotEqualsFilterType enum.
+func (e NotEqualsFilterType) Valid() bool {
+	switch e {
+	case NotEqualsFilterTypeNotEquals:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotFilterType.
+const (
+	NotFilterTypeNot NotFilterType = "Not"
+)
+
+// Valid indicates whether the value is a known member of the NotFilterType enum.
+func (e NotFilterType) Valid() bool {
+	switch e {
+	case NotFilterTypeNot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrFilterType.
+const (
+	OrFilterTypeOr OrFilterType = "Or"
+)
+
+// Valid indicates whether the value is a known member of the OrFilterType enum.
+func (e OrFilterType) Valid() bool {
+	switch e {
+	case OrFilterTypeOr:
 		return true
 	default:
 		return false
@@ -132,6 +253,21 @@ func (e SessionSendMessageSpecMessageType) Valid() bool {
 	}
 }
 
+// Defines values for StartsWithFilterType.
+const (
+	StartsWithFilterTypeStartsWith StartsWithFilterType = "StartsWith"
+)
+
+// Valid indicates whether the value is a known member of the StartsWithFilterType enum.
+func (e StartsWithFilterType) Valid() bool {
+	switch e {
+	case StartsWithFilterTypeStartsWith:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIError One error, as Horizon 2203+ reports it.
 type APIError struct {
 	// ErrorKey A stable, machine-readable key.
@@ -150,6 +286,15 @@ type AccessToken struct {
 	// AccessToken Sent as `Authorization: Bearer <access_token>`; a JWT whose `exp` claim says when it expires.
 	AccessToken string `json:"access_token"`
 }
+
+// AndFilter Sessions that every one of `filters` selects.
+type AndFilter struct {
+	Filters []SessionFilter `json:"filters"`
+	Type    AndFilterType   `json:"type"`
+}
+
+// AndFilterType defines model for AndFilter.Type.
+type AndFilterType string
 
 // AuthLogin Login credentials.
 type AuthLogin struct {
@@ -200,6 +345,22 @@ type AuthTokens struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// BetweenFilter Sessions whose field `name` lies from `fromValue` to `toValue`, both included.
+type BetweenFilter struct {
+	// FromValue The low end; it must match the field's schema.
+	FromValue interface{} `json:"fromValue"`
+
+	// Name A string or number property of SessionInfo.
+	Name string `json:"name"`
+
+	// ToValue The high end; it must match the field's schema.
+	ToValue interface{}       `json:"toValue"`
+	Type    BetweenFilterType `json:"type"`
+}
+
+// BetweenFilterType defines model for BetweenFilter.Type.
+type BetweenFilterType string
+
 // BulkItemResponseInfo The result of the operation for one requested id.
 type BulkItemResponseInfo struct {
 	// ErrorMessages Why the operation failed for this id; absent when it succeeded.
@@ -226,6 +387,17 @@ type BulkItemResponseInfo struct {
 	// Example: 1561939200000
 	Timestamp int64 `json:"timestamp"`
 }
+
+// ContainsFilter Sessions whose string field `name` contains `value`.
+type ContainsFilter struct {
+	// Name A string property of SessionInfo.
+	Name  string             `json:"name"`
+	Type  ContainsFilterType `json:"type"`
+	Value string             `json:"value"`
+}
+
+// ContainsFilterType defines model for ContainsFilter.Type.
+type ContainsFilterType string
 
 // DeliveredMessage A message as the reference server delivered it to one session.
 type DeliveredMessage struct {
@@ -255,6 +427,30 @@ type DeliveredMessages struct {
 	Evicted  int64              `json:"evicted"`
 	Messages []DeliveredMessage `json:"messages"`
 }
+
+// EndsWithFilter Sessions whose string field `name` ends with `value`.
+type EndsWithFilter struct {
+	// Name A string property of SessionInfo.
+	Name  string             `json:"name"`
+	Type  EndsWithFilterType `json:"type"`
+	Value string             `json:"value"`
+}
+
+// EndsWithFilterType defines model for EndsWithFilter.Type.
+type EndsWithFilterType string
+
+// EqualsFilter Sessions whose field `name` has `value`.
+type EqualsFilter struct {
+	// Name A property of SessionInfo.
+	Name string           `json:"name"`
+	Type EqualsFilterType `json:"type"`
+
+	// Value Any JSON value; it must match the field's schema.
+	Value interface{} `json:"value"`
+}
+
+// EqualsFilterType defines model for EqualsFilter.Type.
+type EqualsFilterType string
 
 // ErrorResponse The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
@@ -295,6 +491,40 @@ type Health struct {
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
 
+// NotEqualsFilter Sessions whose field `name` lacks `value`, or is absent.
+type NotEqualsFilter struct {
+	// Name A property of SessionInfo.
+	Name string              `json:"name"`
+	Type NotEqualsFilterType `json:"type"`
+
+	// Value Any JSON value; it must match the field's schema.
+	Value interface{} `json:"value"`
+}
+
+// NotEqualsFilterType defines model for NotEqualsFilter.Type.
+type NotEqualsFilterType string
+
+// NotFilter Sessions that `filter` does not select.
+type NotFilter struct {
+	// Filter One filter of Horizon's filter language on the fields of SessionInfo;
+	// `type` says which. `name` must be a property of SessionInfo, and values
+	// must match that property's schema: the server checks both.
+	Filter SessionFilter `json:"filter"`
+	Type   NotFilterType `json:"type"`
+}
+
+// NotFilterType defines model for NotFilter.Type.
+type NotFilterType string
+
+// OrFilter Sessions that any of `filters` selects.
+type OrFilter struct {
+	Filters []SessionFilter `json:"filters"`
+	Type    OrFilterType    `json:"type"`
+}
+
+// OrFilterType defines model for OrFilter.Type.
+type OrFilterType string
+
 // ReferenceData The reference server's data file (`-data FILE`), not part of Horizon's API.
 type ReferenceData struct {
 	Sessions []SessionInfo `json:"sessions"`
@@ -313,6 +543,13 @@ type ReferenceUser struct {
 // RefreshToken defines model for RefreshToken.
 type RefreshToken struct {
 	RefreshToken string `json:"refresh_token"`
+}
+
+// SessionFilter One filter of Horizon's filter language on the fields of SessionInfo;
+// `type` says which. `name` must be a property of SessionInfo, and values
+// must match that property's schema: the server checks both.
+type SessionFilter struct {
+	union json.RawMessage
 }
 
 // SessionInfo A user session, with Horizon 8's SessionInfo field names. The reference
@@ -400,6 +637,17 @@ type SessionSendMessageSpec struct {
 // Example: INFO
 type SessionSendMessageSpecMessageType string
 
+// StartsWithFilter Sessions whose string field `name` starts with `value`.
+type StartsWithFilter struct {
+	// Name A string property of SessionInfo.
+	Name  string               `json:"name"`
+	Type  StartsWithFilterType `json:"type"`
+	Value string               `json:"value"`
+}
+
+// StartsWithFilterType defines model for StartsWithFilter.Type.
+type StartsWithFilterType string
+
 // BadRequest The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
@@ -438,8 +686,10 @@ type ListSessionsParams struct {
 	// Size Sessions per page, 1 to 1000. Requires `page`.
 	Size *int32 `form:"size,omitempty" json:"size,omitempty"`
 
-	// Filter One filter in Horizon's JSON filter language (see above).
-	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+	// Filter One filter in Horizon's filter language (see above), as JSON text in
+	// UTF-8, URL-encoded:
+	// `filter={"type":"Equals","name":"session_state","value":"CONNECTED"}`.
+	Filter *SessionFilter `form:"filter,omitempty" json:"filter,omitempty"`
 }
 
 // ListDeliveredMessagesParams defines parameters for ListDeliveredMessages.
@@ -518,6 +768,359 @@ func (t AuthLogin_Password) MarshalJSON() ([]byte, error) {
 }
 
 func (t *AuthLogin_Password) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEqualsFilter returns the union data inside the SessionFilter as a EqualsFilter
+func (t SessionFilter) AsEqualsFilter() (EqualsFilter, error) {
+	var body EqualsFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEqualsFilter overwrites any union data inside the SessionFilter as the provided EqualsFilter
+func (t *SessionFilter) FromEqualsFilter(v EqualsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Equals"}`))
+	t.union = b
+	return err
+}
+
+// MergeEqualsFilter performs a merge with any union data inside the SessionFilter, using the provided EqualsFilter
+func (t *SessionFilter) MergeEqualsFilter(v EqualsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Equals"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNotEqualsFilter returns the union data inside the SessionFilter as a NotEqualsFilter
+func (t SessionFilter) AsNotEqualsFilter() (NotEqualsFilter, error) {
+	var body NotEqualsFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNotEqualsFilter overwrites any union data inside the SessionFilter as the provided NotEqualsFilter
+func (t *SessionFilter) FromNotEqualsFilter(v NotEqualsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"NotEquals"}`))
+	t.union = b
+	return err
+}
+
+// MergeNotEqualsFilter performs a merge with any union data inside the SessionFilter, using the provided NotEqualsFilter
+func (t *SessionFilter) MergeNotEqualsFilter(v NotEqualsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"NotEquals"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsContainsFilter returns the union data inside the SessionFilter as a ContainsFilter
+func (t SessionFilter) AsContainsFilter() (ContainsFilter, error) {
+	var body ContainsFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromContainsFilter overwrites any union data inside the SessionFilter as the provided ContainsFilter
+func (t *SessionFilter) FromContainsFilter(v ContainsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Contains"}`))
+	t.union = b
+	return err
+}
+
+// MergeContainsFilter performs a merge with any union data inside the SessionFilter, using the provided ContainsFilter
+func (t *SessionFilter) MergeContainsFilter(v ContainsFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Contains"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsStartsWithFilter returns the union data inside the SessionFilter as a StartsWithFilter
+func (t SessionFilter) AsStartsWithFilter() (StartsWithFilter, error) {
+	var body StartsWithFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromStartsWithFilter overwrites any union data inside the SessionFilter as the provided StartsWithFilter
+func (t *SessionFilter) FromStartsWithFilter(v StartsWithFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"StartsWith"}`))
+	t.union = b
+	return err
+}
+
+// MergeStartsWithFilter performs a merge with any union data inside the SessionFilter, using the provided StartsWithFilter
+func (t *SessionFilter) MergeStartsWithFilter(v StartsWithFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"StartsWith"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsEndsWithFilter returns the union data inside the SessionFilter as a EndsWithFilter
+func (t SessionFilter) AsEndsWithFilter() (EndsWithFilter, error) {
+	var body EndsWithFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEndsWithFilter overwrites any union data inside the SessionFilter as the provided EndsWithFilter
+func (t *SessionFilter) FromEndsWithFilter(v EndsWithFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"EndsWith"}`))
+	t.union = b
+	return err
+}
+
+// MergeEndsWithFilter performs a merge with any union data inside the SessionFilter, using the provided EndsWithFilter
+func (t *SessionFilter) MergeEndsWithFilter(v EndsWithFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"EndsWith"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBetweenFilter returns the union data inside the SessionFilter as a BetweenFilter
+func (t SessionFilter) AsBetweenFilter() (BetweenFilter, error) {
+	var body BetweenFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBetweenFilter overwrites any union data inside the SessionFilter as the provided BetweenFilter
+func (t *SessionFilter) FromBetweenFilter(v BetweenFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Between"}`))
+	t.union = b
+	return err
+}
+
+// MergeBetweenFilter performs a merge with any union data inside the SessionFilter, using the provided BetweenFilter
+func (t *SessionFilter) MergeBetweenFilter(v BetweenFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Between"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAndFilter returns the union data inside the SessionFilter as a AndFilter
+func (t SessionFilter) AsAndFilter() (AndFilter, error) {
+	var body AndFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAndFilter overwrites any union data inside the SessionFilter as the provided AndFilter
+func (t *SessionFilter) FromAndFilter(v AndFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"And"}`))
+	t.union = b
+	return err
+}
+
+// MergeAndFilter performs a merge with any union data inside the SessionFilter, using the provided AndFilter
+func (t *SessionFilter) MergeAndFilter(v AndFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"And"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsOrFilter returns the union data inside the SessionFilter as a OrFilter
+func (t SessionFilter) AsOrFilter() (OrFilter, error) {
+	var body OrFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOrFilter overwrites any union data inside the SessionFilter as the provided OrFilter
+func (t *SessionFilter) FromOrFilter(v OrFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Or"}`))
+	t.union = b
+	return err
+}
+
+// MergeOrFilter performs a merge with any union data inside the SessionFilter, using the provided OrFilter
+func (t *SessionFilter) MergeOrFilter(v OrFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Or"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsNotFilter returns the union data inside the SessionFilter as a NotFilter
+func (t SessionFilter) AsNotFilter() (NotFilter, error) {
+	var body NotFilter
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromNotFilter overwrites any union data inside the SessionFilter as the provided NotFilter
+func (t *SessionFilter) FromNotFilter(v NotFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Not"}`))
+	t.union = b
+	return err
+}
+
+// MergeNotFilter performs a merge with any union data inside the SessionFilter, using the provided NotFilter
+func (t *SessionFilter) MergeNotFilter(v NotFilter) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"Not"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SessionFilter) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t SessionFilter) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "And":
+		return t.AsAndFilter()
+	case "Between":
+		return t.AsBetweenFilter()
+	case "Contains":
+		return t.AsContainsFilter()
+	case "EndsWith":
+		return t.AsEndsWithFilter()
+	case "Equals":
+		return t.AsEqualsFilter()
+	case "Not":
+		return t.AsNotFilter()
+	case "NotEquals":
+		return t.AsNotEqualsFilter()
+	case "Or":
+		return t.AsOrFilter()
+	case "StartsWith":
+		return t.AsStartsWithFilter()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t SessionFilter) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SessionFilter) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

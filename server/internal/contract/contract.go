@@ -5,7 +5,10 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -109,17 +112,81 @@ func DescribeSchemaError(err error) string {
 	if !errors.As(err, &schemaErr) {
 		return FirstLine(err.Error())
 	}
+	pointer := ""
+	if path := schemaErr.JSONPointer(); len(path) > 0 {
+		pointer = "/" + strings.Join(path, "/")
+	}
 	reason := schemaErr.Reason
+	schema := schemaErr.Schema
+	switch {
+	// A failed oneOf says only that; the reasons are its alternatives', which
+	// point at the value themselves. With a discriminator there is one.
+	case schemaErr.SchemaField == "oneOf":
+		var alternatives openapi3.MultiError
+		if errors.As(schemaErr.Origin, &alternatives) && len(alternatives) > 0 {
+			return DescribeAlternatives(alternatives)
+		}
+	case schema == nil: // the cases below read the schema
 	// A pattern says little to a reader; the spec may say what it means.
-	if schemaErr.Schema != nil && schemaErr.SchemaField == "pattern" {
-		if message, ok := schemaErr.Schema.Extensions[patternMessage].(string); ok {
+	case schemaErr.SchemaField == "pattern":
+		if message, ok := schema.Extensions[patternMessage].(string); ok {
 			reason = message
 		}
+	// Say which values the discriminator knows, not only that it does not
+	// know this one.
+	case schemaErr.SchemaField == "discriminator" && schema.Discriminator != nil:
+		name := schema.Discriminator.PropertyName
+		pointer += "/" + name
+		want := "want one of " + strings.Join(slices.Sorted(maps.Keys(schema.Discriminator.Mapping)), ", ")
+		if value, ok := schemaErr.Value.(string); ok {
+			reason = fmt.Sprintf("unknown %s %q; %s", name, value, want)
+		} else {
+			reason = fmt.Sprintf("property %q is missing or not a string; %s", name, want)
+		}
+	case schemaErr.SchemaField == "properties": // an unknown property
+		reason += "; the properties are " + QuoteAll(slices.Sorted(maps.Keys(schema.Properties)))
 	}
-	if pointer := schemaErr.JSONPointer(); len(pointer) > 0 {
-		return "/" + strings.Join(pointer, "/") + ": " + reason
+	if pointer != "" {
+		return pointer + ": " + reason
 	}
 	return reason
+}
+
+// DescribeAlternatives says why a value matched none of the alternatives,
+// each reason once: `/password: value must be a string, or value must be an
+// array`.
+func DescribeAlternatives(errs openapi3.MultiError) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	lastPlace := ""
+	for _, err := range errs {
+		reason := DescribeSchemaError(err)
+		if seen[reason] {
+			continue
+		}
+		seen[reason] = true
+		place, rest, found := strings.Cut(reason, ": ")
+		if b.Len() > 0 {
+			b.WriteString(", or ")
+		}
+		if found && strings.HasPrefix(place, "/") && place == lastPlace {
+			reason = rest
+		}
+		if found && strings.HasPrefix(place, "/") {
+			lastPlace = place
+		}
+		b.WriteString(reason)
+	}
+	return b.String()
+}
+
+// QuoteAll quotes each name, as Go would, and lists them: `"a", "b"`.
+func QuoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // FirstLine returns s up to its first line break.

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -14,10 +12,11 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
 )
 
-// A Filter is one node of Horizon's JSON filter language, checked against the
+// A Filter is a filter of Horizon's filter language, compiled against the
 // properties of a spec schema (SessionInfo): field names, and the values each
 // field can hold, come from the spec.
 type Filter struct {
@@ -28,144 +27,147 @@ type Filter struct {
 	children []*Filter
 }
 
-// The filter types and the members each takes besides "type".
-var filterMembers = map[string][]string{
-	"Equals":     {"name", "value"},
-	"NotEquals":  {"name", "value"},
-	"Contains":   {"name", "value"},
-	"StartsWith": {"name", "value"},
-	"EndsWith":   {"name", "value"},
-	"Between":    {"name", "fromValue", "toValue"},
-	"And":        {"filters"},
-	"Or":         {"filters"},
-	"Not":        {"filter"},
-}
-
-// filterError says what is wrong with a filter and where, as a JSON pointer
+// FilterError says what is wrong with a filter and where, as a JSON pointer
 // into it.
-type filterError struct {
+type FilterError struct {
 	pointer, reason string
 }
 
-func (e *filterError) Error() string {
+func (e *FilterError) Error() string {
 	if e.pointer == "" {
 		return e.reason
 	}
 	return e.pointer + ": " + e.reason
 }
 
-// ParseFilter reads a filter from its JSON text. fields are the properties of
-// the schema the filter is about, by name.
-func ParseFilter(text string, fields openapi3.Schemas) (*Filter, error) {
-	decoder := json.NewDecoder(strings.NewReader(text))
-	decoder.UseNumber()
-	var v any
-	if err := decoder.Decode(&v); err != nil {
-		return nil, &filterError{reason: fmt.Sprintf("not valid JSON: %v", err)}
-	}
-	if _, err := decoder.Token(); !errors.Is(err, io.EOF) {
-		return nil, &filterError{reason: "not valid JSON: something follows the filter"}
-	}
-	return compileFilter(v, "", fields)
+// Compile checks a filter, whose shape the spec's SessionFilter has already
+// checked, against what the spec cannot say there: that each name is one of
+// fields (the properties of the schema the filter is about, by name) and that
+// values fit that field. A *FilterError says what is wrong.
+func Compile(f model.SessionFilter, fields openapi3.Schemas) (*Filter, error) {
+	return compile(f, "", fields)
 }
 
-func compileFilter(v any, at string, fields openapi3.Schemas) (*Filter, error) {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, &filterError{at, fmt.Sprintf(`a filter is a JSON object such as {"type":"Equals","name":"...","value":...}, not %s`, jsonKind(v))}
+func compile(f model.SessionFilter, at string, fields openapi3.Schemas) (*Filter, error) {
+	kind, err := f.Discriminator()
+	if err != nil {
+		return nil, fmt.Errorf("read the type of filter %q: %w", at, err)
 	}
-	kind, ok := obj["type"].(string)
-	if !ok {
-		return nil, &filterError{at, `"type" is missing or not a string; want one of ` + filterTypes()}
-	}
-	members, ok := filterMembers[kind]
-	if !ok {
-		return nil, &filterError{at + "/type", fmt.Sprintf("unknown filter type %q; want one of %s", kind, filterTypes())}
-	}
-	for member := range obj {
-		if member != "type" && !slices.Contains(members, member) {
-			return nil, &filterError{at, fmt.Sprintf("unknown member %q: a %s filter has %s", member, kind, quoteAll(members))}
-		}
-	}
-	for _, member := range members {
-		if _, ok := obj[member]; !ok {
-			return nil, &filterError{at, fmt.Sprintf("a %s filter needs %q", kind, member)}
-		}
-	}
-
-	f := &Filter{kind: kind}
 	switch kind {
-	case "And", "Or":
-		list, ok := obj["filters"].([]any)
-		if !ok || len(list) == 0 {
-			return nil, &filterError{at + "/filters", "want an array of at least one filter"}
-		}
-		for i, item := range list {
-			child, err := compileFilter(item, fmt.Sprintf("%s/filters/%d", at, i), fields)
+	case "Equals":
+		return as(f, func(v model.EqualsFilter) (*Filter, error) { return comparison(kind, v.Name, v.Value, at, fields) })
+	case "NotEquals":
+		return as(f, func(v model.NotEqualsFilter) (*Filter, error) { return comparison(kind, v.Name, v.Value, at, fields) })
+	case "Contains":
+		return as(f, func(v model.ContainsFilter) (*Filter, error) { return textMatch(kind, v.Name, v.Value, at, fields) })
+	case "StartsWith":
+		return as(f, func(v model.StartsWithFilter) (*Filter, error) { return textMatch(kind, v.Name, v.Value, at, fields) })
+	case "EndsWith":
+		return as(f, func(v model.EndsWithFilter) (*Filter, error) { return textMatch(kind, v.Name, v.Value, at, fields) })
+	case "Between":
+		return as(f, func(v model.BetweenFilter) (*Filter, error) { return between(v, at, fields) })
+	case "And":
+		return as(f, func(v model.AndFilter) (*Filter, error) { return combine(kind, v.Filters, at, fields) })
+	case "Or":
+		return as(f, func(v model.OrFilter) (*Filter, error) { return combine(kind, v.Filters, at, fields) })
+	case "Not":
+		return as(f, func(v model.NotFilter) (*Filter, error) {
+			child, err := compile(v.Filter, at+"/filter", fields)
 			if err != nil {
 				return nil, err
 			}
-			f.children = append(f.children, child)
-		}
-		return f, nil
-	case "Not":
-		child, err := compileFilter(obj["filter"], at+"/filter", fields)
+			return &Filter{kind: kind, children: []*Filter{child}}, nil
+		})
+	}
+	return nil, &FilterError{at + "/type", fmt.Sprintf("unknown filter type %q", kind)}
+}
+
+// as reads f as the generated type T of its kind and compiles that. Unlike
+// the generated As methods it keeps numbers exact, as json.Number: a float64
+// would round integers past 2^53 and make 1e-999999 the integer 0.
+func as[T any](f model.SessionFilter, compile func(T) (*Filter, error)) (*Filter, error) {
+	var v T
+	raw, err := f.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode filter: %w", err)
+	}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.UseNumber()
+	if err := decoder.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode filter as %T: %w", v, err)
+	}
+	return compile(v)
+}
+
+func combine(kind string, filters []model.SessionFilter, at string, fields openapi3.Schemas) (*Filter, error) {
+	if len(filters) == 0 { // the spec's minItems, should the validator not have run
+		return nil, &FilterError{at + "/filters", "want at least one filter"}
+	}
+	f := &Filter{kind: kind}
+	for i, item := range filters {
+		child, err := compile(item, fmt.Sprintf("%s/filters/%d", at, i), fields)
 		if err != nil {
 			return nil, err
 		}
-		f.children = []*Filter{child}
-		return f, nil
-	}
-
-	name, ok := obj["name"].(string)
-	if !ok {
-		return nil, &filterError{at + "/name", "want the name of a field, a string"}
-	}
-	ref, ok := fields[name]
-	if !ok || ref.Value == nil {
-		return nil, &filterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, quoteAll(fieldNames(fields)))}
-	}
-	schema := ref.Value
-	f.name = name
-	switch kind {
-	case "Contains", "StartsWith", "EndsWith":
-		if !schema.Type.Is(openapi3.TypeString) {
-			return nil, &filterError{at + "/name", fmt.Sprintf("field %q is not a string: %s does not apply", name, kind)}
-		}
-		// A part of a value: any string, not necessarily one the field allows.
-		if _, ok := obj["value"].(string); !ok {
-			return nil, &filterError{at + "/value", fmt.Sprintf("want a string, not %s", jsonKind(obj["value"]))}
-		}
-		f.value = obj["value"]
-	case "Between":
-		if !orderable(schema) {
-			return nil, &filterError{at + "/name", fmt.Sprintf("field %q is neither a string nor a number: Between does not apply", name)}
-		}
-		for _, member := range []string{"fromValue", "toValue"} {
-			if err := checkValue(schema, obj[member], at+"/"+member); err != nil {
-				return nil, err
-			}
-		}
-		var err error
-		if f.from, err = filterValue(schema, obj["fromValue"], at+"/fromValue"); err != nil {
-			return nil, err
-		}
-		if f.to, err = filterValue(schema, obj["toValue"], at+"/toValue"); err != nil {
-			return nil, err
-		}
-	default: // Equals, NotEquals
-		if !orderable(schema) && !schema.Type.Is(openapi3.TypeBoolean) {
-			return nil, &filterError{at + "/name", fmt.Sprintf("field %q holds no single value: %s does not apply", name, kind)}
-		}
-		if err := checkValue(schema, obj["value"], at+"/value"); err != nil {
-			return nil, err
-		}
-		var err error
-		if f.value, err = filterValue(schema, obj["value"], at+"/value"); err != nil {
-			return nil, err
-		}
+		f.children = append(f.children, child)
 	}
 	return f, nil
+}
+
+// field returns the schema of the field a filter names.
+func field(name, at string, fields openapi3.Schemas) (*openapi3.Schema, error) {
+	ref, ok := fields[name]
+	if !ok || ref.Value == nil {
+		return nil, &FilterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, contract.QuoteAll(fieldNames(fields)))}
+	}
+	return ref.Value, nil
+}
+
+// comparison compiles Equals and NotEquals.
+func comparison(kind, name string, value any, at string, fields openapi3.Schemas) (*Filter, error) {
+	schema, err := field(name, at, fields)
+	if err != nil {
+		return nil, err
+	}
+	if !orderable(schema) && !schema.Type.Is(openapi3.TypeBoolean) {
+		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q holds no single value: %s does not apply", name, kind)}
+	}
+	if value, err = fieldValue(schema, value, at+"/value"); err != nil {
+		return nil, err
+	}
+	return &Filter{kind: kind, name: name, value: value}, nil
+}
+
+// textMatch compiles Contains, StartsWith and EndsWith. Their text is a part
+// of a value: any string, not necessarily one the field allows.
+func textMatch(kind, name, text, at string, fields openapi3.Schemas) (*Filter, error) {
+	schema, err := field(name, at, fields)
+	if err != nil {
+		return nil, err
+	}
+	if !schema.Type.Is(openapi3.TypeString) {
+		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is not a string: %s does not apply", name, kind)}
+	}
+	return &Filter{kind: kind, name: name, value: text}, nil
+}
+
+func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter, error) {
+	schema, err := field(v.Name, at, fields)
+	if err != nil {
+		return nil, err
+	}
+	if !orderable(schema) {
+		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is neither a string nor a number: Between does not apply", v.Name)}
+	}
+	from, err := fieldValue(schema, v.FromValue, at+"/fromValue")
+	if err != nil {
+		return nil, err
+	}
+	to, err := fieldValue(schema, v.ToValue, at+"/toValue")
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{kind: "Between", name: v.Name, from: from, to: to}, nil
 }
 
 // number is a JSON number parsed once, when the filter is read: exactly when
@@ -195,30 +197,29 @@ func (a number) compare(b number) int {
 	return cmp.Compare(a.f, b.f)
 }
 
-// filterValue returns v ready for comparisons: numbers parsed, and integer
-// fields given integers only.
-func filterValue(schema *openapi3.Schema, v any, at string) (any, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return v, nil
+// fieldValue holds a filter value against the field's schema, so that an
+// enum field takes only its values and a number field only numbers, and
+// returns it ready for comparisons: numbers parsed, integer fields given
+// integers only.
+func fieldValue(schema *openapi3.Schema, v any, at string) (any, error) {
+	n, isNumber := v.(json.Number)
+	var parsed number
+	if isNumber {
+		var ok bool
+		if parsed, ok = parseNumber(n); !ok {
+			return nil, &FilterError{at, fmt.Sprintf("number %s is out of range", n)}
+		}
 	}
-	parsed, ok := parseNumber(n)
+	if err := schema.VisitJSON(v); err != nil {
+		return nil, &FilterError{at, contract.DescribeSchemaError(err)}
+	}
 	switch {
-	case !ok:
-		return nil, &filterError{at, fmt.Sprintf("number %s is out of range", n)}
+	case !isNumber:
+		return v, nil
 	case schema.Type.Is(openapi3.TypeInteger) && !parsed.isInt:
-		return nil, &filterError{at, fmt.Sprintf("field takes integers from %d to %d, not %s", math.MinInt64, math.MaxInt64, n)}
+		return nil, &FilterError{at, fmt.Sprintf("field takes integers from %d to %d, not %s", math.MinInt64, math.MaxInt64, n)}
 	}
 	return parsed, nil
-}
-
-// checkValue holds a filter value against the field's schema, so that an enum
-// field takes only its values and a number field only numbers.
-func checkValue(schema *openapi3.Schema, v any, at string) error {
-	if err := schema.VisitJSON(v); err != nil {
-		return &filterError{at, contract.DescribeSchemaError(err)}
-	}
-	return nil
 }
 
 func orderable(s *openapi3.Schema) bool {
@@ -318,15 +319,6 @@ func RecordFields(record any) (map[string]any, error) {
 	return fields, nil
 }
 
-func filterTypes() string {
-	types := make([]string, 0, len(filterMembers))
-	for t := range filterMembers {
-		types = append(types, t)
-	}
-	slices.Sort(types)
-	return strings.Join(types, ", ")
-}
-
 func fieldNames(fields openapi3.Schemas) []string {
 	names := make([]string, 0, len(fields))
 	for name := range fields {
@@ -334,28 +326,4 @@ func fieldNames(fields openapi3.Schemas) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-func quoteAll(names []string) string {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = fmt.Sprintf("%q", n)
-	}
-	return strings.Join(quoted, ", ")
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	}
-	return "an object"
 }
