@@ -12,8 +12,7 @@ import (
 )
 
 // BenchmarkEncodeItems compares the answer's encoder with the generated
-// code's encoding/json for delivered items. With -tags bulkjson_unsafe,
-// appendItems runs the unsafe encoder instead of the typed one.
+// code's encoding/json for delivered items.
 func BenchmarkEncodeItems(b *testing.B) {
 	for _, n := range []int{1, 1000, 100000} {
 		items := make([]model.BulkItemResponseInfo, n)

@@ -12,6 +12,10 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
+// itemEncoder encodes the items of the send-message answer; nil when the
+// generated type has a field it does not know, and then encoding/json does.
+var itemEncoder = newTypedEncoder()
+
 // typedEncoder writes a model.BulkItemResponseInfo as encoding/json does. It
 // reads the fields by name, so that a field the spec renames or retypes breaks
 // the build rather than the answer; only the member names come from the json
