@@ -125,12 +125,13 @@ func New(cfg Config) (*Server, error) {
 		limitBody(limits.MaxBodyBytes),
 	)
 
-	authenticate := bearerAuthenticator(auth)
-	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
+	// One set of options, read by the validator and by the fast path: the
+	// fast path accepts only what the validator would with these.
+	validation := &echomiddleware.Options{
 		SilenceServersWarning: true,
 		ErrorHandler:          s.validationError,
 		Options: openapi3filter.Options{
-			AuthenticationFunc: authenticate,
+			AuthenticationFunc: bearerAuthenticator(auth),
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
 			KeepValidatedValue: true,
@@ -138,7 +139,8 @@ func New(cfg Config) (*Server, error) {
 			// body nested 10000 deep took seconds. Answers use only the reason.
 			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
 		},
-	})
+	}
+	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, validation)
 	// strictJSON refuses what the validator's decoder lets through; the fast
 	// path, in front of both, accepts only bodies that pass both checks and
 	// hands every other request to them as it came.
@@ -148,7 +150,8 @@ func New(cfg Config) (*Server, error) {
 		off := "turned off by the server's configuration"
 		fastPath.Reason = &off
 	} else {
-		fast, err := fastpath.Compile(doc, BasePath, authenticate, map[string]reflect.Type{
+		// The validator reads &validation.Options too.
+		fast, err := fastpath.Compile(doc, BasePath, &validation.Options, map[string]reflect.Type{
 			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
