@@ -1,8 +1,13 @@
 package server
 
 import (
-	"github.com/getkin/kin-openapi/openapi3"
+	"reflect"
+	"sync/atomic"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/inventory"
 )
 
@@ -18,6 +23,30 @@ func WithoutFastPath(cfg Config) Config {
 func WithSpecChange(cfg Config, change func(*openapi3.T)) Config {
 	cfg.specChange = change
 	return cfg
+}
+
+// CountFastPathBinds makes srv count the requests whose handler bound the
+// value the fast path decoded. Call it before srv serves.
+func CountFastPathBinds(srv *Server) *atomic.Int64 {
+	n := &atomic.Int64{}
+	srv.echo.JSONSerializer = countingSerializer{JSONSerializer: srv.echo.JSONSerializer, n: n}
+	return n
+}
+
+type countingSerializer struct {
+	echo.JSONSerializer
+	n *atomic.Int64
+}
+
+func (s countingSerializer) Deserialize(c echo.Context, i any) error {
+	fast, ok := fastpath.Decoded(c.Request().Body)
+	if err := s.JSONSerializer.Deserialize(c, i); err != nil {
+		return err
+	}
+	if ok && reflect.DeepEqual(fast, i) {
+		s.n.Add(1)
+	}
+	return nil
 }
 
 // NewMemoryStoreWithCap lets tests make a store with a small cap, which New

@@ -235,7 +235,10 @@ func checkMutation(t *testing.T, m specMutation, corpus map[string]string, shipp
 				t.Errorf("body %q: answer (-validator +fast path):\n%s", name, diff)
 			}
 		}
-		t.Logf("agreed on %d of %d bodies (%d accepted)", len(corpus)-differ, len(corpus), answers.accepted)
+		t.Logf("agreed on %d of %d bodies (%d valid, %d taken by the fast path)", len(corpus)-differ, len(corpus), answers.accepted, answers.fastTaken)
+		if answers.fastTaken == 0 {
+			t.Errorf("the fast path took none of the bodies: agreement proves nothing")
+		}
 	}
 	if outcome != m.want {
 		t.Errorf("fast path %s the change, want %s", outcome, m.want)
@@ -261,6 +264,7 @@ type mutationResult struct {
 	fastAnswers map[string]string
 	slow        map[string]string
 	accepted    int // bodies answered 200 by the validator
+	fastTaken   int // bodies whose value the fast path handed over
 }
 
 // mutationAnswers builds two servers from the spec that change makes, one
@@ -278,6 +282,7 @@ func mutationAnswers(t *testing.T, change func(*openapi3.T), corpus map[string]s
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
+		taken := server.CountFastPathBinds(srv)
 		answers := res.fastAnswers
 		if i == 0 {
 			res.fast = srv.FastPath()
@@ -298,6 +303,11 @@ func mutationAnswers(t *testing.T, change func(*openapi3.T), corpus map[string]s
 			if i == 1 && strings.HasPrefix(a, "OK\n") {
 				res.accepted++
 			}
+		}
+		if i == 0 {
+			res.fastTaken = int(taken.Load())
+		} else if taken.Load() != 0 {
+			t.Errorf("the server without the fast path handed over %d fast path values", taken.Load())
 		}
 	}
 	return res

@@ -163,7 +163,9 @@ func New(cfg Config) (*Server, error) {
 		} else {
 			fastPath.Active = true
 			checked = fast.Middleware(checked)
-			e.Binder = &fastpath.Binder{}
+			// echo's DefaultBinder stays, so the generated handler binds as
+			// ever; this serializer hands it the fast path's value.
+			e.JSONSerializer = fastpath.JSONSerializer{}
 		}
 	}
 	s.fastPath = fastPath

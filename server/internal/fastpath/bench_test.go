@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/oapi-codegen/runtime"
+
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
@@ -32,7 +34,7 @@ func BenchmarkBodyToStruct(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var got model.SessionSendMessageSpec
-				if err := bindJSONValue(kept, &got); err != nil {
+				if err := runtime.BindJSONValue(kept, &got); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -11,11 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/oapi-codegen/runtime"
 )
-
-// bindJSONValue is how the generated code binds a value the validator kept.
-var bindJSONValue = runtime.BindJSONValue
 
 // objectPlan decodes and validates one JSON object into a Go struct, as
 // compiled from a spec schema by compileObject.

@@ -188,14 +188,15 @@ func schemaOptions(doc *openapi3.T, options *openapi3filter.Options) []openapi3.
 }
 
 // Middleware puts the fast path in front of the generic validator: a request
-// it accepts goes straight to the handler, with its typed body for binder;
+// it accepts goes straight to the handler, with its typed body for
+// JSONSerializer;
 // any other request goes to the validator with its body as it came.
 func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		slow := validator(next)
 		return func(c echo.Context) error {
 			op := f.operations[c.Request().Method+" "+c.Path()]
-			if op == nil || !f.accept(c.Request(), op) {
+			if op == nil || !op.accept(c.Request()) {
 				return slow(c)
 			}
 			return next(c)
@@ -204,13 +205,20 @@ func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 }
 
 // accept reads the body; when the request is valid for sure it leaves the
-// typed value on the body for binder and returns true. Otherwise the body is
+// typed value on the body for JSONSerializer and returns true. Otherwise the body is
 // put back as it was read, read error included, for the validator.
-func (f *Paths) accept(req *http.Request, op *fastOperation) bool {
+func (op *fastOperation) accept(req *http.Request) bool {
 	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
 		return false
 	}
-	if op.requestBody.Content.Get(req.Header.Get(echo.HeaderContentType)) != op.mediaType {
+	contentType := req.Header.Get(echo.HeaderContentType)
+	if op.requestBody.Content.Get(contentType) != op.mediaType {
+		return false
+	}
+	// The value reaches the handler through DefaultBinder.BindBody, which
+	// reads no body of a declared length of zero, and decodes with the
+	// JSONSerializer only this media type, spelt so.
+	if mediaType, _, _ := strings.Cut(contentType, ";"); req.ContentLength == 0 || strings.TrimSpace(mediaType) != echo.MIMEApplicationJSON {
 		return false
 	}
 	// The token first: it needs only the headers, and a client without one
@@ -314,33 +322,30 @@ type errorReader struct{ err error }
 
 func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
-// Binder is the echo Binder of the server. The generated strict handler calls
-// it to bind a request body: it hands over the value the fast path decoded, and
-// otherwise binds exactly as the generated code does with echo's DefaultBinder
-// (the value the validator kept, else the body).
-type Binder struct{ echo.DefaultBinder }
+// JSONSerializer is echo's JSON serializer for a server with the fast path.
+// The generated strict handler binds a body on which the validator kept no
+// value with echo's DefaultBinder.BindBody, which decodes JSON with
+// e.JSONSerializer: for a body the fast path accepted, Deserialize hands over
+// the value it decoded. Anything else is echo's DefaultJSONSerializer's.
+type JSONSerializer struct{ echo.DefaultJSONSerializer }
 
-// Bind implements echo.Binder.
-func (b *Binder) Bind(i any, c echo.Context) error {
-	body := c.Request().Body
-	if decoded, ok := body.(*decodedBody); ok {
-		dst := reflect.ValueOf(i)
-		if dst.Type() == decoded.value.Type() {
+// Deserialize implements echo.JSONSerializer.
+func (s JSONSerializer) Deserialize(c echo.Context, i any) error {
+	if decoded, ok := c.Request().Body.(*decodedBody); ok {
+		if dst := reflect.ValueOf(i); dst.Type() == decoded.value.Type() {
 			dst.Elem().Set(decoded.value.Elem())
 			return nil
 		}
 	}
-	if validated, ok := body.(interface{ ValidatedValue() any }); ok && bindJSONValue(validated.ValidatedValue(), i) == nil {
-		return nil
-	}
-	if err := b.BindBody(c, i); err != nil {
-		return fmt.Errorf("bind request body: %w", err)
-	}
-	return nil
+	return s.DefaultJSONSerializer.Deserialize(c, i)
 }
 
-// Decoded reports whether body is one the fast path accepted and decoded.
-func Decoded(body io.ReadCloser) bool {
-	_, ok := body.(*decodedBody)
-	return ok
+// Decoded returns the value the fast path decoded from body, a pointer to the
+// generated body type, if it accepted body.
+func Decoded(body io.ReadCloser) (any, bool) {
+	decoded, ok := body.(*decodedBody)
+	if !ok {
+		return nil, false
+	}
+	return decoded.value.Interface(), true
 }

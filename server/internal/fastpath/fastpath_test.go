@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/go-cmp/cmp"
+	"github.com/oapi-codegen/runtime"
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
@@ -97,7 +98,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSe
 	if err := jsontext.Check(body); err != nil {
 		return spec, err
 	}
-	if err := bindJSONValue(kept.ValidatedValue(), &spec); err != nil {
+	if err := runtime.BindJSONValue(kept.ValidatedValue(), &spec); err != nil {
 		return spec, fmt.Errorf("bind: %w", err)
 	}
 	return spec, nil
