@@ -4,14 +4,13 @@
 package fastpath
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
 	"strings"
-	"unsafe"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -226,8 +225,8 @@ func (op *fastOperation) accept(req *http.Request) bool {
 	if !op.authenticated(req) {
 		return false
 	}
-	data, readErr := readBody(req)
-	var replay io.Reader = bytes.NewReader(data)
+	body, readErr := readBody(req)
+	var replay io.Reader = strings.NewReader(body)
 	if readErr != nil {
 		replay = io.MultiReader(replay, errorReader{readErr})
 	}
@@ -236,10 +235,10 @@ func (op *fastOperation) accept(req *http.Request) bool {
 		return false
 	}
 	value := reflect.New(op.body.goType)
-	if !op.body.decode(bytesAsString(data), value.Elem()) {
+	if !op.body.decode(body, value.Elem()) {
 		return false
 	}
-	req.Body = &decodedBody{Reader: bytes.NewReader(data), value: value}
+	req.Body = &decodedBody{Reader: strings.NewReader(body), value: value}
 	return true
 }
 
@@ -248,27 +247,63 @@ func (op *fastOperation) accept(req *http.Request) bool {
 // initialBodyRoom: a length is only a claim until the bytes arrive. The
 // error is the reader's own, unwrapped: it is replayed to the validator,
 // whose answer must be the one it gives without the fast path.
+//
+// The bytes are read into a buffer kept between requests and copied once into
+// the string returned, whose substrings the decoded value keeps: a request
+// allocates room for its body once, and the body stays as it was read.
 const initialBodyRoom = 256 << 10
 
-func readBody(req *http.Request) ([]byte, error) {
+func readBody(req *http.Request) (string, error) {
 	defer req.Body.Close()
 	size := 512
 	if req.ContentLength > 0 {
 		size = int(min(req.ContentLength+1, initialBodyRoom)) // + 1: the read that meets the end
 	}
-	data := make([]byte, 0, size)
+	buffer := readBuffers.get()
+	data := buffer.data[:0]
+	if cap(data) < size {
+		data = make([]byte, 0, size)
+	}
+	var err error
 	for {
-		n, err := req.Body.Read(data[len(data):cap(data)])
+		var n int
+		n, err = req.Body.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if err == io.EOF { // as io.ReadAll: only io.EOF itself ends a body
-			return data, nil
+			err = nil
+			break
 		}
 		if err != nil {
-			return data, err
+			break
 		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
+	}
+	body := string(data)
+	buffer.data = data
+	readBuffers.put(buffer)
+	return body, err
+}
+
+// readBuffers are the buffers readBody reads into. A buffer larger than
+// initialBodyRoom is not kept: a rare large body must not pin its size.
+var readBuffers bufferPool
+
+type readBuffer struct{ data []byte }
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) get() *readBuffer {
+	if b, ok := p.pool.Get().(*readBuffer); ok {
+		return b
+	}
+	return &readBuffer{}
+}
+
+func (p *bufferPool) put(b *readBuffer) {
+	if cap(b.data) <= initialBodyRoom {
+		p.pool.Put(b)
 	}
 }
 
@@ -301,18 +336,10 @@ func (op *fastOperation) authenticated(req *http.Request) bool {
 	return false
 }
 
-// bytesAsString returns data as a string without copying it: the strings
-// decoded from the body are substrings of it and keep it alive, and a body
-// is big (a 100,000-id request is 4 MB). data must not change afterwards:
-// nothing writes to a body once read, the readers above only read it.
-func bytesAsString(data []byte) string {
-	return unsafe.String(unsafe.SliceData(data), len(data))
-}
-
 // decodedBody is a request body the fast path has read and bound. It still
 // reads as the original bytes.
 type decodedBody struct {
-	*bytes.Reader
+	*strings.Reader
 	value reflect.Value // a pointer to the typed body
 }
 

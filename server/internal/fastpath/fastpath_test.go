@@ -547,3 +547,24 @@ func nearValidBody(rng *rand.Rand) string {
 	}
 	return body
 }
+
+// TestDecodedValueOutlivesTheReadBuffer reads two bodies one after the other,
+// so that the second is read into the buffer the first was read into, and
+// wants the first value as it was decoded.
+func TestDecodedValueOutlivesTheReadBuffer(t *testing.T) {
+	t.Parallel()
+	op := compileSend(t, limits{})
+	first := jsonContext(t, `{"message":"first","message_type":"INFO","session_ids":["aaaa","bbbb"]}`)
+	if !op.accept(first.Request()) {
+		t.Fatal("fast path declines a plain valid body")
+	}
+	second := jsonContext(t, `{"message":"other","message_type":"INFO","session_ids":["cccc","dddd"]}`)
+	if !op.accept(second.Request()) {
+		t.Fatal("fast path declines a plain valid body")
+	}
+	value, _ := Decoded(first.Request().Body)
+	want := &model.SendMessageToSessionsJSONRequestBody{Message: "first", MessageType: "INFO", SessionIDs: []string{"aaaa", "bbbb"}}
+	if !reflect.DeepEqual(value, want) {
+		t.Errorf("first value is now %+v", value)
+	}
+}
