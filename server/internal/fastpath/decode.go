@@ -112,7 +112,7 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 	if fieldType.Kind() != reflect.String {
 		return prop, fmt.Errorf("%w: %s: a string bound to %s", ErrNotCompiled, where, fieldType)
 	}
-	if setField(schema, fields(docFields, "Type")) != "" {
+	if setField(schema, docsAnd("Type")) != "" {
 		prop.str = schema
 	}
 	return prop, nil

@@ -188,8 +188,8 @@ func schemaOptions(doc *openapi3.T, options *openapi3filter.Options) []openapi3.
 
 // Middleware puts the fast path in front of the generic validator: a request
 // it accepts goes straight to the handler, with its typed body for
-// JSONSerializer;
-// any other request goes to the validator with its body as it came.
+// JSONSerializer; any other request goes to the validator with its body as
+// it came.
 func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		slow := validator(next)
@@ -204,8 +204,8 @@ func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 }
 
 // accept reads the body; when the request is valid for sure it leaves the
-// typed value on the body for JSONSerializer and returns true. Otherwise the body is
-// put back as it was read, read error included, for the validator.
+// typed value on the body for JSONSerializer and returns true. Otherwise the
+// body is put back as it was read, read error included, for the validator.
 func (op *fastOperation) accept(req *http.Request) bool {
 	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
 		return false

@@ -20,12 +20,14 @@ var docFields = []string{"Extensions", "Origin", "Title", "Description", "Exampl
 // describes. An object's additionalProperties never applies to a body it
 // accepts: it accepts only the declared property names.
 var (
-	objectSchemaFields = fields(docFields, "Type", "Properties", "Required", "AdditionalProperties")
-	stringSchemaFields = fields(docFields, "Type", "Enum", "MinLength", "MaxLength", "Pattern")
-	arraySchemaFields  = fields(docFields, "Type", "Items", "MinItems", "MaxItems")
+	objectSchemaFields = docsAnd("Type", "Properties", "Required", "AdditionalProperties")
+	stringSchemaFields = docsAnd("Type", "Enum", "MinLength", "MaxLength", "Pattern")
+	arraySchemaFields  = docsAnd("Type", "Items", "MinItems", "MaxItems")
 )
 
 // The fields of the operation's own types that the fast path implements.
+// Parameters, of the path or of the operation, are not among them: so no
+// field of openapi3.Parameter needs judging.
 var (
 	// The other operations of the path are handled, or not, on their own.
 	pathItemFields = []string{
@@ -48,7 +50,11 @@ var (
 //   - SkipSettingDefaults, MultiError, ExcludeReadOnlyValidations,
 //     RegexCompiler and SchemaValidationOptions go to Schema.VisitJSON as
 //     ValidateRequestBody passes them (schemaOptions). MultiError also
-//     gathers refusals, which the fast path leaves to the validator.
+//     gathers refusals, which the fast path leaves to the validator. The
+//     object and array keywords the fast path checks itself (properties,
+//     required, minItems, maxItems) no option of kin-openapi v0.153 changes
+//     but EnableJSONSchema2020, another validator, which openapi3filter
+//     adds for OpenAPI 3.1 documents: those are refused.
 //   - KeepValidatedValue: with it the handler binds the value the validator
 //     kept, without it a decode of the body; for the plain bodies the fast
 //     path accepts both are the value it hands over.
@@ -68,7 +74,8 @@ var optionsFields = []string{
 	"RejectWhenRequestBodyNotSpecified", "ExcludeResponseBody", "ExcludeWriteOnlyValidations", "IncludeResponseStatus",
 }
 
-func fields(base []string, more ...string) []string { return slices.Concat(base, more) }
+// docsAnd is docFields and more.
+func docsAnd(more ...string) []string { return slices.Concat(docFields, more) }
 
 // onlyFields fails with ErrNotCompiled, naming the field and where it is,
 // unless every exported field of the struct v points to is zero or empty or
