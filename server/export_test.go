@@ -1,12 +1,52 @@
 package server
 
-import "github.com/hzkit/sendmessage/server/internal/inventory"
+import (
+	"reflect"
+	"sync/atomic"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hzkit/sendmessage/server/internal/fastpath"
+	"github.com/hzkit/sendmessage/server/internal/inventory"
+)
 
 // WithoutFastPath returns cfg for a server that sends every request through
 // the generic validator, as before the fast path existed.
 func WithoutFastPath(cfg Config) Config {
 	cfg.noFastPath = true
 	return cfg
+}
+
+// WithSpecChange returns cfg for a server whose spec change alters before New
+// builds anything from it: validator, fast path, limits.
+func WithSpecChange(cfg Config, change func(*openapi3.T)) Config {
+	cfg.specChange = change
+	return cfg
+}
+
+// CountFastPathBinds makes srv count the requests whose handler bound the
+// value the fast path decoded. Call it before srv serves.
+func CountFastPathBinds(srv *Server) *atomic.Int64 {
+	n := &atomic.Int64{}
+	srv.echo.JSONSerializer = countingSerializer{JSONSerializer: srv.echo.JSONSerializer, n: n}
+	return n
+}
+
+type countingSerializer struct {
+	echo.JSONSerializer
+	n *atomic.Int64
+}
+
+func (s countingSerializer) Deserialize(c echo.Context, i any) error {
+	fast, ok := fastpath.Decoded(c.Request().Body)
+	if err := s.JSONSerializer.Deserialize(c, i); err != nil {
+		return err
+	}
+	if ok && reflect.DeepEqual(fast, i) {
+		s.n.Add(1)
+	}
+	return nil
 }
 
 // NewMemoryStoreWithCap lets tests make a store with a small cap, which New

@@ -27,42 +27,46 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		chunked                                              bool
 		// readError ends the body with this error instead of io.EOF.
 		readError string
-		// declared is a Content-Length other than the body's.
-		declared int64
+		// declared is a Content-Length other than the body's; zeroLength
+		// declares 0.
+		declared   int64
+		zeroLength bool
 		// token is how the bearer token is had: "" the static one, else a
 		// login's access token that is "live", "refreshed", "revoked" (by
 		// logout) or "expired".
 		token string
 		// want, when set, is the status both must answer.
 		want int
+		// fast says that the fast path takes the request.
+		fast bool
 	}{
 		// Accepted on the fast path.
-		{name: "plain", body: `{` + ok + `}`},
+		{name: "plain", body: `{` + ok + `}`, fast: true},
 		{name: "all kinds of ids", body: `{"message":"m","message_type":"WARNING","session_ids":["` +
-			strings.Join([]string{idConnected, idUnknown, idDisconnected, idPending, idConnected}, `","`) + `"]}`, want: 200},
+			strings.Join([]string{idConnected, idUnknown, idDisconnected, idPending, idConnected}, `","`) + `"]}`, want: 200, fast: true},
 		{name: "more kinds of ids", body: `{"message":"m","message_type":"WARNING","session_ids":["` +
-			strings.Join([]string{idNoUser, idConnected2, idNoUser}, `","`) + `"]}`, want: 200},
-		{name: "escapes and non-ASCII", body: `{"message":"caf\u00e9 \"ok\" ` + "\u00e9\U0001F600" + `","message_type":"ERROR","session_ids":["` + idConnected + `"]}`},
-		{name: "message at its limit in runes", body: `{"message":"` + strings.Repeat("\u00e9", 20) + `","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
-		{name: "ids at their limit", body: `{"message":"m","message_type":"INFO","session_ids":["a","b","c","d","e"]}`},
-		{name: "chunked", body: `{` + ok + `}`, chunked: true},
-		// Accepted, but by the validator.
+			strings.Join([]string{idNoUser, idConnected2, idNoUser}, `","`) + `"]}`, want: 200, fast: true},
+		{name: "escapes and non-ASCII", body: `{"message":"caf\u00e9 \"ok\" ` + "\u00e9\U0001F600" + `","message_type":"ERROR","session_ids":["` + idConnected + `"]}`, fast: true},
+		{name: "message at its limit in runes", body: `{"message":"` + strings.Repeat("\u00e9", 20) + `","message_type":"INFO","session_ids":["` + idConnected + `"]}`, fast: true},
+		{name: "ids at their limit", body: `{"message":"m","message_type":"INFO","session_ids":["a","b","c","d","e"]}`, fast: true},
+		{name: "chunked", body: `{` + ok + `}`, chunked: true, fast: true},
+		// Accepted: by the fast path where fast says so, else by the validator.
 		{name: "extra member", body: `{` + ok + `,"extra":{"a":[1,2]}}`},
-		{name: "content type with charset", contentType: "application/json; charset=utf-8", body: `{` + ok + `}`},
+		{name: "content type with charset", contentType: "application/json; charset=utf-8", body: `{` + ok + `}`, fast: true},
 		{name: "content type in capitals", contentType: "APPLICATION/JSON", body: `{` + ok + `}`},
 		{name: "trailing garbage", body: `{` + ok + `} trailing`},
 		{name: "duplicate member", body: `{` + ok + `,"message":"second"}`},
 		{name: "upper-case shadow", body: `{` + ok + `,"MESSAGE_TYPE":"DEBUG"}`},
 		{name: "escaped member name", body: `{"messag\u0065":"m","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
-		{name: "trailing blanks", body: " \r\n\t{" + ok + "} \r\n\t"},
-		{name: "escaped lone surrogates", body: `{"message":"a\ud800b\udc00","message_type":"INFO","session_ids":["` + idConnected + `"]}`, want: 200},
-		{name: "escaped surrogate pair", body: `{"message":"\ud83d\ude00","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
+		{name: "trailing blanks", body: " \r\n\t{" + ok + "} \r\n\t", fast: true},
+		{name: "escaped lone surrogates", body: `{"message":"a\ud800b\udc00","message_type":"INFO","session_ids":["` + idConnected + `"]}`, want: 200, fast: true},
+		{name: "escaped surrogate pair", body: `{"message":"\ud83d\ude00","message_type":"INFO","session_ids":["` + idConnected + `"]}`, fast: true},
 		{name: "duplicate message, the last wins", body: `{"message":"first","message":"real","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
 		{name: "duplicate type, valid last", body: `{"message":"real","message_type":"DEBUG","message_type":"INFO","session_ids":["` + idConnected + `"]}`, want: 200},
 		{name: "duplicate message, too long first", body: `{"message":"` + strings.Repeat("x", 21) + `","message":"real","message_type":"INFO","session_ids":["` + idConnected + `"]}`},
 		{name: "duplicate ids, the last wins", body: `{"message":"real","message_type":"INFO","session_ids":["` + idConnected2 + `"],"session_ids":["` + idConnected + `"]}`, want: 200},
-		{name: "login access token", body: `{` + ok + `}`, token: "live", want: 200},
-		{name: "refreshed access token", body: `{` + ok + `}`, token: "refreshed", want: 200},
+		{name: "login access token", body: `{` + ok + `}`, token: "live", want: 200, fast: true},
+		{name: "refreshed access token", body: `{` + ok + `}`, token: "refreshed", want: 200, fast: true},
 		// Refused by strictJSON, which the fast path must not get past.
 		{name: "invalid UTF-8", body: "{\"message\":\"\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}"},
 		{name: "invalid byte in the message", body: "{\"message\":\"caf\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"" + idConnected + "\"]}", want: 400},
@@ -103,8 +107,9 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 		{name: "over the body limit, chunked", body: `{` + ok + `,"pad":"` + strings.Repeat("x", 600) + `"}`, chunked: true},
 		{name: "body cut by a read error", body: `{` + ok + `}`, readError: "connection reset by peer"},
 		{name: "body cut by a read error, chunked", body: `{` + ok, readError: "connection reset by peer", chunked: true},
-		{name: "declared length longer than the body", body: `{` + ok + `}`, declared: 200},
-		{name: "declared length shorter than the body", body: `{` + ok + `}`, declared: 20},
+		{name: "declared length longer than the body", body: `{` + ok + `}`, declared: 200, fast: true},
+		{name: "declared length shorter than the body", body: `{` + ok + `}`, declared: 20, fast: true},
+		{name: "declared length zero", body: `{` + ok + `}`, zeroLength: true},
 		{name: "no token", authorization: "-", body: `{` + ok + `}`},
 		{name: "wrong token", authorization: "Bearer nope", body: `{` + ok + `}`},
 		{name: "malformed authorization", authorization: "Basic abc", body: `{` + ok + `}`},
@@ -133,6 +138,7 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				taken := server.CountFastPathBinds(srv)
 				authorization := tt.authorization
 				if tt.token != "" {
 					authorization = "Bearer " + loginToken(t, srv, clock, tt.token)
@@ -150,9 +156,14 @@ func TestFastPathAnswersAsTheValidator(t *testing.T) {
 					length = -1
 				case tt.declared != 0:
 					length = tt.declared
+				case tt.zeroLength:
+					length = 0
 				}
 				answers[i] = answer(t, srv, tt.method, tt.path, tt.contentType, authorization, r, length)
 				records[i] = store.Messages("")
+				if fast := taken.Load() > 0; fast != (tt.fast && i == 0) {
+					t.Errorf("taken by the fast path: %v, want %v (server %d of [fast, validator])", fast, tt.fast && i == 0, i)
+				}
 			}
 			if tt.want != 0 && !strings.HasPrefix(answers[0], http.StatusText(tt.want)+"\n") {
 				t.Errorf("answer is not %d %s:\n%s", tt.want, http.StatusText(tt.want), answers[0])

@@ -57,6 +57,9 @@ type Config struct {
 
 	// noFastPath sends every request through the generic validator (tests).
 	noFastPath bool
+	// specChange, when set, changes the spec before New builds anything from
+	// it (tests: a server for a spec other than the shipped one).
+	specChange func(*openapi3.T)
 }
 
 // Server is the reference server. It is an http.Handler.
@@ -77,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 	doc, err := contract.Load()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.specChange != nil {
+		cfg.specChange(doc)
 	}
 	limits, err := applyLimits(doc, cfg.Limits)
 	if err != nil {
@@ -119,22 +125,24 @@ func New(cfg Config) (*Server, error) {
 		limitBody(limits.MaxBodyBytes),
 	)
 
-	authenticate := bearerAuthenticator(auth)
 	// Error texts would dump the offending value, indented: a 20 KB body
 	// nested 10000 deep took seconds. Answers use only the reason.
 	schemaOptions := []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
-	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, &echomiddleware.Options{
+	// One set of options, read by the validator and by the fast path: the
+	// fast path accepts only what the validator would with these.
+	validation := &echomiddleware.Options{
 		SilenceServersWarning: true,
 		ErrorHandler:          s.validationError,
 		ParamDecoder:          jsonParameters(schemaOptions...),
 		Options: openapi3filter.Options{
-			AuthenticationFunc: authenticate,
+			AuthenticationFunc: bearerAuthenticator(auth),
 			// The generated handler binds the value that was validated, never
 			// a second, case-insensitive decode of the body.
 			KeepValidatedValue:      true,
 			SchemaValidationOptions: schemaOptions,
 		},
-	})
+	}
+	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, validation)
 	// strictJSON refuses what the validator's decoder lets through; the fast
 	// path, in front of both, accepts only bodies that pass both checks and
 	// hands every other request to them as it came.
@@ -144,7 +152,8 @@ func New(cfg Config) (*Server, error) {
 		off := "turned off by the server's configuration"
 		fastPath.Reason = &off
 	} else {
-		fast, err := fastpath.Compile(doc, BasePath, authenticate, map[string]reflect.Type{
+		// The validator reads &validation.Options too.
+		fast, err := fastpath.Compile(doc, BasePath, &validation.Options, map[string]reflect.Type{
 			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 		})
 		if err != nil {
@@ -156,7 +165,9 @@ func New(cfg Config) (*Server, error) {
 		} else {
 			fastPath.Active = true
 			checked = fast.Middleware(checked)
-			e.Binder = &fastpath.Binder{}
+			// echo's DefaultBinder stays, so the generated handler binds as
+			// ever; this serializer hands it the fast path's value.
+			e.JSONSerializer = fastpath.JSONSerializer{}
 		}
 	}
 	s.fastPath = fastPath

@@ -204,8 +204,32 @@ func envName(flagName string) string {
 
 // run is the whole program: it serves until ctx is done, then shuts down
 // gracefully. stdout gets the address, the TLS fingerprint and the generated
-// secrets; stderr the logs.
+// secrets; stderr the logs, and a line if the fast path is off.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWith(ctx, args, getenv, stdout, stderr, newServer)
+}
+
+// refServer is what run needs of the server it serves.
+type refServer interface {
+	http.Handler
+	Limits() server.Limits
+	FastPath() model.FastPathStatus
+}
+
+// newServer builds the server run serves.
+func newServer(cfg server.Config) (refServer, error) {
+	srv, err := server.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// runWith is run with the server built by build (tests: a server in a given
+// state).
+func runWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer,
+	build func(server.Config) (refServer, error),
+) error {
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -256,7 +280,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cfg.Users = []model.ReferenceUser{server.DemoAdministrator(adminPassword)}
 	}
-	srv, err := server.New(cfg)
+	srv, err := build(cfg)
 	if err != nil {
 		return err
 	}
@@ -304,6 +328,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "Login %s\\%s, password (generated; shown only here): %s\n",
 			server.DemoAdminDomain, server.DemoAdminUsername, adminPassword)
 	}
+	// Not only in the log, which may go unread: the server is correct
+	// without its fast path, but slower.
+	if line := fastPathNotice(srv.FastPath()); line != "" {
+		fmt.Fprintln(stderr, line)
+	}
 	limits := srv.Limits()
 	logger.Info("serving", "addr", listener.Addr().String(), "scheme", scheme, "data", dataSource(o.dataFile),
 		"users", len(cfg.Users), "access_token_ttl", o.accessTokenTTL, "refresh_token_ttl", o.refreshTokenTTL,
@@ -338,6 +367,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// fastPathNotice is the start-up line that says the fast path is off, and
+// why; "" when it is on.
+func fastPathNotice(status model.FastPathStatus) string {
+	if status.Active {
+		return ""
+	}
+	reason := "no reason given"
+	if status.Reason != nil {
+		reason = strings.Join(strings.Fields(*status.Reason), " ") // one line
+	}
+	return "refserver: WARNING: fast path OFF, every send-message request goes through the generic validator (about half as fast): " + reason
 }
 
 func newLogger(o options, w io.Writer) *slog.Logger {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
+	"github.com/hzkit/sendmessage/server"
 )
 
 const (
@@ -121,11 +122,17 @@ func startRun(t *testing.T, args []string, env map[string]string) *running {
 // begin starts run without waiting for anything; the test's end cancels it.
 func begin(t *testing.T, args []string, env map[string]string) *running {
 	t.Helper()
+	return beginWith(t, args, env, newServer)
+}
+
+// beginWith is begin for a run that serves the server build makes.
+func beginWith(t *testing.T, args []string, env map[string]string, build func(server.Config) (refServer, error)) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, stdout: newWatchedBuffer(), stderr: newWatchedBuffer(), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.err = run(ctx, args, envFunc(env), r.stdout, r.stderr)
+		r.err = runWith(ctx, args, envFunc(env), r.stdout, r.stderr, build)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -1,10 +1,16 @@
 package fastpath
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/runtime"
 
 	"github.com/hzkit/sendmessage/gen/model"
 )
@@ -32,7 +38,7 @@ func BenchmarkBodyToStruct(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var got model.SessionSendMessageSpec
-				if err := bindJSONValue(kept, &got); err != nil {
+				if err := runtime.BindJSONValue(kept, &got); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -60,6 +66,33 @@ func BenchmarkBodyToStruct(b *testing.B) {
 			for b.Loop() {
 				if _, err := viaValidator(b, op, body); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAccept measures the fast path on a request, as the middleware
+// runs it: the token, reading the body, decoding and checking it.
+func BenchmarkAccept(b *testing.B) {
+	for _, n := range []int{1, 1000, 100000} {
+		op := compileSend(b, limits{MaxSessionIDs: n})
+		spec := model.SessionSendMessageSpec{Message: "This desktop restarts in 15 minutes.", MessageType: model.SessionSendMessageSpecMessageTypeWARNING}
+		for i := range n {
+			spec.SessionIDs = append(spec.SessionIDs, fmt.Sprintf("%08d-0000-4000-8000-000000000000", i))
+		}
+		body, err := json.Marshal(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequestWithContext(b.Context(), http.MethodPost, basePath+op.route.Path, bytes.NewReader(body))
+				req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+				if !op.accept(req) {
+					b.Fatal("declined")
 				}
 			}
 		})

@@ -3,6 +3,7 @@ package fastpath
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -10,11 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/oapi-codegen/runtime"
 )
-
-// bindJSONValue is how the generated code binds a value the validator kept.
-var bindJSONValue = runtime.BindJSONValue
 
 // objectPlan decodes and validates one JSON object into a Go struct, as
 // compiled from a spec schema by compileObject.
@@ -33,44 +30,44 @@ type propertyPlan struct {
 	hasMaxItems        bool
 	// sizeAtMost bounds the room made for items (maxItems + 1); 0: none.
 	sizeAtMost int
-	// str validates a string value; nil when its schema says no more than
-	// "type: string".
-	str *openapi3.Schema
+	// str validates a string value with opts; nil when its schema says no
+	// more than "type: string", which every string is.
+	str  *openapi3.Schema
+	opts []openapi3.SchemaValidationOption
 }
 
-// compileObject compiles schema for decoding into goType, a struct whose
-// fields carry the schema's property names as json tags (the generated type).
-func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, error) {
-	if goType.Kind() != reflect.Struct {
-		return nil, fmt.Errorf("%w: %s is not a struct", ErrNotCompiled, goType)
-	}
-	rest := *schema
-	rest.Properties, rest.Required = nil, nil
-	if ap := rest.AdditionalProperties; ap.Schema == nil && (ap.Has == nil || *ap.Has) {
-		rest.AdditionalProperties = openapi3.AdditionalProperties{}
-	}
-	if err := onlyKeywords(&rest, "object"); err != nil {
+// compileObject compiles schema, found at where, for decoding into goType, a
+// struct whose fields carry the schema's property names as json tags (the
+// generated type). opts are the options for Schema.VisitJSON.
+func compileObject(schema *openapi3.Schema, goType reflect.Type, where string, opts []openapi3.SchemaValidationOption) (*objectPlan, error) {
+	if err := onlyFields(where, schema, objectSchemaFields); err != nil {
 		return nil, err
 	}
+	if !schema.Type.Is(openapi3.TypeObject) {
+		return nil, fmt.Errorf("%w: %s: type is not %q", ErrNotCompiled, where, openapi3.TypeObject)
+	}
+	if goType.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%w: %s: %s is not a struct", ErrNotCompiled, where, goType)
+	}
 	if len(schema.Properties) > 64 {
-		return nil, fmt.Errorf("%w: more than 64 properties", ErrNotCompiled)
+		return nil, fmt.Errorf("%w: %s: more than 64 properties", ErrNotCompiled, where)
+	}
+	for _, name := range schema.Required {
+		if schema.Properties[name] == nil {
+			return nil, fmt.Errorf("%w: %s: required property %q is not declared", ErrNotCompiled, where, name)
+		}
 	}
 	fields := jsonFields(goType)
 	plan := &objectPlan{goType: goType}
-	names := make([]string, 0, len(schema.Properties))
-	for name := range schema.Properties {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(schema.Properties)) {
 		if !slices.Contains(schema.Required, name) {
-			return nil, fmt.Errorf("%w: optional property %q", ErrNotCompiled, name)
+			return nil, fmt.Errorf("%w: %s: optional property %q", ErrNotCompiled, where, name)
 		}
 		field, ok := fields[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s has no field for property %q", ErrNotCompiled, goType, name)
+			return nil, fmt.Errorf("%w: %s: %s has no field for property %q", ErrNotCompiled, where, goType, name)
 		}
-		prop, err := compileProperty(name, schema.Properties[name], goType.Field(field).Type)
+		prop, err := compileProperty(name, schema.Properties[name], goType.Field(field).Type, where+".properties."+name, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -78,28 +75,24 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type) (*objectPlan, e
 		plan.required |= 1 << len(plan.props)
 		plan.props = append(plan.props, prop)
 	}
-	for _, name := range schema.Required {
-		if schema.Properties[name] == nil {
-			return nil, fmt.Errorf("%w: required property %q is not declared", ErrNotCompiled, name)
-		}
-	}
 	return plan, nil
 }
 
-func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Type) (propertyPlan, error) {
-	prop := propertyPlan{name: name}
+func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Type, where string, opts []openapi3.SchemaValidationOption) (propertyPlan, error) {
+	prop := propertyPlan{name: name, opts: opts}
 	if ref == nil || ref.Value == nil {
-		return prop, fmt.Errorf("%w: property %q has no schema", ErrNotCompiled, name)
+		return prop, fmt.Errorf("%w: %s: no schema", ErrNotCompiled, where)
 	}
 	schema := ref.Value
-	if schema.Type.Is("array") {
-		rest := *schema
-		rest.Items, rest.MinItems, rest.MaxItems = nil, 0, nil
-		if err := onlyKeywords(&rest, "array"); err != nil {
-			return prop, fmt.Errorf("property %q: %w", name, err)
+	if schema.Type.Is(openapi3.TypeArray) {
+		if err := onlyFields(where, schema, arraySchemaFields); err != nil {
+			return prop, err
 		}
-		if fieldType.Kind() != reflect.Slice || fieldType.Elem().Kind() != reflect.String || schema.Items == nil || schema.Items.Value == nil {
-			return prop, fmt.Errorf("%w: property %q is not an array of strings in %s", ErrNotCompiled, name, fieldType)
+		if schema.Items == nil || schema.Items.Value == nil {
+			return prop, fmt.Errorf("%w: %s: an array without items", ErrNotCompiled, where)
+		}
+		if fieldType.Kind() != reflect.Slice || fieldType.Elem().Kind() != reflect.String {
+			return prop, fmt.Errorf("%w: %s: an array bound to %s, not to a slice of strings", ErrNotCompiled, where, fieldType)
 		}
 		prop.array, prop.minItems = true, schema.MinItems
 		if schema.MaxItems != nil {
@@ -108,49 +101,21 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 				prop.sizeAtMost = int(prop.maxItems) + 1
 			}
 		}
-		schema, fieldType = schema.Items.Value, fieldType.Elem()
+		schema, fieldType, where = schema.Items.Value, fieldType.Elem(), where+".items"
 	}
-	if !schema.Type.Is("string") || fieldType.Kind() != reflect.String {
-		return prop, fmt.Errorf("%w: property %q is not a string in %s", ErrNotCompiled, name, fieldType)
+	if err := onlyFields(where, schema, stringSchemaFields); err != nil {
+		return prop, err
 	}
-	if schema.Default != nil || schema.Nullable {
-		return prop, fmt.Errorf("%w: property %q has a default or is nullable", ErrNotCompiled, name)
+	if !schema.Type.Is(openapi3.TypeString) {
+		return prop, fmt.Errorf("%w: %s: type %v, neither a string nor an array of strings", ErrNotCompiled, where, schema.Type.Slice())
 	}
-	rest := withoutDocs(schema)
-	rest.Type = nil
-	if hasKeywords(rest) {
+	if fieldType.Kind() != reflect.String {
+		return prop, fmt.Errorf("%w: %s: a string bound to %s", ErrNotCompiled, where, fieldType)
+	}
+	if setField(schema, docsAnd("Type")) != "" {
 		prop.str = schema
 	}
 	return prop, nil
-}
-
-// onlyKeywords fails unless schema, whose handled keywords the caller has
-// cleared, says no more than "type: typ" and documentation. Any keyword that
-// kin-openapi adds later shows up here as not handled.
-func onlyKeywords(schema *openapi3.Schema, typ string) error {
-	if !schema.Type.Is(typ) {
-		return fmt.Errorf("%w: type is not %q", ErrNotCompiled, typ)
-	}
-	rest := withoutDocs(schema)
-	rest.Type = nil
-	if hasKeywords(rest) {
-		return fmt.Errorf("%w: %s schema has keywords the fast path does not implement", ErrNotCompiled, typ)
-	}
-	return nil
-}
-
-// hasKeywords reports whether schema says anything at all, judged by how
-// kin-openapi writes it out.
-func hasKeywords(schema *openapi3.Schema) bool {
-	data, err := json.Marshal(schema)
-	return err != nil || string(data) != "{}" || schema.Always != nil
-}
-
-func withoutDocs(schema *openapi3.Schema) *openapi3.Schema {
-	rest := *schema
-	rest.Extensions, rest.Origin = nil, nil
-	rest.Title, rest.Description, rest.Example, rest.ExternalDocs, rest.Deprecated = "", "", nil, nil, false
-	return &rest
 }
 
 // jsonFields maps the json names of t's fields to their indexes.
@@ -264,7 +229,7 @@ func (p *propertyPlan) string(sc *scanner) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if p.str != nil && p.str.VisitJSON(v, openapi3.VisitAsRequest()) != nil {
+	if p.str != nil && p.str.VisitJSON(v, p.opts...) != nil {
 		return "", false
 	}
 	return v, true

@@ -4,14 +4,13 @@
 package fastpath
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
 	"strings"
-	"unsafe"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -26,26 +25,33 @@ import (
 // typed value" or "not sure": everything it is not sure about, every invalid
 // request included, goes to the generic validator, which answers as before.
 // So no refusal changes, and what it accepts is checked against the validator
-// by the tests (fastpath_test.go; fastpath_internal_test.go, with a
-// differential check over generated bodies and a fuzz target).
+// by the tests: here a differential check over generated bodies and a fuzz
+// target; in the server whole servers with and without it, on the shipped
+// spec and on changed ones.
 //
-// It handles an operation only when the spec lets it be exact:
+// It handles an operation only when the spec and the validator's options let
+// it be exact, and refuses to compile otherwise:
 //   - servers: only the base path, so matching needs no host;
+//   - an OpenAPI 3.0 document (3.1 schemas go to another validator);
 //   - no parameters; security requirements checked with the same
 //     AuthenticationFunc the validator calls;
 //   - a required JSON request body whose schema is an object of required
-//     properties, each a string or an array of strings, without
-//     additionalProperties: false or any other object or array keyword it does
-//     not implement (compileObject refuses any it does not handle). String
-//     values are checked by kin-openapi's own Schema.VisitJSON, so every
-//     string keyword (enum, minLength, pattern, format...) means what it
-//     means to the validator.
+//     properties, each a string or an array of strings.
+//
+// Which fields of kin-openapi's types and options it implements is said field
+// by field (fields.go): any other that is set, today's or one kin-openapi adds
+// tomorrow, keeps the operation off the fast path. String values are checked
+// by kin-openapi's own Schema.VisitJSON, with the options ValidateRequestBody
+// passes it, so every string keyword it allows means what it means to the
+// validator.
 //
 // A request takes the fast path only when its body is plain: exactly the
 // known property names, once each, no null, nothing after the object.
 
 // fastOperation is one operation the fast path handles.
 type fastOperation struct {
+	// options are the validator's, for which the operation was compiled.
+	options     *openapi3filter.Options
 	route       *routers.Route
 	security    openapi3.SecurityRequirements
 	requestBody *openapi3.RequestBody
@@ -56,28 +62,38 @@ type fastOperation struct {
 // Paths holds the compiled operations by echo route ("POST /rest/...").
 type Paths struct {
 	operations map[string]*fastOperation
-	auth       openapi3filter.AuthenticationFunc
 }
 
 // ErrNotCompiled says why an operation keeps the generic path.
 var ErrNotCompiled = errors.New("not handled by the fast path")
 
-// Compile compiles the operations of doc whose request body binds to
-// one of bodyTypes (the generated body types, by operation id).
-func Compile(doc *openapi3.T, basePath string, auth openapi3filter.AuthenticationFunc, bodyTypes map[string]reflect.Type) (*Paths, error) {
-	f := &Paths{operations: map[string]*fastOperation{}, auth: auth}
+// Compile compiles the operations of doc whose request body binds to one of
+// bodyTypes (the generated body types, by operation id), for a validator that
+// runs with options. options must be the validator's own value, and neither
+// may change afterwards.
+func Compile(doc *openapi3.T, basePath string, options *openapi3filter.Options, bodyTypes map[string]reflect.Type) (*Paths, error) {
+	if options == nil {
+		options = &openapi3filter.Options{} // as the validator takes nil
+	}
+	if err := onlyFields("validator options", options, optionsFields); err != nil {
+		return nil, err
+	}
+	if doc.IsOpenAPI31OrLater() {
+		return nil, fmt.Errorf("%w: OpenAPI %s: its schemas are JSON Schema 2020-12, for another validator", ErrNotCompiled, doc.OpenAPI)
+	}
 	for _, server := range doc.Servers {
 		if server.URL != basePath || len(server.Variables) > 0 {
 			return nil, fmt.Errorf("%w: server %q is not the base path %s", ErrNotCompiled, server.URL, basePath)
 		}
 	}
+	f := &Paths{operations: map[string]*fastOperation{}}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			goType, ok := bodyTypes[op.OperationID]
 			if !ok {
 				continue
 			}
-			compiled, err := compileOperation(doc, path, method, item, op, goType)
+			compiled, err := compileOperation(doc, options, path, method, item, op, goType)
 			if err != nil {
 				return nil, fmt.Errorf("operation %s: %w", op.OperationID, err)
 			}
@@ -87,16 +103,20 @@ func Compile(doc *openapi3.T, basePath string, auth openapi3filter.Authenticatio
 	return f, nil
 }
 
-func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*fastOperation, error) {
-	switch {
-	case strings.Contains(path, "{"):
-		return nil, fmt.Errorf("%w: templated path", ErrNotCompiled)
-	case len(item.Parameters) > 0 || len(op.Parameters) > 0:
-		return nil, fmt.Errorf("%w: parameters", ErrNotCompiled)
-	case len(item.Servers) > 0 || (op.Servers != nil && len(*op.Servers) > 0):
-		return nil, fmt.Errorf("%w: servers of its own", ErrNotCompiled)
-	case op.RequestBody == nil || op.RequestBody.Value == nil || !op.RequestBody.Value.Required:
-		return nil, fmt.Errorf("%w: no required request body", ErrNotCompiled)
+func compileOperation(doc *openapi3.T, options *openapi3filter.Options, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*fastOperation, error) {
+	where := "paths." + path
+	if err := onlyFields(where, item, pathItemFields); err != nil {
+		return nil, err
+	}
+	where += "." + strings.ToLower(method)
+	if err := onlyFields(where, op, operationFields); err != nil {
+		return nil, err
+	}
+	if strings.Contains(path, "{") {
+		return nil, fmt.Errorf("%w: %s: templated path", ErrNotCompiled, where)
+	}
+	if op.RequestBody == nil || op.RequestBody.Value == nil || !op.RequestBody.Value.Required {
+		return nil, fmt.Errorf("%w: %s: no required request body", ErrNotCompiled, where)
 	}
 	security := doc.Security
 	if op.Security != nil {
@@ -104,21 +124,33 @@ func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathI
 	}
 	for _, requirement := range security {
 		for name := range requirement {
-			if doc.Components == nil || doc.Components.SecuritySchemes[name] == nil {
-				return nil, fmt.Errorf("%w: security scheme %q is not declared", ErrNotCompiled, name)
+			if doc.Components == nil || doc.Components.SecuritySchemes[name] == nil || doc.Components.SecuritySchemes[name].Value == nil {
+				return nil, fmt.Errorf("%w: %s: security scheme %q is not declared", ErrNotCompiled, where, name)
+			}
+			if options.AuthenticationFunc == nil {
+				return nil, fmt.Errorf("%w: %s: no AuthenticationFunc for security scheme %q", ErrNotCompiled, where, name)
 			}
 		}
 	}
 	requestBody := op.RequestBody.Value
-	mediaType := requestBody.Content.Get("application/json")
-	if mediaType == nil || mediaType.Schema == nil || mediaType.Schema.Value == nil {
-		return nil, fmt.Errorf("%w: no application/json schema", ErrNotCompiled)
+	where += ".requestBody"
+	if err := onlyFields(where, requestBody, requestBodyFields); err != nil {
+		return nil, err
 	}
-	body, err := compileObject(mediaType.Schema.Value, goType)
+	mediaType := requestBody.Content.Get(echo.MIMEApplicationJSON)
+	if mediaType == nil || mediaType.Schema == nil || mediaType.Schema.Value == nil {
+		return nil, fmt.Errorf("%w: %s: no application/json schema", ErrNotCompiled, where)
+	}
+	where += ".content." + echo.MIMEApplicationJSON
+	if err := onlyFields(where, mediaType, mediaTypeFields); err != nil {
+		return nil, err
+	}
+	body, err := compileObject(mediaType.Schema.Value, goType, where+".schema", schemaOptions(doc, options))
 	if err != nil {
 		return nil, err
 	}
 	return &fastOperation{
+		options:     options,
 		route:       &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
 		security:    security,
 		requestBody: requestBody,
@@ -127,15 +159,43 @@ func compileOperation(doc *openapi3.T, path, method string, item *openapi3.PathI
 	}, nil
 }
 
+// schemaOptions are the options openapi3filter.ValidateRequestBody (v0.153)
+// passes to Schema.VisitJSON for a body of the media type the fast path
+// accepts, application/json.
+func schemaOptions(doc *openapi3.T, options *openapi3filter.Options) []openapi3.SchemaValidationOption {
+	opts := []openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}
+	if !options.SkipSettingDefaults && openapi3filter.RegisteredBodyEncoder(echo.MIMEApplicationJSON) != nil {
+		// Defaults are set on objects; a string never calls this.
+		opts = append(opts, openapi3.DefaultsSet(func() {}))
+	}
+	if options.MultiError {
+		opts = append(opts, openapi3.MultiErrors())
+	}
+	// The unexported customSchemaErrorFunc would go here: it only rewords
+	// refusals, and the fast path only accepts.
+	if options.ExcludeReadOnlyValidations {
+		opts = append(opts, openapi3.DisableReadOnlyValidation())
+	}
+	if options.RegexCompiler != nil {
+		opts = append(opts, openapi3.SetSchemaRegexCompiler(options.RegexCompiler))
+	}
+	opts = append(opts, options.SchemaValidationOptions...)
+	if doc.IsOpenAPI31OrLater() {
+		opts = append(opts, openapi3.EnableJSONSchema2020())
+	}
+	return opts
+}
+
 // Middleware puts the fast path in front of the generic validator: a request
-// it accepts goes straight to the handler, with its typed body for binder;
-// any other request goes to the validator with its body as it came.
+// it accepts goes straight to the handler, with its typed body for
+// JSONSerializer; any other request goes to the validator with its body as
+// it came.
 func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		slow := validator(next)
 		return func(c echo.Context) error {
 			op := f.operations[c.Request().Method+" "+c.Path()]
-			if op == nil || !f.accept(c.Request(), op) {
+			if op == nil || !op.accept(c.Request()) {
 				return slow(c)
 			}
 			return next(c)
@@ -144,22 +204,29 @@ func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 }
 
 // accept reads the body; when the request is valid for sure it leaves the
-// typed value on the body for binder and returns true. Otherwise the body is
-// put back as it was read, read error included, for the validator.
-func (f *Paths) accept(req *http.Request, op *fastOperation) bool {
+// typed value on the body for JSONSerializer and returns true. Otherwise the
+// body is put back as it was read, read error included, for the validator.
+func (op *fastOperation) accept(req *http.Request) bool {
 	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
 		return false
 	}
-	if op.requestBody.Content.Get(req.Header.Get(echo.HeaderContentType)) != op.mediaType {
+	contentType := req.Header.Get(echo.HeaderContentType)
+	if op.requestBody.Content.Get(contentType) != op.mediaType {
+		return false
+	}
+	// The value reaches the handler through DefaultBinder.BindBody, which
+	// reads no body of a declared length of zero, and decodes with the
+	// JSONSerializer only this media type, spelt so.
+	if mediaType, _, _ := strings.Cut(contentType, ";"); req.ContentLength == 0 || strings.TrimSpace(mediaType) != echo.MIMEApplicationJSON {
 		return false
 	}
 	// The token first: it needs only the headers, and a client without one
 	// must not make the server read, or make room for, its body here.
-	if !f.authenticated(req, op) {
+	if !op.authenticated(req) {
 		return false
 	}
-	data, readErr := readBody(req)
-	var replay io.Reader = bytes.NewReader(data)
+	body, readErr := readBody(req)
+	var replay io.Reader = strings.NewReader(body)
 	if readErr != nil {
 		replay = io.MultiReader(replay, errorReader{readErr})
 	}
@@ -168,10 +235,10 @@ func (f *Paths) accept(req *http.Request, op *fastOperation) bool {
 		return false
 	}
 	value := reflect.New(op.body.goType)
-	if !op.body.decode(bytesAsString(data), value.Elem()) {
+	if !op.body.decode(body, value.Elem()) {
 		return false
 	}
-	req.Body = &decodedBody{Reader: bytes.NewReader(data), value: value}
+	req.Body = &decodedBody{Reader: strings.NewReader(body), value: value}
 	return true
 }
 
@@ -180,34 +247,70 @@ func (f *Paths) accept(req *http.Request, op *fastOperation) bool {
 // initialBodyRoom: a length is only a claim until the bytes arrive. The
 // error is the reader's own, unwrapped: it is replayed to the validator,
 // whose answer must be the one it gives without the fast path.
+//
+// The bytes are read into a buffer kept between requests and copied once into
+// the string returned, whose substrings the decoded value keeps: a request
+// allocates room for its body once, and the body stays as it was read.
 const initialBodyRoom = 256 << 10
 
-func readBody(req *http.Request) ([]byte, error) {
+func readBody(req *http.Request) (string, error) {
 	defer req.Body.Close()
 	size := 512
 	if req.ContentLength > 0 {
 		size = int(min(req.ContentLength+1, initialBodyRoom)) // + 1: the read that meets the end
 	}
-	data := make([]byte, 0, size)
+	buffer := readBuffers.get()
+	data := buffer.data[:0]
+	if cap(data) < size {
+		data = make([]byte, 0, size)
+	}
+	var err error
 	for {
-		n, err := req.Body.Read(data[len(data):cap(data)])
+		var n int
+		n, err = req.Body.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if err == io.EOF { // as io.ReadAll: only io.EOF itself ends a body
-			return data, nil
+			err = nil
+			break
 		}
 		if err != nil {
-			return data, err
+			break
 		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
+	}
+	body := string(data)
+	buffer.data = data
+	readBuffers.put(buffer)
+	return body, err
+}
+
+// readBuffers are the buffers readBody reads into. A buffer larger than
+// initialBodyRoom is not kept: a rare large body must not pin its size.
+var readBuffers bufferPool
+
+type readBuffer struct{ data []byte }
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) get() *readBuffer {
+	if b, ok := p.pool.Get().(*readBuffer); ok {
+		return b
+	}
+	return &readBuffer{}
+}
+
+func (p *bufferPool) put(b *readBuffer) {
+	if cap(b.data) <= initialBodyRoom {
+		p.pool.Put(b)
 	}
 }
 
 // authenticated checks the operation's security requirements as
 // openapi3filter.ValidateSecurityRequirements does: one requirement whose
 // schemes all pass is enough.
-func (f *Paths) authenticated(req *http.Request, op *fastOperation) bool {
+func (op *fastOperation) authenticated(req *http.Request) bool {
 	if len(op.security) == 0 {
 		return true
 	}
@@ -215,7 +318,7 @@ func (f *Paths) authenticated(req *http.Request, op *fastOperation) bool {
 	for _, requirement := range op.security {
 		ok := true
 		for name, scopes := range requirement {
-			err := f.auth(req.Context(), &openapi3filter.AuthenticationInput{
+			err := op.options.AuthenticationFunc(req.Context(), &openapi3filter.AuthenticationInput{
 				RequestValidationInput: input,
 				SecuritySchemeName:     name,
 				SecurityScheme:         op.route.Spec.Components.SecuritySchemes[name].Value,
@@ -233,18 +336,10 @@ func (f *Paths) authenticated(req *http.Request, op *fastOperation) bool {
 	return false
 }
 
-// bytesAsString returns data as a string without copying it: the strings
-// decoded from the body are substrings of it and keep it alive, and a body
-// is big (a 100,000-id request is 4 MB). data must not change afterwards:
-// nothing writes to a body once read, the readers above only read it.
-func bytesAsString(data []byte) string {
-	return unsafe.String(unsafe.SliceData(data), len(data))
-}
-
 // decodedBody is a request body the fast path has read and bound. It still
 // reads as the original bytes.
 type decodedBody struct {
-	*bytes.Reader
+	*strings.Reader
 	value reflect.Value // a pointer to the typed body
 }
 
@@ -254,33 +349,30 @@ type errorReader struct{ err error }
 
 func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
-// Binder is the echo Binder of the server. The generated strict handler calls
-// it to bind a request body: it hands over the value the fast path decoded, and
-// otherwise binds exactly as the generated code does with echo's DefaultBinder
-// (the value the validator kept, else the body).
-type Binder struct{ echo.DefaultBinder }
+// JSONSerializer is echo's JSON serializer for a server with the fast path.
+// The generated strict handler binds a body on which the validator kept no
+// value with echo's DefaultBinder.BindBody, which decodes JSON with
+// e.JSONSerializer: for a body the fast path accepted, Deserialize hands over
+// the value it decoded. Anything else is echo's DefaultJSONSerializer's.
+type JSONSerializer struct{ echo.DefaultJSONSerializer }
 
-// Bind implements echo.Binder.
-func (b *Binder) Bind(i any, c echo.Context) error {
-	body := c.Request().Body
-	if decoded, ok := body.(*decodedBody); ok {
-		dst := reflect.ValueOf(i)
-		if dst.Type() == decoded.value.Type() {
+// Deserialize implements echo.JSONSerializer.
+func (s JSONSerializer) Deserialize(c echo.Context, i any) error {
+	if decoded, ok := c.Request().Body.(*decodedBody); ok {
+		if dst := reflect.ValueOf(i); dst.Type() == decoded.value.Type() {
 			dst.Elem().Set(decoded.value.Elem())
 			return nil
 		}
 	}
-	if validated, ok := body.(interface{ ValidatedValue() any }); ok && bindJSONValue(validated.ValidatedValue(), i) == nil {
-		return nil
-	}
-	if err := b.BindBody(c, i); err != nil {
-		return fmt.Errorf("bind request body: %w", err)
-	}
-	return nil
+	return s.DefaultJSONSerializer.Deserialize(c, i)
 }
 
-// Decoded reports whether body is one the fast path accepted and decoded.
-func Decoded(body io.ReadCloser) bool {
-	_, ok := body.(*decodedBody)
-	return ok
+// Decoded returns the value the fast path decoded from body, a pointer to the
+// generated body type, if it accepted body.
+func Decoded(body io.ReadCloser) (any, bool) {
+	decoded, ok := body.(*decodedBody)
+	if !ok {
+		return nil, false
+	}
+	return decoded.value.Interface(), true
 }

@@ -8,12 +8,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/go-cmp/cmp"
+	"github.com/oapi-codegen/runtime"
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
@@ -32,8 +34,18 @@ var sendBodyTypes = map[string]reflect.Type{
 	"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
 }
 
-// compileSend compiles the send-message operation of the spec with limits.
-func compileSend(t testing.TB, lim limits) *fastOperation {
+// serverOptions are the validator options of the server, but for a token
+// check that lets every request in.
+func serverOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+		KeepValidatedValue:      true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
+	}
+}
+
+// loadSpec loads the shipped spec with limits written in.
+func loadSpec(t testing.TB, lim limits) *openapi3.T {
 	t.Helper()
 	doc, err := contract.Load()
 	if err != nil {
@@ -42,7 +54,18 @@ func compileSend(t testing.TB, lim limits) *fastOperation {
 	if _, _, err := contract.ApplyLimits(doc, lim.MaxMessageLength, lim.MaxSessionIDs); err != nil {
 		t.Fatal(err)
 	}
-	fast, err := Compile(doc, basePath, func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }, sendBodyTypes)
+	return doc
+}
+
+// compileSend compiles the send-message operation of the spec with limits.
+func compileSend(t testing.TB, lim limits) *fastOperation {
+	t.Helper()
+	return compileSendFor(t, loadSpec(t, lim), serverOptions())
+}
+
+func compileSendFor(t testing.TB, doc *openapi3.T, options *openapi3filter.Options) *fastOperation {
+	t.Helper()
+	fast, err := Compile(doc, basePath, options, sendBodyTypes)
 	if err != nil {
 		t.Fatalf("the fast path does not compile the spec's send-message operation: %v", err)
 	}
@@ -63,7 +86,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSe
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: &openapi3filter.Options{KeepValidatedValue: true}}
+	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route, Options: op.options}
 	var spec model.SessionSendMessageSpec
 	if err := openapi3filter.ValidateRequestBody(context.Background(), input, op.requestBody); err != nil {
 		return spec, err
@@ -75,7 +98,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSe
 	if err := jsontext.Check(body); err != nil {
 		return spec, err
 	}
-	if err := bindJSONValue(kept.ValidatedValue(), &spec); err != nil {
+	if err := runtime.BindJSONValue(kept.ValidatedValue(), &spec); err != nil {
 		return spec, fmt.Errorf("bind: %w", err)
 	}
 	return spec, nil
@@ -161,36 +184,246 @@ func TestFastPathDeclinesWhatItCannotBeSureOf(t *testing.T) {
 	}
 }
 
+// TestFastPathCompilesTheShippedSpec fails when the fast path cannot be built
+// for the spec the server ships with, and so would be off in production.
+func TestFastPathCompilesTheShippedSpec(t *testing.T) {
+	t.Parallel()
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := Compile(doc, basePath, serverOptions(), sendBodyTypes)
+	if err != nil {
+		t.Fatalf("the fast path does not compile the shipped spec: %v", err)
+	}
+	if fast.operations[sendRoute] == nil {
+		t.Fatalf("no fast path for %s", sendRoute)
+	}
+}
+
 func TestFastPathCompilesOnlyWhatItImplements(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*openapi3.Schema)
+		// refused is a fragment of the refusal; "" when the fast path
+		// implements the change.
+		refused string
 	}{
-		{"closed object", func(s *openapi3.Schema) { no := false; s.AdditionalProperties.Has = &no }},
-		{"optional property", func(s *openapi3.Schema) { s.Required = s.Required[1:] }},
-		{"minProperties", func(s *openapi3.Schema) { s.MinProps = 1 }},
-		{"uniqueItems", func(s *openapi3.Schema) { s.Properties["session_ids"].Value.UniqueItems = true }},
-		{"nullable string", func(s *openapi3.Schema) { s.Properties["message"].Value.Nullable = true }},
-		{"default", func(s *openapi3.Schema) { s.Properties["message_type"].Value.Default = "INFO" }},
+		{"closed object", func(s *openapi3.Schema) { no := false; s.AdditionalProperties.Has = &no }, ""},
+		{"pattern", func(s *openapi3.Schema) { s.Properties["message"].Value.Pattern = "^a" }, ""},
+		{"optional property", func(s *openapi3.Schema) { s.Required = s.Required[1:] }, "optional property"},
+		{"required property not declared", func(s *openapi3.Schema) { s.Required = append(s.Required, "x") }, `"x" is not declared`},
+		{"minProperties", func(s *openapi3.Schema) { s.MinProps = 1 }, "Schema.MinProps (minProperties) is set"},
+		{"uniqueItems", func(s *openapi3.Schema) { s.Properties["session_ids"].Value.UniqueItems = true }, "properties.session_ids: Schema.UniqueItems"},
+		{"readOnly", func(s *openapi3.Schema) { s.Properties["message_type"].Value.ReadOnly = true }, "properties.message_type: Schema.ReadOnly"},
+		{"nullable string", func(s *openapi3.Schema) { s.Properties["message"].Value.Nullable = true }, "Schema.Nullable"},
+		{"default", func(s *openapi3.Schema) { s.Properties["message_type"].Value.Default = "INFO" }, "Schema.Default"},
+		{"format of the items", func(s *openapi3.Schema) { s.Properties["session_ids"].Value.Items.Value.Format = "uuid" }, "session_ids.items: Schema.Format"},
 		{"number property", func(s *openapi3.Schema) {
 			s.Properties["message"].Value.Type = &openapi3.Types{openapi3.TypeNumber}
-		}},
-		{"allOf", func(s *openapi3.Schema) { s.AllOf = openapi3.SchemaRefs{{Value: &openapi3.Schema{}}} }},
+		}, "neither a string nor an array of strings"},
+		{"allOf", func(s *openapi3.Schema) { s.AllOf = openapi3.SchemaRefs{{Value: &openapi3.Schema{}}} }, "Schema.AllOf (allOf) is set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			doc, err := contract.Load()
-			if err != nil {
-				t.Fatal(err)
-			}
+			doc := loadSpec(t, limits{})
 			tt.change(doc.Components.Schemas[contract.SendMessageSchema].Value)
-			_, err = Compile(doc, basePath, nil, sendBodyTypes)
-			if !errors.Is(err, ErrNotCompiled) {
+			_, err := Compile(doc, basePath, serverOptions(), sendBodyTypes)
+			switch {
+			case tt.refused == "" && err != nil:
+				t.Errorf("refused a schema with %s: %v", tt.name, err)
+			case tt.refused != "" && !errors.Is(err, ErrNotCompiled):
 				t.Errorf("compiled a schema with %s: err = %v", tt.name, err)
+			case tt.refused != "" && !strings.Contains(err.Error(), tt.refused):
+				t.Errorf("refusal %q does not say %q", err, tt.refused)
 			}
 		})
+	}
+}
+
+// fieldContexts are the values whose fields the fast path judges, each in the
+// shipped spec and options, with the fields it implements there.
+func fieldContexts(doc *openapi3.T, options *openapi3filter.Options) []struct {
+	name    string
+	value   any
+	allowed []string
+} {
+	item := doc.Paths.Find("/inventory/v1/sessions/action/send-message")
+	op := item.Post
+	mediaType := op.RequestBody.Value.Content.Get("application/json")
+	body := mediaType.Schema.Value
+	ids := body.Properties["session_ids"].Value
+	return []struct {
+		name    string
+		value   any
+		allowed []string
+	}{
+		{"options", options, optionsFields},
+		{"path item", item, pathItemFields},
+		{"operation", op, operationFields},
+		{"request body", op.RequestBody.Value, requestBodyFields},
+		{"media type", mediaType, mediaTypeFields},
+		{"object schema", body, objectSchemaFields},
+		{"string schema", body.Properties["message"].Value, stringSchemaFields},
+		{"array schema", ids, arraySchemaFields},
+		{"array items", ids.Items.Value, stringSchemaFields},
+	}
+}
+
+// TestFastPathRefusesEveryFieldItDoesNotImplement sets, one at a time, every
+// exported field of kin-openapi's types and options that the fast path does
+// not implement in that place, and wants Compile to refuse it by name. So a
+// field that kin-openapi adds is refused until it is thought through.
+func TestFastPathRefusesEveryFieldItDoesNotImplement(t *testing.T) {
+	t.Parallel()
+	count := 0
+	for _, c := range fieldContexts(loadSpec(t, limits{}), serverOptions()) {
+		typ := reflect.TypeOf(c.value).Elem()
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if !f.IsExported() || slices.Contains(c.allowed, f.Name) {
+				continue
+			}
+			count++
+			doc, options := loadSpec(t, limits{}), serverOptions()
+			var target any
+			for _, again := range fieldContexts(doc, options) {
+				if again.name == c.name {
+					target = again.value
+				}
+			}
+			reflect.ValueOf(target).Elem().Field(i).Set(nonZero(f.Type))
+			_, err := Compile(doc, basePath, options, sendBodyTypes)
+			if !errors.Is(err, ErrNotCompiled) || !strings.Contains(err.Error(), typ.Name()+"."+f.Name+" ") {
+				t.Errorf("%s with %s.%s set: err = %v, want a refusal naming it", c.name, typ.Name(), f.Name, err)
+			}
+		}
+	}
+	if count < 50 {
+		t.Errorf("only %d fields tried: the contexts lost their fields", count)
+	}
+}
+
+// TestFieldListsNameFields keeps the lists of implemented fields true to
+// kin-openapi's types: a renamed field must not stay allowed by its old name.
+func TestFieldListsNameFields(t *testing.T) {
+	t.Parallel()
+	for _, c := range fieldContexts(loadSpec(t, limits{}), serverOptions()) {
+		typ := reflect.TypeOf(c.value).Elem()
+		for _, name := range c.allowed {
+			if f, ok := typ.FieldByName(name); !ok || !f.IsExported() {
+				t.Errorf("%s: %s has no exported field %s", c.name, typ, name)
+			}
+		}
+	}
+}
+
+// nonZero returns a value of type t that is not zero, nor an empty slice or
+// map.
+func nonZero(t reflect.Type) reflect.Value {
+	v := reflect.New(t).Elem()
+	switch t.Kind() {
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1)
+	case reflect.Pointer:
+		v.Set(reflect.New(t.Elem()))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(t, 1, 1))
+	case reflect.Map:
+		m := reflect.MakeMapWithSize(t, 1)
+		m.SetMapIndex(nonZero(t.Key()), reflect.Zero(t.Elem()))
+		v.Set(m)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf("x"))
+	case reflect.Func:
+		v.Set(reflect.MakeFunc(t, func([]reflect.Value) []reflect.Value {
+			out := make([]reflect.Value, t.NumOut())
+			for i := range out {
+				out[i] = reflect.Zero(t.Out(i))
+			}
+			return out
+		}))
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				v.Field(i).Set(nonZero(t.Field(i).Type))
+				break
+			}
+		}
+	default:
+		panic("nonZero: no value for " + t.String())
+	}
+	return v
+}
+
+// TestFastPathUsesTheValidatorOptions checks that the options reach the
+// string checks as they reach the validator's.
+func TestFastPathUsesTheValidatorOptions(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"message":"Hello","message_type":"INFO","session_ids":["a"]}`)
+	withPattern := func(pattern string) *openapi3.T {
+		doc := loadSpec(t, limits{})
+		doc.Components.Schemas[contract.SendMessageSchema].Value.Properties["message"].Value.Pattern = pattern
+		return doc
+	}
+	// The shipped options: the pattern refuses the body.
+	if agree(t, compileSendFor(t, withPattern("^Bye"), serverOptions()), body) {
+		t.Errorf("fast path accepts a message that breaks the pattern")
+	}
+	// Pattern checks turned off: both accept it.
+	options := serverOptions()
+	options.SchemaValidationOptions = append(options.SchemaValidationOptions, openapi3.DisablePatternValidation())
+	if !agree(t, compileSendFor(t, withPattern("^Bye"), options), body) {
+		t.Errorf("fast path declines a body that the validator accepts without pattern checks")
+	}
+	// A regular expression engine of one's own: both take what it says.
+	// kin-openapi keeps every pattern it compiled, whoever compiled it: this
+	// one is new.
+	options = serverOptions()
+	compiled := 0
+	options.RegexCompiler = func(string) (openapi3.RegexMatcher, error) {
+		compiled++
+		return anything{}, nil
+	}
+	op := compileSendFor(t, withPattern("^Bye, from TestFastPathUsesTheValidatorOptions$"), options)
+	if !agree(t, op, body) || compiled == 0 {
+		t.Errorf("fast path does not match patterns with the RegexCompiler of the options (%d compiled)", compiled)
+	}
+}
+
+// anything is a regular expression that matches every string.
+type anything struct{}
+
+func (anything) MatchString(string) bool { return true }
+
+// TestFastPathRefusesWhatTheOptionsMakeUnsure checks the options that keep the
+// fast path off.
+func TestFastPathRefusesWhatTheOptionsMakeUnsure(t *testing.T) {
+	t.Parallel()
+	options := serverOptions()
+	options.ExcludeRequestBody = true
+	if _, err := Compile(loadSpec(t, limits{}), basePath, options, sendBodyTypes); !errors.Is(err, ErrNotCompiled) || !strings.Contains(err.Error(), "ExcludeRequestBody") {
+		t.Errorf("compiled for a validator that skips bodies: err = %v", err)
+	}
+	options = serverOptions()
+	options.AuthenticationFunc = nil
+	if _, err := Compile(loadSpec(t, limits{}), basePath, options, sendBodyTypes); !errors.Is(err, ErrNotCompiled) || !strings.Contains(err.Error(), "AuthenticationFunc") {
+		t.Errorf("compiled for a validator without an AuthenticationFunc: err = %v", err)
+	}
+	doc := loadSpec(t, limits{})
+	doc.OpenAPI = "3.1.0"
+	if _, err := Compile(doc, basePath, serverOptions(), sendBodyTypes); !errors.Is(err, ErrNotCompiled) || !strings.Contains(err.Error(), "3.1") {
+		t.Errorf("compiled an OpenAPI 3.1 document: err = %v", err)
 	}
 }
 
@@ -313,4 +546,25 @@ func nearValidBody(rng *rand.Rand) string {
 		body = body[:rng.IntN(len(body))]
 	}
 	return body
+}
+
+// TestDecodedValueOutlivesTheReadBuffer reads two bodies one after the other,
+// so that the second is read into the buffer the first was read into, and
+// wants the first value as it was decoded.
+func TestDecodedValueOutlivesTheReadBuffer(t *testing.T) {
+	t.Parallel()
+	op := compileSend(t, limits{})
+	first := jsonContext(t, `{"message":"first","message_type":"INFO","session_ids":["aaaa","bbbb"]}`)
+	if !op.accept(first.Request()) {
+		t.Fatal("fast path declines a plain valid body")
+	}
+	second := jsonContext(t, `{"message":"other","message_type":"INFO","session_ids":["cccc","dddd"]}`)
+	if !op.accept(second.Request()) {
+		t.Fatal("fast path declines a plain valid body")
+	}
+	value, _ := Decoded(first.Request().Body)
+	want := &model.SendMessageToSessionsJSONRequestBody{Message: "first", MessageType: "INFO", SessionIDs: []string{"aaaa", "bbbb"}}
+	if !reflect.DeepEqual(value, want) {
+		t.Errorf("first value is now %+v", value)
+	}
 }
