@@ -43,6 +43,9 @@ func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.Cont
 		if err := decoder.Decode(&value); err != nil {
 			return nil, nil, fmt.Errorf("not valid JSON: %w", err)
 		}
+		if err := wantObject(media, value); err != nil {
+			return nil, nil, err
+		}
 		if err := media.Schema.Value.VisitJSON(value, opts...); err != nil {
 			// Only the description: the error itself holds the alternatives'
 			// MultiError, which echo-middleware would pick out of the chain.
@@ -51,4 +54,33 @@ func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.Cont
 		// Checked: no schema left for the validator to check it against again.
 		return value, nil, nil
 	}
+}
+
+// wantObject explains a common mistake (a filter written as a plain string)
+// better than the schema can: "value must be an object" says neither what
+// an object would look like nor what came instead. The spec's example does.
+func wantObject(media *openapi3.MediaType, value any) error {
+	schema := media.Schema.Value
+	if _, isObject := value.(map[string]any); isObject || (!schema.Type.Is(openapi3.TypeObject) && schema.Discriminator == nil) {
+		return nil
+	}
+	got := "null"
+	if value != nil {
+		got = fmt.Sprintf("%T", value)
+		switch value.(type) {
+		case string:
+			got = "a string"
+		case json.Number:
+			got = "a number"
+		case bool:
+			got = "a boolean"
+		case []any:
+			got = "an array"
+		}
+	}
+	example, err := json.Marshal(media.Example)
+	if media.Example == nil || err != nil {
+		return fmt.Errorf("want a JSON object, not %s", got)
+	}
+	return fmt.Errorf("want a JSON object such as %s, not %s", example, got)
 }

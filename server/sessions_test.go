@@ -120,6 +120,7 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 	srv := newDemoServer(t)
 	const prefix = `query parameter "filter": `
 	const types = "And, Between, Contains, EndsWith, Equals, Not, NotEquals, Or, StartsWith"
+	const example = `{"filters":[{"name":"desktop_pool_id","type":"Equals","value":"pool-finance"},{"name":"session_state","type":"Equals","value":"CONNECTED"}],"type":"And"}`
 	tests := []struct {
 		name, filter, want string
 	}{
@@ -129,8 +130,10 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: unexpected data after the JSON value at byte 42"},
 		{"not UTF-8", "{\"type\":\"Equals\",\"name\":\"id\",\"value\":\"\xff\"}", "not valid JSON: not valid UTF-8 at byte 38"},
 		// Not the spec's SessionFilter.
-		{"a JSON string", `"pool-finance"`, "value must be an object"},
-		{"an array", `[{"type":"Equals","name":"id","value":"a"}]`, "value must be an object"},
+		// The spec's example shows what an object would look like.
+		{"a JSON string", `"pool-finance"`, "want a JSON object such as " + example + ", not a string"},
+		{"an array", `[{"type":"Equals","name":"id","value":"a"}]`, "want a JSON object such as " + example + ", not an array"},
+		{"null", `null`, "want a JSON object such as " + example + ", not null"},
 		{"no type", `{"name":"id","value":"a"}`, `/type: property "type" is missing or not a string; want one of ` + types},
 		{"type not a string", `{"type":1,"name":"id","value":"a"}`, `/type: property "type" is missing or not a string`},
 		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown type "Like"; want one of ` + types},
