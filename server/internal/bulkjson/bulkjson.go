@@ -1,6 +1,4 @@
-// Package bulkjson writes the items of a send-message answer as encoding/json
-// writes them, without reflection per item and in chunks, and reuses the item
-// lists of answers.
+// Package bulkjson writes send-message answers as encoding/json would, faster.
 package bulkjson
 
 import (

@@ -1,5 +1,4 @@
-// Package contract loads the embedded spec, writes the server's configured
-// limits into it, and says in one line what a schema error means.
+// Package contract loads the embedded spec, applies the server's limits, words schema errors.
 package contract
 
 import (

@@ -1,6 +1,4 @@
-// Package delivery decides what a send-message request does for each id it
-// names: deliver the message to a connected session, once, or fail the item
-// with Horizon's reason.
+// Package delivery decides, per requested id, whether a message is delivered or why not.
 package delivery
 
 import (

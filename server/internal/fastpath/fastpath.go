@@ -1,6 +1,4 @@
-// Package fastpath is the speed layer of the reference server: it accepts the
-// common, plain and valid request body without the generic validator, from
-// code compiled at start-up from the same spec.
+// Package fastpath accepts plain, valid request bodies without the generic validator.
 package fastpath
 
 import (

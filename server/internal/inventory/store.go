@@ -1,5 +1,4 @@
-// Package inventory holds the reference server's sessions, the filters that
-// select them, and the record of the messages delivered to them.
+// Package inventory holds the sessions, their filters and the record of deliveries.
 package inventory
 
 import (

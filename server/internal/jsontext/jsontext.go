@@ -1,5 +1,4 @@
-// Package jsontext holds a request body to RFC 8259: exactly one JSON value,
-// in UTF-8, which encoding/json alone does not insist on.
+// Package jsontext checks that a request body is exactly one JSON value in UTF-8.
 package jsontext
 
 import (

@@ -1,5 +1,4 @@
-// Package logins keeps the logins of the reference server: who may log in,
-// the access and refresh tokens it issued, and which of them still work.
+// Package logins keeps who may log in, the tokens issued, and which still work.
 package logins
 
 import (
