@@ -138,16 +138,32 @@ func TestSendMessageSendsNoTokenWhenNoneIsSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SendMessage(context.Background(), client.MessageInfo, "x", nil); err != nil {
+	if _, err := c.SendMessage(context.Background(), client.MessageInfo, "x", []string{"a"}); err != nil {
 		t.Fatal(err)
 	}
 	req := <-rec.last
 	if got := req.Header.Get("Authorization"); got != "" {
 		t.Errorf("Authorization = %q, want none", got)
 	}
-	body, _ := io.ReadAll(req.Body)
-	if !strings.Contains(string(body), `"session_ids":[]`) {
-		t.Errorf("nil ids must be sent as an empty array, body = %s", body)
+}
+
+func TestSendMessageRejectsNoIDsBeforeSending(t *testing.T) {
+	t.Parallel()
+	rec, url := startRecorder(t, http.StatusOK, "application/json", `[]`)
+	c, err := client.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range [][]string{nil, {}} {
+		results, err := c.SendMessage(context.Background(), client.MessageInfo, "x", ids)
+		if !errors.Is(err, client.ErrInvalidInput) || !strings.Contains(err.Error(), "no session ids") || results != nil {
+			t.Errorf("SendMessage(%#v) = %v, %v; want ErrInvalidInput saying there are no ids", ids, results, err)
+		}
+	}
+	select {
+	case req := <-rec.last:
+		t.Errorf("a request was sent: %s %s", req.Method, req.URL)
+	default:
 	}
 }
 

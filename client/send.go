@@ -57,14 +57,15 @@ func (rs Results) filter(delivered bool) Results {
 // SendMessage sends one message of the given type to the sessions with the
 // given ids. A 200 answer returns one Result per item the server returned, even
 // when some sessions failed: check Results.Failed. Any other answer returns an
-// *APIError.
+// *APIError. No ids, or an invalid type, is an ErrInvalidInput, and nothing
+// is sent.
 func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message string, sessionIDs []string) (Results, error) {
 	if !msgType.Valid() {
 		return nil, fmt.Errorf("%w: message type %q: want %s, %s or %s",
 			ErrInvalidInput, msgType, MessageInfo, MessageWarning, MessageError)
 	}
-	if sessionIDs == nil {
-		sessionIDs = []string{} // the spec wants an array, never null
+	if len(sessionIDs) == 0 {
+		return nil, fmt.Errorf("%w: SendMessage: no session ids", ErrInvalidInput)
 	}
 	body := model.SendMessageToSessionsJSONRequestBody{
 		Message: message, MessageType: model.SessionSendMessageSpecMessageType(msgType), SessionIDs: sessionIDs,
