@@ -346,3 +346,53 @@ func TestWithHTTPClientIsUsed(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestAPIErrorRetryAfter(t *testing.T) {
+	t.Parallel()
+	date := "Fri, 27 Nov 2026 09:00:00 GMT"
+	tests := []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+		wantOK bool
+	}{
+		{"seconds", http.Header{"Retry-After": {"7"}}, 7 * time.Second, true},
+		{"zero", http.Header{"Retry-After": {"0"}}, 0, true},
+		{"a date, from the answer's Date", http.Header{"Retry-After": {"Fri, 27 Nov 2026 09:01:30 GMT"}, "Date": {date}}, 90 * time.Second, true},
+		{"a date already past", http.Header{"Retry-After": {"Fri, 27 Nov 2026 08:59:00 GMT"}, "Date": {date}}, 0, true},
+		{"absent", http.Header{}, 0, false},
+		{"negative", http.Header{"Retry-After": {"-3"}}, 0, false},
+		{"neither seconds nor a date", http.Header{"Retry-After": {"soon"}}, 0, false},
+		{"no header at all", nil, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := (&client.APIError{StatusCode: http.StatusServiceUnavailable, Header: tt.header}).RetryAfter()
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("RetryAfter() = %s, %v; want %s, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestAPIErrorCarriesTheAnswersHeader(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "2")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(srv.URL, client.WithToken("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SendMessage(context.Background(), client.MessageInfo, "x", []string{"a"})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want *client.APIError", err)
+	}
+	if wait, ok := apiErr.RetryAfter(); wait != 2*time.Second || !ok {
+		t.Errorf("RetryAfter() = %s, %v; want 2s, true", wait, ok)
+	}
+}

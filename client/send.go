@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,6 +131,8 @@ type APIError struct {
 	Messages []string
 	// Body is the raw answer body, for diagnostics.
 	Body []byte
+	// Header is the answer's header, such as its Retry-After.
+	Header http.Header
 }
 
 // Error names the request, the status and the server's reason.
@@ -148,8 +152,38 @@ func (e *APIError) Message() string {
 	return e.Messages[0]
 }
 
+// RetryAfter returns how long the server asked to wait before a request is
+// tried again, and whether it asked: the Retry-After header of a 429 or 503
+// answer, in seconds or as a date. A date is measured from the answer's Date
+// header when it has one, so that the two clocks need not agree, else from
+// now. A time already past is 0.
+func (e *APIError) RetryAfter() (time.Duration, bool) {
+	value := strings.TrimSpace(e.Header.Get("Retry-After"))
+	if value == "" {
+		return 0, false
+	}
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds < 0 {
+			return 0, false
+		}
+		return time.Duration(min(seconds, int64(math.MaxInt64/time.Second))) * time.Second, true
+	}
+	at, err := http.ParseTime(value)
+	if err != nil {
+		return 0, false
+	}
+	now := time.Now()
+	if date, err := http.ParseTime(e.Header.Get("Date")); err == nil {
+		now = date
+	}
+	return max(at.Sub(now), 0), true
+}
+
 func newAPIError(resp *http.Response) error {
-	apiErr := &APIError{Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode}
+	apiErr := &APIError{
+		Method: resp.Request.Method, URL: resp.Request.URL.Redacted(), StatusCode: resp.StatusCode,
+		Header: resp.Header,
+	}
 	body, err := io.ReadAll(resp.Body)
 	apiErr.Body = body
 	if err != nil {
