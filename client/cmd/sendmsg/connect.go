@@ -26,7 +26,7 @@ func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 	if o.token != "" {
 		c, err := client.New(o.server, append(opts, client.WithToken(o.token))...)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errUsage, err)
+			return nil, &usageErr{cmd: "sendmsg", err: err}
 		}
 		return clientHorizon{c}, nil
 	}
@@ -46,7 +46,7 @@ func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 // a prompt that does not echo, in that order.
 func readPassword(o *options, d *deps) (string, error) {
 	if o.passwordFile != "" {
-		b, err := os.ReadFile(o.passwordFile) //nolint:gosec // G703: the file is the operator's own choice on the command line
+		b, err := os.ReadFile(o.passwordFile)
 		if err != nil {
 			return "", fmt.Errorf("password file: %w", err)
 		}

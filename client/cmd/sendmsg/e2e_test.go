@@ -44,7 +44,8 @@ const (
 type refServer struct {
 	url, caFile string
 	store       *server.MemoryStore
-	sends       atomic.Int64 // send-message requests seen
+	requests    atomic.Int64 // requests that reached the server
+	sends       atomic.Int64 // send-message requests that reached the server
 	logs        *lockedBuffer
 }
 
@@ -67,6 +68,16 @@ func (l *lockedBuffer) String() string {
 
 func startRefServer(t *testing.T) *refServer {
 	t.Helper()
+	rs, ts := newRefServer(t, nil)
+	rs.start(t, ts)
+	return rs
+}
+
+// newRefServer is the reference server, not yet started. front, when not
+// nil, stands in front of it as a gateway would: its own answers are not the
+// server's, and are not held to the spec.
+func newRefServer(t *testing.T, front func(http.Handler) http.Handler) (*refServer, *httptest.Server) {
+	t.Helper()
 	sessions, err := server.DemoSessions()
 	if err != nil {
 		t.Fatal(err)
@@ -81,22 +92,32 @@ func startRefServer(t *testing.T) *refServer {
 		t.Fatal(err)
 	}
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs.requests.Add(1)
 		if strings.HasSuffix(r.URL.Path, "/action/send-message") {
 			rs.sends.Add(1)
 		}
 		srv.ServeHTTP(w, r)
 	})
-	ts := httptest.NewUnstartedServer(spectest.Load(t).Handler(t, counted))
+	handler := spectest.Load(t).Handler(t, counted)
+	if front != nil {
+		handler = front(handler)
+	}
+	ts := httptest.NewUnstartedServer(handler)
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
-	ts.StartTLS()
 	t.Cleanup(ts.Close)
+	return rs, ts
+}
+
+// start serves HTTPS and writes the server's certificate to rs.caFile.
+func (rs *refServer) start(t *testing.T, ts *httptest.Server) {
+	t.Helper()
+	ts.StartTLS()
 	rs.url = ts.URL
 	rs.caFile = filepath.Join(t.TempDir(), "ca.pem")
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
 	if err := os.WriteFile(rs.caFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return rs
 }
 
 func (rs *refServer) env() map[string]string {

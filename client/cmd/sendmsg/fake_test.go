@@ -21,16 +21,18 @@ type fakeHorizon struct {
 	connected map[string]bool
 	calls     [][]string // ids of each SendMessage call
 	texts     []string
+	types     []client.MessageType
 	failNext  []error // returned by the next SendMessage calls, in order
 	afterSend func()  // called after each successful SendMessage, under the lock
 	closed    bool
 }
 
-func (f *fakeHorizon) SendMessage(_ context.Context, _ client.MessageType, text string, ids []string) (client.Results, error) {
+func (f *fakeHorizon) SendMessage(_ context.Context, t client.MessageType, text string, ids []string) (client.Results, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, append([]string(nil), ids...))
 	f.texts = append(f.texts, text)
+	f.types = append(f.types, t)
 	if len(f.failNext) > 0 {
 		err := f.failNext[0]
 		f.failNext = f.failNext[1:]
@@ -86,6 +88,7 @@ func (c fakeClock) After(d time.Duration) <-chan time.Time {
 
 type fakeRun struct {
 	h              *fakeHorizon
+	connects       int // calls of connect
 	stdout, stderr bytes.Buffer
 	err            error
 }
@@ -100,6 +103,7 @@ func runFake(t *testing.T, h *fakeHorizon, env map[string]string, stdin string, 
 		stdout: &r.stdout, stderr: &r.stderr,
 		clock: newFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
 		connect: func(context.Context, *options, *deps) (horizon, error) {
+			r.connects++
 			if h == nil {
 				return nil, errors.New("connection refused")
 			}

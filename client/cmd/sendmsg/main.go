@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,12 +31,17 @@ const (
 // errSomeFailed says the run finished but not every session got the message.
 var errSomeFailed = errors.New("not every session was sent the message")
 
+// exitCode prints err, once, and returns the exit status it means.
 func exitCode(err error, stderr io.Writer) int {
+	var usage *usageErr
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil:
 		return exitDelivered
 	case errors.Is(err, errSomeFailed):
 		return exitSomeFail
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "sendmsg: %v\nRun '%s --help' for usage.\n", err, usage.cmd)
+		return exitTrouble
 	default:
 		fmt.Fprintln(stderr, "sendmsg:", err)
 		return exitTrouble

@@ -2,11 +2,11 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/hzkit/sendmessage/client"
 )
@@ -41,65 +41,79 @@ type options struct {
 	dryRun                    bool
 	countdown, every          time.Duration
 	batchSize, retries        int
-	retryWait, requestTimeout time.Duration
+	retryWait                 time.Duration
+	requestTimeout            time.Duration
 	output, auditFile         string
+	messageTypeText, stateArg string
 }
 
 // errUsage marks mistakes on the command line.
 var errUsage = errors.New("usage")
 
-func usageError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+// usageErr is a mistake on the command line of the command cmd.
+type usageErr struct {
+	cmd string // "sendmsg" or "sendmsg sessions", for the pointer to --help
+	err error
 }
 
-const usageText = `Usage:
-  sendmsg [flags] [SESSION_ID...]   send a message to Horizon sessions
-  sendmsg sessions [flags]          list the sessions the target flags select
+func (e *usageErr) Error() string        { return e.err.Error() }
+func (e *usageErr) Unwrap() error        { return e.err }
+func (e *usageErr) Is(target error) bool { return target == errUsage }
 
-Targets (combinable; at least one): SESSION_ID arguments, --pool, --user,
---machine, --state, or --all. Filters are applied by the server.
+func usageError(format string, args ...any) error {
+	return &usageErr{cmd: "sendmsg", err: fmt.Errorf(format, args...)}
+}
 
-The message comes from --message, or from standard input; "{minutes}" in it is
-replaced by the minutes left when --countdown is used.
+// Flag groups, as --help shows them.
+const (
+	groupAnnotation = "sendmsg/group"
+	groupConnection = "Connection"
+	groupTargets    = "Target"
+	groupMessage    = "Message"
+	groupOutput     = "Output"
+)
 
-Exit status: 0 all delivered, 1 some sessions failed, 2 usage, authentication
-or connection error.
+// flagGroups is the order of the groups in --help.
+var flagGroups = []string{groupConnection, groupTargets, groupMessage, groupOutput}
 
-Flags:
-`
-
-func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
-	o := options{messageType: client.MessageInfo}
-	if len(args) > 0 && args[0] == "sessions" {
-		o.listOnly = true
-		args = args[1:]
+func inGroup(fs *pflag.FlagSet, group string, names ...string) {
+	for _, name := range names {
+		if err := fs.SetAnnotation(name, groupAnnotation, []string{group}); err != nil {
+			panic(err) // a flag named here and not defined: a programming error
+		}
 	}
-	fs := flag.NewFlagSet("sendmsg", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageText)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&o.server, "server", getenv(envServer), "Connection Server `URL`, e.g. https://horizon.example.com (env "+envServer+")")
-	fs.StringVar(&o.username, "username", getenv(envUsername), "user to log in as (env "+envUsername+")")
-	fs.StringVar(&o.domain, "domain", getenv(envDomain), "domain of the user (env "+envDomain+")")
+}
+
+// addConnectionFlags defines how to reach and log in to the server, and how
+// hard to try.
+func addConnectionFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.server, "server", "", "Connection Server `URL`, e.g. https://horizon.example.com (env "+envServer+")")
+	fs.StringVar(&o.username, "username", "", "user `NAME` to log in as (env "+envUsername+")")
+	fs.StringVar(&o.domain, "domain", "", "`DOMAIN` of the user (env "+envDomain+")")
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from `FILE` (else env "+envPassword+", else a prompt)")
-	fs.StringVar(&o.token, "token", "", "use this access token instead of logging in (env "+envToken+")")
+	fs.StringVar(&o.token, "token", "", "use this access `TOKEN` instead of logging in (env "+envToken+")")
 	fs.StringVar(&o.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE`")
 	fs.BoolVar(&o.insecure, "insecure", false, "UNSAFE: do not verify the server's certificate")
+	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each request, a `DURATION` such as 30s")
+	fs.IntVar(&o.retries, "retries", 3, "at most `N` retries of a request that could not connect or got a 5xx answer (never after 4xx or a timeout)")
+	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "`DURATION` before the first retry; doubled for each next one")
+	inGroup(fs, groupConnection, "server", "username", "domain", "password-file", "token", "ca-file", "insecure",
+		"timeout", "retries", "retry-wait")
+}
+
+// addTargetFlags defines the filters that select sessions.
+func addTargetFlags(fs *pflag.FlagSet, o *options) {
 	fs.StringVar(&o.pool, "pool", "", "sessions of this desktop pool `ID`")
-	fs.StringVar(&o.user, "user", "", "sessions of this user `ID` (SID)")
+	fs.StringVar(&o.user, "user", "", "sessions of this user `SID`")
 	fs.StringVar(&o.machine, "machine", "", "sessions on this machine `ID`")
-	fs.StringVar(&o.state, "state", "", "sessions in this `STATE`: CONNECTED, DISCONNECTED or PENDING")
+	fs.StringVar(&o.stateArg, "state", "", "sessions in this `STATE`: CONNECTED, DISCONNECTED or PENDING")
 	fs.BoolVar(&o.all, "all", false, "every session")
-	fs.Func("type", "message `TYPE`: INFO, WARNING or ERROR (any case; default INFO)", func(s string) error {
-		t := client.MessageType(strings.ToUpper(s))
-		if !t.Valid() {
-			return fmt.Errorf("want INFO, WARNING or ERROR, not %q", s)
-		}
-		o.messageType = t
-		return nil
-	})
+	inGroup(fs, groupTargets, "pool", "user", "machine", "state", "all")
+}
+
+// addMessageFlags defines what is sent, and when.
+func addMessageFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.messageTypeText, "type", "INFO", "message `TYPE`: INFO, WARNING or ERROR, in any case")
 	fs.Func("message", "the message `TEXT` (default: read standard input)", func(s string) error {
 		o.message, o.messageGiven = s, true
 		return nil
@@ -107,26 +121,42 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&o.dryRun, "dry-run", false, "list the sessions that would be messaged; send nothing")
 	fs.DurationVar(&o.countdown, "countdown", 0, "send now and again every --every until this `DURATION` has passed")
 	fs.DurationVar(&o.every, "every", 0, "with --countdown: the `DURATION` between reminders")
-	fs.IntVar(&o.batchSize, "batch-size", defaultBatchSize, "most session ids per request")
-	fs.IntVar(&o.retries, "retries", 3, "retries of a request that could not connect or got a 5xx answer (never after 4xx or a timeout)")
-	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "wait before the first retry; doubled for each next one")
-	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each request")
-	fs.StringVar(&o.output, "output", "table", "output `FORMAT`: table or json")
-	fs.StringVar(&o.auditFile, "audit", "", "append one JSON line per session messaged to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if o.token == "" {
-		o.token = getenv(envToken)
-	}
-	o.ids = fs.Args()
-	return o, o.check()
+	fs.IntVar(&o.batchSize, "batch-size", defaultBatchSize, "at most `N` session ids per request")
+	inGroup(fs, groupMessage, "type", "message", "dry-run", "countdown", "every", "batch-size")
 }
 
+// addOutputFlags defines how results are shown; audit only when sending.
+func addOutputFlags(fs *pflag.FlagSet, o *options, audit bool) {
+	fs.StringVar(&o.output, "output", "table", "output `FORMAT`: table or json")
+	inGroup(fs, groupOutput, "output")
+	if audit {
+		fs.StringVar(&o.auditFile, "audit", "", "append one JSON line per session messaged to `FILE`")
+		inGroup(fs, groupOutput, "audit")
+	}
+}
+
+// fromEnv fills what the command line left out from the environment. A flag
+// given wins over its variable.
+func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) {
+	for _, v := range []struct {
+		flag, env string
+		value     *string
+	}{
+		{"server", envServer, &o.server},
+		{"username", envUsername, &o.username},
+		{"domain", envDomain, &o.domain},
+		{"token", envToken, &o.token},
+	} {
+		if !fs.Changed(v.flag) {
+			*v.value = getenv(v.env)
+		}
+	}
+}
+
+// check reads the values that need reading and refuses what cannot work.
 func (o *options) check() error {
+	o.messageType = client.MessageType(strings.ToUpper(o.messageTypeText))
+	o.state = strings.ToUpper(o.stateArg)
 	switch {
 	case o.server == "":
 		return usageError("--server (or %s) is required", envServer)
@@ -134,6 +164,10 @@ func (o *options) check() error {
 		return usageError("give --username and --domain to log in, or --token")
 	case o.caFile != "" && o.insecure:
 		return usageError("--ca-file and --insecure contradict each other")
+	case !o.listOnly && !o.messageType.Valid():
+		return usageError("--type must be INFO, WARNING or ERROR, not %q", o.messageTypeText)
+	case o.state != "" && !client.SessionState(o.state).Valid():
+		return usageError("--state must be CONNECTED, DISCONNECTED or PENDING, not %q", o.stateArg)
 	case o.output != "table" && o.output != "json":
 		return usageError("--output must be table or json, not %q", o.output)
 	case o.batchSize < 1:
@@ -154,12 +188,6 @@ func (o *options) check() error {
 		return usageError("no target: give session ids, --pool, --user, --machine, --state or --all")
 	case o.listOnly && len(o.ids) > 0:
 		return usageError("sendmsg sessions takes no session ids")
-	}
-	if o.state != "" {
-		o.state = strings.ToUpper(o.state)
-		if !client.SessionState(o.state).Valid() {
-			return usageError("--state must be CONNECTED, DISCONNECTED or PENDING, not %q", o.state)
-		}
 	}
 	for _, id := range o.ids {
 		if strings.TrimSpace(id) == "" {

@@ -62,23 +62,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	})
 }
 
-func runWith(ctx context.Context, args []string, d *deps) (err error) {
-	o, err := parseOptions(args, d.getenv, d.stderr)
-	if err != nil {
-		return err
+func runWith(ctx context.Context, args []string, d *deps) error {
+	if args == nil {
+		args = []string{} // nil would make cobra read os.Args
 	}
-	if !o.listOnly && !o.dryRun && !o.messageGiven {
+	var o options
+	cmd := newCommand(d, &o, func(o *options) error { return execute(ctx, o, d) })
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(ctx)
+}
+
+// execute runs the command that o describes.
+func execute(ctx context.Context, o *options, d *deps) (err error) {
+	sending := !o.listOnly && !o.dryRun
+	if sending && !o.messageGiven {
 		if o.message, err = readMessage(d.stdin); err != nil {
 			return err
 		}
 	}
-	if !o.listOnly && !o.dryRun && strings.TrimSpace(o.message) == "" {
-		return usageError("the message is empty")
+	if sending && strings.TrimSpace(o.message) == "" {
+		return usageError("the message is empty: give --message TEXT, or pipe it in")
 	}
 	if o.insecure {
 		fmt.Fprintln(d.stderr, "sendmsg: WARNING: --insecure: the server's certificate is not verified; anyone on the path can read the password and tokens")
 	}
-	h, err := d.connect(ctx, &o, d)
+	h, err := d.connect(ctx, o, d)
 	if err != nil {
 		return err
 	}
@@ -91,8 +99,8 @@ func runWith(ctx context.Context, args []string, d *deps) (err error) {
 		}
 	}()
 
-	a := &app{o: &o, d: d, h: h}
-	if o.listOnly || o.dryRun {
+	a := &app{o: o, d: d, h: h}
+	if !sending {
 		targets, err := a.targets(ctx)
 		if err != nil {
 			return err

@@ -51,7 +51,14 @@ func TestUsageErrors(t *testing.T) {
 		{"zero batch", tokenEnv, []string{"--batch-size", "0", "s1"}, "--batch-size"},
 		{"ca and insecure", tokenEnv, []string{"--ca-file", "x", "--insecure", "s1"}, "contradict"},
 		{"empty message", tokenEnv, []string{"--message", "  ", "s1"}, "message is empty"},
-		{"unknown flag", tokenEnv, []string{"--nope", "s1"}, "nope"},
+		{"unknown flag", tokenEnv, []string{"--nope", "s1"}, "unknown flag: --nope"},
+		{"unknown flag after an id", tokenEnv, []string{"--message", "x", "s1", "--nope"}, "unknown flag: --nope"},
+		{"single-dash long flag", tokenEnv, []string{"--message", "x", "-type", "error", "s1"}, "unknown shorthand flag"},
+		{"a flag after --", tokenEnv, []string{"--message", "x", "--", "s1", "--type", "error"}, `"--type" looks like a flag`},
+		{"a command after an id", tokenEnv, []string{"--message", "x", "s1", "sessions"}, `"sessions" is a command`},
+		{"a misspelt command", tokenEnv, []string{"sesions", "--pool", "p"}, `did you mean the command "sessions"`},
+		{"bad state", tokenEnv, []string{"--state", "gone", "--all"}, "--state"},
+		{"sessions takes no message", tokenEnv, []string{"sessions", "--message", "x", "--all"}, "unknown flag: --message"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +68,17 @@ func TestUsageErrors(t *testing.T) {
 			if !errors.Is(r.err, errUsage) || !strings.Contains(r.err.Error(), tt.want) {
 				t.Fatalf("err = %v, want a usage error mentioning %q", r.err, tt.want)
 			}
-			if len(h.calls) != 0 {
-				t.Error("a usage error still sent messages")
+			if r.connects != 0 || len(h.calls) != 0 {
+				t.Errorf("a usage error still connected (%d times) or sent messages (%d times)", r.connects, len(h.calls))
+			}
+			code := exitCode(r.err, &r.stderr)
+			if code != exitTrouble {
+				t.Errorf("exit %d, want %d", code, exitTrouble)
+			}
+			// One line of error and one pointer to --help: no flag list.
+			lines := strings.Split(strings.TrimSpace(r.stderr.String()), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "sendmsg: ") || !strings.Contains(lines[1], "--help") {
+				t.Errorf("stderr = %q, want the error once and a pointer to --help", r.stderr.String())
 			}
 		})
 	}
@@ -245,5 +261,108 @@ func TestConnectionErrorIsFinal(t *testing.T) {
 	r := runFake(t, nil, tokenEnv, "", "--message", "x", "s1")
 	if r.err == nil || errors.Is(r.err, errSomeFailed) {
 		t.Fatalf("err = %v, want a connection error", r.err)
+	}
+}
+
+// Flags may follow the session ids, and "--" ends the flags.
+func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantIDs  []string
+		wantType client.MessageType
+		wantText string
+	}{
+		{"type after the id", []string{"--message", "Restart now", "s1", "--type", "error"}, []string{"s1"}, client.MessageError, "Restart now"},
+		{"message last", []string{"--type", "warning", "s1", "--message", "hi"}, []string{"s1"}, client.MessageWarning, "hi"},
+		{"flags between ids", []string{"s1", "--message=hi", "s2", "--type=ERROR"}, []string{"s1", "s2"}, client.MessageError, "hi"},
+		{"-- ends the flags", []string{"--message", "hi", "--", "s2", "s1"}, []string{"s2", "s1"}, client.MessageInfo, "hi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := demoHorizon()
+			r := runFake(t, h, tokenEnv, "", tt.args...)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if diff := cmp.Diff([][]string{tt.wantIDs}, h.calls); diff != "" {
+				t.Errorf("sent (-want +got):\n%s", diff)
+			}
+			if h.types[0] != tt.wantType || h.texts[0] != tt.wantText {
+				t.Errorf("sent %s %q, want %s %q", h.types[0], h.texts[0], tt.wantType, tt.wantText)
+			}
+		})
+	}
+}
+
+// The sessions command is found wherever the flags are.
+func TestSessionsCommandAfterFlags(t *testing.T) {
+	t.Parallel()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	for _, args := range [][]string{
+		{"--ca-file", ca, "sessions", "--pool", "finance"},
+		{"sessions", "--pool", "finance", "--ca-file", ca},
+		{"--pool", "finance", "sessions"},
+	} {
+		h := demoHorizon()
+		r := runFake(t, h, tokenEnv, "", args...)
+		if r.err != nil {
+			t.Fatalf("%q: %v", args, r.err)
+		}
+		if len(h.calls) != 0 || !strings.Contains(r.stdout.String(), "3 sessions match") {
+			t.Errorf("%q: sent %d times; stdout:\n%s", args, len(h.calls), r.stdout.String())
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		want     []string
+		wantNone []string
+	}{
+		{"--help", []string{"--help"}, []string{"Usage:\n  sendmsg [flags] [SESSION_ID...]", "--dry-run", "--ca-file FILE", "sessions", "Exit status"}, []string{" -dry-run"}},
+		{"-h after other flags", []string{"--all", "-h"}, []string{"--countdown DURATION"}, nil},
+		{"help", []string{"help"}, []string{"Usage:\n  sendmsg [flags] [SESSION_ID...]", "completion"}, nil},
+		{"help sessions", []string{"help", "sessions"}, []string{"Usage:\n  sendmsg sessions [flags]", "--pool ID"}, []string{"--message", "--countdown"}},
+		{"sessions --help", []string{"sessions", "--help"}, []string{"sendmsg sessions [flags]"}, []string{"--message"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runFake(t, demoHorizon(), nil, "", tt.args...)
+			if r.err != nil || r.connects != 0 {
+				t.Fatalf("err = %v, connects = %d; want help and nothing else", r.err, r.connects)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stdout.String(), want) {
+					t.Errorf("help lacks %q:\n%s", want, r.stdout.String())
+				}
+			}
+			for _, bad := range tt.wantNone {
+				if strings.Contains(r.stdout.String(), bad) {
+					t.Errorf("help has %q:\n%s", bad, r.stdout.String())
+				}
+			}
+		})
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		r := runFake(t, demoHorizon(), nil, "", "completion", shell)
+		if r.err != nil || !strings.Contains(r.stdout.String(), "sendmsg") || r.connects != 0 {
+			t.Errorf("completion %s: err %v, %d bytes", shell, r.err, r.stdout.Len())
+		}
+	}
+	// What the shell scripts ask for: the values of --type.
+	r := runFake(t, demoHorizon(), nil, "", "__complete", "s1", "--type", "")
+	if r.err != nil || !strings.Contains(r.stdout.String(), "WARNING") {
+		t.Errorf("completion of --type: err %v, output %q", r.err, r.stdout.String())
 	}
 }

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+const rootLong = `sendmsg sends a message to the users of VMware Horizon sessions: it logs in,
+selects the sessions, sends, reports what each session got, and logs out. It
+works against a Horizon Connection Server and against this module's reference
+server.`
+
+// rootNotes follow the flags in the root command's help.
+const rootNotes = `Targets: session ids as arguments, --pool, --user, --machine, --state or --all
+(at least one). The server applies the filters, combined with AND; the ids are
+added to what they select.
+
+Message: --message TEXT, or standard input. With --countdown, "{minutes}" in
+the text becomes the minutes left.
+
+Exit status: 0 every session got the message; 1 some did not (the report says
+which and why); 2 usage, authentication or connection error.`
+
+// notesAnnotation holds the text a command's help shows after its flags.
+const notesAnnotation = "sendmsg/notes"
+
+const rootExample = `  sendmsg --pool pool-finance --state connected --type warning --message "Save your work."
+  sendmsg 7cdd624f-37d1-46c1-ab96-695a5d13956f --message "Your desktop is ready." --type info
+  sendmsg --pool pool-eng --countdown 15m --every 5m --message "Restart in {minutes} minutes."
+  sendmsg sessions --pool pool-finance
+  sendmsg help sessions`
+
+const sessionsLong = `sendmsg sessions lists the sessions that the target flags select: id, user,
+machine, pool and state. It sends nothing.`
+
+// newCommand is the command line: the root command sends, "sessions" lists;
+// cobra adds "help" and "completion". run is called with the options of the
+// command that was given.
+func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
+	root := &cobra.Command{
+		Use:         "sendmsg [flags] [SESSION_ID...]",
+		Short:       "Send a message to the users of Horizon sessions",
+		Long:        rootLong,
+		Example:     rootExample,
+		Args:        sessionIDs,
+		Annotations: map[string]string{notesAnnotation: rootNotes},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return finish(cmd, o, d, args, run)
+		},
+		ValidArgsFunction:          cobra.NoFileCompletions,
+		SilenceErrors:              true, // main prints each error once
+		SilenceUsage:               true, // a mistake gets one line, not the flag list
+		SuggestionsMinimumDistance: 2,
+	}
+	addConnectionFlags(root.Flags(), o)
+	addTargetFlags(root.Flags(), o)
+	addMessageFlags(root.Flags(), o)
+	addOutputFlags(root.Flags(), o, true)
+
+	sessions := &cobra.Command{
+		Use:   "sessions [flags]",
+		Short: "List the sessions that the target flags select",
+		Long:  sessionsLong,
+		Example: `  sendmsg sessions --pool pool-finance --state connected
+  sendmsg sessions --all --output json`,
+		Args: sessionIDs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.listOnly = true
+			return finish(cmd, o, d, args, run)
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	addConnectionFlags(sessions.Flags(), o)
+	addTargetFlags(sessions.Flags(), o)
+	addOutputFlags(sessions.Flags(), o, false)
+	root.AddCommand(sessions)
+
+	for _, cmd := range []*cobra.Command{root, sessions} {
+		cmd.Flags().SortFlags = false // --help shows them in the order above
+		cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+			return &usageErr{cmd: cmd.CommandPath(), err: err}
+		})
+		completeValues(cmd, "type", "INFO", "WARNING", "ERROR")
+		completeValues(cmd, "state", "CONNECTED", "DISCONNECTED", "PENDING")
+		completeValues(cmd, "output", "table", "json")
+		_ = cmd.MarkFlagFilename("ca-file", "pem", "crt", "cer")
+	}
+	root.SetUsageFunc(usage)
+	root.SetIn(d.stdin)
+	root.SetOut(d.stdout)
+	root.SetErr(d.stderr)
+	return root
+}
+
+// finish completes the options of cmd and runs it.
+func finish(cmd *cobra.Command, o *options, d *deps, args []string, run func(*options) error) error {
+	o.ids = args
+	o.fromEnv(cmd.Flags(), d.getenv)
+	if err := o.check(); err != nil {
+		var u *usageErr
+		if errors.As(err, &u) {
+			u.cmd = cmd.CommandPath()
+		}
+		return err
+	}
+	return run(o)
+}
+
+// sessionIDs accepts the arguments that can be session ids. After "--" an
+// argument is never a flag, but one that looks like a flag is surely a flag
+// put in the wrong place, and a command name is surely a command put after
+// an id: neither is sent as a session id.
+func sessionIDs(cmd *cobra.Command, args []string) error {
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "-") {
+			return &usageErr{cmd: cmd.CommandPath(), err: fmt.Errorf("%q looks like a flag, not a session id: put flags before --", arg)}
+		}
+		for _, sub := range cmd.Root().Commands() {
+			if sub.Name() == arg {
+				return &usageErr{cmd: cmd.CommandPath(), err: fmt.Errorf("%q is a command, not a session id: give it first, as in: sendmsg %s [flags]", arg, arg)}
+			}
+		}
+		if suggestions := cmd.Root().SuggestionsFor(arg); len(suggestions) > 0 {
+			return &usageErr{cmd: cmd.CommandPath(), err: fmt.Errorf("%q is not a session id; did you mean the command %q? Give it first, as in: sendmsg %s [flags]",
+				arg, suggestions[0], suggestions[0])}
+		}
+	}
+	return nil
+}
+
+func completeValues(cmd *cobra.Command, flag string, values ...string) {
+	if cmd.Flags().Lookup(flag) == nil {
+		return
+	}
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// usage writes the usage of cmd with its flags in groups; cobra's help is
+// the long description followed by this.
+func usage(cmd *cobra.Command) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage:\n  %s\n", cmd.UseLine())
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprintf(&b, "  %s [command]\n\nCommands:\n", cmd.CommandPath())
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() || sub.Name() == "help" {
+				fmt.Fprintf(&b, "  %-11s %s\n", sub.Name(), sub.Short)
+			}
+		}
+	}
+	flags := cmd.LocalFlags()
+	grouped := map[string]*pflag.FlagSet{}
+	other := pflag.NewFlagSet("other", pflag.ContinueOnError)
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		group := ""
+		if g := f.Annotations[groupAnnotation]; len(g) > 0 {
+			group = g[0]
+		}
+		set := other
+		if group != "" {
+			if grouped[group] == nil {
+				grouped[group] = pflag.NewFlagSet(group, pflag.ContinueOnError)
+				grouped[group].SortFlags = false
+			}
+			set = grouped[group]
+		}
+		set.AddFlag(f)
+	})
+	for _, group := range flagGroups {
+		if set := grouped[group]; set != nil {
+			fmt.Fprintf(&b, "\n%s flags:\n%s", group, set.FlagUsagesWrapped(80))
+		}
+	}
+	if other.HasFlags() {
+		title := "Flags"
+		if len(grouped) > 0 {
+			title = "Other flags"
+		}
+		fmt.Fprintf(&b, "\n%s:\n%s", title, other.FlagUsagesWrapped(80))
+	}
+	if notes := cmd.Annotations[notesAnnotation]; notes != "" {
+		fmt.Fprintf(&b, "\n%s\n", notes)
+	}
+	if cmd.HasExample() {
+		fmt.Fprintf(&b, "\nExamples:\n%s\n", cmd.Example)
+	}
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprintf(&b, "\nUse \"%s help [command]\" for more about a command.\n", cmd.CommandPath())
+	}
+	_, err := io.WriteString(cmd.OutOrStderr(), b.String())
+	return err
+}
