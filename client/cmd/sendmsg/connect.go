@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -18,7 +20,11 @@ type clientHorizon struct{ c *client.Client }
 func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 	opts := []client.Option{client.WithUserAgent("sendmsg")}
 	if o.caFile != "" {
-		opts = append(opts, client.WithCACertFile(o.caFile))
+		pool, err := caPool(o)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithCAPool(pool))
 	}
 	if o.insecure {
 		opts = append(opts, client.WithInsecureSkipVerify())
@@ -36,10 +42,30 @@ func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 	}
 	creds := client.Credentials{Username: o.username, Password: password, Domain: o.domain}
 	c, err := client.Login(ctx, o.server, creds, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("log in to %s as %s: %w", o.server, creds, err)
+	switch {
+	case errors.Is(err, client.ErrInvalidInput):
+		return nil, &usageErr{cmd: "sendmsg", err: err} // such as a --server without https://
+	case err != nil:
+		return nil, err // it names the user, and the URL of the request
 	}
 	return clientHorizon{c}, nil
+}
+
+// caPool reads the certificates of --ca-file (or HORIZON_CACERT).
+func caPool(o *options) (*x509.CertPool, error) {
+	source := "--ca-file"
+	if o.caFileFromEnv {
+		source = envCACert
+	}
+	pemData, err := os.ReadFile(o.caFile)
+	if err != nil {
+		return nil, &usageErr{cmd: "sendmsg", err: fmt.Errorf("%s: %w", source, err)}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, &usageErr{cmd: "sendmsg", err: fmt.Errorf("%s: %s holds no PEM certificate", source, o.caFile)}
+	}
+	return pool, nil
 }
 
 // readPassword takes the password from --password-file, the environment, or
@@ -69,11 +95,7 @@ func readPassword(o *options, d *deps) (string, error) {
 }
 
 func (h clientHorizon) SendMessage(ctx context.Context, t client.MessageType, message string, ids []string) (client.Results, error) {
-	results, err := h.c.SendMessage(ctx, t, message, ids)
-	if err != nil {
-		return nil, fmt.Errorf("send message: %w", err)
-	}
-	return results, nil
+	return h.c.SendMessage(ctx, t, message, ids) // its errors name the request
 }
 
 // Targets asks the server for the sessions the filter flags select.
@@ -93,10 +115,14 @@ func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error
 	} else if len(filters) > 1 {
 		filter = client.And(filters...)
 	}
-	var out []target
+	return h.list(ctx, filter, nil)
+}
+
+// list appends the sessions filter selects to out.
+func (h clientHorizon) list(ctx context.Context, filter client.Filter, out []target) ([]target, error) {
 	for s, err := range h.c.Sessions(ctx, filter) {
 		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
+			return nil, err // it says "list sessions" and the page
 		}
 		out = append(out, target{
 			ID: s.ID, User: s.UserID, Machine: s.MachineID,
@@ -106,9 +132,5 @@ func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error
 	return out, nil
 }
 
-func (h clientHorizon) Close(ctx context.Context) error {
-	if err := h.c.Close(ctx); err != nil {
-		return fmt.Errorf("log out: %w", err)
-	}
-	return nil
-}
+// Close logs out; the client's error says so.
+func (h clientHorizon) Close(ctx context.Context) error { return h.c.Close(ctx) }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
@@ -69,5 +71,90 @@ func TestE2EHelp(t *testing.T) {
 	}
 	if n := rs.requests.Load(); n != 0 {
 		t.Errorf("help sent %d requests, want none", n)
+	}
+}
+
+// Without the server's certificate the error says what to do, in this order:
+// --ca-file, the reference server's -tls-cert-out, --insecure.
+func TestE2ECertificateHint(t *testing.T) {
+	t.Parallel()
+	rs := startRefServer(t)
+	r := runCmd(t, rs.env(), nil, "--message", "x", seedSession)
+	if r.code != exitTrouble {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	last := -1
+	for _, want := range []string{"x509: certificate signed by unknown authority", "--ca-file", "-tls-cert-out", "--insecure"} {
+		i := strings.Index(r.stderr, want)
+		if i <= last {
+			t.Fatalf("stderr lacks %q after what came before:\n%s", want, r.stderr)
+		}
+		last = i
+	}
+	if strings.Count(r.stderr, "log in") != 1 {
+		t.Errorf("the error repeats its prefix:\n%s", r.stderr)
+	}
+	if len(rs.delivered()) != 0 {
+		t.Error("delivered without a trusted certificate")
+	}
+}
+
+func TestE2EHorizonCACert(t *testing.T) {
+	t.Parallel()
+	rs := startRefServer(t)
+	env := rs.env()
+	env[envCACert] = rs.caFile
+	r := runCmd(t, env, nil, "--message", "x", seedSession)
+	if r.code != exitDelivered {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff([]string{seedSession}, rs.delivered()); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+}
+
+func TestE2EConnectionHints(t *testing.T) {
+	t.Parallel()
+	rs := startRefServer(t)
+	plain := rs.env()
+	plain[envServer] = strings.Replace(rs.url, "https://", "http://", 1)
+	byName := rs.env()
+	byName[envServer] = strings.Replace(rs.url, "127.0.0.1", "localhost", 1) // the test certificate names 127.0.0.1, not localhost
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"plain HTTP to the HTTPS port", plain, []string{"400 Bad Request", "use --server " + rs.url}},
+		{"a name the certificate lacks", byName, []string{`not for "localhost"`, "127.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCmd(t, tt.env, nil, "--ca-file", rs.caFile, "--message", "x", seedSession)
+			if r.code != exitTrouble {
+				t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// Each prefix of an error appears once.
+func TestE2EErrorsSayEachPrefixOnce(t *testing.T) {
+	t.Parallel()
+	rs := startRefServer(t)
+	r := runCmd(t, rs.env(), nil, "--ca-file", rs.caFile, "--token", "not-a-token", "--message", "x", "--pool", "pool-finance")
+	if r.code != exitTrouble {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	for _, prefix := range []string{"list sessions", "sendmsg:"} {
+		if n := strings.Count(r.stderr, prefix); n != 1 {
+			t.Errorf("%q appears %d times:\n%s", prefix, n, r.stderr)
+		}
 	}
 }

@@ -88,7 +88,8 @@ func (c fakeClock) After(d time.Duration) <-chan time.Time {
 
 type fakeRun struct {
 	h              *fakeHorizon
-	connects       int // calls of connect
+	connects       int      // calls of connect
+	opts           *options // the options connect was given
 	stdout, stderr bytes.Buffer
 	err            error
 }
@@ -102,8 +103,9 @@ func runFake(t *testing.T, h *fakeHorizon, env map[string]string, stdin string, 
 		stdin:  bytes.NewBufferString(stdin),
 		stdout: &r.stdout, stderr: &r.stderr,
 		clock: newFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
-		connect: func(context.Context, *options, *deps) (horizon, error) {
+		connect: func(_ context.Context, o *options, _ *deps) (horizon, error) {
 			r.connects++
+			r.opts = o
 			if h == nil {
 				return nil, errors.New("connection refused")
 			}

@@ -34,6 +34,7 @@ var errSomeFailed = errors.New("not every session was sent the message")
 // exitCode prints err, once, and returns the exit status it means.
 func exitCode(err error, stderr io.Writer) int {
 	var usage *usageErr
+	var hint *hinted
 	switch {
 	case err == nil:
 		return exitDelivered
@@ -41,6 +42,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitSomeFail
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "sendmsg: %v\nRun '%s --help' for usage.\n", err, usage.cmd)
+		return exitTrouble
+	case errors.As(err, &hint):
+		fmt.Fprintf(stderr, "sendmsg: %v\n%s\n", err, hint.hint)
 		return exitTrouble
 	default:
 		fmt.Fprintln(stderr, "sendmsg:", err)

@@ -18,6 +18,7 @@ const (
 	envDomain   = "HORIZON_DOMAIN"
 	envPassword = "HORIZON_PASSWORD"
 	envToken    = "HORIZON_TOKEN"
+	envCACert   = "HORIZON_CACERT" // as examples/horizon-workflow.sh reads it
 )
 
 // DefaultBatchSize keeps each request well within the reference server's
@@ -44,6 +45,7 @@ type options struct {
 	retryWait                 time.Duration
 	requestTimeout            time.Duration
 	output, auditFile         string
+	caFileFromEnv             bool // caFile came from HORIZON_CACERT
 	messageTypeText, stateArg string
 }
 
@@ -92,7 +94,7 @@ func addConnectionFlags(fs *pflag.FlagSet, o *options) {
 	fs.StringVar(&o.domain, "domain", "", "`DOMAIN` of the user (env "+envDomain+")")
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from `FILE` (else env "+envPassword+", else a prompt)")
 	fs.StringVar(&o.token, "token", "", "use this access `TOKEN` instead of logging in (env "+envToken+")")
-	fs.StringVar(&o.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE`")
+	fs.StringVar(&o.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE` (env "+envCACert+")")
 	fs.BoolVar(&o.insecure, "insecure", false, "UNSAFE: do not verify the server's certificate")
 	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each request, a `DURATION` such as 30s")
 	fs.IntVar(&o.retries, "retries", 3, "at most `N` retries of a request that could not connect or got a 5xx answer (never after 4xx or a timeout)")
@@ -136,7 +138,7 @@ func addOutputFlags(fs *pflag.FlagSet, o *options, audit bool) {
 }
 
 // fromEnv fills what the command line left out from the environment. A flag
-// given wins over its variable.
+// given wins over its variable; --insecure wins over HORIZON_CACERT.
 func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) {
 	for _, v := range []struct {
 		flag, env string
@@ -146,10 +148,15 @@ func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) {
 		{"username", envUsername, &o.username},
 		{"domain", envDomain, &o.domain},
 		{"token", envToken, &o.token},
+		{"ca-file", envCACert, &o.caFile},
 	} {
 		if !fs.Changed(v.flag) {
 			*v.value = getenv(v.env)
 		}
+	}
+	o.caFileFromEnv = !fs.Changed("ca-file") && o.caFile != ""
+	if o.insecure && o.caFileFromEnv {
+		o.caFile, o.caFileFromEnv = "", false
 	}
 }
 

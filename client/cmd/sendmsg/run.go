@@ -74,6 +74,7 @@ func runWith(ctx context.Context, args []string, d *deps) error {
 
 // execute runs the command that o describes.
 func execute(ctx context.Context, o *options, d *deps) (err error) {
+	defer func() { err = explain(err, o) }()
 	sending := !o.listOnly && !o.dryRun
 	if sending && !o.messageGiven {
 		if o.message, err = readMessage(d.stdin); err != nil {
@@ -132,7 +133,7 @@ func (a *app) targets(ctx context.Context) ([]target, error) {
 	if a.o.all || a.o.hasFilter() {
 		listed, err := a.h.Targets(ctx, a.o)
 		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
+			return nil, err
 		}
 		for _, t := range listed {
 			if !seen[t.ID] {

@@ -366,3 +366,30 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("completion of --type: err %v, output %q", r.err, r.stdout.String())
 	}
 }
+
+func TestCACertFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	withCA := map[string]string{envServer: "https://h", envToken: "t", envCACert: "/env/ca.pem"}
+	tests := []struct {
+		name         string
+		args         []string
+		wantCA       string
+		wantInsecure bool
+	}{
+		{"the variable", nil, "/env/ca.pem", false},
+		{"--ca-file wins", []string{"--ca-file", "/flag/ca.pem"}, "/flag/ca.pem", false},
+		{"--insecure wins", []string{"--insecure"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runFake(t, demoHorizon(), withCA, "", append(tt.args, "--message", "x", "s1")...)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if r.opts.caFile != tt.wantCA || r.opts.insecure != tt.wantInsecure {
+				t.Errorf("ca-file %q, insecure %v; want %q, %v", r.opts.caFile, r.opts.insecure, tt.wantCA, tt.wantInsecure)
+			}
+		})
+	}
+}
