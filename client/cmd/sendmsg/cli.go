@@ -23,8 +23,16 @@ added to what they select.
 Message: --message TEXT, or standard input. With --countdown, "{minutes}" in
 the text becomes the minutes left.
 
-Exit status: 0 every session got the message; 1 some did not (the report says
-which and why); 2 usage, authentication or connection error.`
+Retries: logging in and listing sessions are retried after a connection
+failure and after 429, 502, 503 or 504. Sending is retried only when the server
+cannot have acted: a connection refused, 429 or 503. After 500, 502, 504 or an
+answer lost on the way, the outcome for those sessions is reported as unknown
+and the message is not sent again. Waits about double, are jittered, honour
+Retry-After and never exceed --retry-max-wait.
+
+Exit status: 0 every session got the message; 1 some did not, or their outcome
+is unknown (the report says which); 2 usage, authentication or connection
+error.`
 
 // notesAnnotation holds the text a command's help shows after its flags.
 const notesAnnotation = "sendmsg/notes"

@@ -16,7 +16,9 @@ import (
 // clientHorizon is horizon over the public client.
 type clientHorizon struct{ c *client.Client }
 
-// connect logs in to the server o names, or uses o's token.
+// connect logs in to the server o names, or uses o's token. A login that
+// fails on the way is tried again as --retries allows: logging in twice does
+// no harm.
 func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 	opts := []client.Option{client.WithUserAgent("sendmsg")}
 	if o.caFile != "" {
@@ -41,7 +43,12 @@ func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 		return nil, err
 	}
 	creds := client.Credentials{Username: o.username, Password: password, Domain: o.domain}
-	c, err := client.Login(ctx, o.server, creds, opts...)
+	var c *client.Client
+	_, err = retrier{o: o, d: d}.do(ctx, lookupVerdict, func(ctx context.Context) error {
+		var err error
+		c, err = client.Login(ctx, o.server, creds, opts...)
+		return err
+	})
 	switch {
 	case errors.Is(err, client.ErrInvalidInput):
 		return nil, &usageErr{cmd: "sendmsg", err: err} // such as a --server without https://

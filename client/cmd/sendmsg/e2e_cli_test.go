@@ -62,7 +62,7 @@ func TestE2EHelp(t *testing.T) {
 		{[]string{"help"}, "sendmsg [flags] [SESSION_ID...]"},
 		{[]string{"help", "sessions"}, "sendmsg sessions [flags]"},
 		{[]string{"--help"}, "--dry-run"},
-		{[]string{seedSession, "--pool", "p", "--help"}, "--retry-wait DURATION"},
+		{[]string{seedSession, "--pool", "p", "--help"}, "--retry-max-wait DURATION"},
 	} {
 		r := runCmd(t, rs.env(), nil, tt.args...)
 		if r.code != exitDelivered || !strings.Contains(r.stdout, tt.want) || r.stderr != "" {

@@ -151,7 +151,7 @@ func runCmd(t *testing.T, env map[string]string, clk clock, args ...string) cmdR
 	err := runWith(t.Context(), args, &deps{
 		getenv: func(k string) string { return env[k] },
 		stdin:  strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		clock: clk, connect: connect,
+		clock: clk, random: func() float64 { return 1 }, connect: connect,
 	})
 	code := exitCode(err, &stderr)
 	return cmdRun{stdout: stdout.String(), stderr: stderr.String(), code: code}
@@ -354,7 +354,7 @@ func TestE2EInterruptedCountdownLogsOut(t *testing.T) {
 	env := rs.env()
 	err := runWith(ctx, []string{"--ca-file", rs.caFile, "--message", "m", "--countdown", "10m", "--every", "5m", seedSession},
 		&deps{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""),
-			stdout: &stdout, stderr: &stderr, clock: clk, connect: connect})
+			stdout: &stdout, stderr: &stderr, clock: clk, random: func() float64 { return 1 }, connect: connect})
 	if err != nil {
 		t.Fatalf("err = %v, want nil (one reminder sent, all delivered)", err)
 	}

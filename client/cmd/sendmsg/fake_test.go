@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -74,20 +75,44 @@ func (f *fakeHorizon) Close(context.Context) error {
 	return nil
 }
 
-// fakeClock fires every After at once and moves time forward by its duration.
-type fakeClock struct{ *fakeclock.Clock }
+// fakeClock fires every After at once and moves time forward by its
+// duration; it keeps the durations it was asked to wait.
+type fakeClock struct {
+	*fakeclock.Clock
+	mu    *sync.Mutex
+	waits *[]time.Duration
+	// onWait, when set, runs before a wait fires, with the count of waits.
+	onWait func(n int)
+}
 
-func newFakeClock(now time.Time) fakeClock { return fakeClock{fakeclock.New(now)} }
+func newFakeClock(now time.Time) fakeClock {
+	return fakeClock{Clock: fakeclock.New(now), mu: &sync.Mutex{}, waits: &[]time.Duration{}}
+}
 
 func (c fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	*c.waits = append(*c.waits, d)
+	n := len(*c.waits)
+	c.mu.Unlock()
+	if c.onWait != nil {
+		c.onWait(n)
+	}
 	c.Advance(d)
 	ch := make(chan time.Time, 1)
 	ch <- c.Now()
 	return ch
 }
 
+// Waits returns the durations waited so far.
+func (c fakeClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(*c.waits)
+}
+
 type fakeRun struct {
 	h              *fakeHorizon
+	clock          fakeClock
 	connects       int      // calls of connect
 	opts           *options // the options connect was given
 	stdout, stderr bytes.Buffer
@@ -97,12 +122,13 @@ type fakeRun struct {
 // runFake runs the command against h with env and stdin.
 func runFake(t *testing.T, h *fakeHorizon, env map[string]string, stdin string, args ...string) *fakeRun {
 	t.Helper()
-	r := &fakeRun{h: h}
+	r := &fakeRun{h: h, clock: newFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}
 	d := &deps{
 		getenv: func(k string) string { return env[k] },
 		stdin:  bytes.NewBufferString(stdin),
 		stdout: &r.stdout, stderr: &r.stderr,
-		clock: newFakeClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)),
+		clock:  r.clock,
+		random: func() float64 { return 1 }, // the longest wait of each retry
 		connect: func(_ context.Context, o *options, _ *deps) (horizon, error) {
 			r.connects++
 			r.opts = o

@@ -24,11 +24,12 @@ func main() {
 // Exit statuses.
 const (
 	exitDelivered = 0 // every session got the message
-	exitSomeFail  = 1 // the server answered, but some sessions did not get it
+	exitSomeFail  = 1 // the server answered, but not every session is known to have it
 	exitTrouble   = 2 // usage, authentication or connection error
 )
 
-// errSomeFailed says the run finished but not every session got the message.
+// errSomeFailed says the run finished but not every session is known to
+// have been sent the message.
 var errSomeFailed = errors.New("not every session was sent the message")
 
 // exitCode prints err, once, and returns the exit status it means.

@@ -42,7 +42,7 @@ type options struct {
 	dryRun                    bool
 	countdown, every          time.Duration
 	batchSize, retries        int
-	retryWait                 time.Duration
+	retryWait, retryMaxWait   time.Duration
 	requestTimeout            time.Duration
 	output, auditFile         string
 	caFileFromEnv             bool // caFile came from HORIZON_CACERT
@@ -96,11 +96,12 @@ func addConnectionFlags(fs *pflag.FlagSet, o *options) {
 	fs.StringVar(&o.token, "token", "", "use this access `TOKEN` instead of logging in (env "+envToken+")")
 	fs.StringVar(&o.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE` (env "+envCACert+")")
 	fs.BoolVar(&o.insecure, "insecure", false, "UNSAFE: do not verify the server's certificate")
-	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each request, a `DURATION` such as 30s")
-	fs.IntVar(&o.retries, "retries", 3, "at most `N` retries of a request that could not connect or got a 5xx answer (never after 4xx or a timeout)")
-	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "`DURATION` before the first retry; doubled for each next one")
+	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each login, listing and send, a `DURATION` such as 30s")
+	fs.IntVar(&o.retries, "retries", 3, "at most `N` retries of a request that failed on the way (see Retries in sendmsg --help)")
+	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "`DURATION` before the first retry; about doubled for each next one")
+	fs.DurationVar(&o.retryMaxWait, "retry-max-wait", 30*time.Second, "longest `DURATION` to wait before a retry, the server's Retry-After included")
 	inGroup(fs, groupConnection, "server", "username", "domain", "password-file", "token", "ca-file", "insecure",
-		"timeout", "retries", "retry-wait")
+		"timeout", "retries", "retry-wait", "retry-max-wait")
 }
 
 // addTargetFlags defines the filters that select sessions.
@@ -183,6 +184,8 @@ func (o *options) check() error {
 		return usageError("--retries must not be negative")
 	case o.retryWait <= 0 || o.requestTimeout <= 0:
 		return usageError("--retry-wait and --timeout must be positive")
+	case o.retryMaxWait < o.retryWait:
+		return usageError("--retry-max-wait (%s) is shorter than --retry-wait (%s)", o.retryMaxWait, o.retryWait)
 	case o.countdown < 0 || o.every < 0:
 		return usageError("--countdown and --every must not be negative")
 	case (o.countdown > 0) != (o.every > 0):

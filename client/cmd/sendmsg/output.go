@@ -19,18 +19,24 @@ type roundReport struct {
 	Message     string `json:"message"`
 	Delivered   int    `json:"delivered"`
 	Failed      int    `json:"failed"`
+	Unknown     int    `json:"unknown"`
 	Results     []row  `json:"results"`
 }
 
+// report writes the rows of one send to the audit file and to stdout.
+// minutesLeft is the time left of a countdown, negative without one.
 func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) error {
 	r := roundReport{Round: round, Rounds: rounds, Message: text, Results: rows}
 	if minutesLeft >= 0 {
 		r.MinutesLeft = &minutesLeft
 	}
 	for _, row := range rows {
-		if row.Delivered {
+		switch row.Outcome {
+		case outcomeDelivered:
 			r.Delivered++
-		} else {
+		case outcomeUnknown:
+			r.Unknown++
+		default:
 			r.Failed++
 		}
 	}
@@ -49,8 +55,8 @@ func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) er
 	w := tabwriter.NewWriter(a.d.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SESSION\tUSER\tRESULT\tREASON")
 	for _, row := range rows {
-		result := "delivered"
-		if !row.Delivered {
+		result := row.Outcome
+		if row.Outcome == outcomeFailed {
 			result = fmt.Sprintf("failed (%d)", row.StatusCode)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", row.SessionID, dash(row.User), result, row.Reason)
@@ -58,7 +64,11 @@ func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) er
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	_, err := fmt.Fprintf(a.d.stdout, "%s sent to %d of %d sessions; %d failed\n", a.o.messageType, r.Delivered, len(rows), r.Failed)
+	summary := fmt.Sprintf("%s delivered to %d of %s; %d failed", a.o.messageType, r.Delivered, sessions(len(rows)), r.Failed)
+	if r.Unknown > 0 {
+		summary += fmt.Sprintf("; %d unknown, not sent again", r.Unknown)
+	}
+	_, err := fmt.Fprintln(a.d.stdout, summary)
 	return err
 }
 
@@ -103,10 +113,13 @@ func (a *app) printTargets(targets []target) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	verb := "match"
+	if len(targets) == 1 {
+		verb = "matches"
+	}
 	if a.o.dryRun {
 		verb = "would be messaged (dry run: nothing sent)"
 	}
-	_, err := fmt.Fprintf(a.d.stdout, "%d sessions %s\n", len(targets), verb)
+	_, err := fmt.Fprintf(a.d.stdout, "%s %s\n", sessions(len(targets)), verb)
 	return err
 }
 

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +53,7 @@ type deps struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	clock          clock
+	random         func() float64 // in [0, 1), for the jitter of retries
 	connect        func(ctx context.Context, o *options, d *deps) (horizon, error)
 }
 
@@ -58,7 +61,7 @@ type deps struct {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return runWith(ctx, args, &deps{
 		getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr,
-		clock: realClock{}, connect: connect,
+		clock: realClock{}, random: rand.Float64, connect: connect,
 	})
 }
 
@@ -100,7 +103,7 @@ func execute(ctx context.Context, o *options, d *deps) (err error) {
 		}
 	}()
 
-	a := &app{o: o, d: d, h: h}
+	a := &app{o: o, d: d, h: h, retry: retrier{o: o, d: d}}
 	if !sending {
 		targets, err := a.targets(ctx)
 		if err != nil {
@@ -120,9 +123,10 @@ func readMessage(stdin io.Reader) (string, error) {
 }
 
 type app struct {
-	o *options
-	d *deps
-	h horizon
+	o     *options
+	d     *deps
+	h     horizon
+	retry retrier
 }
 
 // targets resolves the target flags: the server's matches for the filter
@@ -131,7 +135,12 @@ func (a *app) targets(ctx context.Context) ([]target, error) {
 	var out []target
 	seen := map[string]bool{}
 	if a.o.all || a.o.hasFilter() {
-		listed, err := a.h.Targets(ctx, a.o)
+		var listed []target
+		_, err := a.retry.do(ctx, lookupVerdict, func(ctx context.Context) error {
+			var err error
+			listed, err = a.h.Targets(ctx, a.o)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -159,14 +168,14 @@ func (a *app) send(ctx context.Context) error {
 	if a.o.countdown > 0 {
 		rounds = int(math.Ceil(float64(a.o.countdown) / float64(a.o.every)))
 	}
-	failed := false
+	notAll := false
 	for round := 1; round <= rounds; round++ {
 		if round > 1 {
 			wait := start.Add(time.Duration(round-1) * a.o.every).Sub(a.d.clock.Now())
 			select {
 			case <-ctx.Done():
 				fmt.Fprintf(a.d.stderr, "sendmsg: stopped after %d of %d reminders\n", round-1, rounds)
-				return a.outcome(failed)
+				return a.outcome(notAll)
 			case <-a.d.clock.After(wait):
 			}
 		}
@@ -181,34 +190,55 @@ func (a *app) send(ctx context.Context) error {
 			}
 			// Everyone logged off, as the reminders asked: nothing left to warn.
 			fmt.Fprintf(a.d.stderr, "sendmsg: no session matches the targets any more; stopped after %d of %d reminders\n", round-1, rounds)
-			return a.outcome(failed)
+			return a.outcome(notAll)
 		}
-		text := a.o.message
-		minutesLeft := -1
+		text, minutesLeft := a.o.message, -1
 		if a.o.countdown > 0 {
 			minutesLeft = int(math.Ceil(deadline.Sub(a.d.clock.Now()).Minutes()))
 			text = strings.ReplaceAll(text, "{minutes}", strconv.Itoa(minutesLeft))
 		}
 		rows, err := a.sendRound(ctx, text, targets)
-		if err != nil {
-			return err
-		}
-		if err := a.report(round, rounds, minutesLeft, text, rows); err != nil {
-			return err
+		if len(rows) > 0 {
+			if reportErr := a.report(round, rounds, minutesLeft, text, rows); reportErr != nil && err == nil {
+				err = reportErr
+			}
 		}
 		for _, r := range rows {
-			failed = failed || !r.Delivered
+			notAll = notAll || r.Outcome != outcomeDelivered
+		}
+		if err != nil {
+			if ctx.Err() != nil && rounds > 1 {
+				fmt.Fprintf(a.d.stderr, "sendmsg: stopped in reminder %d of %d\n", round, rounds)
+			}
+			return err
 		}
 	}
-	return a.outcome(failed)
+	return a.outcome(notAll)
 }
 
-func (a *app) outcome(failed bool) error {
-	if failed {
+// sessions is "1 session" or "n sessions".
+func sessions(n int) string { return plural(n, "session") }
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+func (a *app) outcome(notAll bool) error {
+	if notAll {
 		return errSomeFailed
 	}
 	return nil
 }
+
+// What became of the message for one session.
+const (
+	outcomeDelivered = "delivered"
+	outcomeFailed    = "failed"  // the server said it did not deliver it
+	outcomeUnknown   = "unknown" // the server may have delivered it; not sent again
+)
 
 // row is the outcome for one session.
 type row struct {
@@ -216,12 +246,15 @@ type row struct {
 	SessionID  string    `json:"session_id"`
 	User       string    `json:"user_id,omitempty"`
 	Type       string    `json:"type"`
+	Outcome    string    `json:"outcome"`
 	Delivered  bool      `json:"delivered"`
-	StatusCode int       `json:"status_code"`
+	StatusCode int       `json:"status_code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 }
 
-// sendRound sends text to targets in batches.
+// sendRound sends text to targets in batches. A batch whose outcome is
+// unknown gets rows that say so, and the next batch is sent; any other
+// failure stops the round, with the rows of the batches sent before.
 func (a *app) sendRound(ctx context.Context, text string, targets []target) ([]row, error) {
 	users := make(map[string]string, len(targets))
 	ids := make([]string, len(targets))
@@ -229,63 +262,72 @@ func (a *app) sendRound(ctx context.Context, text string, targets []target) ([]r
 		ids[i], users[t.ID] = t.ID, t.User
 	}
 	progress := newProgress(a.d.stderr, len(ids))
+	defer progress.done()
 	rows := make([]row, 0, len(ids))
 	for start := 0; start < len(ids); start += a.o.batchSize {
 		batch := ids[start:min(start+a.o.batchSize, len(ids))]
-		results, err := a.sendWithRetry(ctx, text, batch)
-		if err != nil {
-			progress.done()
-			return nil, err
-		}
-		for _, r := range results {
-			rows = append(rows, row{
-				Time: r.Time, SessionID: r.SessionID, User: users[r.SessionID], Type: string(a.o.messageType),
-				Delivered: r.Delivered(), StatusCode: r.StatusCode, Reason: r.Reason(),
-			})
+		var results client.Results
+		v, err := a.retry.do(ctx, sendVerdict, func(ctx context.Context) error {
+			var err error
+			results, err = a.h.SendMessage(ctx, a.o.messageType, text, batch)
+			return err
+		})
+		switch {
+		case err == nil:
+			for _, r := range results {
+				outcome := outcomeDelivered
+				if !r.Delivered() {
+					outcome = outcomeFailed
+				}
+				rows = append(rows, row{
+					Time: r.Time, SessionID: r.SessionID, User: users[r.SessionID], Type: string(a.o.messageType),
+					Outcome: outcome, Delivered: r.Delivered(), StatusCode: r.StatusCode, Reason: r.Reason(),
+				})
+			}
+		case v == unknown:
+			fmt.Fprintf(a.d.stderr, "sendmsg: %v; outcome unknown for %s, not sent again\n", err, sessions(len(batch)))
+			reason := unknownReason(err, a.o.requestTimeout)
+			now := a.d.clock.Now().Truncate(time.Millisecond) // as precise as the server's times
+			for _, id := range batch {
+				rows = append(rows, row{
+					Time: now, SessionID: id, User: users[id], Type: string(a.o.messageType),
+					Outcome: outcomeUnknown, Reason: reason,
+				})
+			}
+		default:
+			if start > 0 {
+				err = fmt.Errorf("%w; not sent to the other %s", err, sessions(len(ids)-start))
+			}
+			return rows, err
 		}
 		progress.update(start + len(batch))
+		if ctx.Err() != nil {
+			if rest := len(ids) - start - len(batch); rest > 0 {
+				fmt.Fprintf(a.d.stderr, "sendmsg: stopped; not sent to the other %s\n", sessions(rest))
+			}
+			return rows, ctx.Err()
+		}
 	}
-	progress.done()
 	return rows, nil
 }
 
-// sendWithRetry retries after connection errors and 5xx answers, with
-// doubling waits; a 4xx is final.
-func (a *app) sendWithRetry(ctx context.Context, text string, ids []string) (client.Results, error) {
-	wait := a.o.retryWait
-	for attempt := 0; ; attempt++ {
-		reqCtx, cancel := context.WithTimeout(ctx, a.o.requestTimeout)
-		results, err := a.h.SendMessage(reqCtx, a.o.messageType, text, ids)
-		cancel()
-		if err == nil {
-			return results, nil
-		}
-		if attempt >= a.o.retries || !retryable(ctx, err) {
-			return nil, err
-		}
-		fmt.Fprintf(a.d.stderr, "sendmsg: %v; retrying in %s\n", err, wait)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (while waiting to retry)", ctx.Err())
-		case <-a.d.clock.After(wait):
-		}
-		wait *= 2
-	}
-}
-
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
+// unknownReason says, for the report, why the server may have shown the
+// message although it did not say so.
+func unknownReason(err error, timeout time.Duration) string {
 	var apiErr *client.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode >= 500
+	var urlErr *url.Error
+	what := "the answer could not be read"
+	switch {
+	case errors.As(err, &apiErr):
+		what = fmt.Sprintf("answered %d %s", apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
+	case errors.As(err, &urlErr) && urlErr.Timeout():
+		what = "no answer within " + timeout.String()
+	case errors.As(err, &urlErr) && errors.Is(err, context.Canceled):
+		what = "interrupted before the answer"
+	case errors.As(err, &urlErr):
+		what = "the answer was lost"
 	}
-	// Only failures to connect: then the request was never sent. After a
-	// timeout or a dropped answer the server may have delivered the message
-	// already, and sending it again would show users a second pop-up.
-	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
+	return what + ": it may have been shown; not sent again"
 }
 
 // progress writes a progress line to stderr when it is a terminal.

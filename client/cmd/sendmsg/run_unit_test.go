@@ -3,17 +3,22 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hzkit/sendmessage/client"
 )
@@ -58,6 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{"a command after an id", tokenEnv, []string{"--message", "x", "s1", "sessions"}, `"sessions" is a command`},
 		{"a misspelt command", tokenEnv, []string{"sesions", "--pool", "p"}, `did you mean the command "sessions"`},
 		{"bad state", tokenEnv, []string{"--state", "gone", "--all"}, "--state"},
+		{"retry-max-wait below retry-wait", tokenEnv, []string{"--retry-wait", "2s", "--retry-max-wait", "1s", "s1"}, "--retry-max-wait"},
 		{"sessions takes no message", tokenEnv, []string{"sessions", "--message", "x", "--all"}, "unknown flag: --message"},
 	}
 	for _, tt := range tests {
@@ -156,38 +162,164 @@ func TestBatches(t *testing.T) {
 	}
 }
 
+// Errors as the client returns them, for the fake to return.
+const (
+	testSendURL    = "https://h/rest/inventory/v1/sessions/action/send-message"
+	testRefreshURL = "https://h/rest/refresh"
+)
+
+func answered(status int, header ...string) error {
+	h := http.Header{}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	return &client.APIError{Method: http.MethodPost, URL: testSendURL, StatusCode: status, Header: h}
+}
+
+func transportFailed(rawURL string, err error) error {
+	return &url.Error{Op: "Post", URL: rawURL, Err: err}
+}
+
+var (
+	refused = transportFailed(testSendURL, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	reset   = transportFailed(testSendURL, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+)
+
 func TestRetries(t *testing.T) {
 	t.Parallel()
-	serverErr := &client.APIError{StatusCode: http.StatusBadGateway}
 	tests := []struct {
-		name      string
-		failures  []error
-		retries   string
-		wantCalls int
-		wantOK    bool
+		name        string
+		failures    []error
+		retries     string
+		wantCalls   int
+		wantCode    int
+		wantOutcome string // of s1 in the report
+		wantWaits   []time.Duration
 	}{
-		{"5xx then success", []error{serverErr, serverErr}, "3", 3, true},
-		{"5xx past the retries", []error{serverErr, serverErr}, "1", 2, false},
-		{"4xx is final", []error{&client.APIError{StatusCode: http.StatusUnauthorized}}, "3", 1, false},
-		{"connection error retried", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}}, "3", 2, true},
-		{"timeout is final: the server may have delivered", []error{&url.Error{Op: "Post", URL: "https://h", Err: context.DeadlineExceeded}}, "3", 1, false},
-		{"dropped answer is final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset")}}}, "3", 1, false},
-		{"certificate errors are final", []error{&url.Error{Op: "Post", URL: "https://h", Err: &tls.CertificateVerificationError{Err: errors.New("unknown authority")}}}, "3", 1, false},
+		{"503 then delivered", []error{answered(503)}, "3", 2, exitDelivered, outcomeDelivered, []time.Duration{time.Second}},
+		{"429 and 503 honour Retry-After", []error{answered(429, "Retry-After", "7"), answered(503, "Retry-After", "0")}, "3", 3, exitDelivered, outcomeDelivered, []time.Duration{7 * time.Second, 2 * time.Second}},
+		{"connection refused then delivered", []error{refused, refused}, "3", 3, exitDelivered, outcomeDelivered, []time.Duration{time.Second, 2 * time.Second}},
+		{"503 past the retries", []error{answered(503), answered(503)}, "1", 2, exitTrouble, "", []time.Duration{time.Second}},
+		{"Retry-After past --retry-max-wait", []error{answered(503, "Retry-After", "3600")}, "3", 1, exitTrouble, "", nil},
+		{"500: the server may have acted", []error{answered(500)}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"502: the server may have acted", []error{answered(502)}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"504: the server may have acted", []error{answered(504)}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"answer lost", []error{reset}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"timeout", []error{transportFailed(testSendURL, context.DeadlineExceeded)}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"unreadable 200", []error{errors.New("send message: read answer: unexpected EOF")}, "3", 1, exitSomeFail, outcomeUnknown, nil},
+		{"4xx is final", []error{&client.APIError{URL: testSendURL, StatusCode: http.StatusUnauthorized}}, "3", 1, exitTrouble, "", nil},
+		{"certificate refused is final", []error{transportFailed(testSendURL, &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}})}, "3", 1, exitTrouble, "", nil},
+		{"refresh failed with 500: nothing was sent", []error{fmt.Errorf("send message: refresh the access token: %w", &client.APIError{URL: testRefreshURL, StatusCode: 500})}, "3", 1, exitTrouble, "", nil},
+		{"refresh refused: retried", []error{fmt.Errorf("send message: refresh the access token: %w", transportFailed(testRefreshURL, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}))}, "3", 2, exitDelivered, outcomeDelivered, []time.Duration{time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := demoHorizon()
 			h.failNext = tt.failures
-			r := runFake(t, h, tokenEnv, "", "--message", "x", "--retries", tt.retries, "s1")
-			if (r.err == nil) != tt.wantOK {
-				t.Fatalf("err = %v, want ok %v", r.err, tt.wantOK)
+			r := runFake(t, h, tokenEnv, "", "--message", "x", "--retries", tt.retries, "--output", "json", "s1")
+			if code := exitCode(r.err, &r.stderr); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; err %v", code, tt.wantCode, r.err)
 			}
 			if len(h.calls) != tt.wantCalls {
 				t.Errorf("calls = %d, want %d", len(h.calls), tt.wantCalls)
 			}
+			if diff := cmp.Diff(tt.wantWaits, r.clock.Waits(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			if tt.wantOutcome == "" {
+				if r.stdout.Len() != 0 {
+					t.Errorf("a report although nothing was sent: %s", r.stdout.String())
+				}
+				return
+			}
+			var report roundReport
+			if err := json.Unmarshal(r.stdout.Bytes(), &report); err != nil {
+				t.Fatalf("not one JSON report: %v\n%s", err, r.stdout.String())
+			}
+			if len(report.Results) != 1 || report.Results[0].Outcome != tt.wantOutcome {
+				t.Fatalf("results = %+v, want s1 %s", report.Results, tt.wantOutcome)
+			}
+			if tt.wantOutcome == outcomeUnknown {
+				got := report.Results[0]
+				if report.Unknown != 1 || got.Delivered || got.StatusCode != 0 || !strings.Contains(got.Reason, "not sent again") {
+					t.Errorf("report = %+v, want one unknown outcome that says it was not sent again", report)
+				}
+			}
 		})
 	}
+}
+
+// The waits double from --retry-wait, up to --retry-max-wait, and a random
+// part between half and all of each is waited.
+func TestRetryWaits(t *testing.T) {
+	t.Parallel()
+	o := &options{retryWait: time.Second, retryMaxWait: 5 * time.Second}
+	for _, tt := range []struct {
+		random float64
+		want   []time.Duration
+	}{
+		{0.999999, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}},
+		{0, []time.Duration{time.Second / 2, time.Second, 2 * time.Second, 5 * time.Second / 2, 5 * time.Second / 2}},
+	} {
+		r := retrier{o: o, d: &deps{random: func() float64 { return tt.random }}}
+		var got []time.Duration
+		for attempt := range len(tt.want) {
+			wait, ok := r.wait(attempt, answered(503))
+			if !ok {
+				t.Fatalf("attempt %d: no wait", attempt)
+			}
+			got = append(got, wait.Round(time.Millisecond))
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("random %v: waits (-want +got):\n%s", tt.random, diff)
+		}
+	}
+}
+
+// Of a batch that failed finally, the batches before are reported, and the
+// error says how many sessions were not sent the message.
+func TestLaterBatchFailsFinally(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	h.failNext = []error{nil, &client.APIError{URL: testSendURL, StatusCode: http.StatusBadRequest}}
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--batch-size", "2", "--all")
+	if code := exitCode(r.err, &r.stderr); code != exitTrouble {
+		t.Fatalf("exit %d, want %d", code, exitTrouble)
+	}
+	if !strings.Contains(r.stdout.String(), "s1") || !strings.Contains(r.stderr.String(), "not sent to the other 2 sessions") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout.String(), r.stderr.String())
+	}
+}
+
+// An unknown outcome does not stop the next batch: those are other sessions.
+func TestUnknownBatchThenNext(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	h.failNext = []error{answered(502)}
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "--batch-size", "2", "--pool", "finance", "--state", "connected", "s4")
+	if !errors.Is(r.err, errSomeFailed) {
+		t.Fatalf("err = %v, want errSomeFailed", r.err)
+	}
+	if diff := cmp.Diff([][]string{{"s1", "s2"}, {"s4"}}, h.calls); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	out := squeeze(r.stdout.String())
+	for _, want := range []string{"s1 u1 unknown answered 502", "s2 u2 unknown", "s4 - delivered", "2 unknown, not sent again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout.String())
+		}
+	}
+}
+
+// squeeze turns each run of spaces into one, so that table rows can be
+// matched without their alignment.
+func squeeze(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, line := range lines {
+		lines[i] = strings.Join(strings.Fields(line), " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 func TestCountdown(t *testing.T) {
@@ -233,7 +365,7 @@ func TestJSONOutputAndAudit(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	if first.SessionID != "s1" || first.User != "" || first.Type != "WARNING" || !first.Delivered {
+	if first.SessionID != "s1" || first.User != "" || first.Type != "WARNING" || first.Outcome != outcomeDelivered || !first.Delivered {
 		t.Errorf("audit line = %+v", first)
 	}
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// A gateway stands in front of the reference server, as a load balancer in
+// front of a Connection Server does, and fails send-message requests as its
+// script says. Its own answers are not the server's: the spec does not
+// declare them, and they are not held to it.
+type gateway struct {
+	mu     sync.Mutex
+	script []gatewayStep // one per send-message request, in order; then pass
+	sends  int           // send-message requests that reached the gateway
+}
+
+type gatewayStep struct {
+	forward    bool   // pass the request on to the server first (it acts)
+	status     int    // then answer this, not the server's answer
+	retryAfter string // Retry-After of that answer
+	hangUp     bool   // or close the connection without an answer
+}
+
+func (g *gateway) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, sendMessagePath) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		g.sends++
+		step := gatewayStep{forward: true}
+		if len(g.script) > 0 {
+			step, g.script = g.script[0], g.script[1:]
+		}
+		g.mu.Unlock()
+		if step.forward && step.status == 0 && !step.hangUp {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if step.forward {
+			next.ServeHTTP(httptest.NewRecorder(), r) // the server acts; its answer is lost
+		}
+		if step.hangUp {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		if step.retryAfter != "" {
+			w.Header().Set("Retry-After", step.retryAfter)
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(step.status)
+		_, _ = w.Write([]byte("<html><body>" + http.StatusText(step.status) + "</body></html>"))
+	})
+}
+
+func (g *gateway) sent() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sends
+}
+
+func TestE2ERetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		script      []gatewayStep
+		wantCode    int
+		wantSends   int // that reached the gateway
+		wantWaits   []time.Duration
+		wantOutcome string
+	}{
+		{
+			name:     "503 with Retry-After, then delivered",
+			script:   []gatewayStep{{status: http.StatusServiceUnavailable, retryAfter: "2"}},
+			wantCode: exitDelivered, wantSends: 2, wantWaits: []time.Duration{2 * time.Second}, wantOutcome: outcomeDelivered,
+		},
+		{
+			name:     "429, then delivered",
+			script:   []gatewayStep{{status: http.StatusTooManyRequests}},
+			wantCode: exitDelivered, wantSends: 2, wantWaits: []time.Duration{time.Second}, wantOutcome: outcomeDelivered,
+		},
+		{
+			name:     "500 once, after the server delivered: unknown, not sent again",
+			script:   []gatewayStep{{forward: true, status: http.StatusInternalServerError}},
+			wantCode: exitSomeFail, wantSends: 1, wantOutcome: outcomeUnknown,
+		},
+		{
+			name:     "502 once, after the server delivered: unknown, not sent again",
+			script:   []gatewayStep{{forward: true, status: http.StatusBadGateway}},
+			wantCode: exitSomeFail, wantSends: 1, wantOutcome: outcomeUnknown,
+		},
+		{
+			name:     "answer lost after the server delivered: unknown, not sent again",
+			script:   []gatewayStep{{forward: true, hangUp: true}},
+			wantCode: exitSomeFail, wantSends: 1, wantOutcome: outcomeUnknown,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := &gateway{script: tt.script}
+			rs, ts := newRefServer(t, g.front)
+			rs.start(t, ts)
+			clk := newFakeClock(time.Now())
+			audit := filepath.Join(t.TempDir(), "audit.jsonl")
+			r := runCmd(t, rs.env(), clk, "--ca-file", rs.caFile, "--message", "Restart in 15 minutes",
+				"--output", "json", "--audit", audit, seedSession)
+			if r.code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			// Whatever the gateway said, the user saw the message once.
+			if diff := cmp.Diff([]string{seedSession}, rs.delivered()); diff != "" {
+				t.Errorf("delivered (-want +got):\n%s", diff)
+			}
+			if got := g.sent(); got != tt.wantSends {
+				t.Errorf("send-message requests = %d, want %d", got, tt.wantSends)
+			}
+			if diff := cmp.Diff(tt.wantWaits, clk.Waits(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			var report roundReport
+			if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+				t.Fatalf("not one JSON report: %v\n%s", err, r.stdout)
+			}
+			b, err := os.ReadFile(audit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var audited row
+			if err := json.Unmarshal(b, &audited); err != nil {
+				t.Fatalf("audit is not one JSON line: %v\n%s", err, b)
+			}
+			for _, got := range []row{report.Results[0], audited} {
+				if got.SessionID != seedSession || got.Outcome != tt.wantOutcome {
+					t.Errorf("row = %+v, want %s for %s", got, tt.wantOutcome, seedSession)
+				}
+			}
+			if tt.wantOutcome == outcomeUnknown && (report.Unknown != 1 || !strings.Contains(r.stderr, "not sent again")) {
+				t.Errorf("unknown = %d, stderr %q", report.Unknown, r.stderr)
+			}
+		})
+	}
+}
+
+// A login to a port where nothing listens yet is tried again; the server
+// comes up during the first wait.
+func TestE2ELoginRetriedUntilTheServerIsUp(t *testing.T) {
+	t.Parallel()
+	// The test certificate of httptest is the same for every server: the
+	// file of one trusts the other.
+	trusted := startRefServer(t)
+	addr := freeAddr(t)
+	rs, ts := newRefServer(t, nil)
+	clk := newFakeClock(time.Now())
+	clk.onWait = func(n int) {
+		if n != 1 {
+			return
+		}
+		var lc net.ListenConfig
+		listener, err := lc.Listen(t.Context(), "tcp", addr)
+		if err != nil {
+			t.Errorf("listen on %s again: %v", addr, err)
+			return
+		}
+		ts.Listener = listener
+		rs.start(t, ts)
+	}
+	env := trusted.env()
+	env[envServer] = "https://" + addr
+	r := runCmd(t, env, clk, "--ca-file", trusted.caFile, "--message", "x", seedSession)
+	if r.code != exitDelivered {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "connection refused; retry 1 of 3") {
+		t.Errorf("stderr = %q, want the refused login and its retry", r.stderr)
+	}
+	if diff := cmp.Diff([]string{seedSession}, rs.delivered()); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+	if len(trusted.delivered()) != 0 {
+		t.Error("the other server was messaged")
+	}
+}
+
+// With nothing ever listening, the login is tried --retries more times, then
+// the command says to check the server.
+func TestE2ELoginToAClosedPort(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	clk := newFakeClock(time.Now())
+	env := map[string]string{envServer: "https://" + addr, envUsername: "administrator", envDomain: "EXAMPLE", envPassword: "p"}
+	r := runCmd(t, env, clk, "--insecure", "--retries", "2", "--message", "x", seedSession)
+	if r.code != exitTrouble {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, clk.Waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+	for _, want := range []string{"tried 3 times", "is the server running"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// freeAddr returns a loopback address where nothing listens.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	var lc net.ListenConfig
+	reserved, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := reserved.Addr().String()
+	if err := reserved.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
