@@ -20,8 +20,9 @@ const rootNotes = `Targets: session ids as arguments, --pool, --user, --machine,
 (at least one). The server applies the filters, combined with AND; the ids are
 added to what they select.
 
-Message: --message TEXT, or standard input. With --countdown, "{minutes}" in
-the text becomes the minutes left.
+Message: --message TEXT, or standard input. With --countdown, "{left}" in the
+text becomes the time left ("15 minutes", "1 minute", "30 seconds") and
+"{minutes}" the minutes left, rounded up.
 
 Retries: logging in and listing sessions are retried after a connection
 failure and after 429, 502, 503 or 504. Sending is retried only when the server
@@ -32,19 +33,21 @@ Retry-After and never exceed --retry-max-wait.
 
 Exit status: 0 every session got the message; 1 some did not, or their outcome
 is unknown (the report says which); 2 usage, authentication or connection
-error.`
+error; 130 interrupted by Ctrl-C (143 by SIGTERM), after the report of what
+was sent.`
 
 // notesAnnotation holds the text a command's help shows after its flags.
 const notesAnnotation = "sendmsg/notes"
 
 const rootExample = `  sendmsg --pool pool-finance --state connected --type warning --message "Save your work."
   sendmsg 7cdd624f-37d1-46c1-ab96-695a5d13956f --message "Your desktop is ready." --type info
-  sendmsg --pool pool-eng --countdown 15m --every 5m --message "Restart in {minutes} minutes."
+  sendmsg --pool pool-eng --countdown 15m --every 5m --message "Restart in {left}."
   sendmsg sessions --pool pool-finance
   sendmsg help sessions`
 
 const sessionsLong = `sendmsg sessions lists the sessions that the target flags select: id, user,
-machine, pool and state. It sends nothing.`
+machine, pool and state. Session ids as arguments are looked up. It sends
+nothing.`
 
 // newCommand is the command line: the root command sends, "sessions" lists;
 // cobra adds "help" and "completion". run is called with the options of the
@@ -71,7 +74,7 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 	addOutputFlags(root.Flags(), o, true)
 
 	sessions := &cobra.Command{
-		Use:   "sessions [flags]",
+		Use:   "sessions [flags] [SESSION_ID...]",
 		Short: "List the sessions that the target flags select",
 		Long:  sessionsLong,
 		Example: `  sendmsg sessions --pool pool-finance --state connected

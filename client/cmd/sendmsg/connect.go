@@ -125,6 +125,30 @@ func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error
 	return h.list(ctx, filter, nil)
 }
 
+// lookupChunk is how many ids one lookup asks for: a filter of 25 ids keeps
+// the request's URL under 4 KB.
+const lookupChunk = 25
+
+// Lookup asks for the sessions with the given ids, a few ids per request.
+func (h clientHorizon) Lookup(ctx context.Context, ids []string) ([]target, error) {
+	var out []target
+	for start := 0; start < len(ids); start += lookupChunk {
+		var byID []client.Filter
+		for _, id := range ids[start:min(start+lookupChunk, len(ids))] {
+			byID = append(byID, client.Equals("id", id))
+		}
+		filter := byID[0]
+		if len(byID) > 1 {
+			filter = client.Or(byID...)
+		}
+		var err error
+		if out, err = h.list(ctx, filter, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // list appends the sessions filter selects to out.
 func (h clientHorizon) list(ctx context.Context, filter client.Filter, out []target) ([]target, error) {
 	for s, err := range h.c.Sessions(ctx, filter) {

@@ -24,6 +24,10 @@ func TestE2EFlagsAfterArguments(t *testing.T) {
 		messages[0].MessageType != model.DeliveredMessageMessageTypeERROR || messages[0].Message != "Restart now" {
 		t.Errorf("delivered %+v, want one ERROR to %s", messages, seedSession)
 	}
+	// The USER column names the owner of a session given by id.
+	if !strings.Contains(squeeze(r.stdout), seedSession+" "+seedUser+" delivered") {
+		t.Errorf("report:\n%s", r.stdout)
+	}
 
 	r = runCmd(t, rs.env(), nil, "--ca-file", rs.caFile, "sessions", "--pool", "pool-finance")
 	if r.code != exitDelivered || !strings.Contains(r.stdout, "3 sessions match") {
@@ -60,7 +64,7 @@ func TestE2EHelp(t *testing.T) {
 		want string
 	}{
 		{[]string{"help"}, "sendmsg [flags] [SESSION_ID...]"},
-		{[]string{"help", "sessions"}, "sendmsg sessions [flags]"},
+		{[]string{"help", "sessions"}, "sendmsg sessions [flags] [SESSION_ID...]"},
 		{[]string{"--help"}, "--dry-run"},
 		{[]string{seedSession, "--pool", "p", "--help"}, "--retry-max-wait DURATION"},
 	} {

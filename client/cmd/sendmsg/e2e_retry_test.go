@@ -147,8 +147,8 @@ func TestE2ERetries(t *testing.T) {
 				t.Fatalf("audit is not one JSON line: %v\n%s", err, b)
 			}
 			for _, got := range []row{report.Results[0], audited} {
-				if got.SessionID != seedSession || got.Outcome != tt.wantOutcome {
-					t.Errorf("row = %+v, want %s for %s", got, tt.wantOutcome, seedSession)
+				if got.SessionID != seedSession || got.User != seedUser || got.Outcome != tt.wantOutcome {
+					t.Errorf("row = %+v, want %s for %s of %s", got, tt.wantOutcome, seedSession, seedUser)
 				}
 			}
 			if tt.wantOutcome == outcomeUnknown && (report.Unknown != 1 || !strings.Contains(r.stderr, "not sent again")) {

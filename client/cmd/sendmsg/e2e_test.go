@@ -344,7 +344,7 @@ func TestE2EPasswordNeverShown(t *testing.T) {
 	}
 }
 
-// Ctrl-C during a countdown stops it and still logs out.
+// Ctrl-C during a countdown stops it, still logs out, and exits 130.
 func TestE2EInterruptedCountdownLogsOut(t *testing.T) {
 	t.Parallel()
 	rs := startRefServer(t)
@@ -355,11 +355,14 @@ func TestE2EInterruptedCountdownLogsOut(t *testing.T) {
 	err := runWith(ctx, []string{"--ca-file", rs.caFile, "--message", "m", "--countdown", "10m", "--every", "5m", seedSession},
 		&deps{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""),
 			stdout: &stdout, stderr: &stderr, clock: clk, random: func() float64 { return 1 }, connect: connect})
-	if err != nil {
-		t.Fatalf("err = %v, want nil (one reminder sent, all delivered)", err)
+	if code := exitCode(err, &stderr); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: err %v", code, exitInterrupted, err)
 	}
 	if !strings.Contains(stderr.String(), "stopped after 1 of 2 reminders") {
 		t.Errorf("stderr = %q", stderr.String())
+	}
+	if diff := cmp.Diff([]string{seedSession}, rs.delivered()); diff != "" {
+		t.Errorf("delivered (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(rs.logs.String(), "/logout") {
 		t.Error("no logout after the interrupt")

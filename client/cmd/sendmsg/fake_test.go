@@ -21,8 +21,10 @@ type fakeHorizon struct {
 	sessions  []target
 	connected map[string]bool
 	calls     [][]string // ids of each SendMessage call
+	lookups   [][]string // ids of each Lookup call
 	texts     []string
 	types     []client.MessageType
+	lookupErr error   // returned by Lookup
 	failNext  []error // returned by the next SendMessage calls, in order
 	afterSend func()  // called after each successful SendMessage, under the lock
 	closed    bool
@@ -62,6 +64,22 @@ func (f *fakeHorizon) Targets(_ context.Context, o *options) ([]target, error) {
 	for _, s := range f.sessions {
 		if (o.pool == "" || s.Pool == o.pool) && (o.user == "" || s.User == o.user) &&
 			(o.machine == "" || s.Machine == o.machine) && (o.state == "" || s.State == o.state) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeHorizon) Lookup(_ context.Context, ids []string) ([]target, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups = append(f.lookups, append([]string(nil), ids...))
+	if f.lookupErr != nil {
+		return nil, f.lookupErr
+	}
+	var out []target
+	for _, s := range f.sessions {
+		if slices.Contains(ids, s.ID) {
 			out = append(out, s)
 		}
 	}

@@ -15,17 +15,30 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		// A second Ctrl-C ends the process at once, logout or not.
+		signal.Stop(signals)
+		cancel(signalled{s})
+	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
 
+// signalled is the cause of a run stopped by a signal.
+type signalled struct{ os.Signal }
+
+func (s signalled) Error() string { return s.String() }
+
 // Exit statuses.
 const (
-	exitDelivered = 0 // every session got the message
-	exitSomeFail  = 1 // the server answered, but not every session is known to have it
-	exitTrouble   = 2 // usage, authentication or connection error
+	exitDelivered   = 0   // every session got the message
+	exitSomeFail    = 1   // the server answered, but not every session is known to have it
+	exitTrouble     = 2   // usage, authentication or connection error
+	exitInterrupted = 130 // stopped by Ctrl-C: 128 + SIGINT, as shells report it
 )
 
 // errSomeFailed says the run finished but not every session is known to
@@ -36,11 +49,20 @@ var errSomeFailed = errors.New("not every session was sent the message")
 func exitCode(err error, stderr io.Writer) int {
 	var usage *usageErr
 	var hint *hinted
+	var sig signalled
 	switch {
 	case err == nil:
 		return exitDelivered
 	case errors.Is(err, errSomeFailed):
 		return exitSomeFail
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(stderr, "sendmsg: interrupted")
+		if errors.As(err, &sig) {
+			if n, ok := sig.Signal.(syscall.Signal); ok {
+				return 128 + int(n)
+			}
+		}
+		return exitInterrupted
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "sendmsg: %v\nRun '%s --help' for usage.\n", err, usage.cmd)
 		return exitTrouble

@@ -196,8 +196,6 @@ func (o *options) check() error {
 		return usageError("--all cannot be combined with other targets")
 	case !o.all && len(o.ids) == 0 && !o.hasFilter():
 		return usageError("no target: give session ids, --pool, --user, --machine, --state or --all")
-	case o.listOnly && len(o.ids) > 0:
-		return usageError("sendmsg sessions takes no session ids")
 	}
 	for _, id := range o.ids {
 		if strings.TrimSpace(id) == "" {

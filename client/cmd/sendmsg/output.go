@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -16,6 +18,7 @@ type roundReport struct {
 	Round       int    `json:"round"`
 	Rounds      int    `json:"rounds"`
 	MinutesLeft *int   `json:"minutes_left,omitempty"`
+	SecondsLeft *int   `json:"seconds_left,omitempty"`
 	Message     string `json:"message"`
 	Delivered   int    `json:"delivered"`
 	Failed      int    `json:"failed"`
@@ -23,12 +26,13 @@ type roundReport struct {
 	Results     []row  `json:"results"`
 }
 
-// report writes the rows of one send to the audit file and to stdout.
-// minutesLeft is the time left of a countdown, negative without one.
-func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) error {
+// report writes the rows of one send to the audit file and to stdout. left
+// is the time left of a countdown, negative without one.
+func (a *app) report(round, rounds int, left time.Duration, text string, rows []row) error {
 	r := roundReport{Round: round, Rounds: rounds, Message: text, Results: rows}
-	if minutesLeft >= 0 {
-		r.MinutesLeft = &minutesLeft
+	if left >= 0 {
+		minutes, seconds := int(math.Ceil(left.Minutes())), int(left.Round(time.Second)/time.Second)
+		r.MinutesLeft, r.SecondsLeft = &minutes, &seconds
 	}
 	for _, row := range rows {
 		switch row.Outcome {
@@ -50,7 +54,7 @@ func (a *app) report(round, rounds, minutesLeft int, text string, rows []row) er
 		return nil
 	}
 	if rounds > 1 {
-		fmt.Fprintf(a.d.stdout, "Reminder %d of %d (%d min left): %s\n", round, rounds, minutesLeft, text)
+		fmt.Fprintf(a.d.stdout, "Reminder %d of %d (%s left): %s\n", round, rounds, timeLeft(left), text)
 	}
 	w := tabwriter.NewWriter(a.d.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SESSION\tUSER\tRESULT\tREASON")

@@ -33,6 +33,8 @@ type horizon interface {
 	// Targets lists the sessions matching the filter flags of o (all of
 	// them with --all).
 	Targets(ctx context.Context, o *options) ([]target, error)
+	// Lookup returns the sessions with the given ids that the server knows.
+	Lookup(ctx context.Context, ids []string) ([]target, error)
 	Close(ctx context.Context) error
 }
 
@@ -72,15 +74,29 @@ func runWith(ctx context.Context, args []string, d *deps) error {
 	var o options
 	cmd := newCommand(d, &o, func(o *options) error { return execute(ctx, o, d) })
 	cmd.SetArgs(args)
-	return cmd.ExecuteContext(ctx)
+	err := cmd.ExecuteContext(ctx)
+	if ctx.Err() != nil {
+		return &interrupted{cause: context.Cause(ctx)}
+	}
+	return err
 }
+
+// errInterrupted says the run was stopped by a signal.
+var errInterrupted = errors.New("interrupted")
+
+// interrupted is errInterrupted with the signal's cancellation cause.
+type interrupted struct{ cause error }
+
+func (e *interrupted) Error() string        { return errInterrupted.Error() }
+func (e *interrupted) Unwrap() error        { return e.cause }
+func (e *interrupted) Is(target error) bool { return target == errInterrupted }
 
 // execute runs the command that o describes.
 func execute(ctx context.Context, o *options, d *deps) (err error) {
 	defer func() { err = explain(err, o) }()
 	sending := !o.listOnly && !o.dryRun
 	if sending && !o.messageGiven {
-		if o.message, err = readMessage(d.stdin); err != nil {
+		if o.message, err = readMessage(d.stdin, d.stderr); err != nil {
 			return err
 		}
 	}
@@ -114,7 +130,12 @@ func execute(ctx context.Context, o *options, d *deps) (err error) {
 	return a.send(ctx)
 }
 
-func readMessage(stdin io.Reader) (string, error) {
+// readMessage reads the message from standard input, and says so first when
+// it is a terminal, which would otherwise seem to hang.
+func readMessage(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprintln(stderr, "sendmsg: type the message, then Ctrl-D on a line of its own (or give --message)")
+	}
 	b, err := io.ReadAll(bufio.NewReader(stdin))
 	if err != nil {
 		return "", fmt.Errorf("read the message from standard input: %w", err)
@@ -130,7 +151,8 @@ type app struct {
 }
 
 // targets resolves the target flags: the server's matches for the filter
-// flags, then the explicit ids not already among them.
+// flags, then the explicit ids not already among them, with what the server
+// knows of them.
 func (a *app) targets(ctx context.Context) ([]target, error) {
 	var out []target
 	seen := map[string]bool{}
@@ -151,13 +173,52 @@ func (a *app) targets(ctx context.Context) ([]target, error) {
 			}
 		}
 	}
+	var given []string
 	for _, id := range a.o.ids {
 		if !seen[id] {
 			seen[id] = true
-			out = append(out, target{ID: id})
+			given = append(given, id)
 		}
 	}
+	if len(given) == 0 {
+		return out, nil
+	}
+	known, err := a.lookup(ctx, given)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range given {
+		t, ok := known[id]
+		if !ok {
+			t = target{ID: id}
+		}
+		out = append(out, t)
+	}
 	return out, nil
+}
+
+// lookup asks the server about sessions given by id, for the USER column and
+// the audit. Not knowing is no reason to stop: the send says what became of
+// each id. Only an interrupt is.
+func (a *app) lookup(ctx context.Context, ids []string) (map[string]target, error) {
+	var found []target
+	_, err := a.retry.do(ctx, lookupVerdict, func(ctx context.Context) error {
+		var err error
+		found, err = a.h.Lookup(ctx, ids)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		fmt.Fprintf(a.d.stderr, "sendmsg: the sessions given by id could not be looked up, so their details stay empty: %v\n", err)
+		return nil, nil
+	}
+	known := make(map[string]target, len(found))
+	for _, t := range found {
+		known[t.ID] = t
+	}
+	return known, nil
 }
 
 // send sends the message once, or as a countdown of reminders.
@@ -175,7 +236,7 @@ func (a *app) send(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				fmt.Fprintf(a.d.stderr, "sendmsg: stopped after %d of %d reminders\n", round-1, rounds)
-				return a.outcome(notAll)
+				return ctx.Err()
 			case <-a.d.clock.After(wait):
 			}
 		}
@@ -192,14 +253,14 @@ func (a *app) send(ctx context.Context) error {
 			fmt.Fprintf(a.d.stderr, "sendmsg: no session matches the targets any more; stopped after %d of %d reminders\n", round-1, rounds)
 			return a.outcome(notAll)
 		}
-		text, minutesLeft := a.o.message, -1
+		text, left := a.o.message, time.Duration(-1)
 		if a.o.countdown > 0 {
-			minutesLeft = int(math.Ceil(deadline.Sub(a.d.clock.Now()).Minutes()))
-			text = strings.ReplaceAll(text, "{minutes}", strconv.Itoa(minutesLeft))
+			left = deadline.Sub(a.d.clock.Now())
+			text = fillIn(text, left)
 		}
 		rows, err := a.sendRound(ctx, text, targets)
 		if len(rows) > 0 {
-			if reportErr := a.report(round, rounds, minutesLeft, text, rows); reportErr != nil && err == nil {
+			if reportErr := a.report(round, rounds, left, text, rows); reportErr != nil && err == nil {
 				err = reportErr
 			}
 		}
@@ -214,6 +275,31 @@ func (a *app) send(ctx context.Context) error {
 		}
 	}
 	return a.outcome(notAll)
+}
+
+// fillIn puts the time left into a reminder: {left} in words, {minutes} as
+// minutes rounded up. "{minutes} minutes" reads as {left}, so that a text
+// written for whole minutes stays right under a minute and at one.
+func fillIn(text string, left time.Duration) string {
+	words := timeLeft(left)
+	text = strings.ReplaceAll(text, "{minutes} minutes", words)
+	text = strings.ReplaceAll(text, "{left}", words)
+	return strings.ReplaceAll(text, "{minutes}", strconv.Itoa(int(math.Ceil(left.Minutes()))))
+}
+
+// timeLeft says d in words, to the second: "15 minutes", "1 minute",
+// "30 seconds", "1 minute 30 seconds".
+func timeLeft(d time.Duration) string {
+	seconds := max(int(d.Round(time.Second)/time.Second), 1)
+	minutes, seconds := seconds/60, seconds%60
+	var parts []string
+	if minutes > 0 {
+		parts = append(parts, plural(minutes, "minute"))
+	}
+	if seconds > 0 {
+		parts = append(parts, plural(seconds, "second"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // sessions is "1 session" or "n sessions".

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -305,7 +306,7 @@ func TestUnknownBatchThenNext(t *testing.T) {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
 	out := squeeze(r.stdout.String())
-	for _, want := range []string{"s1 u1 unknown answered 502", "s2 u2 unknown", "s4 - delivered", "2 unknown, not sent again"} {
+	for _, want := range []string{"s1 u1 unknown answered 502", "s2 u2 unknown", "s4 u1 delivered", "2 unknown, not sent again"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, r.stdout.String())
 		}
@@ -333,7 +334,7 @@ func TestCountdown(t *testing.T) {
 	if diff := cmp.Diff(want, h.texts); diff != "" {
 		t.Errorf("reminders (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (5 min left)") {
+	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (5 minutes left)") {
 		t.Errorf("stdout lacks the last reminder:\n%s", r.stdout.String())
 	}
 }
@@ -365,7 +366,7 @@ func TestJSONOutputAndAudit(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	if first.SessionID != "s1" || first.User != "" || first.Type != "WARNING" || first.Outcome != outcomeDelivered || !first.Delivered {
+	if first.SessionID != "s1" || first.User != "u1" || first.Type != "WARNING" || first.Outcome != outcomeDelivered || !first.Delivered {
 		t.Errorf("audit line = %+v", first)
 	}
 }
@@ -460,7 +461,7 @@ func TestHelp(t *testing.T) {
 		{"--help", []string{"--help"}, []string{"Usage:\n  sendmsg [flags] [SESSION_ID...]", "--dry-run", "--ca-file FILE", "sessions", "Exit status"}, []string{" -dry-run"}},
 		{"-h after other flags", []string{"--all", "-h"}, []string{"--countdown DURATION"}, nil},
 		{"help", []string{"help"}, []string{"Usage:\n  sendmsg [flags] [SESSION_ID...]", "completion"}, nil},
-		{"help sessions", []string{"help", "sessions"}, []string{"Usage:\n  sendmsg sessions [flags]", "--pool ID"}, []string{"--message", "--countdown"}},
+		{"help sessions", []string{"help", "sessions"}, []string{"Usage:\n  sendmsg sessions [flags] [SESSION_ID...]", "--pool ID"}, []string{"--message", "--countdown"}},
 		{"sessions --help", []string{"sessions", "--help"}, []string{"sendmsg sessions [flags]"}, []string{"--message"}},
 	}
 	for _, tt := range tests {
@@ -496,6 +497,100 @@ func TestCompletion(t *testing.T) {
 	r := runFake(t, demoHorizon(), nil, "", "__complete", "s1", "--type", "")
 	if r.err != nil || !strings.Contains(r.stdout.String(), "WARNING") {
 		t.Errorf("completion of --type: err %v, output %q", r.err, r.stdout.String())
+	}
+}
+
+func TestCountdownWording(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--message", "Restarts in {minutes} minutes ({left}, {minutes} min)", "--countdown", "90s", "--every", "30s", "s1")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := []string{
+		"Restarts in 1 minute 30 seconds (1 minute 30 seconds, 2 min)",
+		"Restarts in 1 minute (1 minute, 1 min)",
+		"Restarts in 30 seconds (30 seconds, 1 min)",
+	}
+	if diff := cmp.Diff(want, h.texts); diff != "" {
+		t.Errorf("reminders (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.stdout.String(), "Reminder 3 of 3 (30 seconds left)") {
+		t.Errorf("stdout lacks the last reminder's line:\n%s", r.stdout.String())
+	}
+}
+
+func TestTimeLeft(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		15 * time.Minute:                    "15 minutes",
+		time.Minute:                         "1 minute",
+		30 * time.Second:                    "30 seconds",
+		time.Second:                         "1 second",
+		90 * time.Second:                    "1 minute 30 seconds",
+		15*time.Minute - 3*time.Millisecond: "15 minutes", // the time a round takes to start
+		0:                                   "1 second",
+	} {
+		if got := timeLeft(d); got != want {
+			t.Errorf("timeLeft(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// Ctrl-C during a countdown: the report of what was sent, then exit 130.
+func TestInterruptedCountdownExits130(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	ctx, cancel := context.WithCancel(t.Context())
+	var stdout, stderr bytes.Buffer
+	err := runWith(ctx, []string{"--message", "m", "--countdown", "10m", "--every", "5m", "s1"}, &deps{
+		getenv: func(k string) string { return tokenEnv[k] }, stdin: strings.NewReader(""),
+		stdout: &stdout, stderr: &stderr, clock: &blockingClock{cancel: cancel}, random: func() float64 { return 1 },
+		connect: func(context.Context, *options, *deps) (horizon, error) { return h, nil },
+	})
+	if code := exitCode(err, &stderr); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d (err %v)", code, exitInterrupted, err)
+	}
+	if !strings.Contains(stdout.String(), "INFO delivered to 1 of 1 session;") {
+		t.Errorf("no report of the reminder sent:\n%s", stdout.String())
+	}
+	if got := stderr.String(); !strings.Contains(got, "stopped after 1 of 2 reminders") || !strings.HasSuffix(got, "sendmsg: interrupted\n") {
+		t.Errorf("stderr = %q", got)
+	}
+	if !h.closed {
+		t.Error("did not log out")
+	}
+}
+
+// Explicit ids are looked up, so that the report names their users.
+func TestExplicitIDsShowTheirUser(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "s2", "nope")
+	if !errors.Is(r.err, errSomeFailed) {
+		t.Fatalf("err = %v", r.err)
+	}
+	if diff := cmp.Diff([][]string{{"s2", "nope"}}, h.lookups); diff != "" {
+		t.Errorf("lookups (-want +got):\n%s", diff)
+	}
+	for _, want := range []string{"s2 u2 delivered", "nope - failed (404)"} {
+		if !strings.Contains(squeeze(r.stdout.String()), want) {
+			t.Errorf("report lacks %q:\n%s", want, r.stdout.String())
+		}
+	}
+}
+
+// A lookup that fails leaves the details empty; the message is still sent.
+func TestFailedLookupStillSends(t *testing.T) {
+	t.Parallel()
+	h := demoHorizon()
+	h.lookupErr = &client.APIError{URL: "https://h/rest/inventory/v1/sessions", StatusCode: http.StatusBadRequest}
+	r := runFake(t, h, tokenEnv, "", "--message", "x", "s1")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(h.calls) != 1 || !strings.Contains(r.stderr.String(), "could not be looked up") {
+		t.Errorf("calls %d, stderr %q", len(h.calls), r.stderr.String())
 	}
 }
 
