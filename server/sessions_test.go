@@ -138,7 +138,7 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"type not a string", `{"type":1,"name":"id","value":"a"}`, `/type: property "type" is missing or not a string`},
 		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown type "Like"; want one of ` + types},
 		{"type in lower case", `{"type":"equals","name":"id","value":"a"}`, `/type: unknown type "equals"`},
-		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `property "field" is unsupported; the properties are "name", "type", "value"`},
+		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `/field: property "field" is unsupported; the properties are "name", "type", "value"`},
 		{"missing value", `{"type":"Equals","name":"id"}`, `/value: property "value" is missing`},
 		{"null value", `{"type":"Equals","name":"id","value":null}`, `/value: Value is not nullable`},
 		{"Contains a number", `{"type":"Contains","name":"machine_id","value":15}`, `/value: value must be a string`},
@@ -148,7 +148,7 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"Not without filter", `{"type":"Not"}`, `/filter: property "filter" is missing`},
 		{"nested, missing value", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"id"}}]}`, `/filters/1/filter/value: property "value" is missing`},
 		{"nested, unknown type", `{"type":"Or","filters":[{"type":"Like"}]}`, `/filters/0/type: unknown type "Like"`},
-		{"nested, unknown member", `{"type":"Not","filter":{"type":"Between","name":"start_time","fromValue":1,"toValue":2,"to":3}}`, `/filter: property "to" is unsupported; the properties are "fromValue", "name", "toValue", "type"`},
+		{"nested, unknown member", `{"type":"Not","filter":{"type":"Between","name":"start_time","fromValue":1,"toValue":2,"to":3}}`, `/filter/to: property "to" is unsupported; the properties are "fromValue", "name", "toValue", "type"`},
 		{"nested, not an object", `{"type":"And","filters":["x"]}`, `/filters/0: value must be an object`},
 		// Not about SessionInfo's fields.
 		{"unknown field", `{"type":"Equals","name":"pool","value":"a"}`, `/name: unknown field "pool"; the fields are "access_group_id", "agent_version"`},

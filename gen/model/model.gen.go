@@ -611,6 +611,15 @@ type OrFilter struct {
 type OrFilterType string
 
 // ReferenceData The reference server's data file (`-data FILE`), not part of Horizon's API.
+//
+// The file holds every object, at any depth, to its schema's fields:
+// `x-refuse-unknown-fields: true` says that each object schema below this
+// one that says nothing of additional properties (ReferenceUser,
+// SessionInfo, ClientData, SecurityGatewayData) is read here as if it
+// said `additionalProperties: false`. A field the spec does not know,
+// such as a misspelt one, stops the server at start-up with the field's
+// JSON pointer, instead of being dropped without a word. Answers are not
+// held to this: SessionInfo itself stays open, as Horizon's is.
 type ReferenceData struct {
 	Sessions []SessionInfo `json:"sessions"`
 
