@@ -113,12 +113,19 @@ type ClientInterface interface {
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD must be a property of SessionInfo, and values must match its
-	// schema (an enum field takes one of its values, an integer field only
-	// integers). String comparisons are exact, case included. A session
-	// without the field matches no `Equals`, `Contains`, `StartsWith`,
-	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-	// malformed filter gets 400 that names the problem and where it is.
+	// FIELD is a property of SessionInfo that holds one value (a string,
+	// an integer or a boolean), or such a property of ClientData or
+	// SecurityGatewayData, named with a dot: `client_data.type`,
+	// `security_gateway_data.location`. Values must match the field's
+	// schema: an enum field takes one of its values, an integer field only
+	// integers, a boolean field only `true` or `false`. `client_data` and
+	// `security_gateway_data` themselves, and the list
+	// `application_names`, hold no one value: a filter on them gets 400
+	// that says so. String comparisons are exact, case included. A
+	// session without the field (or without its object) matches no
+	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+	// names the problem and where it is.
 	//
 	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -329,12 +336,19 @@ type ClientInterface interface {
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD must be a property of SessionInfo, and values must match its
-// schema (an enum field takes one of its values, an integer field only
-// integers). String comparisons are exact, case included. A session
-// without the field matches no `Equals`, `Contains`, `StartsWith`,
-// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-// malformed filter gets 400 that names the problem and where it is.
+// FIELD is a property of SessionInfo that holds one value (a string,
+// an integer or a boolean), or such a property of ClientData or
+// SecurityGatewayData, named with a dot: `client_data.type`,
+// `security_gateway_data.location`. Values must match the field's
+// schema: an enum field takes one of its values, an integer field only
+// integers, a boolean field only `true` or `false`. `client_data` and
+// `security_gateway_data` themselves, and the list
+// `application_names`, hold no one value: a filter on them gets 400
+// that says so. String comparisons are exact, case included. A
+// session without the field (or without its object) matches no
+// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+// names the problem and where it is.
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1096,12 +1110,19 @@ type ClientWithResponsesInterface interface {
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD must be a property of SessionInfo, and values must match its
-	// schema (an enum field takes one of its values, an integer field only
-	// integers). String comparisons are exact, case included. A session
-	// without the field matches no `Equals`, `Contains`, `StartsWith`,
-	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-	// malformed filter gets 400 that names the problem and where it is.
+	// FIELD is a property of SessionInfo that holds one value (a string,
+	// an integer or a boolean), or such a property of ClientData or
+	// SecurityGatewayData, named with a dot: `client_data.type`,
+	// `security_gateway_data.location`. Values must match the field's
+	// schema: an enum field takes one of its values, an integer field only
+	// integers, a boolean field only `true` or `false`. `client_data` and
+	// `security_gateway_data` themselves, and the list
+	// `application_names`, hold no one value: a filter on them gets 400
+	// that says so. String comparisons are exact, case included. A
+	// session without the field (or without its object) matches no
+	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+	// names the problem and where it is.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2055,12 +2076,19 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD must be a property of SessionInfo, and values must match its
-// schema (an enum field takes one of its values, an integer field only
-// integers). String comparisons are exact, case included. A session
-// without the field matches no `Equals`, `Contains`, `StartsWith`,
-// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-// malformed filter gets 400 that names the problem and where it is.
+// FIELD is a property of SessionInfo that holds one value (a string,
+// an integer or a boolean), or such a property of ClientData or
+// SecurityGatewayData, named with a dot: `client_data.type`,
+// `security_gateway_data.location`. Values must match the field's
+// schema: an enum field takes one of its values, an integer field only
+// integers, a boolean field only `true` or `false`. `client_data` and
+// `security_gateway_data` themselves, and the list
+// `application_names`, hold no one value: a filter on them gets 400
+// that says so. String comparisons are exact, case included. A
+// session without the field (or without its object) matches no
+// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+// names the problem and where it is.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -404,7 +404,7 @@ type BetweenFilter struct {
 	// FromValue The low end; it must match the field's schema.
 	FromValue interface{} `json:"fromValue"`
 
-	// Name A string or number property of SessionInfo.
+	// Name A string or number field of SessionInfo.
 	Name string `json:"name"`
 
 	// ToValue The high end; it must match the field's schema.
@@ -475,7 +475,7 @@ type ClientDataType string
 
 // ContainsFilter Sessions whose string field `name` contains `value`.
 type ContainsFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string             `json:"name"`
 	Type  ContainsFilterType `json:"type"`
 	Value string             `json:"value"`
@@ -515,7 +515,7 @@ type DeliveredMessages struct {
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
 type EndsWithFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string             `json:"name"`
 	Type  EndsWithFilterType `json:"type"`
 	Value string             `json:"value"`
@@ -526,7 +526,7 @@ type EndsWithFilterType string
 
 // EqualsFilter Sessions whose field `name` has `value`.
 type EqualsFilter struct {
-	// Name A property of SessionInfo.
+	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
 	Name string           `json:"name"`
 	Type EqualsFilterType `json:"type"`
 
@@ -578,7 +578,7 @@ type HealthStatus string
 
 // NotEqualsFilter Sessions whose field `name` lacks `value`, or is absent.
 type NotEqualsFilter struct {
-	// Name A property of SessionInfo.
+	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
 	Name string              `json:"name"`
 	Type NotEqualsFilterType `json:"type"`
 
@@ -592,8 +592,9 @@ type NotEqualsFilterType string
 // NotFilter Sessions that `filter` does not select.
 type NotFilter struct {
 	// Filter One filter of Horizon's filter language on the fields of SessionInfo;
-	// `type` says which. `name` must be a property of SessionInfo, and values
-	// must match that property's schema: the server checks both.
+	// `type` says which. `name` must be a field of SessionInfo that holds one
+	// value (`client_data.type` for one of an object), and values must match
+	// that field's schema: the server checks both.
 	Filter SessionFilter `json:"filter"`
 	Type   NotFilterType `json:"type"`
 }
@@ -668,8 +669,9 @@ type SecurityGatewayData struct {
 type SecurityGatewayDataLocation string
 
 // SessionFilter One filter of Horizon's filter language on the fields of SessionInfo;
-// `type` says which. `name` must be a property of SessionInfo, and values
-// must match that property's schema: the server checks both.
+// `type` says which. `name` must be a field of SessionInfo that holds one
+// value (`client_data.type` for one of an object), and values must match
+// that field's schema: the server checks both.
 type SessionFilter struct {
 	union json.RawMessage
 }
@@ -811,7 +813,7 @@ type SessionSendMessageSpecMessageType string
 
 // StartsWithFilter Sessions whose string field `name` starts with `value`.
 type StartsWithFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string               `json:"name"`
 	Type  StartsWithFilterType `json:"type"`
 	Value string               `json:"value"`
