@@ -125,6 +125,31 @@ func TestClientLogsInAgainWhenTheServerEndedTheLogin(t *testing.T) {
 	}
 }
 
+// The reference server answers 400 for a refresh token whose login has
+// expired, as Horizon 8.0.0 does: the client logs in again and goes on, and
+// Close, once that login has expired too, has nothing left to end.
+func TestClientLogsInAgainWhenRefreshIsRefused(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withTokenTTLs(10*time.Minute, 20*time.Minute))
+	c := loginClient(t, ts, client.WithClock(ts.Clock.Now))
+	ts.Clock.Advance(time.Hour)
+	ts.takeRequests()
+	if _, err := c.ListSessions(context.Background(), client.Equals("id", seedSessionID)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /rest/refresh", "POST /rest/login", "GET /rest/inventory/v1/sessions"}
+	if diff := cmp.Diff(want, ts.takeRequests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	ts.Clock.Advance(time.Hour)
+	if err := c.Close(context.Background()); err != nil {
+		t.Errorf("Close after the login expired: %v", err)
+	}
+	if diff := cmp.Diff([]string{"POST /rest/logout"}, ts.takeRequests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
 // The client's filters mean on the server what their names say.
 func TestClientFiltersOnTheServer(t *testing.T) {
 	t.Parallel()

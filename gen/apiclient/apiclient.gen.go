@@ -229,7 +229,10 @@ type ClientInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -244,7 +247,10 @@ type ClientInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -259,7 +265,9 @@ type ClientInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -274,7 +282,9 @@ type ClientInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -512,7 +522,10 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -537,7 +550,10 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -562,7 +578,9 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -587,7 +605,9 @@ func (c *Client) RefreshAccessTokenWithBody(ctx context.Context, contentType str
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1230,7 +1250,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1245,7 +1268,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1260,7 +1286,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1275,7 +1303,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1674,36 +1704,22 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
-// LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
-type LogoutResponse401Headers struct {
-	WWWAuthenticate *string
-}
-
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON400 *RefreshTokenRefused
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *LogoutResponse401Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r LogoutResponse) GetJSON400() *BadRequest {
+func (r LogoutResponse) GetJSON400() *RefreshTokenRefused {
 	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r LogoutResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -1755,20 +1771,13 @@ type RefreshAccessTokenResponse200Headers struct {
 	CacheControl *string
 }
 
-// RefreshAccessTokenResponse401Headers the declared response headers of an HTTP 401 response for RefreshAccessToken
-type RefreshAccessTokenResponse401Headers struct {
-	WWWAuthenticate *string
-}
-
 type RefreshAccessTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccessToken
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON400 *RefreshTokenRefused
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -1777,8 +1786,6 @@ type RefreshAccessTokenResponse struct {
 	JSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RefreshAccessTokenResponse200Headers
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *RefreshAccessTokenResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1787,13 +1794,8 @@ func (r RefreshAccessTokenResponse) GetJSON200() *AccessToken {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r RefreshAccessTokenResponse) GetJSON400() *BadRequest {
+func (r RefreshAccessTokenResponse) GetJSON400() *RefreshTokenRefused {
 	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r RefreshAccessTokenResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -2232,7 +2234,10 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2253,7 +2258,10 @@ func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, co
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2274,7 +2282,9 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2295,7 +2305,9 @@ func (c *ClientWithResponses) RefreshAccessTokenWithBodyWithResponse(ctx context
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2705,18 +2717,11 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest RefreshTokenRefused
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
@@ -2739,19 +2744,6 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.JSON500 = &dest
 
-	}
-
-	switch {
-	case rsp.StatusCode == 401:
-		var headers LogoutResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.WWWAuthenticate = &value
-		}
-		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -2779,18 +2771,11 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest RefreshTokenRefused
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
@@ -2826,16 +2811,6 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
-	case rsp.StatusCode == 401:
-		var headers RefreshAccessTokenResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.WWWAuthenticate = &value
-		}
-		response.Headers401 = &headers
 	}
 
 	return response, nil

@@ -252,6 +252,8 @@ type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
+type RefreshTokenRefusedJSONResponse ErrorResponse
+
 type RequestTimeoutJSONResponse ErrorResponse
 
 type UnauthorizedResponseHeaders struct {
@@ -737,7 +739,9 @@ func (response Logout200Response) VisitLogoutResponse(w http.ResponseWriter) err
 	return nil
 }
 
-type Logout400JSONResponse struct{ BadRequestJSONResponse }
+type Logout400JSONResponse struct {
+	RefreshTokenRefusedJSONResponse
+}
 
 func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
 
@@ -747,23 +751,6 @@ func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -853,7 +840,9 @@ func (response RefreshAccessToken200JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
-type RefreshAccessToken400JSONResponse struct{ BadRequestJSONResponse }
+type RefreshAccessToken400JSONResponse struct {
+	RefreshTokenRefusedJSONResponse
+}
 
 func (response RefreshAccessToken400JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
 
@@ -863,23 +852,6 @@ func (response RefreshAccessToken400JSONResponse) VisitRefreshAccessTokenRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RefreshAccessToken401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RefreshAccessToken401JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1555,160 +1527,166 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tb9u4lvBfIfQs0OSurNp5a+PiAa7bpFP3pkmQpNMBqm5ES7TNqUzqilRS30H++4KHpETJtJM0ndm5",
-	"u9MPhSNR5OHh4Xnn4W9ByhcFZ4RJEQx/C+YEZ6SEn6f8UvKSqJ8ZEWlJC0k5C4bBFf9KmECLSkjEuEQT",
-	"glKczkkWBWEg0jlZYPURYdUiGH4OGO8J6OhLGMhlQYJhIGRJ2Sy4u7sLg5KIgjNBYMzXOLsg/6yIkOqv",
-	"lDNJGPzERZHTFCsInv8qFBi/BeQbXhQ5AEjKkpfXCyIEnqkBSt0JmvBsOUTPzYtrNfwQ3eC8IogKAJ4z",
-	"gvgUyTlBOM/5Lcn0e4E+x8HxxcXZRRyEcfBpdHE6Pv0Jfo9P357FwZcgbA8r1GT/kIG/mJHViHbuX8ky",
-	"GAYTnEUGhC54fxRW7r7cuVTwHyWZBsPg/z1v6Oy5fiueHyv4Lsz6a2poU9prnCFDD0MApp5BSfBXAY9E",
-	"QdIQ8RJRKWBmKOVVnhnKjFlJcBahqznRLwVeCnQ7x1JN9bbkbBbFLLgLg3dA+W8pyTNxxfkJLmekQ4SS",
-	"fJPPixzTNvkFe7sDCybS3SDdD7riHOmeXJx4dkFnhzVTfSaQ3pNIkFS9VnDnqssSyTlmBi1TUhKWEiRI",
-	"eUPKmOE0JYUUaCvpLfC3nu6iN1lKIpIQDdAH+hpNligjU1zlcjtCP/FnAr27ujpvumDilpQKyVSgCZny",
-	"kiDMlogXpISNGCLKEKADKcyECLMMpTkXBFYmZilnTANtcDxmkpQM57DwT9vh1HRlwEXw3rsl/S3X7yHb",
-	"PvJ2uXboH0n3I4YqRr4VJJUks8PASjmUzIh6muKypESgGqiMSEzzSKH7lMu3vGLZ0zB9SYRQdBcHffOv",
-	"B//tqf9e2j/tvzhAGSeai5BvVMjIuyhP7nT9+jEuoylMO/zxc/mRq3zKJYL18bKnlZHD4Bwvc46zNdzp",
-	"CSKyy1P2Bod7u/09BPziXjm3+ev1C1Xo6USS8yg3TPL7ofyRK3PlihrPyCB39K40jFYv4SofTuck/brC",
-	"Q+WcshkiuSAh4gypjezwVcMsjUS5ogvCqx+oDwFRlSQl9IZk6JYqYJwZPRNIiUwkzbj3rv7jultPDqbT",
-	"aM3AT5vF70odGdXqhmLFN8QFpksQBqyYGbiUfFYPeubvJES7fSQc0RwqdYYpMTAt+ULPUOJSIj6NmaMS",
-	"bWsKNFTZSGG0IoQ/MlzJOS/pv8gTJcOCCqEIeUJwqbaGsgu89OJtuJ4SKhfC8GHD/sgF/ihIaTVhBQlh",
-	"UmFFGziOhfTp06feyHm/aiqN8lvF0JPXAGoSbVYD7+opQPej83GtKLW7PWNEax0hwgK9U5jiDO3s9Hf/",
-	"E5Wk4KUUiILkLUrFViTV5pWD5BVIFVlNchKiBU7nlBGgS/UEfSVLEOK1viu0FI1cSduZzMqqrY43rxaY",
-	"NaOUBAvO2gMdM0nlsiMKRbQ6HNiR/6xoqUj6szPPLhyNDconv5JUKkhHaUqEAKtWwdlGGYaX19K+bc/i",
-	"kjCpliAZGYKFvTNEer1RXPX7u6nbBTwhySuE0ftPV+h2zgVBCflWJCjNMV1YBYAwRNV8C1qSB0y4BaV3",
-	"jix7S3NJgJhwllEFJ87PnblOsZJHKxOEpVasBEsrqLRxmEyhQ5EgQXKS6nVpI8+0UD+pJAtx3840oxlI",
-	"78JgQdlYfzioJ4XLEi/VS/1342gYscznY2hjCt6GNWReXFVyfsJn1LPe8BilJcnUnse5Z84ZX2Dfp4o7",
-	"VwJEgG4SIlGlc0U9ynI9JfL1+OwSMbwgnU3wy+jD+clxANg4IWwm5y46mh1XYCFueZn5x7Zvhwgj/Q1Y",
-	"zZghQKhaUf3YrDUuCfqVU0YyRFnMeJmRMqp5zcuoH/WfCVRUk5yKubJSCpKijKQ5LonwdruFY/Ye32CU",
-	"pHNcfv6SbIdIcJTmVBEBmhGmFCAr6ahEgrBM+yCgqykvF69iprBlsAMW5xyzrHdbUikJqzuDT+1EI/Sa",
-	"yznMSKtrJFOysIVk/at3rrDULxVH44ycTUE2bca7Q9srS7KBfpW8UvSgFnx1xUAEqVegTShNQeFBE06E",
-	"Pp6f9oRc5gSaKCtf9fR3M50o5YtkO2ZqvopriqpQIoFk2oeSFFgqWzFR2kklYLGWKPl70sUJzhaUUSFL",
-	"LMEObqPB9BIMg//6/F9///Kf/7HCpMLgW8+06jXSu4G9snMUaAvg19PbRiuAv2pIof4I1r5BChKkwIp8",
-	"8uXKnq/R7OyR0G7UdRxAezn9e0lqDyifIowYuUW5YgurrOBPKjsUcqYlEfN1kB1/S+eYzdROVBwCpqgB",
-	"0TMHmkTJ+dnlFXpu+kq0+4ewTKudgJJWw5zPlIb7SGHWBda3XK+JvCWEPU3AaXROKckzlChqSVBOidDM",
-	"KFH//4zziiRIcpRIrv8I0URxFsrSvMq0ftiRgPY7PyHl/Fah7JVaMPCnL7BM54BAgOSZQFo2gv3vZxUj",
-	"w+UUN2fVYkJKMws+RWZ2YzblXkIw8/ADN6ez+SOg64pjsyoPFslmhzYYa8DzLnqVf1W81Sryao7+eZRE",
-	"VLm0/uzazAbiVrqMsaCUoMvW6cyNNdMd4dN82e0X09zsHbD7afYK4YlQ291uTlGlKSEZyKEjUpQEzAtl",
-	"9rnKPKKqsxtelaBvaWspeaVpTjHJksiqZFaarRdDXc3J2l0+bAnFW7UyLoA9tRGQgNdXTVibG0ooR+7g",
-	"m/S72qLxwESzdavXrI7BpyQLZZ7hCa9kW1c6mL7cn+zi/R55kfV7ezg76OEB2e3tvhgcvMyyAcn2B759",
-	"ICSWlbhOeebZC9orDi1WiYgzu8hDtNPvo4zk9IaUJAvRXn8PVewr47csZsZmUk8PkfkDhJyxz0kGMYxM",
-	"2W8EiKF2IWi3SFs47/T7YaBwj6X2SO/uNPOiTJKZVqAlXRAh8aLwES5hncncYqWcMgJrvKB5TgVJuWLp",
-	"grKUQOuPjH5DpODpvIX6wf7B4HD3cAccp23QDvY8oHV4AFUS2V0FF3Tf9n8Dit4RlthPNnYf6XZaVNdr",
-	"4BjNoMgi/f2EgNmMTrnhoFQgC6RHumdZSYRnF43PkXlnyUVrpSgjNzTtaPeDw52oH+1Eg30fXeZce2Ou",
-	"fbvjxLxE4yOtsjtDGS+Al+n7xcg7LqRWrO4H+u34tHdy1ev393a8UsVIgvYA/6AMZFJ7ZaBjIzE+jU+P",
-	"zj5dBmHwYfQmCIN3Vx9ORm/eHF+qRyfj04+/BGEwPlN/jU6PLs7GR0EYnF29O74AZ1INXtPPCmg3pBSU",
-	"e3Sen/ULO3kPkHX3+9Fe1PdqMatUypnElIkfoZoYKd/SUFLTP0ogPJusUuk9OsPDNYWOdLcz84j3MLix",
-	"SsVjBP/NWlF/ZHnqh/XeJCOf1Nb2OV4bvqzEr+Qg+K0fawVpjtdq1aRzouYuQiAqHoQ2Jq4o9fTtmRc9",
-	"QrF0lnrmcc4F1UFew5qV1Q3MK8/tFCgRodZKB6EJApakEppFrfBdZcItFIQDn3gwGDDsZXXR10sPxWOT",
-	"+n1i943RtUBEA0/SjIgYU03PYOmFdBU6Zbddr9MLEvO2HtoK1Vsr1yxJgFSzy3+/+VGvTgs99cIHHRK4",
-	"T1B1iVes+hgVh5Uk8/HkW7RQ1nlDvVYPc2NQczXBkhdF4ztRgivlZRbGjOcZERJNaSlkqEhfSLy0QQrV",
-	"MsWFke9KM5VYLVeExlJHHoSivVp/ESFEJ4HqwJnQoChB2qmmDUGM0pzgsvbdxqwkgkiQr0cG1nouXwkp",
-	"VHe0RBb7xpQRQ8TUVgVJDEQOetB6Mu/7CMnV3h+kqK5wnBWFtUM09QhhvZo+YjhmmfhE5fz3kgdgfmuj",
-	"+48WCHZqf4RAOP5nhXPxw+19tY8ejTcfwhrXbr0/lG5LEqXjJ1qxus6wxJGaWvIw/MKcN2O3m0WyRO8v",
-	"z0516taDrPjvXY9WRM3LriFQyqcmhAA2JdIZRprVmDQWLUOU8WlFoJyXhICZKWIGIsXqZtbXWxKcDTt2",
-	"ahKuGK6KLcXMWNGfv0Tt9pqvbDD9/dMCroq2KlHhPF8izvLlthPK2hwVa/OjR1jtTzS2vdGyRrx1YKwH",
-	"9q38WyzkOZbzSzDdvEamnJPSpIkJwjLrClYUoVYclwRBloT2fwBZYiFRgeVcCRuazm2gu6PSqTnTXHVh",
-	"xFavKpwoeUFS8IOyKS9TImJmHcY3OKcZlrx8JhAHQEWEamsYvtNucfSVLG95mZk4iW6rgalBbIKTVJkH",
-	"C8JkqIalyvibap8okLzNGJhxAoRc8mqmdyEEPmjawKX99Db/TiFIGsdMCBSGRM7VxvGQLE4lvXE57YTz",
-	"nGCmvb5Y+Ewf68Fq5qSBX/FaUYF0/w/x4QIcPpJ5R3Au56takBr+Wg1/H2F3aK5RY8UGDUo0gUyCKLsh",
-	"TPJyieY8z8BK3qxAiJq8LTvmX+93bJqvHPhCZ5Y+3Jxy+TvJthynX2vppvNlhVnfP5+sq9Hw5xR3p1z+",
-	"gGC6iZ8nDQfRcfR1YfRHB889WH1kfNw7+7PyB0weEon/hDkEZ+UPSSG4sLLKOigfgagrf96Y2kLKwiJo",
-	"K+nBH2/HJ8fJdgikU+iUMKsbPRNodD6OYhYzraXkRLM6m8IBkIbIrERGCiVsJQd7UGPymdD7RQxjlnzr",
-	"6Vhxz/ize+YVkmVFEh141BkiOJ2b3k0/aEJyfgtO8hhMOWgHXzCuEyH5FDX4Qc3yo60ajx8FKcOYtfhO",
-	"4wIO0SVJq5LK5U9Yklu8VA+3tdGIMzQnJTiG6BRRGTOBaYYS34oMEaxIEiHL62qNoN6kav5hzCzTw2hB",
-	"hShIDocmQiQkL1rGuaucgGXmcKKYAcMqOGRvh4gyIRXAfIomRGHGWvU2CQAjpY9EaOToBmBczwFYDmge",
-	"uuxZrSjJp2D0K3WHtNzfzwSiwqdHuBL1MdsOonAe3bUSZF3ACafGzwCEscBLlPMZoixCn+ys2dIoPib9",
-	"UdLURqJ5+VU8OP7UIqd79eIaBys7PAzWbIhgqDaEywBgpMcxgBGzOGm8auvZwaYMpEckDN3T1M1U+Z/M",
-	"A5nRG/Ij8kAMjhwcrGHjJRHzNamBK1kUG3HYgeX+rAYPS1sTsTUN0Uy3bCJdz4SN4pgoo9pkYHj88TEw",
-	"A1w3+vUy2h9Eg34/GvR9mqFep2u/Qnp0etmKWHmHqPAschKjNkXZVkf4G0qOf7k6vjgdnSSo5w6id6Ko",
-	"nRC8koJmmjYZkYovRTH7G0rGpw/6njL/5x9P/3F69ulUfW2XqyWKTFzYOokMsBB9qH+aPtpBMqfpAwJZ",
-	"ba3Km5Cs9aG2EmKe5ZjNKmXzc9aIP9ExJF7FLAETweYx0XQeWfMFNPkJQdhrg2jRoRUczkjM9GHGrVXz",
-	"o076UDoHM5rKtnZZmxOOjdFg/E1ts2HoCndzvGPC5VwvREYVWhaUQc6c4gm4KBRWh79Bfuo6X02dnltn",
-	"M61r2k52akKM69p3QpCND3ptenzbR229rWubu/Yq2EbrWjZmk2Pobmjc6fmsXNe2tkjC4FKpWhun17Ro",
-	"TATD1JanwGY09d+5GaAbjxO4YN6Fmxt3p3Vf+87q3dfcM7l7gG8v9n3N28R3X+uGqu9rWa/gA/BnW35p",
-	"2JI/92uklQQjC4cmaclhPt1k5pZ1oVTumDWsTCsooGwsCyLAtqo5sk17ZlZq1iLTey4MYX0uZK4MiDq2",
-	"9kyghGbgp+76UiBRWtlmtVNQd5DisgStePEK/JJLkxamBwfDR/M2E+prtEY0UhY4+GatnLdHfkmGyDec",
-	"ynzZxFJtcHUO6eoweWuDKI1dw2EwC/lQxvirZZVB0RDlWEkEg7mYmYQModQFJPiCwFSx1VvEHA5z0xnj",
-	"ZS03qGzLwJhteccUeLnZztOHpmK20dxWHcuSppKUQyQIQS3j3u+EhQTWWcmrwhu/1idOEDTohK+HWpbx",
-	"qV4vIr5KXqCC8xycdrpxzKa4XNhGF0eXdUNeIucQlwZuRd/BMyUUH5sKM1JfGetd6y4O2F63ngMJaHAe",
-	"PfEUdpUtNdC0FyjHFUvnTR6cGeiV26rx6irrMHpUDuSk5F9Jeb02x+ByfGThAjaifuhv2mfCai+50ixE",
-	"y8ml9pKuQwDfeZMPLCAkuy7JgoPdsjaKgpFugwqeoa03Oa8ydM4zNCrTOZUklVVJtuvR1qyPExFw1KP7",
-	"TGcn306fl1Pkdq3o0ou9I4dwOxTuR5iLJmukIGwI3zpbMlqSFIwZwXNictK9SFV6mE2svJbUZz2cYCFR",
-	"084WNLg37bGGn7bzTnQqDiSbOIM/MNVF7WcvIt+aje6MFALm3F0PCReebeFFjW+Uj4z+syKoIXmHbO7x",
-	"DNAsJ9dZVa6xoN7xW5RzNnN7fSb0llLCZEIIQ6oPg3xWSSKixoSI2cXx5ZUjQWf0RgvailH5Chjg5dno",
-	"HI3OxyjjabUg2pekA2Yxm9JZVRK0ZYQ78Gw13pEBedsd159csrpcORby2opoO/nrhYfBadR10PpMsTch",
-	"nbO5qCAl5dkKBQ5jNrcYpLLBWE1fECLNiQnP1Y9fIfuZPjBVlOSG8kq4QyoQuh20SPeh2DAnRr30+0G/",
-	"sxaakPeLjTIT11oOe3tUhK86+rG7oiSCV2X6IDbs7vqyAukDrFn3oHONH8Co/TzZenOujaPgQdzZ5yty",
-	"0vuKkkue8tzDp6kocrxEtsU6Xr2WRhznw/mbs/F5EAYXR+r/1yejyytln56dXp7B8UXHDeFJiXTUXa8f",
-	"5s3Z6enxm6vjowT1EO7md7u0r+vQYKaUx9s6yUy7U47Gl62OmD1/2OpBtz0/Pj0an/5kHTd2xaGSA2Uz",
-	"JIhEVdF2wNSdB2HgjhWEgelu4/T9mdMK7uPLf1ydneu5O8qeS+92TwHwo/Pzk/Gb0dX4DHxHmPm2Qht2",
-	"M0YQBs7HfnCVmblGrNaJFMDicz6bGR2Ot3frQ08YPCRPlLU0sodtXCpqTRsz9LHdBTIaupqDf5s+WG+8",
-	"nXPEb9l9bM97HqK1Kb6sd8tdEmYzFS8Lknq4sMm5oUyjE9R7HaWTHE0UYAx+ujxybU60v29vR1tiO0Ij",
-	"iXKi5N1A82SJFop/D/r9fszSOS6xMq7E0PFwWjnOOMrpgpriUnDaOEWS89ysniwrplYsZjqrleS5E3BE",
-	"nJHuqdZLfXIY3IYfmpRe/K1WcuAAyz1aTzcLvOOVXxYgBhb3oQa2KmSOq01arxJYRDpHTg2gm5nE8tWG",
-	"t7hkih81Tcenb89W27mLb9q6ruO1+esN7uDJBvZFM58GRLWsrjdeJhQWwL9bY4gKB0keiokZkAwcL1I9",
-	"hK29nOICp1RCSgFnjcla8O5B78/BizTLDnb2pr3dF9mgt3eQDnp4cnjQOzjcx/vZYPdw/2CqZr3hUDf+",
-	"ZhIKdvqWVtZlGPjThFdzyF0Mejd617H3w1OHgaf/TyUPO27b3z192NGxLpX6pGemi8mMKp1+pv96a0XP",
-	"+09Kk2lP+rHHtrVHEQSxe5R6WvJFzJoj0pTpxKn24eq1bkTBbQUqZQkBF2yC41tJD34k2yaR0tio9mg4",
-	"bA1QIUG4wQSa1ZpLWejqOHTt0dqfP9zistlvlxossNiaU4VxoORTzYyuuCUPEQfKqq9rSMTM+HragUll",
-	"2dVTD5skinoEm9WiobMuKpaJmNVHDABVjJBMDPXZ9NAgyaAY+Iw+oo62JJ6hGKoAxIEJDuVUSKqsKfVH",
-	"SXCmNUCzrcwXY5tXGAfbETrPK5tuKApjczkwW1feyqqazmo3o0FrHIQ6O7MoyZR+Q4miDv1Js8C4JDHb",
-	"nBB0ouSpQFtJLfOSECWWqSXbdcKpzyuqi1KJVxBj1iXOzIkRvS7ao5zrIWzqLZLAdUx2iya7nKbEJItr",
-	"phKMCpzOCdqBs3VVmRsSFMPnz29vbyMMryNezp6bb8Xzk/Gb49PL495O1I/mcpHrM0sSZFWHJhUR9dA6",
-	"Qgyck4EBUB3EfwrCcEGDYbAb9aNdyBaQc2AXz+sU0uc3g+dutsyMSL8MbGmAtc+z7gc04iYxVddbUet1",
-	"jmeUzYYoKfCM2OgA/RdJ0IwjyWeg2kboJ3pDECNUu/R5afYEBDKBcGvNm5f6BPkWJGvNSgIeeShs1w9t",
-	"366Stl1HTRUIr3Qal1uXRK/6jEiB9vp9k0y94CWph2/mPeW5Vs9IzFR3oZPs3DoGYMqeJu9Gl9cfzi6O",
-	"ry+O35xdHF0O0dXFx2PI0VLfowILqZOy1eJSqD1DFoVc6rIxgEMtNDUabdplHS62UWosdP6oLmZK2Uoc",
-	"O2Z1IHsL1lLHG1qx8e1wY5B7qKD5G0p+i4HNxsEQxSbAqvZ3DJtBPX07Pj45Ug9AjKknP49OPh7fJZYd",
-	"fSW3VJCYIZTUQcXk1WrnNoJ4X/dXx79ceXtvZLMhPhszTGCqrugXnvFNyHDN8HW1B/X05OyTemaqPqgn",
-	"78Y/vbtLQgUHkCycb7LVNtzhFWBu8QsfJCOWaShM5qZ6+vnt+OTq+CJEURR9UdO3U0fJWamxAUhodXTK",
-	"pduRnpDq5i7R1KZmB5RokxmXmxMWTPHlrboykxIzyFi4ENNBxvTchu2r/eGtzhv/POJlzDwOoRBCmIZP",
-	"Y5RxOfTkZ4cxS7wuqMhmySQR+rmbKdFOarSJEmojsmphUynxVyJs7oUSDzrfQuG4nqpRIFm+VLoAPFMN",
-	"7Oyd9yjRqadKV7JJm+5s7HEf71wSCJkKkt/o8XWoRIn4mCUrUaskhJVStmi9VkPIRNEJL7DdFzX7M1kj",
-	"kMQieIQuNYWmfFHgkuqyGiXRIdYQpRgko6kfg0Y1n24xWD3vLV7WTxUCTfaKXgJwiscsMZwgRInd+eq3",
-	"s4lDZwcD+swOTWoup4w0Y3FrIeJwGNNIcd8FzpVBSTKLCYsBoO6Y6Yi5Ar8o+SQnC+jxFrJxwZOoNYFa",
-	"JRpnRlI6UrnAJV4QnQD+eeW0tOLEetfbE9ERFOJW2q0RZO0iFUqXDYbBPytSLq2lMAwK3CnQvVJYY9Mp",
-	"6rvwt3XWVkFKpGXcQJm3Spa6AIJAbwOozEkfiGou94CIvxkQrU26EeKHV/2sE/A/16paN/xXD2FyemqL",
-	"LVAtelPKMEsJJHfY+bRcW+u/bxyod40lN2JZ8OBqn53zAKvVPp3cNY/Mb3LXtgQhCE/4DdkOW7oC1Mf7",
-	"ePW29zJEHy9OeoSlPCPZMGZG1/j/jfRwhH0tDeM2NuCVFctxg4E4uDOnFH0EMrVZMZ0bFXb6/ccUef3s",
-	"yV4wT3rwpFdyLoOVHAKjNK+G1YPL3qC339sZ9Ab9l/v93cHOYK832D/YPXy5v7u313uxs7+7t7+/t9sb",
-	"DPp7gTccblwanWh1nXsaDPrRTj/aHURQjqRVMyU4mGR4p08ODtIM7w72+y/3SJa+nOynBy+mh+l0QHYn",
-	"/ene/v7hBB8e9ieDfn8PN1j1Fjppyos009c1QXyR8fYW0OHXhzmhVmKrO5sCj7sHpvSOG42zf6jxe/3+",
-	"IPAHugyCV8NFdRSnE59pxTnawQsnjOCGCXR9oH0L5IrL3oDwvXSjWMvTCNeTrPI5+EDTkgs+lej4W0ry",
-	"IHSefDJZ40+i+P2nUPxgJ3r5coXis70BeTnZwQfp4XSPDLIXk128n74kO9N+djg5wHvpgLyY7mb7k5d4",
-	"Jz0gh9N+1qb4o6tefzB48UCKr1MX4FePT6c0JT1cFMJSOx5MdtLdbK9H9qcHvT38YtJ7mR5mvT4ZTHfw",
-	"7mQv3c9Wqf1gE7XvvPBRe5kJO76m9XYkefX9pr2wJgzbXYR+tNsPOonqQYVnveYeiVb2eZNs3qRo3/2o",
-	"vecG7nz772D/d9l/+yB3Gnn89BND/qrrK94EnRNnHBPGpbLoVOnu+g88VXdKIuDcdu1a1PZYAo6GUGdB",
-	"3ufOoAKA8N+BpDry3n90FwZ7WkL7UFVL8ufOxUjwyeD+T1p13uGjl/d/1Ll0QH022L3/s+7NFOq73QfA",
-	"6L105y4M9h+Ck/ZtMuDXrxYLXC5t0Mk5di3xDBh67aENvqgP/G685xictc/dcgVw/IcL6a3jamqeOuE+",
-	"N/NY5wofu1UAdDVDsJd0Bcq6ahI4nmytAFN0eeQErWPW1AJyx9xKnOp5Cdrp97e1ndzUgwUfJCQDSwGW",
-	"ceu0NhVujoWyb908D7XPCsJcrzckIymTs5OKIblOvKCyC9Re/3A7QiOmKznqK5igcgLT7sDG+wmY6X68",
-	"1/oWFwXBpUB4hmldLESnfFn0UafuE+IQPMDactZlO3iaViV4uF/pg6s6N7l5HDMvIIf1wVp7OYhaxObs",
-	"uYIG7AG0dfH2DXq5s3+4PWzu/cBTaXIRoHUYM17qS0yaytsKLcakmBGpvapnU5RVWklR6w7OLtBUtAs1",
-	"Bz+ogkSfp/RZ106iwBV3zGyDsdc8Wz7uSgjnah1/XL0VJ7cB5Fa8+KEh2cdafN2kCI9M+a60iCbiaM56",
-	"PtHeWr0uY/21B+fW40cFWmAG1UKWcBmSNnYeVv60Ve0UKok6hd5ahTy/Q6x76/I+QL6f/SP4Sxj+PsJw",
-	"Q9TrcXLxN5rdrY1xXUAxYtGuxWcVqhm9gTzfV1AVtz5W4hRiAWHCQH9q86yfiHUI3ucPvGpl2Opizk3y",
-	"ykNtbgYeQTlvbCLwcLW3/aZ7XJ7ogvnLA/OXB+bf0gPzOPGs5YLfzqvTJP9QibB3/0f1jYr/10TIT0S6",
-	"JXM3SI7c3pzjt5ZO+Ewo/RhrE0ln02jB0U2N0mVEbX4OPNN5UOpLHV7qFn9QqrMWNU0ZCGXKeIpNxMx3",
-	"a4o1SeqSEzCCk9lQcjZzLwBS72K21x/UNoEnbcadlo7+vf90JTbd4GFOc+pMLbS127dHVBrrQZ/1pEJU",
-	"JEMVy9UIKTfnXbKYQVLGLRVk+5UpCOsgUtiuX6I5r0qnW3Nzh+4Q7nA1PaK6Qx0aZNysE69kDody1Cjw",
-	"9bPOaFHMxhKqvIpWYolureNksDBbGE2rUucQARi1ba2r2G7r/KtBv9/BaVF/4XRhYSiJhICb08+/rQWn",
-	"L6Z6gsVmq8M490o1dWB89yA1pV86NwI9mOM3F2p5+P3KlVqQpWfvnmlElEmb/6HWV/eKnoAs388nP6X0",
-	"jL4ff/zXeHBKx2LMLvbTN+OD8dfil5/fvD+MyPJ9Tt6N6Nmvx4PTX4/3T4+Obz8cvT6M0p2cTRZv+9kv",
-	"7/OVi2u+t/NfZ57OH4V6c5ORH/f6dEbHZfoGp3PSe8OZLPWhId8Qpv1ze0/8X87MHyx8TQQiGH7+0nJt",
-	"QnUsRwJD0nItfM1dsX7pe9y+nqm+NaLFreEABdwDx4eet5BXo/NCWuIavO9Ymq6F5AVU5wJ+KcH9FqFR",
-	"uy+TKkOFvSclNGJJl1zNS4KzpT1DxCtpBfHg35l967ttv5t//xm4SqsuloevXLQIxmS6GpLjSqY/mJN7",
-	"+RWvdIEqtfjRX16jP4zraMr1sB1Dk+v5jvUNee6S09dkPYwjxUzyCB3jMqfm6u1GA+yyH7zUBZVRxSTN",
-	"kaNOQ5Zdu/9NbOh/E/sxG9O98fb/FCsyqqXk9W2jHpL806qZ472naILOmnvwNPKi4S+d8N+DO9dUPiet",
-	"NVzLrrVr4vnNQC2ZKcfu9eqfrj1LhE4JyUTtBvA67k2t96dun1ZpeFvi3mzM5uzNQVOnPeBfH74zDJBr",
-	"fZFwfogK+EXZLPpfI9LpDWHgNZqT9CvaWjmIBrdZOCTUPZHmI6f2RZk58VVz2EBTb3kJQtbemZDyMmtu",
-	"CoLaYFpGIkmUuIMyD1L1BfnfpqJ0hC471wjVjsLEXM+TaCkJTqmYwW/1oUdmvskJLldvcVqh6b3VicKn",
-	"JPtLR/293NKaXHzXY30XNYeP5oHNwb7WxVwrg89xK3One90WHO1oKmDo4kCKeLZD5N7f5TiZ1c6AWiS8",
-	"YmqLbCW9Bf7Ws1um51zYak5tgsu13w8Rh3ObOM/rvIbtIRjoaFrleahzYZQ6YO9rQ7BpXAeqLnZubtRp",
-	"7ShotWh2qi3ynlFhU3YEzQmT+XLd+Q/fZtsY+D2ztcHrRXCSpLgpSNiU3vi+mHD3RIZ7N1wjaDbXgH5y",
-	"aLi+Kq7v3mr2+fsTcexNhIP2ZYAPxcy6xJEnxBEfnuizSidrZPgqf/iLJf+umZc/iiF31Jd2mYbPXyA9",
-	"Cdr6uEKdl9iUPHMLFIzOx2iCBYFD9VF95lxNU+rTRhquNd0+E7aOQMudsVpOALIWW22AGzEZs++4/V+n",
-	"1JhbPCDKVfNPzU7taXqFotWjaRYnzkHzuiJB1HzdBHVXuzjrljBA3pUNkZJLZatMQYQcUeoW1x2dj4cQ",
-	"68W5Z7ls0Vs4Zgnz3+vvtWa7Qjp3X+7+OwAA//8=",
+	"7H1/c9u2luhXwfDtTOxdipFs2YmVeTNXjZ1GvY7ssZ2mM2HWhEhIQk0BKgHa0e34u7/BAUCCFGTLcdrt",
+	"fdv8kZFJEDg4ODi/cfB7kPLFkjPCpAgGvwdzgjNSwM8xv5S8IOpnRkRa0KWknAWD4IrfECbQohQSMS7R",
+	"hKAUp3OSRUEYiHROFlh9RFi5CAafA8Y7Ajr6EgZytSTBIBCyoGwW3N/fh0FBxJIzQWDMH3B2QX4riZDq",
+	"r5QzSRj8xMtlTlOsIHj5q1Bg/B6Qr3ixzAFAUhS8uF4QIfBMDVDoTtCEZ6sBemleXKvhB+gW5yVBVADw",
+	"nBHEp0jOCcJ5zu9Ipt8L9DkOTi4uzi7iIIyDT8OL8Wj8I/wejd+dxcGXIGwOK9Rk/5SBv5iR1Yh27jdk",
+	"FQyCCc4iA0IbvD8LK/df7l0q+I+CTINB8H9e1nT2Ur8VL08UfBdm/TU1NCntB5whQw8DAKaaQUHwjYBH",
+	"YknSEPECUSlgZijlZZ4ZyoxZQXAWoas50S8FXgl0N8dSTfWu4GwWxSy4D4P3QPnvKMkzccX5KS5mpEWE",
+	"knyVL5c5pk3yC/r7PQsm0t0g3Q+64hzpnlyceHZBa4fVU30hkN6TSJBUvVZw56rLAsk5ZgYtU1IQlhIk",
+	"SHFLipjhNCVLKdBO0lngrx3dRWeykkQkIeqhD/QHNFmhjExxmcvdCP3IXwj0/urqvO6CiTtSKCRTgSZk",
+	"yguCMFshviQFbMQQUYYAHUhhJkSYZSjNuSCwMjFLOWMaaIPjEZOkYDiHhX/eDqemKwMugvfeLelvuXkP",
+	"2faRt8uNQ39Puh8yVDLydUlSSTI7DKyUQ8mMqKcpLgpKBKqAyojENI8UusdcvuMly56H6UsihKK7OOia",
+	"fx34r6/+e23/tP/iAGWcaC5CvlIhI++iPLvTzevHuIymMO3w+8/le67ymEsE6+NlT2sjh8E5XuUcZxu4",
+	"0zNEZJun9HtH/f1uHwG/eFTOPfz15oVa6ulEkvMoN0zy26H8nitz5Yoaz8ggd/SuNIxWL+E6H07nJL1Z",
+	"46FyTtkMkVyQEHGG1EZ2+KphlhdkWhAxB23rgkxLQbLnrjh0iKTqEc2xQOTrkhYkG6CczxQzxzMl2/zr",
+	"vd23m1fb9BBBD5H52rvi2430h+oZsOiblIwmhHafxuyOFzfrW5mmcxCUSWOiCQjL+vENWSWDmMXsP1HS",
+	"xFTJbhi/YwnquGSXUa3hUCGU1iYRFghbyGKGDHA7mAGFCqEfKBnN5Ry0CdXPi+q50vimBV8YKoUu6uEK",
+	"IiQuJMl233hANAukQFT4yfmMNlbO903OZzOSRbyUns9YRjK7XeQcywGiUkF0h6HZjGSIlxIWxLRdAbSl",
+	"gCkxckcK3Z9AO1iiBRcS9RRHZwjhgqAbspRmKo7KbHHsW/1ILc57XtB/cYZeR92oizKS5rggAvW7XTTl",
+	"ijcQtaPVuvS7vQidOvQKDbACTamkDgFVux1AuKILwsvvaP0ANAVJCb0lGbqjivU4K/tCkTPOkDTjPsrr",
+	"n9bdQ+wAOo02DPy8WfyhssBuPaV43RIXmDb7N2DFzMCltHH1oGP+TkK030XCUcRDZbwwpfTBXoQZqo2H",
+	"+DRmjgG0q/mM2Z21zo3WVO6PDJdyruj2ueJjQYVQYmtCcKEEoSJeL714G26mhNKFMNxu2O+5wB8FKazd",
+	"qyAhTCqsaHeG4w/59OlTZ+i8X3eMDPM7xfOTHwDUJHrY6LuvpgDdD89HlVnU7PaMEW1jhIrLWx60t9fd",
+	"/y9UkCUvpEAU9OxloZQISbUzxUHyGqSKrCY5CdECp3PKCNCleoJuyApU9sq6FVpnjly9ujWZtVVbH29e",
+	"LjCrRykIFpw1BzphkspVS/EV0fpw4DX6rQQFYvDZmWcbjtrjxCe/klQqSIcgDkGrUnA2UaZl5bW0b5uz",
+	"uCQMBG0yNAQLe2eA9HqjuOx291O3C3hCkjcIo58+XaG7ORcEJeTrMkFpjunC6giEKRGupeUWE25A6Z0j",
+	"y97RXBIgJpxlVMGJ83NnrlOstM+1CcJSCxC6Vi3VrqBkCh2KBAmSk1SvSxN5poX6SSVZiMd2phnNQHof",
+	"BgvKRvrDXjUpXBR4pV7qv2u34pBlPo9iE1PwNqwg8+KqlPNTpSqsrzc8RmlBMrXnce6Zc8YX2PfpVa2N",
+	"6CYhEmU6V9SjdJ0xkT+Mzi4RwwvS2gS/DD+cn54EgI1TwmZy7qKj3nFLLMQdLzL/2PbtAGGkvwFtSamD",
+	"CqFqRfVjs9ZKKfqVU0aUUhozXmSkiFBD33kh0LKc5FTMSQYqUa0A+brdwTH7Cd9ilKRzXHz+kuyGSHCU",
+	"5lQRAZoRpswdK+moRIKwTHscoaspLxZvYqawZbADKvMcs6xzV1ApCas6g0/tRCP0A5dzmJE2zkimZGED",
+	"yfpX51xhqVsojsYZOZuCbHoY7w5try3JA/Sr5JWiB7Xg6ysGIki9Am1CaQoKD5pwIvTxfNwRcpUTaCLQ",
+	"TqJ6+oeZTpTyRbIbMzVfxTVFuVQiQdlLqpNkiaUkBUuUdlIKWKwVSv6RtHGCswVlVMgCS/B6NdFgegkG",
+	"wX9//u9/fPmv/1hjUmHwtWNadWrpXcNe2jkKtAPw6+ntojXA39SkUH0Ea18jBQmyxIp88tXanq/Q7OyR",
+	"0G7UTRxAxzT8e0nqeAefav1dGxbrrOAvKjtCa1FvguzkazrHTNlUlYnSsBmBJlFyfnZ5hV6avhLt7CUs",
+	"02qntt3chjmfKQ33icKsDaxvuX4g8o4Q9jwBp9E5pSTPUKKoJUE5JUIzo0T9/zPOS5IgyVEiuf4jRBPF",
+	"WShL8zLT+mFLAtrv/ISU8zuFsjdqwSB6tsAynQMCAZIXAmnZCN4+P6sYGi6nuDkrFxNSmFnwKTKzG7Ep",
+	"9xKCmYcfuDmdzZ8AXVscm1XZWiSbHVpjrAbPu+hlfqN4q1Xk1Rz98yiIKHNpo1eVUw2IW+kyxoJSgi7b",
+	"pDPX1kx7hE/zVbtfTHOzd8DLR7M3CE+E2u52c4oyTQnJQA4dk2VBwLxQZp+rzCOqOrvlZQH6lraWkjea",
+	"5hSTLIgsC2al2WYx1NacrN3lw5ZQvFUr4wLYUxMBCbiu1IS1uaGEcuQO/pB+V1k0Hphotmn16tUx+JRk",
+	"ocwzPOGlbOpKh9PXB5N9fNAhr7Jup4+zww7ukf3O/qve4ess65HsoOfbB0JiWYrrlGeevaBjYNBinYg4",
+	"s4s8QHvdLspITm9JQbIQ9bt9ZHx1MTM2k3p6hMwfIOSMfU4ycCZmyn4jQAyVC0G7RZrCea/bDQOFeyx1",
+	"/Gl/r54XZZLMtAIt6YIIiRdLH+ES1prMHVbKKSOwxgua51SQlCuWLihLCbT+yOhXRJY8nTdQ3zs47B3t",
+	"H+1BmKQJ2mHfA1qLB1Alkd1VcEH3bf+3oOgdY4n9ZGP3kW6nRXW1Bo7RbB136vsJAbMZjbnhoFQgC6RH",
+	"umdZQYRnF43OkXlnyUVrpSgjtzRtafe9o72oG+1FvQMfXeZce2Oufbvj1LxEo2OtsjtDGS+Al+n7xch7",
+	"LqRWrB4H+t1o3Dm96nS7/T2vVDGSoDnAPykDmdRcGejYSIxPo/Hx2afLIAw+DN8GYfD+6sPp8O3bk0v1",
+	"6HQ0/vhLEAajM/XXcHx8cTY6DsLg7Or9yQU4kyrw6n7WQLslhaDco/P8rF/YyXuArLo/iPpR16vFrFMp",
+	"ZxJTJr6HamKkfENDSU3/KIFkjGSdSh/RGbbXFFrS3c7MI97D4NYqFU8R/LcbRf2x5akfNnuTjHxSW9vn",
+	"eK35shK/koPgt36sNaQ5Xqt1k87JkXERAjkwQWgzYBSljt+dedEjFEtnqWce51xQndJhWLOyuoF55bmd",
+	"AiUi1FppLzQh/4KUQrOoNb6rTLiFgrDnEw8GA4a9rC/6ZumheGxSvU/svjG6Foho4EmaERFjqukZrLyQ",
+	"rkOn7LbrTXpBYt5WQ1uhemflmiUJkGp2+R83P6rVaaCnWvigRQKPCao28Yp1H6PisJJkPp58hxbKOq+p",
+	"1+phbixuriZY8OWy9p0owZXyIgtjxvOMCImmtBAyVKQvJF7ZIIVqmeKlke9KM9VRvQiNpI48CEV7lf4i",
+	"QshFAKoDZ0KNogRpp5o2BDFKc4ILJxhaEEEkyNdjA2s1lxtClqo7WiCLfWPKiAFiaquCJAYiBz1oM5l3",
+	"fYTkau9bKaprHGdNYW0RTTVCWK2mjxhOWCY+UTn/o+QBmN/a6P6zBYKd2p8hEE5+K3Euvru9r/bRk/Hm",
+	"Q1jt2q32h9JtSaJ0/EQrVtcZljhSU0u2wy/M+WHstnPGVuiny7OxTtTcyor/1vVoRNS87BoCpXxqQghg",
+	"UyKdT6hZjUla0zJEGZ9WBMp5QQiYmSJmIFKsbmZ9vQXB2aCdTRGuGa6KLcXMWNGfv0TN9pqvPGD6+6cF",
+	"XBXtlKLEeb5CnOWrXSeU9XBUrMmPnmC1P9PY9kbLavHWgrEa2Lfy77CQ51jOL8F08xqZkFyik0IFYZl1",
+	"BSuKUCuOC4IgJ6pO2phiIdESy3mos2VsoLul0qk501x1YcRWp1w6UfIlScEPyqa8SImImXUY3+KcZljy",
+	"4oVAHAAVEaqsYfhOu8XRDVnd8SIzcRLdVgNTgVgHJ6kyDxaEyVANS5XxN9U+USB5mzEw4wQIueDlTO9C",
+	"CHzQtIZL++ltti0utOEt8AKSw/IVEjlXG8dDsjiV9NbltBPOc4KZ9vpi4TN9rAernpMGfs1rRQXS/W/j",
+	"wwU4fCTznuBczte1IDX8tRr+McJu0VytxooHNChRBzIJouyWMMmLFZrzPAMr+WEFQlTkbdkxv3ncsWm+",
+	"cuALnVn6cDPm8g+SbTlObyrpphPXhFnfv56sq9Dw1xR3Yy6/QzDdxM+TmoPoOPqmMPqTg+cerD4xPu6d",
+	"/VnxHSYPxwb+gjkEZ8V3SSG4sLLKOiifgKgrf96Y2kLKwiJoJ+nAH+9GpyfJrs4uXOqUMKsbvRBoeD6C",
+	"DEWtpeREszqbwgGQhsisREaWSthKDvagxuQLofeLGMQs+drRseKO8Wd3zCski5IkOvCoM0RwOje9m37Q",
+	"hOT8DpzkMZhy0A6+YFynPfMpqvGD6uVHOxUePwpShDFr8J3aBRyiS5KWBZWrH7Ekd3ilHu5qoxFnaE4K",
+	"cAzRKWSNCkwzlPhWZIBgRZIIWV5XaQTVJlXzD2NmmR5GCyrEkuRwRCpEQvJlwzh3lROwzBxOFDNgWEsO",
+	"ZzVCRJmQCmA+RROiMGOtepsEgJHSRyI0dHQDMK7nACwHNA9c9qxWlORTMPqVukMa7u8XAlHh0yNcifqU",
+	"bQdROI/uWgqyKeCEU+NnAMJY4JXJ6o7QJztrtjKKj0l/lDS1kWhe3Iit408NcnpUL65wsLbDw2DDhggG",
+	"akO4DABGehoDGDKLk9qrtpkdPJSB9ISEoUeaupkq/5N5IDN6S75HHojBkYODDWy8OnCxrrCuZVE8iMMW",
+	"LI9nNXhY2oaIrWmIZrplHel6IWwUx0QZ1SYDw+PPj4EZ4NrRr9fRQS/qdbtRr+vTDPU6XfsV0uPxZSNi",
+	"5R2ixLPISYx6KMq2PsJ/ouTkl6uTi/Hw1B4FsEiGnSgqJwQvpaCZpk1GJJz8gNMEo/FW31Pm//zj+J/j",
+	"s09j9bVdroYoMnFh6yQywEL0ofpp+mgGyZymWwSymlqVNyFZ60NNJcQ8yzGblcrm56wWf6JlSLyJWQIm",
+	"gnNOJrLmC2jyE4Kw1wbRokMrOJyRmOmjyzvr5keV9KF0DmY0lV3tsjbnmWujwfibmmbDwBXu5jDXhMu5",
+	"XoiMKrQsKIOcOcUT8HKpsDr4HfJTN/lqqvTcKptpU9NmslMdYtzUvhWCrH3QG9Pjmz5q623d2Ny1V8E2",
+	"2tSyNpscQ/eBxq2ez4pNbSuLJAwular14PTqFrWJYJjaagxsRlP/vZsB+uBxAhfM+/Dhxu1pPda+tXqP",
+	"NfdM7hHgm4v9WPMm8T3Wuqbqx1pWK7gF/mzLLzVb8ud+DbWSYGThwCQtOcynnczcsC6Uyl2d73ohjIIC",
+	"ysZqSUTj9FeV9sys1KxEpvcUKML6XMhcGRBVbO2FQAnN9DnAli8FEqWVbVY5BXUHKS4K0IoXb8AvuTJp",
+	"YXpwMHxCe65QfV5rjWioLHDwzVo5bw/4kwyRrziV+aqOpdrg6hzS1WHy1gZRGruGw2AW8qGM8VfJKoOi",
+	"AcqxkggGczEzCRlCqQtI8AWBqWKrt4g5lG6gM8aLSm5Q2ZSBMdvxjinw6mE7Tx+aguN3m81t1bEsaCpJ",
+	"MUCCENQw7v1OWEhgnRW8XHrj1/rECYIGrfD1QMsyPtXrRcSN5Eu05DwHp51uHLMpLha20cXxZdWQF8g5",
+	"xKWBW9N38EwJxaemwgzVV8Z617qLA7bXredAAhqcR08cw66yhUXq9gLluGTpvM6DMwO9cVvVXl1lHUZP",
+	"yoGcFPyGFNcbcwwuR8cWLmAjcAwUvmmeCau85EqzEA0nl9pLuuoIfOdNPrCAkOy6IAsOdsvGKApGug1a",
+	"8gztvM15maFznqFhkc6pJKksC7JbjbZhfZyIgKMePWY6O/l2+rycIrdrRZde7B07hNuicD/CXDRZIwVh",
+	"Q/jW2ZLRgqRgzAieE5OT7kWq0sNsYuW1pD7r4RQLiep2tnzJo2mPFfy0mXeiU3Eg2cQZfMtUF7WfvYh8",
+	"Zza6M1IImHN3PSRceLaFFzW+UT4y+ltJUE3yDtk84hmgWU6us7LYYEG953co52zm9vpC6C2lhMmEEIZU",
+	"Hwb5rJRERLUJEbOLk8srR4LO6K0WtCWj8g0wwMuz4Tkano9QxtNyQbQvSQfMYjals7IgaMcId+DZarxj",
+	"A/KuO64/uWR9uXIs5LUV0Xby1wsPg9Ooa6H1hWJvQjpnc9GSFJRnaxQ4iNncYpDKGmMVfUGINCcmPFc9",
+	"foPsZ/rA1LIgt5SXwh1SgdDuoEG622LDnBj10u8H/c5aaEI+LjaKTFxrOeztURG+6uj77oqCCF4W6VZs",
+	"2N31RQnSB1iz7kHnGm/BqP082Xpzro2jYCvu7PMVOel9y4JLnvLcw6epWOZ4hWyLTbx6I404zofzt2ej",
+	"8yAMLo7V/z+cDi+vlH16Nr48g+OLjhvCkxLpqLteP8zbs/H45O3VyXGCOgi387td2tdVpzBTyuNdlWSm",
+	"3SnHo8tGR8yeP2z0oNuen4yPR+Mf6zobesWhbgtlMySIROWy6YCpOg/CwB0rCAPT3YPT92dOK7hPLv95",
+	"dXau5+4oey692z0FwA/Pz09Hb4dXozPwHWHm2wpN2M0YQRg4H/vBVWbmBrFaJVIAize1OZQOx5u7ddsT",
+	"BtvkibKGRrbdxqWi0rQxQx+bXSCjoas5+Lfp1nrj3ZwjfsceY3ve8xCNTfFls1vukjCbqXi5JKmHC5uc",
+	"G8o0OkG911E6ydFEAcbgp8sjN+ZE+/v2drQjdiM0lCgnSt71NE9ulF9J57jAyrgSA8fDaeU44yinC2pK",
+	"ycFp4xRJznOzerIomVqxmOmsVpLnTsARcUbap1ov9clhcBt+qFN68ddKyYEDLI9oPe0s8JZXfrUEMbB4",
+	"DDWwVSFzXG3SapXAItI5cmoA3cwklq83vMMFU/yobjoavztbb+cuvmnruo435q/XuIMnD7Avmvk0IKpl",
+	"dbXxMqGwAP7dCkNUOEjyUEzMgGTgeJHqIWzs5RQvcUolpBRwVpusS94+6P05eJVm2eFef9rZf5X1Ov3D",
+	"tNfBk6PDzuHRAT7IevtHB4dTNesHDnXjryahYK9raWVThoE/TXg9h9zFoHejtx173z11GHj6/1TysOO2",
+	"/cPThx0d61KpT3pmupjMsNTpZ/qvd1b0/PRJaTLNST/12Lb2KKJW+S3IV4xZfUSaMp041TxcvdGNKLit",
+	"N6csIeCCdXB8J+nAj2TXJFIaG9UeDYetASokCDeYQL1acymXujoO3Xi09ucPd7io99ulBgsstvpUYRwo",
+	"+VQxoytuyUPEgbLqqxoSMTO+nmZgUll21dTDOomiGsFmtWjorIuKZSJm1REDQBUjJBMDfTY9NEiypbcU",
+	"n9FH1NGOxDMUQxWAODDBoZwKSZU1pf4oCM60Bmi2lfliZPMK42A3Qud5adMNxdLYXA7M1pW3tqqms8rN",
+	"aNAaB6HOzlwWZEq/okRRh/6kXmBckJg9nBB0quSpQDtJJfOSECWWqSW7VcKpzyuqi1KJNxBj1gUNzYkR",
+	"vS7ao5zrIWzqLZLAdUx2iya7nKbEJItrphIMlzidE7QHZ+vKIjckKAYvX97d3UUYXke8mL0034qXp6O3",
+	"J+PLk85e1I3mcpHrM0sSZFWLJhURddAmQgyck4EBUB3Ef5aE4SUNBsF+1I32IVtAzoFdvKxSSF/e9l66",
+	"2TIzIv0ysKEBVj7Pqh/QiOvEVF1vRa3XOZ5RNhugZFlVCUwE/RdJ0IwjyWeg2kboR3pLECNUu/R5YfYE",
+	"BDKBcCvNmxf6BPkOJGvNCgIeeShj2Q1t366StltFTRUIb3Qal1uXRK/6jEiofGeSqRe8INXw9bynPNfq",
+	"GYmZ6i50kp0bxwBMkePk/fDy+sPZxcn1xcnbs4vjywG6uvh4Ajla6nu0xELqpGy1uBRqz5DFUq502RjA",
+	"oRaaGo027bIKF9soNRY6f1SXLqZsLY4dsyqQvQNrqeMNjdj4bvhgkNtWdPw9BjYbBwMUmwCr2t8xbAb1",
+	"9N3o5PRYPQAxpp78PDz9eHKfWHZ0Q+6ogKqMSRVUTN6sd24jiI91f3Xyy5W391o2G+KzMcMEpuqKfuEZ",
+	"34QMNwxfVXtQT0/PPqlnpuqDevJ+9OP7+yRUcADJwvkmW23DHV4B5ha/8EEyZJmGwmRuqqef341Or04u",
+	"QhRF0Rc1fTt1lJwVGhuAhEZHYy7djvSEVDf3iaY2NTugRJvMuHo4YcGUWt+pKjMpMYOMhQsxHWRMz13Y",
+	"vtof3ui89s8jXsTM4xAKIYRp+DRGGZcDT352GLPE64KKbJZMEqGf25kSzaRGmyihNiIrFzaVEt8QYXMv",
+	"lHjQ+RYKx9VUjQLJ8pXSBeCZamBn77xHiU49VbqSTdp0Z2OP+3jnkkDIVJD8Vo+vQyVKxMcsWYtaJSGs",
+	"lLJFq7UaQCaKTniB7b6o2J/JGoEkFsEjdKkpNOWLJS6oLqtREB1iDVGKQTKa+jFoWPHpBoPV897hRfVU",
+	"IdBkr+glAKd4zBLDCUKU2J2vfjubOHR2MKDP7NCk4nLKSDMWtxYiDocxjRT3XeBcGZQks5iwGADqjpmO",
+	"mCvwlwWf5GQBPd5BNi54ErUmUKlEo8xISkcqL3GBF0QngH9eOy2tOLHe9fZEdARVe5V2awRZs0iF0mWD",
+	"QfBbSYqVtRQGwRK3yvGvFdZ46BT1ffj7JmtrSQqkZVxPmbdKlroAgkBvAqjMSR+Iai6PgIi/GhCtTfog",
+	"xNtX/awS8D9Xqlo7/FcNYXJ6KostUC06U8owSwkkd9j5NFxbm7+vHaj3tSU3ZFmwdbXP1nmA9WqfTu6a",
+	"R+bXuWs7ghCEJ/yW7IYNXQHq4328etd5HaKPF6cdwlKekWwQM6Nr/N9aejjCvpKGcRMb8MqK5bjGQBzc",
+	"m1OKPgKZ2qyY1v0pe93uU4q8fvZkL5gnHXjSKTiXwVoOgVGa18PqwWWn1zno7PU6ve7rg+5+b6/X7/QO",
+	"DvePXh/s9/udV3sH+/2Dg/5+p9fr9gNvONy4NFrR6ir3NOh1o71utN+LoBxJo2ZKcDjJ8F6XHB6mGd7v",
+	"HXRf90mWvp4cpIevpkfptEf2J91p/+DgaIKPjrqTXrfbxzVWvYVO6vIi9fR1TRBfZLy5BXT4dTsn1Fps",
+	"de+hwOP+oSm940bj7B9q/E632wv8gS6D4PVwURXFacVnGnGOZvDCCSO4YQJdH+jAArnmsjcgfCvdKNby",
+	"PML1JKt8Dj7QtOCCTyU6+ZqSPAidJ59M1vizKP7gORTf24tev16j+KzfI68ne/gwPZr2SS97NdnHB+lr",
+	"sjftZkeTQ9xPe+TVdD87mLzGe+khOZp2sybFH191ur3eqy0pvkpdgF8dPp3SlHTwcikstePeZC/dz/od",
+	"cjA97PTxq0nndXqUdbqkN93D+5N+epCtU/vhQ9S+98pH7UUm7Pia1puR5PX3D+2FDWHY9iJ0o/1u0EpU",
+	"D0o869S3xjSyz+tk8zpF+/577T03cOfbf4cHf8j+OwC5U8vj558Y8lddX/Mm6Jw445gwLpVFq0p323/g",
+	"qbpTEAHntivXorbHEnA0hDoL8jF3BhUAhP/GM9WR97az+zDoawntQ1UlyV8616DBJ73HP2nUeYePXj/+",
+	"UevSAfVZb//xz9r30Kjv9reA0XvF1n0YHGyDk+bdUeDXLxcLXKxs0Mk5di3xDBh65aENvqgP/G68lxic",
+	"tS/dcgVw/IcL6a3jamqeOuE+N/NY5wqfuFUAdDVDsJd0BcqqahI4nmytAFN0eegErWNW1wJyx9xJnOp5",
+	"Cdrrdne1nVzXgwUfJCQDSwGWceO0NhVujoWyb908D7XPloS5Xm9IRlImZysVQ3KdeEFlG6h+92g3QkOm",
+	"KznqC9egcgLT7sDa+wmYaX/cb3yLl0uCC2Hu0rBJopDyZdFHnbpPiEPwAGvLWZft4GlaFuDhfqMPrurc",
+	"5PpxzLyAHFUHa+1VQGoR67PnChqwB9DOxbu36PXewdHuoL7lB0+lyUWA1mHMeKGvLKorbyu0GJNiRqT2",
+	"qp5NUVZqJUWtOzi7QFPRLtQc/KAKEn2e0mddO4kCV9wxsw3GfuDZ6mlXQjgXafnj6o04uQ0gN+LF24Zk",
+	"n2rxtZMiPDLlm9Ii6oijOev5THtr/bqMzdcenFuPHxVogRlUC1nB1Wfa2Nmu/Gmj2ilUEnUKvTUKeX6D",
+	"WPfW5d1Cvp/9M/hbGP4xwvCBqNfT5OLvNLvfGOO6gGLEolmLzypUM3oLeb5voCpudazEKcQCwoSB/tTk",
+	"WT8S6xB8zB941ciw1cWc6+SVbW1uBh5BOa9tIvBwNbf9Q/e4PNMF87cH5m8PzL+lB+Zp4lnLBb+dV6VJ",
+	"/qkSof/4R9X9qf/bRMiPRLolcx+QHLm9OcdvLZ3ymYAr8LSJpLNptOBop0bpMqLNq/GQvUZHh5faxR+U",
+	"6qxFTV0GQpkynmITMfPdmmJNkqrkBIzgZDYUnM3cC4DUu5j1u73KJvCkzbjT0tG/nz5diYdu8DCnOXWm",
+	"FtrZ79ojKrX1oM96wnWPGSpZrkZIuTnvksX6Vsc7Ksjum/VLKu1NjOg1mvOycLo1N3foDuHGZtMjqjrU",
+	"oUHGzTrxUuZwKKe6s/FFa7QoZiMJVV5FI7HE3si4JIVemB2MpmWhc4gAjMq21lVsd3X+Va/bbeF0WX3h",
+	"dGFhKIiEgJvTz7+tBacvpnqGxWarwzj3StV1YHz3INWlX1o3Am3N8esLtTz8fu1KLcjSs3fP1CLKpM1/",
+	"V+urfUVPQFY/zSc/pvSM/jT6+K9Rb0xHYsQuDtK3o8PRzfKXn9/+dBSR1U85eT+kZ7+e9Ma/nhyMj0/u",
+	"Phz/cBSlezmbLN51s19+ytcurvnWzn+deTp/EurNTUZ+3OvTGS2X6VuczknnLWey0IeGfEOY9i/H/FLy",
+	"wlyk+Lf99v2Er4lABIPPXxquTaiO5UhgSFquhK+5K9YvfU+a1zNVt0Y0LzCekJzDPXB84HkLeTU6L6Qh",
+	"rsH7jqXpWki+hOpcwC8luN8iNGz2ZVJlqLD3pIT2gmBIesoLgrOVc79vJYjd8kUxa12+u7OnGvSVjGAZ",
+	"Ouh2wRE6MMnP/W7PCETnouWY1TVndKDfc9f2roLfnBazM4XCP1ACQeIbouZDTQoMRwuCDYptoTsqUE6m",
+	"4FEiLPt3lkH6gt5vFkJ/BdbYKO7lYY4XDao36bpm3+j121YceZkuL3WVLbX42xs6vivg/2aHmho9/NDQ",
+	"2WaGaJ1WnkvuzP3dW7HKmEkeoRNc5FQZNQ3VtM0X8UpXekYlkzRHjp4P6X/N/h/ijxv44sZLybfki7ZG",
+	"OjBGtBVf/HdlZGYy7gXA/6uYmtG0Ja8uX/VshL+s1j3qP0cxdtbcg6ehFw1/nor8N59v8/mKcueksS4b",
+	"Gb/2vry87allMBXnvYGL8cbjUmhMSCYqT4c3NmHK2T93SzSq39sq/maz1ceLDutS9AG/2Z7aDZAb3a1w",
+	"RIoK+EXZLPr/Rjmgt4SBY2xO0hu0s3bWDi7scEiofejOR07Nu0Bz4itY8QBNveMFiGt7LUTKi6y+DAnK",
+	"n2m5hyRRIgwqWUjVF6S4G1siQpetm5IqX2hibiBKtOQDv1vM4Lf60CMH3+YEF+sXVa3RdH99ovApyaK/",
+	"g7d/kOddk4vvBrBvoubwyTywPrvYuHtsbfA5biQntW8Ug9MrdZEPXf9IEc9uiNwryhw/utoZUG6Fl0xt",
+	"kZ2ks8BfO3bLdJw7ac3BVPAqKy2Xw9FUnOdV6sbuAHwQaFrmeajTfZSIt1fSIdg0ro9Y13M3lwY1dhS0",
+	"WtQ71Zr3GRU2K0nQnDCZrzYdcfFttgdj22e2/Hm1CE4eGDc1F+vqIt8W9m4fOnGvv6sFzcNlrp8d/a5u",
+	"w+u6F7d9/vZcI3vZYq953+G2mNmUG/OMUOn2uUzrdLJBhq/zh79Z8h+aXPq9GHJLfWlWovj8BTKwoK2P",
+	"K1Spl3VVN7cGw/B8hCZYEKgbEFXH6tU0pT5QpeHa0O0LYUslNBwj6xUTIDGz0Qa4EZMxwwI9tVKGzhoy",
+	"F5VAIK/in5qd2oIBCkXrp+8sTpyz9FXRhaj+uo5br3dx1q7SgLwrGyIll4pGJYYIOaLUrR88PB8NIJyN",
+	"c89y2bq+cJIU5t/v9huzXSOd+y/3/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

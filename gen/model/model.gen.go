@@ -842,6 +842,11 @@ type NotFound = ErrorResponse
 // `errors[].error_message`.
 type PayloadTooLarge = ErrorResponse
 
+// RefreshTokenRefused The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type RefreshTokenRefused = ErrorResponse
+
 // RequestTimeout The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
