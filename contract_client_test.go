@@ -210,11 +210,11 @@ func TestClientReadsEveryField(t *testing.T) {
 		IdleMinutes:            6,
 		LastConnectionDuration: 45 * time.Minute,
 		ApplicationNames:       []string{"Microsoft Excel", "Microsoft Word"},
-		Client: client.ClientInfo{
+		Client: client.HorizonClient{
 			Address: "10.20.12.88", LocationID: "d41e8b2a6c9f4e1d7b3a5c8e2f0d9b6a4c1e7f3d5b8a2c6e9f0d",
 			Name: "FIN-DT-0117", Type: client.ClientWindows, Version: "5.4.0",
 		},
-		Gateway: client.GatewayInfo{Address: "10.20.0.30", DomainName: "uag-internal.example.com", Location: client.GatewayInternal},
+		Gateway: client.SecurityGateway{Address: "10.20.0.30", DomainName: "uag-internal.example.com", Location: client.GatewayInternal},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("session (-want +got):\n%s", diff)

@@ -99,17 +99,17 @@ type Session struct {
 
 	// Client is the Horizon Client connected to the session; its zero value
 	// when Horizon did not say. Filter names: "client_data.address" and so on.
-	Client ClientInfo
+	Client HorizonClient
 
 	// Gateway is the security gateway the client connects through; its zero
 	// value when there is none or Horizon did not say. Filter names:
 	// "security_gateway_data.address" and so on.
-	Gateway GatewayInfo
+	Gateway SecurityGateway
 }
 
-// ClientInfo describes the Horizon Client of a session. Fields are empty when
+// HorizonClient describes the Horizon Client of a session. Fields are empty when
 // Horizon did not send them.
-type ClientInfo struct {
+type HorizonClient struct {
 	// Address is the client device's IP address. Filter name:
 	// "client_data.address".
 	Address string
@@ -119,32 +119,32 @@ type ClientInfo struct {
 	// Name is the client device's host name. Filter name: "client_data.name".
 	Name string
 	// Type is the kind of Horizon Client. Filter name: "client_data.type".
-	Type ClientType
+	Type HorizonClientType
 	// Version is the Horizon Client's version. Filter name:
 	// "client_data.version".
 	Version string
 }
 
-// ClientType is the kind of Horizon Client a session is used from.
-type ClientType string
+// HorizonClientType is the kind of Horizon Client a session is used from.
+type HorizonClientType string
 
 // The client types, as Horizon sends them.
 const (
-	ClientWindows    ClientType = "WINDOWS"
-	ClientMac        ClientType = "MAC"
-	ClientHTMLAccess ClientType = "HTMLACCESS"
-	ClientLinux      ClientType = "LINUX"
-	ClientIOS        ClientType = "IOS"
-	ClientAndroid    ClientType = "ANDROID"
-	ClientOther      ClientType = "OTHER"
+	ClientWindows    HorizonClientType = "WINDOWS"
+	ClientMac        HorizonClientType = "MAC"
+	ClientHTMLAccess HorizonClientType = "HTMLACCESS"
+	ClientLinux      HorizonClientType = "LINUX"
+	ClientIOS        HorizonClientType = "IOS"
+	ClientAndroid    HorizonClientType = "ANDROID"
+	ClientOther      HorizonClientType = "OTHER"
 )
 
 // Valid reports whether t is a client type the API defines.
-func (t ClientType) Valid() bool { return model.ClientDataType(t).Valid() }
+func (t HorizonClientType) Valid() bool { return model.ClientDataType(t).Valid() }
 
-// GatewayInfo describes the security gateway a session's client connects
+// SecurityGateway describes the security gateway a session's client connects
 // through. Fields are empty when Horizon did not send them.
-type GatewayInfo struct {
+type SecurityGateway struct {
 	// Address is the gateway's IP address. Filter name:
 	// "security_gateway_data.address".
 	Address string
@@ -244,18 +244,18 @@ func sessionFromModel(m model.SessionInfo) Session {
 	}
 }
 
-func clientFromModel(m model.ClientData) ClientInfo {
-	return ClientInfo{
+func clientFromModel(m model.ClientData) HorizonClient {
+	return HorizonClient{
 		Address:    value(m.Address),
 		LocationID: value(m.LocationID),
 		Name:       value(m.Name),
-		Type:       ClientType(value(m.Type)),
+		Type:       HorizonClientType(value(m.Type)),
 		Version:    value(m.Version),
 	}
 }
 
-func gatewayFromModel(m model.SecurityGatewayData) GatewayInfo {
-	return GatewayInfo{
+func gatewayFromModel(m model.SecurityGatewayData) SecurityGateway {
+	return SecurityGateway{
 		Address:    value(m.Address),
 		DomainName: value(m.DomainName),
 		Location:   GatewayLocation(value(m.Location)),

@@ -29,7 +29,7 @@ func TestEnumConstantsAreTheSpecs(t *testing.T) {
 			t.Errorf("session protocol %q is not in the spec's enum", c)
 		}
 	}
-	clientTypes := []client.ClientType{
+	clientTypes := []client.HorizonClientType{
 		client.ClientWindows, client.ClientMac, client.ClientHTMLAccess, client.ClientLinux,
 		client.ClientIOS, client.ClientAndroid, client.ClientOther,
 	}
@@ -61,7 +61,7 @@ func TestEnumsRefuseOtherValues(t *testing.T) {
 		{"an unknown session type", client.SessionType("KIOSK").Valid()},
 		{"a protocol in mixed case", client.SessionProtocol("PCoIP").Valid()},
 		{"a message type in lower case", client.MessageType("info").Valid()},
-		{"a client type as Go would spell it", client.ClientType("HTMLAccess").Valid()},
+		{"a client type as Go would spell it", client.HorizonClientType("HTMLAccess").Valid()},
 		{"an unknown gateway location", client.GatewayLocation("DMZ").Valid()},
 	}
 	for _, tt := range tests {

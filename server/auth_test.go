@@ -275,25 +275,32 @@ func TestRefreshAndLogoutRefuse(t *testing.T) {
 	}{
 		{"unknown refresh token", func(*testing.T, *testServer, *fakeclock.Clock) string { return "nope" },
 			"refresh.token.unknown", "unknown refresh token: log in for a new one"},
-		{"an access token instead", func(t *testing.T, srv *testServer, _ *fakeclock.Clock) string { return srv.login(t).AccessToken },
+		{"an access token instead", func(t *testing.T, srv *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
+			return srv.login(t).AccessToken
+		},
 			"refresh.token.unknown", "unknown refresh token"},
 		{"the static token", func(*testing.T, *testServer, *fakeclock.Clock) string { return testToken },
 			"refresh.token.unknown", "unknown refresh token"},
 		{"another server's refresh token", func(t *testing.T, _ *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
 			return newTestServer(t, server.Config{}).login(t).RefreshToken
 		}, "refresh.token.unknown", "unknown refresh token"},
 		{"expired", func(t *testing.T, srv *testServer, clock *fakeclock.Clock) string {
+			t.Helper()
 			refresh := srv.login(t).RefreshToken
 			clock.Advance(server.DefaultRefreshTokenTTL)
 			return refresh
 		}, "refresh.token.expired", "refresh token has expired: log in again"},
 		{"expired long ago, and forgotten", func(t *testing.T, srv *testServer, clock *fakeclock.Clock) string {
+			t.Helper()
 			refresh := srv.login(t).RefreshToken
 			clock.Advance(server.DefaultRefreshTokenTTL + time.Hour)
 			srv.login(t) // sweeps the expired login
 			return refresh
 		}, "refresh.token.expired", "refresh token has expired"},
 		{"logged out", func(t *testing.T, srv *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
 			refresh := srv.login(t).RefreshToken
 			if got := srv.do(t, srv.request(t, http.MethodPost, logoutPath, "", refreshBody(refresh))).status; got != http.StatusOK {
 				t.Fatalf("logout: %d", got)
