@@ -43,9 +43,10 @@ func (e *FilterError) Error() string {
 }
 
 // Compile checks a filter, whose shape the spec's SessionFilter has already
-// checked, against what the spec cannot say there: that each name is one of
-// fields (the properties of the schema the filter is about, by name) and that
-// values fit that field. A *FilterError says what is wrong.
+// checked, against what the spec cannot say there: that each name is a field
+// of fields (the properties of the schema the filter is about, by name, and
+// through dots those of the objects they hold) that holds one value, and
+// that values fit that field. A *FilterError says what is wrong.
 func Compile(f model.SessionFilter, fields openapi3.Schemas) (*Filter, error) {
 	return compile(f, "", fields)
 }
