@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -124,6 +125,31 @@ func TestClientLogsInAgainWhenTheServerEndedTheLogin(t *testing.T) {
 	}
 }
 
+// The reference server answers 400 for a refresh token whose login has
+// expired, as Horizon 8.0.0 does: the client logs in again and goes on, and
+// Close, once that login has expired too, has nothing left to end.
+func TestClientLogsInAgainWhenRefreshIsRefused(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withTokenTTLs(10*time.Minute, 20*time.Minute))
+	c := loginClient(t, ts, client.WithClock(ts.Clock.Now))
+	ts.Clock.Advance(time.Hour)
+	ts.takeRequests()
+	if _, err := c.ListSessions(context.Background(), client.Equals("id", seedSessionID)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /rest/refresh", "POST /rest/login", "GET /rest/inventory/v1/sessions"}
+	if diff := cmp.Diff(want, ts.takeRequests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	ts.Clock.Advance(time.Hour)
+	if err := c.Close(context.Background()); err != nil {
+		t.Errorf("Close after the login expired: %v", err)
+	}
+	if diff := cmp.Diff([]string{"POST /rest/logout"}, ts.takeRequests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
 // The client's filters mean on the server what their names say.
 func TestClientFiltersOnTheServer(t *testing.T) {
 	t.Parallel()
@@ -142,6 +168,11 @@ func TestClientFiltersOnTheServer(t *testing.T) {
 		{"started in a window", client.Between("start_time", 1561935600000, 1561937400000), []string{seedSessionID, connectedFinance, app}},
 		{"not a desktop", client.Not(client.Equals("session_type", "DESKTOP")), []string{app}},
 		{"part of a machine name", client.Contains("machine_id", "office"), []string{app}},
+		{"a boolean", client.Equals("brokered_remotely", true), []string{eng1}},
+		{"idle for a while", client.Between("idle_duration", 20, 60), []string{disconnected, eng1}},
+		{"connected for half an hour or more", client.Between("last_session_duration_ms", (30 * time.Minute).Milliseconds(), int64(math.MaxInt64)), []string{seedSessionID, connectedFinance, disconnected, eng1, app}},
+		{"a client type", client.Equals("client_data.type", client.ClientHTMLAccess), []string{eng1}},
+		{"through an external gateway", client.Equals("security_gateway_data.location", client.GatewayExternal), []string{connectedFinance, eng1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +185,39 @@ func TestClientFiltersOnTheServer(t *testing.T) {
 				t.Errorf("sessions (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The client carries every field the server answers: the seed's session,
+// read through the client, is the demo data's.
+func TestClientReadsEveryField(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newClient(t, ts)
+	got, err := c.GetSession(context.Background(), "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := client.Session{
+		ID:            "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+		UserID:        "S-1-5-21-1085031214-1563985344-725345543-1105",
+		BrokerUserID:  "S-1-5-21-1085031214-1563985344-725345543-1105",
+		AccessGroupID: "access-group-root",
+		FarmID:        "farm-office-apps", RDSServerID: "rds-office-01", MachineID: "rds-office-01",
+		AgentVersion: "8.0.0",
+		Type:         client.ApplicationSession, State: client.SessionConnected, Protocol: client.ProtocolBlast,
+		StartTime:              time.UnixMilli(1561936500000),
+		IdleMinutes:            6,
+		LastConnectionDuration: 45 * time.Minute,
+		ApplicationNames:       []string{"Microsoft Excel", "Microsoft Word"},
+		Client: client.HorizonClient{
+			Address: "10.20.12.88", LocationID: "d41e8b2a6c9f4e1d7b3a5c8e2f0d9b6a4c1e7f3d5b8a2c6e9f0d",
+			Name: "FIN-DT-0117", Type: client.ClientWindows, Version: "5.4.0",
+		},
+		Gateway: client.SecurityGateway{Address: "10.20.0.30", DomainName: "uag-internal.example.com", Location: client.GatewayInternal},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
 	}
 }
 

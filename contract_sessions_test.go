@@ -32,6 +32,12 @@ func TestListSessionsContract(t *testing.T) {
 		{"size too large", url.Values{"page": {"1"}, "size": {"1001"}}, 400, nil, false, `query parameter "size": number must be at most 1000`},
 		{"filter as a plain string", url.Values{"filter": {"desktop_pool_id=pool-finance"}}, 400, nil, false, `query parameter "filter": not valid JSON`},
 		{"unknown field", url.Values{"filter": {`{"type":"Equals","name":"pool","value":"x"}`}}, 400, nil, false, `unknown field "pool"`},
+		{"a client type", url.Values{"filter": {`{"type":"Equals","name":"client_data.type","value":"HTMLACCESS"}`}}, 200, []string{"4d3c2b1a-6f5e-4d7c-9b8a-0f1e2d3c4b5a"}, false, ""},
+		{"a boolean", url.Values{"filter": {`{"type":"Equals","name":"brokered_remotely","value":true}`}}, 200, []string{"4d3c2b1a-6f5e-4d7c-9b8a-0f1e2d3c4b5a"}, false, ""},
+		{"a boolean as text", url.Values{"filter": {`{"type":"Equals","name":"brokered_remotely","value":"true"}`}}, 400, nil, false, `/value: value must be a boolean`},
+		{"idle minutes", url.Values{"filter": {`{"type":"Between","name":"idle_duration","fromValue":20,"toValue":60}`}}, 200, []string{disconnected, "4d3c2b1a-6f5e-4d7c-9b8a-0f1e2d3c4b5a"}, false, ""},
+		{"an object", url.Values{"filter": {`{"type":"Equals","name":"client_data","value":"MAC"}`}}, 400, nil, false, `/name: field "client_data" is an object: filter on one of its fields`},
+		{"a list", url.Values{"filter": {`{"type":"Equals","name":"application_names","value":"Microsoft Excel"}`}}, 400, nil, false, `/name: field "application_names" is a list`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server"
 )
 
 // examples/horizon-workflow.sh does a Horizon administrator's four steps with
@@ -92,6 +93,43 @@ func TestWorkflowScript(t *testing.T) {
 				t.Error("the script printed its token")
 			}
 		})
+	}
+}
+
+// When the login has ended by the time the script logs out (here: it has
+// expired just then), Horizon 8.0.0 answers the logout 400. Nothing is left
+// to end: the script says so and succeeds.
+func TestWorkflowScriptLoginAlreadyEnded(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("examples/horizon-workflow.sh needs %s, which is not installed: %v", tool, err)
+		}
+	}
+	ts := startServer(t)
+	ts.beforeEach(func(r *http.Request) {
+		if r.URL.Path == logoutURL {
+			ts.Clock.Advance(server.DefaultRefreshTokenTTL)
+		}
+	})
+	cmd := exec.CommandContext(t.Context(), "bash", "examples/horizon-workflow.sh")
+	cmd.Env = append(os.Environ(), "HORIZON_SERVER="+ts.URL, "HORIZON_USERNAME="+testUser,
+		"HORIZON_PASSWORD="+testPassword, "HORIZON_DOMAIN="+testDomain, "HORIZON_POOL=pool-finance")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("script: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	wantOut := "Logged in as EXAMPLE\\administrator\n2 connected sessions in pool pool-finance\nWarned 2 of 2 sessions\n" +
+		"The login had already ended: refresh token has expired: log in again\n"
+	if diff := cmp.Diff(wantOut, stdout.String()); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if requests := ts.takeRequests(); !slices.Contains(requests, "POST /rest/logout") {
+		t.Errorf("requests %v: want a logout", requests)
 	}
 }
 

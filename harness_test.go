@@ -50,6 +50,24 @@ type testServer struct {
 	mu       sync.Mutex
 	requests []string // "METHOD /path", in order
 	bearers  []string // every bearer token presented
+	arriving func(*http.Request)
+}
+
+// beforeEach has f called with each request before it is served.
+func (ts *testServer) beforeEach(f func(*http.Request)) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.arriving = f
+}
+
+// arrive calls the beforeEach function, if any.
+func (ts *testServer) arrive(r *http.Request) {
+	ts.mu.Lock()
+	f := ts.arriving
+	ts.mu.Unlock()
+	if f != nil {
+		f(r)
+	}
 }
 
 // note records a request as it arrives.
@@ -130,6 +148,7 @@ func start(t *testing.T, newServer func(http.Handler) *httptest.Server, opts ...
 	checked := spectest.Load(t).Handler(t, srv)
 	hs := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ts.note(r)
+		ts.arrive(r)
 		checked.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)

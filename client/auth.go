@@ -72,9 +72,10 @@ type session struct {
 
 // Login logs in to the Connection Server at baseURL and returns a client
 // that uses the login's tokens: it refreshes the access token before it
-// expires, logs in again once when a call is refused with 401, and logs out
-// on Close. The password is sent as a plain string. Options are New's,
-// except WithToken.
+// expires (and logs in again when the refresh token is refused, with 400 as
+// Horizon 8.0.0 answers, or 401), logs in again once when a call is refused
+// with 401, and logs out on Close. The password is sent as a plain string.
+// Options are New's, except WithToken.
 func Login(ctx context.Context, baseURL string, creds Credentials, opts ...Option) (*Client, error) {
 	if creds.Username == "" || creds.Password == "" || creds.Domain == "" {
 		return nil, fmt.Errorf("%w: Login: user name, password and domain are all required", ErrInvalidInput)
@@ -93,9 +94,11 @@ func Login(ctx context.Context, baseURL string, creds Credentials, opts ...Optio
 	return c, nil
 }
 
-// Close logs out, ending the login's tokens on the server. Later calls return
-// ErrClosed; a second Close does nothing. In token-only mode Close does
-// nothing.
+// Close logs out, ending the login's tokens on the server. When the server
+// answers that the login has already ended (400, as Horizon 8.0.0 answers for
+// a refresh token that is unknown, expired or logged out, or 401), nothing is
+// left to end and Close succeeds. Later calls return ErrClosed; a second
+// Close does nothing. In token-only mode Close does nothing.
 func (c *Client) Close(ctx context.Context) error {
 	if c.login == nil {
 		return nil
@@ -109,10 +112,10 @@ func (c *Client) Close(ctx context.Context) error {
 			return fmt.Errorf("log out: %w", err)
 		}
 		defer func() { _ = resp.Body.Close() }()
-		switch resp.StatusCode {
-		case http.StatusOK, http.StatusNoContent:
+		switch {
+		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent:
 			return nil
-		case http.StatusUnauthorized:
+		case refreshTokenRefused(resp.StatusCode):
 			return nil // the login had already ended: nothing is left to end
 		}
 		return fmt.Errorf("log out: %w", newAPIError(resp))
@@ -173,9 +176,9 @@ func (c *Client) refreshAccess(ctx context.Context) error {
 		return fmt.Errorf("refresh the access token: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case refreshTokenRefused(resp.StatusCode):
 		return c.logIn(ctx)
 	default:
 		return fmt.Errorf("refresh the access token: %w", newAPIError(resp))
@@ -189,6 +192,15 @@ func (c *Client) refreshAccess(ctx context.Context) error {
 	}
 	c.useAccessToken(parsed.JSON200.AccessToken)
 	return nil
+}
+
+// refreshTokenRefused says whether refresh or logout answered that the
+// refresh token no longer works: unknown, expired or logged out. Horizon
+// 8.0.0 answers 400 for that (its body says which, in no documented form);
+// some servers answer 401. The client's own request is always well formed,
+// so a 400 cannot be about anything but the token.
+func refreshTokenRefused(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusUnauthorized
 }
 
 // useAccessToken makes token the one sent, until it is due for refresh. The

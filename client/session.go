@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"time"
 
 	"github.com/hzkit/sendmessage/gen/model"
@@ -68,7 +69,105 @@ type Session struct {
 	// millisecond; zero when it never was or Horizon did not say. Filter
 	// name: "disconnected_time", in milliseconds as StartTime.
 	DisconnectedTime time.Time
+
+	// IdleMinutes is how long the user has been idle, in minutes, as Horizon
+	// sends it (its REST reference names no unit; its SOAP API documents
+	// minutes); 0 when Horizon did not say. Filter name: "idle_duration".
+	IdleMinutes int64
+
+	// LastConnectionDuration is how long the session has been connected, or,
+	// when it is disconnected, how long its last connection lasted; zero when
+	// Horizon did not say. Filter name: "last_session_duration_ms", with
+	// values in milliseconds (time.Duration.Milliseconds).
+	LastConnectionDuration time.Duration
+
+	// BrokeredRemotely says whether a remote pod of a Cloud Pod Architecture
+	// brokered the session. Filter name: "brokered_remotely".
+	BrokeredRemotely bool
+
+	// ResourcedRemotely says whether the session runs on a resource of a
+	// remote pod. Filter name: "resourced_remotely".
+	ResourcedRemotely bool
+
+	// Unauthenticated says whether the session is that of an Unauthenticated
+	// Access user. Filter name: "unauthenticated".
+	Unauthenticated bool
+
+	// ApplicationNames are the applications launched in an application
+	// session; nil for a desktop session. No filter applies to it.
+	ApplicationNames []string
+
+	// Client is the Horizon Client connected to the session; its zero value
+	// when Horizon did not say. Filter names: "client_data.address" and so on.
+	Client HorizonClient
+
+	// Gateway is the security gateway the client connects through; its zero
+	// value when there is none or Horizon did not say. Filter names:
+	// "security_gateway_data.address" and so on.
+	Gateway SecurityGateway
 }
+
+// HorizonClient describes the Horizon Client of a session. Fields are empty when
+// Horizon did not send them.
+type HorizonClient struct {
+	// Address is the client device's IP address. Filter name:
+	// "client_data.address".
+	Address string
+	// LocationID is the location the client reports. Filter name:
+	// "client_data.location_id".
+	LocationID string
+	// Name is the client device's host name. Filter name: "client_data.name".
+	Name string
+	// Type is the kind of Horizon Client. Filter name: "client_data.type".
+	Type HorizonClientType
+	// Version is the Horizon Client's version. Filter name:
+	// "client_data.version".
+	Version string
+}
+
+// HorizonClientType is the kind of Horizon Client a session is used from.
+type HorizonClientType string
+
+// The client types, as Horizon sends them.
+const (
+	ClientWindows    HorizonClientType = "WINDOWS"
+	ClientMac        HorizonClientType = "MAC"
+	ClientHTMLAccess HorizonClientType = "HTMLACCESS"
+	ClientLinux      HorizonClientType = "LINUX"
+	ClientIOS        HorizonClientType = "IOS"
+	ClientAndroid    HorizonClientType = "ANDROID"
+	ClientOther      HorizonClientType = "OTHER"
+)
+
+// Valid reports whether t is a client type the API defines.
+func (t HorizonClientType) Valid() bool { return model.ClientDataType(t).Valid() }
+
+// SecurityGateway describes the security gateway a session's client connects
+// through. Fields are empty when Horizon did not send them.
+type SecurityGateway struct {
+	// Address is the gateway's IP address. Filter name:
+	// "security_gateway_data.address".
+	Address string
+	// DomainName is the gateway's DNS name. Filter name:
+	// "security_gateway_data.domain_name".
+	DomainName string
+	// Location says which side of the network the gateway serves. Filter
+	// name: "security_gateway_data.location".
+	Location GatewayLocation
+}
+
+// GatewayLocation says which clients a security gateway serves.
+type GatewayLocation string
+
+// The gateway locations, as Horizon sends them.
+const (
+	GatewayExternal GatewayLocation = "EXTERNAL"
+	GatewayInternal GatewayLocation = "INTERNAL"
+	GatewayUnknown  GatewayLocation = "UNKNOWN"
+)
+
+// Valid reports whether l is a gateway location the API defines.
+func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation(l).Valid() }
 
 // SessionState is a session's state. Filters take it as a value, as in
 // Equals("session_state", SessionConnected).
@@ -133,6 +232,33 @@ func sessionFromModel(m model.SessionInfo) Session {
 		Protocol:         SessionProtocol(value(m.SessionProtocol)),
 		StartTime:        epochMillis(m.StartTime),
 		DisconnectedTime: epochMillis(m.DisconnectedTime),
+
+		IdleMinutes:            value(m.IdleDuration),
+		LastConnectionDuration: millis(m.LastSessionDurationMs),
+		BrokeredRemotely:       value(m.BrokeredRemotely),
+		ResourcedRemotely:      value(m.ResourcedRemotely),
+		Unauthenticated:        value(m.Unauthenticated),
+		ApplicationNames:       value(m.ApplicationNames),
+		Client:                 clientFromModel(value(m.ClientData)),
+		Gateway:                gatewayFromModel(value(m.SecurityGatewayData)),
+	}
+}
+
+func clientFromModel(m model.ClientData) HorizonClient {
+	return HorizonClient{
+		Address:    value(m.Address),
+		LocationID: value(m.LocationID),
+		Name:       value(m.Name),
+		Type:       HorizonClientType(value(m.Type)),
+		Version:    value(m.Version),
+	}
+}
+
+func gatewayFromModel(m model.SecurityGatewayData) SecurityGateway {
+	return SecurityGateway{
+		Address:    value(m.Address),
+		DomainName: value(m.DomainName),
+		Location:   GatewayLocation(value(m.Location)),
 	}
 }
 
@@ -160,4 +286,19 @@ func epochMillis(ms *int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(*ms)
+}
+
+// millis reads a duration Horizon gives in milliseconds. One too long for a
+// time.Duration (about 292 years) is the longest there is, not a wrapped
+// negative one.
+func millis(ms *int64) time.Duration {
+	switch {
+	case ms == nil:
+		return 0
+	case *ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64
+	case *ms < math.MinInt64/int64(time.Millisecond):
+		return math.MinInt64
+	}
+	return time.Duration(*ms) * time.Millisecond
 }

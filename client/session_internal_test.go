@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,6 +34,23 @@ var carried = map[string]func(Session) any{
 	"session_protocol":  func(s Session) any { return s.Protocol },
 	"start_time":        func(s Session) any { return s.StartTime.UnixMilli() },
 	"disconnected_time": func(s Session) any { return s.DisconnectedTime.UnixMilli() },
+
+	"idle_duration":            func(s Session) any { return s.IdleMinutes },
+	"last_session_duration_ms": func(s Session) any { return s.LastConnectionDuration.Milliseconds() },
+	"brokered_remotely":        func(s Session) any { return s.BrokeredRemotely },
+	"resourced_remotely":       func(s Session) any { return s.ResourcedRemotely },
+	"unauthenticated":          func(s Session) any { return s.Unauthenticated },
+	"application_names":        func(s Session) any { return s.ApplicationNames },
+
+	"client_data.address":     func(s Session) any { return s.Client.Address },
+	"client_data.location_id": func(s Session) any { return s.Client.LocationID },
+	"client_data.name":        func(s Session) any { return s.Client.Name },
+	"client_data.type":        func(s Session) any { return s.Client.Type },
+	"client_data.version":     func(s Session) any { return s.Client.Version },
+
+	"security_gateway_data.address":     func(s Session) any { return s.Gateway.Address },
+	"security_gateway_data.domain_name": func(s Session) any { return s.Gateway.DomainName },
+	"security_gateway_data.location":    func(s Session) any { return s.Gateway.Location },
 }
 
 func TestSessionCarriesEverySessionInfoField(t *testing.T) {
@@ -74,6 +92,30 @@ func TestSessionFromModelWithAbsentFields(t *testing.T) {
 	}
 	if !got.StartTime.IsZero() || !got.DisconnectedTime.IsZero() {
 		t.Errorf("absent times = %v, %v, want zero times", got.StartTime, got.DisconnectedTime)
+	}
+}
+
+// Durations in milliseconds become time.Duration; one past what a Duration
+// holds is the longest Duration, never a wrapped negative one.
+func TestSessionDurationsInMilliseconds(t *testing.T) {
+	t.Parallel()
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	tests := []struct {
+		ms   int64
+		want time.Duration
+	}{
+		{116320, 116320 * time.Millisecond},
+		{0, 0},
+		{maxMillis, time.Duration(maxMillis) * time.Millisecond},
+		{maxMillis + 1, math.MaxInt64},
+		{math.MaxInt64, math.MaxInt64},
+		{math.MinInt64, math.MinInt64},
+	}
+	for _, tt := range tests {
+		got := sessionFromModel(model.SessionInfo{ID: "s1", LastSessionDurationMs: &tt.ms})
+		if got.LastConnectionDuration != tt.want {
+			t.Errorf("last_session_duration_ms %d: LastConnectionDuration = %v, want %v", tt.ms, got.LastConnectionDuration, tt.want)
+		}
 	}
 }
 

@@ -29,6 +29,20 @@ func TestEnumConstantsAreTheSpecs(t *testing.T) {
 			t.Errorf("session protocol %q is not in the spec's enum", c)
 		}
 	}
+	clientTypes := []client.HorizonClientType{
+		client.ClientWindows, client.ClientMac, client.ClientHTMLAccess, client.ClientLinux,
+		client.ClientIOS, client.ClientAndroid, client.ClientOther,
+	}
+	for _, c := range clientTypes {
+		if !model.ClientDataType(c).Valid() || !c.Valid() {
+			t.Errorf("client type %q is not in the spec's enum", c)
+		}
+	}
+	for _, c := range []client.GatewayLocation{client.GatewayExternal, client.GatewayInternal, client.GatewayUnknown} {
+		if !model.SecurityGatewayDataLocation(c).Valid() || !c.Valid() {
+			t.Errorf("gateway location %q is not in the spec's enum", c)
+		}
+	}
 	for _, c := range []client.MessageType{client.MessageInfo, client.MessageWarning, client.MessageError} {
 		if !model.SessionSendMessageSpecMessageType(c).Valid() || !c.Valid() {
 			t.Errorf("message type %q is not in the spec's enum", c)
@@ -47,6 +61,8 @@ func TestEnumsRefuseOtherValues(t *testing.T) {
 		{"an unknown session type", client.SessionType("KIOSK").Valid()},
 		{"a protocol in mixed case", client.SessionProtocol("PCoIP").Valid()},
 		{"a message type in lower case", client.MessageType("info").Valid()},
+		{"a client type as Go would spell it", client.HorizonClientType("HTMLAccess").Valid()},
+		{"an unknown gateway location", client.GatewayLocation("DMZ").Valid()},
 	}
 	for _, tt := range tests {
 		if tt.valid {

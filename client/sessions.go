@@ -16,8 +16,11 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 
 // Filter selects sessions in Horizon's filter language. Build one with
 // Equals, NotEquals, Contains, StartsWith, EndsWith, Between, And, Or and
-// Not; field names are SessionInfo's JSON names, such as "desktop_pool_id".
-// The zero Filter selects every session.
+// Not; field names are SessionInfo's JSON names, such as "desktop_pool_id",
+// and a field of the client or gateway data is named with a dot, as
+// "client_data.type" (each field of Session gives its name). The reference
+// server filters on those; what a Connection Server accepts is Horizon's to
+// say. The zero Filter selects every session.
 type Filter struct {
 	filter *model.SessionFilter // the spec's SessionFilter
 	err    error                // why there is none, said when it is sent

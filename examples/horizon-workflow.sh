@@ -22,7 +22,7 @@ message=${HORIZON_MESSAGE:-This desktop restarts in 15 minutes. Please save your
 page_size=${HORIZON_PAGE_SIZE:-1000}
 api=${HORIZON_SERVER%/}/rest
 
-curl_opts=(--silent --show-error --fail-with-body)
+curl_opts=(--silent --show-error)
 if [[ -n ${HORIZON_CACERT:-} ]]; then
 	curl_opts+=(--cacert "$HORIZON_CACERT")
 elif [[ ${HORIZON_INSECURE:-} == 1 ]]; then
@@ -44,7 +44,7 @@ json_field() {
 # and stops the script.
 call() {
 	local body
-	if ! body=$(curl "${curl_opts[@]}" "$@"); then
+	if ! body=$(curl "${curl_opts[@]}" --fail-with-body "$@"); then
 		echo "horizon-workflow: request failed: ${body:-no answer}" >&2
 		return 1
 	fi
@@ -57,6 +57,30 @@ post_json() {
 	call -X POST "$api$1" -H 'Content-Type: application/json' --data-binary @- "${@:3}" <<<"$2"
 }
 
+# logout ends the login. Horizon 8.0.0 answers 400 when the refresh token
+# is unknown, expired or already logged out: then nothing is left to end.
+logout() {
+	local answer status reason
+	if ! answer=$(curl "${curl_opts[@]}" --write-out '\n%{http_code}' -X POST "$api/logout" \
+		-H 'Content-Type: application/json' --data-binary @- <<<"{\"refresh_token\":$(json_string "$refresh_token")}"); then
+		echo "horizon-workflow: logout failed: no answer" >&2
+		return 1
+	fi
+	status=${answer##*$'\n'}
+	answer=${answer%$'\n'*}
+	case $status in
+	200) echo "Logged out" ;;
+	400)
+		reason=$(json_field error_message <<<"$answer")
+		echo "The login had already ended: ${reason%%$'\n'*}"
+		;;
+	*)
+		echo "horizon-workflow: logout failed ($status): $answer" >&2
+		return 1
+		;;
+	esac
+}
+
 refresh_token=
 headers=$(mktemp)
 auth=$(mktemp) # the Authorization header, for -H @file; mktemp makes it private
@@ -64,8 +88,7 @@ finish() {
 	rm -f "$headers" "$auth"
 	# 4. Log out, so that the tokens end with the script.
 	if [[ -n $refresh_token ]]; then
-		post_json /logout "{\"refresh_token\":$(json_string "$refresh_token")}" >/dev/null
-		echo "Logged out"
+		logout
 	fi
 }
 trap finish EXIT

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/internal/fakeclock"
 	"github.com/hzkit/sendmessage/server"
 )
 
@@ -190,14 +191,14 @@ func TestTokenLifecycle(t *testing.T) {
 			{do: "refresh", want: map[string]int{"refresh": 200}},
 			{do: "advance", advance: 10 * time.Minute},
 			{do: "check", want: map[string]int{"refreshed": 401}},
-			{do: "refresh", want: map[string]int{"refresh": 401}},
+			{do: "refresh", want: map[string]int{"refresh": 400}},
 		}},
 		{"logout revokes every token of the login", []step{
 			{do: "refresh", want: map[string]int{"refresh": 200}},
 			{do: "logout", want: map[string]int{"logout": 200}},
 			{do: "check", want: map[string]int{"access": 401, "refreshed": 401}},
-			{do: "refresh", want: map[string]int{"refresh": 401}},
-			{do: "logout", want: map[string]int{"logout": 401}},
+			{do: "refresh", want: map[string]int{"refresh": 400}},
+			{do: "logout", want: map[string]int{"logout": 400}},
 		}},
 		{"expired logins are swept, and fresh ones still work", []step{
 			{do: "advance", advance: refreshTTL + time.Hour},
@@ -261,29 +262,80 @@ func TestExpiredAccessTokenIsNamed(t *testing.T) {
 	wantError(t, resp, http.StatusUnauthorized, "access token has expired")
 }
 
+// Refresh and logout answer 400 for a refresh token that does not work, as
+// Horizon 8.0.0 declares, never 401; the answer says which way it does not
+// work, in error_message and error_key.
 func TestRefreshAndLogoutRefuse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name, body string
-		status     int
-		want       string
+		name    string
+		token   func(t *testing.T, srv *testServer, clock *fakeclock.Clock) string // the refresh token to send
+		key     string
+		message string
 	}{
-		{"unknown refresh token", refreshBody("nope"), 401, "invalid, expired or logged out refresh token"},
-		{"an access token instead", "", 401, "invalid, expired or logged out refresh token"},
-		{"empty refresh token", refreshBody(""), 400, "/refresh_token: minimum string length is 1"},
-		{"no refresh token", `{}`, 400, `property "refresh_token" is missing`},
+		{"unknown refresh token", func(*testing.T, *testServer, *fakeclock.Clock) string { return "nope" },
+			"refresh.token.unknown", "unknown refresh token: log in for a new one"},
+		{"an access token instead", func(t *testing.T, srv *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
+			return srv.login(t).AccessToken
+		},
+			"refresh.token.unknown", "unknown refresh token"},
+		{"the static token", func(*testing.T, *testServer, *fakeclock.Clock) string { return testToken },
+			"refresh.token.unknown", "unknown refresh token"},
+		{"another server's refresh token", func(t *testing.T, _ *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
+			return newTestServer(t, server.Config{}).login(t).RefreshToken
+		}, "refresh.token.unknown", "unknown refresh token"},
+		{"expired", func(t *testing.T, srv *testServer, clock *fakeclock.Clock) string {
+			t.Helper()
+			refresh := srv.login(t).RefreshToken
+			clock.Advance(server.DefaultRefreshTokenTTL)
+			return refresh
+		}, "refresh.token.expired", "refresh token has expired: log in again"},
+		{"expired long ago, and forgotten", func(t *testing.T, srv *testServer, clock *fakeclock.Clock) string {
+			t.Helper()
+			refresh := srv.login(t).RefreshToken
+			clock.Advance(server.DefaultRefreshTokenTTL + time.Hour)
+			srv.login(t) // sweeps the expired login
+			return refresh
+		}, "refresh.token.expired", "refresh token has expired"},
+		{"logged out", func(t *testing.T, srv *testServer, _ *fakeclock.Clock) string {
+			t.Helper()
+			refresh := srv.login(t).RefreshToken
+			if got := srv.do(t, srv.request(t, http.MethodPost, logoutPath, "", refreshBody(refresh))).status; got != http.StatusOK {
+				t.Fatalf("logout: %d", got)
+			}
+			return refresh
+		}, "refresh.token.logged.out", "refresh token is logged out: log in again"},
 	}
 	for _, path := range []string{refreshPath, logoutPath} {
 		for _, tt := range tests {
 			t.Run(path+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
-				srv := newTestServer(t, server.Config{})
-				body := tt.body
-				if body == "" {
-					body = refreshBody(srv.login(t).AccessToken)
+				clock := newFakeClock()
+				srv := newTestServer(t, server.Config{Now: clock.Now})
+				resp := srv.do(t, srv.request(t, http.MethodPost, path, "", refreshBody(tt.token(t, srv, clock))))
+				e := wantError(t, resp, http.StatusBadRequest, tt.message)
+				if e.Errors[0].ErrorKey != tt.key {
+					t.Errorf("error_key %q, want %q", e.Errors[0].ErrorKey, tt.key)
 				}
-				wantError(t, srv.do(t, srv.request(t, http.MethodPost, path, "", body)), tt.status, tt.want)
+				if resp.header.Get("WWW-Authenticate") != "" {
+					t.Errorf("a 400 with WWW-Authenticate: %q", resp.header.Get("WWW-Authenticate"))
+				}
 			})
+		}
+	}
+	// A body that breaks the spec is a 400 too, of its own kind.
+	for _, path := range []string{refreshPath, logoutPath} {
+		for _, tt := range []struct{ body, want string }{
+			{refreshBody(""), "/refresh_token: minimum string length is 1"},
+			{`{}`, `property "refresh_token" is missing`},
+		} {
+			srv := newTestServer(t, server.Config{})
+			e := wantError(t, srv.do(t, srv.request(t, http.MethodPost, path, "", tt.body)), http.StatusBadRequest, tt.want)
+			if e.Errors[0].ErrorKey != "bad.request" {
+				t.Errorf("%s %s: error_key %q, want bad.request", path, tt.body, e.Errors[0].ErrorKey)
+			}
 		}
 	}
 }

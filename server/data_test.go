@@ -83,7 +83,12 @@ func TestLoadDataValid(t *testing.T) {
 				"id": "a", "user_id": "u", "broker_user_id": "bu", "access_group_id": "ag",
 				"desktop_pool_id": "dp", "farm_id": "f", "rds_server_id": "r", "machine_id": "m",
 				"session_type": "APPLICATION", "session_state": "PENDING", "session_protocol": "RDP",
-				"start_time": 1561935600000, "disconnected_time": 1561938000000, "agent_version": "8.0.0"
+				"start_time": 1561935600000, "disconnected_time": 1561938000000, "agent_version": "8.0.0",
+				"idle_duration": 12, "last_session_duration_ms": 116320,
+				"brokered_remotely": true, "resourced_remotely": false, "unauthenticated": true,
+				"application_names": ["Calculator", "Paint"],
+				"client_data": {"address": "192.0.2.1", "location_id": "loc", "name": "c1", "type": "IOS", "version": "5.4.0"},
+				"security_gateway_data": {"address": "198.51.100.1", "domain_name": "gw.example", "location": "UNKNOWN"}
 			}]}`,
 			[]model.SessionInfo{{
 				ID: "a", UserID: ptr("u"), BrokerUserID: ptr("bu"), AccessGroupID: ptr("ag"),
@@ -93,6 +98,28 @@ func TestLoadDataValid(t *testing.T) {
 				SessionProtocol: ptr(model.SessionInfoSessionProtocolRDP),
 				StartTime:       ptr(int64(1561935600000)), DisconnectedTime: ptr(int64(1561938000000)),
 				AgentVersion: ptr("8.0.0"),
+				IdleDuration: ptr(int64(12)), LastSessionDurationMs: ptr(int64(116320)),
+				BrokeredRemotely: ptr(true), ResourcedRemotely: ptr(false), Unauthenticated: ptr(true),
+				ApplicationNames: ptr([]string{"Calculator", "Paint"}),
+				ClientData: &model.ClientData{
+					Address: ptr("192.0.2.1"), LocationID: ptr("loc"), Name: ptr("c1"),
+					Type: ptr(model.ClientDataTypeIOS), Version: ptr("5.4.0"),
+				},
+				SecurityGatewayData: &model.SecurityGatewayData{
+					Address: ptr("198.51.100.1"), DomainName: ptr("gw.example"),
+					Location: ptr(model.SecurityGatewayDataLocationUNKNOWN),
+				},
+			}},
+		},
+		{
+			// Given is not the same as absent: false, 0, "", [] and {} stay.
+			"zero values",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "user_id": "", "idle_duration": 0,
+				"unauthenticated": false, "application_names": [], "client_data": {}}]}`,
+			[]model.SessionInfo{{
+				ID: "a", SessionState: model.SessionInfoSessionStateCONNECTED, UserID: ptr(""),
+				IdleDuration: ptr(int64(0)), Unauthenticated: ptr(false), ApplicationNames: ptr([]string{}),
+				ClientData: &model.ClientData{},
 			}},
 		},
 		{
@@ -161,7 +188,7 @@ func TestLoadDataMalformed(t *testing.T) {
 		{"top level is an array", `[]`, []string{"must be an object"}},
 		{"missing sessions", `{}`, []string{"/sessions", `"sessions" is missing`}},
 		{"sessions null", `{"sessions": null}`, []string{"/sessions", "not nullable"}},
-		{"unknown top-level key", `{"sessions": [], "session": []}`, []string{`"session"`, "unsupported"}},
+		{"unknown top-level key", `{"sessions": [], "session": []}`, []string{`/session: property "session" is unsupported`}},
 		{"session without id", `{"sessions": [{"session_state": "CONNECTED"}]}`, []string{"/sessions/0/id", `"id" is missing`}},
 		{"empty id", `{"sessions": [{"id": "", "session_state": "CONNECTED"}]}`, []string{"/sessions/0/id", "minimum string length is 1"}},
 		{
@@ -174,7 +201,39 @@ func TestLoadDataMalformed(t *testing.T) {
 		{"start_time a fraction", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "start_time": 1.5}]}`, []string{"/sessions/0/start_time", "must be an integer"}},
 		{"user without password", `{"users": [{"username": "a", "domain": "D"}], "sessions": []}`, []string{"/users/0", `"password" is missing`}},
 		{"UPN user name", `{"users": [{"username": "a@d.example", "domain": "D", "password": "p4ss-secret"}], "sessions": []}`, []string{"/users/0/username", "UPN-style user names"}},
-		{"unknown user key", `{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret", "role": "admin"}], "sessions": []}`, []string{"/users/0", `"role"`}},
+		{"unknown user key", `{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret", "role": "admin"}], "sessions": []}`, []string{"/users/0/role: ", `"role"`}},
+		// A field the spec does not know, at any depth, is named with its
+		// pointer, and the fields that the place has are listed.
+		{
+			"unknown session field",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "user_name": "jdoe"}]}`,
+			[]string{`/sessions/0/user_name: property "user_name" is unsupported; the properties are "access_group_id", "agent_version", "application_names"`},
+		},
+		{
+			"unknown client_data field",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "b", "session_state": "CONNECTED", "client_data": {"type": "MAC", "os": "macOS"}}]}`,
+			[]string{`/sessions/1/client_data/os: property "os" is unsupported; the properties are "address", "location_id", "name", "type", "version"`},
+		},
+		{
+			"unknown security_gateway_data field",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "security_gateway_data": {"location": "EXTERNAL", "port": 443}}]}`,
+			[]string{`/sessions/0/security_gateway_data/port: property "port" is unsupported; the properties are "address", "domain_name", "location"`},
+		},
+		{
+			"a field of client_data one level up",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_type": "MAC"}]}`,
+			[]string{`/sessions/0/client_type: property "client_type" is unsupported`},
+		},
+		{
+			"a name that must be escaped in a pointer",
+			`{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": {"a/b~c": 1}}]}`,
+			[]string{`/sessions/0/client_data/a~1b~0c: property "a/b~c" is unsupported`},
+		},
+		{"client_data not an object", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": "MAC"}]}`, []string{"/sessions/0/client_data", "must be an object"}},
+		{"client type unknown", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": {"type": "CHROMEOS"}}]}`, []string{"/sessions/0/client_data/type", "not one of the allowed values"}},
+		{"application_names a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "application_names": "Excel"}]}`, []string{"/sessions/0/application_names", "must be an array"}},
+		{"a boolean as a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "unauthenticated": "false"}]}`, []string{"/sessions/0/unauthenticated", "must be a boolean"}},
+		{"idle_duration a fraction", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "idle_duration": 1.5}]}`, []string{"/sessions/0/idle_duration", "must be an integer"}},
 		{
 			"same user twice, in another case",
 			`{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret"}, {"username": "A", "domain": "d", "password": "p4ss-secret"}], "sessions": []}`,

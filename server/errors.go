@@ -66,6 +66,12 @@ func errorBody(status int, message string) model.ErrorResponse {
 	if !ok {
 		key = "error"
 	}
+	return errorBodyWithKey(key, message)
+}
+
+// errorBodyWithKey is the spec's ErrorResponse with one reason and its own
+// error_key.
+func errorBodyWithKey(key, message string) model.ErrorResponse {
 	return model.ErrorResponse{
 		ErrorMessage:  message,
 		ErrorMessages: []string{message},

@@ -91,6 +91,20 @@ func TestListSessionsFilters(t *testing.T) {
 		{"Equals an enum", `{"type":"Equals","name":"session_protocol","value":"RDP"}`, []string{"eng2"}},
 		{"nothing matches", `{"type":"Equals","name":"id","value":"none"}`, []string{}},
 		{"nested", `{"type":"And","filters":[{"type":"Not","filter":{"type":"Equals","name":"session_type","value":"APPLICATION"}},{"type":"Or","filters":[{"type":"Equals","name":"session_protocol","value":"PCOIP"},{"type":"Equals","name":"session_state","value":"PENDING"}]}]}`, []string{"fin2", "eng2"}},
+		// Horizon 8.0.0's other fields.
+		{"Equals true", `{"type":"Equals","name":"brokered_remotely","value":true}`, []string{"eng1"}},
+		{"Equals false", `{"type":"Equals","name":"brokered_remotely","value":false}`, []string{"fin1", "fin2", "fin3", "eng2", "app"}},
+		{"NotEquals false", `{"type":"NotEquals","name":"brokered_remotely","value":false}`, []string{"eng1"}},
+		{"Between on idle minutes", `{"type":"Between","name":"idle_duration","fromValue":0,"toValue":6}`, []string{"fin1", "fin2", "app"}},
+		{"Between on a duration", `{"type":"Between","name":"last_session_duration_ms","fromValue":1800000,"toValue":3000000}`, []string{"fin2", "eng1", "app"}},
+		{"Between on disconnection", `{"type":"Between","name":"disconnected_time","fromValue":0,"toValue":9223372036854775807}`, []string{"fin3", "eng1"}},
+		// Fields of objects that a session holds, named with a dot.
+		{"Equals a client type", `{"type":"Equals","name":"client_data.type","value":"HTMLACCESS"}`, []string{"eng1"}},
+		{"Equals a gateway location", `{"type":"Equals","name":"security_gateway_data.location","value":"EXTERNAL"}`, []string{"fin2", "eng1"}},
+		{"NotEquals, also where the object is absent", `{"type":"NotEquals","name":"security_gateway_data.location","value":"EXTERNAL"}`, []string{"fin1", "fin3", "eng2", "app"}},
+		{"StartsWith on a client address", `{"type":"StartsWith","name":"client_data.address","value":"10.20."}`, []string{"fin1", "eng2", "app"}},
+		{"Between on client versions", `{"type":"Between","name":"client_data.version","fromValue":"5.4.1","toValue":"5.5"}`, []string{"fin2"}},
+		{"connected from outside", `{"type":"And","filters":[{"type":"Equals","name":"session_state","value":"CONNECTED"},{"type":"Equals","name":"security_gateway_data.location","value":"EXTERNAL"},{"type":"Not","filter":{"type":"Equals","name":"client_data.type","value":"HTMLACCESS"}}]}`, []string{"fin2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +152,7 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"type not a string", `{"type":1,"name":"id","value":"a"}`, `/type: property "type" is missing or not a string`},
 		{"unknown type", `{"type":"Like","name":"id","value":"a"}`, `/type: unknown type "Like"; want one of ` + types},
 		{"type in lower case", `{"type":"equals","name":"id","value":"a"}`, `/type: unknown type "equals"`},
-		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `property "field" is unsupported; the properties are "name", "type", "value"`},
+		{"unknown member", `{"type":"Equals","field":"id","value":"a"}`, `/field: property "field" is unsupported; the properties are "name", "type", "value"`},
 		{"missing value", `{"type":"Equals","name":"id"}`, `/value: property "value" is missing`},
 		{"null value", `{"type":"Equals","name":"id","value":null}`, `/value: Value is not nullable`},
 		{"Contains a number", `{"type":"Contains","name":"machine_id","value":15}`, `/value: value must be a string`},
@@ -148,7 +162,7 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"Not without filter", `{"type":"Not"}`, `/filter: property "filter" is missing`},
 		{"nested, missing value", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"id"}}]}`, `/filters/1/filter/value: property "value" is missing`},
 		{"nested, unknown type", `{"type":"Or","filters":[{"type":"Like"}]}`, `/filters/0/type: unknown type "Like"`},
-		{"nested, unknown member", `{"type":"Not","filter":{"type":"Between","name":"start_time","fromValue":1,"toValue":2,"to":3}}`, `/filter: property "to" is unsupported; the properties are "fromValue", "name", "toValue", "type"`},
+		{"nested, unknown member", `{"type":"Not","filter":{"type":"Between","name":"start_time","fromValue":1,"toValue":2,"to":3}}`, `/filter/to: property "to" is unsupported; the properties are "fromValue", "name", "toValue", "type"`},
 		{"nested, not an object", `{"type":"And","filters":["x"]}`, `/filters/0: value must be an object`},
 		// Not about SessionInfo's fields.
 		{"unknown field", `{"type":"Equals","name":"pool","value":"a"}`, `/name: unknown field "pool"; the fields are "access_group_id", "agent_version"`},
@@ -157,6 +171,22 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"Contains on a number", `{"type":"Contains","name":"start_time","value":"15"}`, `/name: field "start_time" is not a string: Contains does not apply`},
 		{"Between with a wrong end", `{"type":"Between","name":"start_time","fromValue":1,"toValue":"z"}`, `/toValue: value must be an integer`},
 		{"nested error", `{"type":"And","filters":[{"type":"Equals","name":"id","value":"a"},{"type":"Not","filter":{"type":"Equals","name":"pool","value":"b"}}]}`, `/filters/1/filter/name: unknown field "pool"`},
+		// Fields of Horizon 8.0.0 that are not strings, and objects and lists.
+		{"a boolean as a string", `{"type":"Equals","name":"unauthenticated","value":"false"}`, `/value: value must be a boolean`},
+		{"a boolean as a number", `{"type":"NotEquals","name":"brokered_remotely","value":0}`, `/value: value must be a boolean`},
+		{"Between on a boolean", `{"type":"Between","name":"unauthenticated","fromValue":false,"toValue":true}`, `/name: field "unauthenticated" is neither a string nor a number: Between does not apply`},
+		{"Contains on a boolean", `{"type":"Contains","name":"resourced_remotely","value":"t"}`, `/name: field "resourced_remotely" is not a string: Contains does not apply`},
+		{"Contains on minutes", `{"type":"Contains","name":"idle_duration","value":"1"}`, `/name: field "idle_duration" is not a string: Contains does not apply`},
+		{"a duration as text", `{"type":"Between","name":"last_session_duration_ms","fromValue":"1m","toValue":"2m"}`, `/fromValue: value must be an integer`},
+		{"an object", `{"type":"Equals","name":"client_data","value":{"type":"MAC"}}`, `/name: field "client_data" is an object: filter on one of its fields, "client_data.address", "client_data.location_id", "client_data.name", "client_data.type", "client_data.version"`},
+		{"an object, Contains", `{"type":"Contains","name":"security_gateway_data","value":"uag"}`, `/name: field "security_gateway_data" is an object: filter on one of its fields, "security_gateway_data.address", "security_gateway_data.domain_name", "security_gateway_data.location"`},
+		{"a list", `{"type":"Equals","name":"application_names","value":"Microsoft Excel"}`, `/name: field "application_names" is a list: filters apply only to fields that hold one value`},
+		{"a list, Contains", `{"type":"Contains","name":"application_names","value":"Excel"}`, `/name: field "application_names" is a list`},
+		{"unknown field of an object", `{"type":"Equals","name":"client_data.os","value":"macOS"}`, `/name: unknown field "client_data.os"; the fields are "access_group_id", "agent_version", "broker_user_id", "brokered_remotely", "client_data.address"`},
+		{"a dot after a string", `{"type":"Equals","name":"session_state.x","value":"a"}`, `/name: unknown field "session_state.x"`},
+		{"a dot at the end", `{"type":"Equals","name":"client_data.","value":"a"}`, `/name: unknown field "client_data."`},
+		{"nested enum in the wrong case", `{"type":"Equals","name":"client_data.type","value":"HtmlAccess"}`, `/value: value is not one of the allowed values ["WINDOWS","MAC","HTMLACCESS","LINUX","IOS","ANDROID","OTHER"]`},
+		{"Between on a nested enum, wrong end", `{"type":"Between","name":"security_gateway_data.location","fromValue":"EXTERNAL","toValue":"OUTSIDE"}`, `/toValue: value is not one of the allowed values`},
 		// Such a number once cost milliseconds per record and node to compare.
 		{"tiny exponent on an integer field", `{"type":"Equals","name":"start_time","value":1e-999999}`, `/value: field takes integers`},
 		{"fraction on an integer field", `{"type":"Between","name":"start_time","fromValue":1.5,"toValue":2}`, `/fromValue: value must be an integer`},

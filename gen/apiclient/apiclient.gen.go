@@ -113,12 +113,19 @@ type ClientInterface interface {
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD must be a property of SessionInfo, and values must match its
-	// schema (an enum field takes one of its values, an integer field only
-	// integers). String comparisons are exact, case included. A session
-	// without the field matches no `Equals`, `Contains`, `StartsWith`,
-	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-	// malformed filter gets 400 that names the problem and where it is.
+	// FIELD is a property of SessionInfo that holds one value (a string,
+	// an integer or a boolean), or such a property of ClientData or
+	// SecurityGatewayData, named with a dot: `client_data.type`,
+	// `security_gateway_data.location`. Values must match the field's
+	// schema: an enum field takes one of its values, an integer field only
+	// integers, a boolean field only `true` or `false`. `client_data` and
+	// `security_gateway_data` themselves, and the list
+	// `application_names`, hold no one value: a filter on them gets 400
+	// that says so. String comparisons are exact, case included. A
+	// session without the field (or without its object) matches no
+	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+	// names the problem and where it is.
 	//
 	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -222,7 +229,10 @@ type ClientInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -237,7 +247,10 @@ type ClientInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -252,7 +265,9 @@ type ClientInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -267,7 +282,9 @@ type ClientInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -329,12 +346,19 @@ type ClientInterface interface {
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD must be a property of SessionInfo, and values must match its
-// schema (an enum field takes one of its values, an integer field only
-// integers). String comparisons are exact, case included. A session
-// without the field matches no `Equals`, `Contains`, `StartsWith`,
-// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-// malformed filter gets 400 that names the problem and where it is.
+// FIELD is a property of SessionInfo that holds one value (a string,
+// an integer or a boolean), or such a property of ClientData or
+// SecurityGatewayData, named with a dot: `client_data.type`,
+// `security_gateway_data.location`. Values must match the field's
+// schema: an enum field takes one of its values, an integer field only
+// integers, a boolean field only `true` or `false`. `client_data` and
+// `security_gateway_data` themselves, and the list
+// `application_names`, hold no one value: a filter on them gets 400
+// that says so. String comparisons are exact, case included. A
+// session without the field (or without its object) matches no
+// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+// names the problem and where it is.
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -498,7 +522,10 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -523,7 +550,10 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -548,7 +578,9 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -573,7 +605,9 @@ func (c *Client) RefreshAccessTokenWithBody(ctx context.Context, contentType str
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1096,12 +1130,19 @@ type ClientWithResponsesInterface interface {
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD must be a property of SessionInfo, and values must match its
-	// schema (an enum field takes one of its values, an integer field only
-	// integers). String comparisons are exact, case included. A session
-	// without the field matches no `Equals`, `Contains`, `StartsWith`,
-	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-	// malformed filter gets 400 that names the problem and where it is.
+	// FIELD is a property of SessionInfo that holds one value (a string,
+	// an integer or a boolean), or such a property of ClientData or
+	// SecurityGatewayData, named with a dot: `client_data.type`,
+	// `security_gateway_data.location`. Values must match the field's
+	// schema: an enum field takes one of its values, an integer field only
+	// integers, a boolean field only `true` or `false`. `client_data` and
+	// `security_gateway_data` themselves, and the list
+	// `application_names`, hold no one value: a filter on them gets 400
+	// that says so. String comparisons are exact, case included. A
+	// session without the field (or without its object) matches no
+	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+	// names the problem and where it is.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1209,7 +1250,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1224,7 +1268,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Ends the login that the refresh token belongs to: the refresh token and
 	// every access token of that login stop working at once. A refresh token
-	// that is unknown, expired or already logged out gets 401.
+	// that is unknown, expired or already logged out gets 400, as Horizon
+	// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+	// says which (see RefreshTokenRefused). A client that logs out may take
+	// this 400 to mean that nothing is left to end.
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1239,7 +1286,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1254,7 +1303,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token for the login that the refresh token belongs
 	// to. Earlier access tokens of that login stay valid until they expire. A
-	// refresh token that is unknown, expired or logged out gets 401.
+	// refresh token that is unknown, expired or logged out gets 400, as
+	// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+	// `error_key` says which (see RefreshTokenRefused).
 	//
 	// The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 	// or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -1653,36 +1704,22 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
-// LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
-type LogoutResponse401Headers struct {
-	WWWAuthenticate *string
-}
-
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON400 *RefreshTokenRefused
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *LogoutResponse401Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r LogoutResponse) GetJSON400() *BadRequest {
+func (r LogoutResponse) GetJSON400() *RefreshTokenRefused {
 	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r LogoutResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -1734,20 +1771,13 @@ type RefreshAccessTokenResponse200Headers struct {
 	CacheControl *string
 }
 
-// RefreshAccessTokenResponse401Headers the declared response headers of an HTTP 401 response for RefreshAccessToken
-type RefreshAccessTokenResponse401Headers struct {
-	WWWAuthenticate *string
-}
-
 type RefreshAccessTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccessToken
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
+	JSON400 *RefreshTokenRefused
 	// JSON408 the response for an HTTP 408 `application/json` response
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -1756,8 +1786,6 @@ type RefreshAccessTokenResponse struct {
 	JSON500 *InternalError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RefreshAccessTokenResponse200Headers
-	// Headers401 the parsed response headers for an HTTP 401 response
-	Headers401 *RefreshAccessTokenResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1766,13 +1794,8 @@ func (r RefreshAccessTokenResponse) GetJSON200() *AccessToken {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r RefreshAccessTokenResponse) GetJSON400() *BadRequest {
+func (r RefreshAccessTokenResponse) GetJSON400() *RefreshTokenRefused {
 	return r.JSON400
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r RefreshAccessTokenResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
 }
 
 // GetJSON408 returns the response for an HTTP 408 `application/json` response
@@ -2055,12 +2078,19 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD must be a property of SessionInfo, and values must match its
-// schema (an enum field takes one of its values, an integer field only
-// integers). String comparisons are exact, case included. A session
-// without the field matches no `Equals`, `Contains`, `StartsWith`,
-// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
-// malformed filter gets 400 that names the problem and where it is.
+// FIELD is a property of SessionInfo that holds one value (a string,
+// an integer or a boolean), or such a property of ClientData or
+// SecurityGatewayData, named with a dot: `client_data.type`,
+// `security_gateway_data.location`. Values must match the field's
+// schema: an enum field takes one of its values, an integer field only
+// integers, a boolean field only `true` or `false`. `client_data` and
+// `security_gateway_data` themselves, and the list
+// `application_names`, hold no one value: a filter on them gets 400
+// that says so. String comparisons are exact, case included. A
+// session without the field (or without its object) matches no
+// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
+// on it, and every `NotEquals` filter. A malformed filter gets 400 that
+// names the problem and where it is.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2204,7 +2234,10 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2225,7 +2258,10 @@ func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, co
 //
 // Ends the login that the refresh token belongs to: the refresh token and
 // every access token of that login stop working at once. A refresh token
-// that is unknown, expired or already logged out gets 401.
+// that is unknown, expired or already logged out gets 400, as Horizon
+// 8.0.0 declares (200, 400 and 500 only: never 401); its `error_key`
+// says which (see RefreshTokenRefused). A client that logs out may take
+// this 400 to mean that nothing is left to end.
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2246,7 +2282,9 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2267,7 +2305,9 @@ func (c *ClientWithResponses) RefreshAccessTokenWithBodyWithResponse(ctx context
 //
 // Returns a new access token for the login that the refresh token belongs
 // to. Earlier access tokens of that login stay valid until they expire. A
-// refresh token that is unknown, expired or logged out gets 401.
+// refresh token that is unknown, expired or logged out gets 400, as
+// Horizon 8.0.0 declares (200, 400 and 500 only: never 401); its
+// `error_key` says which (see RefreshTokenRefused).
 //
 // The body is one JSON value in UTF-8 (RFC 8259): anything after the value,
 // or bytes that are not UTF-8, get 400. Of duplicate member names, the last
@@ -2677,18 +2717,11 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest RefreshTokenRefused
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
@@ -2711,19 +2744,6 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.JSON500 = &dest
 
-	}
-
-	switch {
-	case rsp.StatusCode == 401:
-		var headers LogoutResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.WWWAuthenticate = &value
-		}
-		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -2751,18 +2771,11 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest RefreshTokenRefused
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
 		var dest RequestTimeout
@@ -2798,16 +2811,6 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
-	case rsp.StatusCode == 401:
-		var headers RefreshAccessTokenResponse401Headers
-		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.WWWAuthenticate = &value
-		}
-		response.Headers401 = &headers
 	}
 
 	return response, nil

@@ -252,6 +252,8 @@ type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
+type RefreshTokenRefusedJSONResponse ErrorResponse
+
 type RequestTimeoutJSONResponse ErrorResponse
 
 type UnauthorizedResponseHeaders struct {
@@ -737,7 +739,9 @@ func (response Logout200Response) VisitLogoutResponse(w http.ResponseWriter) err
 	return nil
 }
 
-type Logout400JSONResponse struct{ BadRequestJSONResponse }
+type Logout400JSONResponse struct {
+	RefreshTokenRefusedJSONResponse
+}
 
 func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
 
@@ -747,23 +751,6 @@ func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -853,7 +840,9 @@ func (response RefreshAccessToken200JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
-type RefreshAccessToken400JSONResponse struct{ BadRequestJSONResponse }
+type RefreshAccessToken400JSONResponse struct {
+	RefreshTokenRefusedJSONResponse
+}
 
 func (response RefreshAccessToken400JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
 
@@ -863,23 +852,6 @@ func (response RefreshAccessToken400JSONResponse) VisitRefreshAccessTokenRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RefreshAccessToken401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response RefreshAccessToken401JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
-	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1555,131 +1527,166 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9s4kvhXQfF3VbH3KFnyI5Mo9ataJXFmlHVsl+1stirMhTAJSRhTAAcA7Win/N2vugE+Bcl27Jmd",
-	"vZ38kZJFEGg0Gv3u1q9BIhe5FEwYHYx+DeaMpkzhx2N5bqRi8DFlOlE8N1yKYBRcyCsmNFkU2hAhDblk",
-	"JKHJnKX9IAx0MmcLCi8xUSyC0edAyJ7Gib6EgVnmLBgF2iguZsHt7W0YKKZzKTTDNV/T9Iz9UjBt4K9E",
-	"CsMEfqR5nvGEAgQ7P2sA49eAfaOLPEMAmVJSfV0wrekMFlB2EnIp0+WI7LgHX2H5EbmmWcEI1wi8FIzI",
-	"KTFzRmiWyRuW2ueafI6Cw7Ozk7MoCKPg0/jseHL8I36eHL87iYIvQdheVsNmf5eFv7iVYcVy71dsGYyC",
-	"S5r2HQhd8H4vrNx+uW1SwX8pNg1Gwf/bqelsxz7VO4cA35k7f0sNbUp7TVPi6GGEwFQ7UIxeafxK5ywJ",
-	"iVSEG407I4ksstRRZiQUo2mfXMyZfajpUpObOTWw1RslxawfieA2DH5Cyn/HWZbqCymPqJqxDhEa9s3s",
-	"5BnlbfIL9veGJZjETkPsPORCSmJnauLEcws6N6ze6jNN7J0kmiXwGODOYEpFzJwKh5YpU0wkjGimrpmK",
-	"BE0SlhtNtuLegn7r2Sl6l0vDdBySIfnAX5PLJUnZlBaZ2e6TH+UzTX66uDitpxD6hilAMtfkkk2lYoSK",
-	"JZE5U3gRQ8IFQXQQwExIqEhJkknN8GQikUghLNAOxxNhmBI0w4N/3A3nbioHLsHn3ivpH7n+DpXj+94p",
-	"1y79lHQ/FqQQ7FvOEsPSchk8qQYlCwbfJlQpzjSpgEqZoTzrA7qPpXknC5E+DtPnTGuguygYuH89/G8f",
-	"/ntR/ln+iwKSSma5CPvGtel7D+XRk64/PyFNf4rbDp9+L095ysfSEDwfL3taWTkMTukykzRdw50eISK7",
-	"PGV/+HJ/b7BPkF/cKec2v73+oHK7nb6Rsp85Jvn9UD7lyVw0RY1nZZQ79lY6RmuPcJUPJ3OWXK3wUDPn",
-	"YkZYpllIpCBwkRt81TFLJ1Eu+ILJ4gn1ISQqxRLGr1lKbjgA09jRM01AZBLj1r3z9B823XpycJP21yz8",
-	"uF38ptSRcqtuACu+Zk1gugThwIqEgwvkM3zRc3/HIdkbEN0QzSGoMwLEwFTJhd2hocoQOY1EQyXathTo",
-	"qLKWwmRFCH8UtDBzqfg/2SMlw4JrDYR8yaiCqwF2gZdevAPXU0LRhDC837JPecAfNVOlJgyQMGEAK9bA",
-	"aVhInz596o0bz1dNpXF2Aww9fo2gxv3NauBttQWcfnw6qRSl9rQnglmtIyRUk58AU1KQ3d3B3n8TxXKp",
-	"jCYcJW+ugK0Ybs2rBpJXIAWyusxYSBY0mXPBkC7hG3LFlijEK31XWynab0razmZWTm11vXmxoKJeRTGq",
-	"pWgvdCgMN8uOKNT91eXQjvyl4ApI+nNjn104ahtUXv7MEgOQjpOEaY1WLcDZRhnFh19N+bS9i3MmDBxB",
-	"PHYEi3dnROx5k6gYDPaS5hT4DYtfEUref7ogN3OpGYnZtzwmSUb5olQAmCAc9ptzxe6x4RaU3j2K9B3P",
-	"DENiomnKAU6anTb2OqUgj1Y2iEcNrISaUlBZ4zCe4oQ6JpplLLHn0kaeGwEfuWELfdfNdKs5SG/DYMHF",
-	"xL44rDZFlaJLeGj/rh0NY5H6fAxtTOHTsILMi6vCzI/kjHvOG78miWIp3HmaefacygX1vQrcudAoAuyQ",
-	"kOgimQP1gOV6zMzryck5EXTBOpfgH+MPp0eHAWLjiImZmTfRUd+4nGp9I1XqX7t8OiKU2HfQaqaCIELh",
-	"RO3X7qypYuRnyQVLCReRkCplql/xmhf9QX/wTJO8uMy4noOVkrOEpCzJqGLaO+0WjcR7ek1JnMyp+vwl",
-	"3g6JliTJOBABmTEBClAp6bghmonU+iBwqqlUi1eRAGw57KDFOaci7d0obgwT1WT4arnRPnktzRx3ZNU1",
-	"loIsbCHZfuqdApYGCjiaFOxkirJpM94btL1yJBvoF+QV0AMc+OqJoQiCR6hNgKYAeLCE0ycfT4972iwz",
-	"hkPAyoeZ/uq200/kIt6OBOwXuKYuchAJLLU+lDinBmzFGLSTQuNhLUn817iLE5ouuODaKGrQDm6jwc0S",
-	"jIL/+fw/f/3y3/+1wqTC4FvPjerV0ruGvSj3qMkWwm+3t01WAH9Vk0L1Ep59jRSiWU6BfLLlyp2v0Ny4",
-	"I2F5UddxAOvl9N8lYz2gckooEeyGZMAWVlnBH1R2AHKmiun5OsgOvyVzKmZwE4FD4BYtIHbnSJMkPj05",
-	"vyA7bq7Yun+YSK3aiShpDczkDDTcBwqzLrC+43rNzA1j4nECzqJzylmWkhioJSYZZ9oyoxj+/zvNChYT",
-	"I0lspP0jJJfAWbhIsiK1+mFHApbv+QkpkzeAsldwYOhPX1CTzBGBCMkzTaxsRPvfzyrGjssBNxfF4pIp",
-	"4mBA7us2OBFT6aUFtxU/fHM+mz8AwK5Edgdzb6nsLmmNtBo877kX2RWw11KXhz3696GYLjJTurQrSxvp",
-	"G9QZZ0SBrEvXqc21QdNd4dN82Z2X8sxdHzT9efqK0EsNN768n7pIEsZSFEVvWa4YWhhg+TX1ecJhsmtZ",
-	"KFS5rMEUv7JkB3xSMVMoUQq09ZKoqzyVppcPWxrYq9XHNXKoNgJidPzChq3FAXK531x8k4pXGTUemHi6",
-	"7vTq03H4NGwBFhq9lIVpq0vPpy8OLvfoQY/9kA56+zR93qNDttfb+2H4/EWaDll6MPTdA22oKfTXRKae",
-	"u2Ad4zhilYikKA95RHYHA5KyjF8zxdKQ7A/2SSGuhLwRkXBmE3z7krg/UM45E52lGMZIwYRjSAyVF8F6",
-	"RtryeXcwCAPAPTXWKb23W++LC8NmVoc2fMG0oYvcR7hMdDZzQ0E/FQzPeMGzjGuWSODqmouE4eiPgn8j",
-	"LJfJvIX64cHz4cu9l7voO22D9nzfA1qHB3AQys1TaILuu/5vpDCUC/0UfN+x0Bb7T9z8JMbYV7zKGO5g",
-	"yA9iwx3WWW7OwzvD4Lrk2A/hqtdr+ejbkmA/rLfW3eUHduBzbNVED7zNSOSqpZ9gBW8Nr8CqytyISjYR",
-	"glHHICxjjkGIEUcvejTcF5F49nEqNbdBNEf3YNWgHpdl5RY406GV+sPQBVkUK7SV7itEDSryAiAc+u6e",
-	"w8BXy9lWD3391QS+F1fP45LrOEGG/A/NNOvuYU4VtjtYeiFdhQ704q/rmG7snlZLlxzrpmQaJUkgyyiP",
-	"/271rjqdFnqqgw86JHAXF+gSr1714bBrDtzVw9blDVmA9VNTbynkmj7+OWxQyTyvbVNNFEukSsNIyCxl",
-	"2pApV9qEQPra0GXpBIaRCc0d8wSxbygcV59MjPXsaqC9SjjoEKM/SHVorNUoiol1WlhFm5IkY1RVvrFI",
-	"KKYZUEafvHWwVnu5YiyH6bgiJfadqqhHRMBV5bokchQy68l84COkpmp0Ly1gheOsaAMdoqlWCKvT9BHD",
-	"oUj1J27mv5VIQPPGGjX/AplQ7u73kAmHvxQ0009uUsFVejDqHoUz3MdmjHWD70vy/vzk2Ga83Mvy+V4c",
-	"twIRXi6M8SU5dZ5X1MOJTcywHMRF/61oAIW9lGxmrhhD1VxHAiVFaVaULjLFaDrq6PZxuKLsA7eJhLM8",
-	"Pn/pt8dbdrHBXPJvC5kl2Sp0QbNsSaTIltuNCMDmYEKbzTzA0nmkgeINMtRSqwNjtbDv5N9RbU6pmZ+j",
-	"uutVzM0cDPnMurZEWnrQgCLgxMH2w+CytRmRLKk2JKdmDjKEJ/MyPtjR1GDPPIMpnDTqFXkjuJizBN1H",
-	"YipVwnQkSj/bNc14So1UzzSRCKjuk8qCwPesN5FcseWNVKlzL9uxFpgKxDqmw8F4WDBhQliWg301ta4k",
-	"JPky0DqTDAlZyWJmbyH6i3lSw2Xdm2XaEiDIOGM2RAojOpNwcTwkSxPDr5vc81LKjFFhnWXUhUL9Vn+9",
-	"Jwv8iqUPdirOfx/XF8LhI5mfGM3MfFW5geW/wvJ3EXaH5mrtVG9QjHQd/2GEi2smjFRLMpdZiq7FzXqB",
-	"rsi7ZMfy6m5nkHurAV/Y2KUPN8fS/EbyKqPJVSWxbJqhduf7+8ivamt/TBF2LM0TxBVdKDGuuYINKa6L",
-	"KD44jujB6gNDhd7dn6gn2DzmVP4Bw6kn6kmiqWel/HlLDX0goi78KTQpNRSMIUa24h7+8W5ydBhvh0g6",
-	"uc2OKfWdZ5qMTyc+pt9kfw/BJ7qZPYoGGMxrPKo0cbYenviCLkkmZ4SLPvnkwntULJ2Ucik+hidltEWq",
-	"K31vB2uF74+a3a3EVDjYeHQ41cOObizKTdeui/UHuSmM/oCo9x1Dm+HWf2Uwc8av2VMEMx2OGjhYc4qK",
-	"6fma/JaVUOBGHHZguTs012ZB3kQmyzzaN9Z9l1ExK0DplaKWWrojRl9FIoZ14zL+yZN5v5TfKPYuGaHr",
-	"hLD1ptjihki0pCQ11UuVpBw1/UIuufNSmrnlLymHzS24wIg5IJPmOSBu9Ctmp6wzOarknCqWuW5oO9RZ",
-	"+8DXje/4yGsPydrkuLYHpXQErB3eVLtQHVg3stYUGvrahsGdmU/UurGVEA6DczBnNm6vHlFLxfKQj5E1",
-	"WBq+beZ/bEwmbIJ5G24e3N3WXeM7p3fXcM/m7gC+fdh3DW8T312ja6q+a2R1gvfAXznyS81c/GHfseWu",
-	"VdANvXZV+tIz3WQCTudH9t3J5I6Eu+yK0dSmatVmEHeRv6lUi9ozXEs1r6WJyQ0zJYt8XViAzpgwX6+Z",
-	"0twanisjLpW8YurrWgf++eRtKXYRC/DBvrOa0Loyecr0lZH511zKzDv7WzuAwIBOdCDEmLebobIe/ctw",
-	"XQU+vxruM52OwLSux5U1R/cKS94j/jGlauHd4DuqFt6NNRKkN2/ON+tHwX8pGKmPphEfu0NzcTm5XmA/",
-	"2GdWYM2lNro7+Wr+T6q/WrJeR4Jl2CFX0shEZk3D4PTNyeQ0CIOzt/D/66Px+QVIopPj8xNMU/x4/Lfj",
-	"k0/Ha0Jzdl5QcD0H/hcSvzk5Pj58c3H4NiY9Qqsb+wa9lmB919FyrDejgui5vKmCHf1I/IXEbyfnrYlE",
-	"mWfYmsGOPT08fjs5/hGGNeNcWLHBxYxoZkiRu+h7GZ4tJw/CoLlWEAZuuo3b79pabw/P/3ZxAugcn54e",
-	"Td6MLyYnaxAIPH7NdSmrm3DMk96UezOam7kk8kbcRYLe0H+LNDYok+dMlHGj85wlnhvhXKVc2K1hkgbO",
-	"QowEbRDdc0a2rvDaCLV/bu9EW3q7T8aGZAwY19AG6gxZSPhrMBhEIplTRRODgbeStFOZFAt0yQtJMr7g",
-	"rpQSc2vBCJSZMxyNKgTw7UjYGCPLMnLJMnljxZAUrJvDeW7zZFHIfagDrPRbxW0wV+Mu9tOJyXcM3GWO",
-	"CeGLu1CDtw3j+HDXqlNChd6GNmABO8yF+VcH3lAl4FbWQyfH705WxzUP341t3N/12QQ17vCbDZeYpx5r",
-	"/4hrtHgrLpJqwAJaJRWGuG4gyUMxkUCSwUwamCFsMaaE5jTh1pKRglV0lMtuWvPn4IckTZ/v7k97ez+k",
-	"w97+82TYo5cvn/eevzygB+lw7+XB8ynsekMKM/3mfEa7g5JW1jmR/EHb1Yh+E4Pei95VZJ88kIss8l8Y",
-	"ym1YKr95MBdJNikUN8tzUKTt5mz11LiwgQP717tSErz/BCK9ve+H5ik7lZuKdu4wqMmRqHOCuYiJVN1s",
-	"Yn89JaGZlmXJJejayAhrT9lW3MMP8bYLgbn8nTIXGm8HGhMY48EN1Kc1Nya35WB8bSLp3z/cUFVfuXML",
-	"1tnh+UUjhy4KQERV/OhCluSho4DQRtFEJFy0tlVWQcank3rrDo2tLD3tgmMWOisbNBOpjkSV84GoEoyl",
-	"emSTsUOHJIdiZDU2J5tsGTojEaa9R8G2lT4Z14aLmY3/gfFjVSF3s9wbk9IUioLtPjnNijJQpHPXraAB",
-	"s9UTIrFyqm6yyt3o0BoFoY2r5YpN+TcSA3XYV+oDpopFYpPbNxJHIFI12YorsReHJC75WrxdhQp9Hkpb",
-	"halfEVrV9LoUHnsuEuO0mV2iDJoSg4yHC20YdUw54wlzYX7LV4JxTpM5I7v9QRAGhcocCerRzs7NzU2f",
-	"4uO+VLMd967eOZq8OTw+P+zt9gf9uVlkNonMoLjq0CQQUY+sI0RgF6V9GSDVocsjZ4LmPBgFe/1Bfw89",
-	"i2aO7GKnsnp3roc7Tdf5jBm/GGwpgVXebDUPKqi1LW0LjOC8TumMi9mIxDmdMcw/ILHm/2QxmUli5AxD",
-	"433yI79mRDCOBwDGmb0T6L1Dwq0sN6lsvvQWo8mczBSjpqzkHoTl3E09bbtKDAcQXkWYItUsxLGnPmNG",
-	"k/3BwIXBF1Kxavl631OZWQ2NRQKmCxth6lYCh+vzEf80Pv/64eTs8OvZ4ZuTs7fnI3Jx9vEw7pMxgkNy",
-	"qo0Np8Phciy2YovcLG2dFOLQyk2LxjK4hkFb3JVzr1Jto4S2ewcXKw7YSFQe2C08S/TDkJZTdzvc6J0d",
-	"ATR/IfGvEbLZKBiRyPkU4X5HeBng23eTw6O38AWKMfjm7+Ojj4e3ccmOrtgN1ywShMSVHy1+tTp56TS7",
-	"a/qLw39ceGevZbMjvtJNFuNWm+qE9qzvvGRrlq9qG+Dbo5NP8J2rcYBvfpr8+NNtHAIcSLKYcFaWlzSX",
-	"B8BctcdaSMYitVC4+Bx8+/nd5Oji8Cwk/X7/C2y/3DqJT5TFBiKhNdGxNM2J7IZgmtvYUhvs7mG+9mZA",
-	"2gpyS1tbQMyiWDh1zdArpsuKU2Cx9m2YiTj71I2UIluCPMXvwA47t4hK5CKnittaBsUI+0YTE5KEIoN2",
-	"dTtkXN7XSDTvuZ0aocTANIkd3YUkLukMPjdIJoxETTCo2TiCiKtIhyCliWdZVoOe3Zg+GUdiQTMwYVha",
-	"vljyGyvwbbAJoMyVvMzYAme8mTPFbNaJlTuVAJ6kji83ZEBOFV0wG1T+vJIsDffe0liZEN3HPkegSzm2",
-	"2S4AAM0pGAW/FEwtS710FOS00/9opWhhUxL1bfjrOvU+Z4pYjjoEewo4dxNAFB9tAMF+8YEIe7kDRPrN",
-	"gVgaQRshvn9ThSqo/7lSDLoO2GoJFzSp7IMARvSmXFCRMPSel/tp+VLWv1/7rW5ru2Es0uDezRQ6OQar",
-	"zRQaIT6PhKlDfFuaMUIv5TXbDluSCcuPP168670Iycezox4TiUxZOoqEk2z/v+ZVDdFS8d6ojQ18VAqB",
-	"qMZAFNy6bEYfgUzLsEOnYd3uYPCQHhr2jrW96+1DtK7j+9ntbb9w+QdM1RsMhoHPi1u5azuO2JZDs+2l",
-	"bDgnm85HW+1z8NxV+1QewuC8N+wd9HaHveHgxcFgb7g73O8ND57vvXxxsLe/3/th92Bv/+Bgf683HA72",
-	"EaM1pT0+DcPfrmVFK0OlsFTwnGq66LT36OphnnISxTRmLlYmmu2iF6PCFtoMwLvUQq4RCH/zRJjI2zjx",
-	"Ngz2Le35UFXR6E6joyK+Mrz7lVaDGHzpxd0vdboVwWvDvbtf67a0gvf27gGjt1vfbRgc3Acn7TZ06B8p",
-	"FguqlqX/rpF4aOgMW9hUlm7wBV7wm0M7FI3enWbCLqZcSG28BeCuWLrhOW0GLTUqV4fNPFhbA4mKgK1b",
-	"rcqBUIEvs2Vdt4ZxI5gRibrIpbnmVtyouYvJLlg/mIdUF5KjLQfKBSpqcYt1xGCANII2I0JJM7IH9yxn",
-	"ouk9wCIAISPRie0YaSM53HSB2h+83O6TsbD1n7Z3I+YOC2tW1VYkYqb78n7rXZrnjCpN6IzyKl1eg6wQ",
-	"Jfp4o6CJSHTCwKJGu8R1mSSFQk/BK4I2ZYYWZf11JLyAvMQDrfL6rcu+kakJ0KCkI1tn796QF7sHL7dH",
-	"dcMwOjUuloujw0iAZbs0rNGyA9DihOWMGWudnkxJWlipBOeORgNqj9YUzdCeBEhskppPb2zEXC5kQ4F0",
-	"GHst0+XDekk1evL5QxStkEPpi2+53u/r3X6oLtONL3lkyndFmGrPrVEFu320JrHaZ2t9v6TT0iLjmiyo",
-	"wHz5JXZRRJl9z6LpVo001h83Khhb5b/fIda91fz3kO8nfwv+FIa/jTDc4D18mFz8lae3a32FZ9jCQLeL",
-	"TEuFasavQQylr7CWvqo9bZQioDARqD+1edaPrDR177J0L+qVn2nXAqKOA95TF0ezAUsUKqsBbbf2td/U",
-	"AO6RxsWftkXXtngg47ccx29BVLkMvyuv2b/7parJ738ac/qRmWaXgQ08KSubufn18CM506B5Uat823iX",
-	"ZUnd4KWtvC4jaPidjVTCm5HwpXKDUmaZWJ3UDUqyJ3U8Er5GXqWyWyWQ4wqN2IOSYtbsSQfPIrE/GFba",
-	"piew1dyWdYy+/3ShNzWVwpDD0sVSydbegCy4KED5rPTSJU7EtS5YSgqRwQqJFFM+KxRLI4Fhkxuu2fYr",
-	"V0PfQKQup35B5rJQjWldMyk7IbYVdzOSakLrThXSnZMsDKjvNl8T337WWa0fiYnBwnjdCv3Y0da3iAez",
-	"Rcm0UDbKh2BUVpst/N+2EdLhYNDBaV690ZiihEExg07Kxjz/traB7ZX4CFugrPVotDqsqzp8rfnqQo5O",
-	"k7p7c/y6x6OH3690ecQ4etkOrc6fdbltT6rXd7vGBWz5fn75Y8JP+PvJx39Ohsd8oifi7CB5M3k+ucr/",
-	"8fc371/22fJ9xn4a85OfD4fHPx8eHL89vPnw9vXLfrKbicvFu0H6j/fZSi+1753855ln8geh3jXX8+N+",
-	"hp2POs64NzSZs94bKYyy2ai+Jdz4nfKnS/50kz2x8HVpRMHo85eW0wyL2RoSGNOKKuHr2pf7pe9hu2Og",
-	"zXO0Mqvm1pjliK1J5cjzFIOWNpbWEtfo16XGTa2NzLGYDvmlQcdOn4zbc7lmCVyXfbtCJ5ZsOXumGE2x",
-	"eg+oVBamFMTDf2f2bdutfzf//iNwlVaVm4evnLUIxuWiOJKTINPvzcm9/EoWpk+OJR5+/09/xO/GdSzl",
-	"etiOo8n1fKf0Onjam9q2jffjSJEwsk8Oqcq4+zWIWgPssh+6tM0qSCEMz0hDncZ4f3v+TWzo/xL7cRez",
-	"2YT9P4oVOdXSyKoBtock/7Bq5mT/MZpg48x9v4LkRcOfOuG/B3euqNy2P6jOcC27tq6JneshHJlrdeP1",
-	"Fx+vzfYlx4ylunIDeF3Cro/OY69Pq+1O2T7IXcw6O/Z53QMnkFf3vxkOyLW+SMzw5Ro/cTHr/58R6fya",
-	"CfQazVlyRbZWUsWxU1iDhLo54z5yajduzpiv8HADTb2TCoVs2Y8qkSqtmyviTxhYGUkMA3GHFYn4Ez2Y",
-	"Myckitg+Oe90XqwchbHraBhbKYlOqUjgZ25/nrBLxm8yRtVq48sVmt5f3Si+ytI/ddTfyi1tycXXUfS7",
-	"qDl8MA+sU+9bvUxXFp/TVk5It0Mp2ZKqUTIKqpxtObodkmbL04aTGW4Gls3KQsAVcT8+WV6ZXqOBuKur",
-	"QJfrYBASaX9yMsuqiPn2CA10Mi2yLLRZFqAOlC1uCV6apgOVYNdq162wdaNw1KK+qe5KkpTrMhlE84wJ",
-	"ky3X5cz6LtvGkOJJ2cqnOoRG+o20aV+N+tjvizZ2s1ib7XRrQbO5o8ujg45Vd91BsxHs5+9P8SibNw/b",
-	"/ZPvi5l1KQmPyVG8t+BepZM1MnyVP/zJkn/TnL6nYsgd9aVdSPn5Cya+4FgfV6gy3qqGFq0SwvHphFxS",
-	"zbDsrV9VhcE2jc3QtnCtmfaZLiv9Wu6M1YI/zIdrjUFuJEwkvuMHaWyyhvttMIxytX7KsmJPiKLVdP4S",
-	"J41SsKpmsF+/XQd1V6c46RYZEu/JhgTkkmoVEvZJQ5RWKYlWlo4w1kszz3HVP47MFnb/+4P91m5XSOf2",
-	"y+3/BgAA//8=",
+	"7H1/c9u2luhXwfDtTOxdipFs2YmVeTNXjZ1GvY7ssZ2mM2HWhEhIQk0BKgHa0e34u7/BAUCCFGTLcdrt",
+	"fdv8kZFJEDg4ODi/cfB7kPLFkjPCpAgGvwdzgjNSwM8xv5S8IOpnRkRa0KWknAWD4IrfECbQohQSMS7R",
+	"hKAUp3OSRUEYiHROFlh9RFi5CAafA8Y7Ajr6EgZytSTBIBCyoGwW3N/fh0FBxJIzQWDMH3B2QX4riZDq",
+	"r5QzSRj8xMtlTlOsIHj5q1Bg/B6Qr3ixzAFAUhS8uF4QIfBMDVDoTtCEZ6sBemleXKvhB+gW5yVBVADw",
+	"nBHEp0jOCcJ5zu9Ipt8L9DkOTi4uzi7iIIyDT8OL8Wj8I/wejd+dxcGXIGwOK9Rk/5SBv5iR1Yh27jdk",
+	"FQyCCc4iA0IbvD8LK/df7l0q+I+CTINB8H9e1nT2Ur8VL08UfBdm/TU1NCntB5whQw8DAKaaQUHwjYBH",
+	"YknSEPECUSlgZijlZZ4ZyoxZQXAWoas50S8FXgl0N8dSTfWu4GwWxSy4D4P3QPnvKMkzccX5KS5mpEWE",
+	"knyVL5c5pk3yC/r7PQsm0t0g3Q+64hzpnlyceHZBa4fVU30hkN6TSJBUvVZw56rLAsk5ZgYtU1IQlhIk",
+	"SHFLipjhNCVLKdBO0lngrx3dRWeykkQkIeqhD/QHNFmhjExxmcvdCP3IXwj0/urqvO6CiTtSKCRTgSZk",
+	"yguCMFshviQFbMQQUYYAHUhhJkSYZSjNuSCwMjFLOWMaaIPjEZOkYDiHhX/eDqemKwMugvfeLelvuXkP",
+	"2faRt8uNQ39Puh8yVDLydUlSSTI7DKyUQ8mMqKcpLgpKBKqAyojENI8UusdcvuMly56H6UsihKK7OOia",
+	"fx34r6/+e23/tP/iAGWcaC5CvlIhI++iPLvTzevHuIymMO3w+8/le67ymEsE6+NlT2sjh8E5XuUcZxu4",
+	"0zNEZJun9HtH/f1uHwG/eFTOPfz15oVa6ulEkvMoN0zy26H8nitz5Yoaz8ggd/SuNIxWL+E6H07nJL1Z",
+	"46FyTtkMkVyQEHGG1EZ2+KphlhdkWhAxB23rgkxLQbLnrjh0iKTqEc2xQOTrkhYkG6CczxQzxzMl2/zr",
+	"vd23m1fb9BBBD5H52rvi2430h+oZsOiblIwmhHafxuyOFzfrW5mmcxCUSWOiCQjL+vENWSWDmMXsP1HS",
+	"xFTJbhi/YwnquGSXUa3hUCGU1iYRFghbyGKGDHA7mAGFCqEfKBnN5Ry0CdXPi+q50vimBV8YKoUu6uEK",
+	"IiQuJMl233hANAukQFT4yfmMNlbO903OZzOSRbyUns9YRjK7XeQcywGiUkF0h6HZjGSIlxIWxLRdAbSl",
+	"gCkxckcK3Z9AO1iiBRcS9RRHZwjhgqAbspRmKo7KbHHsW/1ILc57XtB/cYZeR92oizKS5rggAvW7XTTl",
+	"ijcQtaPVuvS7vQidOvQKDbACTamkDgFVux1AuKILwsvvaP0ANAVJCb0lGbqjivU4K/tCkTPOkDTjPsrr",
+	"n9bdQ+wAOo02DPy8WfyhssBuPaV43RIXmDb7N2DFzMCltHH1oGP+TkK030XCUcRDZbwwpfTBXoQZqo2H",
+	"+DRmjgG0q/mM2Z21zo3WVO6PDJdyruj2ueJjQYVQYmtCcKEEoSJeL714G26mhNKFMNxu2O+5wB8FKazd",
+	"qyAhTCqsaHeG4w/59OlTZ+i8X3eMDPM7xfOTHwDUJHrY6LuvpgDdD89HlVnU7PaMEW1jhIrLWx60t9fd",
+	"/y9UkCUvpEAU9OxloZQISbUzxUHyGqSKrCY5CdECp3PKCNCleoJuyApU9sq6FVpnjly9ujWZtVVbH29e",
+	"LjCrRykIFpw1BzphkspVS/EV0fpw4DX6rQQFYvDZmWcbjtrjxCe/klQqSIcgDkGrUnA2UaZl5bW0b5uz",
+	"uCQMBG0yNAQLe2eA9HqjuOx291O3C3hCkjcIo58+XaG7ORcEJeTrMkFpjunC6giEKRGupeUWE25A6Z0j",
+	"y97RXBIgJpxlVMGJ83NnrlOstM+1CcJSCxC6Vi3VrqBkCh2KBAmSk1SvSxN5poX6SSVZiMd2phnNQHof",
+	"BgvKRvrDXjUpXBR4pV7qv2u34pBlPo9iE1PwNqwg8+KqlPNTpSqsrzc8RmlBMrXnce6Zc8YX2PfpVa2N",
+	"6CYhEmU6V9SjdJ0xkT+Mzi4RwwvS2gS/DD+cn54EgI1TwmZy7qKj3nFLLMQdLzL/2PbtAGGkvwFtSamD",
+	"CqFqRfVjs9ZKKfqVU0aUUhozXmSkiFBD33kh0LKc5FTMSQYqUa0A+brdwTH7Cd9ilKRzXHz+kuyGSHCU",
+	"5lQRAZoRpswdK+moRIKwTHscoaspLxZvYqawZbADKvMcs6xzV1ApCas6g0/tRCP0A5dzmJE2zkimZGED",
+	"yfpX51xhqVsojsYZOZuCbHoY7w5try3JA/Sr5JWiB7Xg6ysGIki9Am1CaQoKD5pwIvTxfNwRcpUTaCLQ",
+	"TqJ6+oeZTpTyRbIbMzVfxTVFuVQiQdlLqpNkiaUkBUuUdlIKWKwVSv6RtHGCswVlVMgCS/B6NdFgegkG",
+	"wX9//u9/fPmv/1hjUmHwtWNadWrpXcNe2jkKtAPw6+ntojXA39SkUH0Ea18jBQmyxIp88tXanq/Q7OyR",
+	"0G7UTRxAxzT8e0nqeAefav1dGxbrrOAvKjtCa1FvguzkazrHTNlUlYnSsBmBJlFyfnZ5hV6avhLt7CUs",
+	"02qntt3chjmfKQ33icKsDaxvuX4g8o4Q9jwBp9E5pSTPUKKoJUE5JUIzo0T9/zPOS5IgyVEiuf4jRBPF",
+	"WShL8zLT+mFLAtrv/ISU8zuFsjdqwSB6tsAynQMCAZIXAmnZCN4+P6sYGi6nuDkrFxNSmFnwKTKzG7Ep",
+	"9xKCmYcfuDmdzZ8AXVscm1XZWiSbHVpjrAbPu+hlfqN4q1Xk1Rz98yiIKHNpo1eVUw2IW+kyxoJSgi7b",
+	"pDPX1kx7hE/zVbtfTHOzd8DLR7M3CE+E2u52c4oyTQnJQA4dk2VBwLxQZp+rzCOqOrvlZQH6lraWkjea",
+	"5hSTLIgsC2al2WYx1NacrN3lw5ZQvFUr4wLYUxMBCbiu1IS1uaGEcuQO/pB+V1k0Hphotmn16tUx+JRk",
+	"ocwzPOGlbOpKh9PXB5N9fNAhr7Jup4+zww7ukf3O/qve4ess65HsoOfbB0JiWYrrlGeevaBjYNBinYg4",
+	"s4s8QHvdLspITm9JQbIQ9bt9ZHx1MTM2k3p6hMwfIOSMfU4ycCZmyn4jQAyVC0G7RZrCea/bDQOFeyx1",
+	"/Gl/r54XZZLMtAIt6YIIiRdLH+ES1prMHVbKKSOwxgua51SQlCuWLihLCbT+yOhXRJY8nTdQ3zs47B3t",
+	"H+1BmKQJ2mHfA1qLB1Alkd1VcEH3bf+3oOgdY4n9ZGP3kW6nRXW1Bo7RbB136vsJAbMZjbnhoFQgC6RH",
+	"umdZQYRnF43OkXlnyUVrpSgjtzRtafe9o72oG+1FvQMfXeZce2Oufbvj1LxEo2OtsjtDGS+Al+n7xch7",
+	"LqRWrB4H+t1o3Dm96nS7/T2vVDGSoDnAPykDmdRcGejYSIxPo/Hx2afLIAw+DN8GYfD+6sPp8O3bk0v1",
+	"6HQ0/vhLEAajM/XXcHx8cTY6DsLg7Or9yQU4kyrw6n7WQLslhaDco/P8rF/YyXuArLo/iPpR16vFrFMp",
+	"ZxJTJr6HamKkfENDSU3/KIFkjGSdSh/RGbbXFFrS3c7MI97D4NYqFU8R/LcbRf2x5akfNnuTjHxSW9vn",
+	"eK35shK/koPgt36sNaQ5Xqt1k87JkXERAjkwQWgzYBSljt+dedEjFEtnqWce51xQndJhWLOyuoF55bmd",
+	"AiUi1FppLzQh/4KUQrOoNb6rTLiFgrDnEw8GA4a9rC/6ZumheGxSvU/svjG6Foho4EmaERFjqukZrLyQ",
+	"rkOn7LbrTXpBYt5WQ1uhemflmiUJkGp2+R83P6rVaaCnWvigRQKPCao28Yp1H6PisJJkPp58hxbKOq+p",
+	"1+phbixuriZY8OWy9p0owZXyIgtjxvOMCImmtBAyVKQvJF7ZIIVqmeKlke9KM9VRvQiNpI48CEV7lf4i",
+	"QshFAKoDZ0KNogRpp5o2BDFKc4ILJxhaEEEkyNdjA2s1lxtClqo7WiCLfWPKiAFiaquCJAYiBz1oM5l3",
+	"fYTkau9bKaprHGdNYW0RTTVCWK2mjxhOWCY+UTn/o+QBmN/a6P6zBYKd2p8hEE5+K3Euvru9r/bRk/Hm",
+	"Q1jt2q32h9JtSaJ0/EQrVtcZljhSU0u2wy/M+WHstnPGVuiny7OxTtTcyor/1vVoRNS87BoCpXxqQghg",
+	"UyKdT6hZjUla0zJEGZ9WBMp5QQiYmSJmIFKsbmZ9vQXB2aCdTRGuGa6KLcXMWNGfv0TN9pqvPGD6+6cF",
+	"XBXtlKLEeb5CnOWrXSeU9XBUrMmPnmC1P9PY9kbLavHWgrEa2Lfy77CQ51jOL8F08xqZkFyik0IFYZl1",
+	"BSuKUCuOC4IgJ6pO2phiIdESy3mos2VsoLul0qk501x1YcRWp1w6UfIlScEPyqa8SImImXUY3+KcZljy",
+	"4oVAHAAVEaqsYfhOu8XRDVnd8SIzcRLdVgNTgVgHJ6kyDxaEyVANS5XxN9U+USB5mzEw4wQIueDlTO9C",
+	"CHzQtIZL++ltti0utOEt8AKSw/IVEjlXG8dDsjiV9NbltBPOc4KZ9vpi4TN9rAernpMGfs1rRQXS/W/j",
+	"wwU4fCTznuBczte1IDX8tRr+McJu0VytxooHNChRBzIJouyWMMmLFZrzPAMr+WEFQlTkbdkxv3ncsWm+",
+	"cuALnVn6cDPm8g+SbTlObyrpphPXhFnfv56sq9Dw1xR3Yy6/QzDdxM+TmoPoOPqmMPqTg+cerD4xPu6d",
+	"/VnxHSYPxwb+gjkEZ8V3SSG4sLLKOiifgKgrf96Y2kLKwiJoJ+nAH+9GpyfJrs4uXOqUMKsbvRBoeD6C",
+	"DEWtpeREszqbwgGQhsisREaWSthKDvagxuQLofeLGMQs+drRseKO8Wd3zCski5IkOvCoM0RwOje9m37Q",
+	"hOT8DpzkMZhy0A6+YFynPfMpqvGD6uVHOxUePwpShDFr8J3aBRyiS5KWBZWrH7Ekd3ilHu5qoxFnaE4K",
+	"cAzRKWSNCkwzlPhWZIBgRZIIWV5XaQTVJlXzD2NmmR5GCyrEkuRwRCpEQvJlwzh3lROwzBxOFDNgWEsO",
+	"ZzVCRJmQCmA+RROiMGOtepsEgJHSRyI0dHQDMK7nACwHNA9c9qxWlORTMPqVukMa7u8XAlHh0yNcifqU",
+	"bQdROI/uWgqyKeCEU+NnAMJY4JXJ6o7QJztrtjKKj0l/lDS1kWhe3Iit408NcnpUL65wsLbDw2DDhggG",
+	"akO4DABGehoDGDKLk9qrtpkdPJSB9ISEoUeaupkq/5N5IDN6S75HHojBkYODDWy8OnCxrrCuZVE8iMMW",
+	"LI9nNXhY2oaIrWmIZrplHel6IWwUx0QZ1SYDw+PPj4EZ4NrRr9fRQS/qdbtRr+vTDPU6XfsV0uPxZSNi",
+	"5R2ixLPISYx6KMq2PsJ/ouTkl6uTi/Hw1B4FsEiGnSgqJwQvpaCZpk1GJJz8gNMEo/FW31Pm//zj+J/j",
+	"s09j9bVdroYoMnFh6yQywEL0ofpp+mgGyZymWwSymlqVNyFZ60NNJcQ8yzGblcrm56wWf6JlSLyJWQIm",
+	"gnNOJrLmC2jyE4Kw1wbRokMrOJyRmOmjyzvr5keV9KF0DmY0lV3tsjbnmWujwfibmmbDwBXu5jDXhMu5",
+	"XoiMKrQsKIOcOcUT8HKpsDr4HfJTN/lqqvTcKptpU9NmslMdYtzUvhWCrH3QG9Pjmz5q623d2Ny1V8E2",
+	"2tSyNpscQ/eBxq2ez4pNbSuLJAwular14PTqFrWJYJjaagxsRlP/vZsB+uBxAhfM+/Dhxu1pPda+tXqP",
+	"NfdM7hHgm4v9WPMm8T3Wuqbqx1pWK7gF/mzLLzVb8ud+DbWSYGThwCQtOcynnczcsC6Uyl2d73ohjIIC",
+	"ysZqSUTj9FeV9sys1KxEpvcUKML6XMhcGRBVbO2FQAnN9DnAli8FEqWVbVY5BXUHKS4K0IoXb8AvuTJp",
+	"YXpwMHxCe65QfV5rjWioLHDwzVo5bw/4kwyRrziV+aqOpdrg6hzS1WHy1gZRGruGw2AW8qGM8VfJKoOi",
+	"AcqxkggGczEzCRlCqQtI8AWBqWKrt4g5lG6gM8aLSm5Q2ZSBMdvxjinw6mE7Tx+aguN3m81t1bEsaCpJ",
+	"MUCCENQw7v1OWEhgnRW8XHrj1/rECYIGrfD1QMsyPtXrRcSN5Eu05DwHp51uHLMpLha20cXxZdWQF8g5",
+	"xKWBW9N38EwJxaemwgzVV8Z617qLA7bXredAAhqcR08cw66yhUXq9gLluGTpvM6DMwO9cVvVXl1lHUZP",
+	"yoGcFPyGFNcbcwwuR8cWLmAjcAwUvmmeCau85EqzEA0nl9pLuuoIfOdNPrCAkOy6IAsOdsvGKApGug1a",
+	"8gztvM15maFznqFhkc6pJKksC7JbjbZhfZyIgKMePWY6O/l2+rycIrdrRZde7B07hNuicD/CXDRZIwVh",
+	"Q/jW2ZLRgqRgzAieE5OT7kWq0sNsYuW1pD7r4RQLiep2tnzJo2mPFfy0mXeiU3Eg2cQZfMtUF7WfvYh8",
+	"Zza6M1IImHN3PSRceLaFFzW+UT4y+ltJUE3yDtk84hmgWU6us7LYYEG953co52zm9vpC6C2lhMmEEIZU",
+	"Hwb5rJRERLUJEbOLk8srR4LO6K0WtCWj8g0wwMuz4Tkano9QxtNyQbQvSQfMYjals7IgaMcId+DZarxj",
+	"A/KuO64/uWR9uXIs5LUV0Xby1wsPg9Ooa6H1hWJvQjpnc9GSFJRnaxQ4iNncYpDKGmMVfUGINCcmPFc9",
+	"foPsZ/rA1LIgt5SXwh1SgdDuoEG622LDnBj10u8H/c5aaEI+LjaKTFxrOeztURG+6uj77oqCCF4W6VZs",
+	"2N31RQnSB1iz7kHnGm/BqP082Xpzro2jYCvu7PMVOel9y4JLnvLcw6epWOZ4hWyLTbx6I404zofzt2ej",
+	"8yAMLo7V/z+cDi+vlH16Nr48g+OLjhvCkxLpqLteP8zbs/H45O3VyXGCOgi387td2tdVpzBTyuNdlWSm",
+	"3SnHo8tGR8yeP2z0oNuen4yPR+Mf6zobesWhbgtlMySIROWy6YCpOg/CwB0rCAPT3YPT92dOK7hPLv95",
+	"dXau5+4oey692z0FwA/Pz09Hb4dXozPwHWHm2wpN2M0YQRg4H/vBVWbmBrFaJVIAize1OZQOx5u7ddsT",
+	"BtvkibKGRrbdxqWi0rQxQx+bXSCjoas5+Lfp1nrj3ZwjfsceY3ve8xCNTfFls1vukjCbqXi5JKmHC5uc",
+	"G8o0OkG911E6ydFEAcbgp8sjN+ZE+/v2drQjdiM0lCgnSt71NE9ulF9J57jAyrgSA8fDaeU44yinC2pK",
+	"ycFp4xRJznOzerIomVqxmOmsVpLnTsARcUbap1ov9clhcBt+qFN68ddKyYEDLI9oPe0s8JZXfrUEMbB4",
+	"DDWwVSFzXG3SapXAItI5cmoA3cwklq83vMMFU/yobjoavztbb+cuvmnruo435q/XuIMnD7Avmvk0IKpl",
+	"dbXxMqGwAP7dCkNUOEjyUEzMgGTgeJHqIWzs5RQvcUolpBRwVpusS94+6P05eJVm2eFef9rZf5X1Ov3D",
+	"tNfBk6PDzuHRAT7IevtHB4dTNesHDnXjryahYK9raWVThoE/TXg9h9zFoHejtx173z11GHj6/1TysOO2",
+	"/cPThx0d61KpT3pmupjMsNTpZ/qvd1b0/PRJaTLNST/12Lb2KKJW+S3IV4xZfUSaMp041TxcvdGNKLit",
+	"N6csIeCCdXB8J+nAj2TXJFIaG9UeDYetASokCDeYQL1acymXujoO3Xi09ucPd7io99ulBgsstvpUYRwo",
+	"+VQxoytuyUPEgbLqqxoSMTO+nmZgUll21dTDOomiGsFmtWjorIuKZSJm1REDQBUjJBMDfTY9NEiypbcU",
+	"n9FH1NGOxDMUQxWAODDBoZwKSZU1pf4oCM60Bmi2lfliZPMK42A3Qud5adMNxdLYXA7M1pW3tqqms8rN",
+	"aNAaB6HOzlwWZEq/okRRh/6kXmBckJg9nBB0quSpQDtJJfOSECWWqSW7VcKpzyuqi1KJNxBj1gUNzYkR",
+	"vS7ao5zrIWzqLZLAdUx2iya7nKbEJItrphIMlzidE7QHZ+vKIjckKAYvX97d3UUYXke8mL0034qXp6O3",
+	"J+PLk85e1I3mcpHrM0sSZFWLJhURddAmQgyck4EBUB3Ef5aE4SUNBsF+1I32IVtAzoFdvKxSSF/e9l66",
+	"2TIzIv0ysKEBVj7Pqh/QiOvEVF1vRa3XOZ5RNhugZFlVCUwE/RdJ0IwjyWeg2kboR3pLECNUu/R5YfYE",
+	"BDKBcCvNmxf6BPkOJGvNCgIeeShj2Q1t366StltFTRUIb3Qal1uXRK/6jEiofGeSqRe8INXw9bynPNfq",
+	"GYmZ6i50kp0bxwBMkePk/fDy+sPZxcn1xcnbs4vjywG6uvh4Ajla6nu0xELqpGy1uBRqz5DFUq502RjA",
+	"oRaaGo027bIKF9soNRY6f1SXLqZsLY4dsyqQvQNrqeMNjdj4bvhgkNtWdPw9BjYbBwMUmwCr2t8xbAb1",
+	"9N3o5PRYPQAxpp78PDz9eHKfWHZ0Q+6ogKqMSRVUTN6sd24jiI91f3Xyy5W391o2G+KzMcMEpuqKfuEZ",
+	"34QMNwxfVXtQT0/PPqlnpuqDevJ+9OP7+yRUcADJwvkmW23DHV4B5ha/8EEyZJmGwmRuqqef341Or04u",
+	"QhRF0Rc1fTt1lJwVGhuAhEZHYy7djvSEVDf3iaY2NTugRJvMuHo4YcGUWt+pKjMpMYOMhQsxHWRMz13Y",
+	"vtof3ui89s8jXsTM4xAKIYRp+DRGGZcDT352GLPE64KKbJZMEqGf25kSzaRGmyihNiIrFzaVEt8QYXMv",
+	"lHjQ+RYKx9VUjQLJ8pXSBeCZamBn77xHiU49VbqSTdp0Z2OP+3jnkkDIVJD8Vo+vQyVKxMcsWYtaJSGs",
+	"lLJFq7UaQCaKTniB7b6o2J/JGoEkFsEjdKkpNOWLJS6oLqtREB1iDVGKQTKa+jFoWPHpBoPV897hRfVU",
+	"IdBkr+glAKd4zBLDCUKU2J2vfjubOHR2MKDP7NCk4nLKSDMWtxYiDocxjRT3XeBcGZQks5iwGADqjpmO",
+	"mCvwlwWf5GQBPd5BNi54ErUmUKlEo8xISkcqL3GBF0QngH9eOy2tOLHe9fZEdARVe5V2awRZs0iF0mWD",
+	"QfBbSYqVtRQGwRK3yvGvFdZ46BT1ffj7JmtrSQqkZVxPmbdKlroAgkBvAqjMSR+Iai6PgIi/GhCtTfog",
+	"xNtX/awS8D9Xqlo7/FcNYXJ6KostUC06U8owSwkkd9j5NFxbm7+vHaj3tSU3ZFmwdbXP1nmA9WqfTu6a",
+	"R+bXuWs7ghCEJ/yW7IYNXQHq4328etd5HaKPF6cdwlKekWwQM6Nr/N9aejjCvpKGcRMb8MqK5bjGQBzc",
+	"m1OKPgKZ2qyY1v0pe93uU4q8fvZkL5gnHXjSKTiXwVoOgVGa18PqwWWn1zno7PU6ve7rg+5+b6/X7/QO",
+	"DvePXh/s9/udV3sH+/2Dg/5+p9fr9gNvONy4NFrR6ir3NOh1o71utN+LoBxJo2ZKcDjJ8F6XHB6mGd7v",
+	"HXRf90mWvp4cpIevpkfptEf2J91p/+DgaIKPjrqTXrfbxzVWvYVO6vIi9fR1TRBfZLy5BXT4dTsn1Fps",
+	"de+hwOP+oSm940bj7B9q/E632wv8gS6D4PVwURXFacVnGnGOZvDCCSO4YQJdH+jAArnmsjcgfCvdKNby",
+	"PML1JKt8Dj7QtOCCTyU6+ZqSPAidJ59M1vizKP7gORTf24tev16j+KzfI68ne/gwPZr2SS97NdnHB+lr",
+	"sjftZkeTQ9xPe+TVdD87mLzGe+khOZp2sybFH191ur3eqy0pvkpdgF8dPp3SlHTwcikstePeZC/dz/od",
+	"cjA97PTxq0nndXqUdbqkN93D+5N+epCtU/vhQ9S+98pH7UUm7Pia1puR5PX3D+2FDWHY9iJ0o/1u0EpU",
+	"D0o869S3xjSyz+tk8zpF+/577T03cOfbf4cHf8j+OwC5U8vj558Y8lddX/Mm6Jw445gwLpVFq0p323/g",
+	"qbpTEAHntivXorbHEnA0hDoL8jF3BhUAhP/GM9WR97az+zDoawntQ1UlyV8616DBJ73HP2nUeYePXj/+",
+	"UevSAfVZb//xz9r30Kjv9reA0XvF1n0YHGyDk+bdUeDXLxcLXKxs0Mk5di3xDBh65aENvqgP/G68lxic",
+	"tS/dcgVw/IcL6a3jamqeOuE+N/NY5wqfuFUAdDVDsJd0BcqqahI4nmytAFN0eegErWNW1wJyx9xJnOp5",
+	"Cdrrdne1nVzXgwUfJCQDSwGWceO0NhVujoWyb908D7XPloS5Xm9IRlImZysVQ3KdeEFlG6h+92g3QkOm",
+	"KznqC9egcgLT7sDa+wmYaX/cb3yLl0uCC2Hu0rBJopDyZdFHnbpPiEPwAGvLWZft4GlaFuDhfqMPrurc",
+	"5PpxzLyAHFUHa+1VQGoR67PnChqwB9DOxbu36PXewdHuoL7lB0+lyUWA1mHMeKGvLKorbyu0GJNiRqT2",
+	"qp5NUVZqJUWtOzi7QFPRLtQc/KAKEn2e0mddO4kCV9wxsw3GfuDZ6mlXQjgXafnj6o04uQ0gN+LF24Zk",
+	"n2rxtZMiPDLlm9Ii6oijOev5THtr/bqMzdcenFuPHxVogRlUC1nB1Wfa2Nmu/Gmj2ilUEnUKvTUKeX6D",
+	"WPfW5d1Cvp/9M/hbGP4xwvCBqNfT5OLvNLvfGOO6gGLEolmLzypUM3oLeb5voCpudazEKcQCwoSB/tTk",
+	"WT8S6xB8zB941ciw1cWc6+SVbW1uBh5BOa9tIvBwNbf9Q/e4PNMF87cH5m8PzL+lB+Zp4lnLBb+dV6VJ",
+	"/qkSof/4R9X9qf/bRMiPRLolcx+QHLm9OcdvLZ3ymYAr8LSJpLNptOBop0bpMqLNq/GQvUZHh5faxR+U",
+	"6qxFTV0GQpkynmITMfPdmmJNkqrkBIzgZDYUnM3cC4DUu5j1u73KJvCkzbjT0tG/nz5diYdu8DCnOXWm",
+	"FtrZ79ojKrX1oM96wnWPGSpZrkZIuTnvksX6Vsc7Ksjum/VLKu1NjOg1mvOycLo1N3foDuHGZtMjqjrU",
+	"oUHGzTrxUuZwKKe6s/FFa7QoZiMJVV5FI7HE3si4JIVemB2MpmWhc4gAjMq21lVsd3X+Va/bbeF0WX3h",
+	"dGFhKIiEgJvTz7+tBacvpnqGxWarwzj3StV1YHz3INWlX1o3Am3N8esLtTz8fu1KLcjSs3fP1CLKpM1/",
+	"V+urfUVPQFY/zSc/pvSM/jT6+K9Rb0xHYsQuDtK3o8PRzfKXn9/+dBSR1U85eT+kZ7+e9Ma/nhyMj0/u",
+	"Phz/cBSlezmbLN51s19+ytcurvnWzn+deTp/EurNTUZ+3OvTGS2X6VuczknnLWey0IeGfEOY9i/H/FLy",
+	"wlyk+Lf99v2Er4lABIPPXxquTaiO5UhgSFquhK+5K9YvfU+a1zNVt0Y0LzCekJzDPXB84HkLeTU6L6Qh",
+	"rsH7jqXpWki+hOpcwC8luN8iNGz2ZVJlqLD3pIT2gmBIesoLgrOVc79vJYjd8kUxa12+u7OnGvSVjGAZ",
+	"Ouh2wRE6MMnP/W7PCETnouWY1TVndKDfc9f2roLfnBazM4XCP1ACQeIbouZDTQoMRwuCDYptoTsqUE6m",
+	"4FEiLPt3lkH6gt5vFkJ/BdbYKO7lYY4XDao36bpm3+j121YceZkuL3WVLbX42xs6vivg/2aHmho9/NDQ",
+	"2WaGaJ1WnkvuzP3dW7HKmEkeoRNc5FQZNQ3VtM0X8UpXekYlkzRHjp4P6X/N/h/ijxv44sZLybfki7ZG",
+	"OjBGtBVf/HdlZGYy7gXA/6uYmtG0Ja8uX/VshL+s1j3qP0cxdtbcg6ehFw1/nor8N59v8/mKcueksS4b",
+	"Gb/2vry87allMBXnvYGL8cbjUmhMSCYqT4c3NmHK2T93SzSq39sq/maz1ceLDutS9AG/2Z7aDZAb3a1w",
+	"RIoK+EXZLPr/Rjmgt4SBY2xO0hu0s3bWDi7scEiofejOR07Nu0Bz4itY8QBNveMFiGt7LUTKi6y+DAnK",
+	"n2m5hyRRIgwqWUjVF6S4G1siQpetm5IqX2hibiBKtOQDv1vM4Lf60CMH3+YEF+sXVa3RdH99ovApyaK/",
+	"g7d/kOddk4vvBrBvoubwyTywPrvYuHtsbfA5biQntW8Ug9MrdZEPXf9IEc9uiNwryhw/utoZUG6Fl0xt",
+	"kZ2ks8BfO3bLdJw7ac3BVPAqKy2Xw9FUnOdV6sbuAHwQaFrmeajTfZSIt1fSIdg0ro9Y13M3lwY1dhS0",
+	"WtQ71Zr3GRU2K0nQnDCZrzYdcfFttgdj22e2/Hm1CE4eGDc1F+vqIt8W9m4fOnGvv6sFzcNlrp8d/a5u",
+	"w+u6F7d9/vZcI3vZYq953+G2mNmUG/OMUOn2uUzrdLJBhq/zh79Z8h+aXPq9GHJLfWlWovj8BTKwoK2P",
+	"K1Spl3VVN7cGw/B8hCZYEKgbEFXH6tU0pT5QpeHa0O0LYUslNBwj6xUTIDGz0Qa4EZMxwwI9tVKGzhoy",
+	"F5VAIK/in5qd2oIBCkXrp+8sTpyz9FXRhaj+uo5br3dx1q7SgLwrGyIll4pGJYYIOaLUrR88PB8NIJyN",
+	"c89y2bq+cJIU5t/v9huzXSOd+y/3/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -40,6 +40,39 @@ func (e BetweenFilterType) Valid() bool {
 	}
 }
 
+// Defines values for ClientDataType.
+const (
+	ClientDataTypeANDROID    ClientDataType = "ANDROID"
+	ClientDataTypeHTMLACCESS ClientDataType = "HTMLACCESS"
+	ClientDataTypeIOS        ClientDataType = "IOS"
+	ClientDataTypeLINUX      ClientDataType = "LINUX"
+	ClientDataTypeMAC        ClientDataType = "MAC"
+	ClientDataTypeOTHER      ClientDataType = "OTHER"
+	ClientDataTypeWINDOWS    ClientDataType = "WINDOWS"
+)
+
+// Valid indicates whether the value is a known member of the ClientDataType enum.
+func (e ClientDataType) Valid() bool {
+	switch e {
+	case ClientDataTypeANDROID:
+		return true
+	case ClientDataTypeHTMLACCESS:
+		return true
+	case ClientDataTypeIOS:
+		return true
+	case ClientDataTypeLINUX:
+		return true
+	case ClientDataTypeMAC:
+		return true
+	case ClientDataTypeOTHER:
+		return true
+	case ClientDataTypeWINDOWS:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContainsFilterType.
 const (
 	ContainsFilterTypeContains ContainsFilterType = "Contains"
@@ -160,6 +193,27 @@ const (
 func (e OrFilterType) Valid() bool {
 	switch e {
 	case OrFilterTypeOr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SecurityGatewayDataLocation.
+const (
+	SecurityGatewayDataLocationEXTERNAL SecurityGatewayDataLocation = "EXTERNAL"
+	SecurityGatewayDataLocationINTERNAL SecurityGatewayDataLocation = "INTERNAL"
+	SecurityGatewayDataLocationUNKNOWN  SecurityGatewayDataLocation = "UNKNOWN"
+)
+
+// Valid indicates whether the value is a known member of the SecurityGatewayDataLocation enum.
+func (e SecurityGatewayDataLocation) Valid() bool {
+	switch e {
+	case SecurityGatewayDataLocationEXTERNAL:
+		return true
+	case SecurityGatewayDataLocationINTERNAL:
+		return true
+	case SecurityGatewayDataLocationUNKNOWN:
 		return true
 	default:
 		return false
@@ -350,7 +404,7 @@ type BetweenFilter struct {
 	// FromValue The low end; it must match the field's schema.
 	FromValue interface{} `json:"fromValue"`
 
-	// Name A string or number property of SessionInfo.
+	// Name A string or number field of SessionInfo.
 	Name string `json:"name"`
 
 	// ToValue The high end; it must match the field's schema.
@@ -388,9 +442,40 @@ type BulkItemResponseInfo struct {
 	Timestamp int64 `json:"timestamp"`
 }
 
+// ClientData The Horizon Client of a session, as Horizon 8.0.0 describes it. No field is required.
+type ClientData struct {
+	// Address IP address of the client device.
+	//
+	// Example: 192.0.2.15
+	Address *string `json:"address,omitempty"`
+
+	// LocationID Location ID that the client reports.
+	LocationID *string `json:"location_id,omitempty"`
+
+	// Name Host name of the client device.
+	//
+	// Example: FIN-LT-0042
+	Name *string `json:"name,omitempty"`
+
+	// Type Kind of Horizon Client.
+	//
+	// Example: WINDOWS
+	Type *ClientDataType `json:"type,omitempty"`
+
+	// Version Version of the Horizon Client.
+	//
+	// Example: 5.4.0
+	Version *string `json:"version,omitempty"`
+}
+
+// ClientDataType Kind of Horizon Client.
+//
+// Example: WINDOWS
+type ClientDataType string
+
 // ContainsFilter Sessions whose string field `name` contains `value`.
 type ContainsFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string             `json:"name"`
 	Type  ContainsFilterType `json:"type"`
 	Value string             `json:"value"`
@@ -430,7 +515,7 @@ type DeliveredMessages struct {
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
 type EndsWithFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string             `json:"name"`
 	Type  EndsWithFilterType `json:"type"`
 	Value string             `json:"value"`
@@ -441,7 +526,7 @@ type EndsWithFilterType string
 
 // EqualsFilter Sessions whose field `name` has `value`.
 type EqualsFilter struct {
-	// Name A property of SessionInfo.
+	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
 	Name string           `json:"name"`
 	Type EqualsFilterType `json:"type"`
 
@@ -493,7 +578,7 @@ type HealthStatus string
 
 // NotEqualsFilter Sessions whose field `name` lacks `value`, or is absent.
 type NotEqualsFilter struct {
-	// Name A property of SessionInfo.
+	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
 	Name string              `json:"name"`
 	Type NotEqualsFilterType `json:"type"`
 
@@ -507,8 +592,9 @@ type NotEqualsFilterType string
 // NotFilter Sessions that `filter` does not select.
 type NotFilter struct {
 	// Filter One filter of Horizon's filter language on the fields of SessionInfo;
-	// `type` says which. `name` must be a property of SessionInfo, and values
-	// must match that property's schema: the server checks both.
+	// `type` says which. `name` must be a field of SessionInfo that holds one
+	// value (`client_data.type` for one of an object), and values must match
+	// that field's schema: the server checks both.
 	Filter SessionFilter `json:"filter"`
 	Type   NotFilterType `json:"type"`
 }
@@ -526,6 +612,15 @@ type OrFilter struct {
 type OrFilterType string
 
 // ReferenceData The reference server's data file (`-data FILE`), not part of Horizon's API.
+//
+// The file holds every object, at any depth, to its schema's fields:
+// `x-refuse-unknown-fields: true` says that each object schema below this
+// one that says nothing of additional properties (ReferenceUser,
+// SessionInfo, ClientData, SecurityGatewayData) is read here as if it
+// said `additionalProperties: false`. A field the spec does not know,
+// such as a misspelt one, stops the server at start-up with the field's
+// JSON pointer, instead of being dropped without a word. Answers are not
+// held to this: SessionInfo itself stays open, as Horizon's is.
 type ReferenceData struct {
 	Sessions []SessionInfo `json:"sessions"`
 
@@ -545,53 +640,131 @@ type RefreshToken struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// SecurityGatewayData The security gateway a session's client connects through, as Horizon 8.0.0 describes it. No field is required.
+type SecurityGatewayData struct {
+	// Address IP address of the gateway.
+	//
+	// Example: 198.51.100.10
+	Address *string `json:"address,omitempty"`
+
+	// DomainName DNS name of the gateway.
+	//
+	// Example: uag.example.com
+	DomainName *string `json:"domain_name,omitempty"`
+
+	// Location * `EXTERNAL` - the gateway serves clients outside the network.
+	// * `INTERNAL` - the gateway serves clients inside the network.
+	// * `UNKNOWN` - Horizon does not know.
+	//
+	//
+	// Example: EXTERNAL
+	Location *SecurityGatewayDataLocation `json:"location,omitempty"`
+}
+
+// SecurityGatewayDataLocation * `EXTERNAL` - the gateway serves clients outside the network.
+// * `INTERNAL` - the gateway serves clients inside the network.
+// * `UNKNOWN` - Horizon does not know.
+//
+// Example: EXTERNAL
+type SecurityGatewayDataLocation string
+
 // SessionFilter One filter of Horizon's filter language on the fields of SessionInfo;
-// `type` says which. `name` must be a property of SessionInfo, and values
-// must match that property's schema: the server checks both.
+// `type` says which. `name` must be a field of SessionInfo that holds one
+// value (`client_data.type` for one of an object), and values must match
+// that field's schema: the server checks both.
 type SessionFilter struct {
 	union json.RawMessage
 }
 
-// SessionInfo A user session, with Horizon 8's SessionInfo field names. The reference
-// server reads its inventory in this form from its data file.
+// SessionInfo A user session: the 22 fields of Horizon 8.0.0's SessionInfo, with
+// Horizon's names and types.
+//
+// Horizon declares no field required. The reference server always has a
+// session's `id` and `session_state`, so its answers always carry them;
+// they are required here, and in its data file. Any other field is
+// answered exactly when the session has it.
+//
+// Answers may carry fields this schema does not declare: later Horizon
+// versions add some, so a client should ignore fields it does not know
+// (this schema does not say `additionalProperties: false`). The
+// reference server's data file is stricter: see ReferenceData.
 type SessionInfo struct {
+	// AccessGroupID Access group of the session: that of its desktop pool, or of the
+	// farm of its RDS desktop or application.
 	AccessGroupID *string `json:"access_group_id,omitempty"`
-	AgentVersion  *string `json:"agent_version,omitempty"`
 
-	// BrokerUserID SID of the user the broker authenticated.
+	// AgentVersion Version of the Horizon Agent that serves the session.
+	AgentVersion *string `json:"agent_version,omitempty"`
+
+	// ApplicationNames Names of the applications launched in the session; application sessions only.
+	ApplicationNames *[]string `json:"application_names,omitempty"`
+
+	// BrokerUserID SID of the user the broker authenticated; absent for sessions that were not brokered.
 	BrokerUserID *string `json:"broker_user_id,omitempty"`
 
-	// DesktopPoolID Desktop pool of the session, for desktop sessions.
+	// BrokeredRemotely Whether a remote pod (Cloud Pod Architecture) brokered the session.
+	BrokeredRemotely *bool `json:"brokered_remotely,omitempty"`
+
+	// ClientData The Horizon Client of a session, as Horizon 8.0.0 describes it. No field is required.
+	ClientData *ClientData `json:"client_data,omitempty"`
+
+	// DesktopPoolID Desktop pool of the session; absent for sessions not brokered through a pool, such as direct console access.
 	DesktopPoolID *string `json:"desktop_pool_id,omitempty"`
 
-	// DisconnectedTime Last disconnection, in milliseconds since the Unix epoch.
+	// DisconnectedTime Last disconnection, in milliseconds since the Unix epoch; absent if the session never was disconnected.
 	DisconnectedTime *int64 `json:"disconnected_time,omitempty"`
 
-	// FarmID Farm of the session, for application sessions.
+	// FarmID Farm of the session, for RDS desktop and application sessions.
 	FarmID *string `json:"farm_id,omitempty"`
 
 	// ID Unique ID of the session.
 	ID string `json:"id"`
 
+	// IdleDuration How long the session's user has been idle, in minutes. Horizon's
+	// REST reference gives no unit; its SOAP API documents the same
+	// figure (SessionData.idleDuration) in minutes.
+	IdleDuration *int64 `json:"idle_duration,omitempty"`
+
+	// LastSessionDurationMs Length of the session's last connection period, in milliseconds:
+	// how long it has been connected, while it is connected; how long
+	// its previous connection lasted, while it is disconnected.
+	LastSessionDurationMs *int64 `json:"last_session_duration_ms,omitempty"`
+
 	// MachineID Machine that hosts the session.
-	MachineID       *string                     `json:"machine_id,omitempty"`
-	RDSServerID     *string                     `json:"rds_server_id,omitempty"`
+	MachineID *string `json:"machine_id,omitempty"`
+
+	// RDSServerID RDS host of the session, for RDS desktop and application sessions.
+	RDSServerID *string `json:"rds_server_id,omitempty"`
+
+	// ResourcedRemotely Whether the session runs on a resource of a remote pod (Cloud Pod Architecture).
+	ResourcedRemotely *bool `json:"resourced_remotely,omitempty"`
+
+	// SecurityGatewayData The security gateway a session's client connects through, as Horizon 8.0.0 describes it. No field is required.
+	SecurityGatewayData *SecurityGatewayData `json:"security_gateway_data,omitempty"`
+
+	// SessionProtocol Display protocol of the session; absent while it is disconnected.
 	SessionProtocol *SessionInfoSessionProtocol `json:"session_protocol,omitempty"`
 
 	// SessionState * `CONNECTED` - a Horizon Client is connected and can show messages.
 	// * `DISCONNECTED` - no client is connected.
 	// * `PENDING` - the session is being set up.
 	SessionState SessionInfoSessionState `json:"session_state"`
-	SessionType  *SessionInfoSessionType `json:"session_type,omitempty"`
 
-	// StartTime Session start, in milliseconds since the Unix epoch.
+	// SessionType * `DESKTOP` - a desktop or RDS desktop session.
+	// * `APPLICATION` - an application session.
+	SessionType *SessionInfoSessionType `json:"session_type,omitempty"`
+
+	// StartTime When the user logged in to the session, in milliseconds since the Unix epoch.
 	StartTime *int64 `json:"start_time,omitempty"`
+
+	// Unauthenticated Whether the session is that of an Unauthenticated Access user.
+	Unauthenticated *bool `json:"unauthenticated,omitempty"`
 
 	// UserID SID of the user who owns the session.
 	UserID *string `json:"user_id,omitempty"`
 }
 
-// SessionInfoSessionProtocol defines model for SessionInfo.SessionProtocol.
+// SessionInfoSessionProtocol Display protocol of the session; absent while it is disconnected.
 type SessionInfoSessionProtocol string
 
 // SessionInfoSessionState * `CONNECTED` - a Horizon Client is connected and can show messages.
@@ -599,7 +772,8 @@ type SessionInfoSessionProtocol string
 // * `PENDING` - the session is being set up.
 type SessionInfoSessionState string
 
-// SessionInfoSessionType defines model for SessionInfo.SessionType.
+// SessionInfoSessionType * `DESKTOP` - a desktop or RDS desktop session.
+// * `APPLICATION` - an application session.
 type SessionInfoSessionType string
 
 // SessionSendMessageSpec Message information object to be sent to sessions.
@@ -639,7 +813,7 @@ type SessionSendMessageSpecMessageType string
 
 // StartsWithFilter Sessions whose string field `name` starts with `value`.
 type StartsWithFilter struct {
-	// Name A string property of SessionInfo.
+	// Name A string field of SessionInfo.
 	Name  string               `json:"name"`
 	Type  StartsWithFilterType `json:"type"`
 	Value string               `json:"value"`
@@ -667,6 +841,11 @@ type NotFound = ErrorResponse
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
 type PayloadTooLarge = ErrorResponse
+
+// RefreshTokenRefused The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type RefreshTokenRefused = ErrorResponse
 
 // RequestTimeout The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and

@@ -657,6 +657,7 @@ func TestRunRefusesToStart(t *testing.T) {
 	t.Parallel()
 	malformed := writeFile(t, "broken.json", `{"sessions": [{"id": "a", "session_state": "connected"}]}`)
 	duplicate := writeFile(t, "dup.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "a", "session_state": "PENDING"}]}`)
+	unknownField := writeFile(t, "unknown.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": {"type": "MAC", "os": "macOS"}}]}`)
 	missing := filepath.Join(t.TempDir(), "absent.json")
 	var lc net.ListenConfig
 	taken, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
@@ -672,6 +673,7 @@ func TestRunRefusesToStart(t *testing.T) {
 	}{
 		{"malformed data file", []string{"-data", malformed}, []string{malformed, "/sessions/0/session_state"}},
 		{"duplicate ids in data file", []string{"-data", duplicate}, []string{duplicate, "/sessions/1/id"}},
+		{"unknown field in data file", []string{"-data", unknownField}, []string{unknownField, `/sessions/0/client_data/os: property "os" is unsupported`}},
 		{"missing data file", []string{"-data", missing}, []string{missing}},
 		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
 		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -114,8 +115,8 @@ func TestWorkflowOverHTTPS(t *testing.T) {
 			t.Errorf("%s token after logout: %d, want 401", name, resp.StatusCode)
 		}
 	}
-	if resp, _ := call(t, client, http.MethodPost, r.base+"/refresh", "", `{"refresh_token":"`+tokens.RefreshToken+`"}`); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("refresh token after logout: %d, want 401", resp.StatusCode)
+	if resp, body := call(t, client, http.MethodPost, r.base+"/refresh", "", `{"refresh_token":"`+tokens.RefreshToken+`"}`); resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "logged out") {
+		t.Errorf("refresh token after logout: %d %s, want 400 saying it is logged out", resp.StatusCode, body)
 	}
 	if err := r.stop(t); err != nil {
 		t.Errorf("run = %v", err)

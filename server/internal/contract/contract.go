@@ -33,6 +33,11 @@ const (
 // patternMessage is the spec extension that explains a schema's pattern.
 const patternMessage = "x-pattern-message"
 
+// refuseUnknownFields is the spec extension with which a schema says that
+// every object in what it describes, at any depth, refuses the properties its
+// schema does not declare, as if that said additionalProperties: false.
+const refuseUnknownFields = "x-refuse-unknown-fields"
+
 // Load parses and validates the embedded spec; each call returns a fresh copy.
 func Load() (*openapi3.T, error) {
 	doc, err := api.Load()
@@ -49,6 +54,52 @@ func Schema(doc *openapi3.T, name string) (*openapi3.Schema, error) {
 		return nil, fmt.Errorf("server: spec has no %s schema", name)
 	}
 	return ref.Value, nil
+}
+
+// DataFileSchema returns the schema a data file must match: DataSchema, and,
+// when it says x-refuse-unknown-fields: true, every object schema it reaches
+// closed to properties it does not declare. Schemas that say what their
+// additional properties may be keep their word. doc must be the caller's own
+// copy: the schemas are changed in place, SessionInfo among them.
+func DataFileSchema(doc *openapi3.T) (*openapi3.Schema, error) {
+	schema, err := Schema(doc, DataSchema)
+	if err != nil {
+		return nil, err
+	}
+	switch refuse := schema.Extensions[refuseUnknownFields]; refuse {
+	case nil, false:
+	case true:
+		closeObjects(schema, map[*openapi3.Schema]bool{})
+	default:
+		return nil, fmt.Errorf("server: spec schema %s: %s must be true or false, not %v", DataSchema, refuseUnknownFields, refuse)
+	}
+	return schema, nil
+}
+
+// closeObjects sets additionalProperties: false on s and every schema below it
+// that describes an object and says nothing of additional properties.
+func closeObjects(s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
+	if s == nil || seen[s] {
+		return
+	}
+	seen[s] = true
+	extra := &s.AdditionalProperties
+	if (s.Type.Is(openapi3.TypeObject) || len(s.Properties) > 0) && extra.Has == nil && extra.Schema == nil {
+		closed := false
+		extra.Has = &closed
+	}
+	refs := []*openapi3.SchemaRef{s.Items, s.Not, extra.Schema}
+	for _, group := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
+		refs = append(refs, group...)
+	}
+	for _, ref := range s.Properties {
+		refs = append(refs, ref)
+	}
+	for _, ref := range refs {
+		if ref != nil {
+			closeObjects(ref.Value, seen)
+		}
+	}
 }
 
 // ApplyLimits writes the message length and session id limits into doc, so
@@ -112,8 +163,8 @@ func DescribeSchemaError(err error) string {
 		return FirstLine(err.Error())
 	}
 	pointer := ""
-	if path := schemaErr.JSONPointer(); len(path) > 0 {
-		pointer = "/" + strings.Join(path, "/")
+	for _, key := range schemaErr.JSONPointer() {
+		pointer += "/" + pointerEscaper.Replace(key)
 	}
 	reason := schemaErr.Reason
 	schema := schemaErr.Schema
@@ -142,7 +193,18 @@ func DescribeSchemaError(err error) string {
 		} else {
 			reason = fmt.Sprintf("property %q is missing or not a string; %s", name, want)
 		}
-	case schemaErr.SchemaField == "properties": // an unknown property
+	// An unknown property: the validator points at the object that has it;
+	// the answer points at the property, which is the first unknown one in
+	// the validator's (sorted) order.
+	case schemaErr.SchemaField == "properties":
+		if object, ok := schemaErr.Value.(map[string]any); ok {
+			for _, name := range slices.Sorted(maps.Keys(object)) {
+				if _, known := schema.Properties[name]; !known {
+					pointer += "/" + pointerEscaper.Replace(name)
+					break
+				}
+			}
+		}
 		reason += "; the properties are " + QuoteAll(slices.Sorted(maps.Keys(schema.Properties)))
 	}
 	if pointer != "" {
@@ -150,6 +212,9 @@ func DescribeSchemaError(err error) string {
 	}
 	return reason
 }
+
+// pointerEscaper writes a name as one token of a JSON pointer (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // DescribeAlternatives says why a value matched none of the alternatives,
 // each reason once: `/password: value must be a string, or value must be an

@@ -48,7 +48,7 @@ func LoadData(name string, data []byte) (model.ReferenceData, error) {
 	if err != nil {
 		return none, err
 	}
-	schema, err := contract.Schema(doc, contract.DataSchema)
+	schema, err := contract.DataFileSchema(doc)
 	if err != nil {
 		return none, err
 	}

@@ -18,12 +18,14 @@ import (
 
 // A Filter is a filter of Horizon's filter language, compiled against the
 // properties of a spec schema (SessionInfo): field names, and the values each
-// field can hold, come from the spec.
+// field can hold, come from the spec. A field is a property that holds one
+// value (a string, number or boolean), or such a property of an object that
+// a property holds, named with a dot: "client_data.type".
 type Filter struct {
 	kind     string
-	name     string // the field, for comparisons
-	value    any    // Equals, NotEquals, Contains, StartsWith, EndsWith
-	from, to any    // Between
+	path     []string // the field, for comparisons: its name split at the dots
+	value    any      // Equals, NotEquals, Contains, StartsWith, EndsWith
+	from, to any      // Between
 	children []*Filter
 }
 
@@ -41,9 +43,10 @@ func (e *FilterError) Error() string {
 }
 
 // Compile checks a filter, whose shape the spec's SessionFilter has already
-// checked, against what the spec cannot say there: that each name is one of
-// fields (the properties of the schema the filter is about, by name) and that
-// values fit that field. A *FilterError says what is wrong.
+// checked, against what the spec cannot say there: that each name is a field
+// of fields (the properties of the schema the filter is about, by name, and
+// through dots those of the objects they hold) that holds one value, and
+// that values fit that field. A *FilterError says what is wrong.
 func Compile(f model.SessionFilter, fields openapi3.Schemas) (*Filter, error) {
 	return compile(f, "", fields)
 }
@@ -114,18 +117,62 @@ func combine(kind string, filters []model.SessionFilter, at string, fields opena
 	return f, nil
 }
 
-// field returns the schema of the field a filter names.
-func field(name, at string, fields openapi3.Schemas) (*openapi3.Schema, error) {
-	ref, ok := fields[name]
-	if !ok || ref.Value == nil {
-		return nil, &FilterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, contract.QuoteAll(fieldNames(fields)))}
+// fieldSeparator joins the name of an object property and the name of one of
+// its own properties into the name of a field: "client_data.type".
+const fieldSeparator = "."
+
+// field returns the schema of the field a filter names, and the name's path.
+// Objects and arrays hold no one value that a filter could compare: a filter
+// on one is refused, with what to filter on instead.
+func field(name, at string, fields openapi3.Schemas) (*openapi3.Schema, []string, error) {
+	path := strings.Split(name, fieldSeparator)
+	properties := fields
+	var schema *openapi3.Schema
+	for i, part := range path {
+		ref, ok := properties[part]
+		if !ok || ref.Value == nil || (i < len(path)-1 && !isObject(ref.Value)) {
+			return nil, nil, &FilterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, contract.QuoteAll(filterable(fields, "")))}
+		}
+		schema, properties = ref.Value, ref.Value.Properties
 	}
-	return ref.Value, nil
+	switch {
+	case isObject(schema):
+		inside := filterable(schema.Properties, name+fieldSeparator)
+		if len(inside) == 0 {
+			return nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is an object without fields that filters apply to", name)}
+		}
+		return nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is an object: filter on one of its fields, %s", name, contract.QuoteAll(inside))}
+	case schema.Type.Is(openapi3.TypeArray):
+		return nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is a list: filters apply only to fields that hold one value", name)}
+	}
+	return schema, path, nil
+}
+
+// filterable lists the fields that filters apply to, by name, sorted: the
+// properties that hold one value, and those of the objects that properties
+// hold, prefix before each name.
+func filterable(properties openapi3.Schemas, prefix string) []string {
+	var names []string
+	for name, ref := range properties {
+		switch s := ref.Value; {
+		case s == nil || s.Type.Is(openapi3.TypeArray):
+		case isObject(s):
+			names = append(names, filterable(s.Properties, prefix+name+fieldSeparator)...)
+		default:
+			names = append(names, prefix+name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func isObject(s *openapi3.Schema) bool {
+	return s.Type.Is(openapi3.TypeObject) || len(s.Properties) > 0
 }
 
 // comparison compiles Equals and NotEquals.
 func comparison(kind, name string, value any, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, err := field(name, at, fields)
+	schema, path, err := field(name, at, fields)
 	if err != nil {
 		return nil, err
 	}
@@ -135,24 +182,24 @@ func comparison(kind, name string, value any, at string, fields openapi3.Schemas
 	if value, err = fieldValue(schema, value, at+"/value"); err != nil {
 		return nil, err
 	}
-	return &Filter{kind: kind, name: name, value: value}, nil
+	return &Filter{kind: kind, path: path, value: value}, nil
 }
 
 // textMatch compiles Contains, StartsWith and EndsWith. Their text is a part
 // of a value: any string, not necessarily one the field allows.
 func textMatch(kind, name, text, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, err := field(name, at, fields)
+	schema, path, err := field(name, at, fields)
 	if err != nil {
 		return nil, err
 	}
 	if !schema.Type.Is(openapi3.TypeString) {
 		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is not a string: %s does not apply", name, kind)}
 	}
-	return &Filter{kind: kind, name: name, value: text}, nil
+	return &Filter{kind: kind, path: path, value: text}, nil
 }
 
 func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, err := field(v.Name, at, fields)
+	schema, path, err := field(v.Name, at, fields)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +214,7 @@ func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{kind: "Between", name: v.Name, from: from, to: to}, nil
+	return &Filter{kind: "Between", path: path, from: from, to: to}, nil
 }
 
 // number is a JSON number parsed once, when the filter is read: exactly when
@@ -227,7 +274,8 @@ func orderable(s *openapi3.Schema) bool {
 }
 
 // Match reports whether a record, given as its JSON fields, passes f. A field
-// the record lacks matches no comparison but NotEquals.
+// the record lacks, or whose object it lacks, matches no comparison but
+// NotEquals.
 func (f *Filter) Match(fields map[string]any) bool {
 	switch f.kind {
 	case "And":
@@ -247,10 +295,10 @@ func (f *Filter) Match(fields map[string]any) bool {
 	case "Not":
 		return !f.children[0].Match(fields)
 	case "NotEquals":
-		return !(&Filter{kind: "Equals", name: f.name, value: f.value}).Match(fields)
+		return !(&Filter{kind: "Equals", path: f.path, value: f.value}).Match(fields)
 	}
-	v, ok := fields[f.name]
-	if !ok || v == nil {
+	v, ok := lookup(fields, f.path)
+	if !ok {
 		return false
 	}
 	switch f.kind {
@@ -275,6 +323,22 @@ func (f *Filter) Match(fields map[string]any) bool {
 	default: // EndsWith
 		return strings.HasSuffix(s, part)
 	}
+}
+
+// lookup returns the value at path in a record's JSON fields; ok is false
+// when the record, or an object on the way, lacks it.
+func lookup(fields map[string]any, path []string) (v any, ok bool) {
+	for i, name := range path {
+		if v, ok = fields[name]; !ok || v == nil {
+			return nil, false
+		}
+		if i < len(path)-1 {
+			if fields, ok = v.(map[string]any); !ok {
+				return nil, false
+			}
+		}
+	}
+	return v, true
 }
 
 // compareValues orders two JSON scalars of the same kind; ok is false when
@@ -317,13 +381,4 @@ func RecordFields(record any) (map[string]any, error) {
 		return nil, fmt.Errorf("decode record: %w", err)
 	}
 	return fields, nil
-}
-
-func fieldNames(fields openapi3.Schemas) []string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
 }

@@ -26,10 +26,33 @@ const (
 
 // Reasons of 401 answers. None says which part of a login was wrong.
 var (
-	errBadCredentials      = errors.New("invalid user name, domain or password")
-	errUnknownAccessToken  = errors.New("invalid bearer token")
-	errExpiredAccessToken  = errors.New("access token has expired: refresh it or log in again")
-	errUnknownRefreshToken = errors.New("invalid, expired or logged out refresh token: log in again")
+	errBadCredentials     = errors.New("invalid user name, domain or password")
+	errUnknownAccessToken = errors.New("invalid bearer token")
+	errExpiredAccessToken = errors.New("access token has expired: refresh it or log in again")
+)
+
+// A RefreshTokenError says why a refresh token does not work (Horizon 8.0.0
+// answers 400 for it), with a stable key for the error_key of the answer.
+type RefreshTokenError struct {
+	key, reason string
+}
+
+func (e *RefreshTokenError) Error() string { return e.reason }
+
+// Key is the error_key of the answer: refresh.token.unknown,
+// refresh.token.expired or refresh.token.logged.out.
+func (e *RefreshTokenError) Key() string { return e.key }
+
+// Why refresh and logout refuse a refresh token.
+var (
+	// ErrUnknownRefreshToken: this server did not issue the token as a
+	// refresh token (nor since it last started).
+	ErrUnknownRefreshToken = &RefreshTokenError{"refresh.token.unknown", "unknown refresh token: log in for a new one"}
+	// ErrExpiredRefreshToken: the token's login has expired.
+	ErrExpiredRefreshToken = &RefreshTokenError{"refresh.token.expired", "refresh token has expired: log in again"}
+	// ErrLoggedOutRefreshToken: the token's login has ended before it
+	// expired: logged out, or ended by newer logins of the user.
+	ErrLoggedOutRefreshToken = &RefreshTokenError{"refresh.token.logged.out", "refresh token is logged out: log in again"}
 )
 
 // Service decides who may call the protected operations: the holder of
@@ -38,9 +61,11 @@ var (
 type Service interface {
 	// Login checks the credentials and starts a login.
 	Login(username, domain, password string) (accessToken, refreshToken string, err error)
-	// Refresh issues a new access token for the login of refreshToken.
+	// Refresh issues a new access token for the login of refreshToken; a
+	// *RefreshTokenError says why it does not, when the token does not work.
 	Refresh(refreshToken string) (accessToken string, err error)
-	// Logout ends the login of refreshToken and revokes all its tokens.
+	// Logout ends the login of refreshToken and revokes all its tokens; a
+	// *RefreshTokenError says why it does not, when the token does not work.
 	Logout(refreshToken string) error
 	// Authorize says whether accessToken may call a protected operation.
 	Authorize(accessToken string) error
@@ -191,7 +216,7 @@ func (a *Memory) Refresh(refreshToken string) (string, error) {
 	a.sweep(now)
 	l, ok := a.logins[sha256.Sum256([]byte(refreshToken))]
 	if !ok || !now.Before(l.expires) {
-		return "", errUnknownRefreshToken
+		return "", a.refusal(refreshToken, now)
 	}
 	return a.issueAccess(l, now)
 }
@@ -204,10 +229,26 @@ func (a *Memory) Logout(refreshToken string) error {
 	defer a.mu.Unlock()
 	l, ok := a.logins[code]
 	if !ok || !now.Before(l.expires) {
-		return errUnknownRefreshToken
+		return a.refusal(refreshToken, now)
 	}
 	a.end(l)
 	return nil
+}
+
+// refusal says why a refresh token that no live login has does not work.
+// The server forgets a login when it ends, but the token itself says whether
+// the server issued it (its signature) and until when (its exp claim): an
+// expired login's token has expired; a token of ours that has not must have
+// had its login ended.
+func (a *Memory) refusal(refreshToken string, now time.Time) error {
+	claims, ok := a.verify(refreshToken)
+	switch {
+	case !ok || claims.Use != "refresh":
+		return ErrUnknownRefreshToken
+	case !now.Before(time.Unix(claims.Expires, 0)):
+		return ErrExpiredRefreshToken
+	}
+	return ErrLoggedOutRefreshToken
 }
 
 // end forgets l and every access token of it. a.mu must be held.
@@ -294,6 +335,15 @@ func (a *Memory) sweep(now time.Time) {
 	}
 }
 
+// tokenClaims are what a token says of itself.
+type tokenClaims struct {
+	ID      string `json:"jti"`
+	Subject string `json:"sub"`
+	Use     string `json:"token_use"`
+	Issued  int64  `json:"iat"`
+	Expires int64  `json:"exp"`
+}
+
 // token makes a JWT (HS256) with a random id. Tokens are JWTs, as Horizon's
 // are, so that a client can read `exp` to refresh in time; whether a token is
 // valid is decided by the server's records, so that logout revokes it.
@@ -302,19 +352,37 @@ func (a *Memory) token(subject, use string, issued, expires time.Time) (string, 
 	if _, err := rand.Read(id); err != nil {
 		return "", fmt.Errorf("token id: %w", err)
 	}
-	claims, err := json.Marshal(struct {
-		ID      string `json:"jti"`
-		Subject string `json:"sub"`
-		Use     string `json:"token_use"`
-		Issued  int64  `json:"iat"`
-		Expires int64  `json:"exp"`
-	}{base64.RawURLEncoding.EncodeToString(id), subject, use, issued.Unix(), expires.Unix()})
+	claims, err := json.Marshal(tokenClaims{base64.RawURLEncoding.EncodeToString(id), subject, use, issued.Unix(), expires.Unix()})
 	if err != nil {
 		return "", fmt.Errorf("token claims: %w", err)
 	}
 	const header = `{"alg":"HS256","typ":"JWT"}`
 	signed := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	return signed + "." + base64.RawURLEncoding.EncodeToString(a.sign(signed)), nil
+}
+
+func (a *Memory) sign(signed string) []byte {
 	mac := hmac.New(sha256.New, a.signingKey)
 	mac.Write([]byte(signed))
-	return signed + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
+	return mac.Sum(nil)
+}
+
+// verify returns the claims of a token this server signed since it started;
+// ok is false for any other text. It says nothing of whether the token still
+// works: only the server's records do.
+func (a *Memory) verify(token string) (claims tokenClaims, ok bool) {
+	parts := strings.SplitN(token, ".", 4)
+	if len(parts) != 3 {
+		return claims, false
+	}
+	header, payload, signature := parts[0], parts[1], parts[2]
+	mac, err := base64.RawURLEncoding.DecodeString(signature)
+	if err != nil || !hmac.Equal(mac, a.sign(header+"."+payload)) {
+		return claims, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		return claims, false
+	}
+	return claims, true
 }

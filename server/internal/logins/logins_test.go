@@ -1,7 +1,9 @@
 package logins
 
 import (
+	"crypto/sha256"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +42,7 @@ func TestLoginsPerUserAreBounded(t *testing.T) {
 	if err := a.Authorize(firstAccess); !errors.Is(err, errUnknownAccessToken) {
 		t.Errorf("oldest login's access token: %v, want it ended", err)
 	}
-	if _, err := a.Refresh(firstRefresh); !errors.Is(err, errUnknownRefreshToken) {
+	if _, err := a.Refresh(firstRefresh); !errors.Is(err, ErrLoggedOutRefreshToken) {
 		t.Errorf("oldest login's refresh token: %v, want it ended", err)
 	}
 	if err := a.Authorize(lastAccess); err != nil {
@@ -76,5 +78,80 @@ func TestAccessTokensPerLoginAreBounded(t *testing.T) {
 	}
 	if len(a.access) != 0 || len(a.logins) != 0 {
 		t.Errorf("after logout: %d access tokens, %d logins remembered", len(a.access), len(a.logins))
+	}
+}
+
+// Refresh and logout say why a refresh token does not work: one this server
+// did not issue as a refresh token, one whose login expired, one whose login
+// ended before that.
+func TestRefreshTokenRefusals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	users := []model.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}}
+	a, err := New("static", users, time.Minute, time.Hour, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New("", users, time.Minute, time.Hour, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(a *Memory) (string, string) {
+		t.Helper()
+		access, refresh, err := a.Login("admin", "EXAMPLE", "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return access, refresh
+	}
+	access, _ := login(a)
+	_, othersRefresh := login(other)
+	_, loggedOut := login(a)
+	if err := a.Logout(loggedOut); err != nil {
+		t.Fatal(err)
+	}
+	_, live := login(a)
+	_, expiring := login(a)
+	header, payload, _ := strings.Cut(live, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+
+	tests := []struct {
+		name, token string
+		advance     time.Duration
+		want        error
+	}{
+		{"not a token", "nope", 0, ErrUnknownRefreshToken},
+		{"the static token", "static", 0, ErrUnknownRefreshToken},
+		{"another server's", othersRefresh, 0, ErrUnknownRefreshToken},
+		{"an access token", access, 0, ErrUnknownRefreshToken},
+		{"a forged signature", header + "." + payload + ".c2lnbmF0dXJl", 0, ErrUnknownRefreshToken},
+		{"many dots", strings.Repeat(".", 1<<16), 0, ErrUnknownRefreshToken},
+		{"logged out", loggedOut, 0, ErrLoggedOutRefreshToken},
+		{"expired", expiring, time.Hour, ErrExpiredRefreshToken},
+	}
+	for _, tt := range tests {
+		now = now.Add(tt.advance)
+		if _, err := a.Refresh(tt.token); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Refresh: %v, want %v", tt.name, err, tt.want)
+		}
+		if err := a.Logout(tt.token); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Logout: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	// Swept or not, an expired login's token has expired.
+	now = now.Add(time.Hour)
+	if _, _, err := a.Login("admin", "EXAMPLE", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.logins[sha256.Sum256([]byte(live))]; ok {
+		t.Fatal("the expired login was not swept")
+	}
+	if _, err := a.Refresh(live); !errors.Is(err, ErrExpiredRefreshToken) {
+		t.Errorf("swept login: Refresh: %v, want %v", err, ErrExpiredRefreshToken)
+	}
+	var refused *RefreshTokenError
+	if !errors.As(ErrLoggedOutRefreshToken, &refused) || refused.Key() != "refresh.token.logged.out" {
+		t.Errorf("key = %q", refused.Key())
 	}
 }
