@@ -305,6 +305,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSpecJSON This document, as JSON (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. The same document as
+	// `GET /refserver/v1/openapi.yaml`, in JSON.
+	//
+	// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+	GetSpecJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListSessions List sessions
@@ -642,6 +650,24 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListDeliveredMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSpecJSON This document, as JSON (reference server only)
+//
+// Not part of Horizon's API. Needs no token. The same document as
+// `GET /refserver/v1/openapi.yaml`, in JSON.
+//
+// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+func (c *Client) GetSpecJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSpecJSONRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1030,6 +1056,33 @@ func NewListDeliveredMessagesRequest(server string, params *ListDeliveredMessage
 	return req, nil
 }
 
+// NewGetSpecJSONRequest constructs an http.Request for the GetSpecJSON method
+func NewGetSpecJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1298,6 +1351,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessagesWithResponse(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*ListDeliveredMessagesResponse, error)
+
+	// GetSpecJSONWithResponse This document, as JSON (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. The same document as
+	// `GET /refserver/v1/openapi.yaml`, in JSON.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+	GetSpecJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSpecJSONResponse, error)
 }
 
 // ListSessionsResponse200Headers the declared response headers of an HTTP 200 response for ListSessions
@@ -2033,6 +2096,61 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 	return ""
 }
 
+type GetSpecJSONResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAPIDocument
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSpecJSONResponse) GetJSON200() *OpenAPIDocument {
+	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetSpecJSONResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetSpecJSONResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSpecJSONResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSpecJSONResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSpecJSONResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSpecJSONResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListSessionsWithResponse List sessions
 //
 // Lists the sessions of the inventory, in inventory order.
@@ -2334,6 +2452,22 @@ func (c *ClientWithResponses) ListDeliveredMessagesWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseListDeliveredMessagesResponse(rsp)
+}
+
+// GetSpecJSONWithResponse This document, as JSON (reference server only)
+//
+// Not part of Horizon's API. Needs no token. The same document as
+// `GET /refserver/v1/openapi.yaml`, in JSON.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+func (c *ClientWithResponses) GetSpecJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSpecJSONResponse, error) {
+	rsp, err := c.GetSpecJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSpecJSONResponse(rsp)
 }
 
 // ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
@@ -2992,6 +3126,46 @@ func ParseListDeliveredMessagesResponse(rsp *http.Response) (*ListDeliveredMessa
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSpecJSONResponse parses an HTTP response from a GetSpecJSONWithResponse call
+func ParseGetSpecJSONResponse(rsp *http.Response) (*GetSpecJSONResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSpecJSONResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAPIDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -50,6 +51,12 @@ type ServerInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	// (GET /refserver/v1/messages)
 	ListDeliveredMessages(ctx echo.Context, params ListDeliveredMessagesParams) error
+	// GetSpecJSON This document, as JSON (reference server only)
+	// (GET /refserver/v1/openapi.json)
+	GetSpecJSON(ctx echo.Context) error
+	// GetSpecYAML This document, as YAML (reference server only)
+	// (GET /refserver/v1/openapi.yaml)
+	GetSpecYAML(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -183,6 +190,24 @@ func (w *ServerInterfaceWrapper) ListDeliveredMessages(ctx echo.Context) error {
 	return err
 }
 
+// GetSpecJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSpecJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSpecJSON(ctx)
+	return err
+}
+
+// GetSpecYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSpecYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSpecYAML(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -239,6 +264,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/refserver/v1/messages", wrapper.ClearDeliveredMessages, options.OperationMiddlewares["clearDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/messages", wrapper.ListDeliveredMessages, options.OperationMiddlewares["listDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/refserver/v1/openapi.yaml", wrapper.GetSpecYAML, options.OperationMiddlewares["getSpecYAML"]...)
+	router.GET(options.BaseURL+"/refserver/v1/openapi.json", wrapper.GetSpecJSON, options.OperationMiddlewares["getSpecJSON"]...)
 
 }
 
@@ -1202,6 +1229,132 @@ func (response ListDeliveredMessages500JSONResponse) VisitListDeliveredMessagesR
 	return err
 }
 
+type GetSpecJSONRequestObject struct {
+}
+
+type GetSpecJSONResponseObject interface {
+	VisitGetSpecJSONResponse(w http.ResponseWriter) error
+}
+
+type GetSpecJSON200JSONResponse OpenAPIDocument
+
+func (response GetSpecJSON200JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecJSON413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetSpecJSON413JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecJSON431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetSpecJSON431TextResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetSpecJSON500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSpecJSON500JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecYAMLRequestObject struct {
+}
+
+type GetSpecYAMLResponseObject interface {
+	VisitGetSpecYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetSpecYAML200ApplicationYamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSpecYAML200ApplicationYamlResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSpecYAML413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetSpecYAML413JSONResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecYAML431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetSpecYAML431TextResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetSpecYAML500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSpecYAML500JSONResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListSessions List sessions
@@ -1231,6 +1384,12 @@ type StrictServerInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	// (GET /refserver/v1/messages)
 	ListDeliveredMessages(ctx context.Context, request ListDeliveredMessagesRequestObject) (ListDeliveredMessagesResponseObject, error)
+	// GetSpecJSON This document, as JSON (reference server only)
+	// (GET /refserver/v1/openapi.json)
+	GetSpecJSON(ctx context.Context, request GetSpecJSONRequestObject) (GetSpecJSONResponseObject, error)
+	// GetSpecYAML This document, as YAML (reference server only)
+	// (GET /refserver/v1/openapi.yaml)
+	GetSpecYAML(ctx context.Context, request GetSpecYAMLRequestObject) (GetSpecYAMLResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1550,140 +1709,191 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 	return nil
 }
 
+// GetSpecJSON operation middleware
+func (sh *strictHandler) GetSpecJSON(ctx echo.Context) error {
+	var request GetSpecJSONRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpecJSON(ctx.Request().Context(), request.(GetSpecJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpecJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSpecJSONResponseObject); ok {
+		return validResponse.VisitGetSpecJSONResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSpecYAML operation middleware
+func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
+	var request GetSpecYAMLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpecYAML(ctx.Request().Context(), request.(GetSpecYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpecYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSpecYAMLResponseObject); ok {
+		return validResponse.VisitGetSpecYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9u2svhXwfB3Z2KfS8mSH2mizG/mOInTKse1PbbTdCbMDWESklBTAAuAVnQ6/u53dgHwJUq2Y7en",
-	"557mj4wsgsDuYrFvrH4LEjnPpWDC6GD0WzBjNGUKP57ICyMVg48p04niueFSBKPgUl4zocm80IYIacgV",
-	"IwlNZiztB2GgkxmbU3iJiWIejD4FQvY0TvQ5DMwyZ8Eo0EZxMQ1ub2/DQDGdS6EZrvmapufs14JpA38l",
-	"Uhgm8CPN84wnFCDY+UUDGL8F7Cud5xkCyJSS6sucaU2nsICyk5ArmS5HZMc9+ALLj8gNzQpGuEbgpWBE",
-	"ToiZMUKzTC5Yap9r8ikKjs7PT8+jIIyCj4fnJ+OT7/Hz+OTdaRR8DsLmshqQ/UMW/uxWhhU97tdsGYyC",
-	"K5r2HQht8P4oqtx+vq1zwX8pNglGwf/bqfhsxz7VO0cA37nbf8sNTU57TVPi+GGEwJQYKEavNX6lc5aE",
-	"RCrCjUbMSCKLLHWcGQnFaNonlzNmH2q61GQxowZQXSgppv1IBLdh8ANy/jvOslRfSnlM1ZS1mNCwr2Yn",
-	"zyhvsl+wvzf0YBI7DbHzkEspiZ2pTpOOU9A6YRWqzzSxZ5JolsBjgDuDKRUxMyocWSZMMZEwopm6YSoS",
-	"NElYbjTZintz+rVnp+hdLQ3TcUiG5Ef+mlwtScomtMjMdp98L59p8sPl5Vk1hdALpoDIXJMrNpGKESqW",
-	"ROZM4UEMCRcEyUGAMiGhIiVJJjXDnYlEIoWwQDsaj4VhStAMN/5xJ5y7qRy4BJ93HsnukevPkB/f75xy",
-	"7dJPyfeHghSCfc1ZYljql8GdqnGyYPBtQpXiTJMSqJQZyrM+kPtEmneyEOnjKH3BtAa+i4KB+9fD//bh",
-	"vxf+T/8vCkgqmZUi7CvXpt+5KY+edP3+CWn6E0Q7fHpcnnKXT6QhuD+d4mll5TA4o8tM0nSNdHqEimzL",
-	"lP3hy/29wT5BeXGnntv89vqNyi06fSNlP3NC8tuhfMqduayrmo6VUe/YU+kErd3CVTmczFhyvSJDzYyL",
-	"KWGZZiGRgsBBrslVJyydRrnkcyaLJ7SHkKkUSxi/YSlZcACmhtEzTUBlEuPWvXP3HzbdenZwk/bXLPw4",
-	"LH5X7ki5NTdAFN+wOjBthnBgRcLBBfoZvui5v+OQ7A2IrqnmEMwZAWpgouTcYmioMkROIlEzibYtBzqu",
-	"rLQwWVHCHwQtzEwq/k/2SM0w51oDI18xquBogF/QyS+dA9dzQlGHMLzfsk+5wR80U94SBkiYMEAV6+DU",
-	"PKSPHz/2DmvPV12lw2wBAj1+jaDG/c1m4G2JAk5/eDYuDaXmtKeCWasjJFSTH4BSUpDd3cHefxPFcqmM",
-	"Jhw1b65ArBhu3asakVcgBba6ylhI5jSZccGQL+Ebcs2WqMRLe1dbLdqva9oWMiu7trrerJhTUa2iGNVS",
-	"NBc6EoabZUsV6v7qcuhH/lpwBSz9qYZnG47KB5VXv7DEAKSHScK0Rq8W4GySjOLDL8Y/bWJxwYSBLYgP",
-	"HcPi2RkRu98kKgaDvaQ+BX7D4leEkvcfL8liJjUjMfuaxyTJKJ97A4AJwgHfnCt2D4QbUHbiKNJ3PDMM",
-	"mYmmKQc4aXZWw3VCQR+tIIhbDaKEGq+orHMYT3BCHRPNMpbYfWkSz42Aj9ywub7rZLrVHKS3YTDnYmxf",
-	"HJZIUaXoEh7av6tAw6FIu2IMTUrh07CErJNWhZkdyynv2G/8miSKpXDmadaBcyrntOtVkM6FRhVgh4RE",
-	"F8kMuAc81xNmXo9PL4igc9Y6BD8f/nh2fBQgNY6ZmJpZnRzVicup1gup0u61/dMRocS+g14zFQQJCjtq",
-	"v3Z7TRUjv0guWEq4iIRUKVP9Uta86A/6g2ea5MVVxvUMvJScJSRlSUYV053TbtFIvKc3lMTJjKpPn+Pt",
-	"kGhJkowDE5ApE2AAeU3HDdFMpDYGgVNNpJq/igRQy1EHPc4ZFWlvobgxTJST4ase0T55Lc0MMbLmGktB",
-	"FzaIbD/1zoBKAwUSTQp2OkHdtJnuNd5e2ZIN/Av6CvgBNnx1x1AFwSO0JsBSADpYxumTD2cnPW2WGcMh",
-	"4OXDTH936PQTOY+3IwH4gtTURQ4qgaU2hhLn1ICvGIN1UmjcrCWJ/x63aULTORdcG0UN+sFNMrhZglHw",
-	"P5/+5++f//u/VoRUGHztuVG9SntXsBceR022EH6L3jZZAfxVxQrlS7j3FVGIZjkF9smWK2e+JHPtjIT+",
-	"oK6TADbK2X2WjI2AygmhRLAFyUAsrIqCP6nuAOJMFNOzdZAdfU1mVEzhJIKEQBQtIBZz5EkSn51eXJId",
-	"N1dswz9MpNbsRJI0BmZyChbuA5VZG9iu7XrNzIIx8TgFZ8k54SxLSQzcEpOMM22FUQz//0SzgsXESBIb",
-	"af8IyRVIFi6SrEitfdjSgP69bkbK5AJI9go2DOPpc2qSGRIQIXmmidWN6P93i4pDJ+VAmotifsUUcTCg",
-	"9HUIjsVEdvKCQ6Ubvhmfzh4AYFsju425t1Z2h7QiWgVe574X2TWIV2/LA47deCimi8z4kHbpaSN/gznj",
-	"nCjQdek6s7lyaNorfJwt2/NSnrnjg64/T18ReqXhxPvzqYskYSxFVfSW5YqhhwGeX92eJxwmu5GFQpPL",
-	"OkzxK8t2ICcVM4USXqGt10Rt48m7Xl3U0iBerT2uUUI1CRBj4BcQth4H6OV+ffFNJl7p1HTAxNN1u1ft",
-	"jqOnYXPw0OiVLEzTXHo+eXFwtUcPeuy7dNDbp+nzHh2yvd7ed8PnL9J0yNKDYdc50IaaQn9JZNpxFmxg",
-	"HEesMpEUfpNHZHcwICnL+A1TLA3J/mCfFOJayIWIhHOb4NuXxP2Bes656CzFNEYKLhxDZiijCDYy0tTP",
-	"u4NBGADtqbFB6b3dCi8uDJtaG9rwOdOGzvMuxmWihcyCgn0qGO7xnGcZ1yyRINU1FwnD0R8E/0pYLpNZ",
-	"g/TDg+fDl3svdzF22gTt+X4HaC0ZwEEp13ehDnrX8X8jhaFc6KeQ+06ENsR/4uYnMea+4lXBcIdAfpAY",
-	"bolOj1yH7AyDGy+xHyJVb9bK0beeYX9c7627ww/ioCuwVTE9yDYjUar6OMEK3WpRgVWTuZaVrBMEs45B",
-	"6HOOQYgZx07yaDgvIunA40xqbpNoju/Bq0E7Lss8Cpzp0Gr9YeiSLIoV2mr3FaYGE3kOEA67zp6jwBcr",
-	"2VY3ff3RBLkXl89jL3WcIkP5h26aDfcwZwpbDJadkK5CB3bxl3VCN3ZPy6W9xFp4oeFZAkWG3/67zbty",
-	"dxrkKTc+aLHAXVKgzbx6NYbDbjhI1w6xLhdkDt5Pxb1eydVj/DNAUMk8r3xTTRRLpErDSMgsZdqQCVfa",
-	"hMD62tClDwLDyITmTniC2jcUtqtPxsZGdjXwXqkcdIjZH+Q6dNYqEsXEBi2soU1JkjGqythYJBTTDDij",
-	"T946WEtcrhnLYTquiKe+MxX1iAg4qlx7Jkcls57NB12MVDeN7mUFrEicFWugxTTlCmG5m13McCRS/ZGb",
-	"2e+lEtC9sU7Nv0AneOz+CJ1w9GtBM/3kLhUcpQeT7lE0Qzw2U6ydfF+S9xenJ7bi5V6ez7fSuJGI6JTC",
-	"mF+SExd5RTuc2MIMK0Fc9t+qBjDYvWYzM8UYmuY6EqgpvFvhQ2SK0XTUsu3jcMXYB2kTCed5fPrcb463",
-	"4mKDu9SNFgpLslXogmbZkkiRLbdrGYDNyYSmmHmAp/NIB6UzyVBprRaM5cJdO/+OanNGzewCzd1Ow9zM",
-	"wJHPbGhLpD6CBhwBOw6+HyaXrc+IbEm1ITk1M9AhPJn5/GDLUgOceQZTOG3UK/JacjFnCYaPxESqhOlI",
-	"+DjbDc14So1UzzSRCKjuk9KDwPdsNJFcs+VCqtSFl+1YC0wJYpXT4eA8zJkwISzLwb+a2FASsrxPtE4l",
-	"Q0ZWspjaU4jxYp5UcNnwpi9bAgIZ58yGyGFEZxIOTgfL0sTwm7r0vJIyY1TYYBl1qdBur7/CyQK/4umD",
-	"n4rz3yf0hXB0scwPjGZmtmrcwPJfYPm7GLvFc5V1qjcYRrrK/zDCxQ0TRqolmcksxdDiZrtAl+ztxbG8",
-	"vjsY5N6qwRfWsOyizYk0v5O+ymhyXWosW2ao3f7+MfqrRO3PqcJOpHmCvKJLJcaVVLApxXUZxQfnETuo",
-	"+sBUYSf2p+oJkMeayj9hOvVUPUk29dzrn7fU0AcS6rK7hCalhoIzxMhW3MM/3o2Pj+LtEFknt9Ux3t55",
-	"psnh2bhL6NfF30PoiWHmDkMDHOY1EVWaOF8Pd3xOlySTU8JFn3x06T0qlk5LuRIfwxOfbZHqWt87wFrS",
-	"+4NmdxsxJQ02bh1O9bCtOxQe6Sp0sX4jN6XRH5D1vmNoPd36r0xmTvkNe4pkpqNRjQZrdlExPVtT37KS",
-	"CtxIwxYsd6fmmiKos5DJCo/miXXfZVRMCzB6pai0lm6p0VeRiGHd2Oc/eTLre/2Nau+KEbpOCdtoir3c",
-	"EImGlqSmfKnUlKN6XMgVd15JM7PyJeWA3JwLzJgDMWmeA+FGv2F1yjqXoyzOKXOZ64Y2U51VDHzd+FaM",
-	"vIqQrC2Oa0ZQfCBg7fC62YXmwLqRlaVQs9c2DG7NfKrWjS2VcBhcgDuzEb1qRKUV/SafoGiwPHxbr//Y",
-	"WExYB/M23Dy4jdZd41u7d9fwDuTuAL652XcNbzLfXaMrrr5rZLmD96CfH/m5Ei7dad9DK13LpBtG7cry",
-	"pWe6LgSczY/iu1XJHQl32BWjqS3Vqtwg7jJ/E6nmVWS40mqdniYWN0yVLPJ1aQE6ZcJ8uWFKc+t4roy4",
-	"UvKaqS9rA/gX47de7SIV4IN9Z7WgdWXylOlrI/MvuZRZ5+xv7QACA1rZgRBz3m6G0nvsXobrMvH5xfAu",
-	"1+kYXOtqnL9zdK+05D3yHxOq5p0IvqNq3olYrUB6M3Jds34Q/NeCkWpravmxOywXV5PbCeyP9plVWDOp",
-	"jW5Pvlr/k+ovlq3XsaBPO+RKGpnIrO4YnL05HZ8FYXD+Fv5/fXx4cQma6PTk4hTLFD+c/OPk9OPJmtSc",
-	"nRcM3I4N/xuJ35yenBy9uTx6G5MeoeWJfYNRS/C+q2w53jejguiZXJTJjn4k/kbit+OLxkTC1xk2ZrBj",
-	"z45O3o5Pvodh9TwX3tjgYko0M6TIXfbdp2f95EEY1NcKwsBNtxH9tq/19ujiH5enQM7Ds7Pj8ZvDy/Hp",
-	"GgKCjF9zXPztJhzzpCfl3oJmMZNELsRdLNiZ+m+wxgZj8oIJnze6yFnScSJcqJQLixoWaeAsxEiwBjE8",
-	"Z2TjCK/NUHfP3TnRlt7uk0NDMgaCa2gTdYbMJfw1GAwikcyooonBxJtn7VQmxRxD8kKSjM+5u0qJtbXg",
-	"BMrMOY5GFQLkdiRsjpFlGblimVxYNSQFa9dwXtg6WVRyP1YJVvq1lDZYq3GX+Gnl5FsO7jLHgvD5XaTB",
-	"04Z5fDhr5S6hQW9TG7CAHebS/KsDF1QJOJXV0PHJu9PVcfXNd2Nr53d9NUFFO/xmwyHmaYe3f8w1eryl",
-	"FEk1UAG9kpJCXNeI1MExkUCWwUoamCFsCKaE5jTh1pORgpV8lMt2WfOn4LskTZ/v7k96e9+lw97+82TY",
-	"o1cvn/eevzygB+lw7+XB8wlgvaGEmX51MaPdgeeVdUGk7qTtaka/TsHOg942ZJ88kYsi8l+Yyq15Kr97",
-	"MhdZNikUN8sLMKQtcvb21GFhEwf2r3deE7z/CCq9ifdD65SdyU1Fs3YYzORIVDXBXMREqnY1cfd9SkIz",
-	"Lf2VS7C1URBWkbKtuIcf4m2XAnP1O74WGk8HOhOY40EEqt2aGZPb62B8bSHpTz8uqKqO3IUF6/zo4rJW",
-	"QxcFoKJKeXQpPXvoKCC0dmkiEi5b27hWQQ7PxhXqjoyNKj3tkmMWOqsbNBOpjkRZ84GkEoylemSLsUNH",
-	"JEdiFDW2JptsGTolEZa9R8G21T4Z14aLqc3/gfNjTSF3stwbY+8KRcF2n5xlhU8U6dx1K6jBbO2ESKzs",
-	"qpusDDc6skZBaPNquWIT/pXEwB32lWqDqWKR2BT2jcQxqFRNtuJS7cUhib1ci7fLVGFXhNLewtSvCC3v",
-	"9LoSHrsvEvO0mV3CJ02JQcHDhTaMpgjET9ab0yMSA3f1nXcXoy6YMeL+tkSyNqoBSwHNOM3mFFy2SLhh",
-	"XExfkfhrb2aR7dGc9zbM2KCJZRduIjGRWSYXuk8OiS34t4/ApMYGG1hkhEazv15DpxSQwvlzxW64LHQJ",
-	"FNmiRLG5vGFpvUmEb/ACp7z87GVnSCgRVCm5gNMA0jF0Fw68nCszwP6Vfr+/TRTl/oLrnP4ilcf2FaFi",
-	"GQm7K3WkSlTQYWCsMQMX1QxkCySWUzbbkZDWe84xKOjG9MlHqfBA0Aw0MB4zsN4A8HLMpb19i9v4rCKT",
-	"9jVgYBrigQ8bMgC2yMPCXV0ZsZLoiqWhrccAKruoKFdgcZcZfOUsnYwnzJWVWD0WHOY0mTGy2x8EYVCo",
-	"zIk8PdrZWSwWfYqP+1JNd9y7eud4/Obo5OKot9sf9GdmntmiRYPmUUsGAtg9sk7wgXry8YwAkcaIegf/",
-	"ls9vw0DmTNCcB6Ngrz/o72Gk28xQfe2UUZidm+FOPZUzZabbLGs4JWUddzkPnrQqtmMvvMHRPaNTLqYj",
-	"Eud0yrAehsSa/5PFZCqJkVMs1eiT7/kNcAJH1ptI5WQ0RpNRkJaRBKls/f4Wo8mMTBWjxncWGIR+7rrf",
-	"sF1eVAAQXkVYsle/GGb5fcqMJvuDgSvLmEvFyuUrvO2pt6IYpgtrZRONgiLXdyb+4fDiy4+n50dfzo/e",
-	"nJ6/vRiRy/MPRzGIDXif5FQbW94Bm8/x8h+b52Zp7+0hDa0dZ8nok71YRIBYuXA/1TZrbbvJcLGSEIhE",
-	"mRHYwr3EuCBpJBm2w43ZghFA8zcS/xah2o+CEYlcjBv0TYSHBb59Nz46fgtfoFkF3/x0ePzh6Db26vGa",
-	"LbhmkSAkLuO68avVyX0Q967pL49+vuycvbIVHfP5sG2MqNbNW92xvovarlm+vGsD3x6ffoTv3J0b+OaH",
-	"8fc/3MYhwIEsiwWQ/rpTfXkAzN0+WgvJoUgtFC5fDN9+ejc+vjw6D0m/3/8M6HvUSXyqYiftSGuiE2nq",
-	"E1mEYJrb2HIbYPew3E+9QMIalpa3QBuAWnLug6HXTPsb0KDy7dswE3HxEjdSimwJ9h1+p7f75MISKpHz",
-	"nCpu79YoRthX1PIJRYPB3SMjh/68RqJ+zu3UCCUWSpDY8V1IYs9n8LnGMmEkKoZBS9sxRFxm3kDPhLWa",
-	"qxo/uzF9chiJOc3ApWapf9HLG6thbfLTWgbyKmNznHEBGslWQVm9VFoG49TJ5ZqOyKmic2aLHD6tFO/D",
-	"ubc85gv0+9h3C2x7JzabF1LAkg9Gwa8FU0vvJ42CnLb6ca1cotlU1H8b/rbO3cyZIlaiDsG/B8ldBxDV",
-	"RxNA8Ke7QARc7gCRfnUgeqd8I8T3b/JRFpl8Kg2HdkKgXMIl8Up/NYARvQkXVCQMszken0Zsb/37VRz1",
-	"tvJjD0Ua3Lu5R6vmZbW5Ry3l3KFhqpTzFhiJ9EresO2woZnwOvyHy3e9FyH5cH7cYyKRKUtHkXCa7f9X",
-	"sqqmWkrZGzWpgY+8EogqCkTBrauu7WKQiU+DtRoo7g4GD+npYs9YM9vT3ESbyrhfHKmZp/B/wFS9wWAY",
-	"dGUVyvRBKzHQCLA3o+a1YHk9GG5vnx08d7fPyoh1cNEb9g56u8PecPDiYLA33B3u94YHz/devjjY29/v",
-	"fbd7sLd/cLC/1xsOB/tI0YrTHl8W1N0+aMUqQ6PQG3jONJ232s207bCO602KaaykLUMGtqtjjAZbaCtS",
-	"7zILuUYgupt5wkSdjTxvw2Df8l4XqUoe3al1+MRXhne/0mhYhC+9uPulVvcseG24d/dr7RZr8N7ePWDs",
-	"7B55GwYH96FJsy0ixuuK+ZyqpY8n1wphDZ1iS6Uy8hJ8hhe63aEdikGYnXoBOZYASW06GxK4y/u1SH49",
-	"ia7RuDqq12XbO7loCNh71OX1NDTgve/uuocc1pJrkaguXdXX3Iprd0BjsgveD9bFVY0N0JcD4wINtbgh",
-	"OjD8UUsijggl9UwznLOciXo0Cy+lCBmJVq7RSJtZ5KYN1P7g5XafHAp7H9n2EsVadmHdqsqLRMq0X95v",
-	"vEvznFGlbWzFX9/QoCuEJx+vXbAjEoOCGMLRLjogk6RQGLl6RdCnzNCjrL6ORCcgL3FDy3smNoVUqxwG",
-	"aFDTka3zd2/Ii92Dl9ujqoEdnRhXW4CjQwyWYDe+qoUMkMUpyykz1js9nZC0sFoJ9h2dBrQerSuaoT8J",
-	"kNiiyS67sZYDvJQ1A9JR7LVMlw/rbVbrEdmdMmukwHxuqJEKum+25aG2TDvf2aFTvinjWWUSjCrY7aMt",
-	"idW+b+v7d515j4xrMqcC728ssasn6ux7XuJv3NnH+/C1G7WN6+jfoNY7u0vcQ7+f/iP4Sxn+PspwQ3Tx",
-	"YXrxN57ero0VnmNLDd289OwNqim/ATWUvsLeDuVd6NrVGFQmAu2npsz6nnlX9y5P97Ja+Zl2LUmqvPQ9",
-	"bXF0G/DKTOk1oO/WPPabGhI+0rn4y7do+xYPFPxW4nR7EGVtzR8qa/bvfqlsOv2fJpy+Z6be9WKDTMp8",
-	"c8FuO/xYTjVYXtQa3zb/akVSO5luOwH4jC5+Z/NO8GYkuq4WgFFmhVh1yQCM5I6rDJHoaiznjd3yQgOu",
-	"UMs9KCmm9R6J8CwS+4NhaW12JFrraNnA6PuPl3pTkzNMOSxdbp9s7Q3InIsCjM/SLl3iRFzrgqWkEBms",
-	"kEgx4dNCsdSlCRdcs+1XrqdDjZDaT/2CzGShatO65mZ2Qmxz72Yk5YQ2nCqk2ydZGDDfbf0wvv2stVo/",
-	"EmODjRp0I/VjR9vYIm7MFiWTQtmsM4JRem22EcW2zdgPB4MWTfPyjdoUHgbFDAYpa/P82/oGtnfnI3wB",
-	"f/eo1nqzumXU1SqyuljUapp4b4lf9RztkPcrXUcx4ezb81X13K7W8knt+nYXw4At38+uvk/4KX8//vDP",
-	"8fCEj/VYnB8kb8bPx9f5zz+9ef+yz5bvM/bDIT/95Wh48svRwcnbo8WPb1+/7Ce7mbiavxukP7/PVnr7",
-	"fevkv0w7Jn8Q6V2zx27aT7ETVysY94YmM9Z7I4VRtjq6awk3fsf/lM5fYbInVr6urC0YffrcCJrh5cqa",
-	"BsYyt1L5unb63dr3qNnB0tbdWp1VSWususVWuXLU8RSTljaX1lDXGNelxk2tjczxcifKS4OBnT45bM7l",
-	"mndw7fvIhU4t2fYKmWI0xdukwKWyMF4RD/+dxbdt///N8vvPIFUaty475Mp5g2FcLYpjOQk6/d6SvFNe",
-	"ycL0yYnEze//FY/4w6SO5dwOseN4cr3c8VGHjna7E6nuLZEiYWSfHFGVcffrJJUF2BY/dGmbp5BCGJ6R",
-	"mjmN+f7m/JvE0P8l8eMOZv1HAf6jRJEzLY0sG7J3sOSf1swc7z/GEqztedevcnWS4S+b8N9DOpdcbttx",
-	"lHu4Vlzb0MTOzRC2zLVe6owXn6ytPicnvjC4ZJeVkLDr6/TY49NoA+XbWbmDWVXHPq96MgXy+v4nwwG5",
-	"NhaJFcBc4ycupv3/Myqd3zCBUaMZS67J1srVBexcV2Oh9h2GLnZqNhLPWNdF2A089U4qVLK+P1oiVVo1",
-	"+8Sf1HAV74aBusOCd/zJKKyZExJVbJ9ctDqBloHC2HXYjK2WxKBUJPAztz+X2WbjNxmjarUR6wpP768i",
-	"iq+y9C8b9fcKS1t26epw+03cHD5YBlal943euiuLz2ijJqTdMZdsSVW7wgymnG2Bux2SegveWpAZTgZe",
-	"45aFgCPifgzVH5leraG9u+eDIdfBICTS/gRqlpUZ8+0ROuhkUmRZaKsswBzwLZcJHpp6AJVgF3XXPbNx",
-	"onDUvDqp7kiSlGtfDKJ5xoTJlutqZrsO28aU4qlvLVVuQq38Rtqyr9p97W/LNrarWOvtnStFs7nD0KOT",
-	"jmW350G9MfGnby/x8M3Eh81+3velzLqShMfUKN5bca/yyRodviof/hLJv2tN31MJ5Jb50rzY++kzFr7g",
-	"2C6pUFa8lQ1WGldaD8/G5IpqvP2GrSLsrTFA09gKbQvXmmmfaX/ztBHOWL2AivVwjTEojYSJxDf8QJIt",
-	"1nC/VYdZrsZPq5biCUm0Ws7vaVK7ClbeYe1Xb1dJ3dUpTtuXXknnzoYE9JJqXGztk5oqLUsSrS4dYa6X",
-	"Zh3bVf1YN5tb/PcH+w1sV1jn9vPt/wYAAP//",
+	"7H1/Uxu5suhXUc27VYFzx8YOkE2celXHSUjWOQQoIJvzKpObETOyrWUszUoaiM8W3/1Vt6T55bGBwO7Z",
+	"s3fzR8p4NFKr1erf3f41SOQil4IJo4PRr8Gc0ZQp/Hgkz4xUDD6mTCeK54ZLEYyCc3nJhCaLQhsipCEX",
+	"jCQ0mbO0H4SBTuZsQeElJopFMPocCNnTONGXMDDLnAWjQBvFxSy4ubkJA8V0LoVmuOYrmp6yXwqmDfyV",
+	"SGGYwI80zzOeUIBg52cNYPwasG90kWcIIFNKqq8LpjWdwQLKTkIuZLockR334CssPyJXNCsY4RqBl4IR",
+	"OSVmzgjNMnnNUvtck89RcHB6enwaBWEUfBqfHk2O3uHnydHb4yj4EoTNZTVs9ndZ+ItbGVb0e79ky2AU",
+	"XNC070Bog/d7YeXmy02dCv5LsWkwCv7PTkVnO/ap3jkA+E7d+VtqaFLaK5oSRw8jBKbcgWL0UuNXOmdJ",
+	"SKQi3GjcGUlkkaWOMiOhGE375HzO7ENNl5pcz6mBrV4rKWb9SAQ3YfAjUv5bzrJUn0t5SNWMtYjQsG9m",
+	"J88ob5JfsLc79GASOw2x85BzKYmdqY6TjlvQumHVVp9oYu8k0SyBxwB3BlMqYuZUOLRMmWIiYUQzdcVU",
+	"JGiSsNxoshX3FvRbz07Ru1gapuOQDMkH/opcLEnKprTIzHafvJNPNPnx/PykmkLoa6YAyVyTCzaVihEq",
+	"lkTmTOFFDAkXBNFBADMhoSIlSSY1w5OJRCKFsEA7HE+EYUrQDA/+YTecu6kcuASfd17J7pHr75Af3++c",
+	"cu3Sj0n3Y0EKwb7lLDEs9cvgSdUoWTD4NqFKcaZJCVTKDOVZH9B9JM1bWYj0YZg+Y1oD3UXBwP3r4X97",
+	"8N9z/6f/FwUklcxyEfaNa9PvPJQHT7r+/IQ0/SluO3z8vTzmKR9JQ/B8OtnTysphcEKXmaTpGu70ABHZ",
+	"5il7wxd7u4M9gvziVjm3+e31B5Xb7fSNlP3MMcnvh/IxT+a8Lmo6Vka5Y2+lY7T2CFf5cDJnyeUKDzVz",
+	"LmaEZZqFRAoCF7nGVx2zdBLlnC+YLB5RH0KiUixh/Iql5JoDMLUdPdEERCYxbt1bT/9+060nBzdpf83C",
+	"D9vFb0odKbfqBrDiK1YHpk0QDqxIOLhAPsMXPfd3HJLdAdE10RyCOiNADEyVXNgdGqoMkdNI1FSibUuB",
+	"jiorKUxWhPBHQQszl4r/iz1QMiy41kDIF4wquBpgF3TSS+fA9ZRQ1CEM77bsYx7wR82U14QBEiYMYMUa",
+	"ODUL6dOnT71x7fmqqTTOroGhx68Q1Li/WQ28KbeA049PJqWi1Jz2WDCrdYSEavIjYEoK8vTpYPe/iWK5",
+	"VEYTjpI3V8BWDLfmVQ3JK5ACWV1kLCQLmsy5YEiX8A25ZEsU4qW+q60U7dclbWszK6e2ut68WFBRraIY",
+	"1VI0FzoQhptlSxTq/upyaEf+UnAFJP25ts82HJUNKi9+ZokBSMdJwrRGqxbgbKKM4sOvxj9t7uKMCQNH",
+	"EI8dweLdGRF73iQqBoPdpD4FfsPil4SS95/OyfVcakZi9i2PSZJRvvAKABOEw35zrtgdNtyAsnOPIn3L",
+	"M8OQmGiacoCTZie1vU4pyKOVDeJRAyuhxgsqaxzGU5xQx0SzjCX2XJrIcyPgIzdsoW+7mW41B+lNGCy4",
+	"mNgXh+WmqFJ0CQ/t35WjYSzSLh9DE1P4NCwh68RVYeaHcsY7zhu/JoliKdx5mnXsOZUL2vUqcOdCowiw",
+	"Q0Kii2QO1AOW6xEzrybHZ0TQBWtdgn+OP5wcHgSIjUMmZmZeR0d143Kq9bVUaffa/umIUGLfQauZCoII",
+	"hRO1X7uzpoqRnyUXLCVcREKqlKl+yWue9wf9wRNN8uIi43oOVkrOEpKyJKOK6c5pt2gk3tMrSuJkTtXn",
+	"L/F2SLQkScaBCMiMCVCAvKTjhmgmUuuDwKmmUi1eRgKw5bCDFuecirR3rbgxTJST4at+o33ySpo57siq",
+	"aywFWdhAsv3UOwEsDRRwNCnY8RRl02a812h75Ug20C/IK6AHOPDVE0MRBI9QmwBNAfBgCadPPp4c9bRZ",
+	"ZgyHgJUPM/3dbaefyEW8HQnYL3BNXeQgElhqfShxTg3YijFoJ4XGw1qS+O9xGyc0XXDBtVHUoB3cRIOb",
+	"JRgF//P5f/7+5b//a4VJhcG3nhvVq6R3BXvh96jJFsJvt7dNVgB/WZFC+RKefYUUollOgXyy5cqdL9Fc",
+	"uyOhv6jrOID1cnbfJWM9oHJKKBHsmmTAFlZZwR9UdgByporp+TrIDr4lcypmcBOBQ+AWLSB250iTJD45",
+	"PjsnO26u2Lp/mEit2okoaQzM5Aw03HsKszawXcf1iplrxsTDBJxF55SzLCUxUEtMMs60ZUYx/P8TzQoW",
+	"EyNJbKT9IyQXwFm4SLIitfphSwL697oJKZPXgLKXcGDoT19Qk8wRgQjJE02sbET7v5tVjB2XA24uisUF",
+	"U8TBgNzXbXAiprKTFtxWuuGb89n8HgC2JbI7mDtLZXdJK6RV4HWee5FdAnv1ujzssXsfiukiM96lXVra",
+	"SN+gzjgjCmRduk5trgya9gqf5sv2vJRn7vqg6c/Tl4ReaLjx/n7qIkkYS1EUvWG5YmhhgOVX1+cJh8mu",
+	"ZKFQ5bIGU/zSkh3wScVMoYQXaOslUVt58qZXF7Y0sFerj2vkUE0ExOj4hQ1biwPkcr+++CYVrzRqOmDi",
+	"6brTq07H4dOwBVho9EIWpqkuPZs+37/Ypfs99kM66O3R9FmPDtlub/eH4bPnaTpk6f6w6x5oQ02hvyYy",
+	"7bgL1jGOI1aJSAp/yCPydDAgKcv4FVMsDcneYI8U4lLIaxEJZzbBty+I+wPlnDPRWYphjBRMOIbEUHoR",
+	"rGekKZ+fDgZhALinxjqld59W++LCsJnVoQ1fMG3oIu8iXCZam7mmoJ8Khme84FnGNUskcHXNRcJw9EfB",
+	"vxGWy2TeQP1w/9nwxe6Lp+g7bYL2bK8DtBYP4CCU66dQB73r+r+WwlAu9GPwfcdCG+w/cfOTGGNf8Spj",
+	"uIUh34sNt1in31wH7wyDK8+x78NVr9by0TeeYD+st9bd5Qd20OXYqogeeJuRyFW9n2AFbzWvwKrKXItK",
+	"1hGCUccg9DHHIMSIYyd6NNwXkXTs40RqboNoju7BqkE9Lsv8FjjToZX6w9AFWRQrtJXuK0QNKvICIBx2",
+	"3T2Hga+Ws60e+vqrCXwvLp/Hnus4QYb8D8006+5hThW2O1h2QroKHejFX9cx3dg9LZf2HOvaMw1PEsgy",
+	"/PHfrt6Vp9NAT3nwQYsEbuMCbeLVqz4cdsWBu3awdXlNFmD9VNTrhVzdxz+HDSqZ55VtqoliiVRpGAmZ",
+	"pUwbMuVKmxBIXxu69E5gGJnQ3DFPEPuGwnH1ycRYz64G2iuFgw4x+oNUh8ZahaKYWKeFVbQpSTJGVekb",
+	"i4RimgFl9MkbB2u5l0vGcpiOK+Kx71RFPSICrirXnshRyKwn80EXIdVVoztpASscZ0UbaBFNuUJYnmYX",
+	"MRyIVH/iZv5biQQ0b6xR82+QCX53v4dMOPiloJl+dJMKrtK9UfcgnOE+NmOsHXxfkvdnx0c24+VOls/3",
+	"4rgRiOjkwhhfklPneUU9nNjEDMtBXPTfigZQ2L1kM3PFGKrmOhIoKbxZ4V1kitF01NLt43BF2QduEwln",
+	"eXz+0m+Ot+xig7nUvS1klmSr0AXNsiWRIltu1yIAm4MJTTZzD0vngQZKZ5ChklotGMuFu07+LdXmhJr5",
+	"Gaq7nYq5mYMhn1nXlki9Bw0oAk4cbD8MLlubEcmSakNyauYgQ3gy9/HBlqYGe+YZTOGkUa/Ia8HFnCXo",
+	"PhJTqRKmI+H9bFc04yk1Uj3RRCKguk9KCwLfs95EcsmW11Klzr1sx1pgShCrmA4H42HBhAlhWQ721dS6",
+	"kpDkfaB1JhkSspLFzN5C9BfzpILLujd92hIgyDhjNkQKIzqTcHE6SJYmhl/VueeFlBmjwjrLqAuFdlv9",
+	"1Z4s8CuWPtipOP9dXF8IRxfJ/MhoZuaryg0s/xWWv42wWzRXaad6g2Kkq/gPI1xcMWGkWpK5zFJ0LW7W",
+	"C3RJ3p4dy8vbnUHurRp8YW2XXbg5kuY3klcZTS5LiWXTDLU7399HfpVb+2OKsCNpHiGu6EKJccUVbEhx",
+	"XUTx3nHEDqzeM1TYufvjnInxyeSNTIqFS6FYSeRzY8huf0BSN/Cls59QA3ecCkjPWVr+lbOcJXzqEjJW",
+	"ccGdu7P5reEm67asr5jSXK4JTbqHHoRECqNo0vKtPe8P+4NbmZiFoFqvC3MyZ4LmvJlHu9sf9HeDzsim",
+	"mdeFvZ+ntbCfNLSo8e91npx6BLLFbNg/YCD8WD1KHPzUaw5vqKH3RNR5d/JTSg0FM5aRrbiHf7ydHB7E",
+	"2yFe+tzmNXlN9Ykm45NJl7iuC6774BMDBB0qYqHZOl84TZyVjie+oEuSyRnhok8+ucAsFUunX7jkLMMT",
+	"HyeT6lLf2TVe4vujZrernyUONh4dTnW/oxsLv+nK6bT+IDclQNwjX+GWofVA+b8zDD3jV+wxwtAORzUc",
+	"rDlFxfR8TWbSShB3Iw5bsNweVG2yoM4UNMs8mjfWfZdRMSvAXJGi0jd0SwF6GYkY1o195Jon877XvFBh",
+	"uWCErlOfrB/MlqVEoqHfUFO+VOo4o7pHz6XlXkgzt/wl5bC5BReY6wDIpHkOiBv9inlF64zFMq2qjEKv",
+	"G9oMUlfRi3XjW9GNyre1Nq2x6fvyLpy1w+sKMypy60ZWOl5N094wuDXzsVo3thTCYXAGhujG7VUjKqno",
+	"D/kIWYOl4Zt65s7GNNA6mDfh5sHtbd02vnV6tw3v2NwtwDcP+7bhTeK7bXRF1beNLE/wDvjzI79UzKU7",
+	"YD+23LUMl6K/tUw8e6LrTMBZa8i+Wzn4kXCXXTGa2iS7yoDlLmY7lWpR+fQrqdbpI8C0lJmSRb4uoENn",
+	"TJivNUV7ZcSFkpdMfV0bejmbvPFiF7EAH+w7q6nIK5OnTF8amX/Npcw6Z39jBxAY0IrrhJit4GYo7f7u",
+	"ZbguQ9ZfDe8yeg+pNqQa56vF7hRQvkPkakrVonODb6ladG6sltq+eXNds34U/JeCkepoapHNWzQXl03d",
+	"CewH+8wKrLnURrcnX83cSvVXS9brSNAHjHIljUxkVjcMTl4fT06CMDh9A/+/OhyfnYMkOj46O8YE049H",
+	"/zg6/nS0Jqhq5wUFt+PA/0bi18dHRwevzw/exKRHaHljX6O/mXBdy3PASkEqiJ7L6zJM1Y/E30j8ZnLW",
+	"mEj4DNHGDHbsycHRm8nROxhWj1BirQ0XM6KZIUXu8iZ8YN1PHoRBfa0gDNx0G7fftrXeHJz94/wY0Dk+",
+	"OTmcvB6fT47XIBB4/Jrr4uvScMyj3pQ7M5rruSTyWtxGgp1JGw3S2KBMnjHhI35nOUs6boRzcoP9DltD",
+	"jwTOQowEbRAdq0Y2rvDa3ILuuTsn2tLbfTI2JGPAuIY2xGrIQsJfg8EgEsmcKpoYDJl60vb+HA1UmvEF",
+	"d0WwmBUNRqDMnOFoVCGAb0fCRodZlpELlslrK4akYO3s2zOb4YxC7kMVGqffSm6DWTa3sZ9WNkXLwF3m",
+	"6HRa3IYavG2YgQF3rTwlVOhtUAoWsMNcgsbqwGuqBNzKaujk6O3x6rj64buxtfu7Pg+kwh1+s+ES87TD",
+	"2j/kGi3ekoukGrCAVkmJIa5rSOqgmEggyWAOFMwQNhhTQnOacGvJSMFKOsplOyH9c/BDkqbPnu5Ne7s/",
+	"pMPe3rNk2KMXL571nr3Yp/vpcPfF/rMp7HpD8jn95nxGTweeVtY5kbrD7au5GHUMdl70tiL76CF4ZJH/",
+	"xiB8zVL5zcPwSLJJobhZnoEibTdn697GhQ352L/eeknw/hOI9Oa+75th7lRuKppZ36AmR6LK5uYiJlK1",
+	"88C7K2EJzbT0xbKgayMjrDxlW3EPP8TbLnjpMq98FjveDjQmMDqHG6hOa25Mbgv5+NoU4J8+XFNVXbkz",
+	"C9bpwdl5LfsxCkBElfzoXHry0FFAaK3cJRIuzt4oiCHjk0m1dYfGRn6ldmFNC52VDZqJVEeizNZBVAnG",
+	"Uj2yafShQ5JDMbIam01PtgydkQgLFqJg20qfjGvDxcxGbsH4saqQu1nujYk3haJgu09OssKH+HTu+kzU",
+	"YLZ6QiRWTtVNVrobHVqjILQR0VyxKf9GYqAO+0p1wFSxSGxy+0biEESqJltxKfbikMSer8XbZZC3y0Np",
+	"62f1S0LLamyXfGXPRWKEPbNL+HC3C8RwoQ2jqcUnvu1quL3Ej4Q/2wXxtUccyPjdgb0Ldsmdq+GOi0r0",
+	"l3SRxdu4r5+sgahHJAaC7TuDMUbx0g7GWLUXozGoGWq2oGAFRsIN42L2ksTfenOLvx7NeW/DjA00Wwrk",
+	"JhJTmWXyWvfJmNjqD/sItHTstoIZZ6iH+/3SGQU84fy5YldcFroEimxRothCXrG03jHEd/sBxlF+9uw4",
+	"JJQIqpS8hgsGDDd01SeedZbpAP6Vfr+/TRTlvtp5QX+Wyu/2JaFiGQl70PVNlVtBG4SxxgxcVDOQLWCC",
+	"Tn5tR0JagzxHP6Mb0yefpMI7RjMQ6nhzQSEEwMsx57Wg2pMKTdonBIK2iTwkbLAVOCIPC3dJhsQytwtm",
+	"6RNUjivvaOUKlPgynUM55SnjCXM5RlY0BuOcJnNGnmI8r1CZ46J6tLNzfX3dp/i4L9Vsx72rdw4nrw+O",
+	"zg56T/uD/twsMpvBitHGoMVWAeweWcdLa7HBKqbYSb/4fNAfNEKGZZywDAvulI4duHD16NCMmW5Nr2Hn",
+	"lEn95Tx40yp3ka1+hKt7QmdczEYkzumMYXIUiTX/F4vJTBIjZ5i30yfv+BVQAkfSm0rl2D46qJE3l84J",
+	"qWwxxxajyZzMFKPGt5kYhH7uuimyXVatAAgvI8zfrFcJWnqfMaPJ3mDgcnQWUrFy+Wrf9tZb7g7ThbUc",
+	"mkZ2mWtCFP84Pvv64fj04Ovpwevj0zdnI3J++vEgBrYB75OcamNzfeDwOVaCskVulraIE3FoVUOLRh/5",
+	"x4wS3JWLIFBtUxhsayEuVmIMkSiDDFt4luhqJI24xXa4MQAxAmj+RuJfI9QkomBEIuc2BxEW4WWBb99O",
+	"Dg7fwBeoqcE3P40PPx7cxF7iXrJrrlkkCIlLV3H8cnVy7xe+bfrzg3+ed85eqZ+O+LwnOMat1jVm3bG+",
+	"cwSvWb4svIJvD48/wXeuAAu++XHy7sebOAQ4kGQxG9bXvtWXB8BcKdpaSMYitVC4EDR8+/nt5PD84DQk",
+	"/X7/C2zfb53Exyp23I60JjqSpj6R3RBMcxNbaoPd3S+cVM+WsbqqpS2QBiCWnEVi6CXTvhwetAj7NsxE",
+	"nAvGjZQiW4LKiN/p7T45s4hK5CKnittCK8UI+4ZSPqGog7iiQjL299VqHf6e26kRSsyaIbGju5DEns7g",
+	"c41kwkhUBIPKuyOIuAzmgZwJawl4NXp2Y/pkHIkFzcBKZ6l/0fMbK2FtPNVqBvIiYwuc8Rokkk2Js3Kp",
+	"1AwmqePLNRmRU0UXzOZNfF6p5IB7b2nMV2v0sQkbmAuObTark8A4CEbBLwVTS296jYKctpqzrVRUbarw",
+	"uAl/XWfB5kwRy1GHxEjk3HUAUXw0AQQTvQtE2MstINJvDkRv52+E+O4dX8q8lc+l4tCOMZRLuLhgaQIH",
+	"MKI35YKKhGGAyO+n4S5c/37lmr2pTOOxSIM7d3pppdGsdnqpRbE7JEwVxd4CJZFeyCu2HTYkE/ZG+Hj+",
+	"tvc8JB9PD3tMJDJl6SgSTrL934pX1URLyXujJjbwkRcCUYWBKLhxqdZdBDL1kbVWN82ng8F9GvzYO9YM",
+	"IDUP0UZH7uaaaoY+/B8wVW8wGAZdgYoyItGKNTR89k1HfM3/Xvev21LE/WeuFLF0ggdnvWFvv/d02BsO",
+	"nu8PdodPh3u94f6z3RfP93f39no/PN3f3dvf39vtDYeDPcRoRWkPzzTq7iW1opWhUugVPKeaLlq9h9p6",
+	"WEetm2Ia06pLL4Rt8Rmjwhba9OTb1EKuEYjuzq4wUWdX15sw2LO014WqkkZ3au1e8ZXh7a80ulfhS89v",
+	"f6nVSg1eG+7e/lq73x68t3sHGDtbid6Ewf5dcNLskYkuwGKxoGrpXdS1rGhDZ9hfq3TmBF/ghW5zaIei",
+	"X2enXk2AWUVSm87uFK6TQy04UI/La1SuDupJ+rZAGxUBW1Rf1iqiAu9td9dKZlyL10WiqsCrr7kV1wqC",
+	"Y/IUrB9Mtau6XKAtB8oFKmpxg3Wg+6MWlxwRSurBa7hnORN1BxlWKAkZiVb40kgbrOSmDdTe4MV2n4yF",
+	"LU63jWWxsEFYs6qyIhEz7Zf3Gu/SPGdUaetb8bU8GmSF8OjjtWpLItHPiC4c7bwDMkkKhc6wlwRtygwt",
+	"yurrSHQC8gIPtCw6slGpWho5QIOSjmydvn1Nnj/df7E9qroZ0qlx6Qo4OkRnCbZmrPoJAVqcsJwxY63T",
+	"4ylJCyuVfEq01R6tKZqhPQmQ2DzMLr2xFlY8lzUF0mHslUyX92t0V2sY2h2Fa0TVfLipEV26awDnvrpM",
+	"O4TaIVO+K4haBSeMKtjNgzWJ1SaA65u5nXiLjGuyoAKLeZbY4hVl9h07OjQaOGBzhFp5daM3wXeI9c5W",
+	"I3eQ78f/CP4Shr+NMNzgXbyfXPyVpzdrfYWn2F9FNyvgvUI141cghtKX2OijLIyv1UmhMBGoPzV51jvm",
+	"Td3bLN3zauUn2vWnqULdd9TF0WzA+qnSakDbrXntN3WnfKBx8Zdt0bYt7sn4LcfptiDKdJ3fldfs3f5S",
+	"2YH8fxtzesdMvQXKBp6U+U6T3Xr4oZxp0LyoVb5tSNeypHZ83raF8EFi/M7GneDNSHRVK4BSZplYVbcA",
+	"SnJHdUQkuroMemW3rJHAFWqxByXFrN4wE55FYm8wLLXNjthtfVvWMfr+07ne1PEOQw5Lly5AtnYHZMFF",
+	"AcpnqZcucSKudcFSUogMVkikmPJZoVjqwoTXXLPtl67BRw2R2k/9nMxloWrTuk53dkL8zQM3IykntO5U",
+	"Id05ycKA+m5TkvHtJ63V+pGYGOzaoRuhHzva+hbxYLYomRbKBrIRjNJqs11Jtm0SwHAwaOE0L9+oTeFh",
+	"UMygk7I2z3+sbWAbuT7AFvDlTLU+rFXhUlff0KpWqdVB884cv2pA28HvV1rQYsDZ92qsUsRd+uaj6vXt",
+	"lpYBW76fX7xL+DF/P/n4r8nwiE/0RJzuJ68nzyaX+T9/ev3+RZ8t32fsxzE//vlgePTzwf7Rm4PrD29e",
+	"vegnTzNxsXg7SP/5Pltp9Pi9k/8865j8Xqh3nT+7cT/DtmwtZ9xrmsxZ77UURtmE664l3Pgd/7tKf7nJ",
+	"Hln4uky5YPT5S8NphvWaNQmMmXOl8HW/rdAtfQ+a7UxtKq+VWRW3xkRe7JssRx1PMWhpY2kNcY1+XWrc",
+	"1NrIHOtFkV8adOz0ybg5l+vkwrVvKhg6sWR7bWSK0RQLVIFKZWG8IB7+J7Nv+1sQ382//whcpVHI2cFX",
+	"ThsE43JRHMlJkOl35uSd/EoWpk+OJB5+/y9/xO/GdSzldrAdR5Pr+Y73OnT0Xp5KdWeOFAkj++SAqoy7",
+	"n6qpNMA2+6FL20mHFMLwjNTUaYz3N+ffxIb+TOzHXcz6L0T8r2JFTrU0suzO30GSf1g1c7L3EE2wduZd",
+	"P9HWiYa/dML/DO5cUrnt8FGe4Vp2XaVzz8s+XJ3+4qO1Ce3kyCcGl+Sy4hJ2Tb4een0aPcF8bzN3Mavs",
+	"2GdVg65AXt79Zjgg1/oiMQOYa/zExaz/pxHp/IoJ9BrNWXJJtlaqIbCNYY2E2mURXeTU7Cqfsa7a2g00",
+	"9VYqFLK+WV4iVVp1fsXfV3EZ74aBuMOEd/z9MMyZExJFbJ+ctdrClo7C2LVbja2URKdUJPAzt7+d2ibj",
+	"1xmjarUr7wpN761uFF9l6V866m/llrbk0tXu+LuoObw3D6xS7xuNllcWn9NGTki7fTLZkqpWFQ2qnO2H",
+	"vB2Sej/mmpMZbgZWhstCwBVxv4zrr0yv9usGrnQIXa6DQUik/T3cLCsj5tsjNNDJtMiy0GZZgDrg+28T",
+	"vDR1ByrBlvqulWrjRuGoRXVT3ZUkKdc+GUTzjAmTLdflzHZdto0hxWPfrao8hFr6jbRpX7US8O+LNraz",
+	"WOu9vitBs7lp0YODjmXr70G9S/Xn70/x8J3lh83m7nfFzLqUhIfkKN5ZcK/SyRoZvsof/mLJv2lO32Mx",
+	"5BX1whcf+qvxQJ2VlD8P4wshCTDq26oeMf0P7P0uDvaOmbOcJfD4+xTfuxF/u1fnGtJvlFoiyH8W9fW8",
+	"Xr9aZbE/Lp3BcT8Wnfmj8E4uZ1KALPbluqNmVW4t19nV9dZ6vl3TqtgShkWiUbhblRhjT89aQ/Sy3hgf",
+	"1LL8sJp3HT3/v/GHw/vRs8fdb0fPANOfmJ5he99Jz811mj0WPn/BhEEc26VNlZnCZa+rRneB8cmEXFCN",
+	"VcPYtcdW28Keja1ssXCtmfaJ9k0AGm7g1V4AmEfcGIMXRphIfMevDNqb5H7wFbMDGr9PXqp1iKLVMiiP",
+	"k1oJbdlOoF+9XSXDrE5x3O4/QDpPNiSgz6tGj4E+qbGaMpXb8poR5sjQrOO4fOt4W9UP+98b7DV2u0I6",
+	"N19u/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
