@@ -164,6 +164,8 @@ func writeJSON(b *bytes.Buffer, node *yaml.Node) {
 func writeString(b *bytes.Buffer, s string) {
 	encoder := json.NewEncoder(b)
 	encoder.SetEscapeHTML(false)
-	_ = encoder.Encode(s) // a string always encodes
+	if err := encoder.Encode(s); err != nil {
+		panic(err) // a string always encodes
+	}
 	b.Truncate(b.Len() - 1) // Encode ends the value with a newline
 }
