@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
+	"github.com/hzkit/sendmessage/server/internal/docs"
 )
 
 // servedSpec is the spec the server enforces, rendered once at start-up.
@@ -41,4 +42,21 @@ func (r specJSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error 
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(r)
 	return err
+}
+
+// GetDocsPage answers the docs page, which renders the spec of GetSpecJSON.
+func (h *handlers) GetDocsPage(context.Context, apiserver.GetDocsPageRequestObject) (apiserver.GetDocsPageResponseObject, error) {
+	return apiserver.GetDocsPage200TextHTMLResponse{
+		Body:          bytes.NewReader(docs.Page),
+		ContentLength: int64(len(docs.Page)),
+		Headers:       apiserver.GetDocsPage200ResponseHeaders{ContentSecurityPolicy: docs.ContentSecurityPolicy},
+	}, nil
+}
+
+// GetDocsScript answers the script of the docs page.
+func (h *handlers) GetDocsScript(context.Context, apiserver.GetDocsScriptRequestObject) (apiserver.GetDocsScriptResponseObject, error) {
+	return apiserver.GetDocsScript200TextJavascriptResponse{
+		Body:          bytes.NewReader(docs.Script),
+		ContentLength: int64(len(docs.Script)),
+	}, nil
 }

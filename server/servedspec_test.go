@@ -14,6 +14,7 @@ import (
 
 	"github.com/hzkit/sendmessage/api"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/internal/docs"
 )
 
 const (
@@ -178,4 +179,33 @@ func mappingKeys(t *testing.T, text []byte, at ...string) []string {
 		keys = append(keys, node.Content[i].Value)
 	}
 	return keys
+}
+
+// The docs page needs no token, carries its Content-Security-Policy, and its
+// script is served from the path it names.
+func TestDocsPageAndScriptAreServed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, server.Config{})
+	page := ts.do(t, ts.request(t, http.MethodGet, docsPath, "", ""))
+	if page.status != http.StatusOK {
+		t.Fatalf("GET %s: status %d; body %s", docsPath, page.status, page.body)
+	}
+	if got, _, _ := mime.ParseMediaType(page.header.Get("Content-Type")); got != "text/html" {
+		t.Errorf("Content-Type = %q, want text/html", page.header.Get("Content-Type"))
+	}
+	if got := page.header.Get("Content-Security-Policy"); got != docs.ContentSecurityPolicy {
+		t.Errorf("Content-Security-Policy = %q, want %q", got, docs.ContentSecurityPolicy)
+	}
+	if !bytes.Equal(page.body, docs.Page) {
+		t.Error("the page is not docs.Page")
+	}
+	// The page names its script relative to itself.
+	scriptPath := server.BasePath + "/refserver/v1/" + docs.ScriptPath
+	script := ts.do(t, ts.request(t, http.MethodGet, scriptPath, "", ""))
+	if script.status != http.StatusOK || !bytes.Equal(script.body, docs.Script) {
+		t.Fatalf("GET %s: status %d, %d bytes; want 200 and the %d bytes of docs.Script", scriptPath, script.status, len(script.body), len(docs.Script))
+	}
+	if got, _, _ := mime.ParseMediaType(script.header.Get("Content-Type")); got != "text/javascript" {
+		t.Errorf("Content-Type = %q, want text/javascript", script.header.Get("Content-Type"))
+	}
 }

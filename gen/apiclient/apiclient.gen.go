@@ -278,6 +278,27 @@ type ClientInterface interface {
 	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
 	RefreshAccessToken(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocsPage This document, for reading (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. An HTML page that renders
+	// the document of `GET /refserver/v1/openapi.json`, the contract this
+	// server enforces, with Redoc. The page loads its script from this
+	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+	// elsewhere: it works with no network, and its Content-Security-Policy
+	// lets a browser load nothing else.
+	//
+	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+	GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsScript The docs page's script (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+	// from the redoc npm package that the project pins, which the docs page
+	// runs.
+	//
+	// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness check (reference server only)
 	//
 	// Not part of Horizon's API. Needs no token.
@@ -592,6 +613,47 @@ func (c *Client) RefreshAccessTokenWithBody(ctx context.Context, contentType str
 // Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
 func (c *Client) RefreshAccessToken(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshAccessTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsPage This document, for reading (reference server only)
+//
+// Not part of Horizon's API. Needs no token. An HTML page that renders
+// the document of `GET /refserver/v1/openapi.json`, the contract this
+// server enforces, with Redoc. The page loads its script from this
+// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+// elsewhere: it works with no network, and its Content-Security-Policy
+// lets a browser load nothing else.
+//
+// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+func (c *Client) GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsPageRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsScript The docs page's script (reference server only)
+//
+// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+// from the redoc npm package that the project pins, which the docs page
+// runs.
+//
+// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsScriptRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -944,6 +1006,60 @@ func NewRefreshAccessTokenRequestWithBody(server string, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetDocsPageRequest constructs an http.Request for the GetDocsPage method
+func NewGetDocsPageRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsScriptRequest constructs an http.Request for the GetDocsScript method
+func NewGetDocsScriptRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/docs/redoc.standalone.js")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1317,6 +1433,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
 	RefreshAccessTokenWithResponse(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error)
+
+	// GetDocsPageWithResponse This document, for reading (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. An HTML page that renders
+	// the document of `GET /refserver/v1/openapi.json`, the contract this
+	// server enforces, with Redoc. The page loads its script from this
+	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+	// elsewhere: it works with no network, and its Content-Security-Policy
+	// lets a browser load nothing else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+	GetDocsPageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsPageResponse, error)
+
+	// GetDocsScriptWithResponse The docs page's script (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+	// from the redoc npm package that the project pins, which the docs page
+	// runs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error)
 
 	// GetHealthWithResponse Liveness check (reference server only)
 	//
@@ -1882,6 +2023,109 @@ func (r RefreshAccessTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsPageResponse200Headers the declared response headers of an HTTP 200 response for GetDocsPage
+type GetDocsPageResponse200Headers struct {
+	ContentSecurityPolicy string
+}
+
+type GetDocsPageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsPageResponse200Headers
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDocsPageResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsPageResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsPageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsPageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsPageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsPageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDocsScriptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDocsScriptResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsScriptResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsScriptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsScriptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsScriptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsScriptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2400,6 +2644,43 @@ func (c *ClientWithResponses) RefreshAccessTokenWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRefreshAccessTokenResponse(rsp)
+}
+
+// GetDocsPageWithResponse This document, for reading (reference server only)
+//
+// Not part of Horizon's API. Needs no token. An HTML page that renders
+// the document of `GET /refserver/v1/openapi.json`, the contract this
+// server enforces, with Redoc. The page loads its script from this
+// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+// elsewhere: it works with no network, and its Content-Security-Policy
+// lets a browser load nothing else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+func (c *ClientWithResponses) GetDocsPageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsPageResponse, error) {
+	rsp, err := c.GetDocsPage(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsPageResponse(rsp)
+}
+
+// GetDocsScriptWithResponse The docs page's script (reference server only)
+//
+// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+// from the redoc npm package that the project pins, which the docs page
+// runs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error) {
+	rsp, err := c.GetDocsScript(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsScriptResponse(rsp)
 }
 
 // GetHealthWithResponse Liveness check (reference server only)
@@ -2942,6 +3223,85 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsPageResponse parses an HTTP response from a GetDocsPageWithResponse call
+func ParseGetDocsPageResponse(rsp *http.Response) (*GetDocsPageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsPageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsPageResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsScriptResponse parses an HTTP response from a GetDocsScriptWithResponse call
+func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsScriptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil

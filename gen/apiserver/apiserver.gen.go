@@ -42,6 +42,12 @@ type ServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx echo.Context) error
+	// GetDocsPage This document, for reading (reference server only)
+	// (GET /refserver/v1/docs)
+	GetDocsPage(ctx echo.Context) error
+	// GetDocsScript The docs page's script (reference server only)
+	// (GET /refserver/v1/docs/redoc.standalone.js)
+	GetDocsScript(ctx echo.Context) error
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx echo.Context) error
@@ -151,6 +157,24 @@ func (w *ServerInterfaceWrapper) RefreshAccessToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshAccessToken(ctx)
+	return err
+}
+
+// GetDocsPage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsPage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsPage(ctx)
+	return err
+}
+
+// GetDocsScript converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsScript(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsScript(ctx)
 	return err
 }
 
@@ -266,6 +290,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/refserver/v1/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/refserver/v1/openapi.yaml", wrapper.GetSpecYAML, options.OperationMiddlewares["getSpecYAML"]...)
 	router.GET(options.BaseURL+"/refserver/v1/openapi.json", wrapper.GetSpecJSON, options.OperationMiddlewares["getSpecJSON"]...)
+	router.GET(options.BaseURL+"/refserver/v1/docs", wrapper.GetDocsPage, options.OperationMiddlewares["getDocsPage"]...)
+	router.GET(options.BaseURL+"/refserver/v1/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
 
 }
 
@@ -964,6 +990,144 @@ func (response RefreshAccessToken500JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
+type GetDocsPageRequestObject struct {
+}
+
+type GetDocsPageResponseObject interface {
+	VisitGetDocsPageResponse(w http.ResponseWriter) error
+}
+
+type GetDocsPage200ResponseHeaders struct {
+	ContentSecurityPolicy string
+}
+
+type GetDocsPage200TextHTMLResponse struct {
+	Body          io.Reader
+	Headers       GetDocsPage200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsPage200TextHTMLResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsPage413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetDocsPage413JSONResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsPage431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetDocsPage431TextResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetDocsPage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocsPage500JSONResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScriptRequestObject struct {
+}
+
+type GetDocsScriptResponseObject interface {
+	VisitGetDocsScriptResponse(w http.ResponseWriter) error
+}
+
+type GetDocsScript200TextJavascriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetDocsScript200TextJavascriptResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsScript413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetDocsScript413JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScript431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetDocsScript431TextResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetDocsScript500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocsScript500JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -1375,6 +1539,12 @@ type StrictServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx context.Context, request RefreshAccessTokenRequestObject) (RefreshAccessTokenResponseObject, error)
+	// GetDocsPage This document, for reading (reference server only)
+	// (GET /refserver/v1/docs)
+	GetDocsPage(ctx context.Context, request GetDocsPageRequestObject) (GetDocsPageResponseObject, error)
+	// GetDocsScript The docs page's script (reference server only)
+	// (GET /refserver/v1/docs/redoc.standalone.js)
+	GetDocsScript(ctx context.Context, request GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error)
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -1638,6 +1808,52 @@ func (sh *strictHandler) RefreshAccessToken(ctx echo.Context) error {
 	return nil
 }
 
+// GetDocsPage operation middleware
+func (sh *strictHandler) GetDocsPage(ctx echo.Context) error {
+	var request GetDocsPageRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsPage(ctx.Request().Context(), request.(GetDocsPageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsPage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsPageResponseObject); ok {
+		return validResponse.VisitGetDocsPageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDocsScript operation middleware
+func (sh *strictHandler) GetDocsScript(ctx echo.Context) error {
+	var request GetDocsScriptRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsScript(ctx.Request().Context(), request.(GetDocsScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsScript")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsScriptResponseObject); ok {
+		return validResponse.VisitGetDocsScriptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -1760,140 +1976,145 @@ func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/Uxu5suhXUc27VYFzx8YOkE2celXHSUjWOQQoIJvzKpObETOyrWUszUoaiM8W3/1Vt6T55bGBwO7Z",
-	"s3fzR8p4NFKr1erf3f41SOQil4IJo4PRr8Gc0ZQp/Hgkz4xUDD6mTCeK54ZLEYyCc3nJhCaLQhsipCEX",
-	"jCQ0mbO0H4SBTuZsQeElJopFMPocCNnTONGXMDDLnAWjQBvFxSy4ubkJA8V0LoVmuOYrmp6yXwqmDfyV",
-	"SGGYwI80zzOeUIBg52cNYPwasG90kWcIIFNKqq8LpjWdwQLKTkIuZLockR334CssPyJXNCsY4RqBl4IR",
-	"OSVmzgjNMnnNUvtck89RcHB6enwaBWEUfBqfHk2O3uHnydHb4yj4EoTNZTVs9ndZ+ItbGVb0e79ky2AU",
-	"XNC070Bog/d7YeXmy02dCv5LsWkwCv7PTkVnO/ap3jkA+E7d+VtqaFLaK5oSRw8jBKbcgWL0UuNXOmdJ",
-	"SKQi3GjcGUlkkaWOMiOhGE375HzO7ENNl5pcz6mBrV4rKWb9SAQ3YfAjUv5bzrJUn0t5SNWMtYjQsG9m",
-	"J88ob5JfsLc79GASOw2x85BzKYmdqY6TjlvQumHVVp9oYu8k0SyBxwB3BlMqYuZUOLRMmWIiYUQzdcVU",
-	"JGiSsNxoshX3FvRbz07Ru1gapuOQDMkH/opcLEnKprTIzHafvJNPNPnx/PykmkLoa6YAyVyTCzaVihEq",
-	"lkTmTOFFDAkXBNFBADMhoSIlSSY1w5OJRCKFsEA7HE+EYUrQDA/+YTecu6kcuASfd17J7pHr75Af3++c",
-	"cu3Sj0n3Y0EKwb7lLDEs9cvgSdUoWTD4NqFKcaZJCVTKDOVZH9B9JM1bWYj0YZg+Y1oD3UXBwP3r4X97",
-	"8N9z/6f/FwUklcxyEfaNa9PvPJQHT7r+/IQ0/SluO3z8vTzmKR9JQ/B8OtnTysphcEKXmaTpGu70ABHZ",
-	"5il7wxd7u4M9gvziVjm3+e31B5Xb7fSNlP3MMcnvh/IxT+a8Lmo6Vka5Y2+lY7T2CFf5cDJnyeUKDzVz",
-	"LmaEZZqFRAoCF7nGVx2zdBLlnC+YLB5RH0KiUixh/Iql5JoDMLUdPdEERCYxbt1bT/9+060nBzdpf83C",
-	"D9vFb0odKbfqBrDiK1YHpk0QDqxIOLhAPsMXPfd3HJLdAdE10RyCOiNADEyVXNgdGqoMkdNI1FSibUuB",
-	"jiorKUxWhPBHQQszl4r/iz1QMiy41kDIF4wquBpgF3TSS+fA9ZRQ1CEM77bsYx7wR82U14QBEiYMYMUa",
-	"ODUL6dOnT71x7fmqqTTOroGhx68Q1Li/WQ28KbeA049PJqWi1Jz2WDCrdYSEavIjYEoK8vTpYPe/iWK5",
-	"VEYTjpI3V8BWDLfmVQ3JK5ACWV1kLCQLmsy5YEiX8A25ZEsU4qW+q60U7dclbWszK6e2ut68WFBRraIY",
-	"1VI0FzoQhptlSxTq/upyaEf+UnAFJP25ts82HJUNKi9+ZokBSMdJwrRGqxbgbKKM4sOvxj9t7uKMCQNH",
-	"EI8dweLdGRF73iQqBoPdpD4FfsPil4SS95/OyfVcakZi9i2PSZJRvvAKABOEw35zrtgdNtyAsnOPIn3L",
-	"M8OQmGiacoCTZie1vU4pyKOVDeJRAyuhxgsqaxzGU5xQx0SzjCX2XJrIcyPgIzdsoW+7mW41B+lNGCy4",
-	"mNgXh+WmqFJ0CQ/t35WjYSzSLh9DE1P4NCwh68RVYeaHcsY7zhu/JoliKdx5mnXsOZUL2vUqcOdCowiw",
-	"Q0Kii2QO1AOW6xEzrybHZ0TQBWtdgn+OP5wcHgSIjUMmZmZeR0d143Kq9bVUaffa/umIUGLfQauZCoII",
-	"hRO1X7uzpoqRnyUXLCVcREKqlKl+yWue9wf9wRNN8uIi43oOVkrOEpKyJKOK6c5pt2gk3tMrSuJkTtXn",
-	"L/F2SLQkScaBCMiMCVCAvKTjhmgmUuuDwKmmUi1eRgKw5bCDFuecirR3rbgxTJST4at+o33ySpo57siq",
-	"aywFWdhAsv3UOwEsDRRwNCnY8RRl02a812h75Ug20C/IK6AHOPDVE0MRBI9QmwBNAfBgCadPPp4c9bRZ",
-	"ZgyHgJUPM/3dbaefyEW8HQnYL3BNXeQgElhqfShxTg3YijFoJ4XGw1qS+O9xGyc0XXDBtVHUoB3cRIOb",
-	"JRgF//P5f/7+5b//a4VJhcG3nhvVq6R3BXvh96jJFsJvt7dNVgB/WZFC+RKefYUUollOgXyy5cqdL9Fc",
-	"uyOhv6jrOID1cnbfJWM9oHJKKBHsmmTAFlZZwR9UdgByporp+TrIDr4lcypmcBOBQ+AWLSB250iTJD45",
-	"PjsnO26u2Lp/mEit2okoaQzM5Aw03HsKszawXcf1iplrxsTDBJxF55SzLCUxUEtMMs60ZUYx/P8TzQoW",
-	"EyNJbKT9IyQXwFm4SLIitfphSwL697oJKZPXgLKXcGDoT19Qk8wRgQjJE02sbET7v5tVjB2XA24uisUF",
-	"U8TBgNzXbXAiprKTFtxWuuGb89n8HgC2JbI7mDtLZXdJK6RV4HWee5FdAnv1ujzssXsfiukiM96lXVra",
-	"SN+gzjgjCmRduk5trgya9gqf5sv2vJRn7vqg6c/Tl4ReaLjx/n7qIkkYS1EUvWG5YmhhgOVX1+cJh8mu",
-	"ZKFQ5bIGU/zSkh3wScVMoYQXaOslUVt58qZXF7Y0sFerj2vkUE0ExOj4hQ1biwPkcr+++CYVrzRqOmDi",
-	"6brTq07H4dOwBVho9EIWpqkuPZs+37/Ypfs99kM66O3R9FmPDtlub/eH4bPnaTpk6f6w6x5oQ02hvyYy",
-	"7bgL1jGOI1aJSAp/yCPydDAgKcv4FVMsDcneYI8U4lLIaxEJZzbBty+I+wPlnDPRWYphjBRMOIbEUHoR",
-	"rGekKZ+fDgZhALinxjqld59W++LCsJnVoQ1fMG3oIu8iXCZam7mmoJ8Khme84FnGNUskcHXNRcJw9EfB",
-	"vxGWy2TeQP1w/9nwxe6Lp+g7bYL2bK8DtBYP4CCU66dQB73r+r+WwlAu9GPwfcdCG+w/cfOTGGNf8Spj",
-	"uIUh34sNt1in31wH7wyDK8+x78NVr9by0TeeYD+st9bd5Qd20OXYqogeeJuRyFW9n2AFbzWvwKrKXItK",
-	"1hGCUccg9DHHIMSIYyd6NNwXkXTs40RqboNoju7BqkE9Lsv8FjjToZX6w9AFWRQrtJXuK0QNKvICIBx2",
-	"3T2Hga+Ws60e+vqrCXwvLp/Hnus4QYb8D8006+5hThW2O1h2QroKHejFX9cx3dg9LZf2HOvaMw1PEsgy",
-	"/PHfrt6Vp9NAT3nwQYsEbuMCbeLVqz4cdsWBu3awdXlNFmD9VNTrhVzdxz+HDSqZ55VtqoliiVRpGAmZ",
-	"pUwbMuVKmxBIXxu69E5gGJnQ3DFPEPuGwnH1ycRYz64G2iuFgw4x+oNUh8ZahaKYWKeFVbQpSTJGVekb",
-	"i4RimgFl9MkbB2u5l0vGcpiOK+Kx71RFPSICrirXnshRyKwn80EXIdVVoztpASscZ0UbaBFNuUJYnmYX",
-	"MRyIVH/iZv5biQQ0b6xR82+QCX53v4dMOPiloJl+dJMKrtK9UfcgnOE+NmOsHXxfkvdnx0c24+VOls/3",
-	"4rgRiOjkwhhfklPneUU9nNjEDMtBXPTfigZQ2L1kM3PFGKrmOhIoKbxZ4V1kitF01NLt43BF2QduEwln",
-	"eXz+0m+Ot+xig7nUvS1klmSr0AXNsiWRIltu1yIAm4MJTTZzD0vngQZKZ5ChklotGMuFu07+LdXmhJr5",
-	"Gaq7nYq5mYMhn1nXlki9Bw0oAk4cbD8MLlubEcmSakNyauYgQ3gy9/HBlqYGe+YZTOGkUa/Ia8HFnCXo",
-	"PhJTqRKmI+H9bFc04yk1Uj3RRCKguk9KCwLfs95EcsmW11Klzr1sx1pgShCrmA4H42HBhAlhWQ721dS6",
-	"kpDkfaB1JhkSspLFzN5C9BfzpILLujd92hIgyDhjNkQKIzqTcHE6SJYmhl/VueeFlBmjwjrLqAuFdlv9",
-	"1Z4s8CuWPtipOP9dXF8IRxfJ/MhoZuaryg0s/xWWv42wWzRXaad6g2Kkq/gPI1xcMWGkWpK5zFJ0LW7W",
-	"C3RJ3p4dy8vbnUHurRp8YW2XXbg5kuY3klcZTS5LiWXTDLU7399HfpVb+2OKsCNpHiGu6EKJccUVbEhx",
-	"XUTx3nHEDqzeM1TYufvjnInxyeSNTIqFS6FYSeRzY8huf0BSN/Cls59QA3ecCkjPWVr+lbOcJXzqEjJW",
-	"ccGdu7P5reEm67asr5jSXK4JTbqHHoRECqNo0vKtPe8P+4NbmZiFoFqvC3MyZ4LmvJlHu9sf9HeDzsim",
-	"mdeFvZ+ntbCfNLSo8e91npx6BLLFbNg/YCD8WD1KHPzUaw5vqKH3RNR5d/JTSg0FM5aRrbiHf7ydHB7E",
-	"2yFe+tzmNXlN9Ykm45NJl7iuC6774BMDBB0qYqHZOl84TZyVjie+oEuSyRnhok8+ucAsFUunX7jkLMMT",
-	"HyeT6lLf2TVe4vujZrernyUONh4dTnW/oxsLv+nK6bT+IDclQNwjX+GWofVA+b8zDD3jV+wxwtAORzUc",
-	"rDlFxfR8TWbSShB3Iw5bsNweVG2yoM4UNMs8mjfWfZdRMSvAXJGi0jd0SwF6GYkY1o195Jon877XvFBh",
-	"uWCErlOfrB/MlqVEoqHfUFO+VOo4o7pHz6XlXkgzt/wl5bC5BReY6wDIpHkOiBv9inlF64zFMq2qjEKv",
-	"G9oMUlfRi3XjW9GNyre1Nq2x6fvyLpy1w+sKMypy60ZWOl5N094wuDXzsVo3thTCYXAGhujG7VUjKqno",
-	"D/kIWYOl4Zt65s7GNNA6mDfh5sHtbd02vnV6tw3v2NwtwDcP+7bhTeK7bXRF1beNLE/wDvjzI79UzKU7",
-	"YD+23LUMl6K/tUw8e6LrTMBZa8i+Wzn4kXCXXTGa2iS7yoDlLmY7lWpR+fQrqdbpI8C0lJmSRb4uoENn",
-	"TJivNUV7ZcSFkpdMfV0bejmbvPFiF7EAH+w7q6nIK5OnTF8amX/Npcw6Z39jBxAY0IrrhJit4GYo7f7u",
-	"ZbguQ9ZfDe8yeg+pNqQa56vF7hRQvkPkakrVonODb6ladG6sltq+eXNds34U/JeCkepoapHNWzQXl03d",
-	"CewH+8wKrLnURrcnX83cSvVXS9brSNAHjHIljUxkVjcMTl4fT06CMDh9A/+/OhyfnYMkOj46O8YE049H",
-	"/zg6/nS0Jqhq5wUFt+PA/0bi18dHRwevzw/exKRHaHljX6O/mXBdy3PASkEqiJ7L6zJM1Y/E30j8ZnLW",
-	"mEj4DNHGDHbsycHRm8nROxhWj1BirQ0XM6KZIUXu8iZ8YN1PHoRBfa0gDNx0G7fftrXeHJz94/wY0Dk+",
-	"OTmcvB6fT47XIBB4/Jrr4uvScMyj3pQ7M5rruSTyWtxGgp1JGw3S2KBMnjHhI35nOUs6boRzcoP9DltD",
-	"jwTOQowEbRAdq0Y2rvDa3ILuuTsn2tLbfTI2JGPAuIY2xGrIQsJfg8EgEsmcKpoYDJl60vb+HA1UmvEF",
-	"d0WwmBUNRqDMnOFoVCGAb0fCRodZlpELlslrK4akYO3s2zOb4YxC7kMVGqffSm6DWTa3sZ9WNkXLwF3m",
-	"6HRa3IYavG2YgQF3rTwlVOhtUAoWsMNcgsbqwGuqBNzKaujk6O3x6rj64buxtfu7Pg+kwh1+s+ES87TD",
-	"2j/kGi3ekoukGrCAVkmJIa5rSOqgmEggyWAOFMwQNhhTQnOacGvJSMFKOsplOyH9c/BDkqbPnu5Ne7s/",
-	"pMPe3rNk2KMXL571nr3Yp/vpcPfF/rMp7HpD8jn95nxGTweeVtY5kbrD7au5GHUMdl70tiL76CF4ZJH/",
-	"xiB8zVL5zcPwSLJJobhZnoEibTdn697GhQ352L/eeknw/hOI9Oa+75th7lRuKppZ36AmR6LK5uYiJlK1",
-	"88C7K2EJzbT0xbKgayMjrDxlW3EPP8TbLnjpMq98FjveDjQmMDqHG6hOa25Mbgv5+NoU4J8+XFNVXbkz",
-	"C9bpwdl5LfsxCkBElfzoXHry0FFAaK3cJRIuzt4oiCHjk0m1dYfGRn6ldmFNC52VDZqJVEeizNZBVAnG",
-	"Uj2yafShQ5JDMbIam01PtgydkQgLFqJg20qfjGvDxcxGbsH4saqQu1nujYk3haJgu09OssKH+HTu+kzU",
-	"YLZ6QiRWTtVNVrobHVqjILQR0VyxKf9GYqAO+0p1wFSxSGxy+0biEESqJltxKfbikMSer8XbZZC3y0Np",
-	"62f1S0LLamyXfGXPRWKEPbNL+HC3C8RwoQ2jqcUnvu1quL3Ej4Q/2wXxtUccyPjdgb0Ldsmdq+GOi0r0",
-	"l3SRxdu4r5+sgahHJAaC7TuDMUbx0g7GWLUXozGoGWq2oGAFRsIN42L2ksTfenOLvx7NeW/DjA00Wwrk",
-	"JhJTmWXyWvfJmNjqD/sItHTstoIZZ6iH+/3SGQU84fy5YldcFroEimxRothCXrG03jHEd/sBxlF+9uw4",
-	"JJQIqpS8hgsGDDd01SeedZbpAP6Vfr+/TRTlvtp5QX+Wyu/2JaFiGQl70PVNlVtBG4SxxgxcVDOQLWCC",
-	"Tn5tR0JagzxHP6Mb0yefpMI7RjMQ6nhzQSEEwMsx57Wg2pMKTdonBIK2iTwkbLAVOCIPC3dJhsQytwtm",
-	"6RNUjivvaOUKlPgynUM55SnjCXM5RlY0BuOcJnNGnmI8r1CZ46J6tLNzfX3dp/i4L9Vsx72rdw4nrw+O",
-	"zg56T/uD/twsMpvBitHGoMVWAeweWcdLa7HBKqbYSb/4fNAfNEKGZZywDAvulI4duHD16NCMmW5Nr2Hn",
-	"lEn95Tx40yp3ka1+hKt7QmdczEYkzumMYXIUiTX/F4vJTBIjZ5i30yfv+BVQAkfSm0rl2D46qJE3l84J",
-	"qWwxxxajyZzMFKPGt5kYhH7uuimyXVatAAgvI8zfrFcJWnqfMaPJ3mDgcnQWUrFy+Wrf9tZb7g7ThbUc",
-	"mkZ2mWtCFP84Pvv64fj04Ovpwevj0zdnI3J++vEgBrYB75OcamNzfeDwOVaCskVulraIE3FoVUOLRh/5",
-	"x4wS3JWLIFBtUxhsayEuVmIMkSiDDFt4luhqJI24xXa4MQAxAmj+RuJfI9QkomBEIuc2BxEW4WWBb99O",
-	"Dg7fwBeoqcE3P40PPx7cxF7iXrJrrlkkCIlLV3H8cnVy7xe+bfrzg3+ed85eqZ+O+LwnOMat1jVm3bG+",
-	"cwSvWb4svIJvD48/wXeuAAu++XHy7sebOAQ4kGQxG9bXvtWXB8BcKdpaSMYitVC4EDR8+/nt5PD84DQk",
-	"/X7/C2zfb53Exyp23I60JjqSpj6R3RBMcxNbaoPd3S+cVM+WsbqqpS2QBiCWnEVi6CXTvhwetAj7NsxE",
-	"nAvGjZQiW4LKiN/p7T45s4hK5CKnittCK8UI+4ZSPqGog7iiQjL299VqHf6e26kRSsyaIbGju5DEns7g",
-	"c41kwkhUBIPKuyOIuAzmgZwJawl4NXp2Y/pkHIkFzcBKZ6l/0fMbK2FtPNVqBvIiYwuc8Rokkk2Js3Kp",
-	"1AwmqePLNRmRU0UXzOZNfF6p5IB7b2nMV2v0sQkbmAuObTark8A4CEbBLwVTS296jYKctpqzrVRUbarw",
-	"uAl/XWfB5kwRy1GHxEjk3HUAUXw0AQQTvQtE2MstINJvDkRv52+E+O4dX8q8lc+l4tCOMZRLuLhgaQIH",
-	"MKI35YKKhGGAyO+n4S5c/37lmr2pTOOxSIM7d3pppdGsdnqpRbE7JEwVxd4CJZFeyCu2HTYkE/ZG+Hj+",
-	"tvc8JB9PD3tMJDJl6SgSTrL934pX1URLyXujJjbwkRcCUYWBKLhxqdZdBDL1kbVWN82ng8F9GvzYO9YM",
-	"IDUP0UZH7uaaaoY+/B8wVW8wGAZdgYoyItGKNTR89k1HfM3/Xvev21LE/WeuFLF0ggdnvWFvv/d02BsO",
-	"nu8PdodPh3u94f6z3RfP93f39no/PN3f3dvf39vtDYeDPcRoRWkPzzTq7iW1opWhUugVPKeaLlq9h9p6",
-	"WEetm2Ia06pLL4Rt8Rmjwhba9OTb1EKuEYjuzq4wUWdX15sw2LO014WqkkZ3au1e8ZXh7a80ulfhS89v",
-	"f6nVSg1eG+7e/lq73x68t3sHGDtbid6Ewf5dcNLskYkuwGKxoGrpXdS1rGhDZ9hfq3TmBF/ghW5zaIei",
-	"X2enXk2AWUVSm87uFK6TQy04UI/La1SuDupJ+rZAGxUBW1Rf1iqiAu9td9dKZlyL10WiqsCrr7kV1wqC",
-	"Y/IUrB9Mtau6XKAtB8oFKmpxg3Wg+6MWlxwRSurBa7hnORN1BxlWKAkZiVb40kgbrOSmDdTe4MV2n4yF",
-	"LU63jWWxsEFYs6qyIhEz7Zf3Gu/SPGdUaetb8bU8GmSF8OjjtWpLItHPiC4c7bwDMkkKhc6wlwRtygwt",
-	"yurrSHQC8gIPtCw6slGpWho5QIOSjmydvn1Nnj/df7E9qroZ0qlx6Qo4OkRnCbZmrPoJAVqcsJwxY63T",
-	"4ylJCyuVfEq01R6tKZqhPQmQ2DzMLr2xFlY8lzUF0mHslUyX92t0V2sY2h2Fa0TVfLipEV26awDnvrpM",
-	"O4TaIVO+K4haBSeMKtjNgzWJ1SaA65u5nXiLjGuyoAKLeZbY4hVl9h07OjQaOGBzhFp5daM3wXeI9c5W",
-	"I3eQ78f/CP4Shr+NMNzgXbyfXPyVpzdrfYWn2F9FNyvgvUI141cghtKX2OijLIyv1UmhMBGoPzV51jvm",
-	"Td3bLN3zauUn2vWnqULdd9TF0WzA+qnSakDbrXntN3WnfKBx8Zdt0bYt7sn4LcfptiDKdJ3fldfs3f5S",
-	"2YH8fxtzesdMvQXKBp6U+U6T3Xr4oZxp0LyoVb5tSNeypHZ83raF8EFi/M7GneDNSHRVK4BSZplYVbcA",
-	"SnJHdUQkuroMemW3rJHAFWqxByXFrN4wE55FYm8wLLXNjthtfVvWMfr+07ne1PEOQw5Lly5AtnYHZMFF",
-	"AcpnqZcucSKudcFSUogMVkikmPJZoVjqwoTXXLPtl67BRw2R2k/9nMxloWrTuk53dkL8zQM3IykntO5U",
-	"Id05ycKA+m5TkvHtJ63V+pGYGOzaoRuhHzva+hbxYLYomRbKBrIRjNJqs11Jtm0SwHAwaOE0L9+oTeFh",
-	"UMygk7I2z3+sbWAbuT7AFvDlTLU+rFXhUlff0KpWqdVB884cv2pA28HvV1rQYsDZ92qsUsRd+uaj6vXt",
-	"lpYBW76fX7xL+DF/P/n4r8nwiE/0RJzuJ68nzyaX+T9/ev3+RZ8t32fsxzE//vlgePTzwf7Rm4PrD29e",
-	"vegnTzNxsXg7SP/5Pltp9Pi9k/8865j8Xqh3nT+7cT/DtmwtZ9xrmsxZ77UURtmE664l3Pgd/7tKf7nJ",
-	"Hln4uky5YPT5S8NphvWaNQmMmXOl8HW/rdAtfQ+a7UxtKq+VWRW3xkRe7JssRx1PMWhpY2kNcY1+XWrc",
-	"1NrIHOtFkV8adOz0ybg5l+vkwrVvKhg6sWR7bWSK0RQLVIFKZWG8IB7+J7Nv+1sQ382//whcpVHI2cFX",
-	"ThsE43JRHMlJkOl35uSd/EoWpk+OJB5+/y9/xO/GdSzldrAdR5Pr+Y73OnT0Xp5KdWeOFAkj++SAqoy7",
-	"n6qpNMA2+6FL20mHFMLwjNTUaYz3N+ffxIb+TOzHXcz6L0T8r2JFTrU0suzO30GSf1g1c7L3EE2wduZd",
-	"P9HWiYa/dML/DO5cUrnt8FGe4Vp2XaVzz8s+XJ3+4qO1Ce3kyCcGl+Sy4hJ2Tb4een0aPcF8bzN3Mavs",
-	"2GdVg65AXt79Zjgg1/oiMQOYa/zExaz/pxHp/IoJ9BrNWXJJtlaqIbCNYY2E2mURXeTU7Cqfsa7a2g00",
-	"9VYqFLK+WV4iVVp1fsXfV3EZ74aBuMOEd/z9MMyZExJFbJ+ctdrClo7C2LVbja2URKdUJPAzt7+d2ibj",
-	"1xmjarUr7wpN761uFF9l6V866m/llrbk0tXu+LuoObw3D6xS7xuNllcWn9NGTki7fTLZkqpWFQ2qnO2H",
-	"vB2Sej/mmpMZbgZWhstCwBVxv4zrr0yv9usGrnQIXa6DQUik/T3cLCsj5tsjNNDJtMiy0GZZgDrg+28T",
-	"vDR1ByrBlvqulWrjRuGoRXVT3ZUkKdc+GUTzjAmTLdflzHZdto0hxWPfrao8hFr6jbRpX7US8O+LNraz",
-	"WOu9vitBs7lp0YODjmXr70G9S/Xn70/x8J3lh83m7nfFzLqUhIfkKN5ZcK/SyRoZvsof/mLJv2lO32Mx",
-	"5BX1whcf+qvxQJ2VlD8P4wshCTDq26oeMf0P7P0uDvaOmbOcJfD4+xTfuxF/u1fnGtJvlFoiyH8W9fW8",
-	"Xr9aZbE/Lp3BcT8Wnfmj8E4uZ1KALPbluqNmVW4t19nV9dZ6vl3TqtgShkWiUbhblRhjT89aQ/Sy3hgf",
-	"1LL8sJp3HT3/v/GHw/vRs8fdb0fPANOfmJ5he99Jz811mj0WPn/BhEEc26VNlZnCZa+rRneB8cmEXFCN",
-	"VcPYtcdW28Keja1ssXCtmfaJ9k0AGm7g1V4AmEfcGIMXRphIfMevDNqb5H7wFbMDGr9PXqp1iKLVMiiP",
-	"k1oJbdlOoF+9XSXDrE5x3O4/QDpPNiSgz6tGj4E+qbGaMpXb8poR5sjQrOO4fOt4W9UP+98b7DV2u0I6",
-	"N19u/n8AAAD//w==",
+	"7H1/Uxu5suhXUc27VYFzx8YOkE2celXHCSQhhwAFZHNeZXIzYka2FcbSrKSB+Gzx3V91S5pfHhsI7J6z",
+	"ezd/pLCtkVqtVv/unl+DRM5zKZgwOhj9GswYTZnCP19LYZgwZywpFDeLE5nxZAE/pEwniueGSxGMgk8z",
+	"aoiZMZLTKSNzuiCZpCmhIiWqEC+JkGbGxZRMlJwTCp+YIlLxKRf9IAwU+6XgiqXByKiChYFOZmxOYRmz",
+	"yFkwCrRRXEyDm5swOJJnRiq2DMO5vGRCk3mhDaxHLhhJaDJjKaxQzchEMQ9GnwMhexon+hIurXIDIOlc",
+	"Cs0QC69oesp+KZg28CmxOIE/aZ5nPKEAwdY3DWD8GrDvdJ5nCCBTSqqvc6Y1ncICyk5CLmS6GJEt98NX",
+	"WH5ErmhWMMI1Ai8FI3KCKKVZJq9Zan/X5HMU7J+eHp9GQRgFn8anRwdHb/Hvg6M3x1HwJQiby2rY7O+y",
+	"8Be3Mqzo937JFsEouKBp34HQBu/3wsrNl5s6FfyXYpNgFPyfrYryt+yvemsf4Dt152+poUlpr2hKHD2M",
+	"EJhyB4rRS41f6ZwlIZGKcKNxZySRRZY6yoyEYjTtk/MZsz9qutDkGm4R1+RaSTHtRyK4CYN3eBffcJal",
+	"+lzKQ6qmrEWEhn03W3lGeZP8gp3toQeT2GmInYecS0nsTOvu2tK+z6utPtHEcgmiWQI/A9wZTKmImVHh",
+	"0DJhiomEEc3UFVORoEnCcqPJRtyb0+89O0XvYmGYjkMyJB/4K3KxICmb0CIzm33yVj7R5N35+Uk1hdDX",
+	"TAGSuSYXbCIVI1QsiMyZwosYEi4IooMAZkLkQkkmNcOTiUQihbBAOxwfCMOUoBke/MNuOHdTOXAJ/t55",
+	"JbtHrr5Dfny/c8qVSz8m3Y8FKQT7nrPEsNQvgydVo2TB4NuEKsWZJiVQKTOUZ/0AObh5IwuRPgzTZ0xr",
+	"oLsoGLh/PfxvB/577j/6f1FAUsksF2HfuTb9zkN58KSrz09I05/gtsPH38tjnvKRNATPp5M9La0cBid0",
+	"AdJ+BXd6gIhs85Sd4Yud7cEOQX5xq5xb//Tqg8rtdvpGyn7mmOSPQ/mYJ3NeFzUdK6PcsbfSMVp7hMt8",
+	"OJmx5HKJh1odjWWahUQKAhe5xlcds3QS5ZzPmSweUR9ColIsYfyKpeSaAzC1HT3RBEQmMW7dW0//ftOt",
+	"Jgc3aX/Fwg/bxW9KHSm36gaw4itWB6ZNEA6sSDi4QD7DFz33OQ7J9oDommgOQZ0RIAZQpccdGqoMkZNI",
+	"1FSiTUuBjiorKUyWhPBHQQszk4r/iz1QMsy51kDIF4wquBpgF3TSS+fA1ZRQ1CEM77bsYx7wR82U14QB",
+	"EiYMYMUaODWb7dOnT71x7fdlU2mcXQNDj18hqHF/vRp4U24Bpx+fHJSKUnPaY8Gs1hESqsk7wJQU5OnT",
+	"wfZ/E8VyqYwmHCVvroCtGG7NqxqSlyAFsrrIWEjmNJlxwZAu4RtyyRYoxEt9V1sp2q9L2tZmlk5teb1Z",
+	"MaeiWkUxqqVoLrQvDDeLlijU/eXlbuqm7efaPttwVDaovPjGEgOQjpOEaY1WLcDZRBnFH78a/2tzF2dM",
+	"GDiCeOwIFu/OiNjzJlExGGwn9SnwGxa/JJS8/3ROrmdSMxKz73lMkozyuVcAmCAc9ptzxe6w4QaUnXsU",
+	"6RueGYbERNOUA5w0O6ntdUJBHi1tEI8aWAk1XlBZ4zCe4IQ6JpplLLHn0kSeGwF/csPm+rab6VZzkN6E",
+	"wZyLA/vgsNwUVYou4Ef7uXI0jEXa5WNoYgp/DUvIOnFVmNmhnPKO88avSaJYCneeZh17TuWcdj0K3LnQ",
+	"KALskJDoIpkB9YDlesTMq4PjMyLonLUuwT/HH04O9wPExiETUzOro6O6cTnV+lqqtHtt/+uIUGKfQauZ",
+	"CoIIhRO1X7uzpoqRb5ILlhIuIiFVylS/5DXP+4P+4IkmeXGRcT0DKyVnCUlZklHFdOe0GzQS7+kVJXEy",
+	"o+rzl3gzJFqSJONABGTKBChAXtJxQzQTqfVB4FQTqeYvIwHYcthBi3NGRdq7VtwYJsrJ8FG/0T55Jc0M",
+	"d2TVNZaCLGwg2f7VOwEsDRRwNCnY8QRl03q812h76UjW0C/IK6AHOPDlE0MRBD+hNgGaAuDBEk6ffDw5",
+	"6mmzyBgOASsfZvq7204/kfN4MxKwX+CaushBJLDU+lDinBqwFWPQTgqNh7Ug8d/jNk5oOueCa6OoQTu4",
+	"iQY3SzAK/ufz//z9y3//1xKTCoPvPTeqV0nvCvbC71GTDYTfbm+TLAH+siKF8iE8+wopRLOcAvlki6U7",
+	"X6K5dkdCf1FXcQDr5ey+S8Z6QOWEUCLYNcmk86/+IWQHIGeimJ6tgmz/ezKjYgo3ETgEbtECYneONEni",
+	"k+Ozc7Ll5oqt+4eJ1KqdiJLGwExOQcO9pzBrA9t1XK+YuWZMPEzAWXROOMtSEgO1xCTjTFtmFMP/P9Os",
+	"YDExksRG2g8huQDOwkWSFanVD1sS0D/XTUiZvAaUvYQDQ3/6nJpkhghESJ5oYmUj2v/drGLsuBxwc1HM",
+	"L5giDgbkvm6DB2IiO2nBbaUbvhmfzu4BYFsiu4O5s1R2l7RCWgVe57kX2SWwV6/Lwx6796GYLjLjXdql",
+	"pY30DeqMM6JA1qWr1ObKoFkOyiza81KeueuDpj9PXxJ6oeHG+/upiyRhLEVRtMdyxdDCAMuvrs8TDpNd",
+	"yUKhymUNpvilJTvgk4qZQgkv0FZLorby5E2vLmxpYK9WH9fIoZoIiNHxCxu2FgfI5X598XUqXmnUdMDE",
+	"01WnV52Ow6dhc7DQ6IUsTFNdejZ5vnuxTXd77Kd00Nuh6bMeHbLt3vZPw2fP03TI0t1h1z3QhppCf01k",
+	"2nEXrGMcRywTkRT+kEfk6WBAUpbxK6ZYGpKdwQ4pxKWQ1yISzmyCb18Q9wHlnDPRWYphjBRMOIbEUHoR",
+	"rGekKZ+fDgZhALinxjqlt59W++LCsKnVoQ2fM23oPO8iXCZam7mmoJ8Khmc851nGNUskcHXNRcJw9EfB",
+	"vxOWy2TWQP1w99nwxfaLp+g7bYL2bKcDtBYP4CCU66dQB73r+r+WwlAu9GPwfcdCG+w/cfOTGGNf8TJj",
+	"uIUh34sNt1in31wH7wyDK8+x78NVr1by0T1PsB9WW+vu8gM76HJsVUQPvM1I5KreT7CEt5pXYFllrkUl",
+	"6wjBqGMQ+phjEGLEsRM9Gu6LSDr2cSI1t0E0R/dg1aAel2V+C5zp0Er9YeiCLIoV2kr3JaIGFXkOEA67",
+	"7p7DwFfL2ZYPffXVBL4Xl7/Hnus4QYb8D8006+5hThW2O1h0QroMHejFX1cx3dj9Wi7tOda1ZxqeJJBl",
+	"+OO/Xb0rT6eBnvLggxYJ3MYF2sSrl3047IoDd+1g6/KazMH6qajXC7m6j38GG1QyzyvbVBPFEqnSMBIy",
+	"S5k2ZMKVNiGQvjZ04Z3AMDKhuWOeIPYNhePqkwNjPbsaaK8UDjrE6A9SHRprFYpiYp0WVtGmJMkYVaVv",
+	"LBKKaQaU0Sd7DtZyL5eM5TAdV8Rj36mKekQEXFWuPZGjkFlN5oMuQqqrRnfSApY4zpI20CKacoWwPM0u",
+	"YtgXqf7Ezey3Eglo3lij5t8gE/zufg+ZsP9LQTP96CYVXKV7o+5BOMN9rMdYO/i+IO/Pjo9sxsudLJ8f",
+	"xXEjENHJhTG+JCfO84p6OLGJGZaDuOi/FQ2gsHvJZmaKMVTNdSRQUnizwrvIFKPpqKXbx+GSsg/cJhLO",
+	"8vj8pd8cb9nFGnOpe1vILMlGoQuaZQsiRbbYrEUA1gcTmmzmHpbOAw2UziBDJbVaMJYLd538G6rNCTWz",
+	"M1R3OxVzzNyz2TWaidR70IAi4MTB9sPgsrUZkSypNiSnZgYyhCczHx9saWqwZ57BFE4a9Yq8FlzMWYLu",
+	"IzGRKmE6Et7PdkUznlIj1RNNJAKq+6S0IPA5600kl2xxLVXq3Mt2rAWmBLGK6XAwHuZMmBCW5WBfTawr",
+	"CUneB1qnkiEhK1lM7S1EfzFPKrise9OnLQGCjDNmQ6QwojMJF6eDZGli+FWde15ImTEqrLOMulBot9Vf",
+	"7ckCv2Tpg52K89/F9YVwdJHMO0YzM1tWbmD5r7D8bYTdorlKO9VrFCNdxX8Y4eKKCSPVgsxklqJrcb1e",
+	"oEvy9uxYXt7uDHJP1eALa7vsws2RNL+RvMpocllKLJtmqN35/j7yq9zaf6YIO5LmEeKKLpQYV1zBhhRX",
+	"RRTvHUfswOo9Q4Wduz/OmRifHOzJpJi7FIqlRD43hmz3ByR1A186+wk1cMepgPScpeUfOctZwicuIWMZ",
+	"F9y5O5vfGm6ybsv6iinN5YrQpPvRg5BIYRRNWr615/1hf3ArE7MQVOt1YU7mTNCcN/Not/uD/nbQGdk0",
+	"s7qw9/O0FvaThhY1/rnOk1OPQLaYDfsfGAg/Vo8SBz/1msMeNfSeiDrvTn5KqaFgxjKyEffww5uDw/14",
+	"M8RLn9u8Jq+pPtFkfHLQJa7rgus++MQAQYeKWGi2yhdOE2el44nbgosp4aJPPrnALBULp1+45CzDEx8n",
+	"k+pS39k1XuL7o2a3q58lDtYeHU51v6MbC7/pyum0+iDXJUDcI1/hlqH1QPm/Mww95VfsMcLQDkc1HKw4",
+	"RcX0bEVm0lIQdy0OW7DcHlRtsqDOFDTLPJo31n2XUTEtwFyRotI3dEsBehmJGNaNfeSaJ7O+17xQYblg",
+	"hK5Sn6wfzJalRKKh31BTPlTqOKO6R8+l5V5IM7P8JeWwuTkXmOsAyKR5Dogb/Yp5RauMxTKtqoxCrxra",
+	"DFJX0YtV41vRjcq3tTKtsen78i6clcPrCjMqcqtGVjpeTdNeM7g187FaNbYUwmFwBobo2u1VIyqp6A/5",
+	"CFmDpeGbeubO2jTQOpg34frB7W3dNr51ercN79jcLcA3D/u24U3iu210RdW3jSxP8A748yO/VMylO2A/",
+	"tty1DJeiv7VMPHui60zAWWvIvls5+JFwl10xmtoku8qA5S5mO5FqXvn0K6nW6SPAtJSpkkW+KqBDp0yY",
+	"rzVFe2nEhZKXTH1dGXo5O9jzYhexAH/YZ5ZTkZcmT5m+NDL/mkuZdc6+ZwcQGNCK64SYreBmKO3+7mW4",
+	"LkPWXw3vMnoPqTakGuerxe4UUL5D5GpC1bxzg2+omndurJbavn5zXbN+FPyXgpHqaGqRzVs0F5dN3Qns",
+	"B/ubFVgzqY1uT76cuZXqr5asV5GgDxjlShqZyKxuGJy8Pj44CcLgdA/+f3U4PjsHSXR8dHaMCaYfj/5x",
+	"dPzpaEVQ1c4LCm7Hgf+NxK+Pj472X5/v78WkR2h5Y1+jv5lwXctzwEpBKoieyesyTNWPxN9IvHdw1phI",
+	"+AzRxgx27Mn+0d7B0VsYVo9QYq0NF1OimSFF7vImfGDdTx6EQX2tIAzcdGu337a19vbP/nF+DOgcn5wc",
+	"Hrwenx8cr0Ag8PgV18XXpeGYR70pd2Y01zNJ5LW4jQQ7kzYapLFGmTxjwkf8znKWdNwI5+QG+x22hh4J",
+	"nIUYCdogOlaNbFzhlbkF3XN3TrShN/tkbEjGgHENbYjVkLmET4PBIBLJjCqaGAyZetL2/hwNVJrxOXdF",
+	"sJgVDUagzJzhaFQhgG9HwkaHWZaRC5bJayuGpGDt7Nszm+GMQu5DFRqn30tug1k2t7GfVjZFy8Bd5Oh0",
+	"mt+GGrxtmIEBd608JVTobVAKFrDDXILG8sBrqgTcymrowdGb4+Vx9cN3Y2v3d3UeSIU7/GbNJeZph7V/",
+	"yDVavCUXSTVgAa2SEkNc15DUQTGRQJLBHCiYIWwwpoTmNOHWkpGClXSUy3ZC+ufgpyRNnz3dmfS2f0qH",
+	"vZ1nybBHL1486z17sUt30+H2i91nE9j1muRz+t35jJ4OPK2sciJ1h9uXczHqGOy86G1F9tFD8Mgi/41B",
+	"+Jql8puH4ZFkbUOQM1Ck7eZs3du4sCEf++mNlwTvP4FIb+77vhnmTuWmopn1DWpyJKpsbi5iIlU7D7y7",
+	"EpbQTEtfLAu6NjLCylO2Effwj3jTBS9d5pXPYsfbgcYERudwA9VpzYzJbSEfX5kC/POHa6qqK3dmwTrd",
+	"PzuvZT9GAYiokh+dS08eOgoIrZW7RMLF2RsFMWR8clBt3aGxkV+pXVjTQmdlg2Yi1ZEos3UQVYKxVI9s",
+	"Gn3okORQjKzGZtOTDUOnJMKChSjYtNIn49pwMbWRWzB+rCrkbpZ74sCbQlGw2ScnWeFDfDp3fSZqMFs9",
+	"IRJLp+omK92NDq1RENqIaK7YhH8nMVCHfaQ6YKpYJNa5fSNxCCJVk424FHtxSGLP1+LNMsjb5aG09bP6",
+	"JaFlNbZLvrLnYnvjZHYJH+52gRgutGE0tfjEp10Nt5f4kfBnOye+9ogDGb/dt3fBLrl1NdxyUYn+gs6z",
+	"eBP39bM1EPWIxECwfWcwxihe2sEYq/ZiNAY1Q83mFKzASLhhXExfkvh7b2bx16M5762ZsYFmS4HcRGIi",
+	"s0xe6z4ZE1v9YX8CLR27rWDGGerhfr90SgFPth2RYldcFroEimxQothcXrG03jHEd/sBxlH+7dlxSCgR",
+	"VCl5DRcMGG7oqk886yzTAfwj/X5/kyjKfbXznH6Tyu/2JaFiEbkmSPVNlVtBG4SxxgxcVDOQDWCCTn5t",
+	"RkIq13zJJDM/pk8+SYV3jGYg1PHmgkIIgJdjzmtBtScVmrRPCARtE3lI2GArcEQeFu6SDIllbhfM0ieo",
+	"HFfe0coVKPFlOodyylPGE+ZyjKxoDMY5TWaMPMV4XqEyx0X1aGvr+vq6T/HnvlTTLfes3jo8eL1/dLbf",
+	"e9of9GdmntkMVow2Bi22CmD3yCpeWosNVjHFTvrF3wf9QSNkWMYJy7DgVunYgQtXjw5NmenW9Bp2TpnU",
+	"X86DN61yF9nqR7i6J3TKxXRE4pxOGSZHkVjzf7GYTCUxcop5O33yll8BJXAkvYlUju2jgxp5c+mckMoW",
+	"c2wwmszIVDFqfJuJQejnrpsim2XVCoDwMsL8zXqVoKX3KTOa7AwGLkdnLhUrl6/2bW+95e4wXVjLoWlk",
+	"l7kmRPG78dnXD8en+19P918fn+6djcj56cf9GNgGtiTLqTY21wcOn2MlKJvnZmGLOBGHVjW0aPSRf8wo",
+	"wV25CALVNoXBthbiYinGEIkyyLCBZ4muRtKIW2yGawMQI4DmbyT+NUJNIgpGJHJucxBhEV4W+PbNwf7h",
+	"HnyBmhp88/P48OP+Tewl7iW75ppFgpC4dBXHL5cn937h26Y/3//neefslfrpiM97gmPcal1j1h3rO0fw",
+	"iuXLwiv49vD4E3znCrDgm3cHb9/dxCHAgSSL2bC+9q2+PADmStFWQjIWqYXChaDh289vDg7P909D0u/3",
+	"v8D2/dZJfKxix+1Ia6IjaeoT2Q3BNDexpTbY3f3CSfVsGaurWtoCaQBiyVkkhl4y7cvhQYuwT8NMxLlg",
+	"3EgpsgWojPid3uyTM4uoRM5zqrgttFKMsO8o5ROKOogrKiRjf1+t1uHvuZ0aocSsGRI7ugtJ7OkM/q6R",
+	"TBiJimBQeXcEEZfBPJAzYS0Br0bPbkyfjCMxpxlY6Sz1D3p+YyWsjadazUBeZGyOM16DRLIpcVYulZrB",
+	"Qer4ck1G5FTRObN5E5+XKjng3lsa89UafWzCBuaCY5vN6iQwDoJR8EvB1MKbXqMgp63mbEsVVesqPG7C",
+	"X1dZsDlTxHLUITESOXcdQBQfTQDBRO8CEfZyC4j0uwPR2/lrIb57x5cyb+VzqTi0YwzlEi4uWJrAAYzo",
+	"TbigImEYIPL7abgLVz9fuWZvKtN4LNLgzp1eWmk0y51ealHsDglTRbE3QEmkF/KKbYYNyYS9ET6ev+k9",
+	"D8nH08MeE4lMWTqKhJNs/7fiVTXRUvLeqIkN/MkLgajCQBTcuFTrLgKZ+Mhaq5vm08HgPg1+7B1rBpCa",
+	"h2ijI3dzTTVDH/4DTNUbDIZBV6CijEi0Yg0Nn33TEV/zv9f967YUcfeZK0UsneDBWW/Y2+09HfaGg+e7",
+	"g+3h0+FOb7j7bPvF893tnZ3eT093t3d2d3e2e8PhYAcxWlHawzONuntJLWllqBR6Bc+ppvNW76G2HtZR",
+	"66aYxrTq0gthW3zGqLCFNj35NrWQawSiu7MrTNTZ1fUmDHYs7XWhqqTRrVq7V3xkePsjje5V+NDz2x9q",
+	"tVKDx4bbtz/W7rcHz23fAcbOVqI3YbB7F5w0e2SiC7CYz6laeBd1LSva0Cn21yqdOcEXeKDbHNqi6NfZ",
+	"qlcTYFaR1KazO4Xr5FALDtTj8hqVq/16kr4t0EZFwBbVl7WKqMB72921khnX4nWRqCrw6mtuxLWC4Jg8",
+	"BesHU+2qLhdoy4FygYpa3GAd6P6oxSVHhJJ68BruWc5E3UGGFUpCRqIVvjTSBiu5aQO1M3ix2SdjYYvT",
+	"bWNZLGwQ1qyqrEjETPvhncazNM8ZVdr6VnwtjwZZITz6eK3akkj0M6ILRzvvgEySQqEz7CVBmzJDi7L6",
+	"OhKdgLzAAy2LjmxUqpZGDtCgpCMbp29ek+dPd19sjqpuhnRiXLoCjg7RWYKtGat+QoAWJyynzFjr9HhC",
+	"0sJKJZ8SbbVHa4pmaE8CJDYPs0tvrIUVz2VNgXQYeyXTxf0a3dUahnZH4RpRNR9uakSX7hrAua8u0w6h",
+	"dsiUHwqiNjuD3zxYk1huAri6mduJt8i4JnMqsJhngS1eUWbfsaNDo4EDNkeolVc3ehP8gFjvbDVyB/l+",
+	"/I/gL2H42wjDNd7F+8nFX3l6s9JXeIr9VXSzAt4rVFN+BWIofYmNPsrC+FqdFAoTgfpTk2e9Zd7Uvc3S",
+	"Pa9WfqJdf5oq1H1HXRzNBqyfKq0GtN3u/kKABxoXf9kWbdvinozfcpxuC6JM1/ldec3O7Q+VHcj/tzGn",
+	"t8zUW6Cs4UmZ7zTZrYcfyqkGzYta5duGdC1LasfnbVsIHyTG72zcCZ6MRFe1AihllolVdQugJHdUR0Si",
+	"q8ugV3bLGglcoRZ7UFJM6w0z4bdI7AyGpbbZEbutb8s6Rt9/OtfrOt5hyGHh0gXIxvaAzLkoQPks9dIF",
+	"TsS1LlhKCpHBCokUEz4tFEtdmPCaa7b50jX4qCFS+6mfk5ksVG1a1+nOTojvPHAzknJC604V0p2TLAyo",
+	"7zYlGZ9+0lqtH4kDg107dCP0Y0db3yIezAYlk0LZQDaCUVpttivJpk0CGA4GLZzm5RO1KTwMihl0Utbm",
+	"+cPaBraR6wNsAV/OVOvDWhUudfUNrWqVWh0078zxqwa0Hfx+qQUtBpx9r8YqRdylbz6qXt9uaRmwxfvZ",
+	"xduEH/P3Bx//dTA84gf6QJzuJq8Pnh1c5v/8+fX7F322eJ+xd2N+/G1/ePRtf/dob//6w96rF/3kaSYu",
+	"5m8G6T/fZ0uNHn908m/TjsnvhXrX+bMb91Nsy9Zyxr2myYz1XkthlE247lrCjd/y71X6y032yMLXZcoF",
+	"o89fGk4zrNesSWDMnCuFr3u3Qrf03W+2MzX+7VsNbo2JvNg3WY46fsWgpY2lNcQ1+nWpcVNrI3OsF0V+",
+	"adCx0yfj5lyukwvXvqlg6MSS7bWRKUZTLFAFKpWF8YJ4+Edm3/ZdED/Mv/8TuEqjkLODr5w2CMblojiS",
+	"kyDT78zJO/mVLEyfHEk8/P5f/ojfjetYyu1gO44mV/Md73Xo6L08kerOHCkSRvbJPlUZd6+qqTTANvuh",
+	"C9tJhxTC8IzU1GmM9zfnX8eG/kzsx13M+hsi/lexIqdaGll25+8gyf9YNfNg5yGaYO3Mu17R1omGv3TC",
+	"PwZ3Lqncdvgoz3Alu67SuVOZrM4sPVqZzk6OfFqwc8yMBXl3/uHQxvhdK1cBxGCzJ32iOTaYWZ1UDncn",
+	"DhstezBqXxY/+8R2lwZwylKZWK8QLgyHZB0RriLBZQ7XZujKaQckbCmcSxsqUsx87n/DlHx0dVRvoY0E",
+	"yzTDzK8R4cb2RLHAYI60gS9CH8El7j24Pf8i3J59E24kMpAllFwoea3ReUGrdWCFLvb9lpk9megTG7W7",
+	"hSXh2z0xr3n0a7eb1WdCLL+2tw3ubfe9+22/9vb/Ca7Xeb1UwtZf+zqUjaUaEmz+WLt47WKSVZewi/4e",
+	"42LiFXmCifluYnJRiDQDxaNsk4hrE5HPSU6Ty/IKu4RHjLXm3Hbz5a7lGsCMJBQJVQi9hl7PEPA7Uuw3",
+	"ekXtTlfSrf3cD/401FVD5pOScz0OZc3KNosPpKOuw3U9HB+qHTVaPvrWlU7vqoofnlX9FwN5eXfFxwG5",
+	"MtSEqOUa/+Ji+qchq0N+xQQGBWYsuXwkcmq+NCRjXa0T1tDUG6nQhvK9UBOp0qqxN74+yxU0GQbWDNYz",
+	"4eshkVM5+dgnZ62u32UcKHbdtGNrBGHMIRL4N7evxm6T8euMUbXcdH2JpneWN4qPsvQvF8RvFXW05NLV",
+	"zf6HqDm8Nw+sKqsaffSXFp/RRspfuzs+2ZCq1vQCLHXb7n4zJPV2+7UYItwMbPwhCwFXxL343F+ZXu3l",
+	"Na4yFCNqg0FIpH3deZaVCVGbI/S/kkmRZaFNogNrz79egeClqcfHCL4xxXXKbtwoHDWvbqpXWVOufa6f",
+	"5hkTJlusKonoumxrM0aOfTPC8hBq2ZXSZvXWOnz8WDJJu0ih/iqHStCs70n34JyS8s0Og/pLCD7/eAaf",
+	"f3HIsPnujrtiZlXG2UNS0O8suJfpZIUMX+YPf7Hk3zRl+7EY8pJ6UXcDPIbtU779q3Q/AKO+ragds7vf",
+	"nx0frbBpznKWwM8/pvjejfjbrZhXkH6jkh5BDv6cNrcvUnpcOoPjfiw6q/mrqPFCyfZp8E6rUbPpQq2U",
+	"xbVtqLX0vKZVLT0Mi0SjL0PVQQI9arX3XZTtJPCHWhI3NmtYRc//b/zh8H707HH329EzwPQnpmfY3g/S",
+	"c3OdZgudz18wHxzHdmlTZSFI2cqw0TxmfHJALqjGphDYlM02U4A9G1u4aOFaMe0T7Xu8NKJ8y61e0GPc",
+	"GIMXRphI/MBLZO1Ncu/zxuSvksot0fs2EYCi5SpXj5Nah4SyW0y/errKdVye4rjdXoZ0nmxIQJ9XjRYy",
+	"fVJjNWWljuU1I0yBpFnHcfk3g9imLbD/ncFOY7dLpHPz5eb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
