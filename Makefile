@@ -9,6 +9,9 @@ NPM ?= npm
 # Pinned here, not in go.mod: the linter's dependencies stay out of the module.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+# oasdiff compares the spec with its base in make breaking and make changelog.
+OASDIFF_VERSION := v1.38.0
+OASDIFF := $(GO) run github.com/oasdiff/oasdiff@$(OASDIFF_VERSION)
 # Redocly CLI is pinned in package.json / package-lock.json.
 REDOCLY := npx --no-install redocly
 # No usage reports or update checks from the OpenAPI linter.
@@ -26,7 +29,7 @@ FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
 
-.PHONY: help generate check-generated docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools
+.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -53,6 +56,20 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 		exit 1
 	fi
 	echo "check-generated: gen/ matches $(SPEC)"
+
+# The breaking-change gate (internal/specgate; README: Changing the contract).
+# BASE=<git revision> compares with the spec there instead of the default base:
+# the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
+# HEAD main, F's spec when the work tree's spec differs from it; else the spec
+# before the last commit up to F that changed it.
+BASE ?=
+SPECGATE = $(GO) run ./internal/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
+
+breaking: ## compare api/openapi.yaml with its base using oasdiff; fail on an unacknowledged breaking change or an info.version the changes do not allow
+	@$(SPECGATE)
+
+changelog: ## write the comparison of make breaking into api/CHANGELOG.md, as the section of the spec's info.version
+	@$(SPECGATE) -changelog api/CHANGELOG.md
 
 # The docs page's script: redoc's standalone bundle from the npm package that
 # package.json pins, built by internal/docsbundle and committed.
@@ -113,9 +130,10 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
+	$(MAKE) breaking
 	$(MAKE) lint
 	$(MAKE) browser
 	echo "go test -race -count=1 ./..."
