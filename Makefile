@@ -60,8 +60,8 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 # The breaking-change gate (internal/specgate; README: Changing the contract).
 # BASE=<git revision> compares with the spec there instead of the default base:
 # the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
-# HEAD main, F's spec when the work tree's spec differs from it; else the spec
-# before the last commit up to F that changed it.
+# HEAD main, F's spec when the work tree's spec differs from it; else the
+# previous version: the newest spec up to F with another info.version.
 BASE ?=
 SPECGATE = $(GO) run ./internal/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
 

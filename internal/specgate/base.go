@@ -107,33 +107,42 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), spec: atFork}, nil
 	}
 
-	// No change since the fork point: the last change that landed.
-	last, err := gitLine(ctx, g, "log", "-1", "--first-parent", "--format=%H", fork, "--", path)
+	// No change since the fork point: the previous version of the contract,
+	// the newest spec up to F, along first parents, with another info.version.
+	// So a clean tree checks everything its version changed, whether it
+	// landed in one commit, several, or a merge.
+	if atFork == nil {
+		return base{description: fmt.Sprintf("none: %s (%s) has no %s", forkName, short, path)}, nil
+	}
+	current, err := specVersion(atFork)
+	if err != nil {
+		return base{}, fmt.Errorf("%s at %s: %w", path, short, err)
+	}
+	commits, err := gitLine(ctx, g, "log", "--first-parent", "--format=%H", fork, "--", path)
 	if err != nil {
 		return base{}, err
 	}
-	if last == "" {
-		return base{description: fmt.Sprintf("none: no commit up to %s (%s) has %s", forkName, short, path)}, nil
-	}
-	lastShort, err := gitLine(ctx, g, "rev-parse", "--short", last)
-	if err != nil {
-		return base{}, err
-	}
-	before := last + "^1"
-	if _, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", before+"^{commit}"); err != nil {
-		if shallow, _ := gitLine(ctx, g, "rev-parse", "--is-shallow-repository"); shallow == "true" {
-			return base{}, fmt.Errorf("the history is too shallow to see the spec before %s: fetch more of it, or give BASE", lastShort)
+	for _, commit := range strings.Fields(commits) {
+		spec, err := specAt(ctx, g, commit, path)
+		if errors.Is(err, errNoSpec) {
+			break // removed here: nothing older counts
 		}
-		return base{description: fmt.Sprintf("none: %s added %s in the first commit", lastShort, path)}, nil
+		if err != nil {
+			return base{}, err
+		}
+		if v, err := specVersion(spec); err == nil && v == current {
+			continue
+		}
+		commitShort, err := gitLine(ctx, g, "rev-parse", "--short", commit)
+		if err != nil {
+			return base{}, err
+		}
+		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s %s)", path, commitShort, current, forkName, short), spec: spec}, nil
 	}
-	spec, err := specAt(ctx, g, before, path)
-	if errors.Is(err, errNoSpec) {
-		return base{description: fmt.Sprintf("none: %s added %s", lastShort, path)}, nil
+	if shallow, _ := gitLine(ctx, g, "rev-parse", "--is-shallow-repository"); shallow == "true" {
+		return base{}, fmt.Errorf("the history is too shallow to see a version of %s before %s: fetch more of it, or give BASE", path, current)
 	}
-	if err != nil {
-		return base{}, err
-	}
-	return base{description: fmt.Sprintf("%s before %s, its last change up to %s (%s)", path, lastShort, forkName, short), spec: spec}, nil
+	return base{description: fmt.Sprintf("none: %s has had one version, %s, up to %s (%s)", path, current, forkName, short)}, nil
 }
 
 // errNoSpec says that a revision has no spec at the path.

@@ -76,63 +76,71 @@ func wantBase(t *testing.T, b base, spec, description string) {
 	}
 }
 
+// spec is a stand-in spec: a version and a mark.
+func spec(version, mark string) string {
+	return "info:\n  version: " + version + "\n# " + mark + "\n"
+}
+
 // The base on main and on a branch, with a clean tree and with changes in it.
 func TestResolveBase(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
-	r.write(specPath, []byte("v1\n"))
-	r.commit("first")
+	r.write(specPath, []byte(spec("1.0.0", "a")))
+	first := r.commit("first")
 
 	// The spec's first version has nothing before it.
-	if b := r.base(""); b.spec != nil || !strings.Contains(b.description, "none") {
+	if b := r.base(""); b.spec != nil || !strings.Contains(b.description, "one version") {
 		t.Errorf("first version: base %q (%q), want none", b.spec, b.description)
 	}
 
-	r.write(specPath, []byte("v2\n"))
-	second := r.commit("second")
+	// A clean main: the previous version, however many commits made the
+	// current one (a fast-forward merge lands them all).
+	r.write(specPath, []byte(spec("1.1.0", "b")))
+	r.commit("second")
+	wantBase(t, r.base(""), spec("1.0.0", "a"), "the previous version")
+	r.write(specPath, []byte(spec("1.1.0", "c")))
+	r.commit("third, same version")
 	r.write("README", []byte("not the spec\n"))
 	r.commit("unrelated")
-
-	// A clean main: the spec before its last change.
-	wantBase(t, r.base(""), "v1\n", "before "+second)
+	wantBase(t, r.base(""), spec("1.0.0", "a"), first+", the previous version")
 
 	// Uncommitted changes on main: the spec at HEAD.
-	r.write(specPath, []byte("v3\n"))
-	wantBase(t, r.base(""), "v2\n", "the fork point with main")
+	r.write(specPath, []byte(spec("1.2.0", "d")))
+	wantBase(t, r.base(""), spec("1.1.0", "c"), "the fork point with main")
 	r.git("checkout", "-q", "--", specPath)
 
 	// A branch that changed the spec, committed or not: the fork point's.
 	r.git("checkout", "-q", "-b", "topic")
-	r.write(specPath, []byte("v3\n"))
+	r.write(specPath, []byte(spec("1.2.0", "d")))
 	r.commit("topic change")
-	wantBase(t, r.base(""), "v2\n", "the fork point with main")
+	wantBase(t, r.base(""), spec("1.1.0", "c"), "the fork point with main")
 
 	// Main moved on with its own change: still the fork point's, so the
 	// branch's changes alone.
 	r.git("checkout", "-q", "main")
-	r.write(specPath, []byte("v2b\n"))
+	r.write(specPath, []byte(spec("1.1.1", "c2")))
 	r.commit("main moves on")
 	r.git("checkout", "-q", "topic")
-	wantBase(t, r.base(""), "v2\n", "the fork point with main")
+	wantBase(t, r.base(""), spec("1.1.0", "c"), "the fork point with main")
 
-	// A branch that did not touch the spec: main's last change.
+	// A branch that did not touch the spec: main's previous version.
 	r.git("checkout", "-q", "-b", "other", "main")
 	r.write("README", []byte("other\n"))
 	r.commit("other")
-	wantBase(t, r.base(""), "v2\n", "before")
+	wantBase(t, r.base(""), spec("1.1.0", "c"), "the previous version")
 
-	// Merged into main: the merge is the last change, against main before it.
+	// Merged into main: main before the merge.
 	r.git("checkout", "-q", "main")
 	r.git("merge", "-q", "--no-ff", "-X", "theirs", "-m", "merge topic", "topic")
-	wantBase(t, r.base(""), "v2b\n", "before")
+	wantBase(t, r.base(""), spec("1.1.1", "c2"), "the previous version")
 
 	// A release tag wins: the last release, by version.
-	r.git("tag", "spec/v1.0.0", second)
+	r.git("tag", "spec/v1.0.0", first)
 	r.git("tag", "spec/v1.10.0", "HEAD~1")
-	r.git("tag", "spec/v1.9.0", second)
+	r.git("tag", "spec/v1.9.0", first)
 	r.git("tag", "spec/vnext", "HEAD")
-	wantBase(t, r.base(""), "v2b\n", "spec/v1.10.0, the last release")
+	wantBase(t, r.base(""), spec("1.1.1", "c2"), "spec/v1.10.0, the last release")
 
 	// BASE wins over everything.
-	wantBase(t, r.base(second+"~1"), "v1\n", "(given)")
+	wantBase(t, r.base(first), spec("1.0.0", "a"), "(given)")
 }

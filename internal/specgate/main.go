@@ -10,8 +10,9 @@
 // that HEAD contains, the last release of the contract; else, with F the fork
 // point of HEAD and main (git merge-base HEAD main; HEAD where there is no
 // main), the spec at F when the work tree's spec differs from it (a branch's
-// or the work tree's own changes), or else the spec as it was before the last
-// commit up to F that changed it (the last change that landed).
+// or the work tree's own changes), or else the previous version of the
+// contract: the newest spec up to F, along first parents, with another
+// info.version (on a clean main, everything the current version changed).
 package main
 
 import (
