@@ -9,6 +9,9 @@ NPM ?= npm
 # Pinned here, not in go.mod: the linter's dependencies stay out of the module.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+# oasdiff compares the spec with its base in make breaking and make changelog.
+OASDIFF_VERSION := v1.38.0
+OASDIFF := $(GO) run github.com/oasdiff/oasdiff@$(OASDIFF_VERSION)
 # Redocly CLI is pinned in package.json / package-lock.json.
 REDOCLY := npx --no-install redocly
 # No usage reports or update checks from the OpenAPI linter.
@@ -23,8 +26,10 @@ FUZZTIME ?= 30s
 # fuzz coordinator can fail a run that found nothing (golang/go#75804).
 TEST_FUZZTIME ?= 500x
 FUZZFLAGS ?=
+# Where the docs page test leaves its screenshot.
+DOCS_SCREENSHOT ?= screenshots/docs-page.png
 
-.PHONY: help generate check-generated lint test fuzz run build clean bench bench-smoke bench-tools
+.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,6 +56,51 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 		exit 1
 	fi
 	echo "check-generated: gen/ matches $(SPEC)"
+
+# The breaking-change gate (internal/specgate; README: Changing the contract).
+# BASE=<git revision> compares with the spec there instead of the default base:
+# the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
+# HEAD main, F's spec when the work tree's spec differs from it; else the
+# previous version: the newest spec up to F with another info.version.
+BASE ?=
+SPECGATE = $(GO) run ./internal/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
+
+breaking: ## compare api/openapi.yaml with its base using oasdiff; fail on an unacknowledged breaking change or an info.version the changes do not allow
+	@$(SPECGATE)
+
+changelog: ## write the comparison of make breaking into api/CHANGELOG.md, as the section of the spec's info.version
+	@$(SPECGATE) -changelog api/CHANGELOG.md
+
+# The docs page's script: redoc's standalone bundle from the npm package that
+# package.json pins, built by internal/docsbundle and committed.
+DOCS_BUNDLE := server/internal/docs/redoc
+
+docs-bundle: node_modules/.package-lock.json ## rebuild the docs page's script from the pinned redoc npm package
+	$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE)
+
+check-docs-bundle: node_modules/.package-lock.json ## fail when the committed docs page script is not the build of the pinned redoc
+	@$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE) -check
+
+# The docs page test (TestDocsPageInChromium) drives Debian's chromium; without
+# one it skips. As root with apt-get, this installs it where it is missing.
+CHROMIUM_PACKAGE := chromium
+
+browser: ## install Debian's chromium for the docs page test, where it is missing and root can
+	@if command -v chromium >/dev/null || [[ -n $${CHROMIUM:-} ]]; then
+		echo "browser: $${CHROMIUM:-$$(command -v chromium)}"
+		exit 0
+	fi
+	if [[ $$(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		echo "browser: no chromium, and it cannot be installed here (needs root and apt-get): TestDocsPageInChromium will skip"
+		exit 0
+	fi
+	echo "browser: installing Debian's $(CHROMIUM_PACKAGE)"
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(CHROMIUM_PACKAGE) >/dev/null; then
+		echo "browser: $$(command -v chromium)"
+	else
+		echo "browser: apt-get could not install $(CHROMIUM_PACKAGE): TestDocsPageInChromium will skip"
+	fi
 
 # npm ci only when the lock file changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -80,11 +130,20 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, lint, go test -race, each fuzz target briefly, a smoke run of the load benchmark
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark
 	@$(MAKE) check-generated
+	$(MAKE) check-docs-bundle
+	$(MAKE) breaking
 	$(MAKE) lint
+	$(MAKE) browser
 	echo "go test -race -count=1 ./..."
-	$(GO) test -race -count=1 ./...
+	rm -f $(DOCS_SCREENSHOT)
+	DOCS_SCREENSHOT=$(abspath $(DOCS_SCREENSHOT)) $(GO) test -race -count=1 ./...
+	if [[ -f $(DOCS_SCREENSHOT) ]]; then
+		echo "docs page, as Chromium showed it: $(DOCS_SCREENSHOT)"
+	else
+		echo "docs page: no screenshot (no Chromium: TestDocsPageInChromium skipped)"
+	fi
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME) FUZZFLAGS=-race
 	$(MAKE) bench-smoke
 
@@ -163,5 +222,5 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 	grep -q 'refserver / baseline' <<<"$$out"
 	echo "bench-smoke: ok"
 
-clean: ## remove bin/, .bench/ and node_modules/
-	rm -rf bin .bench node_modules
+clean: ## remove bin/, .bench/, screenshots/ and node_modules/
+	rm -rf bin .bench screenshots node_modules

@@ -126,7 +126,12 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent header.
+// DefaultUserAgent is the User-Agent header unless WithUserAgent sets
+// another: the module's name and the version of the contract it was
+// generated from (info.version of api/openapi.yaml).
+const DefaultUserAgent = "hzkit-sendmessage/" + model.SpecVersion
+
+// WithUserAgent sets the User-Agent header; the default is DefaultUserAgent.
 func WithUserAgent(userAgent string) Option {
 	return func(s *settings) error {
 		if strings.TrimSpace(userAgent) == "" {
@@ -164,7 +169,7 @@ func newClient(baseURL string, opts []Option) (*Client, settings, error) {
 		return nil, settings{}, err
 	}
 	s := settings{
-		userAgent:        "hzkit-sendmessage",
+		userAgent:        DefaultUserAgent,
 		maxResponseBytes: DefaultMaxResponseBytes,
 		refreshInterval:  DefaultRefreshInterval,
 		now:              time.Now,

@@ -22,6 +22,7 @@ type handlers struct {
 	sessionSchema *openapi3.Schema
 	now           func() time.Time
 	fastPath      model.FastPathStatus
+	spec          servedSpec
 }
 
 var _ apiserver.StrictServerInterface = (*handlers)(nil)

@@ -108,6 +108,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The spec as the server enforces it, limits included, for its readers.
+	var spec servedSpec
+	if spec.yaml, spec.json, err = contract.Document(doc); err != nil {
+		return nil, err
+	}
 
 	allowed, err := newAllowedMethods(doc)
 	if err != nil {
@@ -172,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.fastPath = fastPath
 	rest := e.Group(BasePath, checked)
-	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath}
+	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec}
 	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, nil))
 	return s, nil
 }

@@ -295,6 +295,27 @@ type ClientInterface interface {
 	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
 	RefreshAccessToken(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocsPage This document, for reading (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. An HTML page that renders
+	// the document of `GET /refserver/v1/openapi.json`, the contract this
+	// server enforces, with Redoc. The page loads its script from this
+	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+	// elsewhere: it works with no network, and its Content-Security-Policy
+	// lets a browser load nothing else.
+	//
+	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+	GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsScript The docs page's script (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+	// from the redoc npm package that the project pins, which the docs page
+	// runs.
+	//
+	// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Liveness check (reference server only)
 	//
 	// Not part of Horizon's API. Needs no token.
@@ -322,6 +343,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSpecJSON This document, as JSON (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. The same document as
+	// `GET /refserver/v1/openapi.yaml`, in JSON.
+	//
+	// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+	GetSpecJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListSessions List sessions
@@ -628,6 +657,47 @@ func (c *Client) RefreshAccessToken(ctx context.Context, body RefreshAccessToken
 	return c.Client.Do(req)
 }
 
+// GetDocsPage This document, for reading (reference server only)
+//
+// Not part of Horizon's API. Needs no token. An HTML page that renders
+// the document of `GET /refserver/v1/openapi.json`, the contract this
+// server enforces, with Redoc. The page loads its script from this
+// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+// elsewhere: it works with no network, and its Content-Security-Policy
+// lets a browser load nothing else.
+//
+// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+func (c *Client) GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsPageRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsScript The docs page's script (reference server only)
+//
+// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+// from the redoc npm package that the project pins, which the docs page
+// runs.
+//
+// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsScriptRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Liveness check (reference server only)
 //
 // Not part of Horizon's API. Needs no token.
@@ -676,6 +746,24 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListDeliveredMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSpecJSON This document, as JSON (reference server only)
+//
+// Not part of Horizon's API. Needs no token. The same document as
+// `GET /refserver/v1/openapi.yaml`, in JSON.
+//
+// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+func (c *Client) GetSpecJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSpecJSONRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -956,6 +1044,60 @@ func NewRefreshAccessTokenRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewGetDocsPageRequest constructs an http.Request for the GetDocsPage method
+func NewGetDocsPageRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsScriptRequest constructs an http.Request for the GetDocsScript method
+func NewGetDocsScriptRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/docs/redoc.standalone.js")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -1054,6 +1196,33 @@ func NewListDeliveredMessagesRequest(server string, params *ListDeliveredMessage
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSpecJSONRequest constructs an http.Request for the GetSpecJSON method
+func NewGetSpecJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/refserver/v1/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1316,6 +1485,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /refresh (the `RefreshAccessToken` operationId).
 	RefreshAccessTokenWithResponse(ctx context.Context, body RefreshAccessTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshAccessTokenResponse, error)
 
+	// GetDocsPageWithResponse This document, for reading (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. An HTML page that renders
+	// the document of `GET /refserver/v1/openapi.json`, the contract this
+	// server enforces, with Redoc. The page loads its script from this
+	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+	// elsewhere: it works with no network, and its Content-Security-Policy
+	// lets a browser load nothing else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+	GetDocsPageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsPageResponse, error)
+
+	// GetDocsScriptWithResponse The docs page's script (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+	// from the redoc npm package that the project pins, which the docs page
+	// runs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error)
+
 	// GetHealthWithResponse Liveness check (reference server only)
 	//
 	// Not part of Horizon's API. Needs no token.
@@ -1349,6 +1543,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessagesWithResponse(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*ListDeliveredMessagesResponse, error)
+
+	// GetSpecJSONWithResponse This document, as JSON (reference server only)
+	//
+	// Not part of Horizon's API. Needs no token. The same document as
+	// `GET /refserver/v1/openapi.yaml`, in JSON.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+	GetSpecJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSpecJSONResponse, error)
 }
 
 // ListSessionsResponse200Headers the declared response headers of an HTTP 200 response for ListSessions
@@ -1842,6 +2046,109 @@ func (r RefreshAccessTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsPageResponse200Headers the declared response headers of an HTTP 200 response for GetDocsPage
+type GetDocsPageResponse200Headers struct {
+	ContentSecurityPolicy string
+}
+
+type GetDocsPageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsPageResponse200Headers
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDocsPageResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsPageResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsPageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsPageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsPageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsPageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDocsScriptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetDocsScriptResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetDocsScriptResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsScriptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsScriptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsScriptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsScriptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2050,6 +2357,61 @@ func (r ListDeliveredMessagesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListDeliveredMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSpecJSONResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenAPIDocument
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSpecJSONResponse) GetJSON200() *OpenAPIDocument {
+	return r.JSON200
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetSpecJSONResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetSpecJSONResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSpecJSONResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSpecJSONResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSpecJSONResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSpecJSONResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2324,6 +2686,43 @@ func (c *ClientWithResponses) RefreshAccessTokenWithResponse(ctx context.Context
 	return ParseRefreshAccessTokenResponse(rsp)
 }
 
+// GetDocsPageWithResponse This document, for reading (reference server only)
+//
+// Not part of Horizon's API. Needs no token. An HTML page that renders
+// the document of `GET /refserver/v1/openapi.json`, the contract this
+// server enforces, with Redoc. The page loads its script from this
+// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
+// elsewhere: it works with no network, and its Content-Security-Policy
+// lets a browser load nothing else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
+func (c *ClientWithResponses) GetDocsPageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsPageResponse, error) {
+	rsp, err := c.GetDocsPage(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsPageResponse(rsp)
+}
+
+// GetDocsScriptWithResponse The docs page's script (reference server only)
+//
+// Not part of Horizon's API. Needs no token. Redoc's standalone bundle,
+// from the redoc npm package that the project pins, which the docs page
+// runs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/docs/redoc.standalone.js (the `GetDocsScript` operationId).
+func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error) {
+	rsp, err := c.GetDocsScript(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsScriptResponse(rsp)
+}
+
 // GetHealthWithResponse Liveness check (reference server only)
 //
 // Not part of Horizon's API. Needs no token.
@@ -2374,6 +2773,22 @@ func (c *ClientWithResponses) ListDeliveredMessagesWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseListDeliveredMessagesResponse(rsp)
+}
+
+// GetSpecJSONWithResponse This document, as JSON (reference server only)
+//
+// Not part of Horizon's API. Needs no token. The same document as
+// `GET /refserver/v1/openapi.yaml`, in JSON.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /refserver/v1/openapi.json (the `GetSpecJSON` operationId).
+func (c *ClientWithResponses) GetSpecJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSpecJSONResponse, error) {
+	rsp, err := c.GetSpecJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSpecJSONResponse(rsp)
 }
 
 // ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
@@ -2816,6 +3231,85 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 	return response, nil
 }
 
+// ParseGetDocsPageResponse parses an HTTP response from a GetDocsPageWithResponse call
+func ParseGetDocsPageResponse(rsp *http.Response) (*GetDocsPageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsPageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsPageResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsScriptResponse parses an HTTP response from a GetDocsScriptWithResponse call
+func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsScriptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2995,6 +3489,46 @@ func ParseListDeliveredMessagesResponse(rsp *http.Response) (*ListDeliveredMessa
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSpecJSONResponse parses an HTTP response from a GetSpecJSONWithResponse call
+func ParseGetSpecJSONResponse(rsp *http.Response) (*GetSpecJSONResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSpecJSONResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenAPIDocument
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -41,6 +42,12 @@ type ServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx echo.Context) error
+	// GetDocsPage This document, for reading (reference server only)
+	// (GET /refserver/v1/docs)
+	GetDocsPage(ctx echo.Context) error
+	// GetDocsScript The docs page's script (reference server only)
+	// (GET /refserver/v1/docs/redoc.standalone.js)
+	GetDocsScript(ctx echo.Context) error
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx echo.Context) error
@@ -50,6 +57,12 @@ type ServerInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	// (GET /refserver/v1/messages)
 	ListDeliveredMessages(ctx echo.Context, params ListDeliveredMessagesParams) error
+	// GetSpecJSON This document, as JSON (reference server only)
+	// (GET /refserver/v1/openapi.json)
+	GetSpecJSON(ctx echo.Context) error
+	// GetSpecYAML This document, as YAML (reference server only)
+	// (GET /refserver/v1/openapi.yaml)
+	GetSpecYAML(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -147,6 +160,24 @@ func (w *ServerInterfaceWrapper) RefreshAccessToken(ctx echo.Context) error {
 	return err
 }
 
+// GetDocsPage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsPage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsPage(ctx)
+	return err
+}
+
+// GetDocsScript converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocsScript(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocsScript(ctx)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -180,6 +211,24 @@ func (w *ServerInterfaceWrapper) ListDeliveredMessages(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListDeliveredMessages(ctx, params)
+	return err
+}
+
+// GetSpecJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSpecJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSpecJSON(ctx)
+	return err
+}
+
+// GetSpecYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSpecYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSpecYAML(ctx)
 	return err
 }
 
@@ -239,6 +288,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/refserver/v1/messages", wrapper.ClearDeliveredMessages, options.OperationMiddlewares["clearDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/messages", wrapper.ListDeliveredMessages, options.OperationMiddlewares["listDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/refserver/v1/openapi.yaml", wrapper.GetSpecYAML, options.OperationMiddlewares["getSpecYAML"]...)
+	router.GET(options.BaseURL+"/refserver/v1/openapi.json", wrapper.GetSpecJSON, options.OperationMiddlewares["getSpecJSON"]...)
+	router.GET(options.BaseURL+"/refserver/v1/docs", wrapper.GetDocsPage, options.OperationMiddlewares["getDocsPage"]...)
+	router.GET(options.BaseURL+"/refserver/v1/docs/redoc.standalone.js", wrapper.GetDocsScript, options.OperationMiddlewares["getDocsScript"]...)
 
 }
 
@@ -909,6 +962,144 @@ func (response RefreshAccessToken500JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
+type GetDocsPageRequestObject struct {
+}
+
+type GetDocsPageResponseObject interface {
+	VisitGetDocsPageResponse(w http.ResponseWriter) error
+}
+
+type GetDocsPage200ResponseHeaders struct {
+	ContentSecurityPolicy string
+}
+
+type GetDocsPage200TextHTMLResponse struct {
+	Body          io.Reader
+	Headers       GetDocsPage200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDocsPage200TextHTMLResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsPage413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetDocsPage413JSONResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsPage431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetDocsPage431TextResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetDocsPage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocsPage500JSONResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScriptRequestObject struct {
+}
+
+type GetDocsScriptResponseObject interface {
+	VisitGetDocsScriptResponse(w http.ResponseWriter) error
+}
+
+type GetDocsScript200TextJavascriptResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetDocsScript200TextJavascriptResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/javascript")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsScript413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetDocsScript413JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScript431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetDocsScript431TextResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetDocsScript500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocsScript500JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -1174,6 +1365,132 @@ func (response ListDeliveredMessages500JSONResponse) VisitListDeliveredMessagesR
 	return err
 }
 
+type GetSpecJSONRequestObject struct {
+}
+
+type GetSpecJSONResponseObject interface {
+	VisitGetSpecJSONResponse(w http.ResponseWriter) error
+}
+
+type GetSpecJSON200JSONResponse OpenAPIDocument
+
+func (response GetSpecJSON200JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecJSON413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetSpecJSON413JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecJSON431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetSpecJSON431TextResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetSpecJSON500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSpecJSON500JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecYAMLRequestObject struct {
+}
+
+type GetSpecYAMLResponseObject interface {
+	VisitGetSpecYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetSpecYAML200ApplicationYamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSpecYAML200ApplicationYamlResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSpecYAML413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetSpecYAML413JSONResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecYAML431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetSpecYAML431TextResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetSpecYAML500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSpecYAML500JSONResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListSessions List sessions
@@ -1194,6 +1511,12 @@ type StrictServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx context.Context, request RefreshAccessTokenRequestObject) (RefreshAccessTokenResponseObject, error)
+	// GetDocsPage This document, for reading (reference server only)
+	// (GET /refserver/v1/docs)
+	GetDocsPage(ctx context.Context, request GetDocsPageRequestObject) (GetDocsPageResponseObject, error)
+	// GetDocsScript The docs page's script (reference server only)
+	// (GET /refserver/v1/docs/redoc.standalone.js)
+	GetDocsScript(ctx context.Context, request GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error)
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -1203,6 +1526,12 @@ type StrictServerInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	// (GET /refserver/v1/messages)
 	ListDeliveredMessages(ctx context.Context, request ListDeliveredMessagesRequestObject) (ListDeliveredMessagesResponseObject, error)
+	// GetSpecJSON This document, as JSON (reference server only)
+	// (GET /refserver/v1/openapi.json)
+	GetSpecJSON(ctx context.Context, request GetSpecJSONRequestObject) (GetSpecJSONResponseObject, error)
+	// GetSpecYAML This document, as YAML (reference server only)
+	// (GET /refserver/v1/openapi.yaml)
+	GetSpecYAML(ctx context.Context, request GetSpecYAMLRequestObject) (GetSpecYAMLResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1451,6 +1780,52 @@ func (sh *strictHandler) RefreshAccessToken(ctx echo.Context) error {
 	return nil
 }
 
+// GetDocsPage operation middleware
+func (sh *strictHandler) GetDocsPage(ctx echo.Context) error {
+	var request GetDocsPageRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsPage(ctx.Request().Context(), request.(GetDocsPageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsPage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsPageResponseObject); ok {
+		return validResponse.VisitGetDocsPageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDocsScript operation middleware
+func (sh *strictHandler) GetDocsScript(ctx echo.Context) error {
+	var request GetDocsScriptRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocsScript(ctx.Request().Context(), request.(GetDocsScriptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocsScript")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsScriptResponseObject); ok {
+		return validResponse.VisitGetDocsScriptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -1522,171 +1897,232 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 	return nil
 }
 
+// GetSpecJSON operation middleware
+func (sh *strictHandler) GetSpecJSON(ctx echo.Context) error {
+	var request GetSpecJSONRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpecJSON(ctx.Request().Context(), request.(GetSpecJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpecJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSpecJSONResponseObject); ok {
+		return validResponse.VisitGetSpecJSONResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSpecYAML operation middleware
+func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
+	var request GetSpecYAMLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSpecYAML(ctx.Request().Context(), request.(GetSpecYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSpecYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSpecYAMLResponseObject); ok {
+		return validResponse.VisitGetSpecYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9u2luhXwfDtTOxdipFs2YmVeTNXjZ1GvY7ssZ2mM2HWhEhIQk0BKgHa0e34u7/BAUCCFGTLcdrt",
-	"fdv8kZFJEDg4ODi/cfB7kPLFkjPCpAgGvwdzgjNSwM8xv5S8IOpnRkRa0KWknAWD4IrfECbQohQSMS7R",
-	"hKAUp3OSRUEYiHROFlh9RFi5CAafA8Y7Ajr6EgZytSTBIBCyoGwW3N/fh0FBxJIzQWDMH3B2QX4riZDq",
-	"r5QzSRj8xMtlTlOsIHj5q1Bg/B6Qr3ixzAFAUhS8uF4QIfBMDVDoTtCEZ6sBemleXKvhB+gW5yVBVADw",
-	"nBHEp0jOCcJ5zu9Ipt8L9DkOTi4uzi7iIIyDT8OL8Wj8I/wejd+dxcGXIGwOK9Rk/5SBv5iR1Yh27jdk",
-	"FQyCCc4iA0IbvD8LK/df7l0q+I+CTINB8H9e1nT2Ur8VL08UfBdm/TU1NCntB5whQw8DAKaaQUHwjYBH",
-	"YknSEPECUSlgZijlZZ4ZyoxZQXAWoas50S8FXgl0N8dSTfWu4GwWxSy4D4P3QPnvKMkzccX5KS5mpEWE",
-	"knyVL5c5pk3yC/r7PQsm0t0g3Q+64hzpnlyceHZBa4fVU30hkN6TSJBUvVZw56rLAsk5ZgYtU1IQlhIk",
-	"SHFLipjhNCVLKdBO0lngrx3dRWeykkQkIeqhD/QHNFmhjExxmcvdCP3IXwj0/urqvO6CiTtSKCRTgSZk",
-	"yguCMFshviQFbMQQUYYAHUhhJkSYZSjNuSCwMjFLOWMaaIPjEZOkYDiHhX/eDqemKwMugvfeLelvuXkP",
-	"2faRt8uNQ39Puh8yVDLydUlSSTI7DKyUQ8mMqKcpLgpKBKqAyojENI8UusdcvuMly56H6UsihKK7OOia",
-	"fx34r6/+e23/tP/iAGWcaC5CvlIhI++iPLvTzevHuIymMO3w+8/le67ymEsE6+NlT2sjh8E5XuUcZxu4",
-	"0zNEZJun9HtH/f1uHwG/eFTOPfz15oVa6ulEkvMoN0zy26H8nitz5Yoaz8ggd/SuNIxWL+E6H07nJL1Z",
-	"46FyTtkMkVyQEHGG1EZ2+KphlhdkWhAxB23rgkxLQbLnrjh0iKTqEc2xQOTrkhYkG6CczxQzxzMl2/zr",
-	"vd23m1fb9BBBD5H52rvi2430h+oZsOiblIwmhHafxuyOFzfrW5mmcxCUSWOiCQjL+vENWSWDmMXsP1HS",
-	"xFTJbhi/YwnquGSXUa3hUCGU1iYRFghbyGKGDHA7mAGFCqEfKBnN5Ry0CdXPi+q50vimBV8YKoUu6uEK",
-	"IiQuJMl233hANAukQFT4yfmMNlbO903OZzOSRbyUns9YRjK7XeQcywGiUkF0h6HZjGSIlxIWxLRdAbSl",
-	"gCkxckcK3Z9AO1iiBRcS9RRHZwjhgqAbspRmKo7KbHHsW/1ILc57XtB/cYZeR92oizKS5rggAvW7XTTl",
-	"ijcQtaPVuvS7vQidOvQKDbACTamkDgFVux1AuKILwsvvaP0ANAVJCb0lGbqjivU4K/tCkTPOkDTjPsrr",
-	"n9bdQ+wAOo02DPy8WfyhssBuPaV43RIXmDb7N2DFzMCltHH1oGP+TkK030XCUcRDZbwwpfTBXoQZqo2H",
-	"+DRmjgG0q/mM2Z21zo3WVO6PDJdyruj2ueJjQYVQYmtCcKEEoSJeL714G26mhNKFMNxu2O+5wB8FKazd",
-	"qyAhTCqsaHeG4w/59OlTZ+i8X3eMDPM7xfOTHwDUJHrY6LuvpgDdD89HlVnU7PaMEW1jhIrLWx60t9fd",
-	"/y9UkCUvpEAU9OxloZQISbUzxUHyGqSKrCY5CdECp3PKCNCleoJuyApU9sq6FVpnjly9ujWZtVVbH29e",
-	"LjCrRykIFpw1BzphkspVS/EV0fpw4DX6rQQFYvDZmWcbjtrjxCe/klQqSIcgDkGrUnA2UaZl5bW0b5uz",
-	"uCQMBG0yNAQLe2eA9HqjuOx291O3C3hCkjcIo58+XaG7ORcEJeTrMkFpjunC6giEKRGupeUWE25A6Z0j",
-	"y97RXBIgJpxlVMGJ83NnrlOstM+1CcJSCxC6Vi3VrqBkCh2KBAmSk1SvSxN5poX6SSVZiMd2phnNQHof",
-	"BgvKRvrDXjUpXBR4pV7qv2u34pBlPo9iE1PwNqwg8+KqlPNTpSqsrzc8RmlBMrXnce6Zc8YX2PfpVa2N",
-	"6CYhEmU6V9SjdJ0xkT+Mzi4RwwvS2gS/DD+cn54EgI1TwmZy7qKj3nFLLMQdLzL/2PbtAGGkvwFtSamD",
-	"CqFqRfVjs9ZKKfqVU0aUUhozXmSkiFBD33kh0LKc5FTMSQYqUa0A+brdwTH7Cd9ilKRzXHz+kuyGSHCU",
-	"5lQRAZoRpswdK+moRIKwTHscoaspLxZvYqawZbADKvMcs6xzV1ApCas6g0/tRCP0A5dzmJE2zkimZGED",
-	"yfpX51xhqVsojsYZOZuCbHoY7w5try3JA/Sr5JWiB7Xg6ysGIki9Am1CaQoKD5pwIvTxfNwRcpUTaCLQ",
-	"TqJ6+oeZTpTyRbIbMzVfxTVFuVQiQdlLqpNkiaUkBUuUdlIKWKwVSv6RtHGCswVlVMgCS/B6NdFgegkG",
-	"wX9//u9/fPmv/1hjUmHwtWNadWrpXcNe2jkKtAPw6+ntojXA39SkUH0Ea18jBQmyxIp88tXanq/Q7OyR",
-	"0G7UTRxAxzT8e0nqeAefav1dGxbrrOAvKjtCa1FvguzkazrHTNlUlYnSsBmBJlFyfnZ5hV6avhLt7CUs",
-	"02qntt3chjmfKQ33icKsDaxvuX4g8o4Q9jwBp9E5pSTPUKKoJUE5JUIzo0T9/zPOS5IgyVEiuf4jRBPF",
-	"WShL8zLT+mFLAtrv/ISU8zuFsjdqwSB6tsAynQMCAZIXAmnZCN4+P6sYGi6nuDkrFxNSmFnwKTKzG7Ep",
-	"9xKCmYcfuDmdzZ8AXVscm1XZWiSbHVpjrAbPu+hlfqN4q1Xk1Rz98yiIKHNpo1eVUw2IW+kyxoJSgi7b",
-	"pDPX1kx7hE/zVbtfTHOzd8DLR7M3CE+E2u52c4oyTQnJQA4dk2VBwLxQZp+rzCOqOrvlZQH6lraWkjea",
-	"5hSTLIgsC2al2WYx1NacrN3lw5ZQvFUr4wLYUxMBCbiu1IS1uaGEcuQO/pB+V1k0Hphotmn16tUx+JRk",
-	"ocwzPOGlbOpKh9PXB5N9fNAhr7Jup4+zww7ukf3O/qve4ess65HsoOfbB0JiWYrrlGeevaBjYNBinYg4",
-	"s4s8QHvdLspITm9JQbIQ9bt9ZHx1MTM2k3p6hMwfIOSMfU4ycCZmyn4jQAyVC0G7RZrCea/bDQOFeyx1",
-	"/Gl/r54XZZLMtAIt6YIIiRdLH+ES1prMHVbKKSOwxgua51SQlCuWLihLCbT+yOhXRJY8nTdQ3zs47B3t",
-	"H+1BmKQJ2mHfA1qLB1Alkd1VcEH3bf+3oOgdY4n9ZGP3kW6nRXW1Bo7RbB136vsJAbMZjbnhoFQgC6RH",
-	"umdZQYRnF43OkXlnyUVrpSgjtzRtafe9o72oG+1FvQMfXeZce2Oufbvj1LxEo2OtsjtDGS+Al+n7xch7",
-	"LqRWrB4H+t1o3Dm96nS7/T2vVDGSoDnAPykDmdRcGejYSIxPo/Hx2afLIAw+DN8GYfD+6sPp8O3bk0v1",
-	"6HQ0/vhLEAajM/XXcHx8cTY6DsLg7Or9yQU4kyrw6n7WQLslhaDco/P8rF/YyXuArLo/iPpR16vFrFMp",
-	"ZxJTJr6HamKkfENDSU3/KIFkjGSdSh/RGbbXFFrS3c7MI97D4NYqFU8R/LcbRf2x5akfNnuTjHxSW9vn",
-	"eK35shK/koPgt36sNaQ5Xqt1k87JkXERAjkwQWgzYBSljt+dedEjFEtnqWce51xQndJhWLOyuoF55bmd",
-	"AiUi1FppLzQh/4KUQrOoNb6rTLiFgrDnEw8GA4a9rC/6ZumheGxSvU/svjG6Foho4EmaERFjqukZrLyQ",
-	"rkOn7LbrTXpBYt5WQ1uhemflmiUJkGp2+R83P6rVaaCnWvigRQKPCao28Yp1H6PisJJkPp58hxbKOq+p",
-	"1+phbixuriZY8OWy9p0owZXyIgtjxvOMCImmtBAyVKQvJF7ZIIVqmeKlke9KM9VRvQiNpI48CEV7lf4i",
-	"QshFAKoDZ0KNogRpp5o2BDFKc4ILJxhaEEEkyNdjA2s1lxtClqo7WiCLfWPKiAFiaquCJAYiBz1oM5l3",
-	"fYTkau9bKaprHGdNYW0RTTVCWK2mjxhOWCY+UTn/o+QBmN/a6P6zBYKd2p8hEE5+K3Euvru9r/bRk/Hm",
-	"Q1jt2q32h9JtSaJ0/EQrVtcZljhSU0u2wy/M+WHstnPGVuiny7OxTtTcyor/1vVoRNS87BoCpXxqQghg",
-	"UyKdT6hZjUla0zJEGZ9WBMp5QQiYmSJmIFKsbmZ9vQXB2aCdTRGuGa6KLcXMWNGfv0TN9pqvPGD6+6cF",
-	"XBXtlKLEeb5CnOWrXSeU9XBUrMmPnmC1P9PY9kbLavHWgrEa2Lfy77CQ51jOL8F08xqZkFyik0IFYZl1",
-	"BSuKUCuOC4IgJ6pO2phiIdESy3mos2VsoLul0qk501x1YcRWp1w6UfIlScEPyqa8SImImXUY3+KcZljy",
-	"4oVAHAAVEaqsYfhOu8XRDVnd8SIzcRLdVgNTgVgHJ6kyDxaEyVANS5XxN9U+USB5mzEw4wQIueDlTO9C",
-	"CHzQtIZL++ltti0utOEt8AKSw/IVEjlXG8dDsjiV9NbltBPOc4KZ9vpi4TN9rAernpMGfs1rRQXS/W/j",
-	"wwU4fCTznuBczte1IDX8tRr+McJu0VytxooHNChRBzIJouyWMMmLFZrzPAMr+WEFQlTkbdkxv3ncsWm+",
-	"cuALnVn6cDPm8g+SbTlObyrpphPXhFnfv56sq9Dw1xR3Yy6/QzDdxM+TmoPoOPqmMPqTg+cerD4xPu6d",
-	"/VnxHSYPxwb+gjkEZ8V3SSG4sLLKOiifgKgrf96Y2kLKwiJoJ+nAH+9GpyfJrs4uXOqUMKsbvRBoeD6C",
-	"DEWtpeREszqbwgGQhsisREaWSthKDvagxuQLofeLGMQs+drRseKO8Wd3zCski5IkOvCoM0RwOje9m37Q",
-	"hOT8DpzkMZhy0A6+YFynPfMpqvGD6uVHOxUePwpShDFr8J3aBRyiS5KWBZWrH7Ekd3ilHu5qoxFnaE4K",
-	"cAzRKWSNCkwzlPhWZIBgRZIIWV5XaQTVJlXzD2NmmR5GCyrEkuRwRCpEQvJlwzh3lROwzBxOFDNgWEsO",
-	"ZzVCRJmQCmA+RROiMGOtepsEgJHSRyI0dHQDMK7nACwHNA9c9qxWlORTMPqVukMa7u8XAlHh0yNcifqU",
-	"bQdROI/uWgqyKeCEU+NnAMJY4JXJ6o7QJztrtjKKj0l/lDS1kWhe3Iit408NcnpUL65wsLbDw2DDhggG",
-	"akO4DABGehoDGDKLk9qrtpkdPJSB9ISEoUeaupkq/5N5IDN6S75HHojBkYODDWy8OnCxrrCuZVE8iMMW",
-	"LI9nNXhY2oaIrWmIZrplHel6IWwUx0QZ1SYDw+PPj4EZ4NrRr9fRQS/qdbtRr+vTDPU6XfsV0uPxZSNi",
-	"5R2ixLPISYx6KMq2PsJ/ouTkl6uTi/Hw1B4FsEiGnSgqJwQvpaCZpk1GJJz8gNMEo/FW31Pm//zj+J/j",
-	"s09j9bVdroYoMnFh6yQywEL0ofpp+mgGyZymWwSymlqVNyFZ60NNJcQ8yzGblcrm56wWf6JlSLyJWQIm",
-	"gnNOJrLmC2jyE4Kw1wbRokMrOJyRmOmjyzvr5keV9KF0DmY0lV3tsjbnmWujwfibmmbDwBXu5jDXhMu5",
-	"XoiMKrQsKIOcOcUT8HKpsDr4HfJTN/lqqvTcKptpU9NmslMdYtzUvhWCrH3QG9Pjmz5q623d2Ny1V8E2",
-	"2tSyNpscQ/eBxq2ez4pNbSuLJAwular14PTqFrWJYJjaagxsRlP/vZsB+uBxAhfM+/Dhxu1pPda+tXqP",
-	"NfdM7hHgm4v9WPMm8T3Wuqbqx1pWK7gF/mzLLzVb8ud+DbWSYGThwCQtOcynnczcsC6Uyl2d73ohjIIC",
-	"ysZqSUTj9FeV9sys1KxEpvcUKML6XMhcGRBVbO2FQAnN9DnAli8FEqWVbVY5BXUHKS4K0IoXb8AvuTJp",
-	"YXpwMHxCe65QfV5rjWioLHDwzVo5bw/4kwyRrziV+aqOpdrg6hzS1WHy1gZRGruGw2AW8qGM8VfJKoOi",
-	"AcqxkggGczEzCRlCqQtI8AWBqWKrt4g5lG6gM8aLSm5Q2ZSBMdvxjinw6mE7Tx+aguN3m81t1bEsaCpJ",
-	"MUCCENQw7v1OWEhgnRW8XHrj1/rECYIGrfD1QMsyPtXrRcSN5Eu05DwHp51uHLMpLha20cXxZdWQF8g5",
-	"xKWBW9N38EwJxaemwgzVV8Z617qLA7bXredAAhqcR08cw66yhUXq9gLluGTpvM6DMwO9cVvVXl1lHUZP",
-	"yoGcFPyGFNcbcwwuR8cWLmAjcAwUvmmeCau85EqzEA0nl9pLuuoIfOdNPrCAkOy6IAsOdsvGKApGug1a",
-	"8gztvM15maFznqFhkc6pJKksC7JbjbZhfZyIgKMePWY6O/l2+rycIrdrRZde7B07hNuicD/CXDRZIwVh",
-	"Q/jW2ZLRgqRgzAieE5OT7kWq0sNsYuW1pD7r4RQLiep2tnzJo2mPFfy0mXeiU3Eg2cQZfMtUF7WfvYh8",
-	"Zza6M1IImHN3PSRceLaFFzW+UT4y+ltJUE3yDtk84hmgWU6us7LYYEG953co52zm9vpC6C2lhMmEEIZU",
-	"Hwb5rJRERLUJEbOLk8srR4LO6K0WtCWj8g0wwMuz4Tkano9QxtNyQbQvSQfMYjals7IgaMcId+DZarxj",
-	"A/KuO64/uWR9uXIs5LUV0Xby1wsPg9Ooa6H1hWJvQjpnc9GSFJRnaxQ4iNncYpDKGmMVfUGINCcmPFc9",
-	"foPsZ/rA1LIgt5SXwh1SgdDuoEG622LDnBj10u8H/c5aaEI+LjaKTFxrOeztURG+6uj77oqCCF4W6VZs",
-	"2N31RQnSB1iz7kHnGm/BqP082Xpzro2jYCvu7PMVOel9y4JLnvLcw6epWOZ4hWyLTbx6I404zofzt2ej",
-	"8yAMLo7V/z+cDi+vlH16Nr48g+OLjhvCkxLpqLteP8zbs/H45O3VyXGCOgi387td2tdVpzBTyuNdlWSm",
-	"3SnHo8tGR8yeP2z0oNuen4yPR+Mf6zobesWhbgtlMySIROWy6YCpOg/CwB0rCAPT3YPT92dOK7hPLv95",
-	"dXau5+4oey692z0FwA/Pz09Hb4dXozPwHWHm2wpN2M0YQRg4H/vBVWbmBrFaJVIAize1OZQOx5u7ddsT",
-	"BtvkibKGRrbdxqWi0rQxQx+bXSCjoas5+Lfp1nrj3ZwjfsceY3ve8xCNTfFls1vukjCbqXi5JKmHC5uc",
-	"G8o0OkG911E6ydFEAcbgp8sjN+ZE+/v2drQjdiM0lCgnSt71NE9ulF9J57jAyrgSA8fDaeU44yinC2pK",
-	"ycFp4xRJznOzerIomVqxmOmsVpLnTsARcUbap1ov9clhcBt+qFN68ddKyYEDLI9oPe0s8JZXfrUEMbB4",
-	"DDWwVSFzXG3SapXAItI5cmoA3cwklq83vMMFU/yobjoavztbb+cuvmnruo435q/XuIMnD7Avmvk0IKpl",
-	"dbXxMqGwAP7dCkNUOEjyUEzMgGTgeJHqIWzs5RQvcUolpBRwVpusS94+6P05eJVm2eFef9rZf5X1Ov3D",
-	"tNfBk6PDzuHRAT7IevtHB4dTNesHDnXjryahYK9raWVThoE/TXg9h9zFoHejtx173z11GHj6/1TysOO2",
-	"/cPThx0d61KpT3pmupjMsNTpZ/qvd1b0/PRJaTLNST/12Lb2KKJW+S3IV4xZfUSaMp041TxcvdGNKLit",
-	"N6csIeCCdXB8J+nAj2TXJFIaG9UeDYetASokCDeYQL1acymXujoO3Xi09ucPd7io99ulBgsstvpUYRwo",
-	"+VQxoytuyUPEgbLqqxoSMTO+nmZgUll21dTDOomiGsFmtWjorIuKZSJm1REDQBUjJBMDfTY9NEiypbcU",
-	"n9FH1NGOxDMUQxWAODDBoZwKSZU1pf4oCM60Bmi2lfliZPMK42A3Qud5adMNxdLYXA7M1pW3tqqms8rN",
-	"aNAaB6HOzlwWZEq/okRRh/6kXmBckJg9nBB0quSpQDtJJfOSECWWqSW7VcKpzyuqi1KJNxBj1gUNzYkR",
-	"vS7ao5zrIWzqLZLAdUx2iya7nKbEJItrphIMlzidE7QHZ+vKIjckKAYvX97d3UUYXke8mL0034qXp6O3",
-	"J+PLk85e1I3mcpHrM0sSZFWLJhURddAmQgyck4EBUB3Ef5aE4SUNBsF+1I32IVtAzoFdvKxSSF/e9l66",
-	"2TIzIv0ysKEBVj7Pqh/QiOvEVF1vRa3XOZ5RNhugZFlVCUwE/RdJ0IwjyWeg2kboR3pLECNUu/R5YfYE",
-	"BDKBcCvNmxf6BPkOJGvNCgIeeShj2Q1t366StltFTRUIb3Qal1uXRK/6jEiofGeSqRe8INXw9bynPNfq",
-	"GYmZ6i50kp0bxwBMkePk/fDy+sPZxcn1xcnbs4vjywG6uvh4Ajla6nu0xELqpGy1uBRqz5DFUq502RjA",
-	"oRaaGo027bIKF9soNRY6f1SXLqZsLY4dsyqQvQNrqeMNjdj4bvhgkNtWdPw9BjYbBwMUmwCr2t8xbAb1",
-	"9N3o5PRYPQAxpp78PDz9eHKfWHZ0Q+6ogKqMSRVUTN6sd24jiI91f3Xyy5W391o2G+KzMcMEpuqKfuEZ",
-	"34QMNwxfVXtQT0/PPqlnpuqDevJ+9OP7+yRUcADJwvkmW23DHV4B5ha/8EEyZJmGwmRuqqef341Or04u",
-	"QhRF0Rc1fTt1lJwVGhuAhEZHYy7djvSEVDf3iaY2NTugRJvMuHo4YcGUWt+pKjMpMYOMhQsxHWRMz13Y",
-	"vtof3ui89s8jXsTM4xAKIYRp+DRGGZcDT352GLPE64KKbJZMEqGf25kSzaRGmyihNiIrFzaVEt8QYXMv",
-	"lHjQ+RYKx9VUjQLJ8pXSBeCZamBn77xHiU49VbqSTdp0Z2OP+3jnkkDIVJD8Vo+vQyVKxMcsWYtaJSGs",
-	"lLJFq7UaQCaKTniB7b6o2J/JGoEkFsEjdKkpNOWLJS6oLqtREB1iDVGKQTKa+jFoWPHpBoPV897hRfVU",
-	"IdBkr+glAKd4zBLDCUKU2J2vfjubOHR2MKDP7NCk4nLKSDMWtxYiDocxjRT3XeBcGZQks5iwGADqjpmO",
-	"mCvwlwWf5GQBPd5BNi54ErUmUKlEo8xISkcqL3GBF0QngH9eOy2tOLHe9fZEdARVe5V2awRZs0iF0mWD",
-	"QfBbSYqVtRQGwRK3yvGvFdZ46BT1ffj7JmtrSQqkZVxPmbdKlroAgkBvAqjMSR+Iai6PgIi/GhCtTfog",
-	"xNtX/awS8D9Xqlo7/FcNYXJ6KostUC06U8owSwkkd9j5NFxbm7+vHaj3tSU3ZFmwdbXP1nmA9WqfTu6a",
-	"R+bXuWs7ghCEJ/yW7IYNXQHq4328etd5HaKPF6cdwlKekWwQM6Nr/N9aejjCvpKGcRMb8MqK5bjGQBzc",
-	"m1OKPgKZ2qyY1v0pe93uU4q8fvZkL5gnHXjSKTiXwVoOgVGa18PqwWWn1zno7PU6ve7rg+5+b6/X7/QO",
-	"DvePXh/s9/udV3sH+/2Dg/5+p9fr9gNvONy4NFrR6ir3NOh1o71utN+LoBxJo2ZKcDjJ8F6XHB6mGd7v",
-	"HXRf90mWvp4cpIevpkfptEf2J91p/+DgaIKPjrqTXrfbxzVWvYVO6vIi9fR1TRBfZLy5BXT4dTsn1Fps",
-	"de+hwOP+oSm940bj7B9q/E632wv8gS6D4PVwURXFacVnGnGOZvDCCSO4YQJdH+jAArnmsjcgfCvdKNby",
-	"PML1JKt8Dj7QtOCCTyU6+ZqSPAidJ59M1vizKP7gORTf24tev16j+KzfI68ne/gwPZr2SS97NdnHB+lr",
-	"sjftZkeTQ9xPe+TVdD87mLzGe+khOZp2sybFH191ur3eqy0pvkpdgF8dPp3SlHTwcikstePeZC/dz/od",
-	"cjA97PTxq0nndXqUdbqkN93D+5N+epCtU/vhQ9S+98pH7UUm7Pia1puR5PX3D+2FDWHY9iJ0o/1u0EpU",
-	"D0o869S3xjSyz+tk8zpF+/577T03cOfbf4cHf8j+OwC5U8vj558Y8lddX/Mm6Jw445gwLpVFq0p323/g",
-	"qbpTEAHntivXorbHEnA0hDoL8jF3BhUAhP/GM9WR97az+zDoawntQ1UlyV8616DBJ73HP2nUeYePXj/+",
-	"UevSAfVZb//xz9r30Kjv9reA0XvF1n0YHGyDk+bdUeDXLxcLXKxs0Mk5di3xDBh65aENvqgP/G68lxic",
-	"tS/dcgVw/IcL6a3jamqeOuE+N/NY5wqfuFUAdDVDsJd0BcqqahI4nmytAFN0eegErWNW1wJyx9xJnOp5",
-	"Cdrrdne1nVzXgwUfJCQDSwGWceO0NhVujoWyb908D7XPloS5Xm9IRlImZysVQ3KdeEFlG6h+92g3QkOm",
-	"KznqC9egcgLT7sDa+wmYaX/cb3yLl0uCC2Hu0rBJopDyZdFHnbpPiEPwAGvLWZft4GlaFuDhfqMPrurc",
-	"5PpxzLyAHFUHa+1VQGoR67PnChqwB9DOxbu36PXewdHuoL7lB0+lyUWA1mHMeKGvLKorbyu0GJNiRqT2",
-	"qp5NUVZqJUWtOzi7QFPRLtQc/KAKEn2e0mddO4kCV9wxsw3GfuDZ6mlXQjgXafnj6o04uQ0gN+LF24Zk",
-	"n2rxtZMiPDLlm9Ii6oijOev5THtr/bqMzdcenFuPHxVogRlUC1nB1Wfa2Nmu/Gmj2ilUEnUKvTUKeX6D",
-	"WPfW5d1Cvp/9M/hbGP4xwvCBqNfT5OLvNLvfGOO6gGLEolmLzypUM3oLeb5voCpudazEKcQCwoSB/tTk",
-	"WT8S6xB8zB941ciw1cWc6+SVbW1uBh5BOa9tIvBwNbf9Q/e4PNMF87cH5m8PzL+lB+Zp4lnLBb+dV6VJ",
-	"/qkSof/4R9X9qf/bRMiPRLolcx+QHLm9OcdvLZ3ymYAr8LSJpLNptOBop0bpMqLNq/GQvUZHh5faxR+U",
-	"6qxFTV0GQpkynmITMfPdmmJNkqrkBIzgZDYUnM3cC4DUu5j1u73KJvCkzbjT0tG/nz5diYdu8DCnOXWm",
-	"FtrZ79ojKrX1oM96wnWPGSpZrkZIuTnvksX6Vsc7Ksjum/VLKu1NjOg1mvOycLo1N3foDuHGZtMjqjrU",
-	"oUHGzTrxUuZwKKe6s/FFa7QoZiMJVV5FI7HE3si4JIVemB2MpmWhc4gAjMq21lVsd3X+Va/bbeF0WX3h",
-	"dGFhKIiEgJvTz7+tBacvpnqGxWarwzj3StV1YHz3INWlX1o3Am3N8esLtTz8fu1KLcjSs3fP1CLKpM1/",
-	"V+urfUVPQFY/zSc/pvSM/jT6+K9Rb0xHYsQuDtK3o8PRzfKXn9/+dBSR1U85eT+kZ7+e9Ma/nhyMj0/u",
-	"Phz/cBSlezmbLN51s19+ytcurvnWzn+deTp/EurNTUZ+3OvTGS2X6VuczknnLWey0IeGfEOY9i/H/FLy",
-	"wlyk+Lf99v2Er4lABIPPXxquTaiO5UhgSFquhK+5K9YvfU+a1zNVt0Y0LzCekJzDPXB84HkLeTU6L6Qh",
-	"rsH7jqXpWki+hOpcwC8luN8iNGz2ZVJlqLD3pIT2gmBIesoLgrOVc79vJYjd8kUxa12+u7OnGvSVjGAZ",
-	"Ouh2wRE6MMnP/W7PCETnouWY1TVndKDfc9f2roLfnBazM4XCP1ACQeIbouZDTQoMRwuCDYptoTsqUE6m",
-	"4FEiLPt3lkH6gt5vFkJ/BdbYKO7lYY4XDao36bpm3+j121YceZkuL3WVLbX42xs6vivg/2aHmho9/NDQ",
-	"2WaGaJ1WnkvuzP3dW7HKmEkeoRNc5FQZNQ3VtM0X8UpXekYlkzRHjp4P6X/N/h/ijxv44sZLybfki7ZG",
-	"OjBGtBVf/HdlZGYy7gXA/6uYmtG0Ja8uX/VshL+s1j3qP0cxdtbcg6ehFw1/nor8N59v8/mKcueksS4b",
-	"Gb/2vry87allMBXnvYGL8cbjUmhMSCYqT4c3NmHK2T93SzSq39sq/maz1ceLDutS9AG/2Z7aDZAb3a1w",
-	"RIoK+EXZLPr/Rjmgt4SBY2xO0hu0s3bWDi7scEiofejOR07Nu0Bz4itY8QBNveMFiGt7LUTKi6y+DAnK",
-	"n2m5hyRRIgwqWUjVF6S4G1siQpetm5IqX2hibiBKtOQDv1vM4Lf60CMH3+YEF+sXVa3RdH99ovApyaK/",
-	"g7d/kOddk4vvBrBvoubwyTywPrvYuHtsbfA5biQntW8Ug9MrdZEPXf9IEc9uiNwryhw/utoZUG6Fl0xt",
-	"kZ2ks8BfO3bLdJw7ac3BVPAqKy2Xw9FUnOdV6sbuAHwQaFrmeajTfZSIt1fSIdg0ro9Y13M3lwY1dhS0",
-	"WtQ71Zr3GRU2K0nQnDCZrzYdcfFttgdj22e2/Hm1CE4eGDc1F+vqIt8W9m4fOnGvv6sFzcNlrp8d/a5u",
-	"w+u6F7d9/vZcI3vZYq953+G2mNmUG/OMUOn2uUzrdLJBhq/zh79Z8h+aXPq9GHJLfWlWovj8BTKwoK2P",
-	"K1Spl3VVN7cGw/B8hCZYEKgbEFXH6tU0pT5QpeHa0O0LYUslNBwj6xUTIDGz0Qa4EZMxwwI9tVKGzhoy",
-	"F5VAIK/in5qd2oIBCkXrp+8sTpyz9FXRhaj+uo5br3dx1q7SgLwrGyIll4pGJYYIOaLUrR88PB8NIJyN",
-	"c89y2bq+cJIU5t/v9huzXSOd+y/3/y8AAP//",
+	"7H1/c9s4kuhXQfFdVew7ipH8a2K5XtVqYmeirGO7bGcyr6JcCJGQhDEFcAHIjnbK3/0VGgAJUpAtJ565",
+	"2b3JHylZIoFGo9G/u/FblPF5yRlhSkb936IZwTkR8PE1Z4owdUWyhaBqecELmi31DzmRmaClopxF/ejj",
+	"DCukZgSVeErQHC9RwXGOMMuRWLAjxLiaUTZFE8HnCOu/iEBc0CllSRRHgvxjQQXJo74SCxJHMpuROdbT",
+	"qGVJon4klaBsGt3fx9EZv1JckFUYrvkNYRLNF1Lp+dCYoAxnM5LrGeoRCVvMo/6niPGOhIE+xyuz3GuQ",
+	"ZMmZJICFH3F+Sf6xIFLpvzKDE/0Rl2VBM6whePmr1GD8FpGveF4WACARgosvcyIlnuoJhBkEjXm+7KOX",
+	"9ocvevo+usXFgiAqAXjOCOITQCkuCn5HcvO7RJ9G0cnl5fnlKIpH0cfB5dnw7Cf4PDx7cz6KPkdxc1qp",
+	"F/uHTPzZzqxndGu/IcuoH41xnlgQ2uD9UVi5/3zvU8F/CDKJ+tH/eVlT/kvzq3x5ouG7tPtvqKFJaT/i",
+	"HFl66AMw1QoEwTcSvpIlyWLEBaJKwspQxhdFbilzxATBeYKuZ8T8KPFSojt9iqhEd4KzaTJi0X0cvYWz",
+	"+IaSIpfXnJ9iMSUtIlTkq3pZFpg2yS/a2+05MJEZBplx0DXnyIz00FlbWfd1vdQXEhkugSTJ9M8a7kIP",
+	"KZCaYWbRMiGCsIwgScQtESOGs4yUSqKttDPHXztmiM54qYhMY9RD7+mPaLxEOZngRaG2E/QTfyHR2+vr",
+	"i3oIJu+I0EimEo3JhAuCMFsiXhIBBzFGlCFAB9KYiYELZQWXBHZmxDLOmAHa4njIFBEMF7Dx33fCqR3K",
+	"govg9+CRDD+5/gy555PgkGunfk66HzC0YORrSTJFcjcN7JRHyYzobzMsBCUSVUDlRGFaJBFwcPWGL1j+",
+	"fZi+IlJquhtFXfuvA//t6f9euT/dv1GEck4MFyFfqVRJcFO+e9D1+8e4Siaw7Pj51/Kcu3zGFYL9CbKn",
+	"lZnj6AIvtbRfw52+Q0S2ecpe73Bvt7uHgF88Kucefnv9RpVmOYniPCksk/x2KJ9zZ659UROYGeSOOZWW",
+	"0ZotXOXD2YxkNys81OhopJAkRpwhfZA9vmqZ5SWZCCJnoG1dkslCkvx7dxwGREqPiGZYIvK11NpgHxV8",
+	"qpk5nmrZFt7vzd5dv9t2hARGSOzbwR3fbKbfVc+ATV+nZDQhdOd0xO64uFk9yjSbgaBMGwtNQVjWX9+Q",
+	"ZdofsRH7T5Q2MbVgN4zfsRR1fLLLqdFwqJRaa1MIS4QdZCOGLHBbmAGFSmm+iCubwIzzovpea3xgNBgq",
+	"hSHq6QSRCgtF8u2jAIh2gzSIGj8Fn9LGzoXeKfh0SvKEL1TgNZaT3B0XNcOqj6jSEN1heGxKcsQXCjbE",
+	"PrsEaBcSlsTIHRFmPIm2sEJzLhXqaY7OEMKCoBtSKrsUT2V2OA7tfqI35y0X9J+coVdJN+minGQFFkSi",
+	"vW4XTbjmDUSfaL0ve91egk49eoUHsAZNq6QeAVWnHUC4pnPCF89o/QA0gmSE3pIc3VHNerydfaHJGedI",
+	"2Xkf5fVPG+4hdgCDJmsm/r5V/K6ywB09rXjdEh+YNvu3YI2YhUtr4/qLjv07jdFuF0lPEY+18cK00gdn",
+	"EVaoDx7ikxHzDKBtw2fs6ax1brSicn9geKFmmm6/V3zMqZRabI0JFloQauIN0kvwwfWUsPAhjDeb9jk3",
+	"+IMkwtm9GhLClMaKcWd4HpqPHz92Bt7vq46RQXGneX76I4CaJg8bfffVEmD4wcWwMouaw54zYmyMWHN5",
+	"x4N2drq7/4UEKblQElHQs0uhlQhFjTPFQ/IKpJqsxgWJ0RxnM8oI0KX+Bt2QJajslXUrjc6c+Hp1azEr",
+	"u7Y632wxx6yeRRAsOWtOdMIUVcuW4iuT1enufUfWJ2+dbThqjxMf/0oypSEdgDgErUrD2USZkZVflPu1",
+	"uYorwkDQpgNLsHB2+sjsNxotut3dzB8CviHpEcLo3cdrdDfjkqCUfC1TlBWYzp2OQJgW4UZabrDgBpTB",
+	"NbL8DS0UAWLCeU41nLi48NY6wVr7XFkgbLUEoevUUuMKSicwoEyRJAXJzL40kWef0B+pInP52Mm0s1lI",
+	"7+NoTtnQvNirFoWFwEv9o/m7disOWB7yKDYxBb/GFWRBXC3U7FSrCqv7DV+jTJBcn3lcBNac8zkOvXpd",
+	"ayPmkRjJRTbT1KN1nTOifhyeXyGG56R1CH4ZvL84PYkAG6eETdXMR0d94kos5R0XeXhu92sfYWTeAW1J",
+	"q4MaoXpHzdd2r7VS9CunjGildMS4yIlIUEPfeSFRuRgXVM5IDipRrQCFht3CI/YO32KUZjMsPn1Ot2Mk",
+	"OcoKqokATQnT5o6TdFQhSVhuPI4w1ISL+dGIaWxZ7IDKPMMs79wJqhRh1WDwqltogn7kagYrMsYZybUs",
+	"bCDZfOpcaCx1heZonJHzCcimh/Hu0fbKljxAv1peaXrQG766YyCC9E+gTWhNQePBEE6CPlycdaRaFgQe",
+	"kWgr1SP9zS4nyfg83R4xvV7NNeWi1CJB20t6kLTEShHBUq2dLCRs1hKlf0vbOMH5nDIqlcAKvF5NNNhR",
+	"on7035/++2+f/+s/VphUHH3t2Kc6tfSuYV+4NUq0BfCb5W2jFcCPalKoXoK9r5GCJCmxJp9iuXLmKzR7",
+	"ZyR2B3UdBzAxjfBZUibewSdGfzeGxSor+JPKjthZ1OsgO/mazTDTNlVlojRsRqBJlF6cX12jl3as1Dh7",
+	"CcuN2mlsN//Bgk+1hvtEYdYGNrRdPxJ1Rwj7PgFn0DmhpMhRqqklRQUl0jCjVP//My4WJEWKo1Rx80eM",
+	"xpqzUJYVi9zohy0J6N4LE1LB7zTKjvSGQfRsjlU2AwQCJC8kMrIRvH1hVjGwXE5zc7aYj4mwq+ATZFc3",
+	"ZBMeJAS7jjBwMzqdPQG6tji2u7KxSLYntMZYDV5w0xfFjeatTpHXawyvQxC5KJSLXlVONSBurctYC0oL",
+	"unydzlxbM6vx12V7XEwLe3bAy0fzI4THUh93dzjlIssIyUEOHZNSEDAvtNnnK/OI6sFu+UKAvmWspfTI",
+	"0JxmkoKohWBOmq0XQ23NydldIWxJzVuNMi6BPTURkILrSi/YmBtaKCf+5A/pd5VFE4CJ5ut2r94di09F",
+	"5to8w2O+UE1d6WDyan+8i/c75Ie829nD+UEH98huZ/eH3sGrPO+RfL8XOgdSYbWQXzKeB86CiYHBE6tE",
+	"xJnb5D7a6XZRTgp6SwTJY7TX3UPWVzdi1mbS3x4i+wcIOWufkxycibm23wgQQ+VCMG6RpnDe6XbjSOMe",
+	"KxN/2t2p10WZIlOjQCs6J1LheRkiXMJai7nDWjllBPZ4TouCSpJxzdIlZRmBpz8w+hWRkmezBup7+we9",
+	"w93DHQiTNEE72AuA1uIBVEtkfxd80EPH/zUoesdY4TDZuHNknjOiutoDz2h2jjv9/piA2YzOuOWgVCIH",
+	"ZEC657kgMnCKhhfI/ubIxWilKCe3NGtp973DnaSb7CS9/RBdFtx4Y76ETsep/RENj43K7k1lvQBBph8W",
+	"I2+5VEaxehzoN8Ozzul1p9vd2wlKFSsJmhP8nTKQSc2dgYGtxPg4PDs+/3gVxdH7wesojt5evz8dvH59",
+	"cqW/Oh2effgliqPhuf5rcHZ8eT48juLo/PrtySU4kyrw6nFWQLslQlIe0Hl+Nj+4xQeArIbfT/aSblCL",
+	"WaVSzhSmTD6HamKlfENDyez4KIVkjHSVSh/RGTbXFFrS3a0sIN7j6NYpFU8R/LdrRf2x46nv13uTrHzS",
+	"RzvkeK35sha/ioPgd36sFaR5XqtVk87LkfERAjkwUewyYDSlnr05D6JHapbOssA6LrikJqXDsmZtdQPz",
+	"Kgq3BEpkbLTSXmxD/oIspGFRK3xXm3BzDWEvJB4sBix7Wd309dJD89i0+j1158bqWiCigScZRkSsqWZW",
+	"sAxCugqdttu+rNMLUvtrNbUTqndOrjmSAKnmtv9x86PanQZ6qo2PWiTwmKBqE69c9TFqDqtIHuLJd2iu",
+	"rfOaep0e5sfiZnqBgpdl7TvRgivjIo9HjBc5kQpNqJAq1qQvFV66IIV+MsOlle9aMzVRvQQNlYk8SE17",
+	"lf4iY8hFAKoDZ0KNohQZp5oxBDHKCoKFFwwVRBIF8vXYwlqt5YaQUg9HBXLYt6aM7COmjypIYiBy0IPW",
+	"k3k3REi+9r6RorrCcVYU1hbRVDPE1W6GiOGE5fIjVbPfSx6A+W2M7j9aILil/REC4eQfC1zIZ7f39Tl6",
+	"Mt5CCKtdu9X50LotSbWOnxrF6kuOFU700tLN8Atrfhi77ZyxJXp3dX5mEjU3suK/dT8aEbUgu4ZAKZ/Y",
+	"EALYlMjkExpWY5PWjAzRxqcTgWomCAEzU44YiBSnmzlfryA477ezKeIVw1WzpRGzVvSnz0nzecNXHjD9",
+	"w8sCroq2FnKBi2KJOCuW214o6+GoWJMfPcFq/05jOxgtq8VbC8Zq4tDOv8FSXWA1uwLTLWhkQnKJSQqV",
+	"hOXOFawpQu84FgRBTlSdtDHBUqESq1lssmVcoLul0uk100IPYcVWZ1F6UfKSZOAHZRMuMiJHzDmMb3FB",
+	"c6y4eCERB0BlgiprGN4zbnF0Q5Z3XOQ2TmKeNcBUINbBSarNgzlhKtbTUm38TYxPFEjeZQxMOQFCFnwx",
+	"NacQAh80q+EyfnqXbYuFMbwlnkNyWLFEsuD64ARIFmeK3vqcdsx5QTAzXl8sQ6aP82DVazLAr3itqERm",
+	"/E18uABHiGTeElyo2aoWpKf/oqd/jLBbNFersfIBDUrWgUyCKLslTHGxRDNe5GAlP6xAyIq8HTvmN487",
+	"Nu1bHnyxt8oQbs64+p1kW4Gzm0q6mcQ1aff3zyfrKjT8OcXdGVfPEEy38fO05iAmjr4ujP7k4HkAq0+M",
+	"jwdXf14SNrgYHvNsMbd5Qyu56vYZtJt0UW4fPLJGGaj1lqtpMrXmm3vlqiQZndgspFVcUOvmb36rqCrC",
+	"5vpah4+W3rdNp0/GmRI4a7l7DpPuGndPA28AQT1fCHO8JAyXtFkqspt0k90oGM5XM18xcOO0JnaDxgY1",
+	"7r3gzolnIFso+PgTZn+ci2dJ/rh0WoZzLT8BUdfhjD/N/LRtTNBW2oE/3gxPT9JtkxdammQ+p9W+kGhw",
+	"MYTcUqNfFsQIKZd8A5DGyO5ETkqtJikOlrzB5AtpOJ3sj1j6tWOi/B0biejYn5ASC5KakLHJ7cHZzI5u",
+	"x0FjUvA7CG+MwAiH5+ANV1TIJ6jGD6q3H21VePwgiYhHrCExaud9jFx9409YkTu81F9uG3Mf52hGBLj0",
+	"6ATyfSWmOUpDO9JHsCNpgpyUqnS5ir3q9ccj5sQVRnMqZUkKKG6LkVS8bLhVfLUSbGpPhowYiJqSQ5VN",
+	"jCiTSgPMJ2hMNGacP8alb2CkNckEDTytDtwiMwCWA5r7vmDVO0qKCbhrtKJKGoGLFxJRGdIAfV3oKccO",
+	"4qcBq2MhybpQIc6shwgIw5SeThFlCfroVs2WVmW1iauKZi6HgIsbuXHksEFOj1o0FQ5WTngcrTkQpv7V",
+	"ZwAw09MYwIA5nNT+0PXs4KHcsSekej3yqJ9j9D+ZwTOlt+Q5MngsjjwcrGHjVanMqrqwkv/yIA5bsDye",
+	"jxJgaWti7fZBNDVP1jHKF9LF32x8WB8yMBn/+OilBa4dt3yV7PeSXreb9Loh9cXs05ewKXF8dtWINQan",
+	"WOBp4qW0PRQfXZ3hP1F68sv1yeXZ4NQVcTgkw0mUlfuIL5SkuaFNRhTU7EAdyPBso/cpC7/+4ezvZ+cf",
+	"z/TbbrsaoshG9J17zwILcaPqox2jGd70Ht0gBNnUqoKp5EYfaioh9rsCs+kCT4nJc7DiT7ZMwKMRS8G4",
+	"8yqcEmd4gg02JggHrUcjOoyCwxkZMVN0vrVqOFbpOlrnYFZT2TbBBluJXpt71lPYNPj6vnC3ZXhjrmZm",
+	"I3Kq0TKnDLIdNU/AZamx2v8NMovXedmqxOoqD23do800tTo4vO75VvC4jh6sLWxoRhecn3zt476nAaza",
+	"dU/WBq/nonjg4dbI52Lds5VFEkdXWtV6cHn1E7WJYJna8gzYjKH+ez9398FCEB/M+/jhh9vLeuz51u49",
+	"9nhgcY8A39zsxx5vEt9jT9dU/diT1Q5ugD/35OeaLYWz9gZGSbCysG/TzTzm005Db1gXWuWuKvNeSKug",
+	"gLKxLIls1O1VCevMSc1KZAbrdxE2FT0zbUBUUdEXEqU0NxWcLS8YpLhr26xy55oBMiwEaMXzI/AoL21C",
+	"n5kcDJ/YVYTq12utEQ20BQ5edSfnXWsGkiPyFWeqWNZRcBcWn0GhASze2SBaYzdwWMxCJps1/ipZZVHU",
+	"RwXWEsFibsSsp0NqdQFJPiewVOz0FjmDpht0yrio5AZVTRk4YlvBOSVePmznmXI3KJxcb27rgZWgmSKi",
+	"jyQhqGHch93nkHo8FXxRBjMPTK0QggdaiQd9I8v4xOwXkTeKl6jkvAB3q3l4xCZYzN1Dl8dX1YNcIK/8",
+	"zgC3ou/gqRaKT01iGui3rPVudBcP7KBD1oMENLiAnngGp8q1hKmfl6jAC5bN6gxGO9GR/1Ttj9fWYfKk",
+	"7NWx4DdEfFmbHXI1PHZwARuBAl54p1nNV8U3tGYhG04ufZZMvxh4L5g24gAh+RdB5hzslrXxL4zMM6jk",
+	"Odp6XfBFji54jgYim1FFMrUQZLuabc3+eLEcTz16zHT2MiVNpaMmty+aLoPYO/YIt0XhYYT5aHJGCsKW",
+	"8J2zJaeCZGDMSF4QW00QRKrWw1xK7BdFQ9bDKZYK1c+5xjOPJqxW8NNmxpBJooI0IW/yDZOU9HkOIvKN",
+	"PejeTDFgzj/1kCoTOBZB1IRm+cDoPxYE1STvkc0jngGaF+RLvhBrLKi3/A4VnE39UV9Ic6S0MBkTwpAe",
+	"wyKfLRSRSW1CjNjlydW1J0Gn9NYI2gWj6ggY4NX54AINLoZVkEBWoc4Rm9DpQhC0ZYU78Gw937EFeduf",
+	"N5wWtLpdBZbqixPRbvFf5gEGZ1DXQusLzd6k8qqqUUkE5fkKBfZHbOYwSFWNsYq+ILhdEBtYrb4+Qu41",
+	"U+pWCnJL+UL6U2oQ2gM0SHdTbNha3yD9vje/OQtNqsfFhsjlFyOHgyNqwtcDPe+pEETyhcg2YsP+qRcL",
+	"kD7Ams0IJkt8A0Yd5snOm/PFOgo24s4hX5GXmFkKrnjGiwCfprIs8BK5J9bx6rU04jkfLl6fDy+iOLo8",
+	"1v//eDq4utb26fnZ1TkUnnpuiEAyq6fuBv0wr8/Pzk5eX58cp6iDcDsz36d90y8MM6083lXpgcadcjy8",
+	"agzEXOVoYwTz7MXJ2fHw7Ke6Q4rZcei4Q9kUSaLQomw6YKrBozjy54riyA734PLDOe8a7pOrv1+fX5i1",
+	"e8qeT+/uTAHwg4uL0+HrwfXwHHxHmIWOQhN2O0cUR97LYXC1mblGrFYpMMDibVcVrcPx5mndtDZkkwxf",
+	"1tDINju4VFaaNmboQ3MIZDV0vYbwMd1Yb7ybccTv2GNsL1jJ0jgUn9e75a4IczmmVyXJAlzYZktRZtAJ",
+	"6r2J0imOxhowBh99Hrk2mz08dnCgLbmdoIFCBdHyrmd4cqNxTjbDAmvjSvY9D6eT44yjgs6pbQIIdeIZ",
+	"UpwXdveUWDC9YyNm8pFJUXgBR8QZadcjX5mab3Abvq+TsfHXSsmB0qNHtJ52/n7LK78sQQzMH0MNHFXI",
+	"+deHtNolsIhMdqOewDxmSwJWH7zDgml+VD86PHtzvvqcv/n2Wd91vLbyoMYdfPMA+6J5SAOiRlZXBy+X",
+	"Ggvg360wRKWHpADFjBiQDBSG6RHixlnOcIkzqiClgLPaZC15u0T/U/RDlucHO3uTzu4Pea+zd5D1Onh8",
+	"eNA5ONzH+3lv93D/YKJX/UA5Pv5qEwp2uo5W1mUYhBO8V7P/fQwGD3rbsffsSd/A0/+n0r49t+3vnvjt",
+	"6VhXWn0yKzNtgAYLkzho/nrjRM+7j1qTaS76qQX3xqOIWo3TINN0xOridspMyluzLH6tG1Fy1ylQW0LA",
+	"Bevg+FbagQ/ptk2BtTaqK+qHowEqJAg3WEC9WzOlStPXiK4tiv75/R0W9Xm7MmCBxVbXg44iLZ8qZnTN",
+	"HXnIUaSt+qr7x4hZX08zMKktu2rpcZ1EUc3gsloMdM5FxXI5YlVxCKCKEZLLvukqEFskuaZpms+Y5gJo",
+	"S+EpGkH/hlFkg0MFlYpqawpaYhOcGw3QHiv7xtBlhI6i7QRdFAuXKCpLa3N5MDtX3squ2sEqN6NF6yiK",
+	"TV5tKciEfkWppg7zSr3BWJARezgh6FTLU4m20krmpTFKHVNLt6tU4ZBX1LQTk0cQYzatKG2tj9kX41Eu",
+	"zBQuadqm6NnsFoPPyoWoDQor7kfM7e0cuVYsVJPxTyfmLJgpX972Xtp8tWSJ50W6DeuybkvZR6km2MT6",
+	"N1Oj6bXS9Iy2D3l6oIpKMsda+asc0pRNj1D6tTMz+OvgknYeGLGBZkOBVI3YhBcFv5MJGiDTDMP8pI0T",
+	"6ANYO7rdeqGpn7S92K3RXgGFtoxheUtyv12ya3WuGUf12cW0YoQRw0LwO33ANMONbTOOKkzgksrdK0mS",
+	"bCOBqWv+Nse/cuFWe4QwW45st0d/UdVSwPQipDECZfUIpnukFV7bI2Y6HGrazmbumQR95ALOGC60RIeT",
+	"q7VBDXj1zLWXbvlCesEER5NYGR4SNz3ZF8MKFmpr2qr0B0OfWt+4dfFqKrQGXxUFCKs5FTQjtlLFyMVo",
+	"UOJsRtAOZHouRGG5qOy/fHl3d5dg+DnhYvrSvitfng5fn5xdnXR2km4yU/PCFExCHmrUYqsa7A5ax0u9",
+	"rNE62zRIv1E/AqQ0kkmrDNIqYfRlld+uD5yfEDYlKqzmNYycyq1fjQMnrc6aN82g9NG9wFPKpn2UllUL",
+	"01TSf5IUTTlSfArWW4J+oreaEqiJWnFh2T7E6oE3V8YlF6a9xRbkI04FgaAT9Njtxm5s3w7ZrhIDNAhH",
+	"JlPRb5pk6H1KFLTltJUecy5INX29bnPqDXfXw8VeJUajRsl2YE/fDq6+vD+/PPlyefL6/PL4qo+uLz+c",
+	"QBoi3MdQYqlMxYjefAqNsci8VEvT0wpwaPRCg0aXE15lRLhEDCxNcrvpq07ZSqrGiFW5Gluwlyak1kj/",
+	"2I4fzONw7WZ/G4EmMYr6aGRzCLQIG8Fh0d++GZ6cHusvQFPT3/w8OP1wcp86iXtD7qiElrFpFTdPj1YH",
+	"d0Hyx4a/PvnlOjh6rX5a4nNh8RSW6mu3MjC/jYqvmb5qRaO/PT3/qL+zLWn0N2+HP729T2MNB5AsFF+6",
+	"VkD+9BowvzNPCJIByw0UNjlZf/vpzfD0+uQyRkmSfNbLd0tH6blILbdDrYHOuPIHMgvSw9ynhtr06oAS",
+	"K6nxcE6OvQdiq2obpzUpZJ04ELZE1ruyDcfXhHwag9chKMTFiAV8njFE6a0qglHOVT9QPBKPWBr0siYu",
+	"ESxN0M/tZKBm3q7LBdIHkS3mLlsY3xDp0ou0BmRSijSOq6VaG4kVS63uwnf6Abd673eUmuxqbQ64vGR/",
+	"Na4WMbiWFNQoSYpbM7+JBmotdsTSlcBsGsNOaQFb7VUfkq1MThczSpljfzYxCvK0JE/QlaHQjM9LLKjp",
+	"+SOIySKIUYZB+bPNrdCg4tMNBmvWvcVF9a1GoE3QMlsAcZ8RSy0niFHqTr7+7B3i2DvBgD57QtOKy4Hk",
+	"j73COo/D2Ic0953jYsKFJimLCYcBoO4RM0khRlfj44LMYcQ7SDgHZ7nRFCpdbZhbSelJ7RILPCemxuHT",
+	"SisHzYnNqXftGhJoKa4NOCvImh10tLkW9aN/LIhYOmO4H5W4dVfIStefh1o83Me/rXMolEQgI+N6SHGQ",
+	"pT6AINCbAHa7YRD1Wh4BEX+1IDq3y4MQb96SuKox+VSpcu0IdzWFTVurnBKRfqIzoQyzjED+kltPw3u7",
+	"/v06RnBfOysGLI82bkXcKnlZbUXspWcGZH6dnrml1XY85rdkO27oCtC888P1m86rGH24PO0QlvGc5P0R",
+	"s7rG/62lhyfsK2k4amIDfnJieVRjYBTd2xLqEIFMXOJX63KnnW73KR2oPwUSdOw3HfimIzhX0UqajFWa",
+	"VzNHoqtOr7Pf2el1et1X+93d3k5vr9PbP9g9fLW/u7fX+WFnf3dvf39vt9PrdfeiYMaH9dq1EjKq9Oqo",
+	"1012usluL4FeSY2GTtHBOMc7XXJwkOV4t7fffbVH8uzVeD87+GFymE16ZHfcnezt7x+O8eFhd9zrdvdw",
+	"jdVgF6a691G9fNOwKJT80TwCJsNgMz/rSvrAzkOx9d0D2xfMDzi7P/T8nW63F4VjuRbBqxHRKlDZCkE2",
+	"QnnN+JwXKfMjYaZ52b4DciUqZUH4VrrRrOX7CDeQj/Upek8zwSWfKHTyNSNFFHvffLSFEd9F8fvfQ/G9",
+	"neTVqxWKz/d65NV4Bx9kh5M90st/GO/i/ewV2Zl088PxAd7LeuSHyW6+P36Fd7IDcjjp5k2KP77udHu9",
+	"Hzak+Co7Bz51+GRCM9LBZSkdtePeeCfbzfc6ZH9y0NnDP4w7r7LDvNMlvckO3h3vZfv5KrUfPETtOz+E",
+	"qF3k0s1vaL2ZLLH6+0NnYU2mQXsTusluN2rVYkQLPO3UV1o1Cizqeoq6CuH+uc6eH5sOnb+D/d/l/O2D",
+	"3Knl8fcXxYWvhFjxJpi0T+uYsC6VeesKgbb/INASTBAJTSUq77mxx1JwNMQm0fcxdwaVAET4OkY9UPAq",
+	"xvs42jMSOoSqSpK/9O5ohFd6j7/SuIQCXnr1+EutG1H0a73dx19rX5Kl39vdAMbg/X/3cbS/CU6aF9tB",
+	"6Goxn2OxdHFVryeEwlNg6FUQIvqsXwi78V5iiEe89HupQIUblyrYZNo2ZPYi2n5yvUmHP/FblJhWq2Av",
+	"mfa4VUs3cDw5n7PtCD/w8jJGrG5U5s+5lXqtPVO00+1uGzu5blYNPkjId1cSLONGKwkq/TQibd/6qUz6",
+	"nJWE+YEdyLfTJmcr20hxk1tEVRuove7hdoIGzLSZNbdBQlsXZtyBtfcTMNN+ea/xLi5LgoW0F/24PGjI",
+	"anToo15TOsQhPoaN5Wy82jzLFgKCOEemNtuk39dfj1gQkMOqdtzdU6Y3sW6MoaEBewBtXb55jV7t7B9u",
+	"9+sryPBE2XQbeDoGJz/cp1ZfC6DRYk2KKVHGq3o+QfnCKCmuyYMpvDAu1AL8oBoSUzIcsq69XJhr7pnZ",
+	"FmM/8nz5tPtqvFv+wqkjjVQQlyPRSInYNOvgqRZfO+8nIFO+KfOneZ3v/XfbW6t3+ay/k+XCefyoRHPM",
+	"oJXREu5lNMbOZr2ZG62Yoc2x14Wy0WX4G8R6sGn4BvL9/O/RX8Lw9xGGD0TFniYXf6P5/doY1yV0SpfN",
+	"RqFOoZrSW0hlP4KW3VXllNclCoQJA/2pybN+Is4h+Jg/8LqRRG46zdf5WZva3Aw8gmpW20Tg4dr8Fu/v",
+	"dMH85YH5ywPzL+mBeZp4NnIhbOdVmcB/qETYe/yl6nLn/20i5Cei/H7eD0iOwl3rFbaWTvlUwv2cxkQy",
+	"CWNGcLSz/0yP4+a9ncjd8WXCS+3+Jlp1NqKm7nSiTZlAP5URC13p5EySqqsKzOBlNgjOpv7tZPq3Edvr",
+	"9iqbIJAZ5i/LRP/efbyWD10vZAuWTTIi2trtuiqs2now5cxwF22OFqzQM2TclnTlNgnpjkqyfbR6g667",
+	"Jha9QjO+EN6w9lohMyBcJ29HRNWAJjTIuN0nvlAF1J1VF8q+aM2WjNhQQQtq2UgscdfFlkSYjdnCaLIQ",
+	"Jk0OwKhsa9Nie9ukGPa63RZOy+oNbwgHgyAKAm7eOP+yFpy5Ne87LDbXAMm79K5udRS6pK3ubtS6rmxj",
+	"jl/f9hfg9yv3/UE6m7sYqxZRtjLkWa2v9v1hEVm+m41/yug5fTf88M9h74wO5ZBd7mevhwfDm/KXn1+/",
+	"O0zI8l1B3g7o+a8nvbNfT/bPjk/u3h//eJhkOwUbz99081/eFSu3an3r4L9OA4M/CfX2mrUw7k0BUstl",
+	"+hpnM9J5zZkSpi4uNIV9/uUZv1Jc2Fte/7Lfnk/42ghE1P/0ueHahAZwngSGvPxK+NqLrMPS96R5d1x1",
+	"pU3zdvUxKThcUsn7gV8hr8bkhTTENXjfsbJDS8VLaEAH/FKB+y1Bg+ZYNlWGSneJU+xuL4ekp0IQnC+9",
+	"y8crQex36Bqx1s3gWzv6gT0tI1iO9rtdcIT2bX7/XrdnBaJ3C/yI1W2VTKDf7252Cd3s8m3IVLZOTrtS",
+	"6G0FXT4UviF6PdSmwHA0J9ii2PVypBIVZAIeJcLyf2UZZG4P/2Yh9GdgjY3+dQHmeNmgepuua8+N2b9N",
+	"xVGQ6fKFaSSnN39zQydAln+xQ2SoMcAPLZ2tZ4jOaRW4gXPCxcascsQUT9AJFgXVRk1DNW3zRbw0bejR",
+	"gilaIE/Ph/S/5vgP8cc1fLEOyHwbX3QXOABjRBvxxX9VRmYX499O/r+KqVlNW/HqZujAQfjTat3Dve9R",
+	"jL09D+BpEETDH6ci/8Xn23y+otwZaezLWsZf18PlPFtfmnO2th4Qnbm6Kut7GjD09vr9qUk2sVevMb3B",
+	"pvzEVepB7/b1VXn6PKRxoxu+bQBuSxxdZaDNR7kkOc+M4wsm1pskbS9yKOm0pVfeCKGiQI2ElwLGkgqz",
+	"HErHkl+hphG8OYYbm5JbUkgCidp9RJXpI22AgSIz6MAau1QC9Nqc+46rOehc8IJmyxErtFTCaCz4nWl3",
+	"get59AwhlvwTUcc8kxcmfPwIm1Hkq3oJhWH938KeZJeS45/cMLiPnWH7mnvLvmRO9L/B8br2a01NuyBX",
+	"yLu1UoQLdzB5B69djbvuEIbo7zkOJhyRF1DZaAdG4wXLC61MVLcVwdyIlXNU4uymOsK2PgGC/iU1t+9R",
+	"W9GiYQYSGjGxYPIBer0CwDek2F/xLTYrXUu35u8k+rehLg+ZLyrO9TyUNatuO/pOOgptrr1K6Xs1nsbN",
+	"S+4GKatL1dWjB/U1SBG/2VyZsUCujaYBaqmET5RN/23I6pTeEgZxjxnJbp6JnJr30Bck1HLrAZp6wwVY",
+	"Y+5KsoyLvL6IExq42opwRbSFAgXhSo8FnMrKxwRdtW7prEJdqb39MjWGDYRVRgw+6xcDPOp1QbBYvSR1",
+	"hab3VhcKr5I8+Ss353cKrBpyCd0++03UHD+ZB9al6Y17b1cmn+FG7mn7NlsoTqzblJkOjpp4tmPkX4/r",
+	"hUn1yYCGcXzB9BHZSjtz/LXjjkynulYydq01IGjY7caIQ3MNXBRVZt52H1zMaLIoithkc2oLzl2HjODQ",
+	"+CFAcyONvbCycaLgqXl9Up3KmlPpkk4lLQhTxXJdBWPosD2YunTuLnCpNsFL8+W2a3TdH+3bspraNYX+",
+	"1cu1oHn4oo7vTm6qbmLu+pcGf/r2VFJ30Xevedf2pphZl/r4HZkwm6eqrtLJGhm+yh/+Ysm/a+3AczHk",
+	"FfXCdwM8h+1zbdPea/eDZtSPdQWCMoN3V+dna2yaq5Jk+udvU3w3I/72LYdrSL/RighAjv49bW5XU/y8",
+	"dKa3+7nozPNXYeWEkml05ZxW/WbXKq+myva98i6IucN1MyJzo0SjsVXdggs8at6101U/LvjBqyaAblfr",
+	"6Pn/Dd6fPo2eHe5+P3rWMP0b07Ne3jfSc3OeZg/CT5+hMAGeDWlTVUVS3c/b7743uBiiMZbQVQva6Jpu",
+	"VHrNyvQZMHCtGfaFdE3yGvHC1V554DFuPAMHhqkRwxI9tUeiOUn2ikrIb6uo3BC967OlUbTalMLhxGsx",
+	"VbXbS+q363TO1SHO2/35UHBnY6T1edHowZcgj9X4N8cMLoZ9yPLERWC73I0upuudXv9ed6+x2hXSuf98",
+	"//8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

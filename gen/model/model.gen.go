@@ -602,6 +602,22 @@ type NotFilter struct {
 // NotFilterType defines model for NotFilter.Type.
 type NotFilterType string
 
+// OpenAPIDocument An OpenAPI 3.0 document; the members are those of the OpenAPI Specification.
+type OpenAPIDocument struct {
+	Info struct {
+		Title string `json:"title"`
+
+		// Version The version of the contract.
+		//
+		// Example: 9.0.0
+		Version string `json:"version"`
+	} `json:"info"`
+
+	// Openapi Example: 3.0.3
+	Openapi string                 `json:"openapi"`
+	Paths   map[string]interface{} `json:"paths"`
+}
+
 // OrFilter Sessions that any of `filters` selects.
 type OrFilter struct {
 	Filters []SessionFilter `json:"filters"`

@@ -64,7 +64,12 @@ type options struct {
 	shutdownTimeout   time.Duration
 	logLevel          slog.Level
 	logFormat         string
+	version           bool
 }
+
+// versionFlag prints the versions and exits; it has no environment variable,
+// which would turn every start into a version query.
+const versionFlag = "version"
 
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
 	var o options
@@ -100,6 +105,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	o.logFormat = "text"
 	fs.Var(oneOf{&o.logFormat, []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
+	fs.BoolVar(&o.version, versionFlag, false, "print the version of the contract the server enforces (and of Horizon's API it follows), and exit")
 
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -111,6 +117,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == versionFlag {
+			return
+		}
 		value := getenv(envName(f.Name))
 		if onCommandLine[f.Name] || value == "" {
 			return
@@ -232,6 +241,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 ) error {
 	o, err := parseOptions(args, getenv, stderr)
 	if err != nil {
+		return err
+	}
+	if o.version {
+		_, err := fmt.Fprintln(stdout, versionLine())
 		return err
 	}
 	// Log lines are buffered and written in batches; Close writes the rest.
@@ -367,6 +380,12 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// versionLine is what -version prints: the contract's version (info.version
+// of the embedded spec) and the version of Horizon's API it follows.
+func versionLine() string {
+	return fmt.Sprintf("refserver: contract %s (Horizon API %s)", model.SpecVersion, model.HorizonAPIVersion)
 }
 
 // fastPathNotice is the start-up line that says the fast path is off, and

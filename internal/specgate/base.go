@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// git runs git commands in the repository; tests give it another folder.
+type git interface {
+	run(ctx context.Context, args ...string) (string, error)
+}
+
+// gitRunner runs git in the current directory.
+type gitRunner struct{ dir string }
+
+func (g gitRunner) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// gitLine runs git and returns its output without the surrounding blanks.
+func gitLine(ctx context.Context, g git, args ...string) (string, error) {
+	out, err := g.run(ctx, args...)
+	return strings.TrimSpace(out), err
+}
+
+// base is what the spec is compared with: spec is nil when the spec has no
+// earlier version.
+type base struct {
+	description string
+	spec        []byte
+}
+
+// releaseTag is the name of a release of the contract.
+var releaseTag = regexp.MustCompile(`^spec/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
+// mainRefs are where the main line is looked for, in order.
+var mainRefs = []string{"refs/heads/main", "refs/remotes/origin/main"}
+
+// resolveBase finds the base of the comparison for the spec at path, whose
+// text in the work tree is revision; override is a revision given by hand.
+func resolveBase(ctx context.Context, g git, path string, revision []byte, override string) (base, error) {
+	if override != "" {
+		spec, err := specAt(ctx, g, override, path)
+		if err != nil {
+			return base{}, fmt.Errorf("BASE=%s: %w", override, err)
+		}
+		return base{description: fmt.Sprintf("%s at %s (given)", path, override), spec: spec}, nil
+	}
+
+	// The last release, when there is one.
+	tags, err := gitLine(ctx, g, "tag", "--merged", "HEAD", "--list", "spec/v*")
+	if err != nil {
+		return base{}, err
+	}
+	var releases []string
+	for _, tag := range strings.Fields(tags) {
+		if releaseTag.MatchString(tag) {
+			releases = append(releases, tag)
+		}
+	}
+	if len(releases) > 0 {
+		slices.SortFunc(releases, func(a, b string) int {
+			return compareVersions(strings.TrimPrefix(a, "spec/v"), strings.TrimPrefix(b, "spec/v"))
+		})
+		tag := releases[len(releases)-1]
+		spec, err := specAt(ctx, g, tag, path)
+		if err != nil {
+			return base{}, fmt.Errorf("release tag %s: %w", tag, err)
+		}
+		return base{description: fmt.Sprintf("%s at %s, the last release", path, tag), spec: spec}, nil
+	}
+
+	// The fork point with main.
+	fork, forkName := "HEAD", "HEAD (no main branch)"
+	for _, ref := range mainRefs {
+		if _, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", ref+"^{commit}"); err != nil {
+			continue
+		}
+		if fork, err = gitLine(ctx, g, "merge-base", "HEAD", ref); err != nil {
+			return base{}, err
+		}
+		forkName = "the fork point with " + strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/remotes/")
+		break
+	}
+	short, err := gitLine(ctx, g, "rev-parse", "--short", fork)
+	if err != nil {
+		return base{}, err
+	}
+	atFork, err := specAt(ctx, g, fork, path)
+	if err != nil && !errors.Is(err, errNoSpec) {
+		return base{}, err
+	}
+	if atFork != nil && !bytes.Equal(atFork, revision) {
+		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), spec: atFork}, nil
+	}
+
+	// No change since the fork point: the previous version of the contract,
+	// the newest spec up to F, along first parents, with another info.version.
+	// So a clean tree checks everything its version changed, whether it
+	// landed in one commit, several, or a merge.
+	if atFork == nil {
+		return base{description: fmt.Sprintf("none: %s (%s) has no %s", forkName, short, path)}, nil
+	}
+	current, err := specVersion(atFork)
+	if err != nil {
+		return base{}, fmt.Errorf("%s at %s: %w", path, short, err)
+	}
+	commits, err := gitLine(ctx, g, "log", "--first-parent", "--format=%H", fork, "--", path)
+	if err != nil {
+		return base{}, err
+	}
+	for _, commit := range strings.Fields(commits) {
+		spec, err := specAt(ctx, g, commit, path)
+		if errors.Is(err, errNoSpec) {
+			break // removed here: nothing older counts
+		}
+		if err != nil {
+			return base{}, err
+		}
+		if v, err := specVersion(spec); err == nil && v == current {
+			continue
+		}
+		commitShort, err := gitLine(ctx, g, "rev-parse", "--short", commit)
+		if err != nil {
+			return base{}, err
+		}
+		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s %s)", path, commitShort, current, forkName, short), spec: spec}, nil
+	}
+	if shallow, _ := gitLine(ctx, g, "rev-parse", "--is-shallow-repository"); shallow == "true" {
+		return base{}, fmt.Errorf("the history is too shallow to see a version of %s before %s: fetch more of it, or give BASE", path, current)
+	}
+	return base{description: fmt.Sprintf("none: %s has had one version, %s, up to %s (%s)", path, current, forkName, short)}, nil
+}
+
+// errNoSpec says that a revision has no spec at the path.
+var errNoSpec = errors.New("no spec at this revision")
+
+// specAt returns the spec at path in rev.
+func specAt(ctx context.Context, g git, rev, path string) ([]byte, error) {
+	if _, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
+		return nil, fmt.Errorf("%s is not a commit", rev)
+	}
+	if _, err := gitLine(ctx, g, "cat-file", "-e", rev+":"+path); err != nil {
+		return nil, fmt.Errorf("%s:%s: %w", rev, path, errNoSpec)
+	}
+	text, err := g.run(ctx, "show", rev+":"+path)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(text), nil
+}
