@@ -26,7 +26,11 @@ var errorKeys = map[int]string{
 	http.StatusMethodNotAllowed:      "method.not.allowed",
 	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
+	http.StatusTooManyRequests:       "too.many.requests",
 	http.StatusInternalServerError:   "internal.error",
+	http.StatusBadGateway:            "bad.gateway",
+	http.StatusServiceUnavailable:    "service.unavailable",
+	http.StatusGatewayTimeout:        "gateway.timeout",
 }
 
 const internalErrorMessage = "internal server error"

@@ -41,6 +41,21 @@ type ServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx echo.Context) error
+	// ClearFaults Delete every fault rule (reference server only)
+	// (DELETE /refserver/v1/faults)
+	ClearFaults(ctx echo.Context) error
+	// ListFaults List fault rules (reference server only)
+	// (GET /refserver/v1/faults)
+	ListFaults(ctx echo.Context) error
+	// AddFault Add a fault rule (reference server only)
+	// (POST /refserver/v1/faults)
+	AddFault(ctx echo.Context) error
+	// DeleteFault Delete one fault rule (reference server only)
+	// (DELETE /refserver/v1/faults/{id})
+	DeleteFault(ctx echo.Context, id string) error
+	// GetFault Read one fault rule (reference server only)
+	// (GET /refserver/v1/faults/{id})
+	GetFault(ctx echo.Context, id string) error
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx echo.Context) error
@@ -147,6 +162,65 @@ func (w *ServerInterfaceWrapper) RefreshAccessToken(ctx echo.Context) error {
 	return err
 }
 
+// ClearFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) ClearFaults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClearFaults(ctx)
+	return err
+}
+
+// ListFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFaults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFaults(ctx)
+	return err
+}
+
+// AddFault converts echo context to params.
+func (w *ServerInterfaceWrapper) AddFault(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddFault(ctx)
+	return err
+}
+
+// DeleteFault converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFault(ctx, id)
+	return err
+}
+
+// GetFault converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFault(ctx, id)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -238,11 +312,20 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/inventory/v1/sessions/action/send-message", wrapper.SendMessageToSessions, options.OperationMiddlewares["sendMessageToSessions"]...)
 	router.DELETE(options.BaseURL+"/refserver/v1/messages", wrapper.ClearDeliveredMessages, options.OperationMiddlewares["clearDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/messages", wrapper.ListDeliveredMessages, options.OperationMiddlewares["listDeliveredMessages"]...)
+	router.DELETE(options.BaseURL+"/refserver/v1/faults", wrapper.ClearFaults, options.OperationMiddlewares["clearFaults"]...)
+	router.GET(options.BaseURL+"/refserver/v1/faults", wrapper.ListFaults, options.OperationMiddlewares["listFaults"]...)
+	router.POST(options.BaseURL+"/refserver/v1/faults", wrapper.AddFault, options.OperationMiddlewares["addFault"]...)
+	router.DELETE(options.BaseURL+"/refserver/v1/faults/:id", wrapper.DeleteFault, options.OperationMiddlewares["deleteFault"]...)
+	router.GET(options.BaseURL+"/refserver/v1/faults/:id", wrapper.GetFault, options.OperationMiddlewares["getFault"]...)
 	router.GET(options.BaseURL+"/refserver/v1/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 
 }
 
+type BadGatewayJSONResponse ErrorResponse
+
 type BadRequestJSONResponse ErrorResponse
+
+type GatewayTimeoutJSONResponse ErrorResponse
 
 type HeaderFieldsTooLargeTextResponse string
 
@@ -255,6 +338,24 @@ type PayloadTooLargeJSONResponse ErrorResponse
 type RefreshTokenRefusedJSONResponse ErrorResponse
 
 type RequestTimeoutJSONResponse ErrorResponse
+
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -356,6 +457,23 @@ func (response ListSessions413JSONResponse) VisitListSessionsResponse(w http.Res
 	return err
 }
 
+type ListSessions429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSessions429JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessions431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response ListSessions431TextResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
@@ -377,6 +495,51 @@ func (response ListSessions500JSONResponse) VisitListSessionsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response ListSessions502JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListSessions503JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response ListSessions504JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -462,6 +625,23 @@ func (response SendMessageToSessions413JSONResponse) VisitSendMessageToSessionsR
 	return err
 }
 
+type SendMessageToSessions429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendMessageToSessions429JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendMessageToSessions431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response SendMessageToSessions431TextResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
@@ -483,6 +663,51 @@ func (response SendMessageToSessions500JSONResponse) VisitSendMessageToSessionsR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response SendMessageToSessions502JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendMessageToSessions503JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response SendMessageToSessions504JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -582,6 +807,23 @@ func (response GetSession413JSONResponse) VisitGetSessionResponse(w http.Respons
 	return err
 }
 
+type GetSession429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetSession429JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSession431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response GetSession431TextResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
@@ -603,6 +845,51 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response GetSession502JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSession503JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response GetSession504JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -698,6 +985,23 @@ func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response Login431TextResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -719,6 +1023,51 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response Login502JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response Login504JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -783,6 +1132,23 @@ func (response Logout413JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type Logout429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Logout429JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Logout431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response Logout431TextResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -804,6 +1170,51 @@ func (response Logout500JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response Logout502JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Logout503JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response Logout504JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -884,6 +1295,23 @@ func (response RefreshAccessToken413JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
+type RefreshAccessToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RefreshAccessToken429JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshAccessToken431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response RefreshAccessToken431TextResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
@@ -898,6 +1326,605 @@ func (response RefreshAccessToken431TextResponse) VisitRefreshAccessTokenRespons
 type RefreshAccessToken500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response RefreshAccessToken500JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response RefreshAccessToken502JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RefreshAccessToken503JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response RefreshAccessToken504JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaultsRequestObject struct {
+}
+
+type ClearFaultsResponseObject interface {
+	VisitClearFaultsResponse(w http.ResponseWriter) error
+}
+
+type ClearFaults204Response struct {
+}
+
+func (response ClearFaults204Response) VisitClearFaultsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ClearFaults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ClearFaults400JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ClearFaults401JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ClearFaults408JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ClearFaults413JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ClearFaults431TextResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ClearFaults500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ClearFaults500JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaultsRequestObject struct {
+}
+
+type ListFaultsResponseObject interface {
+	VisitListFaultsResponse(w http.ResponseWriter) error
+}
+
+type ListFaults200JSONResponse Faults
+
+func (response ListFaults200JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListFaults400JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListFaults401JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ListFaults408JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ListFaults413JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ListFaults431TextResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ListFaults500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListFaults500JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFaultRequestObject struct {
+	Body *AddFaultJSONRequestBody
+}
+
+type AddFaultResponseObject interface {
+	VisitAddFaultResponse(w http.ResponseWriter) error
+}
+
+type AddFault201ResponseHeaders struct {
+	Location *string
+}
+
+type AddFault201JSONResponse struct {
+	Body    Fault
+	Headers AddFault201ResponseHeaders
+}
+
+func (response AddFault201JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddFault400JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AddFault401JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response AddFault408JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AddFault413JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response AddFault431TextResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type AddFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AddFault500JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFaultRequestObject struct {
+	ID string `json:"id"`
+}
+
+type DeleteFaultResponseObject interface {
+	VisitDeleteFaultResponse(w http.ResponseWriter) error
+}
+
+type DeleteFault204Response struct {
+}
+
+func (response DeleteFault204Response) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteFault400JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteFault401JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteFault404JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteFault408JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteFault413JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response DeleteFault431TextResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type DeleteFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteFault500JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFaultRequestObject struct {
+	ID string `json:"id"`
+}
+
+type GetFaultResponseObject interface {
+	VisitGetFaultResponse(w http.ResponseWriter) error
+}
+
+type GetFault200JSONResponse Fault
+
+func (response GetFault200JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFault400JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFault401JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetFault404JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GetFault408JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetFault413JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetFault431TextResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetFault500JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1194,6 +2221,21 @@ type StrictServerInterface interface {
 	// RefreshAccessToken Refresh the access token
 	// (POST /refresh)
 	RefreshAccessToken(ctx context.Context, request RefreshAccessTokenRequestObject) (RefreshAccessTokenResponseObject, error)
+	// ClearFaults Delete every fault rule (reference server only)
+	// (DELETE /refserver/v1/faults)
+	ClearFaults(ctx context.Context, request ClearFaultsRequestObject) (ClearFaultsResponseObject, error)
+	// ListFaults List fault rules (reference server only)
+	// (GET /refserver/v1/faults)
+	ListFaults(ctx context.Context, request ListFaultsRequestObject) (ListFaultsResponseObject, error)
+	// AddFault Add a fault rule (reference server only)
+	// (POST /refserver/v1/faults)
+	AddFault(ctx context.Context, request AddFaultRequestObject) (AddFaultResponseObject, error)
+	// DeleteFault Delete one fault rule (reference server only)
+	// (DELETE /refserver/v1/faults/{id})
+	DeleteFault(ctx context.Context, request DeleteFaultRequestObject) (DeleteFaultResponseObject, error)
+	// GetFault Read one fault rule (reference server only)
+	// (GET /refserver/v1/faults/{id})
+	GetFault(ctx context.Context, request GetFaultRequestObject) (GetFaultResponseObject, error)
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -1451,6 +2493,148 @@ func (sh *strictHandler) RefreshAccessToken(ctx echo.Context) error {
 	return nil
 }
 
+// ClearFaults operation middleware
+func (sh *strictHandler) ClearFaults(ctx echo.Context) error {
+	var request ClearFaultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearFaults(ctx.Request().Context(), request.(ClearFaultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearFaults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ClearFaultsResponseObject); ok {
+		return validResponse.VisitClearFaultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFaults operation middleware
+func (sh *strictHandler) ListFaults(ctx echo.Context) error {
+	var request ListFaultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFaults(ctx.Request().Context(), request.(ListFaultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFaults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFaultsResponseObject); ok {
+		return validResponse.VisitListFaultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddFault operation middleware
+func (sh *strictHandler) AddFault(ctx echo.Context) error {
+	var request AddFaultRequestObject
+
+	var body AddFaultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddFault(ctx.Request().Context(), request.(AddFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddFaultResponseObject); ok {
+		return validResponse.VisitAddFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteFault operation middleware
+func (sh *strictHandler) DeleteFault(ctx echo.Context, id string) error {
+	var request DeleteFaultRequestObject
+
+	request.ID = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteFault(ctx.Request().Context(), request.(DeleteFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteFaultResponseObject); ok {
+		return validResponse.VisitDeleteFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFault operation middleware
+func (sh *strictHandler) GetFault(ctx echo.Context, id string) error {
+	var request GetFaultRequestObject
+
+	request.ID = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFault(ctx.Request().Context(), request.(GetFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFaultResponseObject); ok {
+		return validResponse.VisitGetFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -1527,166 +2711,216 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9u2luhXwfDtTOxdipFs2YmVeTNXjZ1GvY7ssZ2mM2HWhEhIQk0BKgHa0e34u7/BAUCCFGTLcdrt",
-	"fdv8kZFJEDg4ODi/cfB7kPLFkjPCpAgGvwdzgjNSwM8xv5S8IOpnRkRa0KWknAWD4IrfECbQohQSMS7R",
-	"hKAUp3OSRUEYiHROFlh9RFi5CAafA8Y7Ajr6EgZytSTBIBCyoGwW3N/fh0FBxJIzQWDMH3B2QX4riZDq",
-	"r5QzSRj8xMtlTlOsIHj5q1Bg/B6Qr3ixzAFAUhS8uF4QIfBMDVDoTtCEZ6sBemleXKvhB+gW5yVBVADw",
-	"nBHEp0jOCcJ5zu9Ipt8L9DkOTi4uzi7iIIyDT8OL8Wj8I/wejd+dxcGXIGwOK9Rk/5SBv5iR1Yh27jdk",
-	"FQyCCc4iA0IbvD8LK/df7l0q+I+CTINB8H9e1nT2Ur8VL08UfBdm/TU1NCntB5whQw8DAKaaQUHwjYBH",
-	"YknSEPECUSlgZijlZZ4ZyoxZQXAWoas50S8FXgl0N8dSTfWu4GwWxSy4D4P3QPnvKMkzccX5KS5mpEWE",
-	"knyVL5c5pk3yC/r7PQsm0t0g3Q+64hzpnlyceHZBa4fVU30hkN6TSJBUvVZw56rLAsk5ZgYtU1IQlhIk",
-	"SHFLipjhNCVLKdBO0lngrx3dRWeykkQkIeqhD/QHNFmhjExxmcvdCP3IXwj0/urqvO6CiTtSKCRTgSZk",
-	"yguCMFshviQFbMQQUYYAHUhhJkSYZSjNuSCwMjFLOWMaaIPjEZOkYDiHhX/eDqemKwMugvfeLelvuXkP",
-	"2faRt8uNQ39Puh8yVDLydUlSSTI7DKyUQ8mMqKcpLgpKBKqAyojENI8UusdcvuMly56H6UsihKK7OOia",
-	"fx34r6/+e23/tP/iAGWcaC5CvlIhI++iPLvTzevHuIymMO3w+8/le67ymEsE6+NlT2sjh8E5XuUcZxu4",
-	"0zNEZJun9HtH/f1uHwG/eFTOPfz15oVa6ulEkvMoN0zy26H8nitz5Yoaz8ggd/SuNIxWL+E6H07nJL1Z",
-	"46FyTtkMkVyQEHGG1EZ2+KphlhdkWhAxB23rgkxLQbLnrjh0iKTqEc2xQOTrkhYkG6CczxQzxzMl2/zr",
-	"vd23m1fb9BBBD5H52rvi2430h+oZsOiblIwmhHafxuyOFzfrW5mmcxCUSWOiCQjL+vENWSWDmMXsP1HS",
-	"xFTJbhi/YwnquGSXUa3hUCGU1iYRFghbyGKGDHA7mAGFCqEfKBnN5Ry0CdXPi+q50vimBV8YKoUu6uEK",
-	"IiQuJMl233hANAukQFT4yfmMNlbO903OZzOSRbyUns9YRjK7XeQcywGiUkF0h6HZjGSIlxIWxLRdAbSl",
-	"gCkxckcK3Z9AO1iiBRcS9RRHZwjhgqAbspRmKo7KbHHsW/1ILc57XtB/cYZeR92oizKS5rggAvW7XTTl",
-	"ijcQtaPVuvS7vQidOvQKDbACTamkDgFVux1AuKILwsvvaP0ANAVJCb0lGbqjivU4K/tCkTPOkDTjPsrr",
-	"n9bdQ+wAOo02DPy8WfyhssBuPaV43RIXmDb7N2DFzMCltHH1oGP+TkK030XCUcRDZbwwpfTBXoQZqo2H",
-	"+DRmjgG0q/mM2Z21zo3WVO6PDJdyruj2ueJjQYVQYmtCcKEEoSJeL714G26mhNKFMNxu2O+5wB8FKazd",
-	"qyAhTCqsaHeG4w/59OlTZ+i8X3eMDPM7xfOTHwDUJHrY6LuvpgDdD89HlVnU7PaMEW1jhIrLWx60t9fd",
-	"/y9UkCUvpEAU9OxloZQISbUzxUHyGqSKrCY5CdECp3PKCNCleoJuyApU9sq6FVpnjly9ujWZtVVbH29e",
-	"LjCrRykIFpw1BzphkspVS/EV0fpw4DX6rQQFYvDZmWcbjtrjxCe/klQqSIcgDkGrUnA2UaZl5bW0b5uz",
-	"uCQMBG0yNAQLe2eA9HqjuOx291O3C3hCkjcIo58+XaG7ORcEJeTrMkFpjunC6giEKRGupeUWE25A6Z0j",
-	"y97RXBIgJpxlVMGJ83NnrlOstM+1CcJSCxC6Vi3VrqBkCh2KBAmSk1SvSxN5poX6SSVZiMd2phnNQHof",
-	"BgvKRvrDXjUpXBR4pV7qv2u34pBlPo9iE1PwNqwg8+KqlPNTpSqsrzc8RmlBMrXnce6Zc8YX2PfpVa2N",
-	"6CYhEmU6V9SjdJ0xkT+Mzi4RwwvS2gS/DD+cn54EgI1TwmZy7qKj3nFLLMQdLzL/2PbtAGGkvwFtSamD",
-	"CqFqRfVjs9ZKKfqVU0aUUhozXmSkiFBD33kh0LKc5FTMSQYqUa0A+brdwTH7Cd9ilKRzXHz+kuyGSHCU",
-	"5lQRAZoRpswdK+moRIKwTHscoaspLxZvYqawZbADKvMcs6xzV1ApCas6g0/tRCP0A5dzmJE2zkimZGED",
-	"yfpX51xhqVsojsYZOZuCbHoY7w5try3JA/Sr5JWiB7Xg6ysGIki9Am1CaQoKD5pwIvTxfNwRcpUTaCLQ",
-	"TqJ6+oeZTpTyRbIbMzVfxTVFuVQiQdlLqpNkiaUkBUuUdlIKWKwVSv6RtHGCswVlVMgCS/B6NdFgegkG",
-	"wX9//u9/fPmv/1hjUmHwtWNadWrpXcNe2jkKtAPw6+ntojXA39SkUH0Ea18jBQmyxIp88tXanq/Q7OyR",
-	"0G7UTRxAxzT8e0nqeAefav1dGxbrrOAvKjtCa1FvguzkazrHTNlUlYnSsBmBJlFyfnZ5hV6avhLt7CUs",
-	"02qntt3chjmfKQ33icKsDaxvuX4g8o4Q9jwBp9E5pSTPUKKoJUE5JUIzo0T9/zPOS5IgyVEiuf4jRBPF",
-	"WShL8zLT+mFLAtrv/ISU8zuFsjdqwSB6tsAynQMCAZIXAmnZCN4+P6sYGi6nuDkrFxNSmFnwKTKzG7Ep",
-	"9xKCmYcfuDmdzZ8AXVscm1XZWiSbHVpjrAbPu+hlfqN4q1Xk1Rz98yiIKHNpo1eVUw2IW+kyxoJSgi7b",
-	"pDPX1kx7hE/zVbtfTHOzd8DLR7M3CE+E2u52c4oyTQnJQA4dk2VBwLxQZp+rzCOqOrvlZQH6lraWkjea",
-	"5hSTLIgsC2al2WYx1NacrN3lw5ZQvFUr4wLYUxMBCbiu1IS1uaGEcuQO/pB+V1k0Hphotmn16tUx+JRk",
-	"ocwzPOGlbOpKh9PXB5N9fNAhr7Jup4+zww7ukf3O/qve4ess65HsoOfbB0JiWYrrlGeevaBjYNBinYg4",
-	"s4s8QHvdLspITm9JQbIQ9bt9ZHx1MTM2k3p6hMwfIOSMfU4ycCZmyn4jQAyVC0G7RZrCea/bDQOFeyx1",
-	"/Gl/r54XZZLMtAIt6YIIiRdLH+ES1prMHVbKKSOwxgua51SQlCuWLihLCbT+yOhXRJY8nTdQ3zs47B3t",
-	"H+1BmKQJ2mHfA1qLB1Alkd1VcEH3bf+3oOgdY4n9ZGP3kW6nRXW1Bo7RbB136vsJAbMZjbnhoFQgC6RH",
-	"umdZQYRnF43OkXlnyUVrpSgjtzRtafe9o72oG+1FvQMfXeZce2Oufbvj1LxEo2OtsjtDGS+Al+n7xch7",
-	"LqRWrB4H+t1o3Dm96nS7/T2vVDGSoDnAPykDmdRcGejYSIxPo/Hx2afLIAw+DN8GYfD+6sPp8O3bk0v1",
-	"6HQ0/vhLEAajM/XXcHx8cTY6DsLg7Or9yQU4kyrw6n7WQLslhaDco/P8rF/YyXuArLo/iPpR16vFrFMp",
-	"ZxJTJr6HamKkfENDSU3/KIFkjGSdSh/RGbbXFFrS3c7MI97D4NYqFU8R/LcbRf2x5akfNnuTjHxSW9vn",
-	"eK35shK/koPgt36sNaQ5Xqt1k87JkXERAjkwQWgzYBSljt+dedEjFEtnqWce51xQndJhWLOyuoF55bmd",
-	"AiUi1FppLzQh/4KUQrOoNb6rTLiFgrDnEw8GA4a9rC/6ZumheGxSvU/svjG6Foho4EmaERFjqukZrLyQ",
-	"rkOn7LbrTXpBYt5WQ1uhemflmiUJkGp2+R83P6rVaaCnWvigRQKPCao28Yp1H6PisJJkPp58hxbKOq+p",
-	"1+phbixuriZY8OWy9p0owZXyIgtjxvOMCImmtBAyVKQvJF7ZIIVqmeKlke9KM9VRvQiNpI48CEV7lf4i",
-	"QshFAKoDZ0KNogRpp5o2BDFKc4ILJxhaEEEkyNdjA2s1lxtClqo7WiCLfWPKiAFiaquCJAYiBz1oM5l3",
-	"fYTkau9bKaprHGdNYW0RTTVCWK2mjxhOWCY+UTn/o+QBmN/a6P6zBYKd2p8hEE5+K3Euvru9r/bRk/Hm",
-	"Q1jt2q32h9JtSaJ0/EQrVtcZljhSU0u2wy/M+WHstnPGVuiny7OxTtTcyor/1vVoRNS87BoCpXxqQghg",
-	"UyKdT6hZjUla0zJEGZ9WBMp5QQiYmSJmIFKsbmZ9vQXB2aCdTRGuGa6KLcXMWNGfv0TN9pqvPGD6+6cF",
-	"XBXtlKLEeb5CnOWrXSeU9XBUrMmPnmC1P9PY9kbLavHWgrEa2Lfy77CQ51jOL8F08xqZkFyik0IFYZl1",
-	"BSuKUCuOC4IgJ6pO2phiIdESy3mos2VsoLul0qk501x1YcRWp1w6UfIlScEPyqa8SImImXUY3+KcZljy",
-	"4oVAHAAVEaqsYfhOu8XRDVnd8SIzcRLdVgNTgVgHJ6kyDxaEyVANS5XxN9U+USB5mzEw4wQIueDlTO9C",
-	"CHzQtIZL++ltti0utOEt8AKSw/IVEjlXG8dDsjiV9NbltBPOc4KZ9vpi4TN9rAernpMGfs1rRQXS/W/j",
-	"wwU4fCTznuBczte1IDX8tRr+McJu0VytxooHNChRBzIJouyWMMmLFZrzPAMr+WEFQlTkbdkxv3ncsWm+",
-	"cuALnVn6cDPm8g+SbTlObyrpphPXhFnfv56sq9Dw1xR3Yy6/QzDdxM+TmoPoOPqmMPqTg+cerD4xPu6d",
-	"/VnxHSYPxwb+gjkEZ8V3SSG4sLLKOiifgKgrf96Y2kLKwiJoJ+nAH+9GpyfJrs4uXOqUMKsbvRBoeD6C",
-	"DEWtpeREszqbwgGQhsisREaWSthKDvagxuQLofeLGMQs+drRseKO8Wd3zCski5IkOvCoM0RwOje9m37Q",
-	"hOT8DpzkMZhy0A6+YFynPfMpqvGD6uVHOxUePwpShDFr8J3aBRyiS5KWBZWrH7Ekd3ilHu5qoxFnaE4K",
-	"cAzRKWSNCkwzlPhWZIBgRZIIWV5XaQTVJlXzD2NmmR5GCyrEkuRwRCpEQvJlwzh3lROwzBxOFDNgWEsO",
-	"ZzVCRJmQCmA+RROiMGOtepsEgJHSRyI0dHQDMK7nACwHNA9c9qxWlORTMPqVukMa7u8XAlHh0yNcifqU",
-	"bQdROI/uWgqyKeCEU+NnAMJY4JXJ6o7QJztrtjKKj0l/lDS1kWhe3Iit408NcnpUL65wsLbDw2DDhggG",
-	"akO4DABGehoDGDKLk9qrtpkdPJSB9ISEoUeaupkq/5N5IDN6S75HHojBkYODDWy8OnCxrrCuZVE8iMMW",
-	"LI9nNXhY2oaIrWmIZrplHel6IWwUx0QZ1SYDw+PPj4EZ4NrRr9fRQS/qdbtRr+vTDPU6XfsV0uPxZSNi",
-	"5R2ixLPISYx6KMq2PsJ/ouTkl6uTi/Hw1B4FsEiGnSgqJwQvpaCZpk1GJJz8gNMEo/FW31Pm//zj+J/j",
-	"s09j9bVdroYoMnFh6yQywEL0ofpp+mgGyZymWwSymlqVNyFZ60NNJcQ8yzGblcrm56wWf6JlSLyJWQIm",
-	"gnNOJrLmC2jyE4Kw1wbRokMrOJyRmOmjyzvr5keV9KF0DmY0lV3tsjbnmWujwfibmmbDwBXu5jDXhMu5",
-	"XoiMKrQsKIOcOcUT8HKpsDr4HfJTN/lqqvTcKptpU9NmslMdYtzUvhWCrH3QG9Pjmz5q623d2Ny1V8E2",
-	"2tSyNpscQ/eBxq2ez4pNbSuLJAwular14PTqFrWJYJjaagxsRlP/vZsB+uBxAhfM+/Dhxu1pPda+tXqP",
-	"NfdM7hHgm4v9WPMm8T3Wuqbqx1pWK7gF/mzLLzVb8ud+DbWSYGThwCQtOcynnczcsC6Uyl2d73ohjIIC",
-	"ysZqSUTj9FeV9sys1KxEpvcUKML6XMhcGRBVbO2FQAnN9DnAli8FEqWVbVY5BXUHKS4K0IoXb8AvuTJp",
-	"YXpwMHxCe65QfV5rjWioLHDwzVo5bw/4kwyRrziV+aqOpdrg6hzS1WHy1gZRGruGw2AW8qGM8VfJKoOi",
-	"AcqxkggGczEzCRlCqQtI8AWBqWKrt4g5lG6gM8aLSm5Q2ZSBMdvxjinw6mE7Tx+aguN3m81t1bEsaCpJ",
-	"MUCCENQw7v1OWEhgnRW8XHrj1/rECYIGrfD1QMsyPtXrRcSN5Eu05DwHp51uHLMpLha20cXxZdWQF8g5",
-	"xKWBW9N38EwJxaemwgzVV8Z617qLA7bXredAAhqcR08cw66yhUXq9gLluGTpvM6DMwO9cVvVXl1lHUZP",
-	"yoGcFPyGFNcbcwwuR8cWLmAjcAwUvmmeCau85EqzEA0nl9pLuuoIfOdNPrCAkOy6IAsOdsvGKApGug1a",
-	"8gztvM15maFznqFhkc6pJKksC7JbjbZhfZyIgKMePWY6O/l2+rycIrdrRZde7B07hNuicD/CXDRZIwVh",
-	"Q/jW2ZLRgqRgzAieE5OT7kWq0sNsYuW1pD7r4RQLiep2tnzJo2mPFfy0mXeiU3Eg2cQZfMtUF7WfvYh8",
-	"Zza6M1IImHN3PSRceLaFFzW+UT4y+ltJUE3yDtk84hmgWU6us7LYYEG953co52zm9vpC6C2lhMmEEIZU",
-	"Hwb5rJRERLUJEbOLk8srR4LO6K0WtCWj8g0wwMuz4Tkano9QxtNyQbQvSQfMYjals7IgaMcId+DZarxj",
-	"A/KuO64/uWR9uXIs5LUV0Xby1wsPg9Ooa6H1hWJvQjpnc9GSFJRnaxQ4iNncYpDKGmMVfUGINCcmPFc9",
-	"foPsZ/rA1LIgt5SXwh1SgdDuoEG622LDnBj10u8H/c5aaEI+LjaKTFxrOeztURG+6uj77oqCCF4W6VZs",
-	"2N31RQnSB1iz7kHnGm/BqP082Xpzro2jYCvu7PMVOel9y4JLnvLcw6epWOZ4hWyLTbx6I404zofzt2ej",
-	"8yAMLo7V/z+cDi+vlH16Nr48g+OLjhvCkxLpqLteP8zbs/H45O3VyXGCOgi387td2tdVpzBTyuNdlWSm",
-	"3SnHo8tGR8yeP2z0oNuen4yPR+Mf6zobesWhbgtlMySIROWy6YCpOg/CwB0rCAPT3YPT92dOK7hPLv95",
-	"dXau5+4oey692z0FwA/Pz09Hb4dXozPwHWHm2wpN2M0YQRg4H/vBVWbmBrFaJVIAize1OZQOx5u7ddsT",
-	"BtvkibKGRrbdxqWi0rQxQx+bXSCjoas5+Lfp1nrj3ZwjfsceY3ve8xCNTfFls1vukjCbqXi5JKmHC5uc",
-	"G8o0OkG911E6ydFEAcbgp8sjN+ZE+/v2drQjdiM0lCgnSt71NE9ulF9J57jAyrgSA8fDaeU44yinC2pK",
-	"ycFp4xRJznOzerIomVqxmOmsVpLnTsARcUbap1ov9clhcBt+qFN68ddKyYEDLI9oPe0s8JZXfrUEMbB4",
-	"DDWwVSFzXG3SapXAItI5cmoA3cwklq83vMMFU/yobjoavztbb+cuvmnruo435q/XuIMnD7Avmvk0IKpl",
-	"dbXxMqGwAP7dCkNUOEjyUEzMgGTgeJHqIWzs5RQvcUolpBRwVpusS94+6P05eJVm2eFef9rZf5X1Ov3D",
-	"tNfBk6PDzuHRAT7IevtHB4dTNesHDnXjryahYK9raWVThoE/TXg9h9zFoHejtx173z11GHj6/1TysOO2",
-	"/cPThx0d61KpT3pmupjMsNTpZ/qvd1b0/PRJaTLNST/12Lb2KKJW+S3IV4xZfUSaMp041TxcvdGNKLit",
-	"N6csIeCCdXB8J+nAj2TXJFIaG9UeDYetASokCDeYQL1acymXujoO3Xi09ucPd7io99ulBgsstvpUYRwo",
-	"+VQxoytuyUPEgbLqqxoSMTO+nmZgUll21dTDOomiGsFmtWjorIuKZSJm1REDQBUjJBMDfTY9NEiypbcU",
-	"n9FH1NGOxDMUQxWAODDBoZwKSZU1pf4oCM60Bmi2lfliZPMK42A3Qud5adMNxdLYXA7M1pW3tqqms8rN",
-	"aNAaB6HOzlwWZEq/okRRh/6kXmBckJg9nBB0quSpQDtJJfOSECWWqSW7VcKpzyuqi1KJNxBj1gUNzYkR",
-	"vS7ao5zrIWzqLZLAdUx2iya7nKbEJItrphIMlzidE7QHZ+vKIjckKAYvX97d3UUYXke8mL0034qXp6O3",
-	"J+PLk85e1I3mcpHrM0sSZFWLJhURddAmQgyck4EBUB3Ef5aE4SUNBsF+1I32IVtAzoFdvKxSSF/e9l66",
-	"2TIzIv0ysKEBVj7Pqh/QiOvEVF1vRa3XOZ5RNhugZFlVCUwE/RdJ0IwjyWeg2kboR3pLECNUu/R5YfYE",
-	"BDKBcCvNmxf6BPkOJGvNCgIeeShj2Q1t366StltFTRUIb3Qal1uXRK/6jEiofGeSqRe8INXw9bynPNfq",
-	"GYmZ6i50kp0bxwBMkePk/fDy+sPZxcn1xcnbs4vjywG6uvh4Ajla6nu0xELqpGy1uBRqz5DFUq502RjA",
-	"oRaaGo027bIKF9soNRY6f1SXLqZsLY4dsyqQvQNrqeMNjdj4bvhgkNtWdPw9BjYbBwMUmwCr2t8xbAb1",
-	"9N3o5PRYPQAxpp78PDz9eHKfWHZ0Q+6ogKqMSRVUTN6sd24jiI91f3Xyy5W391o2G+KzMcMEpuqKfuEZ",
-	"34QMNwxfVXtQT0/PPqlnpuqDevJ+9OP7+yRUcADJwvkmW23DHV4B5ha/8EEyZJmGwmRuqqef341Or04u",
-	"QhRF0Rc1fTt1lJwVGhuAhEZHYy7djvSEVDf3iaY2NTugRJvMuHo4YcGUWt+pKjMpMYOMhQsxHWRMz13Y",
-	"vtof3ui89s8jXsTM4xAKIYRp+DRGGZcDT352GLPE64KKbJZMEqGf25kSzaRGmyihNiIrFzaVEt8QYXMv",
-	"lHjQ+RYKx9VUjQLJ8pXSBeCZamBn77xHiU49VbqSTdp0Z2OP+3jnkkDIVJD8Vo+vQyVKxMcsWYtaJSGs",
-	"lLJFq7UaQCaKTniB7b6o2J/JGoEkFsEjdKkpNOWLJS6oLqtREB1iDVGKQTKa+jFoWPHpBoPV897hRfVU",
-	"IdBkr+glAKd4zBLDCUKU2J2vfjubOHR2MKDP7NCk4nLKSDMWtxYiDocxjRT3XeBcGZQks5iwGADqjpmO",
-	"mCvwlwWf5GQBPd5BNi54ErUmUKlEo8xISkcqL3GBF0QngH9eOy2tOLHe9fZEdARVe5V2awRZs0iF0mWD",
-	"QfBbSYqVtRQGwRK3yvGvFdZ46BT1ffj7JmtrSQqkZVxPmbdKlroAgkBvAqjMSR+Iai6PgIi/GhCtTfog",
-	"xNtX/awS8D9Xqlo7/FcNYXJ6KostUC06U8owSwkkd9j5NFxbm7+vHaj3tSU3ZFmwdbXP1nmA9WqfTu6a",
-	"R+bXuWs7ghCEJ/yW7IYNXQHq4328etd5HaKPF6cdwlKekWwQM6Nr/N9aejjCvpKGcRMb8MqK5bjGQBzc",
-	"m1OKPgKZ2qyY1v0pe93uU4q8fvZkL5gnHXjSKTiXwVoOgVGa18PqwWWn1zno7PU6ve7rg+5+b6/X7/QO",
-	"DvePXh/s9/udV3sH+/2Dg/5+p9fr9gNvONy4NFrR6ir3NOh1o71utN+LoBxJo2ZKcDjJ8F6XHB6mGd7v",
-	"HXRf90mWvp4cpIevpkfptEf2J91p/+DgaIKPjrqTXrfbxzVWvYVO6vIi9fR1TRBfZLy5BXT4dTsn1Fps",
-	"de+hwOP+oSm940bj7B9q/E632wv8gS6D4PVwURXFacVnGnGOZvDCCSO4YQJdH+jAArnmsjcgfCvdKNby",
-	"PML1JKt8Dj7QtOCCTyU6+ZqSPAidJ59M1vizKP7gORTf24tev16j+KzfI68ne/gwPZr2SS97NdnHB+lr",
-	"sjftZkeTQ9xPe+TVdD87mLzGe+khOZp2sybFH191ur3eqy0pvkpdgF8dPp3SlHTwcikstePeZC/dz/od",
-	"cjA97PTxq0nndXqUdbqkN93D+5N+epCtU/vhQ9S+98pH7UUm7Pia1puR5PX3D+2FDWHY9iJ0o/1u0EpU",
-	"D0o869S3xjSyz+tk8zpF+/577T03cOfbf4cHf8j+OwC5U8vj558Y8lddX/Mm6Jw445gwLpVFq0p323/g",
-	"qbpTEAHntivXorbHEnA0hDoL8jF3BhUAhP/GM9WR97az+zDoawntQ1UlyV8616DBJ73HP2nUeYePXj/+",
-	"UevSAfVZb//xz9r30Kjv9reA0XvF1n0YHGyDk+bdUeDXLxcLXKxs0Mk5di3xDBh65aENvqgP/G68lxic",
-	"tS/dcgVw/IcL6a3jamqeOuE+N/NY5wqfuFUAdDVDsJd0BcqqahI4nmytAFN0eegErWNW1wJyx9xJnOp5",
-	"Cdrrdne1nVzXgwUfJCQDSwGWceO0NhVujoWyb908D7XPloS5Xm9IRlImZysVQ3KdeEFlG6h+92g3QkOm",
-	"KznqC9egcgLT7sDa+wmYaX/cb3yLl0uCC2Hu0rBJopDyZdFHnbpPiEPwAGvLWZft4GlaFuDhfqMPrurc",
-	"5PpxzLyAHFUHa+1VQGoR67PnChqwB9DOxbu36PXewdHuoL7lB0+lyUWA1mHMeKGvLKorbyu0GJNiRqT2",
-	"qp5NUVZqJUWtOzi7QFPRLtQc/KAKEn2e0mddO4kCV9wxsw3GfuDZ6mlXQjgXafnj6o04uQ0gN+LF24Zk",
-	"n2rxtZMiPDLlm9Ii6oijOev5THtr/bqMzdcenFuPHxVogRlUC1nB1Wfa2Nmu/Gmj2ilUEnUKvTUKeX6D",
-	"WPfW5d1Cvp/9M/hbGP4xwvCBqNfT5OLvNLvfGOO6gGLEolmLzypUM3oLeb5voCpudazEKcQCwoSB/tTk",
-	"WT8S6xB8zB941ciw1cWc6+SVbW1uBh5BOa9tIvBwNbf9Q/e4PNMF87cH5m8PzL+lB+Zp4lnLBb+dV6VJ",
-	"/qkSof/4R9X9qf/bRMiPRLolcx+QHLm9OcdvLZ3ymYAr8LSJpLNptOBop0bpMqLNq/GQvUZHh5faxR+U",
-	"6qxFTV0GQpkynmITMfPdmmJNkqrkBIzgZDYUnM3cC4DUu5j1u73KJvCkzbjT0tG/nz5diYdu8DCnOXWm",
-	"FtrZ79ojKrX1oM96wnWPGSpZrkZIuTnvksX6Vsc7Ksjum/VLKu1NjOg1mvOycLo1N3foDuHGZtMjqjrU",
-	"oUHGzTrxUuZwKKe6s/FFa7QoZiMJVV5FI7HE3si4JIVemB2MpmWhc4gAjMq21lVsd3X+Va/bbeF0WX3h",
-	"dGFhKIiEgJvTz7+tBacvpnqGxWarwzj3StV1YHz3INWlX1o3Am3N8esLtTz8fu1KLcjSs3fP1CLKpM1/",
-	"V+urfUVPQFY/zSc/pvSM/jT6+K9Rb0xHYsQuDtK3o8PRzfKXn9/+dBSR1U85eT+kZ7+e9Ma/nhyMj0/u",
-	"Phz/cBSlezmbLN51s19+ytcurvnWzn+deTp/EurNTUZ+3OvTGS2X6VuczknnLWey0IeGfEOY9i/H/FLy",
-	"wlyk+Lf99v2Er4lABIPPXxquTaiO5UhgSFquhK+5K9YvfU+a1zNVt0Y0LzCekJzDPXB84HkLeTU6L6Qh",
-	"rsH7jqXpWki+hOpcwC8luN8iNGz2ZVJlqLD3pIT2gmBIesoLgrOVc79vJYjd8kUxa12+u7OnGvSVjGAZ",
-	"Ouh2wRE6MMnP/W7PCETnouWY1TVndKDfc9f2roLfnBazM4XCP1ACQeIbouZDTQoMRwuCDYptoTsqUE6m",
-	"4FEiLPt3lkH6gt5vFkJ/BdbYKO7lYY4XDao36bpm3+j121YceZkuL3WVLbX42xs6vivg/2aHmho9/NDQ",
-	"2WaGaJ1WnkvuzP3dW7HKmEkeoRNc5FQZNQ3VtM0X8UpXekYlkzRHjp4P6X/N/h/ijxv44sZLybfki7ZG",
-	"OjBGtBVf/HdlZGYy7gXA/6uYmtG0Ja8uX/VshL+s1j3qP0cxdtbcg6ehFw1/nor8N59v8/mKcueksS4b",
-	"Gb/2vry87allMBXnvYGL8cbjUmhMSCYqT4c3NmHK2T93SzSq39sq/maz1ceLDutS9AG/2Z7aDZAb3a1w",
-	"RIoK+EXZLPr/Rjmgt4SBY2xO0hu0s3bWDi7scEiofejOR07Nu0Bz4itY8QBNveMFiGt7LUTKi6y+DAnK",
-	"n2m5hyRRIgwqWUjVF6S4G1siQpetm5IqX2hibiBKtOQDv1vM4Lf60CMH3+YEF+sXVa3RdH99ovApyaK/",
-	"g7d/kOddk4vvBrBvoubwyTywPrvYuHtsbfA5biQntW8Ug9MrdZEPXf9IEc9uiNwryhw/utoZUG6Fl0xt",
-	"kZ2ks8BfO3bLdJw7ac3BVPAqKy2Xw9FUnOdV6sbuAHwQaFrmeajTfZSIt1fSIdg0ro9Y13M3lwY1dhS0",
-	"WtQ71Zr3GRU2K0nQnDCZrzYdcfFttgdj22e2/Hm1CE4eGDc1F+vqIt8W9m4fOnGvv6sFzcNlrp8d/a5u",
-	"w+u6F7d9/vZcI3vZYq953+G2mNmUG/OMUOn2uUzrdLJBhq/zh79Z8h+aXPq9GHJLfWlWovj8BTKwoK2P",
-	"K1Spl3VVN7cGw/B8hCZYEKgbEFXH6tU0pT5QpeHa0O0LYUslNBwj6xUTIDGz0Qa4EZMxwwI9tVKGzhoy",
-	"F5VAIK/in5qd2oIBCkXrp+8sTpyz9FXRhaj+uo5br3dx1q7SgLwrGyIll4pGJYYIOaLUrR88PB8NIJyN",
-	"c89y2bq+cJIU5t/v9huzXSOd+y/3/y8AAP//",
+	"7L17Uxs51jj8VVT9PlWBfdqODYYEU2/VegKZMEuAAjKZqjgPLXfLtoa25G3JEO9UvvuvdHRptVttTGBm",
+	"Z3aTP1LG7tbl6OjcL79FKZ/NOSNMiqj/WzQlOCMFfDzjV5IXRH3MiEgLOpeUs6gfXfNbwgSaLYREjEs0",
+	"IijF6ZRk7SiORDolM6xeImwxi/qfIsZbAgb6HEdyOSdRPxKyoGwSff0aR5dEFsvBWJKiPtEVSTnLBJIc",
+	"3WOqJhrzgiBZLCmbIDzBlFWnnFFGZ2rWjpuKMkkmpIi+qskKIuacCQL7+wFnP2JJ7vFS/ZVyJgmT6iOe",
+	"z3OaYrWIl78KtZLfIvIFz+Y5AIMUBS9uZkQIPFEzjHCGJmaguPqrUPv3f/9sHlA/2JFuyVKP0m4YZWWO",
+	"r5+/+nv+n4KMo370/70sD/Kl/lW8PFbDXJpNaxBUITywoyLK0LjgTCI+RnJK0BvOGEnVY+iKFHekQBOu",
+	"jhvd4ZxmCDNxTwr1ymzIqGyj6ylBBfnnggiJZniJpviOoBEhDOFUkgxxZp8Zk4KwlCChh9UjCTUK4ixf",
+	"ovupegmN8SKXqFjkBAm8FEhwtCUIQW/V95eLnGy3hyz6GqtzvNQTP+0c7epHPFv20Uvzw43Co77a9YIg",
+	"KgDhOSMWTDjP+T3J9O8CfRpGx5eX55fDKB5GHweXZydnP8Lnk7O358PocxBB/pCJ12OeWUIA8/6QxT0n",
+	"Sv+AM2TwoQ+LcTsoCL4V8JWYkzRGvEBUCtgZSvkizww1G7KC4EyjK/wI+Hc/xVJt9b7gbGJQz9CPazoj",
+	"fPFE9LMXUZrBQpiy+kzzoZon2w2jBeb7N5MVj6AgKhFlQ6ZW9u2EZcgMZUHfSljeAS98S0meiWvOT3Ex",
+	"IStnLMkX+XKeY1o93ai327VIiPQwSI+DrjlHeiQf2qt8sQZRDwovBNJcGgkDSSpQroYskJxiZpC+Bo00",
+	"JXMp0FbSmuEvLT1Ea7SURCQx6qL39Ac0WqKMAHy22+hH/kKgd9fXFzWAyikVlhljtkR8TgrA81idN4AD",
+	"KcjECLMMpTkXBO7dkKXu+A2MT5gkBcM5oNTTLhA1Q1nGAr8Hr1H4yebLZJ9vB4dsnPpZbxRDC0a+zAng",
+	"vJkGTsqjU4yob1NcFJQI5BaVEYlp3lbgPuPyLV+w7GmQviJCKLwbRh3zrwX/9dR/r+2f9t8wQhknmkeQ",
+	"L1TIdvBQnjxo8/kxLttj2Hb8/Ht5zlM+4xLB+QSZT23mOLrAy5zjrIE6PUEAWqUpve5Bb7fTQ0AvHpRi",
+	"1r/dfFBzvZ225LydGyL57at8zpPxuVBoZpAqjECrCW0TV0qnJL2t0VA5VSoNyQWJEWdIXWSPrhpieUnG",
+	"BRFT0L8uyXghSPbUE4cBkVQjoikWiHyZ04JkfZTziSLmoGQ1nPdm7zafthmhDSO0zdvBE99spt9VioRD",
+	"bxIhqyu093TI7nlxW7/KNJ0Co0wqG02AWZZf35Jl0h+yIfsbSqqQWrBbxu9Zglo+2mVUy69UCCWTS4QF",
+	"wnZlQ4bM4rYwAwwVQn+heDSXU5Am1Dgv3PdKngdxTGMpDFFOVxAhcSFJtn0YWKI5ILVEBZ+cT2jl5ELv",
+	"5HwyIVmbL2TgNZaRzOn/Uyz7iEq1onsMj02UILiQcCDm2SWsdiFgS4wo4RLGE2gLSzTjQqKuougMIVwQ",
+	"dEvm0mzFU4gsjEOn31aH844X9F+codftTruDMpLmuCAC9TodNOaKNhB1o9W59DrdNjr18BUewGppSuHw",
+	"EMjddljCsygXFdKlVlOQlNA7kqF7qkiPd7IvFDrjbK0e8oTh1pEDGHSNyvKEaX9XXmCvnhK87oi/mFXy",
+	"b5aldRu+kEoaV1+0zN9JjHY7SHiCeKxUU6aEPriLsEN18RAfD5mn3m5rOmNuZylzo5rIrfQumpIPDN9h",
+	"muNR/kSxQejx0KIcsI8KIoslyrEkYRH8wZea8cS82vZeDeDKgxM8N0bYCanw5wSi7vAjVZqob5Tog2Fz",
+	"yBIwg7bADpoovY6zTMRaY6VgdpjQO0WUpfpGbUJbP9WZA/UI2tQ21HyHrKr6xr4V2FtYE5jM0y89Uy7A",
+	"6Jrz95gtDR0TT8MyyTmaKWXTQE48jGMPvNKMYUr8VC9aLiAC+PXA4M+KXfWpwBz+KKQZsirWoG9EmiGr",
+	"20sOEa4bdoAX46AhiDMSD9kML63VB6YEls/v2XOi4AeGF3KqePRTReUZFUKJ6COCCyX0K0YdxLrgg824",
+	"tvBXGG827XMi1weh4K/1SrUSwqSCinbmeIfw8ePH1sD7ve6tGeT3iqgkP8BSk/Z6A9dXtwUYfnBx4kxA",
+	"1WHPGdH2lFhJtFbe2tnp7P4vKsicF1KhrJptXiiFSVLt3vGAXFupYqGjnMRohtMpZQR4MJDrW7IE84Sz",
+	"5AltH2j7NoSVzdROrT7fdDHDrJylIFhwVp3omEkqlytKvmhHIaeZIgSgLPU/eftcXUfpb+OjX0kq1UoH",
+	"IPqDBqnWWQWZ1gtupP111RvHQKlIBgZh4e70kT5vNFx0OrupPwR8QxJFHX76eI3up1wQlJAv8wSlOaYz",
+	"qw9pcqU1gw02XFllcI8se0tzQy1wllG1TpxfeHsdY6Vp1zYIRy1AwbAquHZqJGMYUCgym5NUn0sVeOYJ",
+	"9ZFKMhMP3Uwzm1np1ziaUXaiX+y6TeGiwEv1o/67dKoOWBb2p/qQgl9jt7IgrBZyeqrUovp5w9coLUim",
+	"7jzOA3vO+AyHXr0uNS/9SIzEIp0q7FFE/ozIH07OrxDDM7JyCX4ZvL84PY4AGqeETeTUB0d54+ZYiHte",
+	"ZOG57a99hJF+R3MjhgCg6kT11+aslQL4K6eMZOB44EVGijaq6HYvBJovRjkVU5KB+lcqe6Fht/CQ/YTv",
+	"MErSKS4+fU62YyVupTlVSIAmhJECO6meSiQIy7TvDIYa82J2OGQKWgY6IElOMcta9wWVkjA3GLxqN9pG",
+	"P3A5hR1pQxTJNEP1gKw/tS4UlDqFomickfMx8Kb1cPdwu3Yka/BX8SuFD+rA6ycGLEj9BJqT0ooUHDTi",
+	"tNGHi7OWkMucwCMCbSVqpL+b7bRTPku2h0ztV1FNsZgrlkAybbVJ5lhKUrBEiTsLAYe1RMnfk1WY4GxG",
+	"GRWywBIs/FUwmFGifvR/n/7v75//939qRCqOvrTMU62Se5drX9g9CrQF69fb20a1hR+WqOBegrMvgYIE",
+	"mWOFPvmyducdmL07EtuL2kQBdERH+C5JHe3Bx9pWoY0odVLwJ+UdsbUeNq3s+Es6xWyibqI1x1TsY4CT",
+	"KLk4v7pGL81YiXZsEYhNmRJjp/IfzPlEafOPZGariw0d1w9E3hPCnsbgNDjHlOQZShS2JCinRGhilKj/",
+	"f8b5giRIcpRIrv+I0UhRFsrSfJFp+XCFA9r3woiU83sFskN1YBA7NMMynQIAYSUvBNK8ETwbYVIxMFRO",
+	"UXO2mI1IYXbBx8js7oSNeRARzD7Ci5vSyfQRq1tlx+ZUNmbJ5oaWECuXFzz0RX6raKsV5NUew/soiFDq",
+	"mvG2OwcCILeSZYwKqRhd1iQzl9rM6gwfp8vVcTHNzd0BjwbNDhEeCXXd7eUUizQlJAM+dETmBQH1Ao2W",
+	"FWEeFER8xxcFyFtaW0oONc4pIlkQuSiY5WbNbGhVcrJ6VwhaQtFWLYwLIE9VACRgplcb1uqGYsptf/J1",
+	"8p3TaAJrolnT6ZWnY+ApyUypZ3jEF7IqK+2PX++NdvFei7zKOq0ezvZbuEt2W7uvuvuvs6xLsr1u6B4I",
+	"ieVC3KQ8C9wF7e+HJ+pIBLYrOOQ+2ul0UEZyekcKksWo1+kh45cYMqMzqW8PkPkDmJyxRZIMHCeZ0t8I",
+	"IAOtWMVWmPNOpxNHCvZYal/77k5Uj++LI0lnREg8m4cQl7CVzdxjJZwyAmc8o3lOjQUFCcpSAk9/YPQL",
+	"InOeTiug7+7tdw92D3bAJVxd2n4vsLQVGkAVR/ZPwV966Pq/AUHvCEscRht7j/RzmlW7M/CUZuukUO+P",
+	"CKjN6IwbCkoFsosMcPcsK4gI3KKTC2R+s+iipVKUETDSVjC2e7DT7rR32t29EF7mXFtjbkK349T8iE6O",
+	"tMjuTWWsAEGiH2Yj77iQWrB6eNFvT85ap9etTqe3E+QqhhNUJ/gHZcCTqicDAxuO8fHk7Oj841UUR+8H",
+	"b6I4enf9/nTw5s3xlfrq9OTswy9RHJ2cq78GZ0eX5ydHURydX787vgRjklteOU5taXekEJQHZJ6f9Q92",
+	"84FFuuH32r12JyjF1LGUM4kpE88hmhguX5FQUjM+SiCsMKlj6QMyw+aSwgp3tzsLsPc4urNCxWMY/10j",
+	"qz+yNPV9szXJ8Cd1tUNOppIuK/YrOTB+a8eqS214kcubJo5EM4slnh0YLuAtmVduIciOU4K1eDYGTjFk",
+	"ZilLpYkn4JW6wWNJihucSsomCQxoTMWJDs/O9JcgTw9ZUn18NVIPDTxhAzQkM6Gi7zZijWQKVAuxwHkb",
+	"DZAkQqIUM+1Z05ZnvSelbltSoH02ipkZ3ctBHWzowKLqOnB5aE2/3axiF4TGRrENjFXX/uzteRDXhOKP",
+	"LA0gxQUXVMcCGj5XZAQkKZznFiaUiFgfUzc2sWIFWQhN72tMzMXSd0O81qCTwZv6DWpmxQqrEvd7YtHL",
+	"CK4g78BZaKpOssqpBldaX51SghtROjG/uqmthOJwyJ40iAj2Lj2sy7nTqYCnRIoVFHiI669SAlE32Cp2",
+	"JUkWYnD32mVUkgIr1PpBHFO1wYLP56UhSkkBKS+yeMh4nqmbMqaFkLGiI0LipfVuw1XBcyMsKTFfh4O0",
+	"0YnUF0so3HPCIDimsASsA8tMCaIEaQul1qoxSnOCCy+KpiCCSBBWjsxa3V5uCZmr4WiBLPSNXij6iCm6",
+	"B2INIDnc2GY074QQyVeFNpL6a+S7Jv2vII2bIXanGUKGY5aJj1ROfy/mCrYMbcH4o7mr3dofwV2P/7nA",
+	"uXh244m6R4+GWwhgpZ3c3Q+lKJBEcchEs6abDEvcVltLNoMv7Hk9dFeDjZfop6vzM52/sZFJ5FvPo+Ke",
+	"DJJriLDhY+OPAQXduI01qTHRzpqHKE3eskA5LQgBnV0MGbAUK+haw3lBcNZfDcOLa1YARZaGzJgkPn1u",
+	"V5/XdGWNHSW8LaCqaAuEknwJHvdtzy+43sVYpUePMIE80XIRdD2W7G1ljW7i0Mm/xUJeYDm9Aj04qLFD",
+	"VKLOJlBCmLWrK4xQJ44LgiCYtoz2G2Mh0RzLaazDLG2E1Ip8rPZMczWEYVutxdwLr5qTFIzKbMyLlIAU",
+	"qaUQSH3DkhcvBOKwUNFGzrQA72kfA7oly3teZMbppJ/Vi3FLLD29VOlaM8JkbMI2+HisDcyA8jbUbMIJ",
+	"IHLBFxN9C8GLRNNyXdrpYQM5cKGtGALPIKo4XyKRc3VxAiirBOw7n9KOOM8JZtqEjkVIj7TmwHJPevE1",
+	"EyAVSI+/iUEc1hFGmUUug5S0VE2cNFk98ljzNiW0QPJiBh+n1IgqdaI9pVKsEatsJI6eTE2sWIBLSHq8",
+	"oBESVn+kd4RZ1Lb7WJXb6/6OhQ5gWXfDnQIVtk3B5s1IjQdxaeZ5BAu1J+UMOLWbSZmaA3JXuPW9G6r9",
+	"QgyZs94J8KZq363V2JRGNyKg3SmFT2lpQlYik4bM5JzBi2NMc9FGZ1zhLgRUllOhwcUJxPd+1GqhZn0E",
+	"grzMyY8VR3YLSspNma3c80WeDXVs9T0V1h2rg69MiLUlGy8EMmkBltS4gV9ATBTE+C0EzgXaggRE3y8f",
+	"l3HexmclK+ki97y4jYcsmUOUufWxJoL+S3E7jEY4MxL4tiKNxEr84JokLtGIKJ0Awhm5MeYutFPPwKbt",
+	"y/QiiQFCinAbUfiaWxFKDzMh0ibfKNoUI4aLgt97d0py/6JhY7LDEuUECzlkZcbp7FCrdSCO6Zm1U06P",
+	"LLmN/YbHsSxdq0O2RRl4hVMstDEY9Cbtnq3ggAJorO5jggGdvPB8Y7doOdqbaPuuBrfiARVJRws1IEgO",
+	"GfIj/gEBaokBhpAroLwQYC0xccByIdS9QApHtPqkZXgvZM7EJRqzi7FxJ1bZhZxWNQCECpoYYm3+B5Fv",
+	"ROAaOuQu7ec2/CHW4hFSYAjMo7iWiScESNjRtRRt4v/sWGoYb+loq7dzEKO9zu52NQ/UxqsZehujBcuJ",
+	"gNdX7EVUIFksSF8HzgIrit0lM4TDjCZ5DvvYUqyhNJmAhLlEibWTJQop/qb+pvmNVW7V0QdRHbbeRwSn",
+	"U2dn4GNYqH9Z0Jbm9c5q70VCzLY1+IGglOmvaoxSu/fNFno/sWNzYFMxjHGn07FAn2INMPXzjUXXLRN2",
+	"jvY6ne34IcwEcJk3BBJ4WSKKlbUHE8+aZqY2EMxIjpdwaRTJB93fSi7GWhebh25mIoHAWv2itiPqbBB3",
+	"0q1w0LuDJGZm+BhSPsxVgV9ghFpktiLd6nvqG4G8+auIZnZRHcTEa/sZsGjt2vr+QWoJrjxjc8+0fYZk",
+	"RqYpEbOG2Jp4TwkugPBRCeTMAyl80jExmqT1AWEMnGx2k1o+hFAp5qAp8ZCBGFRxm0HgM9oCsBiYxqVN",
+	"TY8PQNrW9t4hKzDLlNBNZybTyFua5O4v/EV900YDvV5tqyC4yJdD5sY3WwZyg+/x8rCaDHJfUElsNgjC",
+	"ueBoxBdqIAMVJdrxsSRMHwEjX6QxUyaawSlUsNzoUF9oY6GeF3yERzSncpmgrY5aenfbbN1EYGcFvmd6",
+	"j9gGfwF3JJnJXhmyRP0FA3hp2EaR0StWoxj2qCGnz6+UhQDDjFPb8E2bFQPOLjAKzwiR5Xf67h46VCRU",
+	"CSzxkGmCtLr1NlJyn9EtClq6bvXYckqW6J4UBOEsI1nf6Dyg68IKjawAmDqmBVF3K6WZYSMlr7HPjRZy",
+	"yJwko97Q9NkejRKD0WIeA6Iq+KAZFYJk20pGuLOXzvINyd3hNulAYT3HyqtKKoHVSA5Cl2FH5XrBP4FH",
+	"/I5s+94+IyEovcBnG5GSkHOo+BKgae5bn9IE7TiVB2rLd/JJP5CBYg0Rhsz49Cc26ZXtdnvbUDLDOkrp",
+	"w1NBPIXRv7gBcALZclc9thZ+DFm13lWpkgM5Vby7FoNUCwyY4S9a0do3/vn1mpedo77O9z51kxxNeZ55",
+	"CraTwxx9HOH0tg1po0qd0hqCZnLPsdA1Ae2lBApMuiqamEhIj5PbKi3lNpyPD6J5wErUfjgI9wEz1war",
+	"MhY7QyWV7J3nxnBXUcfAirfBijxZJrCeIFy8QIwkBIdDJQp5JHn9Ue4dHHjn2OsET9IJ0WHToPv5JDPZ",
+	"MlVglFqwT2JAwSlDCP1A/zjS8YjqAxVW61LUp9TBwGkVEGCD9MbjeOEtpFPMUmK8jZojxp7ar8ioFZdw",
+	"ncf4EM74Qif4ORB3gxdFe320taqmhqyliWpFvtJhiqusXBIwQsJg6xHg9X7v4ausOH0oSJZkwlP0DL/f",
+	"8qAdVzn/9iFah5oN3lFP8agvIqzFBPT1vnEH1DX0IbMqulcTSjg/qzjUlLF6G2PfFWsN9uqRlXi/BwjA",
+	"DH8xQeg7jqY2Z1U0UooqdhiVVfKSZK7XiUsm8AzUAiSdNbbImnRau2OldEdljBhHOZ3RBkK21uvfHMNf",
+	"WlsODV74BhcqSoOLM7GkWJD2vznUXjGe1VD7nLO6XbQk2bEVExstow3BpqWVWsQBqdlJ1A0hOpv7b7Sd",
+	"/CHnjRk0tIt3BOfqOH6rrUPImznWP61fQcW5U9KcdXgsyvQrgii7I0zyYglSl2X960iqu8qWIfLbh8Ox",
+	"zVve+mJvlyHYnHH5OzmRc5zeOjeyVr6FcaT8+ZzKDgx/Tr/yGZfPkAJosv6S0pSus/+akv8enfIXgOoj",
+	"s/qCuz8vnmHzUNjtT5j5eF48S+LjpXU92bDqRwDqOlzZQ10hNKY5QVtJC/54e3J6nGzr+i/NPiYdDpAT",
+	"Teps4imsNEbmJDIyl1NwZFBpr4fSi6CoYH/Iki8tneHWMlH4LfMTmL8TnS6l81pxOjWjm3HQiOT83gRs",
+	"OskG3rA2UD5GJXxQefxoy8HxgwCzUYXulIHrMboi6aKgcmlqZqovt3V0Fs7QFExGAtEx1PURmGYoCZ1I",
+	"H8GJgDVQ0zrneneXVO0/HjJL9DCYhOYkB3E0RkLyeSUKzo8CAJOqR4mGDAjWnEM1PcW3hVQL5mM0Igoy",
+	"NnzOmXLRPS+yNhp4TniIYpvCYrUZo++TZ3WiJB9DdB0od5Wg/RcCUREyVo0bRI23pZiBdJGh1FhX7SZj",
+	"33JHhRZCDk0YHc2EzqYcRt1hFKNhtDOMULvdrj7eRld+IO6KkL6h7zkgkHtiwmNoCSREBcZTYl2DOIZT",
+	"E6Vo7I1La+1CH51VfmnCJqwSQFObFMiLW7FxKlDljjwomIm65m3IlpJ8g7c86qtb7lM1mOmR3nlmYdIU",
+	"ReHTuHXJ4I/I3X7gUV/h+LPpCd+Skmtg5MGggTe5On91KbyW0LoWhitreTjBNECnG5LnzIOuxItLOnrh",
+	"ouiNr0tdMghb+uPTkWwh5JVEpNftvW672+m0u52QuKvP6SYsZR+dXVWSh4JTLPCk7eWor0t4qs/wN5Qc",
+	"/3J9fHk2OLUV6CyQ4SYKF8LIF1LQjBi3hoSCg+CjPDnb6H3Kwq9/OPvH2fnHM/W2Pa4KfzUpejbE1CwW",
+	"chfcRzNGNV/Je3SDnKKqqBisDaOFvBVzsf4ux2yywBNiXR6aWK5oR4dDloDe45VnbFudzMZA4KBipVmH",
+	"lto4I0Om66Fv1XUql3+rBClmxK9t7fMyRdJLTcgavyq6UN+XWEyw0IjLqT6IjCqwzCiD8gWKJuD53DiD",
+	"BixrjPR0lVJcYnnTo9W88zLbq+n5lWywMoK9sVJRNcLdxmo3Pu4r4aDwNT1Z6oKe9r7m4ZWRz4umZ52a",
+	"FUdXSrRau73yiVLvMURteQZkRmP/V78Yx9rKTv4yv8brH17d1kPPr5zeQ48HNvfA4quH/dDjVeR76OkS",
+	"qx960p3gBvCzT34uyVI4DX+ghQTDC/smf9wjPqt1ZSoqk44FKEmZFlBA2FjOiagUHXUVaJjlmo5lNpR4",
+	"0yW6IFbVZea8ECih1klXNRBBZEEZESLsADokCuLuwMO/NBn6xvGptLnYlrMFx7yTGtGALZGuN2v5vJel",
+	"R77gVNrSc35q1hS7QA2rWCmJXa/DQBaUE6PROl5lQNQ30SkGckNmcmOFEheQ4DMCW3WxpGIKwVZ0wnjh",
+	"+AaVVR44ZFvBOQVerldetxvqNlZsCGpgWdAUQvgEIahisQiHL0AtkUnBF/Ng9pv2CSJ4YCX5ra95GUQJ",
+	"CSWT3Uo+R3POc88/PGRjXMzsQ5dHV+5BXiCvnl5DciSeKKb42KxkHUCmTRJadvGWHbRVeisBCS4gJ57B",
+	"rbIuvvJ5gXK8YOm0jGsxEx36T5WmaqUdth9VjmJU8FtS3DRmKF6dHNl1ARmB6sPwTrU8n4ux11G2vuUO",
+	"4m+glQm81xAnbn+8KciMg97SmIOBkX4GzXmGtt7kfJGhC56hQZFOqSSpXBRk283WcD5eeIgnHj2kOnul",
+	"D3TpQoVuNwovg9A78hB3BcPDAPPBZJUUhA3iWwtSRguSgjIjeE5MeaAgUJUcZmtc3Ega0h5OsZCofM52",
+	"zXiwAoVbP61mreogP0hV9Sbf0BWs7nMQkG/NRfdm0mHV/q2HkM3AtQiCJjTLB0b/uSCoRHkPbR6K9Mhy",
+	"cpMtmuIo3vF7lHM28Ud9YbyQiplAAxk1hgE+W0gi2n6uweXx1bXHQSf0TjPaBaPyEAjg1fngAg0uTlDG",
+	"08WMMON5FeACH9PJoiBoyzB3oNlqviOz5G1/3nBqav24ciykdZm7zQdjlzToVsD6QpE3If0I1DkpKM9q",
+	"GNgfsqmFIJUlxBx+QVxiTkxyj/v6ENnXdO26eUHuKF8If0q1hNUBKqi7KTRM8c4g/r7Xv1kNzXrF17GN",
+	"IhM3mg8HR1SIrwZ63ltREMEXRboRGfZvfbFgJnrGjqDLvmxAqMM02VpzboyhYCPqHLIVeQEm84JLnvI8",
+	"QKepmOd4iewTTbS6EUc848PFm/OTiyiOLo/U/z+cDq6ulX56fnZ1DpUkPTNEoKCCJ+4G7TBvzs/Ojt9c",
+	"Hx9BiPdqqR0f93WzI8yU8HjvYri1OeXo5KoyEONe8oGP+X9DycXx2dHJ2Y9lewd94tAuhLIJEkSixbxq",
+	"gHGDR3HkzxXFkRlu7fbDRWzUuo+v/nF9fqH37gl7Pr7bOwWLH1xcnJ68GVyfnJ/pdJjQVaiu3cwRxZH3",
+	"cni5Ss1sYKsuDRNIvGkJoWQ4Xr2tmxZ72qTKBKtIZJtdXCqcpI0Z+lAdAhkJXe0hfE03lhvvpxzxe/YQ",
+	"2QuWpqpcis/NZrmrMlbsak7SABW2GSlMgxPEe+16lByN1MIYfPRpZFWpaYwutWMHB9oS2200sFFoXU2T",
+	"K10/0ikusFKuRN+zcFo+bmOktBYLhV9TJDnPzenJYsHUiQ2ZrolB8tzzoiLOyGqB0StdxBXMhu/LgiD4",
+	"ixNybLja2vC2lRoyK1b55RzYwOwh0MBVhboz6pK+L/OG+Nhk2KsJ9GOmLE39wXtcMEWPykdPzt6e15/z",
+	"D98865uOG6vflLCDb9aQr2Ag4ynVvNpdPNNIFtIpvFSpEkgBjBkyQBmIJVQjVKIUUYrnOKVyaaN0LR7N",
+	"+WrN3U/RqzTL9nd649buq6zb6u2n3RYeHey39g/28F7W3T3Y2x+rXa+pr/uI0MZwkZF6BRofgsGLvmrY",
+	"e/bCI0DT/12lRzyz7e9efMSTsa6U+KR3puv6DxY6pk7/9daynp8+XkerIH1sBd3YZaBWqtrqxr1ltVrK",
+	"dDRYtc5toxlRcNvmTGlCQAVL5/hW0oIPicte0jqqrdILVwNESGBusIHytKZSznWjAtpY5fTn9/e4KO+b",
+	"yeoGja0Mxh1Gij85YnTNkcs/jpRW78p5D5mx9VQdk0qzc1uPy8iQMvzehOro1VkTFcvEkJUZfApUjJBM",
+	"9HVEbGyAZBO2FZ3R0floS+IJGkJB5mFknEM5FZIqbUr9URCcaQnQXCvzxokNlhxG2210kS9sDKWYG53L",
+	"W7M15dVO1QzmzIwGrMMo1rUd5gUZ0y8oUdihXykPGBdkyNZHOZ0qfirQVuJ4XhKjxBK1ZLvMcg5YRYlN",
+	"U8Ouj56pN6XPRVuUcz2FLdyBJFAdE7IDi9ABqUQgk1i8A9nFAOm9Tq8pzUJXU7dGal2QIQDAsmuK8fSp",
+	"xXhRv7bpzpBteUB8edd9qXdnasQDHln/bENRgyF7bL8Vr+bBIeiJOA8MYlM+7ShejxY5JbNal5acpsRU",
+	"7tE0OhrMcTolaAeqRi6K3Nxo0X/58v7+vo3h5zYvJi/Nu+Ll6cmb47Or49ZOu9Oeylmug94lsP6VK67u",
+	"ZAs13evIq3kZwSU22TYMz2nUj3bbnfYuBF/IKVDfly7MWJ2CH3w0ITIsUlQEamdCduOAglEGL+tYKYV5",
+	"F3hC2aSPTBUG7Wyh/yIJmnAk+QQ0hTb6kd4RxHQSJlgWqmmYXm1dXuhcuC0I6JsUBBwc0IyyE9uxfZl3",
+	"2zmh1RIOdaifX3FfX6IJkdC/zlS2mfGClCkGbt9jnmtplwzZHHIFy2SZSk0mk02TvBtc3bw/vzy+uTx+",
+	"c355dNVH15cfjiGOT72P5lDRQb2hDpdCVwUym8ulbogAMNQyiAajDc113nfr9MdCxxjrBsSU1cIChszF",
+	"BWzBWWr3TSXUYDteGzNgCz/8NgSuNYz6aGj81TpmDtJgoj56e3J8eqS+AKlAffPz4PTD8dfEUvdbck9N",
+	"EQjno00O64Nbh+xDw18f/3IdHL0UdQzyWRdsAlv1JSkRmN94YBumd3XM1ben5x/Vd6aeufrm3cmP774m",
+	"kHcPKAsJ3DaH059eLcwv6x5ayYBlehUmuld9++ntyen18WWM2u32Z7V9u3WUnBdJWaGiMtAZl/5AekNq",
+	"mK+Jxja1O8BEG/C6XB//Ydrhb7meI4prI2Mw0NTZaPI6A167FyqDl+4OxIshC9jXYvAIZ7aaRsZlPxDD",
+	"H0M6ecCi17ZBR0kb/bwaeFINfLVxJ+oissXMhtviWyJ8BqfDVxSM3VaNPM7ypRKt4DsoUmN27/2OEh2e",
+	"rPPBdGCvvxtbey24lwR4kiD5HfGKeiiJaciSmhMwiXUCL+PlWfUhsEfHDzHN4Sz5M0E4hmW30ZXG0JTP",
+	"5rigwkoF4LGOIZepzEpGA0enKwRW73uLF14+lrDBQC6FnPEhSwwliFFib7767F3i2LvBAD5zQxNH5YBX",
+	"x14hMY/CmIcU9Z3hXOnnxNYAchAwhR50AIJa/rzgo5zMdO0MiNgGw6yWBLykVcMpPa48xwWeEZ0k8KlW",
+	"ulZRYn3rbXlalz8nDCOrll9XqkHUj/65IMXSKl79aI5Xmuo/Krnta/xbk/I6JwXSPK4LmawdxRzLBQJD",
+	"ry5QaeehJaq9PLBEl+VazQhvWPHm/excksYnJ6qtelPdFCZEyinAkXqiNaYMs5RArIzdT8VS2Px+aY/+",
+	"WirGA5ZFG/exW8kZqfex80IBAzy/DAX0CjTEFVkBOj99uH7beh2jD5enLcJSrktYGFnj/y+5h8fsHTcc",
+	"VqEBP1m2PCwhMIy+mpKRIQQZ2yCj2JSMENpMsNPpPKZ94adAMIj5pgXftArOZVQLyTBCcz1KIbpqdVt7",
+	"rZ1uq9t5vdfZ7e50e63u3v7uweu93V6v9Wpnb7e3t9fbbXW7nV4UjC4wFqIV578L5Y26nfZOp73bbUOh",
+	"/Uo3gGh/lOGdDtnfTzO8293rvO6RLH092kv3X40P0nGX7I46497e3sEIHxx0Rt1Op4dLqAZL+JeF88vt",
+	"62r3oUCD6hXQ3uzNbHo1V/XOOj/urqsF4Tk37R9q/lan043CfkMD4Lr3zTnFVtxdFbdR1RfkeWV8r4vu",
+	"fLFnF1nzgJglfCveKNLyNMQNxP58it7TtOCCjyU6/pKSPIq9bz6aIPwnYfzeUzC+u9N+/bqG8VmvS16P",
+	"dvB+ejDukW72arSL99LXZGfcyQ5G+7iXdsmr8W62N3qNd9J9cjDuZFWMP7pudbrdVxtivIsEgU8tPh7T",
+	"lLTwfC4stuPuaCfdzXotsjfeb/Xwq1HrdXqQtTqkO97Bu6NeupfVsX1/HbbvvAphe5EJO7/G9apjvv77",
+	"urvQ4NVePYROe7cTrcT9Rws8aUHeF8P5SjB/GbtfRrx/fa675/tBQ/dvf+93uX97wHdKfvz0BKxwp+ya",
+	"NUGHGBrDhK3ouNJ/dtV+EGiBUBABRXSdpVbrYwkYGkw9rofMGVTAIqrNa627QA0USj5V2+xpDh0ClePk",
+	"L3/AmemGHcEr3YdfqXQwhpdeP/ySmeTaNr+Po1539+HXLvAy5zi75vwUF7p2fW/n4OH3Vht9q/d2N9jb",
+	"Ozjet6Dp+5PubQLLE3MxXanqvc7ORidglGn9ygZQCfTLh1d7D79qpnLnoCjEYjbDxdI6KL26AxJPgFs5",
+	"a370Wb0QtlG+1EUoXvqFsSFVjAsZbL9oKst4rmE/Sl3HlR/79aZ1EzJQBnXjONefA6xqtnyYyQYdeAEO",
+	"ruvLSl3KrWqtpZ1OZ9uzmVPb8tjWrQS1v1KugAo/Hkcp735MkCIic8J8DwkEril9eiVsR3IdpEPl6qJ6",
+	"nYPtNhow3YANu+Kg2kM0ZKVpFyCz+nKv8i6ez6H2Ipjt/Up8ZUU6v7gk4uBoMn1odF02nqaLArwMpuag",
+	"jmMvvx6y4EIOXGY5lJrVMQle8QW1GlB20Nbl2zfo9c7ewXYfYbbU+d66iKOjofGQ8QKNlpJ4DXMVWIy+",
+	"NCFSm4zPxyhbaAlMnTtY8kAM0/bh3JXt1bm3IdPBVbAKlfa4EiF/4NnycZ3cy9zPhhiMSkyFDTaoxBZs",
+	"6r5/rDq7GkATYJjfFEJTeqdNXvATlcl6l/vmbuUX1pxJBZphBnXpl20Ibcg271pYaVIIDQC9lkKV/nvf",
+	"ILME22luILyc/yP6zum/c/pHc/o1/srHMf3faPa10Tt5CQ1SRbWllRWFocIidGftdXplfpVXZgk4JQPJ",
+	"t0qQf/RrBK615F5XQs11g9kyimtTawkDW66cltos2CarNM2/86vi+BONZ99tZ99tZ39J29njZA/N9MIa",
+	"uosX/kPZ3QZk9ozLt3zBvvPH/yj++CORfo/SNWxRF7lt1HNP+QSKHmGt3OqYOc0VVwMgdavBStsUHe2o",
+	"3tRez9USL0rp0Xy0LPailNBASZkh24J+JH/3rIbJtlUmXWEZW1fVBtysdnZRvw1Zr9N12lwgOM7flnZK",
+	"//Tx2obcJuTLPEFpjunM1rcgzORs63hMtLXbsYlopd6nM7qpEAuSme4aKOUmq81va7N9aJpGeoAUdujX",
+	"aMoXhTes6cpi23WUIyI3oPZYM27OiS9kDql3ahZ4+8XKbO0hO5HQCVJU4p1sBdI5KfTBbGE0XhQ6UhCW",
+	"4awiutPlto6y7HY6KzCduze8IewaCiLBD+yN85fVvU9dDelv1LVtDajo+JfB+wtIvyqrPUXH+sHWhfqq",
+	"UyiprizwFOFsRhkVElojbM7OBgs51esOMDP4oXKjmG65MOaVfGqTHPOserOTI02hpogsf5qOfkzpOf3p",
+	"5MO/Trpn9EScsMu99M3J/snt/Jef3/x00CbLn3LybkDPfz3unv16vHd2dHz//uiHg3a6k7PR7G0n++Wn",
+	"vCzz/cTBf50EBn8U6KFIlWiAvc7BWrHkv8HplLTecCYLnRoYmsI8//KMX0lekOi7jf27ZLG5ZGG8flH/",
+	"0+eKxR0K/HniBeRdOMlCvd4oWhxbXqEZgd/Czmu8NiI5ZxPFOPqBXyGWTcdiVWQR25RMDy0kn0OBQWAG",
+	"EqzCbTSojmXC06hAphJgbHiu7jmZFwRnS5sGyRfSSRl+BbYhsyXYTB2ZrR31QA96RGXQ90BXetf5G71O",
+	"13B7r5nEkJVls3RwjV+97hKqFWbbav0m4dXuFGqXQYC5xLdE7YeasDOOZgQbEHtNmHIyBkMnYdlfmcHq",
+	"PgzfzGH/DHS/Up8wQPkvK1hvQuTNvdHntymvDXIUvtCFAtXhb66iBtDyO63/z6b1+qoFiL25RM3U3tpS",
+	"MWLkfiVzjhcb84Ehk7yNjnGRU+iJ5isVq0QfL3UfX7RgkubI09AgnjjQ4LOB+DcQ/dIJ+m1E33bA1i2E",
+	"NiL6f1UqfRlqofNfRLGNjiS5bVVHAhfhT6svnfSeotJ4Zx6A0yAIhj9OufnOxP6rmJi7llNSQbpGrraa",
+	"Uqo5W05CxW2aG1+jI3jF5jeXKayVIrSmJuSQ4bI0os1r0bO30UnmKuDbnuUBevsmJ7gwrXNqNKQXqvKm",
+	"lpe1/5O98X/0VakY5DWAa8ePtoI5z9seOq5mj0NMTNBdvQb9yjzbcbWZQb1l0pBBL4O4bMjqN/mf1vr1",
+	"m2JmtnP0kG0lUypFAhoq7NHYzU1/UYW8pseoadCQU4iN01IalTbejcgwbqu9NKH2I9mjvdKfftMd+iER",
+	"Ss3Rjcq2/7aHqddy1Gs32NDjr6Fp3k7ZVmmvs+s6kXW/ft080snsvcHR6J3v99v8e91mCDT1b9I3XuOw",
+	"qrTmHg8yRf59AlIK9eDv0f1yh8z1BNmutAGn0r/R7oaC+D8qCL41wS6AalpBcPpYtSUMhvDusaluUNYI",
+	"2XL96CG60+vkt1JAOF7p1w7+A6+uhuV8LvFT6K65lWRKVOZSQiroX1ZBGmSZbjL3BLXIEarVjshen1sd",
+	"Y9M2bbujWsdZoCHrOs0D06AzYmv03pT0rLcZYVyJA90Zd9PO6BVp7eFXWauXvh61DsjeuNXFO6PdtJft",
+	"EV3GyZHKR9FJ3RYnTCoV6m+ic3Ufdwyak3QMJ9kJcZL/7AN63AkFlcLMtKL29MDTxt4e12V/V37PoLRO",
+	"DEV1hAxJ8BDzl1TzUf6b8k/+rZxzkGVV/vVNnLNBN3PRnN+goLkgTsb1wpRQCwGdWT2AU0vzlmA/GMFp",
+	"kJNm4CqC6v+m4ltZA0l3j/Ua6vxOgZt/GuXvTx6b9mfQFqEGzx+uK167Xsc6awhNqdSSy+HjbsmPRP4l",
+	"r0jnW/j9v09zfDK3LWWh7wTgT0IALqEj5jNc/xqnnLpO1I+lC2fQTN+GEQavu2lz/XSzjNcVW12iO+Jk",
+	"87Kk3H55IyJ+u7lDwiyyMVAbQEsFfKJs0v7LYVGT/5beEQZRp1OS3j4TOpUZbN8kdb3lBejzxOTJprzI",
+	"SGbzW8vijRjqNQ4ZFIOXaiwoa2RiWdroSt17tVJd9Ui4QOOE3NFUkizRHAyCWocMPqsXm0znRzaD9L3d",
+	"3yaCFLz63Yr++5FFjS5efq+rCvuH29HdzKECq0os8nO2dUl8aroiE12xrKyTr1uIKOTZjk3Es05W9oLU",
+	"1c2AjgWKH6oRktYMf2nZK2Mz1kUS29quELLd6cSIQ3VXnOcuo3W7DzFwaLzIc2PoZ+TewnWJ4NL4Adi6",
+	"4KmuHFe9UfDUrLypNrwso8ImawuaEybzZZMxP3TZ1gqM57aDsDsELz2em7ZlZYH+b0uYWy005owiFcPB",
+	"+k6xT5YtDazBnOQlC397CrYmk7BYb0cbQ6YpZfgJSVabOz7qeNLAw+v04TtJ/l1dIc9FkFfEl2ox90+f",
+	"ITEdng1RBVeRolaCGcqYDy5O0AgLAvbBtiulDGZCXURPr6th2BfCVhuvxK7Vi45DvYrKM0CNmAS3/mOL",
+	"zWt3jRaPdDVhRz81ObVFohWI6hUXLUy8+smuBne7fLtMCqsPcb5a6BwFTzZGii8VlWLmbeSxUr8F5+Di",
+	"pG9KZgeOyzqroHoo7L/X6VV2W0Odr5+//r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
