@@ -243,3 +243,15 @@ func (ts *testServer) addFault(t *testing.T, rule string) model.Fault {
 	mustUnmarshal(t, body, &fault)
 	return fault
 }
+
+// fault reads the fault rule with the given id, hit count included.
+func (ts *testServer) fault(t *testing.T, id string) model.Fault {
+	t.Helper()
+	resp, body := ts.do(t, http.MethodGet, faultsURL+"/"+id, "", "Authorization", "Bearer "+testToken)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("fault rule %s: %d %s", id, resp.StatusCode, body)
+	}
+	var fault model.Fault
+	mustUnmarshal(t, body, &fault)
+	return fault
+}
