@@ -66,8 +66,8 @@ type Config struct {
 	// specChange, when set, changes the spec before New builds anything from
 	// it (tests: a server for a spec other than the shipped one).
 	specChange func(*openapi3.T)
-	// faultSleep, when set, waits out the delays of fault rules (tests: a
-	// clock that moves when told); it must return once ctx is done.
+	// faultSleep, when set, waits out the delays of fault rules (tests: see
+	// the delays without waiting them); it must return once ctx is done.
 	faultSleep func(ctx context.Context, d time.Duration)
 }
 
@@ -79,6 +79,7 @@ type Server struct {
 	allowed *allowedMethods
 	// fastPath says whether the fast path is on, and if not why.
 	fastPath model.FastPathStatus
+	// handlers says, for fault injection, whether it would accept a request.
 	handlers *handlers
 	// faults are the fault rules; faultOps the operations they may name, by
 	// the generated methods' names.
