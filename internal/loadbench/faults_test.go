@@ -22,7 +22,7 @@ func TestNonMatchingFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := addFaults(dataFile, rules)
+	path, err := addFaults(dir, dataFile, rules)
 	if err != nil {
 		t.Fatal(err)
 	}

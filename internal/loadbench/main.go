@@ -161,7 +161,7 @@ func servers(c config, dir string, pin *cpuPin, extraRefArgs ...string) []server
 	if c.faults > 0 {
 		// The same inventory, and rules that no benchmark request matches.
 		out = append(out, server{name: refserverFaults, path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
-			withFaults, err := addFaults(data, c.faults)
+			withFaults, err := addFaults(dir, data, c.faults)
 			if err != nil {
 				return nil, err
 			}
@@ -195,15 +195,11 @@ func writeData(dir string, n int) (string, error) {
 // refserverFaults is the reference server with fault rules that do not match.
 const refserverFaults = "refserver+faults"
 
-// addFaults writes a copy of the data file with n fault rules, of every
-// operation and action, none of which matches a benchmark request: the
-// send-message rules name sessions that the requests do not. The copy is
-// written next to the file, once.
-func addFaults(dataFile string, n int) (string, error) {
-	path := strings.TrimSuffix(dataFile, ".json") + fmt.Sprintf("-faults-%d.json", n)
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
+// addFaults writes into dir a copy of the data file with n fault rules, of
+// every operation and action, none of which matches a benchmark request: the
+// send-message rules name sessions that the requests do not.
+func addFaults(dir, dataFile string, n int) (string, error) {
+	path := filepath.Join(dir, "sessions-with-faults.json")
 	raw, err := os.ReadFile(dataFile)
 	if err != nil {
 		return "", fmt.Errorf("read data file: %w", err)
