@@ -97,7 +97,8 @@ func TestSpecExamplesMatchTheirSchemas(t *testing.T) {
 // Each operation's request example, sent to the server with the examples of
 // its parameters, gets a documented success (the response is checked against
 // the spec by the harness). The test server's account is the login example's;
-// a refresh token in an example is replaced by one from a fresh login.
+// a refresh token in an example is replaced by one from a fresh login, and the
+// id of a fault rule by that of a rule added for the request.
 func TestSpecRequestExamplesAreServed(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
@@ -127,6 +128,9 @@ func TestSpecRequestExamplesAreServed(t *testing.T) {
 				} else if p.Value.Example == nil {
 					t.Errorf("%s %s: parameter %s has no example", method, path, p.Value.Name)
 					continue
+				}
+				if strings.HasPrefix(path, "/refserver/v1/faults/") && p.Value.Name == "id" {
+					value = ts.addFault(t, mustMarshal(t, doc.Paths.Find("/refserver/v1/faults").Post.RequestBody.Value.Content.Get("application/json").Example)).ID
 				}
 				switch p.Value.In {
 				case "path":

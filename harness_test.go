@@ -228,3 +228,30 @@ func (ts *testServer) login(t *testing.T) model.AuthTokens {
 	mustUnmarshal(t, got, &tokens)
 	return tokens
 }
+
+// faultsURL is where the fault rules are.
+const faultsURL = "/rest/refserver/v1/faults"
+
+// addFault adds the fault rule rule (JSON) and returns it with its id.
+func (ts *testServer) addFault(t *testing.T, rule string) model.Fault {
+	t.Helper()
+	resp, body := ts.do(t, http.MethodPost, faultsURL, rule, "Authorization", "Bearer "+testToken, "Content-Type", "application/json")
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("add fault rule %s: %d %s", rule, resp.StatusCode, body)
+	}
+	var fault model.Fault
+	mustUnmarshal(t, body, &fault)
+	return fault
+}
+
+// fault reads the fault rule with the given id, hit count included.
+func (ts *testServer) fault(t *testing.T, id string) model.Fault {
+	t.Helper()
+	resp, body := ts.do(t, http.MethodGet, faultsURL+"/"+id, "", "Authorization", "Bearer "+testToken)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("fault rule %s: %d %s", id, resp.StatusCode, body)
+	}
+	var fault model.Fault
+	mustUnmarshal(t, body, &fault)
+	return fault
+}

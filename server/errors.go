@@ -14,6 +14,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
+	"github.com/hzkit/sendmessage/server/internal/jsontext"
 )
 
 // errorKeys are the stable error_key values of ErrorResponse, by status.
@@ -25,7 +26,11 @@ var errorKeys = map[int]string{
 	http.StatusMethodNotAllowed:      "method.not.allowed",
 	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
+	http.StatusTooManyRequests:       "too.many.requests",
 	http.StatusInternalServerError:   "internal.error",
+	http.StatusBadGateway:            "bad.gateway",
+	http.StatusServiceUnavailable:    "service.unavailable",
+	http.StatusGatewayTimeout:        "gateway.timeout",
 }
 
 const internalErrorMessage = "internal server error"
@@ -118,6 +123,14 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	}
 	var reqErr *openapi3filter.RequestError
 	if errors.As(err.Internal, &reqErr) {
+		// A body that is not one JSON value in UTF-8 was decoded into another
+		// value than the one sent (U+FFFD for bad bytes): what the validator
+		// says of that value would mislead. strictJSON says what is wrong.
+		if raw, ok := c.Get(rawBodyKey).(*recordingBody); ok && reqErr.RequestBody != nil {
+			if jsonErr := jsontext.Check(raw.read.Bytes()); jsonErr != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, "request body: "+jsonErr.Error()).SetInternal(reqErr)
+			}
+		}
 		return echo.NewHTTPError(err.Code, describeRequestError(reqErr)).SetInternal(reqErr)
 	}
 	// A value that matches no branch of a oneOf comes as the branches' errors

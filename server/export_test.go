@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"reflect"
 	"sync/atomic"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -22,6 +24,13 @@ func WithoutFastPath(cfg Config) Config {
 // builds anything from it: validator, fast path, limits.
 func WithSpecChange(cfg Config, change func(*openapi3.T)) Config {
 	cfg.specChange = change
+	return cfg
+}
+
+// WithFaultSleep returns cfg for a server that waits out the delays of fault
+// rules with sleep, which must return once ctx is done.
+func WithFaultSleep(cfg Config, sleep func(ctx context.Context, d time.Duration)) Config {
+	cfg.faultSleep = sleep
 	return cfg
 }
 

@@ -141,6 +141,12 @@ func FuzzRequest(f *testing.F) {
 		if code/100 == 2 && needsToken(doc, router, req) && !strings.Contains(req.Header.Get("Authorization"), testToken) {
 			t.Errorf("%s %s answered %d without the token (Authorization %q)", req.Method, req.URL.Path, code, req.Header.Get("Authorization"))
 		}
+		// An input may have added a fault rule: the next one meets none.
+		clearRules := httptest.NewRequestWithContext(t.Context(), http.MethodDelete, faultsPath, http.NoBody)
+		clearRules.Header.Set("Authorization", "Bearer "+testToken)
+		if code, answer := serveFuzz(t, srv, clearRules); code != http.StatusNoContent {
+			t.Fatalf("clear the fault rules: %d %s", code, answer)
+		}
 	})
 }
 

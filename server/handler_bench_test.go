@@ -15,10 +15,13 @@ import (
 // BenchmarkSendMessage measures the whole handler path (middleware, spec
 // validation, auth, inventory lookup, recording, encoding) without a network.
 // The answer is counted, not kept, as a connection would: B/op is what the
-// server allocates.
+// server allocates. faults=16 adds fault rules that none of the requests
+// matches, half of them on send-message naming other sessions: what rules
+// that do not match cost.
 func BenchmarkSendMessage(b *testing.B) {
-	for _, n := range []int{1, 1000, 100000} {
-		b.Run(fmt.Sprintf("ids=%d", n), func(b *testing.B) {
+	for _, bench := range []struct{ ids, faults int }{{1, 0}, {1, 16}, {1000, 0}, {1000, 16}, {100000, 0}, {100000, 16}} {
+		n := bench.ids
+		b.Run(fmt.Sprintf("ids=%d/faults=%d", n, bench.faults), func(b *testing.B) {
 			sessions := make([]model.SessionInfo, n)
 			ids := make([]string, n)
 			for i := range sessions {
@@ -30,6 +33,7 @@ func BenchmarkSendMessage(b *testing.B) {
 				Token:  "bench",
 				Store:  store,
 				Limits: server.Limits{MaxSessionIDs: n, MaxBodyBytes: int64(64*n + 1024)},
+				Faults: nonMatchingFaults(bench.faults),
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -77,4 +81,22 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	w.written += len(p)
 	return len(p), nil
+}
+
+// nonMatchingFaults are n fault rules that no benchmark request matches: the
+// send-message ones name sessions outside the inventory.
+func nonMatchingFaults(n int) []model.FaultRule {
+	status, delay := int32(503), int32(1000)
+	rules := make([]model.FaultRule, n)
+	for i := range rules {
+		ids := []string{fmt.Sprintf("ffffffff-ffff-4fff-8fff-%012x", i)}
+		user := fmt.Sprintf("nobody-%d", i)
+		rules[i] = []model.FaultRule{
+			{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionRespond, Status: &status},
+			{Operation: model.FaultRuleOperationLogin, Username: &user, Action: model.FaultRuleActionRespond, Status: &status},
+			{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionFailSessions},
+			{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: &delay},
+		}[i%4]
+	}
+	return rules
 }

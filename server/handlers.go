@@ -11,6 +11,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/bulkjson"
 	"github.com/hzkit/sendmessage/server/internal/delivery"
+	"github.com/hzkit/sendmessage/server/internal/faults"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 )
 
@@ -23,15 +24,16 @@ type handlers struct {
 	now           func() time.Time
 	fastPath      model.FastPathStatus
 	spec          servedSpec
+	faults        *faults.Engine
 }
 
 var _ apiserver.StrictServerInterface = (*handlers)(nil)
 
 // SendMessageToSessions delivers the message to every connected session named,
 // once per session, and answers one item per requested id, in request order.
-func (h *handlers) SendMessageToSessions(_ context.Context, req apiserver.SendMessageToSessionsRequestObject) (apiserver.SendMessageToSessionsResponseObject, error) {
+func (h *handlers) SendMessageToSessions(ctx context.Context, req apiserver.SendMessageToSessionsRequestObject) (apiserver.SendMessageToSessionsResponseObject, error) {
 	items := bulkjson.GetItems(len(req.Body.SessionIDs)) // reused after the answer is written
-	h.store.Record(delivery.Send(h.store, req.Body, h.now().UnixMilli(), items))
+	h.store.Record(delivery.Send(h.store, req.Body, h.now().UnixMilli(), items, deliveryFault(ctx)))
 	return itemsResponse(items), nil
 }
 

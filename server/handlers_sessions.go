@@ -20,20 +20,9 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 // The spec bounds page and size; it cannot say that they go together.
 func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsRequestObject) (apiserver.ListSessionsResponseObject, error) {
 	params := req.Params
-	if (params.Page == nil) != (params.Size == nil) {
-		return listSessions400(`query parameters "page" and "size" go together: give both or neither`), nil
-	}
-	var only *inventory.Filter
-	if params.Filter != nil {
-		f, err := inventory.Compile(*params.Filter, h.sessionSchema.Properties)
-		var filterErr *inventory.FilterError
-		switch {
-		case errors.As(err, &filterErr):
-			return listSessions400(`query parameter "filter": ` + err.Error()), nil
-		case err != nil: // the validator has passed a shape that failed here: ours to fix
-			return nil, fmt.Errorf("compile filter: %w", err)
-		}
-		only = f
+	only, refused, err := h.listQuery(params)
+	if refused != nil || err != nil {
+		return refused, err
 	}
 
 	sessions := h.store.Sessions()
@@ -57,6 +46,28 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	start := min((int64(*params.Page)-1)*size, int64(len(matched)))
 	end := min(start+size, int64(len(matched)))
 	return sessionsPage{sessions: matched[start:end], more: end < int64(len(matched))}, nil
+}
+
+// listQuery reads what the spec cannot check of a listing: that page and
+// size go together, and that the filter names fields that hold one value,
+// with values that fit them. The filter is nil when there is none; refused
+// is the 400 answer when the query is refused.
+func (h *handlers) listQuery(params model.ListSessionsParams) (only *inventory.Filter, refused apiserver.ListSessionsResponseObject, err error) {
+	if (params.Page == nil) != (params.Size == nil) {
+		return nil, listSessions400(`query parameters "page" and "size" go together: give both or neither`), nil
+	}
+	if params.Filter == nil {
+		return nil, nil, nil
+	}
+	f, err := inventory.Compile(*params.Filter, h.sessionSchema.Properties)
+	var filterErr *inventory.FilterError
+	switch {
+	case errors.As(err, &filterErr):
+		return nil, listSessions400(`query parameter "filter": ` + err.Error()), nil
+	case err != nil: // the validator has passed a shape that failed here: ours to fix
+		return nil, nil, fmt.Errorf("compile filter: %w", err)
+	}
+	return f, nil, nil
 }
 
 // sessionsPage is the 200 answer of ListSessions, with Horizon's header when

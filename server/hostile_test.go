@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -212,3 +214,17 @@ func TestDeepNestingStaysCheap(t *testing.T) {
 
 // nested is a string nested in depth arrays.
 func nested(depth int) string { return repeat("[", depth) + `"a"` + repeat("]", depth) }
+
+// A body whose schema refuses unknown members, spoilt with bytes that are not
+// UTF-8 in a member's name, gets the answer that names the bytes, not the
+// validator's word on the name it decoded them to.
+func TestNotUTF8BeforeUnknownMembers(t *testing.T) {
+	t.Parallel()
+	closed := false
+	srv := newTestServer(t, server.WithSpecChange(server.Config{}, func(doc *openapi3.T) {
+		doc.Components.Schemas["SessionSendMessageSpec"].Value.AdditionalProperties.Has = &closed
+	}))
+	body := "{\"x\xff\":1," + sendBody(t, "m", "INFO", idConnected)[1:]
+	wantError(t, srv.send(t, body), http.StatusBadRequest, "request body: not valid UTF-8 at byte 3")
+	wantError(t, srv.send(t, `{"x":1,`+sendBody(t, "m", "INFO", idConnected)[1:]), http.StatusBadRequest, `request body: /x: property "x" is unsupported`)
+}

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
+	"github.com/hzkit/sendmessage/server/internal/faults"
 	"github.com/hzkit/sendmessage/server/internal/inventory"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 )
@@ -48,6 +50,10 @@ type Config struct {
 	// sessions: once full, each delivery evicts the oldest. 0 means
 	// DefaultMaxRecordedMessages.
 	MaxRecordedMessages int
+	// Faults are the fault rules in force from the start, tried in this
+	// order; they get the ids "1", "2"... A rule its operation does not allow
+	// is a *FaultRuleError.
+	Faults []model.FaultRule
 	// Limits bound what a request may carry; zero fields take their defaults.
 	Limits Limits
 	// Logger receives the access log and errors; nil discards them.
@@ -60,6 +66,9 @@ type Config struct {
 	// specChange, when set, changes the spec before New builds anything from
 	// it (tests: a server for a spec other than the shipped one).
 	specChange func(*openapi3.T)
+	// faultSleep, when set, waits out the delays of fault rules (tests: see
+	// the delays without waiting them); it must return once ctx is done.
+	faultSleep func(ctx context.Context, d time.Duration)
 }
 
 // Server is the reference server. It is an http.Handler.
@@ -70,6 +79,13 @@ type Server struct {
 	allowed *allowedMethods
 	// fastPath says whether the fast path is on, and if not why.
 	fastPath model.FastPathStatus
+	// handlers says, for fault injection, whether it would accept a request.
+	handlers *handlers
+	// faults are the fault rules; faultOps the operations they may name, by
+	// the generated methods' names.
+	faults   *faults.Engine
+	faultOps map[string]string
+	sleep    func(ctx context.Context, d time.Duration)
 }
 
 // New builds a ready server from cfg.
@@ -118,8 +134,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	faultRules, faultOps, err := newFaults(doc, cfg.Faults)
+	if err != nil {
+		return nil, err
+	}
+	sleep := cfg.faultSleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
 
-	s := &Server{echo: echo.New(), limits: limits, logger: logger, allowed: allowed}
+	s := &Server{echo: echo.New(), limits: limits, logger: logger, allowed: allowed,
+		faults: faultRules, faultOps: faultOps, sleep: sleep}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -177,8 +202,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.fastPath = fastPath
 	rest := e.Group(BasePath, checked)
-	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec}
-	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, nil))
+	s.handlers = &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec, faults: faultRules}
+	// Faults come after the token, the request's checks and the binding of
+	// its body, on either path: they only meet requests that are accepted.
+	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{s.injectFaults}))
 	return s, nil
 }
 

@@ -26,6 +26,7 @@ const (
 	sendPath     = server.BasePath + "/inventory/v1/sessions/action/send-message"
 	messagesPath = server.BasePath + "/refserver/v1/messages"
 	healthPath   = server.BasePath + "/refserver/v1/health"
+	faultsPath   = server.BasePath + "/refserver/v1/faults"
 	sessionsPath = server.BasePath + "/inventory/v1/sessions"
 	loginPath    = server.BasePath + "/login"
 	refreshPath  = server.BasePath + "/refresh"

@@ -48,6 +48,21 @@ type ServerInterface interface {
 	// GetDocsScript The docs page's script (reference server only)
 	// (GET /refserver/v1/docs/redoc.standalone.js)
 	GetDocsScript(ctx echo.Context) error
+	// ClearFaults Delete every fault rule (reference server only)
+	// (DELETE /refserver/v1/faults)
+	ClearFaults(ctx echo.Context) error
+	// ListFaults List fault rules (reference server only)
+	// (GET /refserver/v1/faults)
+	ListFaults(ctx echo.Context) error
+	// AddFault Add a fault rule (reference server only)
+	// (POST /refserver/v1/faults)
+	AddFault(ctx echo.Context) error
+	// DeleteFault Delete one fault rule (reference server only)
+	// (DELETE /refserver/v1/faults/{id})
+	DeleteFault(ctx echo.Context, id string) error
+	// GetFault Read one fault rule (reference server only)
+	// (GET /refserver/v1/faults/{id})
+	GetFault(ctx echo.Context, id string) error
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx echo.Context) error
@@ -178,6 +193,65 @@ func (w *ServerInterfaceWrapper) GetDocsScript(ctx echo.Context) error {
 	return err
 }
 
+// ClearFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) ClearFaults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ClearFaults(ctx)
+	return err
+}
+
+// ListFaults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFaults(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFaults(ctx)
+	return err
+}
+
+// AddFault converts echo context to params.
+func (w *ServerInterfaceWrapper) AddFault(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddFault(ctx)
+	return err
+}
+
+// DeleteFault converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFault(ctx, id)
+	return err
+}
+
+// GetFault converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFault(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFault(ctx, id)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -287,6 +361,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/inventory/v1/sessions/action/send-message", wrapper.SendMessageToSessions, options.OperationMiddlewares["sendMessageToSessions"]...)
 	router.DELETE(options.BaseURL+"/refserver/v1/messages", wrapper.ClearDeliveredMessages, options.OperationMiddlewares["clearDeliveredMessages"]...)
 	router.GET(options.BaseURL+"/refserver/v1/messages", wrapper.ListDeliveredMessages, options.OperationMiddlewares["listDeliveredMessages"]...)
+	router.DELETE(options.BaseURL+"/refserver/v1/faults", wrapper.ClearFaults, options.OperationMiddlewares["clearFaults"]...)
+	router.GET(options.BaseURL+"/refserver/v1/faults", wrapper.ListFaults, options.OperationMiddlewares["listFaults"]...)
+	router.POST(options.BaseURL+"/refserver/v1/faults", wrapper.AddFault, options.OperationMiddlewares["addFault"]...)
+	router.DELETE(options.BaseURL+"/refserver/v1/faults/:id", wrapper.DeleteFault, options.OperationMiddlewares["deleteFault"]...)
+	router.GET(options.BaseURL+"/refserver/v1/faults/:id", wrapper.GetFault, options.OperationMiddlewares["getFault"]...)
 	router.GET(options.BaseURL+"/refserver/v1/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/refserver/v1/openapi.yaml", wrapper.GetSpecYAML, options.OperationMiddlewares["getSpecYAML"]...)
 	router.GET(options.BaseURL+"/refserver/v1/openapi.json", wrapper.GetSpecJSON, options.OperationMiddlewares["getSpecJSON"]...)
@@ -295,7 +374,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
+type BadGatewayJSONResponse ErrorResponse
+
 type BadRequestJSONResponse ErrorResponse
+
+type GatewayTimeoutJSONResponse ErrorResponse
 
 type HeaderFieldsTooLargeTextResponse string
 
@@ -308,6 +391,24 @@ type PayloadTooLargeJSONResponse ErrorResponse
 type RefreshTokenRefusedJSONResponse ErrorResponse
 
 type RequestTimeoutJSONResponse ErrorResponse
+
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -409,6 +510,23 @@ func (response ListSessions413JSONResponse) VisitListSessionsResponse(w http.Res
 	return err
 }
 
+type ListSessions429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSessions429JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessions431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response ListSessions431TextResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
@@ -430,6 +548,51 @@ func (response ListSessions500JSONResponse) VisitListSessionsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response ListSessions502JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListSessions503JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response ListSessions504JSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -515,6 +678,23 @@ func (response SendMessageToSessions413JSONResponse) VisitSendMessageToSessionsR
 	return err
 }
 
+type SendMessageToSessions429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SendMessageToSessions429JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SendMessageToSessions431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response SendMessageToSessions431TextResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
@@ -536,6 +716,51 @@ func (response SendMessageToSessions500JSONResponse) VisitSendMessageToSessionsR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response SendMessageToSessions502JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendMessageToSessions503JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendMessageToSessions504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response SendMessageToSessions504JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -635,6 +860,23 @@ func (response GetSession413JSONResponse) VisitGetSessionResponse(w http.Respons
 	return err
 }
 
+type GetSession429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetSession429JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSession431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response GetSession431TextResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
@@ -656,6 +898,51 @@ func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response GetSession502JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSession503JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response GetSession504JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -751,6 +1038,23 @@ func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response Login431TextResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -772,6 +1076,51 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response Login502JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response Login504JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -836,6 +1185,23 @@ func (response Logout413JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type Logout429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Logout429JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Logout431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response Logout431TextResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -857,6 +1223,51 @@ func (response Logout500JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response Logout502JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Logout503JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response Logout504JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -937,6 +1348,23 @@ func (response RefreshAccessToken413JSONResponse) VisitRefreshAccessTokenRespons
 	return err
 }
 
+type RefreshAccessToken429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RefreshAccessToken429JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshAccessToken431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response RefreshAccessToken431TextResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
@@ -958,6 +1386,51 @@ func (response RefreshAccessToken500JSONResponse) VisitRefreshAccessTokenRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response RefreshAccessToken502JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RefreshAccessToken503JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken504JSONResponse struct{ GatewayTimeoutJSONResponse }
+
+func (response RefreshAccessToken504JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(504)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1089,6 +1562,560 @@ func (response GetDocsScript431TextResponse) VisitGetDocsScriptResponse(w http.R
 type GetDocsScript500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetDocsScript500JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaultsRequestObject struct {
+}
+
+type ClearFaultsResponseObject interface {
+	VisitClearFaultsResponse(w http.ResponseWriter) error
+}
+
+type ClearFaults204Response struct {
+}
+
+func (response ClearFaults204Response) VisitClearFaultsResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ClearFaults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ClearFaults400JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ClearFaults401JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ClearFaults408JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ClearFaults413JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ClearFaults431TextResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ClearFaults500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ClearFaults500JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaultsRequestObject struct {
+}
+
+type ListFaultsResponseObject interface {
+	VisitListFaultsResponse(w http.ResponseWriter) error
+}
+
+type ListFaults200JSONResponse Faults
+
+func (response ListFaults200JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListFaults400JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListFaults401JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ListFaults408JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ListFaults413JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response ListFaults431TextResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type ListFaults500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListFaults500JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFaultRequestObject struct {
+	Body *AddFaultJSONRequestBody
+}
+
+type AddFaultResponseObject interface {
+	VisitAddFaultResponse(w http.ResponseWriter) error
+}
+
+type AddFault201ResponseHeaders struct {
+	Location *string
+}
+
+type AddFault201JSONResponse struct {
+	Body    Fault
+	Headers AddFault201ResponseHeaders
+}
+
+func (response AddFault201JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddFault400JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AddFault401JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response AddFault408JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AddFault413JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response AddFault431TextResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type AddFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AddFault500JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFaultRequestObject struct {
+	ID string `json:"id"`
+}
+
+type DeleteFaultResponseObject interface {
+	VisitDeleteFaultResponse(w http.ResponseWriter) error
+}
+
+type DeleteFault204Response struct {
+}
+
+func (response DeleteFault204Response) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteFault400JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteFault401JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteFault404JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteFault408JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteFault413JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response DeleteFault431TextResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type DeleteFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteFault500JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFaultRequestObject struct {
+	ID string `json:"id"`
+}
+
+type GetFaultResponseObject interface {
+	VisitGetFaultResponse(w http.ResponseWriter) error
+}
+
+type GetFault200JSONResponse Fault
+
+func (response GetFault200JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFault400JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFault401JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetFault404JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GetFault408JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetFault413JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault431TextResponse HeaderFieldsTooLargeTextResponse
+
+func (response GetFault431TextResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(431)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type GetFault500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetFault500JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1517,6 +2544,21 @@ type StrictServerInterface interface {
 	// GetDocsScript The docs page's script (reference server only)
 	// (GET /refserver/v1/docs/redoc.standalone.js)
 	GetDocsScript(ctx context.Context, request GetDocsScriptRequestObject) (GetDocsScriptResponseObject, error)
+	// ClearFaults Delete every fault rule (reference server only)
+	// (DELETE /refserver/v1/faults)
+	ClearFaults(ctx context.Context, request ClearFaultsRequestObject) (ClearFaultsResponseObject, error)
+	// ListFaults List fault rules (reference server only)
+	// (GET /refserver/v1/faults)
+	ListFaults(ctx context.Context, request ListFaultsRequestObject) (ListFaultsResponseObject, error)
+	// AddFault Add a fault rule (reference server only)
+	// (POST /refserver/v1/faults)
+	AddFault(ctx context.Context, request AddFaultRequestObject) (AddFaultResponseObject, error)
+	// DeleteFault Delete one fault rule (reference server only)
+	// (DELETE /refserver/v1/faults/{id})
+	DeleteFault(ctx context.Context, request DeleteFaultRequestObject) (DeleteFaultResponseObject, error)
+	// GetFault Read one fault rule (reference server only)
+	// (GET /refserver/v1/faults/{id})
+	GetFault(ctx context.Context, request GetFaultRequestObject) (GetFaultResponseObject, error)
 	// GetHealth Liveness check (reference server only)
 	// (GET /refserver/v1/health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -1826,6 +2868,148 @@ func (sh *strictHandler) GetDocsScript(ctx echo.Context) error {
 	return nil
 }
 
+// ClearFaults operation middleware
+func (sh *strictHandler) ClearFaults(ctx echo.Context) error {
+	var request ClearFaultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ClearFaults(ctx.Request().Context(), request.(ClearFaultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClearFaults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ClearFaultsResponseObject); ok {
+		return validResponse.VisitClearFaultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFaults operation middleware
+func (sh *strictHandler) ListFaults(ctx echo.Context) error {
+	var request ListFaultsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFaults(ctx.Request().Context(), request.(ListFaultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFaults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFaultsResponseObject); ok {
+		return validResponse.VisitListFaultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddFault operation middleware
+func (sh *strictHandler) AddFault(ctx echo.Context) error {
+	var request AddFaultRequestObject
+
+	var body AddFaultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddFault(ctx.Request().Context(), request.(AddFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddFaultResponseObject); ok {
+		return validResponse.VisitAddFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteFault operation middleware
+func (sh *strictHandler) DeleteFault(ctx echo.Context, id string) error {
+	var request DeleteFaultRequestObject
+
+	request.ID = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteFault(ctx.Request().Context(), request.(DeleteFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteFaultResponseObject); ok {
+		return validResponse.VisitDeleteFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFault operation middleware
+func (sh *strictHandler) GetFault(ctx echo.Context, id string) error {
+	var request GetFaultRequestObject
+
+	request.ID = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFault(ctx.Request().Context(), request.(GetFaultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFault")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFaultResponseObject); ok {
+		return validResponse.VisitGetFaultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -1948,181 +3132,232 @@ func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1/c9s4kuhXQfFdVew7ipH8a2K5XtVqYmeirGO7bGcyr6JcCJGQhDEFcAHIjnbK3/0VGgAJUpAtJ565",
-	"2b3JHylZIoFGo9G/u/FblPF5yRlhSkb936IZwTkR8PE1Z4owdUWyhaBqecELmi31DzmRmaClopxF/ejj",
-	"DCukZgSVeErQHC9RwXGOMMuRWLAjxLiaUTZFE8HnCOu/iEBc0CllSRRHgvxjQQXJo74SCxJHMpuROdbT",
-	"qGVJon4klaBsGt3fx9EZv1JckFUYrvkNYRLNF1Lp+dCYoAxnM5LrGeoRCVvMo/6niPGOhIE+xyuz3GuQ",
-	"ZMmZJICFH3F+Sf6xIFLpvzKDE/0Rl2VBM6whePmr1GD8FpGveF4WACARgosvcyIlnuoJhBkEjXm+7KOX",
-	"9ocvevo+usXFgiAqAXjOCOITQCkuCn5HcvO7RJ9G0cnl5fnlKIpH0cfB5dnw7Cf4PDx7cz6KPkdxc1qp",
-	"F/uHTPzZzqxndGu/IcuoH41xnlgQ2uD9UVi5/3zvU8F/CDKJ+tH/eVlT/kvzq3x5ouG7tPtvqKFJaT/i",
-	"HFl66AMw1QoEwTcSvpIlyWLEBaJKwspQxhdFbilzxATBeYKuZ8T8KPFSojt9iqhEd4KzaTJi0X0cvYWz",
-	"+IaSIpfXnJ9iMSUtIlTkq3pZFpg2yS/a2+05MJEZBplx0DXnyIz00FlbWfd1vdQXEhkugSTJ9M8a7kIP",
-	"KZCaYWbRMiGCsIwgScQtESOGs4yUSqKttDPHXztmiM54qYhMY9RD7+mPaLxEOZngRaG2E/QTfyHR2+vr",
-	"i3oIJu+I0EimEo3JhAuCMFsiXhIBBzFGlCFAB9KYiYELZQWXBHZmxDLOmAHa4njIFBEMF7Dx33fCqR3K",
-	"govg9+CRDD+5/gy555PgkGunfk66HzC0YORrSTJFcjcN7JRHyYzobzMsBCUSVUDlRGFaJBFwcPWGL1j+",
-	"fZi+IlJquhtFXfuvA//t6f9euT/dv1GEck4MFyFfqVRJcFO+e9D1+8e4Siaw7Pj51/Kcu3zGFYL9CbKn",
-	"lZnj6AIvtbRfw52+Q0S2ecpe73Bvt7uHgF88Kucefnv9RpVmOYniPCksk/x2KJ9zZ659UROYGeSOOZWW",
-	"0ZotXOXD2YxkNys81OhopJAkRpwhfZA9vmqZ5SWZCCJnoG1dkslCkvx7dxwGREqPiGZYIvK11NpgHxV8",
-	"qpk5nmrZFt7vzd5dv9t2hARGSOzbwR3fbKbfVc+ATV+nZDQhdOd0xO64uFk9yjSbgaBMGwtNQVjWX9+Q",
-	"ZdofsRH7T5Q2MbVgN4zfsRR1fLLLqdFwqJRaa1MIS4QdZCOGLHBbmAGFSmm+iCubwIzzovpea3xgNBgq",
-	"hSHq6QSRCgtF8u2jAIh2gzSIGj8Fn9LGzoXeKfh0SvKEL1TgNZaT3B0XNcOqj6jSEN1heGxKcsQXCjbE",
-	"PrsEaBcSlsTIHRFmPIm2sEJzLhXqaY7OEMKCoBtSKrsUT2V2OA7tfqI35y0X9J+coVdJN+minGQFFkSi",
-	"vW4XTbjmDUSfaL0ve91egk49eoUHsAZNq6QeAVWnHUC4pnPCF89o/QA0gmSE3pIc3VHNerydfaHJGedI",
-	"2Xkf5fVPG+4hdgCDJmsm/r5V/K6ywB09rXjdEh+YNvu3YI2YhUtr4/qLjv07jdFuF0lPEY+18cK00gdn",
-	"EVaoDx7ikxHzDKBtw2fs6ax1brSicn9geKFmmm6/V3zMqZRabI0JFloQauIN0kvwwfWUsPAhjDeb9jk3",
-	"+IMkwtm9GhLClMaKcWd4HpqPHz92Bt7vq46RQXGneX76I4CaJg8bfffVEmD4wcWwMouaw54zYmyMWHN5",
-	"x4N2drq7/4UEKblQElHQs0uhlQhFjTPFQ/IKpJqsxgWJ0RxnM8oI0KX+Bt2QJajslXUrjc6c+Hp1azEr",
-	"u7Y632wxx6yeRRAsOWtOdMIUVcuW4iuT1enufUfWJ2+dbThqjxMf/0oypSEdgDgErUrD2USZkZVflPu1",
-	"uYorwkDQpgNLsHB2+sjsNxotut3dzB8CviHpEcLo3cdrdDfjkqCUfC1TlBWYzp2OQJgW4UZabrDgBpTB",
-	"NbL8DS0UAWLCeU41nLi48NY6wVr7XFkgbLUEoevUUuMKSicwoEyRJAXJzL40kWef0B+pInP52Mm0s1lI",
-	"7+NoTtnQvNirFoWFwEv9o/m7disOWB7yKDYxBb/GFWRBXC3U7FSrCqv7DV+jTJBcn3lcBNac8zkOvXpd",
-	"ayPmkRjJRTbT1KN1nTOifhyeXyGG56R1CH4ZvL84PYkAG6eETdXMR0d94kos5R0XeXhu92sfYWTeAW1J",
-	"q4MaoXpHzdd2r7VS9CunjGildMS4yIlIUEPfeSFRuRgXVM5IDipRrQCFht3CI/YO32KUZjMsPn1Ot2Mk",
-	"OcoKqokATQnT5o6TdFQhSVhuPI4w1ISL+dGIaWxZ7IDKPMMs79wJqhRh1WDwqltogn7kagYrMsYZybUs",
-	"bCDZfOpcaCx1heZonJHzCcimh/Hu0fbKljxAv1peaXrQG766YyCC9E+gTWhNQePBEE6CPlycdaRaFgQe",
-	"kWgr1SP9zS4nyfg83R4xvV7NNeWi1CJB20t6kLTEShHBUq2dLCRs1hKlf0vbOMH5nDIqlcAKvF5NNNhR",
-	"on7035/++2+f/+s/VphUHH3t2Kc6tfSuYV+4NUq0BfCb5W2jFcCPalKoXoK9r5GCJCmxJp9iuXLmKzR7",
-	"ZyR2B3UdBzAxjfBZUibewSdGfzeGxSor+JPKjthZ1OsgO/mazTDTNlVlojRsRqBJlF6cX12jl3as1Dh7",
-	"CcuN2mlsN//Bgk+1hvtEYdYGNrRdPxJ1Rwj7PgFn0DmhpMhRqqklRQUl0jCjVP//My4WJEWKo1Rx80eM",
-	"xpqzUJYVi9zohy0J6N4LE1LB7zTKjvSGQfRsjlU2AwQCJC8kMrIRvH1hVjGwXE5zc7aYj4mwq+ATZFc3",
-	"ZBMeJAS7jjBwMzqdPQG6tji2u7KxSLYntMZYDV5w0xfFjeatTpHXawyvQxC5KJSLXlVONSBurctYC0oL",
-	"unydzlxbM6vx12V7XEwLe3bAy0fzI4THUh93dzjlIssIyUEOHZNSEDAvtNnnK/OI6sFu+UKAvmWspfTI",
-	"0JxmkoKohWBOmq0XQ23NydldIWxJzVuNMi6BPTURkILrSi/YmBtaKCf+5A/pd5VFE4CJ5ut2r94di09F",
-	"5to8w2O+UE1d6WDyan+8i/c75Ie829nD+UEH98huZ/eH3sGrPO+RfL8XOgdSYbWQXzKeB86CiYHBE6tE",
-	"xJnb5D7a6XZRTgp6SwTJY7TX3UPWVzdi1mbS3x4i+wcIOWufkxycibm23wgQQ+VCMG6RpnDe6XbjSOMe",
-	"KxN/2t2p10WZIlOjQCs6J1LheRkiXMJai7nDWjllBPZ4TouCSpJxzdIlZRmBpz8w+hWRkmezBup7+we9",
-	"w93DHQiTNEE72AuA1uIBVEtkfxd80EPH/zUoesdY4TDZuHNknjOiutoDz2h2jjv9/piA2YzOuOWgVCIH",
-	"ZEC657kgMnCKhhfI/ubIxWilKCe3NGtp973DnaSb7CS9/RBdFtx4Y76ETsep/RENj43K7k1lvQBBph8W",
-	"I2+5VEaxehzoN8Ozzul1p9vd2wlKFSsJmhP8nTKQSc2dgYGtxPg4PDs+/3gVxdH7wesojt5evz8dvH59",
-	"cqW/Oh2effgliqPhuf5rcHZ8eT48juLo/PrtySU4kyrw6nFWQLslQlIe0Hl+Nj+4xQeArIbfT/aSblCL",
-	"WaVSzhSmTD6HamKlfENDyez4KIVkjHSVSh/RGTbXFFrS3a0sIN7j6NYpFU8R/LdrRf2x46nv13uTrHzS",
-	"RzvkeK35sha/ioPgd36sFaR5XqtVk87LkfERAjkwUewyYDSlnr05D6JHapbOssA6LrikJqXDsmZtdQPz",
-	"Kgq3BEpkbLTSXmxD/oIspGFRK3xXm3BzDWEvJB4sBix7Wd309dJD89i0+j1158bqWiCigScZRkSsqWZW",
-	"sAxCugqdttu+rNMLUvtrNbUTqndOrjmSAKnmtv9x86PanQZ6qo2PWiTwmKBqE69c9TFqDqtIHuLJd2iu",
-	"rfOaep0e5sfiZnqBgpdl7TvRgivjIo9HjBc5kQpNqJAq1qQvFV66IIV+MsOlle9aMzVRvQQNlYk8SE17",
-	"lf4iY8hFAKoDZ0KNohQZp5oxBDHKCoKFFwwVRBIF8vXYwlqt5YaQUg9HBXLYt6aM7COmjypIYiBy0IPW",
-	"k3k3REi+9r6RorrCcVYU1hbRVDPE1W6GiOGE5fIjVbPfSx6A+W2M7j9aILil/REC4eQfC1zIZ7f39Tl6",
-	"Mt5CCKtdu9X50LotSbWOnxrF6kuOFU700tLN8Atrfhi77ZyxJXp3dX5mEjU3suK/dT8aEbUgu4ZAKZ/Y",
-	"EALYlMjkExpWY5PWjAzRxqcTgWomCAEzU44YiBSnmzlfryA477ezKeIVw1WzpRGzVvSnz0nzecNXHjD9",
-	"w8sCroq2FnKBi2KJOCuW214o6+GoWJMfPcFq/05jOxgtq8VbC8Zq4tDOv8FSXWA1uwLTLWhkQnKJSQqV",
-	"hOXOFawpQu84FgRBTlSdtDHBUqESq1lssmVcoLul0uk100IPYcVWZ1F6UfKSZOAHZRMuMiJHzDmMb3FB",
-	"c6y4eCERB0BlgiprGN4zbnF0Q5Z3XOQ2TmKeNcBUINbBSarNgzlhKtbTUm38TYxPFEjeZQxMOQFCFnwx",
-	"NacQAh80q+EyfnqXbYuFMbwlnkNyWLFEsuD64ARIFmeK3vqcdsx5QTAzXl8sQ6aP82DVazLAr3itqERm",
-	"/E18uABHiGTeElyo2aoWpKf/oqd/jLBbNFersfIBDUrWgUyCKLslTHGxRDNe5GAlP6xAyIq8HTvmN487",
-	"Nu1bHnyxt8oQbs64+p1kW4Gzm0q6mcQ1aff3zyfrKjT8OcXdGVfPEEy38fO05iAmjr4ujP7k4HkAq0+M",
-	"jwdXf14SNrgYHvNsMbd5Qyu56vYZtJt0UW4fPLJGGaj1lqtpMrXmm3vlqiQZndgspFVcUOvmb36rqCrC",
-	"5vpah4+W3rdNp0/GmRI4a7l7DpPuGndPA28AQT1fCHO8JAyXtFkqspt0k90oGM5XM18xcOO0JnaDxgY1",
-	"7r3gzolnIFso+PgTZn+ci2dJ/rh0WoZzLT8BUdfhjD/N/LRtTNBW2oE/3gxPT9JtkxdammQ+p9W+kGhw",
-	"MYTcUqNfFsQIKZd8A5DGyO5ETkqtJikOlrzB5AtpOJ3sj1j6tWOi/B0biejYn5ASC5KakLHJ7cHZzI5u",
-	"x0FjUvA7CG+MwAiH5+ANV1TIJ6jGD6q3H21VePwgiYhHrCExaud9jFx9409YkTu81F9uG3Mf52hGBLj0",
-	"6ATyfSWmOUpDO9JHsCNpgpyUqnS5ir3q9ccj5sQVRnMqZUkKKG6LkVS8bLhVfLUSbGpPhowYiJqSQ5VN",
-	"jCiTSgPMJ2hMNGacP8alb2CkNckEDTytDtwiMwCWA5r7vmDVO0qKCbhrtKJKGoGLFxJRGdIAfV3oKccO",
-	"4qcBq2MhybpQIc6shwgIw5SeThFlCfroVs2WVmW1iauKZi6HgIsbuXHksEFOj1o0FQ5WTngcrTkQpv7V",
-	"ZwAw09MYwIA5nNT+0PXs4KHcsSekej3yqJ9j9D+ZwTOlt+Q5MngsjjwcrGHjVanMqrqwkv/yIA5bsDye",
-	"jxJgaWti7fZBNDVP1jHKF9LF32x8WB8yMBn/+OilBa4dt3yV7PeSXreb9Loh9cXs05ewKXF8dtWINQan",
-	"WOBp4qW0PRQfXZ3hP1F68sv1yeXZ4NQVcTgkw0mUlfuIL5SkuaFNRhTU7EAdyPBso/cpC7/+4ezvZ+cf",
-	"z/TbbrsaoshG9J17zwILcaPqox2jGd70Ht0gBNnUqoKp5EYfaioh9rsCs+kCT4nJc7DiT7ZMwKMRS8G4",
-	"8yqcEmd4gg02JggHrUcjOoyCwxkZMVN0vrVqOFbpOlrnYFZT2TbBBluJXpt71lPYNPj6vnC3ZXhjrmZm",
-	"I3Kq0TKnDLIdNU/AZamx2v8NMovXedmqxOoqD23do800tTo4vO75VvC4jh6sLWxoRhecn3zt476nAaza",
-	"dU/WBq/nonjg4dbI52Lds5VFEkdXWtV6cHn1E7WJYJna8gzYjKH+ez9398FCEB/M+/jhh9vLeuz51u49",
-	"9nhgcY8A39zsxx5vEt9jT9dU/diT1Q5ugD/35OeaLYWz9gZGSbCysG/TzTzm005Db1gXWuWuKvNeSKug",
-	"gLKxLIls1O1VCevMSc1KZAbrdxE2FT0zbUBUUdEXEqU0NxWcLS8YpLhr26xy55oBMiwEaMXzI/AoL21C",
-	"n5kcDJ/YVYTq12utEQ20BQ5edSfnXWsGkiPyFWeqWNZRcBcWn0GhASze2SBaYzdwWMxCJps1/ipZZVHU",
-	"RwXWEsFibsSsp0NqdQFJPiewVOz0FjmDpht0yrio5AZVTRk4YlvBOSVePmznmXI3KJxcb27rgZWgmSKi",
-	"jyQhqGHch93nkHo8FXxRBjMPTK0QggdaiQd9I8v4xOwXkTeKl6jkvAB3q3l4xCZYzN1Dl8dX1YNcIK/8",
-	"zgC3ou/gqRaKT01iGui3rPVudBcP7KBD1oMENLiAnngGp8q1hKmfl6jAC5bN6gxGO9GR/1Ttj9fWYfKk",
-	"7NWx4DdEfFmbHXI1PHZwARuBAl54p1nNV8U3tGYhG04ufZZMvxh4L5g24gAh+RdB5hzslrXxL4zMM6jk",
-	"Odp6XfBFji54jgYim1FFMrUQZLuabc3+eLEcTz16zHT2MiVNpaMmty+aLoPYO/YIt0XhYYT5aHJGCsKW",
-	"8J2zJaeCZGDMSF4QW00QRKrWw1xK7BdFQ9bDKZYK1c+5xjOPJqxW8NNmxpBJooI0IW/yDZOU9HkOIvKN",
-	"PejeTDFgzj/1kCoTOBZB1IRm+cDoPxYE1STvkc0jngGaF+RLvhBrLKi3/A4VnE39UV9Ic6S0MBkTwpAe",
-	"wyKfLRSRSW1CjNjlydW1J0Gn9NYI2gWj6ggY4NX54AINLoZVkEBWoc4Rm9DpQhC0ZYU78Gw937EFeduf",
-	"N5wWtLpdBZbqixPRbvFf5gEGZ1DXQusLzd6k8qqqUUkE5fkKBfZHbOYwSFWNsYq+ILhdEBtYrb4+Qu41",
-	"U+pWCnJL+UL6U2oQ2gM0SHdTbNha3yD9vje/OQtNqsfFhsjlFyOHgyNqwtcDPe+pEETyhcg2YsP+qRcL",
-	"kD7Ams0IJkt8A0Yd5snOm/PFOgo24s4hX5GXmFkKrnjGiwCfprIs8BK5J9bx6rU04jkfLl6fDy+iOLo8",
-	"1v//eDq4utb26fnZ1TkUnnpuiEAyq6fuBv0wr8/Pzk5eX58cp6iDcDsz36d90y8MM6083lXpgcadcjy8",
-	"agzEXOVoYwTz7MXJ2fHw7Ke6Q4rZcei4Q9kUSaLQomw6YKrBozjy54riyA734PLDOe8a7pOrv1+fX5i1",
-	"e8qeT+/uTAHwg4uL0+HrwfXwHHxHmIWOQhN2O0cUR97LYXC1mblGrFYpMMDibVcVrcPx5mndtDZkkwxf",
-	"1tDINju4VFaaNmboQ3MIZDV0vYbwMd1Yb7ybccTv2GNsL1jJ0jgUn9e75a4IczmmVyXJAlzYZktRZtAJ",
-	"6r2J0imOxhowBh99Hrk2mz08dnCgLbmdoIFCBdHyrmd4cqNxTjbDAmvjSvY9D6eT44yjgs6pbQIIdeIZ",
-	"UpwXdveUWDC9YyNm8pFJUXgBR8QZadcjX5mab3Abvq+TsfHXSsmB0qNHtJ52/n7LK78sQQzMH0MNHFXI",
-	"+deHtNolsIhMdqOewDxmSwJWH7zDgml+VD86PHtzvvqcv/n2Wd91vLbyoMYdfPMA+6J5SAOiRlZXBy+X",
-	"Ggvg360wRKWHpADFjBiQDBSG6RHixlnOcIkzqiClgLPaZC15u0T/U/RDlucHO3uTzu4Pea+zd5D1Onh8",
-	"eNA5ONzH+3lv93D/YKJX/UA5Pv5qEwp2uo5W1mUYhBO8V7P/fQwGD3rbsffsSd/A0/+n0r49t+3vnvjt",
-	"6VhXWn0yKzNtgAYLkzho/nrjRM+7j1qTaS76qQX3xqOIWo3TINN0xOridspMyluzLH6tG1Fy1ylQW0LA",
-	"Bevg+FbagQ/ptk2BtTaqK+qHowEqJAg3WEC9WzOlStPXiK4tiv75/R0W9Xm7MmCBxVbXg44iLZ8qZnTN",
-	"HXnIUaSt+qr7x4hZX08zMKktu2rpcZ1EUc3gsloMdM5FxXI5YlVxCKCKEZLLvukqEFskuaZpms+Y5gJo",
-	"S+EpGkH/hlFkg0MFlYpqawpaYhOcGw3QHiv7xtBlhI6i7QRdFAuXKCpLa3N5MDtX3squ2sEqN6NF6yiK",
-	"TV5tKciEfkWppg7zSr3BWJARezgh6FTLU4m20krmpTFKHVNLt6tU4ZBX1LQTk0cQYzatKG2tj9kX41Eu",
-	"zBQuadqm6NnsFoPPyoWoDQor7kfM7e0cuVYsVJPxTyfmLJgpX972Xtp8tWSJ50W6DeuybkvZR6km2MT6",
-	"N1Oj6bXS9Iy2D3l6oIpKMsda+asc0pRNj1D6tTMz+OvgknYeGLGBZkOBVI3YhBcFv5MJGiDTDMP8pI0T",
-	"6ANYO7rdeqGpn7S92K3RXgGFtoxheUtyv12ya3WuGUf12cW0YoQRw0LwO33ANMONbTOOKkzgksrdK0mS",
-	"bCOBqWv+Nse/cuFWe4QwW45st0d/UdVSwPQipDECZfUIpnukFV7bI2Y6HGrazmbumQR95ALOGC60RIeT",
-	"q7VBDXj1zLWXbvlCesEER5NYGR4SNz3ZF8MKFmpr2qr0B0OfWt+4dfFqKrQGXxUFCKs5FTQjtlLFyMVo",
-	"UOJsRtAOZHouRGG5qOy/fHl3d5dg+DnhYvrSvitfng5fn5xdnXR2km4yU/PCFExCHmrUYqsa7A5ax0u9",
-	"rNE62zRIv1E/AqQ0kkmrDNIqYfRlld+uD5yfEDYlKqzmNYycyq1fjQMnrc6aN82g9NG9wFPKpn2UllUL",
-	"01TSf5IUTTlSfArWW4J+oreaEqiJWnFh2T7E6oE3V8YlF6a9xRbkI04FgaAT9Njtxm5s3w7ZrhIDNAhH",
-	"JlPRb5pk6H1KFLTltJUecy5INX29bnPqDXfXw8VeJUajRsl2YE/fDq6+vD+/PPlyefL6/PL4qo+uLz+c",
-	"QBoi3MdQYqlMxYjefAqNsci8VEvT0wpwaPRCg0aXE15lRLhEDCxNcrvpq07ZSqrGiFW5Gluwlyak1kj/",
-	"2I4fzONw7WZ/G4EmMYr6aGRzCLQIG8Fh0d++GZ6cHusvQFPT3/w8OP1wcp86iXtD7qiElrFpFTdPj1YH",
-	"d0Hyx4a/PvnlOjh6rX5a4nNh8RSW6mu3MjC/jYqvmb5qRaO/PT3/qL+zLWn0N2+HP729T2MNB5AsFF+6",
-	"VkD+9BowvzNPCJIByw0UNjlZf/vpzfD0+uQyRkmSfNbLd0tH6blILbdDrYHOuPIHMgvSw9ynhtr06oAS",
-	"K6nxcE6OvQdiq2obpzUpZJ04ELZE1ruyDcfXhHwag9chKMTFiAV8njFE6a0qglHOVT9QPBKPWBr0siYu",
-	"ESxN0M/tZKBm3q7LBdIHkS3mLlsY3xDp0ou0BmRSijSOq6VaG4kVS63uwnf6Abd673eUmuxqbQ64vGR/",
-	"Na4WMbiWFNQoSYpbM7+JBmotdsTSlcBsGsNOaQFb7VUfkq1MThczSpljfzYxCvK0JE/QlaHQjM9LLKjp",
-	"+SOIySKIUYZB+bPNrdCg4tMNBmvWvcVF9a1GoE3QMlsAcZ8RSy0niFHqTr7+7B3i2DvBgD57QtOKy4Hk",
-	"j73COo/D2Ic0953jYsKFJimLCYcBoO4RM0khRlfj44LMYcQ7SDgHZ7nRFCpdbZhbSelJ7RILPCemxuHT",
-	"SisHzYnNqXftGhJoKa4NOCvImh10tLkW9aN/LIhYOmO4H5W4dVfIStefh1o83Me/rXMolEQgI+N6SHGQ",
-	"pT6AINCbAHa7YRD1Wh4BEX+1IDq3y4MQb96SuKox+VSpcu0IdzWFTVurnBKRfqIzoQyzjED+kltPw3u7",
-	"/v06RnBfOysGLI82bkXcKnlZbUXspWcGZH6dnrml1XY85rdkO27oCtC888P1m86rGH24PO0QlvGc5P0R",
-	"s7rG/62lhyfsK2k4amIDfnJieVRjYBTd2xLqEIFMXOJX63KnnW73KR2oPwUSdOw3HfimIzhX0UqajFWa",
-	"VzNHoqtOr7Pf2el1et1X+93d3k5vr9PbP9g9fLW/u7fX+WFnf3dvf39vt9PrdfeiYMaH9dq1EjKq9Oqo",
-	"1012usluL4FeSY2GTtHBOMc7XXJwkOV4t7fffbVH8uzVeD87+GFymE16ZHfcnezt7x+O8eFhd9zrdvdw",
-	"jdVgF6a691G9fNOwKJT80TwCJsNgMz/rSvrAzkOx9d0D2xfMDzi7P/T8nW63F4VjuRbBqxHRKlDZCkE2",
-	"QnnN+JwXKfMjYaZ52b4DciUqZUH4VrrRrOX7CDeQj/Upek8zwSWfKHTyNSNFFHvffLSFEd9F8fvfQ/G9",
-	"neTVqxWKz/d65NV4Bx9kh5M90st/GO/i/ewV2Zl088PxAd7LeuSHyW6+P36Fd7IDcjjp5k2KP77udHu9",
-	"Hzak+Co7Bz51+GRCM9LBZSkdtePeeCfbzfc6ZH9y0NnDP4w7r7LDvNMlvckO3h3vZfv5KrUfPETtOz+E",
-	"qF3k0s1vaL2ZLLH6+0NnYU2mQXsTusluN2rVYkQLPO3UV1o1Cizqeoq6CuH+uc6eH5sOnb+D/d/l/O2D",
-	"3Knl8fcXxYWvhFjxJpi0T+uYsC6VeesKgbb/INASTBAJTSUq77mxx1JwNMQm0fcxdwaVAET4OkY9UPAq",
-	"xvs42jMSOoSqSpK/9O5ohFd6j7/SuIQCXnr1+EutG1H0a73dx19rX5Kl39vdAMbg/X/3cbS/CU6aF9tB",
-	"6Goxn2OxdHFVryeEwlNg6FUQIvqsXwi78V5iiEe89HupQIUblyrYZNo2ZPYi2n5yvUmHP/FblJhWq2Av",
-	"mfa4VUs3cDw5n7PtCD/w8jJGrG5U5s+5lXqtPVO00+1uGzu5blYNPkjId1cSLONGKwkq/TQibd/6qUz6",
-	"nJWE+YEdyLfTJmcr20hxk1tEVRuove7hdoIGzLSZNbdBQlsXZtyBtfcTMNN+ea/xLi5LgoW0F/24PGjI",
-	"anToo15TOsQhPoaN5Wy82jzLFgKCOEemNtuk39dfj1gQkMOqdtzdU6Y3sW6MoaEBewBtXb55jV7t7B9u",
-	"9+sryPBE2XQbeDoGJz/cp1ZfC6DRYk2KKVHGq3o+QfnCKCmuyYMpvDAu1AL8oBoSUzIcsq69XJhr7pnZ",
-	"FmM/8nz5tPtqvFv+wqkjjVQQlyPRSInYNOvgqRZfO+8nIFO+KfOneZ3v/XfbW6t3+ay/k+XCefyoRHPM",
-	"oJXREu5lNMbOZr2ZG62Yoc2x14Wy0WX4G8R6sGn4BvL9/O/RX8Lw9xGGD0TFniYXf6P5/doY1yV0SpfN",
-	"RqFOoZrSW0hlP4KW3VXllNclCoQJA/2pybN+Is4h+Jg/8LqRRG46zdf5WZva3Aw8gmpW20Tg4dr8Fu/v",
-	"dMH85YH5ywPzL+mBeZp4NnIhbOdVmcB/qETYe/yl6nLn/20i5Cei/H7eD0iOwl3rFbaWTvlUwv2cxkQy",
-	"CWNGcLSz/0yP4+a9ncjd8WXCS+3+Jlp1NqKm7nSiTZlAP5URC13p5EySqqsKzOBlNgjOpv7tZPq3Edvr",
-	"9iqbIJAZ5i/LRP/efbyWD10vZAuWTTIi2trtuiqs2now5cxwF22OFqzQM2TclnTlNgnpjkqyfbR6g667",
-	"Jha9QjO+EN6w9lohMyBcJ29HRNWAJjTIuN0nvlAF1J1VF8q+aM2WjNhQQQtq2UgscdfFlkSYjdnCaLIQ",
-	"Jk0OwKhsa9Nie9ukGPa63RZOy+oNbwgHgyAKAm7eOP+yFpy5Ne87LDbXAMm79K5udRS6pK3ubtS6rmxj",
-	"jl/f9hfg9yv3/UE6m7sYqxZRtjLkWa2v9v1hEVm+m41/yug5fTf88M9h74wO5ZBd7mevhwfDm/KXn1+/",
-	"O0zI8l1B3g7o+a8nvbNfT/bPjk/u3h//eJhkOwUbz99081/eFSu3an3r4L9OA4M/CfX2mrUw7k0BUstl",
-	"+hpnM9J5zZkSpi4uNIV9/uUZv1Jc2Fte/7Lfnk/42ghE1P/0ueHahAZwngSGvPxK+NqLrMPS96R5d1x1",
-	"pU3zdvUxKThcUsn7gV8hr8bkhTTENXjfsbJDS8VLaEAH/FKB+y1Bg+ZYNlWGSneJU+xuL4ekp0IQnC+9",
-	"y8crQex36Bqx1s3gWzv6gT0tI1iO9rtdcIT2bX7/XrdnBaJ3C/yI1W2VTKDf7252Cd3s8m3IVLZOTrtS",
-	"6G0FXT4UviF6PdSmwHA0J9ii2PVypBIVZAIeJcLyf2UZZG4P/2Yh9GdgjY3+dQHmeNmgepuua8+N2b9N",
-	"xVGQ6fKFaSSnN39zQydAln+xQ2SoMcAPLZ2tZ4jOaRW4gXPCxcascsQUT9AJFgXVRk1DNW3zRbw0bejR",
-	"gilaIE/Ph/S/5vgP8cc1fLEOyHwbX3QXOABjRBvxxX9VRmYX499O/r+KqVlNW/HqZujAQfjTat3Dve9R",
-	"jL09D+BpEETDH6ci/8Xn23y+otwZaezLWsZf18PlPFtfmnO2th4Qnbm6Kut7GjD09vr9qUk2sVevMb3B",
-	"pvzEVepB7/b1VXn6PKRxoxu+bQBuSxxdZaDNR7kkOc+M4wsm1pskbS9yKOm0pVfeCKGiQI2ElwLGkgqz",
-	"HErHkl+hphG8OYYbm5JbUkgCidp9RJXpI22AgSIz6MAau1QC9Nqc+46rOehc8IJmyxErtFTCaCz4nWl3",
-	"get59AwhlvwTUcc8kxcmfPwIm1Hkq3oJhWH938KeZJeS45/cMLiPnWH7mnvLvmRO9L/B8br2a01NuyBX",
-	"yLu1UoQLdzB5B69djbvuEIbo7zkOJhyRF1DZaAdG4wXLC61MVLcVwdyIlXNU4uymOsK2PgGC/iU1t+9R",
-	"W9GiYQYSGjGxYPIBer0CwDek2F/xLTYrXUu35u8k+rehLg+ZLyrO9TyUNatuO/pOOgptrr1K6Xs1nsbN",
-	"S+4GKatL1dWjB/U1SBG/2VyZsUCujaYBaqmET5RN/23I6pTeEgZxjxnJbp6JnJr30Bck1HLrAZp6wwVY",
-	"Y+5KsoyLvL6IExq42opwRbSFAgXhSo8FnMrKxwRdtW7prEJdqb39MjWGDYRVRgw+6xcDPOp1QbBYvSR1",
-	"hab3VhcKr5I8+Ss353cKrBpyCd0++03UHD+ZB9al6Y17b1cmn+FG7mn7NlsoTqzblJkOjpp4tmPkX4/r",
-	"hUn1yYCGcXzB9BHZSjtz/LXjjkynulYydq01IGjY7caIQ3MNXBRVZt52H1zMaLIoithkc2oLzl2HjODQ",
-	"+CFAcyONvbCycaLgqXl9Up3KmlPpkk4lLQhTxXJdBWPosD2YunTuLnCpNsFL8+W2a3TdH+3bspraNYX+",
-	"1cu1oHn4oo7vTm6qbmLu+pcGf/r2VFJ30Xevedf2pphZl/r4HZkwm6eqrtLJGhm+yh/+Ysm/a+3AczHk",
-	"FfXCdwM8h+1zbdPea/eDZtSPdQWCMoN3V+dna2yaq5Jk+udvU3w3I/72LYdrSL/RighAjv49bW5XU/y8",
-	"dKa3+7nozPNXYeWEkml05ZxW/WbXKq+myva98i6IucN1MyJzo0SjsVXdggs8at6101U/LvjBqyaAblfr",
-	"6Pn/Dd6fPo2eHe5+P3rWMP0b07Ne3jfSc3OeZg/CT5+hMAGeDWlTVUVS3c/b7743uBiiMZbQVQva6Jpu",
-	"VHrNyvQZMHCtGfaFdE3yGvHC1V554DFuPAMHhqkRwxI9tUeiOUn2ikrIb6uo3BC967OlUbTalMLhxGsx",
-	"VbXbS+q363TO1SHO2/35UHBnY6T1edHowZcgj9X4N8cMLoZ9yPLERWC73I0upuudXv9ed6+x2hXSuf98",
-	"//8DAAD//w==",
+	"7H37c9s21ui/guH9ZmLvRzGSH2ksz51ZNXYadx3bYzubvRPlMyESklBTgJaA7Gg7+d/v4ByABCVIlmO3",
+	"2+2X/tBxRBKPg4PzfvwaZXIylYIJraLur9GY0ZyV8OcbKTQT+opls5Lr+YUseDY3D3KmspJPNZci6kYf",
+	"x1QTPWZkSkeMTOicFJLmhIqclDNxSITUYy5GZFjKCaHmX6wksuQjLpIojkr2zxkvWR51dTljcaSyMZtQ",
+	"M42eT1nUjZQuuRhFX7/G0Zm80rJky2u4lrdMKDKZKW3mIwNGMpqNWW5mqEdkYjaJup8iIVsKBvocB2a5",
+	"ZLqc94aalcsTXbFMilwRLck95WaioSwZ0eXcbJGOKG6qnnLCBZ+YWdvVVFxoNmJl9NVMVjI1lUIxgPiP",
+	"NP+JanZPAcwZwt/8SafTgmfULOLlL8qs5NeIfaGTaQHAYGUpy5sJU4qOzAwDmpORHShuPlVm//7zz/YF",
+	"88CNdMvmOEqyYpSFOb5+/urv+b9KNoy60f95WaPWS3yqXh6bYS7tphEETQj33KiEC4MzQhM5BPx6I4Vg",
+	"mXmNXLHyjpVkJM1xkztacINw6p6VgGZ9wXVCrseMGOxiSgNajukdIwPGBKGZZjmRwr0zZCUTGSMKh8WR",
+	"lBmFSFHMyf3YfESGdFZoUs4KRhSdK6Ik2VKMkbfm98tZwbaTvoi+xuYcL3Hip52jW/1A5vMueWkf3Bg8",
+	"6ppdzxjhChBeCubARItC3rMcnyvyqR8dX16eX/ajuB997F2enZz9BH+fnL0970efgwjyu0y8HvPsEgKY",
+	"97ss7jlR+keaE4sPXVhMtYOS0VsFP6kpy2IiS8K1gp2RTM6K3FKzvigZzRFd4SHg372hvFyR+1KKkUU9",
+	"Sz+u+YTJ2RPRz11EbQcLYcriO6sP1b6ZrBgtMN+/max4BIVwTbjoC7OybycsfWEpC/lWwvIOuPNbzopc",
+	"XUt5SssRWzhjzb7ol9OC8ubpRnu7HYeEBIchOA65lpLgSOu47xJEPSi8UATlBqIsJLkihRmyJHpMhUX6",
+	"JWhkGZtqRbbS1oR+aeEQrcFcM5XGpEPe8x/JYE5yBvDZTshP8oUi766vL5YAqsdcOWZMxZzIKSsBz2Nz",
+	"3gAOYiATg1ySFVIxuHd9kVXHb2F8IjQrBS0ApZ52gbgdyjEWeB68RuE3V18m934SHHLl1M96owSZCfZl",
+	"ygDn7TRwUh6dEsz8mtGy5EyRalE505QXSQQynX4rZyJ/GqSvmFIG7/pR2/7Xgv/tmf+9dv90//UjkkuG",
+	"PIJ94UonwUN58qCrz09InQxh2/Hz7+U5T/lMagLnE2Q+SzPH0QWdG/l/BXV6ggC0SFP2Ogd7u+09AvTi",
+	"QSlm/derD2qK20m0lElhieS3r/I5T8bnQqGZQaqwAi0S2lVcKRuz7HaJhqLWxgrFYiIFMRfZo6uWWF6y",
+	"YcnUGPSvSzacKZY/9cRhQKLNiGRMFWFfpkY/7JJCjgwxByVrxXlv9u3q07YjJDBCYr8OnvhmM/2mUiQc",
+	"+ioRsrlCd0/74l6Wt8tXmWdjYJRpY6MpMMv651s2T7t90Rd/IWkTUjNxK+S9SEnLR7uco/zKlTIyuSZU",
+	"EepW1hfELm6LCsBQpfCHuLIS4Dgvqt+NPA/iGGIpDFFPVzKlaalZvn0YWKI9ILNEA59Cjnjj5ELfFHI0",
+	"YnkiZzrwmchZXun/Y6q7hGuzonsKr42MIDjTcCD23TmsdqZgS4IZ4RLGU2SLajKRSpOOoeiCEFoycsum",
+	"2m7FU4gcjEOnn5jDeSdL/i8pyOuknbRJzrKClkyRvXabDKWhDczcaHMue+1OQk49fIUXqFmaUTg8BKpu",
+	"OyzhWZSLBukyqylZxvgdy8k9N6THO9kXBp1pvlYPecJw68gBDLpGZXnCtL8pL3BXzwhed8xfzCL5t8tC",
+	"3UbOtJHGzQ8t++80JrttojxBPDaqqTBCH9xF2KG5eEQO+8JTb7eRztjbWcvcZEnkNnoXz9gHQe8oL+ig",
+	"eKLYoHA8MqsH7JKS6XJOCqpZWAR/8KPVeGI/TbxPA7jy4ATPjRFuQq78OYGoV/iRGU3UN0p0wbDZFymY",
+	"QVtgB02NXidFrmLUWDmYHUb8zhBlbX4xm0DrpzlzoB5Bm9qGmm9fNFXf2LdLewtbBSb79kvPlAswupby",
+	"PRVzS8fU07BMS0kmRtm0kFMP49gDn6zGMCN+mg8dF1AB/Hpg8GfFruWpwBz+KKTpiybWkG9Emr5Ytpcc",
+	"Erps2AFeTIOGIClY3BcTOndWH5gSWL68F8+Jgh8Enemx4dFPFZUnXCkjog8YLY3Qbxh1EOuCL67GtZm/",
+	"wnizaZ8TuT4oA3/UK81KmNAGKujM8Q7h48ePrZ73fNlb0yvuDVFJf4Slpsl6A9fXagswfO/ipDIBNYc9",
+	"FwztKbGRaJ28tbPT3v1vUrKpLLVBWTPbtDQKk+bo3vGAvLRSw0IHBYvJhGZjLhjwYCDXt2wO5onKkqfQ",
+	"PpD4NoSFzSyd2vJ849mEinqWklElRXOiY6G5ni8o+SqJQk6z2o33ydvn4jpqf5sc/MIybVbaA9EfNEiz",
+	"zibIUC+40e7pojdOgFKR9izCwt3pEjxv0p+127uZPwT8wlJDHX7+eE3ux1IxkrIv05RkBeUTpw8huULN",
+	"YIMNN1YZ3KPI3/LCUgua59yskxYX3l6H1GjaSxuEo1agYDgVHJ0a6RAGVIbMFizDc2kCz75h/uSaTdRD",
+	"N9POZlf6NY4mXJzgh51qU7Qs6dw8xH/XTtWeyMP+VB9S8DSuVhaE1UyPT41atHze8DPJSpabO0+LwJ5z",
+	"OaGhT69rzQtfiYmaZWODPYbInzH948n5FRF0whYuwT967y9OjyOAxikTIz32wVHfuClV6l6WeXhu97RL",
+	"KMFvkBsJAgA1J4o/27M2CuAvkguWg+NBljkrE9LQ7V4oMp0NCq7GLAf1r1b2QsNu0b74md5RkmZjWn76",
+	"nG7HRtzKCm6QgIyYYCWtpHquiWIiR98ZDDWU5eSwLwy0LHRAkhxTkbfuS641E9Vg8KnbaEJ+lHoMO0JD",
+	"FMuRoXpAxr9aFwZK7dJQNCnY+RB403q4e7i9dCRr8NfwK4MP5sCXTwxYkHkEmpPRigwcEHES8uHirKX0",
+	"vGDwiiJbqRnpr3Y7SSYn6XZfmP0aqqlmU8MSWI5Wm3RKtWalSI24M1NwWHOS/jVdhAnNJ1xwpUuqwcLf",
+	"BIMdJepG//Ppf/76+b//a4lIxdGXln2rVXPveu0zt0dFtmD9uL1tsrTwwxoVqo/g7GugEMWm1KBPMV+6",
+	"8xWYvTsSu4u6igJgREf4LmmM9pBDtFWgEWWZFPxBeUfsrIerVnb8JRtTMTI30ZljGvYxwEmSXpxfXZOX",
+	"dqwUHVsMYlPGzNqp/BcLOTLa/COZ2eJiQ8f1I9P3jImnMTgE55CzIiepwZaUFJwpJEap+f/faTFjKdGS",
+	"pFriP2IyMJSFi6yY5SgfLnBA910YkQp5b0B2aA4MYocmVGdjACCs5IUiyBvBsxEmFT1L5Qw1F7PJgJV2",
+	"F3JI7O5OxFAGEcHuI7y4MR+NH7G6RXZsT2VjlmxvaA2xennBQ58Vt4a2OkHe7DG8j5Ipo65Zb3vlQADk",
+	"NrKMVSENo8tXycy1NrMcfTZfHJfywt4d8Gjw/JDQgTLX3V1ONcsyxnLgQ0dsWjJQL8hg3hDmQUGkd3JW",
+	"gryF2lJ6iDhniGTJ9KwUjputZkOLkpPTu0LQUoa2ojCugDw1AZCCmd5sGNUNw5QTf/J18l2l0QTWxPNV",
+	"p1efjoWnZhOjntGBnOmmrPRq+Hp/sEv3W+yHvN3ao/mrFu2w3dbuD51Xr/O8w/L9TugeKE31TN1kMg/c",
+	"BfT3wxvLSAS2KzjkLtlpt0nOCn7HSpbHZK+9R6xfoi+szmR+PSD2H8DkrC2S5eA4yY3+xgAZeMMqtsCc",
+	"d9rtODKwpxp97bs70XJ8XxxpPmFK08k0hLhMLGzmnhrhVDA44wkvCm4tKERxkTF4+4PgXwibymzcAH1n",
+	"/1XnYPdgB1zCzaW92gssbYEGcMOR/VPwlx66/m9A0DuimobRxt0jfA9ZdXUGntLsnBTm+wEDtZmcSUtB",
+	"uSJukQHunuclU4FbdHJB7DOHLiiVkpyBkbaBsZ2DnaSd7CSd/RBeFhKtMTeh23FqH5KTIxTZvamsFSBI",
+	"9MNs5J1UGgWrhxf99uSsdXrdarf3doJcxXKC5gR/4wJ4UvNkYGDLMT6enB2df7yK4uh9700UR++u35/2",
+	"3rw5vjI/nZ6cffhHFEcn5+ZfvbOjy/OToyiOzq/fHV+CMalaXj3O0tLuWKm4DMg8f8cHbvOBRVbD7yd7",
+	"STsoxSxjqRSacqGeQzSxXL4hoWR2fJJCWGG6jKUPyAybSwoL3N3tLMDe4+jOCRWPYfx3K1n9kaOp71db",
+	"kyx/Mlc75GSq6bJhv1oC43d2rGWpjc4KfbOKI/HcYYlnB4YLeMumjVsIsuOYURTPhsAp+sIuZW408RS8",
+	"Ujd0qFl5QzPNxSiFAa2pOMXw7Bx/BHm6L9Lm64uReqTnCRugIdkJDX13EWssN6CaqRktEtIjmilNMirQ",
+	"s4aWZ9yTUbcdKUCfjWFmVveqoA42dGBRyzpwfWirnt0sYheExkaxC4w11/7s7XkQ15ThjyILIMWFVBxj",
+	"AS2fK3MGkhQtCgcTzlSMx9SJbaxYyWYK6f0SE6ti6TshXmvRyeLN8g1azYoNVqXV89ShlxVcQd6Bs0Cq",
+	"zvLGqQZXurw6owSvROnUPq2mdhJKhUPupEFEcHfpYV2uOp0GeGqkWECBh7j+IiVQywZbw640y0MM7h5d",
+	"RjUpcEKtH8QxNhss5XRaG6KMFJDJMo/7Qha5uSlDXiodGzqiNJ077zZcFTq1wpIR8zEcJCEnGi+WMrhX",
+	"CYPgmKIasA4sMzWIUoIWStSqKckKRksviqZkimkQVo7sWqu93DI2NcPxkjjoW71QdYkwdA/EGkByuLGr",
+	"0bwdQiRfFdpI6l8i30vS/wLSVDPE1WmGkOFY5Ooj1+PfirmCLQMtGL83d3Vb+z246/E/Z7RQz248Mffo",
+	"0XALAay2k1f3wygKLDUcMkXWdJNTTROztXQz+MKe10N3Mdh4Tn6+Oj/D/I2NTCLfeh4N92SQXEOEjRxa",
+	"fwwo6NZtjKTGRjsjDzGavGOBelwyBjq76gtgKU7QdYbzktG8uxiGFy9ZAQxZ6gtrkvj0OWm+j3RljR0l",
+	"vC2gqmQLhJJiDh73bc8vuN7F2KRHjzCBPNFyEXQ91uxtYY3VxKGTf0uVvqB6fAV6cFBjh6hEzCYwQpiz",
+	"qxuMMCdOS0YgmLaO9htSpcmU6nGMYZYuQmpBPjZ75oUZwrKt1mzqhVdNWQZGZTGUZcZAikQpBFLfqJbl",
+	"C0UkLFQlpDItwHfoYyC3bH4vy9w6nfBdXEy1xNrTy42uNWFCxzZsQw6HaGAGlHehZiPJAJFLORvhLQQv",
+	"Es/qdaHTwwVy0BKtGIpOIKq4mBNVSHNxAihrBOw7n9IOpCwYFWhCpyqkRzpzYL0nXPySCZArguNvYhCH",
+	"dYRRZlboICWtVZNKmmweeYy8zQgtHLNlzZ9jbkWVZaI95lqtEatcJA5OZiY2LKBKSHq8oBESVn/id0w4",
+	"1Hb7WJTbl/0dMwxgWXfDKwUqbJuCzduRVh7EpZ3nESzUnVRlwFm6mVyYOSB3RTrfu6XaL1RfVNY7Bd5U",
+	"9N06jc1odAMG2p1R+IyWpnQjMqkvbM4ZfDikvFAJOZMGdyGgsp6K9C5OIL73I6qFyPoYBHnZkx8ajlwt",
+	"KK03ZbdyL2dF3sfY6nuunDsWg69siLUjGy8UsWkBjtRUA7+AmCiI8ZspWiiyBQmIvl8+ruO8rc9KN9JF",
+	"7mV5G/dFOoUoc+djTRX/l+F2lAxobiXwbUMamZP4wTXJqkQjZnQCCGeU1pg7Q6eehU3iy/QqjQFChnBb",
+	"UfhaOhEKhxkx7ZJvDG2KiaBlKe+9O6Wlf9GoNdlRTQpGle6LOuN0cohqHYhjODM65XBkLV3sN7xOde1a",
+	"7YstLsArnFGFxmDQm9A928ABA9DY3MeUAjp54fnWbtGqaG+K9l0Et+EBDUkHhRoQJPuC+BH/gABLiQGW",
+	"kBugvFBgLbFxwHqmzL0gBkdQfUIZ3guZs3GJ1uxibdypU3Yhp9UMAKGCNoYYzf8g8g0YXMMKuWv7uQt/",
+	"iFE8IgYMgXkM17LxhAAJNzpK0Tb+z41lhvGWTrb2dg5ist/e3W7mgbp4NUtvYzITBVPw+YK9iCuiyxnr",
+	"YuAssKK4umSWcNjRtCxgH1uGNdQmE5Aw5yR1drLUIMVfzL95ceOUW3P0QVSHrXcJo9m4sjPIISzUvyxk",
+	"C3l9ZbX3IiEm2wh+ICh1+qsZo9bufbMF7ieu2BzYVCxj3Gm3HdDHFAFmHt84dN2yYedkv93ejh/CTACX",
+	"/UIRRec1ojhZuzfyrGl2agvBnBV0DpfGkHzQ/Z3kYq11sX3pZqJSCKzFD9GOiNkg1Um3wkHvFSSpsMPH",
+	"kPJhrwo8gRGWIrNdKQ3uG4G8+ZuIZnfRHMTGa/sZsGTt2rr+QaIEV5+xvWdon2G5lWlqxFxCbCTeY0ZL",
+	"IHxcAznzQAp/YUwMkrQuIIyFk8tuMsuHECrDHJAS9wWIQQ23GQQ+ky0Ai4VpXNvUcHwA0jbae/uipCI3",
+	"Qjef2Ewjb2laVv+iX8wvCenhetFWwWhZzPuiGt9uGcgNvafzw2YyyH3JNXPZIIQWSpKBnJmBLFSMaCeH",
+	"mgk8AsG+aGumTJHBGVRw3OgQL7S1UE9LOaADXnA9T8lW2yy9s223biOw85LeC1uUxQV/AXdkuc1e6YvU",
+	"/AsG8NKwrSKDKzajWPaIkMPzq2UhwDDr1LZ802XFgLMLjMITxnT9G97dwwoVGTcCS9wXSJAWt54QI/dZ",
+	"3aLktesWx9ZjNif3rGSE5jnLu1bnAV0XVmhlBcDUIS+ZuVsZzy0bqXmNe28w031RSTLmC6TP7miMGExm",
+	"0xgQ1cCHTLhSLN82MsKdu3SOb2hZHe4qHSis5zh51UglsBotQeiy7KheL/gn6EDesW3f22clBKMX+Gwj",
+	"MhJyARVfAjSt+tWnNEE7TuOFpeVX8kk3kIHiDBGWzPj0J7bplUmSbFtKZllHLX14KoinMPoXNwBOIFvV",
+	"VY+dhZ9CVq13VZrkQI8N716KQVoKDJjQL6hovbL++fWal5tjeZ3vfeqmJRnLIvcU7EoOq+jjgGa3CaSN",
+	"GnUKNQRkcs+x0DUB7bUECky6KZrYSEiPk7sqLfU2Kh8fRPOAlSh5OAj3ATPXBquyFjtLJY3sXRTWcNdQ",
+	"x8CKt8GKPFkmsJ4gXLxAjDQEh0MjCnkkef1R7h8ceOe41w6eZCVEh02D1eOT3GbLNIFRa8E+iQEFpw4h",
+	"9AP94wjjEc0fXDmty1CfWgcDp1VAgA3SG4/jhbeQjanImPU2IkeMPbXfkFEnLtFlHuNDOJczTPCrQNwJ",
+	"XhT0+qC1akkNWUsTzYp8pcMWV1m4JGCEhMHWI8DrV3sPX2XD6UNBsixXnqJn+f2WB+24yfm3D8k61Fzh",
+	"HfUUj+VFhLWYgL7ete6AZQ29L5yK7tWEUpWfVR0iZWzexth3xTqDvXllId7vAQIwoV9sEPpORVNXZ1Ws",
+	"pBRN7LAqq5Y1yVyvE9dM4BmoBUg6a2yRS9Lp0h2rpTuuYyIkKfiEryBka73+q2P4a2vLocUL3+DCVW1w",
+	"qUwsGVUs+TeH2hvGsxhqX0ixbBetSXbsxMSVltEVwaa1lVrFAam5kqhXhOhs7r9BO/lDzhs7aGgX7xgt",
+	"zHH8urQOpW+mFB+tX0HDuVPTnHV4rOr0K0a4uGNCy3IOUpdj/etIanWVHUOUtw+HY9uvvPXF3i5DsDmT",
+	"+jdyIhc0u63cyKh8K+tI+eM5lSsw/DH9ymdSP0MKoM36S2tTOmb/rUr+e3TKXwCqj8zqC+7+fMpE7+Lk",
+	"SGazic12XqomZt8hu0mb5PbFQ6v9QfyMtTobNLWikPvkasoyPrS508uw4DY5ofmr5roIx8WtDFM1RPOu",
+	"GaqaSaFLmi0EqR4knRVBqg24wQrq+UKQk1Mm6JQ3i/ntJu1kNwomIeqx74F34yzzDhg0RtC474InVz4D",
+	"2kJJvj9gzup5+Swpq5fOaegC4h8BqOtwTRZD/MiQF4xspS34x9uT0+N0Gyv3rPYOYiBHwZBJuZRhWGlM",
+	"7EnkbKrH4ILi2hE2o9FCOchuX6RfWpib2LL5Ey37CBwXKSa6YUYyzcZ2dDsOGbBC3ttQ20omhS+c9VoO",
+	"SQ0fUh8/2arg+EGBwa/BMeqUg5i4mtS22qn5cRvj6mhOxmDsU4QPoSKTojwnaehEugROBOy4yKWqoImK",
+	"vJr9x33h2BUFY96UFaBIxERpOW3EL/rxG2AM93hIXwCrmUqog2gkLqXNguWQDJiBjAt8rIzw5F6WeUJ6",
+	"XvgExB+OYbFogOr6jNWcKCuGEBcJankj3eKFIlyFzIzDFULi21pAJFgeKrN2cbfJ2Le5coXi46ENgOS5",
+	"wjzYftTpRzHpRzv9iCRJ0nw9IVd+CPWCerVh1EBAlfIEvMfQEkhlC4xnBPIVgjTNbHyptRTPnZ2SfKz8",
+	"KXMb8OLUN565dE5Z3qqNk7gad+RBkVot20ws2TI6S/CWYyF2n6rBTI+MqxAOJqviX3waty6N/xFZ9w+8",
+	"6quKfzQN71uSqS2MPBis4E1VhcZlGWgpFXktDBfW8nBqcIBOr0h7tC9WxXmqdLEXVf6D9VKaSwYBZ79/",
+	"IpkrYb2QQvY62e8knXY76bRDMhme001YPzo6u2qkfQWnmNFR4lUXWJeqtjzDX0h6/I/r48uz3qmrHeiA",
+	"DDdRVcGncqYVz5l1SGkoFQne5ZOzjb7nIvz5h7O/nZ1/PDNfu+Nq8FebXOmCg+1iIeuk+tOO0cw0817d",
+	"IBusKSoGq/qgkLdg6MffCipGMzpizlmFxHJBrz3sixQ0Vq+wZuK0aRe9QoMqMbIOlNqkYH2Bley3lrXh",
+	"KnPaCFLCil/b6K205e1rHdaZLRtabNeXWGyY10DqMR5Ezg1YJlxA4QlDE+h0at14PZGvjNGtatxUJQFW",
+	"vdqsGFDn6a16fyGPr849WFljqpmb4KLsV77um09AVV/1Zq3Fe3aXNS8vjHxernq3UrPi6MqIVmu3V79R",
+	"6z2WqM3PgMwg9n/1y6isrcnlL/NrvP7lxW099P7C6T30emBzDyy+edgPvd5EvoferrH6oTerE9wAfu7N",
+	"zzVZChdQ6KGQYHlh12b+e8RnsSJQQ2XCKI6alKGAAsLGfMpUo1xsVTtIOK5ZscwVxfmwuBpEGVc5VS8U",
+	"SblzrzZNexATUsfyKDcABrNBxCTEZsxtbQXrsjbaXOwKEUNIRSU1kp6YE6wU7Pi8l1/JvtBMu6KBflLd",
+	"mFYhNk6xMhI7rsNCFpQTq9FWvMqCqGvjiizk+sKab5QRF4iSEwZbraKA1RjC5PhIyLLiG1w3eWBfbAXn",
+	"VHS+XnndXlFxs2FDMAPrkmcQfKkYIw2LRTjwBKrAjEo5mwbzFtGbS+CFhbTFLvIyiO9SRia71XJKplIW",
+	"nme/L4a0nLiXLo+uqhdlSbxKiCvSWunIMMXH5pNj6B+aJFB28ZYdtDJ7KwEJLiAnnsGtcs7Z+n1FCjoT",
+	"2biOSLITHfpv1U4Gox0mjyokMijlLStvVuaWXp0cuXUBGYG60fBNs7BilR2B8dG+5Q4ip6AJDXy3IsLf",
+	"Pbwp2USC3rIye4YSfIdMZU623hRylpMLmZNemY25ZpmelWy7mm3F+XiBPZ549JDq7BWtwKKTBt1uDF4G",
+	"oXfkIe4ChocB5oPJKSmEWsR3FqSclywDZUbJgtnCTkGgGjnMVSe50TykPZxSpUn9nut38mDtkGr9vJlv",
+	"jOGZkGTsTb6hE9/c5yAg39qL7s2EAfH+rYdg28C1CIImNMsHwf85Y6RGeQ9tHorRyQt2k89WRcC8k/ek",
+	"kGLkj/rC+o8NM4HWP2YMC3wx00wlfpbI5fHVtcdBR/wOGe1McH0IBPDqvHdBehcnledDVQGRfTHko1nJ",
+	"yJZl7kCzzXxHdsnb/rzhpOLl4yqo0i7Yodp8MOoMQbcA1heGvCntxw5PWcllvoSB3b4YOwhyXUOswi+I",
+	"KC2YTcuqfj4k7jOsOjgt2R2XM+VPaZawOEADdTeFhi27GsTf9/jMaWgunmEd2yhzdYN8ODiiQXwz0PPe",
+	"ipIpOSuzjciwf+vLmbBxT24ELNizAaEO02RnzbmxhoKNqHPIVuSFBk1LqWUmiwCd5mpa0Dlxb6yi1Stx",
+	"xDM+XLw5P7mI4ujyyPz/x9Pe1bXRT8/Prs6hBqhnhgiUwvDE3aAd5s352dnxm+vjIwjOXyyS5OM+tqmi",
+	"wgiP91X0PZpTjk6uGgMJ6aWN+Jj/F5JeHJ8dnZz9VDfmwBOHRi9cjIhimsymTQNMNXgUR/5cURzZ4dZu",
+	"P1x+yKz7+Opv1+cXuHdP2PPx3d0pWHzv4uL05E3v+uT8DBOZQlehuXY7RxRH3sfh5Ro1cwVbrRJogcTb",
+	"Zh5GhpPN27ppma5N6oOIhkS22cXlqpK0qSAfmkMQK6GbPYSv6cZy4/1YEnkvHiJ7waJijUvxebVZ7qqO",
+	"8ruasixAhV0ukUBwgniPrkctycAsTMCfPo1sKjUr44Ld2MGBttR2QnoufrCDNLnRryUb05Ia5Up1PQun",
+	"4+Muug21WCjZmxEtZWFPT5czYU6sL7CaCSsKz4tKpGCLpWGvsPwumA3f16Vc6JdKyHGBhmsDExeq/yxY",
+	"5edTYAOTh0ADVxUqBplL+r7O+JJDWxvBTICv2YJCyy/e01IYelS/enL29nz5Pf/w7bu+6Xhl3aIadvDL",
+	"GvIVDEE95cirq4tnWwBDIoyX5FYDKYAxfQEoA1GgZoRGfCnJ6JRmXM9dfLXDo6lcrJb8Kfohy/NXO3vD",
+	"1u4Peae19yrrtOjg4FXr1cE+3c87uwf7r4Zm12sqIz8iKDVcHma5dpAPweBFXzTsPXvJGKDp/66iMZ7Z",
+	"9jcvG+PJWFdGfMKdYUeG3gyjIfFfbx3r+fnjdbQI0sfWPo6r3OFGPWJsuVzXGeYC4/iaFYpXmhGVdA3q",
+	"jCYEVLB2jm+lLfgjrfLOUEd19ZXhaoAICcwNNlCf1ljrKbaY4Cvr0/79/T0t6/tm8/FBY6vDqPuR4U8V",
+	"MbqWpMocj4xWXxVi7wtr62k6Jo1mV209riND6sQJG6qDq3MmKpGrvqhzLw2oBGO56mIsc2yB5FLtDZ3B",
+	"vAqypemI9KGUdj+yzqGCK82NNgW92RnNUQK018p+ceLCXPvRdkIuipmLflVTq3N5a3amvKVTtYNVZkYL",
+	"1n4UY1WOacmG/AtJDXbgJ/UB05L1xfoop1PDTxXZSiuel8YkdUQt3a7z0wNWUeYSDGnVAdFWCsNzQYty",
+	"gVO4kis27tCG7CA8KxOiUSgsu+8Ld7YT4qric4PGPx3jXcApX951XtogvGROJ0WKef3WbKm6JDUIm1j7",
+	"JiaNL8YeorQPwYc2GWRCjfBXGaS5GB2S9EtrjPBr0SlvrRmxAWZXfbAvhrIo5L1KSI9gXXJ8BLUtSkZv",
+	"a0O3268rdGHGd0p7tSiyhYrlHcv9Lr2uD74hHNXfzqcVE2pLMZgLZghubOuiV24ClzvoPkmSZJuUlLv0",
+	"6wn9RZZut4eEirkthNHYVKNyh2KsMQIX9QjYtNAyr+2+sHl3Uwgbtu8k5KMs4Y5BAD/eXCMNmoVX71x7",
+	"MaQvlOdMcDhJNdKQuGnJvjip1sJdyqQLf8htBQQDZeuv5qWR4KuSQiUDfMNoeKaIrWqwA6UNALn323ur",
+	"crywlYPzs2A1mAANqFs2WWe1uU9eyoHr+NUXW2nzZuAFtQ0qENtsiMGKiip98dhmT17BlUMwddAiMIjL",
+	"N3ejeA2i4IYvtogqeMZs2TAUM6LelGZjRnYgGnhWFpYpqe7Ll/f39wmFx4ksRy/tt+rl6cmb47Or49ZO",
+	"0k7GelJgxg3EKkcLXMpgQYusYk1eZHEdkRwkB1E3AhxrBBxXUcZVUPHLKgfCnJIfXzdiOiw1N3TGyktS",
+	"jQOEq86swHBAg5kXdMTFqEtsiRj0J/J/sZSMJNFyBMpwQn7id+ZicXQCypI0c8S9wt+yxETdLYhZHZUM",
+	"fHjQKbcdu7F9tW67irMwSzjEaFa/HQiSjxHT0FzTlt2ayJLV+U/VvpGI4kWZQiJzncnXKBhnU/3Sd72r",
+	"m/fnl8c3l8dvzi+Prrrk+vLDMYSqmu/JFMrNmC/M4XNo+cImUz3Hbi0AQxSzEYwub6AKMHFxLVRhAgR2",
+	"R+diKfKlL6rQly04S/RQNqJptuO1YTGuKs2vfRDM+lGX9G1IBoaFQo5e1CVvT45Pj8wPIPiaX/7eO/1w",
+	"/DV1Aswtu+e2Qk0VhpAeLg/uYg4eGv76+B/XwdFrad4in4sySGGrvrKgAvPbIIMV01dNFsyvp+cfzW+2",
+	"2YL55d3JT+++plAUBFAWqku4BHN/erMwv+dEaCU9keMqbAC7+fXT25PT6+PLmCRJ8tls322dpOdlWpfP",
+	"aQx0JrU/EG7IDPM1RWwzuwNMrJjw+hAnYiOcqoZIRjAl1iaG1Nsaq7A8B3rQGoPXHj0iy74ImJBjCHrI",
+	"XamfXOpuIMEohloXAaN14uLq0oT8fTG2qhnb7UKrzEUUs4mLKKe3TPkMECO0DIyrrVqVUxRzoz3Ab1BB",
+	"y+7ee05SjMDHZFWMXfd34wpDBveSAs9SrLhjXsUhoxT0Rbrk505jrC4gZH1WXYhdwxA5gRzQkT8bZ2ZZ",
+	"ekKuEEMzOZnSkisnNUBQRgyJlnXJBNKr6HSDwOK+t2TpJYsqF+9W1bcQsi9SSwlikrqbb/72LnHs3WAA",
+	"n72haUXlgJfHXpVDj8LYlwz1ndBiKEuDUhYSDgK2Cg3G2KDoKwcFm2BhH0hKAN8DSgpeRr3llB7XntKS",
+	"ThjmwXxaqqttKDHeelc7u0ruVZaRNXtDGO036kb/nLFy7mwL3WiKRpy6IeKjMm+/xr+uss9MWUmQx3Ug",
+	"zb5tmGO9QGDozQW22+Elmr08sMQqBb9ZrmLFijdvtlnlIX2qRLnFgIFqChsFWNl4IvNGa8gFFRmDcDC3",
+	"n4YxfPX3tcvla2376Yk82rjJ5kJa1HKTTS/aNcDz62hXr3pM3JAVoC3dh+u3rdcx+XB52mIik1hfx8oa",
+	"/7fmHh6zr7hhvwkNeOTYcr+GQD/6auvZhhBk6OLo4sgpjSCO7rTbj+mt+ikQ72R/acEvrVJKHS1FHVmh",
+	"eTkQJ7pqdVr7rZ1Oq9N+vd/e7ex09lqd/Ve7B6/3d/f2Wj/s7O/u7e/v7bY6nfZeFAygsUbQhfiWKlo9",
+	"6rSTnXay20mgC0ijVUn0apDTnTZ79SrL6W5nv/16j+XZ68F+9uqH4UE27LDdQXu4t79/MKAHB+1Bp93e",
+	"ozVUg/1F6q4e9faxFUcolqZ5BTBgYzOz9VI0xs66UIXdqlCN5793/zDzt9rtThR2jVsALzuYK7/vgke3",
+	"4Rltujs9x6PvWMS2PPtukUtOPruEb8UbQ1qehriB8LZP0XuelVLJoSbHXzJWRLH3y0ebZ/IkjN9/CsZ3",
+	"dpLXr5cwPt/rsNeDHfoqOxjusU7+w2CX7mev2c6wnR8MXtG9rMN+GO7m+4PXdCd7xQ6G7byJ8UfXrXan",
+	"88OGGF8FO8FfLTkc8oy16HSqHLbTzmAn2833Wmx/+Kq1R38YtF5nB3mrzTrDHbo72Mv282Vsf7UO23d+",
+	"CGF7mSs3P+J6M/Zk+fm6u7AicGPxENrJbjtaSG2JZnTUgtRGQYuFfJU6PaVO6vj6XHfPd/WH7t+r/d/k",
+	"/u0D36n58dNzDMNt/JesCRhFaw0TrtzsQnPsRftBoD9LyRRU+K6cEaiPpWBosMUCHzJncAWLaHbWdh4x",
+	"M1Aov9pscw85dAhUFSd/+SPNbav+CD7pPPxJo706fPT64Y/sJNdYixE+6+w+/NkFnReS5tdSntISG2vs",
+	"7Rw8/N21lO+pmF+6Vv7mu90N9vYOjvctaPr+pPubwPLEXsyqjv5+e2ejE7DKNH6yAVSuWHnHM/ZB0DvK",
+	"Czoo7Br3Hv7UTlWdg6EQs8mElnPng/eKomg6Am5VOayiz+aDsI3yJVbIeelX7YdsSKl0sDesLXvlRT/4",
+	"iRiYOnHsF8PHDomgDGJXy6p5EFjVnH/CJjz3vBieqiXVQtHcrWYhuJ12e9uzqXPXj90V1QW1v1FLhSs/",
+	"5Mwo737YmyEiUyZ8JyDEZhp9eiEyTUuMQ+N6cVF77YPthPQEdoekVeVidIL2RW3aBcgsfrzX+JZOp1AY",
+	"Fsz6fpnQulymX/mWSPCl2iZZ6AGRWTYrwQthC6Jiqkb9c18EF3JQFU+AOtgYduNVhjGrAWWHbF2+fUNe",
+	"7+wfbHcJFXMsaYAVZisaGoNDaDDXzOvmbcBi9aUR02gyPh+SfIYSmKtygkk6aB8uqprimF4eMh1cBUvk",
+	"YVABU/pHmc8fowp5QVKrwowaYUMunqYRPrNphMpj1dnFGLEAw/ymKLE6AMOmvj9RmVzsjPIpOhaa63md",
+	"1oNX18x94cyZXJEJFdA0Y55A9E6+eUvVRgdV6E7q9TtrNAf9Bpkl2Ot3A+Hl/G/Rd07/ndM/mtOv8Wc+",
+	"jun/yvOvK72Tl9C9WTX77TlRGMq/QuvovfZenULo1YADTilA8m0S5J/8AqZrLbnXjWwK7H5dBypuai0R",
+	"YMvV41qbBdtkk6b5d35RHH+i8ey77ey77ew/0nb2ONkDmV5YQ69C4n9XdrcBmT2T+q2cie/88U/FH39i",
+	"2m+gvIYtYgXulXruqRxBXS+Kyi2GhSJXXIzxxT6ojZ5OGLtmvkSv52IVI6P0IB+t6xkZJTRQNakvtqBZ",
+	"0l89q2G67ZTJqnaSK/rsAm4W206ZZ32x1+5U2lwg/tPfFjqlf/547aLKU/ZlmpKsoHziSrgwYcsSYMgx",
+	"2dptu1zLWu/DogVcqRnLbesfkkmbuOn33No+tB1tPUAqN/RrMpaz0hvWtoxyvYTqEUk1IHqshbTnJGe6",
+	"gOxSMwt8/WJhtqQvTjS0qVWNeCdXHnnKSjyYLUqGsxKDYWEZlVUE2/BuYyBxp91egOm0+sIbwq2hZBr8",
+	"wN44/7G692lV4P4bdW1X5iw6/kfv/QVkGNYFzaJjfLF1YX5ql0aqq2uYRTSfcMGVhr4tm7Oz3kyPcd0B",
+	"ZgYPGjdKYD+YoWyUDLD5X8+qN1dypK1FFrH5z+PBTxk/5z+ffPjXSeeMn6gTcbmfvTl5dXI7/cff3/x8",
+	"kLD5zwV71+Pnvxx3zn453j87Or5/f/TjQZLtFGIwedvO//FzUfcgeOLgv4wCgz8K9FCHTa2APaYZLljy",
+	"39BszFpvpNAlZr+GprDvvzyTV1qWLPpuY/8uWWwuWVivX9T99LlhcYcalp54AalFlWRhPl8pWhw7XoGM",
+	"wO+v6XWFHLBCipFhHN3AU4hlw1ishiziOibi0ErLKdTQBGagwSqckF5zLBuexhWxxS5jy3OxIW5RMprP",
+	"XaavnOlKyvCLDPaFqzJoSyVt7ZgX9qCBXQ5NWbANBaYo7bU7ltt7nW76oq4Mh8E1foHGSyjImW9DsoW1",
+	"vdudQnk+CEDX9JaZ/XAbdibJhFELYq9DXMGGYOhkIv9PZrDYJOabOewfge43SnAGKP9lA+ttiLy9N3h+",
+	"m/LaIEeRM6yFaQ5/cxU1gJbfaf2fm9bjVQsQe3uJVlN7Z0vFpKxmcqgsN+YDfaFlQo5pWXBo2OgrFYtE",
+	"n86xyTiZCc0L4mloEE8c6D68gvivIPq1E/TbiL5rz4/9zTYi+v+pVPoy1N/rfxHFtjqSlq6PJgtchD+s",
+	"vnSy9xSVxjvzAJx6QTD8fsrNdyb2v4qJVddyzBpIt5Kr1SmnucxWJzKubshPzlxSrzWJ9gR5d/3+FEPz",
+	"gPCWTBjsxWQ9lyYO3VBWp4Sby277z7ncYNtSw+bWurR0G713yXKZoT0WJjYYqGx3D6gnYPN+vRFCGekG",
+	"CC9LGEtpKnLIW05+gYR6MDIiq8F6D6xQDNJauoRjR39beQMynKH8d93w+w0StZbL0GpdyIJn874oDMul",
+	"ZFDKe6y1ROt5zAwhfvMT00cyUxcYj/IADdXsi34JabTdX8PeGxfA6JOl8HIfIlD2M/eV/QjJ1bfSjt+b",
+	"Bqy5Xtd+oQOsVeeqSGwFs7+3vYu3WApi1SUM4d9zXEy4Ii8grd4OTAYzkRdGUnJZ8QTmJmI6IVOa3VZX",
+	"2GZzQRTRlAvlKlXYG40xsH1RzoRag69XsPANMfYXekdxpyvxFv+dRH8a7PKA+aKiXM+DWX6Dm4KFyvOt",
+	"QaUj+MRVaKkrGDTK6Nuq1n1B6+LOLm0RZ0/ISV718CElM9JICF3eFIyWtm3jErLsherUmuXlyZ852Orf",
+	"gacVZiKAl47/21AzfjQlq8soDJvtmJbbdfYFdGOKMfYVuLHhvhw9p2PX17JuxY/lWCnGA4u+2ErHXKsU",
+	"DJCwR+sWtb3tDfLa/va2xVTBIfQZlXDIb4VwZqbDuG32sgq1H6n9uCv96dfIrBnzXM0cELMycyqShW/d",
+	"7t5rdb2iv/SKhs07dUvP/fZu1QW38/Xr5oGsdu8r4ki88/1+m3+r2wx5BP5N+sZrHLaErbnHvdyQf5+A",
+	"1DYbcOcrsA31RdXVDMVu1y/BSNn1ja5uKEgoUInJxjICqsW2JpGVXppN7Shk7wxtcZu6yhmUYsDG0mPW",
+	"F14X6YUWCHHd3IHnCjvSUK8ymON8VV6/SpJkO27mypM6VR4y/f9j7V+9PMcGx0+welWEqtGDPIqjyogY",
+	"dTGEMtH2BsbNOHNLQ5qtDnKe44ljpRnDNPiEuS4DNzU929uMMC6E+e8MO1l78ANr7dMf8tZe9nrQOmD7",
+	"w1aH7gx2s718n2EhyopUPopOYmO/MKk0qL+JSa3zuGNATtK2nGQnxEn+3Af0uBMK2vzyHGtqe/r06cru",
+	"ZO4sX0AVLSgOGENZQKVDEjyEdKfNdMP/TemF/1bO2cvzJv96Tt2sCtb/BgWtitEXEhdmhFqI18+X4/NR",
+	"mncE+8EAfYucPIdIAOhfZMv+1SXw+EL3585vFJf/h1H+/uChx38EbRFKrP3uuqLD2MrwOuYaJZfDx92S",
+	"n5j+j7wi7W/h9/8+zfHJ3LaWhb4TgD8IAbiEnt7PcP2XOOWY0QKLez/RGh667u9w8KebZZS+gUttL9Ed",
+	"q2TzumLoq/pGRPJ2c3+zXeTKPBwALVfwFxejP41x/JTfMQFJBWOW3T4TOtUJyt8kdb2VJejzzJZByGSZ",
+	"s9yVL6hr91Io19sXUFNZm7HA32K9fAm5MvferBSL2qkqjyRldzzTLE+Rg0HOQl/A3+bDVabzI1cg4L3b",
+	"3yaCFHz63Yr+25FFRBevfENV1/53t6NXM4dKxBuxyC/JgU19uK4Kcm/J0uv0g03QDPJsxzahBWtReDlI",
+	"5mZAzyXDD80IaWtCv7TclXEFSVQau+r0kJHTbsdEQn16WhRVwYLtLoQ4k+GsKKyhX7B7B9c5gUvj59dg",
+	"vWssDNq8UfDWpL6pzvGec+VqcSheMKGL+SpjfuiyrRUYz0Uxbx6CV/1E2sardYuhb8uHXqwjWRlFGoaD",
+	"9b3unyxbWliDOcmrBfHtFTaQTMJivR1tDJlVFSGekEO7ueNjGU9W8PBl+vCdJP+mrpDnIshL4oUfzPQc",
+	"ERzXthpQHURlCPVDjTWg+tLPV+dnKyIzrqYsM4+/TfDdDPnPp0z0Lk6O7LpXoX6jmwcsOfpzRg65OrLP",
+	"i2fmuJ8Lz7yoO6odU8JeMS70rtts/OLV0bOtY7zgkHta9/PApuyN3jB1FxuIC7T3sNHSBh74PrftNfj8",
+	"/3rvTx+Hzw52vx0+mzX9ifHZbO8b8bk5T7ON16fPUK8J3g1JU1WhtqXOJdDAqndxQgZUQWMa6ESJHUjA",
+	"vYK1pXFdK4Z9oVyfqUZKx3K7KYh7bbwDF0ZoCId6bJsxvEmoVmKTjQrLEeldbxUDouVC5A4mXluRqnVN",
+	"Un9d10pYHuJ8scUVCZ5sTIw8XzbaWCXEIzVVEgnSmq7tNBM4Lufkx8ZRZv977b3GbpdQ5+vnr/8/AAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,44 @@ const (
 	DeliveredMessageSequenceMinimum = 1
 	// DeliveredMessagesEvictedMinimum is from components.schemas.DeliveredMessages.properties.evicted minimum.
 	DeliveredMessagesEvictedMinimum = 0
+	// FaultHitsMinimum is from components.schemas.Fault.properties.hits minimum.
+	FaultHitsMinimum = 0
+	// FaultRuleDelayMaxMsMaximum is from components.schemas.FaultRule.properties.delay_max_ms maximum.
+	FaultRuleDelayMaxMsMaximum = 600000
+	// FaultRuleDelayMaxMsMinimum is from components.schemas.FaultRule.properties.delay_max_ms minimum.
+	FaultRuleDelayMaxMsMinimum = 0
+	// FaultRuleDelayMsMaximum is from components.schemas.FaultRule.properties.delay_ms maximum.
+	FaultRuleDelayMsMaximum = 600000
+	// FaultRuleDelayMsMinimum is from components.schemas.FaultRule.properties.delay_ms minimum.
+	FaultRuleDelayMsMinimum = 0
+	// FaultRuleErrorKeyMinLength is from components.schemas.FaultRule.properties.error_key minLength.
+	FaultRuleErrorKeyMinLength = 1
+	// FaultRuleErrorMessageMinLength is from components.schemas.FaultRule.properties.error_message minLength.
+	FaultRuleErrorMessageMinLength = 1
+	// FaultRuleItemStatusMaximum is from components.schemas.FaultRule.properties.item_status maximum.
+	FaultRuleItemStatusMaximum = 599
+	// FaultRuleItemStatusMinimum is from components.schemas.FaultRule.properties.item_status minimum.
+	FaultRuleItemStatusMinimum = 400
+	// FaultRuleProbabilityMaximum is from components.schemas.FaultRule.properties.probability maximum.
+	FaultRuleProbabilityMaximum = 1
+	// FaultRuleProbabilityMinimum is from components.schemas.FaultRule.properties.probability minimum.
+	FaultRuleProbabilityMinimum = 0
+	// FaultRuleRetryAfterSecondsMaximum is from components.schemas.FaultRule.properties.retry_after_seconds maximum.
+	FaultRuleRetryAfterSecondsMaximum = 86400
+	// FaultRuleRetryAfterSecondsMinimum is from components.schemas.FaultRule.properties.retry_after_seconds minimum.
+	FaultRuleRetryAfterSecondsMinimum = 0
+	// FaultRuleSessionIDsMaxItems is from components.schemas.FaultRule.properties.session_ids maxItems.
+	FaultRuleSessionIDsMaxItems = 20000
+	// FaultRuleSessionIDsMinItems is from components.schemas.FaultRule.properties.session_ids minItems.
+	FaultRuleSessionIDsMinItems = 1
+	// FaultRuleStatusMaximum is from components.schemas.FaultRule.properties.status maximum.
+	FaultRuleStatusMaximum = 599
+	// FaultRuleStatusMinimum is from components.schemas.FaultRule.properties.status minimum.
+	FaultRuleStatusMinimum = 400
+	// FaultRuleTimesMinimum is from components.schemas.FaultRule.properties.times minimum.
+	FaultRuleTimesMinimum = 1
+	// FaultRuleUsernameMinLength is from components.schemas.FaultRule.properties.username minLength.
+	FaultRuleUsernameMinLength = 1
 	// HealthSessionsMinimum is from components.schemas.Health.properties.sessions minimum.
 	HealthSessionsMinimum = 0
 	// ListDeliveredMessagesSessionIDMinLength is from GET /refserver/v1/messages, query parameter "session_id" minLength.

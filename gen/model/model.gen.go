@@ -139,6 +139,63 @@ func (e EqualsFilterType) Valid() bool {
 	}
 }
 
+// Defines values for FaultRuleAction.
+const (
+	FaultRuleActionCloseAfterActing  FaultRuleAction = "close_after_acting"
+	FaultRuleActionCloseBeforeActing FaultRuleAction = "close_before_acting"
+	FaultRuleActionDelay             FaultRuleAction = "delay"
+	FaultRuleActionFailSessions      FaultRuleAction = "fail_sessions"
+	FaultRuleActionRespond           FaultRuleAction = "respond"
+)
+
+// Valid indicates whether the value is a known member of the FaultRuleAction enum.
+func (e FaultRuleAction) Valid() bool {
+	switch e {
+	case FaultRuleActionCloseAfterActing:
+		return true
+	case FaultRuleActionCloseBeforeActing:
+		return true
+	case FaultRuleActionDelay:
+		return true
+	case FaultRuleActionFailSessions:
+		return true
+	case FaultRuleActionRespond:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FaultRuleOperation.
+const (
+	FaultRuleOperationGetSession            FaultRuleOperation = "getSession"
+	FaultRuleOperationListSessions          FaultRuleOperation = "listSessions"
+	FaultRuleOperationLogin                 FaultRuleOperation = "login"
+	FaultRuleOperationLogout                FaultRuleOperation = "logout"
+	FaultRuleOperationRefreshAccessToken    FaultRuleOperation = "refreshAccessToken"
+	FaultRuleOperationSendMessageToSessions FaultRuleOperation = "sendMessageToSessions"
+)
+
+// Valid indicates whether the value is a known member of the FaultRuleOperation enum.
+func (e FaultRuleOperation) Valid() bool {
+	switch e {
+	case FaultRuleOperationGetSession:
+		return true
+	case FaultRuleOperationListSessions:
+		return true
+	case FaultRuleOperationLogin:
+		return true
+	case FaultRuleOperationLogout:
+		return true
+	case FaultRuleOperationRefreshAccessToken:
+		return true
+	case FaultRuleOperationSendMessageToSessions:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -486,6 +543,12 @@ type ContainsFilterType string
 
 // DeliveredMessage A message as the reference server delivered it to one session.
 type DeliveredMessage struct {
+	// FaultID The id of the fault rule that kept the client from hearing of this
+	// delivery: a `close_after_acting` rule, or a `respond` rule with
+	// `after_acting` (see FaultRule). Absent when the delivery was
+	// answered as usual. A test can count on it that its client did not
+	// send the message again.
+	FaultID     *string                     `json:"fault_id,omitempty"`
 	Message     string                      `json:"message"`
 	MessageType DeliveredMessageMessageType `json:"message_type"`
 
@@ -559,6 +622,173 @@ type FastPathStatus struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// Fault A fault rule of the reference server, with its id and its hit count.
+type Fault struct {
+	// Hits How many requests the rule has acted on.
+	Hits int64 `json:"hits"`
+
+	// ID Given by the server, never reused.
+	ID string `json:"id"`
+
+	// Rule A fault that the reference server injects into one of Horizon's
+	// operations, so that a client can be tested against a Connection
+	// Server that fails. Not part of Horizon's API.
+	//
+	// What it matches: requests for `operation` that the server would
+	// otherwise accept. The token, the spec's checks and the operation's own
+	// refusals (wrong credentials, a refresh token that does not work,
+	// `page` without `size`, a bad filter) come first, are never faulted,
+	// and do not count as matches. `session_ids`, for sendMessageToSessions
+	// and getSession only, narrows the rule to requests that name at least
+	// one of them; `username`, for login only, to logins of that user name
+	// (in any case, in any domain).
+	//
+	// What it does, by `action`:
+	//
+	// * `respond` - answers `status` with an ErrorResponse body whose
+	//   `error_key` and `error_message` are the rule's, or the status's
+	//   own, and with `Retry-After: retry_after_seconds` when that is
+	//   given. The status must be one that the operation declares, and
+	//   `retry_after_seconds` goes only with a status whose answer declares
+	//   Retry-After (429, 503). The request is not acted on, unless
+	//   `after_acting` is true: then it is, and the client is not told
+	//   (its deliveries carry `fault_id`).
+	// * `fail_sessions` - sendMessageToSessions only: each session of
+	//   `session_ids` (every session, without them) that would have been
+	//   delivered the message is not, and its item of the 200 answer has
+	//   `item_status` (default 500), `error_key` and `error_message`
+	//   (defaults say that the Horizon Agent did not answer).
+	// * `delay` - acts and answers as usual, `delay_ms` late.
+	// * `close_before_acting` - closes the connection without an answer,
+	//   and without acting on the request: nothing is delivered.
+	// * `close_after_acting` - acts on the request, then closes the
+	//   connection without an answer: the messages are delivered and
+	//   recorded, with `fault_id`, and the client never hears of it.
+	//
+	// `delay_ms` delays any action: its answer, or its closing, comes that
+	// many milliseconds later (after acting, when the action acts), or a
+	// random time from `delay_ms` to `delay_max_ms`. A delay ends early
+	// when the client goes away; the server's write timeout also bounds it.
+	//
+	// How often: the next `times` matching requests; each with
+	// `probability` (0 to 1), when given, drawn from a generator seeded with
+	// `seed` (0 by default), which also draws the random delays, so that the
+	// same requests in the same order meet the same faults; without either,
+	// every matching request. Rules are tried in the order they were added:
+	// the first that matches and fires decides, and one that matches but
+	// does not fire (its `times` used up, its draw missed) leaves the
+	// request to the next.
+	Rule FaultRule `json:"rule"`
+}
+
+// FaultRule A fault that the reference server injects into one of Horizon's
+// operations, so that a client can be tested against a Connection
+// Server that fails. Not part of Horizon's API.
+//
+// What it matches: requests for `operation` that the server would
+// otherwise accept. The token, the spec's checks and the operation's own
+// refusals (wrong credentials, a refresh token that does not work,
+// `page` without `size`, a bad filter) come first, are never faulted,
+// and do not count as matches. `session_ids`, for sendMessageToSessions
+// and getSession only, narrows the rule to requests that name at least
+// one of them; `username`, for login only, to logins of that user name
+// (in any case, in any domain).
+//
+// What it does, by `action`:
+//
+//   - `respond` - answers `status` with an ErrorResponse body whose
+//     `error_key` and `error_message` are the rule's, or the status's
+//     own, and with `Retry-After: retry_after_seconds` when that is
+//     given. The status must be one that the operation declares, and
+//     `retry_after_seconds` goes only with a status whose answer declares
+//     Retry-After (429, 503). The request is not acted on, unless
+//     `after_acting` is true: then it is, and the client is not told
+//     (its deliveries carry `fault_id`).
+//   - `fail_sessions` - sendMessageToSessions only: each session of
+//     `session_ids` (every session, without them) that would have been
+//     delivered the message is not, and its item of the 200 answer has
+//     `item_status` (default 500), `error_key` and `error_message`
+//     (defaults say that the Horizon Agent did not answer).
+//   - `delay` - acts and answers as usual, `delay_ms` late.
+//   - `close_before_acting` - closes the connection without an answer,
+//     and without acting on the request: nothing is delivered.
+//   - `close_after_acting` - acts on the request, then closes the
+//     connection without an answer: the messages are delivered and
+//     recorded, with `fault_id`, and the client never hears of it.
+//
+// `delay_ms` delays any action: its answer, or its closing, comes that
+// many milliseconds later (after acting, when the action acts), or a
+// random time from `delay_ms` to `delay_max_ms`. A delay ends early
+// when the client goes away; the server's write timeout also bounds it.
+//
+// How often: the next `times` matching requests; each with
+// `probability` (0 to 1), when given, drawn from a generator seeded with
+// `seed` (0 by default), which also draws the random delays, so that the
+// same requests in the same order meet the same faults; without either,
+// every matching request. Rules are tried in the order they were added:
+// the first that matches and fires decides, and one that matches but
+// does not fire (its `times` used up, its draw missed) leaves the
+// request to the next.
+type FaultRule struct {
+	// Action What the rule does to a request it matches (see above).
+	Action FaultRuleAction `json:"action"`
+
+	// AfterActing `respond`: act on the request first (deliver the message, log in...), then answer the status.
+	AfterActing *bool `json:"after_acting,omitempty"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *int32 `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back. Required for `delay`.
+	DelayMs *int32 `json:"delay_ms,omitempty"`
+
+	// ErrorKey `respond` and `fail_sessions`: the `error_key` of the answer, or of the failed items.
+	ErrorKey *string `json:"error_key,omitempty"`
+
+	// ErrorMessage `respond` and `fail_sessions`: the reason given, in all three of Horizon's forms.
+	ErrorMessage *string `json:"error_message,omitempty"`
+
+	// ItemStatus `fail_sessions`: the `status_code` of the failed items; 500 by default.
+	ItemStatus *int32 `json:"item_status,omitempty"`
+
+	// Operation The operationId of one of Horizon's operations.
+	Operation FaultRuleOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *float64 `json:"probability,omitempty"`
+
+	// RetryAfterSeconds `respond`: the Retry-After header of the answer, in seconds.
+	RetryAfterSeconds *int32 `json:"retry_after_seconds,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *int64 `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *[]string `json:"session_ids,omitempty"`
+
+	// Status `respond`: the status to answer, one that the operation declares. Required.
+	Status *int32 `json:"status,omitempty"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *int32 `json:"times,omitempty"`
+
+	// Username login only; match logins of this user name, in any case.
+	Username *string `json:"username,omitempty"`
+}
+
+// FaultRuleAction What the rule does to a request it matches (see above).
+type FaultRuleAction string
+
+// FaultRuleOperation The operationId of one of Horizon's operations.
+type FaultRuleOperation string
+
+// Faults The fault rules, in the order they are tried.
+type Faults struct {
+	Faults []Fault `json:"faults"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	// FastPath Whether plain send-message bodies are checked by the fast path, which
@@ -609,7 +839,7 @@ type OpenAPIDocument struct {
 
 		// Version The version of the contract.
 		//
-		// Example: 9.0.0
+		// Example: 9.1.0
 		Version string `json:"version"`
 	} `json:"info"`
 
@@ -638,6 +868,9 @@ type OrFilterType string
 // JSON pointer, instead of being dropped without a word. Answers are not
 // held to this: SessionInfo itself stays open, as Horizon's is.
 type ReferenceData struct {
+	// Faults Fault rules in force from start-up, tried in this order; their ids
+	// are "1", "2" ... in this order. See FaultRule.
+	Faults   *[]FaultRule  `json:"faults,omitempty"`
 	Sessions []SessionInfo `json:"sessions"`
 
 	// Users The accounts that may log in. Without any, only the static token works.
@@ -838,10 +1071,20 @@ type StartsWithFilter struct {
 // StartsWithFilterType defines model for StartsWithFilter.Type.
 type StartsWithFilterType string
 
+// BadGateway The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type BadGateway = ErrorResponse
+
 // BadRequest The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
 type BadRequest = ErrorResponse
+
+// GatewayTimeout The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type GatewayTimeout = ErrorResponse
 
 // InternalError The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
@@ -867,6 +1110,16 @@ type RefreshTokenRefused = ErrorResponse
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
 type RequestTimeout = ErrorResponse
+
+// ServiceUnavailable The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type ServiceUnavailable = ErrorResponse
+
+// TooManyRequests The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type TooManyRequests = ErrorResponse
 
 // Unauthorized The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
@@ -904,6 +1157,9 @@ type LogoutJSONRequestBody = RefreshToken
 
 // RefreshAccessTokenJSONRequestBody defines body for RefreshAccessToken for application/json ContentType.
 type RefreshAccessTokenJSONRequestBody = RefreshToken
+
+// AddFaultJSONRequestBody defines body for AddFault for application/json ContentType.
+type AddFaultJSONRequestBody = FaultRule
 
 // AsAuthLoginPassword0 returns the union data inside the AuthLogin_Password as a AuthLoginPassword0
 func (t AuthLogin_Password) AsAuthLoginPassword0() (AuthLoginPassword0, error) {

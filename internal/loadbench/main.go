@@ -50,7 +50,7 @@ func main() {
 
 type config struct {
 	refserver, baseline, prism, wrk, spec string
-	rounds, conns                         int
+	rounds, conns, faults                 int
 	duration, warmup, timeout, clearEvery time.Duration
 	ids, large                            []int
 }
@@ -68,6 +68,7 @@ func parseConfig(args []string) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "wrk warm-up per server and scenario, not measured; 0: none")
 	fs.DurationVar(&c.timeout, "timeout", 9*time.Minute, "the whole run ends by then, finished or not")
+	fs.IntVar(&c.faults, "faults", 0, "also run a refserver (\"refserver+faults\") whose data file has this many fault rules, none of which matches the benchmark's requests: what rules that do not match cost; 0: none")
 	fs.DurationVar(&c.clearEvery, "clear-record-every", 0, "what-if: empty the refserver's record of deliveries this often during a run, as a bounded record would keep it small; 0: never")
 	ids := fs.String("ids", "1,1000", "ids per request of the load scenarios")
 	large := fs.String("large", "25000,50000,100000", "ids of the single large requests; empty: none")
@@ -85,8 +86,8 @@ func parseConfig(args []string) (config, error) {
 	if *smoke {
 		c.rounds, c.duration, c.warmup, c.prism, c.large = 1, time.Second, 0, "", nil
 	}
-	if c.rounds < 1 || c.conns < 1 || c.duration < time.Second || len(c.ids) == 0 {
-		return c, errors.New("want -rounds >= 1, -connections >= 1, -duration >= 1s and some -ids")
+	if c.rounds < 1 || c.conns < 1 || c.duration < time.Second || len(c.ids) == 0 || c.faults < 0 {
+		return c, errors.New("want -rounds >= 1, -connections >= 1, -duration >= 1s, some -ids and -faults >= 0")
 	}
 	return c, nil
 }
@@ -157,6 +158,17 @@ func servers(c config, dir string, pin *cpuPin, extraRefArgs ...string) []server
 			return start(ctx, dir, "baseline", pin, port, nil, c.baseline, "-addr", "127.0.0.1:"+strconv.Itoa(port), "-data", data)
 		}},
 	}
+	if c.faults > 0 {
+		// The same inventory, and rules that no benchmark request matches.
+		out = append(out, server{name: refserverFaults, path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
+			withFaults, err := addFaults(dir, data, c.faults)
+			if err != nil {
+				return nil, err
+			}
+			args := append([]string{c.refserver, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-data", withFaults}, extraRefArgs...)
+			return start(ctx, dir, refserverFaults, pin, port, []string{"REFSERVER_TOKEN=" + token}, args...)
+		}})
+	}
 	if c.prism != "" {
 		// Prism routes by the spec's paths without the servers' base path.
 		out = append(out, server{name: "prism", path: sendPath, start: func(ctx context.Context, port int, _ string) (*process, error) {
@@ -178,6 +190,49 @@ func writeData(dir string, n int) (string, error) {
 	}
 	path := filepath.Join(dir, fmt.Sprintf("sessions-%d.json", n))
 	return path, writeJSON(path, data)
+}
+
+// refserverFaults is the reference server with fault rules that do not match.
+const refserverFaults = "refserver+faults"
+
+// addFaults writes into dir a copy of the data file with n fault rules, of
+// every operation and action, none of which matches a benchmark request: the
+// send-message rules name sessions that the requests do not.
+func addFaults(dir, dataFile string, n int) (string, error) {
+	path := filepath.Join(dir, "sessions-with-faults.json")
+	raw, err := os.ReadFile(dataFile)
+	if err != nil {
+		return "", fmt.Errorf("read data file: %w", err)
+	}
+	var data model.ReferenceData
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return "", fmt.Errorf("data file %s: %w", dataFile, err)
+	}
+	faults := make([]model.FaultRule, n)
+	for i := range faults {
+		faults[i] = nonMatchingFault(i)
+	}
+	data.Faults = &faults
+	return path, writeJSON(path, data)
+}
+
+// nonMatchingFault is the i-th fault rule of addFaults: half of them on
+// send-message, naming a session outside the inventory, the others on the
+// other operations.
+func nonMatchingFault(i int) model.FaultRule {
+	status, delay, user := int32(503), int32(1000), fmt.Sprintf("nobody-%d", i)
+	ids := []string{fmt.Sprintf("ffffffff-ffff-4fff-8fff-%012x", i)}
+	rules := []model.FaultRule{
+		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionRespond, Status: &status},
+		{Operation: model.FaultRuleOperationLogin, Username: &user, Action: model.FaultRuleActionRespond, Status: &status},
+		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionFailSessions},
+		{Operation: model.FaultRuleOperationGetSession, SessionIDs: &ids, Action: model.FaultRuleActionCloseBeforeActing},
+		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionCloseAfterActing},
+		{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: &delay},
+		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionDelay, DelayMs: &delay},
+		{Operation: model.FaultRuleOperationRefreshAccessToken, Action: model.FaultRuleActionCloseBeforeActing},
+	}
+	return rules[i%len(rules)]
 }
 
 // writeBody writes a send-message request for the first n sessions.
@@ -339,6 +394,11 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	if err := sameAnswer(ctx, procs[0], procs[1], kinds[0].path, body); err != nil {
 		return err
 	}
+	if i := slices.IndexFunc(kinds, func(k server) bool { return k.name == refserverFaults }); i >= 0 {
+		if err := sameAnswer(ctx, procs[i], procs[1], kinds[i].path, body); err != nil {
+			return err
+		}
+	}
 	if c.warmup > 0 {
 		for i, p := range procs {
 			if _, err := runWrk(ctx, c.wrk, pin, c.conns, c.warmup, script, p.url+kinds[i].path); err != nil {
@@ -349,13 +409,14 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	m := make([]measured, len(procs))
 	for round := 0; round < c.rounds; round++ {
 		for i, p := range procs {
-			if kinds[i].name == "refserver" {
+			isRefserver := kinds[i].name == "refserver" || kinds[i].name == refserverFaults
+			if isRefserver {
 				if err := clearMessages(ctx, p.url, token); err != nil {
 					return err
 				}
 			}
 			stopClearing := func() error { return nil }
-			if kinds[i].name == "refserver" && c.clearEvery > 0 {
+			if isRefserver && c.clearEvery > 0 {
 				stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
 			}
 			cpuBefore, err := p.cpuTime()
@@ -432,20 +493,29 @@ func printRows(w io.Writer, n int, ms []measured) {
 		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %s | %s | %s | %s |\n", n, m.name, s.rps, ms2(s.p50), ms2(s.p99), mib(s.rss), us(s.cpu), strings.Join(rounds, ", "))
 	}
 	ref, base := sums["refserver"], sums["baseline"]
-	// The same ratio within each round, the two runs minutes apart at most:
-	// steadier than the ratio of medians when the machine is shared.
-	byRound := make([]string, len(ref.rounds))
-	for i := range ref.rounds {
-		byRound[i] = fmt.Sprintf("%.2f", ref.rounds[i]/base.rounds[i])
+	printRatio(w, n, "**refserver / baseline**", ref, base)
+	if faults, ok := sums[refserverFaults]; ok {
+		printRatio(w, n, "**refserver+faults / baseline**", faults, base)
+		printRatio(w, n, "refserver+faults / refserver", faults, ref)
 	}
-	fmt.Fprintf(w, "| %d | **refserver / baseline** | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %.2fx | %s |\n", n,
-		ref.rps/base.rps, float64(ref.p50)/float64(base.p50), float64(ref.p99)/float64(base.p99), float64(ref.rss)/float64(base.rss),
-		float64(ref.cpu)/float64(base.cpu), strings.Join(byRound, ", "))
 	if prism, ok := sums["prism"]; ok {
 		fmt.Fprintf(w, "| %d | refserver / prism | %.1fx | %.2fx | %.2fx | %.2fx | %.2fx | |\n", n,
 			ref.rps/prism.rps, float64(ref.p50)/float64(prism.p50), float64(ref.p99)/float64(prism.p99), float64(ref.rss)/float64(prism.rss),
 			float64(ref.cpu)/float64(prism.cpu))
 	}
+}
+
+// printRatio prints the row of a's figures over b's, with the ratio within
+// each round, the two runs minutes apart at most: steadier than the ratio of
+// medians when the machine is shared.
+func printRatio(w io.Writer, n int, name string, a, b summary) {
+	byRound := make([]string, len(a.rounds))
+	for i := range a.rounds {
+		byRound[i] = fmt.Sprintf("%.2f", a.rounds[i]/b.rounds[i])
+	}
+	fmt.Fprintf(w, "| %d | %s | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %.2fx | %s |\n", n, name,
+		a.rps/b.rps, float64(a.p50)/float64(b.p50), float64(a.p99)/float64(b.p99), float64(a.rss)/float64(b.rss),
+		float64(a.cpu)/float64(b.cpu), strings.Join(byRound, ", "))
 }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

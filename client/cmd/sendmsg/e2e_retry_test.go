@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // A gateway stands in front of the reference server, as a load balancer in
@@ -232,4 +234,103 @@ func freeAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
+}
+
+// The reference server's own fault rules, no gateway in front: sendmsg
+// retries only what the server cannot have acted on, never sends a message
+// twice, and reports a session that failed with the server's reason.
+func TestE2EInjectedFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		rule        string
+		args        []string
+		wantCode    int
+		wantSends   int
+		wantWaits   []time.Duration
+		wantRows    []row // session, outcome, status and reason of each
+		wantUnknown bool  // the delivery is marked as unanswered
+	}{
+		{
+			name:     "503 with Retry-After, then delivered",
+			rule:     `{"operation":"sendMessageToSessions","action":"respond","status":503,"retry_after_seconds":3,"times":1}`,
+			wantCode: exitDelivered, wantSends: 2, wantWaits: []time.Duration{3 * time.Second},
+			wantRows: []row{{SessionID: seedSession, Outcome: outcomeDelivered, Delivered: true, StatusCode: 200}},
+		},
+		{
+			name:     "answer lost after the message was shown: unknown, not sent again",
+			rule:     `{"operation":"sendMessageToSessions","action":"close_after_acting","times":1}`,
+			wantCode: exitSomeFail, wantSends: 1, wantUnknown: true,
+			wantRows: []row{{SessionID: seedSession, Outcome: outcomeUnknown}},
+		},
+		{
+			name:     "502 after the message was shown: unknown, not sent again",
+			rule:     `{"operation":"sendMessageToSessions","action":"respond","status":502,"after_acting":true,"times":1}`,
+			wantCode: exitSomeFail, wantSends: 1, wantUnknown: true,
+			wantRows: []row{{SessionID: seedSession, Outcome: outcomeUnknown}},
+		},
+		{
+			name:     "an answer slower than --timeout: unknown, not sent again",
+			rule:     `{"operation":"sendMessageToSessions","action":"delay","delay_ms":600000}`,
+			args:     []string{"--timeout", "300ms"},
+			wantCode: exitSomeFail, wantSends: 1,
+			wantRows: []row{{SessionID: seedSession, Outcome: outcomeUnknown}},
+		},
+		{
+			name:     "one session's agent does not answer: failed, with the reason",
+			rule:     `{"operation":"sendMessageToSessions","session_ids":["` + seedSession + `"],"action":"fail_sessions","item_status":504,"error_key":"agent.timeout","error_message":"The Horizon Agent did not answer in time."}`,
+			wantCode: exitSomeFail, wantSends: 1,
+			wantRows: []row{{SessionID: seedSession, Outcome: outcomeFailed, StatusCode: 504, Reason: "The Horizon Agent did not answer in time."}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var rule model.FaultRule
+			if err := json.Unmarshal([]byte(tt.rule), &rule); err != nil {
+				t.Fatal(err)
+			}
+			rs, ts := newRefServerWithFaults(t, nil, []model.FaultRule{rule})
+			rs.start(t, ts)
+			clk := newFakeClock(time.Now())
+			args := append([]string{"--ca-file", rs.caFile, "--message", "Restart in 15 minutes", "--output", "json", seedSession}, tt.args...)
+			r := runCmd(t, rs.env(), clk, args...)
+			if r.code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.wantCode, r.stdout, r.stderr)
+			}
+			if got := int(rs.sends.Load()); got != tt.wantSends {
+				t.Errorf("send-message requests = %d, want %d", got, tt.wantSends)
+			}
+			if diff := cmp.Diff(tt.wantWaits, clk.Waits(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			var report roundReport
+			if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+				t.Fatalf("not one JSON report: %v\n%s", err, r.stdout)
+			}
+			got := make([]row, len(report.Results))
+			for i, res := range report.Results {
+				got[i] = row{SessionID: res.SessionID, Outcome: res.Outcome, Delivered: res.Delivered, StatusCode: res.StatusCode, Reason: res.Reason}
+				if res.Outcome == outcomeUnknown {
+					got[i].Reason = "" // says why in the client's words
+				}
+			}
+			if diff := cmp.Diff(tt.wantRows, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			// What the server did: one delivery at most, marked when its
+			// answer was dropped.
+			messages := rs.store.Messages("")
+			wantDelivered := 1
+			if tt.wantRows[0].Outcome == outcomeFailed {
+				wantDelivered = 0
+			}
+			if len(messages) != wantDelivered {
+				t.Fatalf("record %+v, want %d deliveries", messages, wantDelivered)
+			}
+			if wantDelivered == 1 && (messages[0].FaultID != nil) != tt.wantUnknown {
+				t.Errorf("delivery marked %v, want %v", messages[0].FaultID, tt.wantUnknown)
+			}
+		})
+	}
 }

@@ -78,6 +78,12 @@ func startRefServer(t *testing.T) *refServer {
 // server's, and are not held to the spec.
 func newRefServer(t *testing.T, front func(http.Handler) http.Handler) (*refServer, *httptest.Server) {
 	t.Helper()
+	return newRefServerWithFaults(t, front, nil)
+}
+
+// newRefServerWithFaults is newRefServer with fault rules in force.
+func newRefServerWithFaults(t *testing.T, front func(http.Handler) http.Handler, faults []model.FaultRule) (*refServer, *httptest.Server) {
+	t.Helper()
 	sessions, err := server.DemoSessions()
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +93,7 @@ func newRefServer(t *testing.T, front func(http.Handler) http.Handler) (*refServ
 		Users:  []model.ReferenceUser{server.DemoAdministrator(adminPassword)},
 		Store:  rs.store,
 		Logger: slog.New(slog.NewJSONHandler(rs.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Faults: faults,
 	})
 	if err != nil {
 		t.Fatal(err)

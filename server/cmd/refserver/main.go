@@ -284,6 +284,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if data.Users != nil {
 			cfg.Users = *data.Users
 		}
+		if data.Faults != nil {
+			cfg.Faults = *data.Faults
+		}
 	} else {
 		if adminPassword == "" {
 			if adminPassword, err = randomToken(); err != nil {
@@ -294,6 +297,10 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		cfg.Users = []model.ReferenceUser{server.DemoAdministrator(adminPassword)}
 	}
 	srv, err := build(cfg)
+	var ruleErr *server.FaultRuleError
+	if errors.As(err, &ruleErr) {
+		return fmt.Errorf("data file %s: /faults/%d%s: %s", o.dataFile, ruleErr.Index, ruleErr.Pointer, ruleErr.Reason)
+	}
 	if err != nil {
 		return err
 	}
@@ -350,7 +357,7 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	logger.Info("serving", "addr", listener.Addr().String(), "scheme", scheme, "data", dataSource(o.dataFile),
 		"users", len(cfg.Users), "access_token_ttl", o.accessTokenTTL, "refresh_token_ttl", o.refreshTokenTTL,
 		"max_body_bytes", limits.MaxBodyBytes, "max_message_length", limits.MaxMessageLength,
-		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded)
+		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded, "fault_rules", len(cfg.Faults))
 
 	serveErr := make(chan error, 1)
 	go func() {

@@ -630,6 +630,49 @@ func TestRunDataFileWithRecordCap(t *testing.T) {
 	}
 }
 
+// The fault rules of a data file are in force from the start, and the API
+// lists them with their hits.
+func TestRunDataFileFaults(t *testing.T) {
+	t.Parallel()
+	const token = "tok-faults"
+	path := writeFile(t, "faults.json", `{
+		"sessions": [{"id": "mine-1", "session_state": "CONNECTED"}, {"id": "mine-2", "session_state": "CONNECTED"}],
+		"faults": [
+			{"operation": "sendMessageToSessions", "session_ids": ["mine-2"], "action": "fail_sessions", "error_key": "agent.timeout", "error_message": "no answer", "item_status": 504},
+			{"operation": "listSessions", "action": "respond", "status": 503, "retry_after_seconds": 2, "times": 1}
+		]
+	}`)
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-data", path}, nil)
+	client := newClient(t)
+	status, body := post(t, client, r.base, token, `{"message":"m","message_type":"INFO","session_ids":["mine-1","mine-2"]}`)
+	if status != http.StatusOK {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	var got []int32
+	for _, item := range decodeItems(t, body) {
+		got = append(got, item.StatusCode)
+	}
+	if want := []int32{200, 504}; !equalInts(got, want) {
+		t.Errorf("status codes = %v, want %v", got, want)
+	}
+	resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions", token, "")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "2" {
+		t.Errorf("listing: %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = call(t, client, http.MethodGet, r.base+"/refserver/v1/faults", token, "")
+	var faults model.Faults
+	decode(t, body, &faults)
+	if resp.StatusCode != http.StatusOK || len(faults.Faults) != 2 || faults.Faults[0].ID != "1" || faults.Faults[0].Hits != 1 || faults.Faults[1].Hits != 1 {
+		t.Errorf("faults: %d %s", resp.StatusCode, body)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	if !strings.Contains(r.stderr.String(), "fault_rules=2") {
+		t.Errorf("the serving log does not count the fault rules:\n%s", r.stderr.String())
+	}
+}
+
 // A data file without sessions gives an empty inventory, not the demo one.
 func TestRunEmptyDataFile(t *testing.T) {
 	t.Parallel()
@@ -659,6 +702,8 @@ func TestRunRefusesToStart(t *testing.T) {
 	duplicate := writeFile(t, "dup.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED"}, {"id": "a", "session_state": "PENDING"}]}`)
 	unknownField := writeFile(t, "unknown.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": {"type": "MAC", "os": "macOS"}}]}`)
 	missing := filepath.Join(t.TempDir(), "absent.json")
+	badFault := writeFile(t, "fault.json", `{"sessions": [], "faults": [{"operation": "login", "action": "close_before_acting"}, {"operation": "sendMessageToSessions", "action": "respond", "status": 404}]}`)
+	unknownFaultField := writeFile(t, "fault-field.json", `{"sessions": [], "faults": [{"operation": "login", "action": "respond", "status": 503, "retry_after": 1}]}`)
 	var lc net.ListenConfig
 	taken, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -675,6 +720,8 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"duplicate ids in data file", []string{"-data", duplicate}, []string{duplicate, "/sessions/1/id"}},
 		{"unknown field in data file", []string{"-data", unknownField}, []string{unknownField, `/sessions/0/client_data/os: property "os" is unsupported`}},
 		{"missing data file", []string{"-data", missing}, []string{missing}},
+		{"fault rule its operation does not allow", []string{"-data", badFault}, []string{badFault, "/faults/1/status: sendMessageToSessions does not declare 404"}},
+		{"unknown field in a fault rule", []string{"-data", unknownFaultField}, []string{unknownFaultField, `/faults/0/retry_after: property "retry_after" is unsupported`}},
 		{"negative limit", []string{"-max-body-bytes", "-1"}, []string{"-max-body-bytes", "0 or more"}},
 		{"bad option", []string{"-log-format", "xml"}, []string{"-log-format"}},
 		{"address in use", []string{"-addr", taken.Addr().String()}, []string{taken.Addr().String()}},

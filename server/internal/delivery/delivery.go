@@ -21,9 +21,20 @@ type Sessions interface {
 	Session(id string) (model.SessionInfo, bool)
 }
 
+// Fault is what an injected fault changes in a send.
+type Fault struct {
+	// ID, when not "", marks every delivery (DeliveredMessage.FaultID): the
+	// client is not told of them.
+	ID string
+	// Fail, when not nil, says whether a session that would be delivered the
+	// message fails instead, and how.
+	Fail func(id string) (status int32, key, message string, failed bool)
+}
+
 // Send fills items, one per requested id in request order (len(items) must
-// be len(spec.SessionIDs)), and returns the deliveries to record.
-func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64, items []model.BulkItemResponseInfo) []model.DeliveredMessage {
+// be len(spec.SessionIDs)), and returns the deliveries to record. fault is
+// nil but for a request that an injected fault acts on.
+func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64, items []model.BulkItemResponseInfo, fault *Fault) []model.DeliveredMessage {
 	deliveries := make([]model.DeliveredMessage, 0, len(spec.SessionIDs))
 	occurrences := newFirstOccurrence(spec.SessionIDs)
 	defer occurrences.release()
@@ -31,6 +42,15 @@ func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64
 	// alive, of which the decoded strings may be parts.
 	message := strings.Clone(spec.Message)
 	messageType := model.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
+	var failInjected func(string) (int32, string, string, bool)
+	var faultID *string
+	if fault != nil {
+		failInjected = fault.Fail
+		if fault.ID != "" {
+			id := fault.ID
+			faultID = &id
+		}
+	}
 
 	for i, id := range spec.SessionIDs {
 		items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
@@ -47,12 +67,19 @@ func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64
 			fail(&items[i], http.StatusConflict, KeySessionNotConnected,
 				fmt.Sprintf("Session %q is %s: no Horizon Client is connected to show the message.", id, session.SessionState))
 		default:
+			if failInjected != nil {
+				if status, key, reason, failed := failInjected(id); failed {
+					fail(&items[i], status, key, reason)
+					continue
+				}
+			}
 			deliveries = append(deliveries, model.DeliveredMessage{
 				SessionID:   recordedID(id, session),
 				UserID:      session.UserID,
 				Message:     message,
 				MessageType: messageType,
 				Timestamp:   timestamp,
+				FaultID:     faultID,
 			})
 		}
 	}

@@ -69,6 +69,11 @@ type Service interface {
 	Logout(refreshToken string) error
 	// Authorize says whether accessToken may call a protected operation.
 	Authorize(accessToken string) error
+	// CheckCredentials returns the error Login would, without logging in.
+	CheckCredentials(username, domain, password string) error
+	// CheckRefreshToken returns the error Refresh and Logout would, without
+	// acting.
+	CheckRefreshToken(refreshToken string) error
 }
 
 type digest = [sha256.Size]byte
@@ -166,8 +171,8 @@ func UserKey(username, domain string) string {
 	return strings.ToLower(domain) + `\` + strings.ToLower(username)
 }
 
-// Login implements Service.
-func (a *Memory) Login(username, domain, password string) (string, string, error) {
+// CheckCredentials implements Service.
+func (a *Memory) CheckCredentials(username, domain, password string) error {
 	want, known := a.users[UserKey(username, domain)]
 	if !known {
 		want = a.decoy
@@ -175,7 +180,15 @@ func (a *Memory) Login(username, domain, password string) (string, string, error
 	got := sha256.Sum256([]byte(password))
 	// Digests keep the comparison constant-time in the password's length too.
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
-		return "", "", errBadCredentials
+		return errBadCredentials
+	}
+	return nil
+}
+
+// Login implements Service.
+func (a *Memory) Login(username, domain, password string) (string, string, error) {
+	if err := a.CheckCredentials(username, domain, password); err != nil {
+		return "", "", err
 	}
 
 	now := a.now()
@@ -219,6 +232,18 @@ func (a *Memory) Refresh(refreshToken string) (string, error) {
 		return "", a.refusal(refreshToken, now)
 	}
 	return a.issueAccess(l, now)
+}
+
+// CheckRefreshToken implements Service.
+func (a *Memory) CheckRefreshToken(refreshToken string) error {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.logins[sha256.Sum256([]byte(refreshToken))]
+	if !ok || !now.Before(l.expires) {
+		return a.refusal(refreshToken, now)
+	}
+	return nil
 }
 
 // Logout implements Service.
