@@ -1,0 +1,143 @@
+// Package metrics holds the server's Prometheus metrics.
+package metrics
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every metric of the server.
+const Namespace = "refserver"
+
+// Limits that refuse requests, the values of the label "limit".
+const (
+	LimitBodySize      = "body_size"       // 413
+	LimitBodyBudget    = "body_budget"     // 503: bodies in flight
+	LimitBodyTimeout   = "body_timeout"    // 408
+	LimitLoginThrottle = "login_throttle"  // 429
+	LimitFilter        = "filter"          // 400: filter size, depth or terms
+	LimitConnections   = "connections"     // connection closed at the cap
+	LimitUnauthorized  = "unauthenticated" // 401 before the body is read
+)
+
+// Results of a login, the values of the label "result".
+const (
+	LoginSucceeded = "succeeded"
+	LoginFailed    = "failed"
+	LoginThrottled = "throttled"
+)
+
+// Metrics are the server's collectors, registered in Registry together with
+// Go's runtime and process collectors. Every method is safe for concurrent use.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	inFlight  prometheus.Gauge
+	bodyBytes prometheus.Gauge
+	recorded  prometheus.Counter
+	logins    *prometheus.CounterVec
+	refused   *prometheus.CounterVec
+
+	// Counters and observers resolved once per label values: WithLabelValues
+	// hashes its labels on every call.
+	byStatus sync.Map // operationStatus -> prometheus.Counter
+	byOp     sync.Map // operation -> prometheus.Observer
+}
+
+type operationStatus struct {
+	operation string
+	status    int
+}
+
+// New makes the metrics in a registry of their own.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "requests_total",
+			Help: "Requests answered, by the spec's operation id (\"unknown\" outside the spec) and status code.",
+		}, []string{"operation", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "request_duration_seconds",
+			Help:    "Time from the start of a request's handling to its answer, by operation.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"operation"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "requests_in_flight",
+			Help: "Requests being handled.",
+		}),
+		bodyBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "body_bytes_in_flight",
+			Help: "Bytes of request bodies being handled, as charged to the body budget.",
+		}),
+		recorded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "deliveries_recorded_total",
+			Help: "Deliveries added to the record of delivered messages.",
+		}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "logins_total",
+			Help: "Login attempts, by result: succeeded, failed (401) or throttled (429).",
+		}, []string{"result"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "refused_total",
+			Help: "Requests or connections refused by a limit, by limit.",
+		}, []string{"limit"}),
+	}
+	m.Registry.MustRegister(
+		m.requests, m.latency, m.inFlight, m.bodyBytes, m.recorded, m.logins, m.refused,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	for _, result := range []string{LoginSucceeded, LoginFailed, LoginThrottled} {
+		m.logins.WithLabelValues(result)
+	}
+	for _, limit := range []string{LimitBodySize, LimitBodyBudget, LimitBodyTimeout, LimitLoginThrottle, LimitFilter, LimitConnections, LimitUnauthorized} {
+		m.refused.WithLabelValues(limit)
+	}
+	return m
+}
+
+// Start counts a request in flight; Done must follow.
+func (m *Metrics) Start() { m.inFlight.Inc() }
+
+// Done counts a request answered with status after elapsed.
+func (m *Metrics) Done(operation string, status int, elapsed time.Duration) {
+	m.inFlight.Dec()
+	key := operationStatus{operation, status}
+	counter, ok := m.byStatus.Load(key)
+	if !ok {
+		counter, _ = m.byStatus.LoadOrStore(key, m.requests.WithLabelValues(operation, strconv.Itoa(status)))
+	}
+	counter.(prometheus.Counter).Inc() //nolint:forcetypeassert // only Counters are stored
+	observer, ok := m.byOp.Load(operation)
+	if !ok {
+		observer, _ = m.byOp.LoadOrStore(operation, m.latency.WithLabelValues(operation))
+	}
+	observer.(prometheus.Observer).Observe(elapsed.Seconds()) //nolint:forcetypeassert // only Observers are stored
+}
+
+// BodyBytes adds delta to the bytes of bodies in flight.
+func (m *Metrics) BodyBytes(delta int64) { m.bodyBytes.Add(float64(delta)) }
+
+// Recorded counts n deliveries added to the record.
+func (m *Metrics) Recorded(n int) { m.recorded.Add(float64(n)) }
+
+// Login counts a login attempt by result.
+func (m *Metrics) Login(result string) { m.logins.WithLabelValues(result).Inc() }
+
+// Refused counts a refusal by limit.
+func (m *Metrics) Refused(limit string) { m.refused.WithLabelValues(limit).Inc() }
+
+// Evicted registers fn as the count of deliveries evicted from the record.
+func (m *Metrics) Evicted(fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "deliveries_evicted_total",
+		Help: "Deliveries dropped from the record, oldest first, to stay within its caps.",
+	}, fn))
+}
