@@ -120,6 +120,11 @@ type ClientInterface interface {
 	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
 	// malformed filter gets 400 that names the problem and where it is.
 	//
+	// Limits of the reference server: a filter is at most 32768 bytes of
+	// JSON, nests filters at most 16 deep and holds at most 512 filters in
+	// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+	// limit. Text that is not UTF-8 in any query parameter gets 400.
+	//
 	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -297,11 +302,19 @@ type ClientInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Lists the messages the reference server has
-	// delivered since it started (or since the last clear), oldest first.
+	// delivered since it started (or since the last clear), oldest first, one
+	// page at a time.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, over
-	// all sessions): once full, each new delivery evicts the oldest one, and
-	// `evicted` counts them, so that nothing disappears silently.
+	// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+	// `sequence` is greater than `after` (0 unless given). When more follow,
+	// the answer has `next_after`: pass it as `after` for the next page. A
+	// page is written as it is read, so an answer costs the server memory
+	// for one page, whatever the size of the record.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, and
+	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+	// each new delivery evicts the oldest ones, and `evicted` counts them, so
+	// that nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -335,6 +348,11 @@ type ClientInterface interface {
 // without the field matches no `Equals`, `Contains`, `StartsWith`,
 // `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
 // malformed filter gets 400 that names the problem and where it is.
+//
+// Limits of the reference server: a filter is at most 32768 bytes of
+// JSON, nests filters at most 16 deep and holds at most 512 filters in
+// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+// limit. Text that is not UTF-8 in any query parameter gets 400.
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -633,11 +651,19 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // ListDeliveredMessages List delivered messages (reference server only)
 //
 // Not part of Horizon's API. Lists the messages the reference server has
-// delivered since it started (or since the last clear), oldest first.
+// delivered since it started (or since the last clear), oldest first, one
+// page at a time.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, over
-// all sessions): once full, each new delivery evicts the oldest one, and
-// `evicted` counts them, so that nothing disappears silently.
+// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+// `sequence` is greater than `after` (0 unless given). When more follow,
+// the answer has `next_after`: pass it as `after` for the next page. A
+// page is written as it is read, so an answer costs the server memory
+// for one page, whatever the size of the record.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, and
+// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+// each new delivery evicts the oldest ones, and `evicted` counts them, so
+// that nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1016,6 +1042,30 @@ func NewListDeliveredMessagesRequest(server string, params *ListDeliveredMessage
 
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -1102,6 +1152,11 @@ type ClientWithResponsesInterface interface {
 	// without the field matches no `Equals`, `Contains`, `StartsWith`,
 	// `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
 	// malformed filter gets 400 that names the problem and where it is.
+	//
+	// Limits of the reference server: a filter is at most 32768 bytes of
+	// JSON, nests filters at most 16 deep and holds at most 512 filters in
+	// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+	// limit. Text that is not UTF-8 in any query parameter gets 400.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1288,11 +1343,19 @@ type ClientWithResponsesInterface interface {
 	// ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Lists the messages the reference server has
-	// delivered since it started (or since the last clear), oldest first.
+	// delivered since it started (or since the last clear), oldest first, one
+	// page at a time.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, over
-	// all sessions): once full, each new delivery evicts the oldest one, and
-	// `evicted` counts them, so that nothing disappears silently.
+	// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+	// `sequence` is greater than `after` (0 unless given). When more follow,
+	// the answer has `next_after`: pass it as `after` for the next page. A
+	// page is written as it is read, so an answer costs the server memory
+	// for one page, whatever the size of the record.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, and
+	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+	// each new delivery evicts the oldest ones, and `evicted` counts them, so
+	// that nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1395,6 +1458,11 @@ type SendMessageToSessionsResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// SendMessageToSessionsResponse503Headers the declared response headers of an HTTP 503 response for SendMessageToSessions
+type SendMessageToSessionsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type SendMessageToSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1410,8 +1478,12 @@ type SendMessageToSessionsResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SendMessageToSessionsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SendMessageToSessionsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1442,6 +1514,11 @@ func (r SendMessageToSessionsResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r SendMessageToSessionsResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendMessageToSessionsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1573,6 +1650,16 @@ type LoginResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
+type LoginResponse429Headers struct {
+	RetryAfter *int
+}
+
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter *int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1586,12 +1673,20 @@ type LoginResponse struct {
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *LoginResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LoginResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1619,9 +1714,19 @@ func (r LoginResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
 }
 
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LoginResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r LoginResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LoginResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1658,6 +1763,11 @@ type LogoutResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// LogoutResponse503Headers the declared response headers of an HTTP 503 response for Logout
+type LogoutResponse503Headers struct {
+	RetryAfter *int
+}
+
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1671,8 +1781,12 @@ type LogoutResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -1698,6 +1812,11 @@ func (r LogoutResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r LogoutResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LogoutResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1739,6 +1858,11 @@ type RefreshAccessTokenResponse401Headers struct {
 	WWWAuthenticate *string
 }
 
+// RefreshAccessTokenResponse503Headers the declared response headers of an HTTP 503 response for RefreshAccessToken
+type RefreshAccessTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
 type RefreshAccessTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1754,10 +1878,14 @@ type RefreshAccessTokenResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RefreshAccessTokenResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RefreshAccessTokenResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RefreshAccessTokenResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1788,6 +1916,11 @@ func (r RefreshAccessTokenResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r RefreshAccessTokenResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RefreshAccessTokenResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2062,6 +2195,11 @@ func (r ListDeliveredMessagesResponse) ContentType() string {
 // `EndsWith` or `Between` filter on it, and every `NotEquals` filter. A
 // malformed filter gets 400 that names the problem and where it is.
 //
+// Limits of the reference server: a filter is at most 32768 bytes of
+// JSON, nests filters at most 16 deep and holds at most 512 filters in
+// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+// limit. Text that is not UTF-8 in any query parameter gets 400.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
@@ -2319,11 +2457,19 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 // ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 //
 // Not part of Horizon's API. Lists the messages the reference server has
-// delivered since it started (or since the last clear), oldest first.
+// delivered since it started (or since the last clear), oldest first, one
+// page at a time.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, over
-// all sessions): once full, each new delivery evicts the oldest one, and
-// `evicted` counts them, so that nothing disappears silently.
+// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+// `sequence` is greater than `after` (0 unless given). When more follow,
+// the answer has `next_after`: pass it as `after` for the next page. A
+// page is written as it is read, so an answer costs the server memory
+// for one page, whatever the size of the record.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, and
+// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+// each new delivery evicts the oldest ones, and `evicted` counts them, so
+// that nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2476,6 +2622,13 @@ func ParseSendMessageToSessionsResponse(rsp *http.Response) (*SendMessageToSessi
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -2489,6 +2642,16 @@ func ParseSendMessageToSessionsResponse(rsp *http.Response) (*SendMessageToSessi
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers SendMessageToSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2624,12 +2787,26 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -2654,6 +2831,26 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers LoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2711,6 +2908,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -2724,6 +2928,16 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers LogoutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -2785,6 +2999,13 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -2808,6 +3029,16 @@ func ParseRefreshAccessTokenResponse(rsp *http.Response) (*RefreshAccessTokenRes
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers RefreshAccessTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -178,6 +178,20 @@ func (w *ServerInterfaceWrapper) ListDeliveredMessages(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
 	}
 
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListDeliveredMessages(ctx, params)
 	return err
@@ -253,6 +267,24 @@ type NotFoundJSONResponse ErrorResponse
 type PayloadTooLargeJSONResponse ErrorResponse
 
 type RequestTimeoutJSONResponse ErrorResponse
+
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -485,6 +517,23 @@ func (response SendMessageToSessions500JSONResponse) VisitSendMessageToSessionsR
 	return err
 }
 
+type SendMessageToSessions503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SendMessageToSessions503JSONResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSessionRequestObject struct {
 	ID string `json:"id"`
 }
@@ -696,6 +745,23 @@ func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login431TextResponse HeaderFieldsTooLargeTextResponse
 
 func (response Login431TextResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -717,6 +783,23 @@ func (response Login500JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -817,6 +900,23 @@ func (response Logout500JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Logout503JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -933,6 +1033,23 @@ func (response RefreshAccessToken500JSONResponse) VisitRefreshAccessTokenRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshAccessToken503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RefreshAccessToken503JSONResponse) VisitRefreshAccessTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1555,131 +1672,145 @@ func (sh *strictHandler) ListDeliveredMessages(ctx echo.Context, params ListDeli
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17c9s4kvhXQfF3VbH3KFnyI5Mo9ataJXFmlHVsl+1stirMhTAJSRhTAAcA7Win/N2vugE+Bcl27Jmd",
-	"vZ38kZJFEGg0Gv3u1q9BIhe5FEwYHYx+DeaMpkzhx2N5bqRi8DFlOlE8N1yKYBRcyCsmNFkU2hAhDblk",
-	"JKHJnKX9IAx0MmcLCi8xUSyC0edAyJ7Gib6EgVnmLBgF2iguZsHt7W0YKKZzKTTDNV/T9Iz9UjBt4K9E",
-	"CsMEfqR5nvGEAgQ7P2sA49eAfaOLPEMAmVJSfV0wrekMFlB2EnIp0+WI7LgHX2H5EbmmWcEI1wi8FIzI",
-	"KTFzRmiWyRuW2ueafI6Cw7Ozk7MoCKPg0/jseHL8I36eHL87iYIvQdheVsNmf5eFv7iVYcVy71dsGYyC",
-	"S5r2HQhd8H4vrNx+uW1SwX8pNg1Gwf/bqelsxz7VO4cA35k7f0sNbUp7TVPi6GGEwFQ7UIxeafxK5ywJ",
-	"iVSEG407I4ksstRRZiQUo2mfXMyZfajpUpObOTWw1RslxawfieA2DH5Cyn/HWZbqCymPqJqxDhEa9s3s",
-	"5BnlbfIL9veGJZjETkPsPORCSmJnauLEcws6N6ze6jNN7J0kmiXwGODOYEpFzJwKh5YpU0wkjGimrpmK",
-	"BE0SlhtNtuLegn7r2Sl6l0vDdBySIfnAX5PLJUnZlBaZ2e6TH+UzTX66uDitpxD6hilAMtfkkk2lYoSK",
-	"JZE5U3gRQ8IFQXQQwExIqEhJkknN8GQikUghLNAOxxNhmBI0w4N/3A3nbioHLsHn3ivpH7n+DpXj+94p",
-	"1y79lHQ/FqQQ7FvOEsPSchk8qQYlCwbfJlQpzjSpgEqZoTzrA7qPpXknC5E+DtPnTGuguygYuH89/G8f",
-	"/ntR/ln+iwKSSma5CPvGtel7D+XRk64/PyFNf4rbDp9+L095ysfSEDwfL3taWTkMTukykzRdw50eISK7",
-	"PGV/+HJ/b7BPkF/cKec2v73+oHK7nb6Rsp85Jvn9UD7lyVw0RY1nZZQ79lY6RmuPcJUPJ3OWXK3wUDPn",
-	"YkZYpllIpCBwkRt81TFLJ1Eu+ILJ4gn1ISQqxRLGr1lKbjgA09jRM01AZBLj1r3z9B823XpycJP21yz8",
-	"uF38ptSRcqtuACu+Zk1gugThwIqEgwvkM3zRc3/HIdkbEN0QzSGoMwLEwFTJhd2hocoQOY1EQyXathTo",
-	"qLKWwmRFCH8UtDBzqfg/2SMlw4JrDYR8yaiCqwF2gZdevAPXU0LRhDC837JPecAfNVOlJgyQMGEAK9bA",
-	"aVhInz596o0bz1dNpXF2Aww9fo2gxv3NauBttQWcfnw6qRSl9rQnglmtIyRUk58AU1KQ3d3B3n8TxXKp",
-	"jCYcJW+ugK0Ybs2rBpJXIAWyusxYSBY0mXPBkC7hG3LFlijEK31XWynab0razmZWTm11vXmxoKJeRTGq",
-	"pWgvdCgMN8uOKNT91eXQjvyl4ApI+nNjn104ahtUXv7MEgOQjpOEaY1WLcDZRhnFh19N+bS9i3MmDBxB",
-	"PHYEi3dnROx5k6gYDPaS5hT4DYtfEUref7ogN3OpGYnZtzwmSUb5olQAmCAc9ptzxe6x4RaU3j2K9B3P",
-	"DENiomnKAU6anTb2OqUgj1Y2iEcNrISaUlBZ4zCe4oQ6JpplLLHn0kaeGwEfuWELfdfNdKs5SG/DYMHF",
-	"xL44rDZFlaJLeGj/rh0NY5H6fAxtTOHTsILMi6vCzI/kjHvOG78miWIp3HmaefacygX1vQrcudAoAuyQ",
-	"kOgimQP1gOV6zMzryck5EXTBOpfgH+MPp0eHAWLjiImZmTfRUd+4nGp9I1XqX7t8OiKU2HfQaqaCIELh",
-	"RO3X7qypYuRnyQVLCReRkCplql/xmhf9QX/wTJO8uMy4noOVkrOEpCzJqGLaO+0WjcR7ek1JnMyp+vwl",
-	"3g6JliTJOBABmTEBClAp6bghmonU+iBwqqlUi1eRAGw57KDFOaci7d0obgwT1WT4arnRPnktzRx3ZNU1",
-	"loIsbCHZfuqdApYGCjiaFOxkirJpM94btL1yJBvoF+QV0AMc+OqJoQiCR6hNgKYAeLCE0ycfT4972iwz",
-	"hkPAyoeZ/uq200/kIt6OBOwXuKYuchAJLLU+lDinBmzFGLSTQuNhLUn817iLE5ouuODaKGrQDm6jwc0S",
-	"jIL/+fw/f/3y3/+1wqTC4FvPjerV0ruGvSj3qMkWwm+3t01WAH9Vk0L1Ep59jRSiWU6BfLLlyp2v0Ny4",
-	"I2F5UddxAOvl9N8lYz2gckooEeyGZMAWVlnBH1R2AHKmiun5OsgOvyVzKmZwE4FD4BYtIHbnSJMkPj05",
-	"vyA7bq7Yun+YSK3aiShpDczkDDTcBwqzLrC+43rNzA1j4nECzqJzylmWkhioJSYZZ9oyoxj+/zvNChYT",
-	"I0lspP0jJJfAWbhIsiK1+mFHApbv+QkpkzeAsldwYOhPX1CTzBGBCMkzTaxsRPvfzyrGjssBNxfF4pIp",
-	"4mBA7us2OBFT6aUFtxU/fHM+mz8AwK5Edgdzb6nsLmmNtBo877kX2RWw11KXhz3696GYLjJTurQrSxvp",
-	"G9QZZ0SBrEvXqc21QdNd4dN82Z2X8sxdHzT9efqK0EsNN768n7pIEsZSFEVvWa4YWhhg+TX1ecJhsmtZ",
-	"KFS5rMEUv7JkB3xSMVMoUQq09ZKoqzyVppcPWxrYq9XHNXKoNgJidPzChq3FAXK531x8k4pXGTUemHi6",
-	"7vTq03H4NGwBFhq9lIVpq0vPpy8OLvfoQY/9kA56+zR93qNDttfb+2H4/EWaDll6MPTdA22oKfTXRKae",
-	"u2Ad4zhilYikKA95RHYHA5KyjF8zxdKQ7A/2SSGuhLwRkXBmE3z7krg/UM45E52lGMZIwYRjSAyVF8F6",
-	"RtryeXcwCAPAPTXWKb23W++LC8NmVoc2fMG0oYvcR7hMdDZzQ0E/FQzPeMGzjGuWSODqmouE4eiPgn8j",
-	"LJfJvIX64cHz4cu9l7voO22D9nzfA1qHB3AQys1TaILuu/5vpDCUC/0UfN+x0Bb7T9z8JMbYV7zKGO5g",
-	"yA9iwx3WWW7OwzvD4Lrk2A/hqtdr+ejbkmA/rLfW3eUHduBzbNVED7zNSOSqpZ9gBW8Nr8CqytyISjYR",
-	"glHHICxjjkGIEUcvejTcF5F49nEqNbdBNEf3YNWgHpdl5RY406GV+sPQBVkUK7SV7itEDSryAiAc+u6e",
-	"w8BXy9lWD3391QS+F1fP45LrOEGG/A/NNOvuYU4VtjtYeiFdhQ704q/rmG7snlZLlxzrpmQaJUkgyyiP",
-	"/271rjqdFnqqgw86JHAXF+gSr1714bBrDtzVw9blDVmA9VNTbynkmj7+OWxQyTyvbVNNFEukSsNIyCxl",
-	"2pApV9qEQPra0GXpBIaRCc0d8wSxbygcV59MjPXsaqC9SjjoEKM/SHVorNUoiol1WlhFm5IkY1RVvrFI",
-	"KKYZUEafvHWwVnu5YiyH6bgiJfadqqhHRMBV5bokchQy68l84COkpmp0Ly1gheOsaAMdoqlWCKvT9BHD",
-	"oUj1J27mv5VIQPPGGjX/AplQ7u73kAmHvxQ0009uUsFVejDqHoUz3MdmjHWD70vy/vzk2Ga83Mvy+V4c",
-	"twIRXi6M8SU5dZ5X1MOJTcywHMRF/61oAIW9lGxmrhhD1VxHAiVFaVaULjLFaDrq6PZxuKLsA7eJhLM8",
-	"Pn/pt8dbdrHBXPJvC5kl2Sp0QbNsSaTIltuNCMDmYEKbzTzA0nmkgeINMtRSqwNjtbDv5N9RbU6pmZ+j",
-	"uutVzM0cDPnMurZEWnrQgCLgxMH2w+CytRmRLKk2JKdmDjKEJ/MyPtjR1GDPPIMpnDTqFXkjuJizBN1H",
-	"YipVwnQkSj/bNc14So1UzzSRCKjuk8qCwPesN5FcseWNVKlzL9uxFpgKxDqmw8F4WDBhQliWg301ta4k",
-	"JPky0DqTDAlZyWJmbyH6i3lSw2Xdm2XaEiDIOGM2RAojOpNwcTwkSxPDr5vc81LKjFFhnWXUhUL9Vn+9",
-	"Jwv8iqUPdirOfx/XF8LhI5mfGM3MfFW5geW/wvJ3EXaH5mrtVG9QjHQd/2GEi2smjFRLMpdZiq7FzXqB",
-	"rsi7ZMfy6m5nkHurAV/Y2KUPN8fS/EbyKqPJVSWxbJqhduf7+8ivamt/TBF2LM0TxBVdKDGuuYINKa6L",
-	"KD44jujB6gNDhd7dn6gn2DzmVP4Bw6kn6kmiqWel/HlLDX0goi78KTQpNRSMIUa24h7+8W5ydBhvh0g6",
-	"uc2OKfWdZ5qMTyc+pt9kfw/BJ7qZPYoGGMxrPKo0cbYenviCLkkmZ4SLPvnkwntULJ2Ucik+hidltEWq",
-	"K31vB2uF74+a3a3EVDjYeHQ41cOObizKTdeui/UHuSmM/oCo9x1Dm+HWf2Uwc8av2VMEMx2OGjhYc4qK",
-	"6fma/JaVUOBGHHZguTs012ZB3kQmyzzaN9Z9l1ExK0DplaKWWrojRl9FIoZ14zL+yZN5v5TfKPYuGaHr",
-	"hLD1ptjihki0pCQ11UuVpBw1/UIuufNSmrnlLymHzS24wIg5IJPmOSBu9Ctmp6wzOarknCqWuW5oO9RZ",
-	"+8DXje/4yGsPydrkuLYHpXQErB3eVLtQHVg3stYUGvrahsGdmU/UurGVEA6DczBnNm6vHlFLxfKQj5E1",
-	"WBq+beZ/bEwmbIJ5G24e3N3WXeM7p3fXcM/m7gC+fdh3DW8T312ja6q+a2R1gvfAXznyS81c/GHfseWu",
-	"VdANvXZV+tIz3WQCTudH9t3J5I6Eu+yK0dSmatVmEHeRv6lUi9ozXEs1r6WJyQ0zJYt8XViAzpgwX6+Z",
-	"0twanisjLpW8YurrWgf++eRtKXYRC/DBvrOa0Loyecr0lZH511zKzDv7WzuAwIBOdCDEmLebobIe/ctw",
-	"XQU+vxruM52OwLSux5U1R/cKS94j/jGlauHd4DuqFt6NNRKkN2/ON+tHwX8pGKmPphEfu0NzcTm5XmA/",
-	"2GdWYM2lNro7+Wr+T6q/WrJeR4Jl2CFX0shEZk3D4PTNyeQ0CIOzt/D/66Px+QVIopPj8xNMU/x4/Lfj",
-	"k0/Ha0Jzdl5QcD0H/hcSvzk5Pj58c3H4NiY9Qqsb+wa9lmB919FyrDejgui5vKmCHf1I/IXEbyfnrYlE",
-	"mWfYmsGOPT08fjs5/hGGNeNcWLHBxYxoZkiRu+h7GZ4tJw/CoLlWEAZuuo3b79pabw/P/3ZxAugcn54e",
-	"Td6MLyYnaxAIPH7NdSmrm3DMk96UezOam7kk8kbcRYLe0H+LNDYok+dMlHGj85wlnhvhXKVc2K1hkgbO",
-	"QowEbRDdc0a2rvDaCLV/bu9EW3q7T8aGZAwY19AG6gxZSPhrMBhEIplTRRODgbeStFOZFAt0yQtJMr7g",
-	"rpQSc2vBCJSZMxyNKgTw7UjYGCPLMnLJMnljxZAUrJvDeW7zZFHIfagDrPRbxW0wV+Mu9tOJyXcM3GWO",
-	"CeGLu1CDtw3j+HDXqlNChd6GNmABO8yF+VcH3lAl4FbWQyfH705WxzUP341t3N/12QQ17vCbDZeYpx5r",
-	"/4hrtHgrLpJqwAJaJRWGuG4gyUMxkUCSwUwamCFsMaaE5jTh1pKRglV0lMtuWvPn4IckTZ/v7k97ez+k",
-	"w97+82TYo5cvn/eevzygB+lw7+XB8ynsekMKM/3mfEa7g5JW1jmR/EHb1Yh+E4Pei95VZJ88kIss8l8Y",
-	"ym1YKr95MBdJNikUN8tzUKTt5mz11LiwgQP717tSErz/BCK9ve+H5ik7lZuKdu4wqMmRqHOCuYiJVN1s",
-	"Yn89JaGZlmXJJejayAhrT9lW3MMP8bYLgbn8nTIXGm8HGhMY48EN1Kc1Nya35WB8bSLp3z/cUFVfuXML",
-	"1tnh+UUjhy4KQERV/OhCluSho4DQRtFEJFy0tlVWQcank3rrDo2tLD3tgmMWOisbNBOpjkSV84GoEoyl",
-	"emSTsUOHJIdiZDU2J5tsGTojEaa9R8G2lT4Z14aLmY3/gfFjVSF3s9wbk9IUioLtPjnNijJQpHPXraAB",
-	"s9UTIrFyqm6yyt3o0BoFoY2r5YpN+TcSA3XYV+oDpopFYpPbNxJHIFI12YorsReHJC75WrxdhQp9Hkpb",
-	"halfEVrV9LoUHnsuEuO0mV2iDJoSg4yHC20YdUw54wlzYX7LV4JxTpM5I7v9QRAGhcocCerRzs7NzU2f",
-	"4uO+VLMd967eOZq8OTw+P+zt9gf9uVlkNonMoLjq0CQQUY+sI0RgF6V9GSDVocsjZ4LmPBgFe/1Bfw89",
-	"i2aO7GKnsnp3roc7Tdf5jBm/GGwpgVXebDUPKqi1LW0LjOC8TumMi9mIxDmdMcw/ILHm/2QxmUli5AxD",
-	"433yI79mRDCOBwDGmb0T6L1Dwq0sN6lsvvQWo8mczBSjpqzkHoTl3E09bbtKDAcQXkWYItUsxLGnPmNG",
-	"k/3BwIXBF1Kxavl631OZWQ2NRQKmCxth6lYCh+vzEf80Pv/64eTs8OvZ4ZuTs7fnI3Jx9vEw7pMxgkNy",
-	"qo0Np8Phciy2YovcLG2dFOLQyk2LxjK4hkFb3JVzr1Jto4S2ewcXKw7YSFQe2C08S/TDkJZTdzvc6J0d",
-	"ATR/IfGvEbLZKBiRyPkU4X5HeBng23eTw6O38AWKMfjm7+Ojj4e3ccmOrtgN1ywShMSVHy1+tTp56TS7",
-	"a/qLw39ceGevZbMjvtJNFuNWm+qE9qzvvGRrlq9qG+Dbo5NP8J2rcYBvfpr8+NNtHAIcSLKYcFaWlzSX",
-	"B8BctcdaSMYitVC4+Bx8+/nd5Oji8Cwk/X7/C2y/3DqJT5TFBiKhNdGxNM2J7IZgmtvYUhvs7mG+9mZA",
-	"2gpyS1tbQMyiWDh1zdArpsuKU2Cx9m2YiTj71I2UIluCPMXvwA47t4hK5CKnittaBsUI+0YTE5KEIoN2",
-	"dTtkXN7XSDTvuZ0aocTANIkd3YUkLukMPjdIJoxETTCo2TiCiKtIhyCliWdZVoOe3Zg+GUdiQTMwYVha",
-	"vljyGyvwbbAJoMyVvMzYAme8mTPFbNaJlTuVAJ6kji83ZEBOFV0wG1T+vJIsDffe0liZEN3HPkegSzm2",
-	"2S4AAM0pGAW/FEwtS710FOS00/9opWhhUxL1bfjrOvU+Z4pYjjoEewo4dxNAFB9tAMF+8YEIe7kDRPrN",
-	"gVgaQRshvn9ThSqo/7lSDLoO2GoJFzSp7IMARvSmXFCRMPSel/tp+VLWv1/7rW5ru2Es0uDezRQ6OQar",
-	"zRQaIT6PhKlDfFuaMUIv5TXbDluSCcuPP168670Iycezox4TiUxZOoqEk2z/v+ZVDdFS8d6ojQ18VAqB",
-	"qMZAFNy6bEYfgUzLsEOnYd3uYPCQHhr2jrW96+1DtK7j+9ntbb9w+QdM1RsMhoHPi1u5azuO2JZDs+2l",
-	"bDgnm85HW+1z8NxV+1QewuC8N+wd9HaHveHgxcFgb7g73O8ND57vvXxxsLe/3/th92Bv/+Bgf683HA72",
-	"EaM1pT0+DcPfrmVFK0OlsFTwnGq66LT36OphnnISxTRmLlYmmu2iF6PCFtoMwLvUQq4RCH/zRJjI2zjx",
-	"Ngz2Le35UFXR6E6joyK+Mrz7lVaDGHzpxd0vdboVwWvDvbtf67a0gvf27gGjt1vfbRgc3Acn7TZ06B8p",
-	"FguqlqX/rpF4aOgMW9hUlm7wBV7wm0M7FI3enWbCLqZcSG28BeCuWLrhOW0GLTUqV4fNPFhbA4mKgK1b",
-	"rcqBUIEvs2Vdt4ZxI5gRibrIpbnmVtyouYvJLlg/mIdUF5KjLQfKBSpqcYt1xGCANII2I0JJM7IH9yxn",
-	"ouk9wCIAISPRie0YaSM53HSB2h+83O6TsbD1n7Z3I+YOC2tW1VYkYqb78n7rXZrnjCpN6IzyKl1eg6wQ",
-	"Jfp4o6CJSHTCwKJGu8R1mSSFQk/BK4I2ZYYWZf11JLyAvMQDrfL6rcu+kakJ0KCkI1tn796QF7sHL7dH",
-	"dcMwOjUuloujw0iAZbs0rNGyA9DihOWMGWudnkxJWlipBOeORgNqj9YUzdCeBEhskppPb2zEXC5kQ4F0",
-	"GHst0+XDekk1evL5QxStkEPpi2+53u/r3X6oLtONL3lkyndFmGrPrVEFu320JrHaZ2t9v6TT0iLjmiyo",
-	"wHz5JXZRRJl9z6LpVo001h83Khhb5b/fIda91fz3kO8nfwv+FIa/jTDc4D18mFz8lae3a32FZ9jCQLeL",
-	"TEuFasavQQylr7CWvqo9bZQioDARqD+1edaPrDR177J0L+qVn2nXAqKOA95TF0ezAUsUKqsBbbf2td/U",
-	"AO6RxsWftkXXtngg47ccx29BVLkMvyuv2b/7parJ738ac/qRmWaXgQ08KSubufn18CM506B5Uat823iX",
-	"ZUnd4KWtvC4jaPidjVTCm5HwpXKDUmaZWJ3UDUqyJ3U8Er5GXqWyWyWQ4wqN2IOSYtbsSQfPIrE/GFba",
-	"piew1dyWdYy+/3ShNzWVwpDD0sVSydbegCy4KED5rPTSJU7EtS5YSgqRwQqJFFM+KxRLI4Fhkxuu2fYr",
-	"V0PfQKQup35B5rJQjWldMyk7IbYVdzOSakLrThXSnZMsDKjvNl8T337WWa0fiYnBwnjdCv3Y0da3iAez",
-	"Rcm0UDbKh2BUVpst/N+2EdLhYNDBaV690ZiihEExg07Kxjz/traB7ZX4CFugrPVotDqsqzp8rfnqQo5O",
-	"k7p7c/y6x6OH3690ecQ4etkOrc6fdbltT6rXd7vGBWz5fn75Y8JP+PvJx39Ohsd8oifi7CB5M3k+ucr/",
-	"8fc371/22fJ9xn4a85OfD4fHPx8eHL89vPnw9vXLfrKbicvFu0H6j/fZSi+1753855ln8geh3jXX8+N+",
-	"hp2POs64NzSZs94bKYyy2ai+Jdz4nfKnS/50kz2x8HVpRMHo85eW0wyL2RoSGNOKKuHr2pf7pe9hu2Og",
-	"zXO0Mqvm1pjliK1J5cjzFIOWNpbWEtfo16XGTa2NzLGYDvmlQcdOn4zbc7lmCVyXfbtCJ5ZsOXumGE2x",
-	"eg+oVBamFMTDf2f2bdutfzf//iNwlVaVm4evnLUIxuWiOJKTINPvzcm9/EoWpk+OJR5+/09/xO/GdSzl",
-	"etiOo8n1fKf0Onjam9q2jffjSJEwsk8Oqcq4+zWIWgPssh+6tM0qSCEMz0hDncZ4f3v+TWzo/xL7cRez",
-	"2YT9P4oVOdXSyKoBtock/7Bq5mT/MZpg48x9v4LkRcOfOuG/B3euqNy2P6jOcC27tq6JneshHJlrdeP1",
-	"Fx+vzfYlx4ylunIDeF3Cro/OY69Pq+1O2T7IXcw6O/Z53QMnkFf3vxkOyLW+SMzw5Ro/cTHr/58R6fya",
-	"CfQazVlyRbZWUsWxU1iDhLo54z5yajduzpiv8HADTb2TCoVs2Y8qkSqtmyviTxhYGUkMA3GHFYn4Ez2Y",
-	"Myckitg+Oe90XqwchbHraBhbKYlOqUjgZ25/nrBLxm8yRtVq48sVmt5f3Si+ytI/ddTfyi1tycXXUfS7",
-	"qDl8MA+sU+9bvUxXFp/TVk5It0Mp2ZKqUTIKqpxtObodkmbL04aTGW4Gls3KQsAVcT8+WV6ZXqOBuKur",
-	"QJfrYBASaX9yMsuqiPn2CA10Mi2yLLRZFqAOlC1uCV6apgOVYNdq162wdaNw1KK+qe5KkpTrMhlE84wJ",
-	"ky3X5cz6LtvGkOJJ2cqnOoRG+o20aV+N+tjvizZ2s1ib7XRrQbO5o8ujg45Vd91BsxHs5+9P8SibNw/b",
-	"/ZPvi5l1KQmPyVG8t+BepZM1MnyVP/zJkn/TnL6nYsgd9aVdSPn5Cya+4FgfV6gy3qqGFq0SwvHphFxS",
-	"zbDsrV9VhcE2jc3QtnCtmfaZLiv9Wu6M1YI/zIdrjUFuJEwkvuMHaWyyhvttMIxytX7KsmJPiKLVdP4S",
-	"J41SsKpmsF+/XQd1V6c46RYZEu/JhgTkkmoVEvZJQ5RWKYlWlo4w1kszz3HVP47MFnb/+4P91m5XSOf2",
-	"y+3/BgAA//8=",
+	"7H17Uxs7svhXUc3vVgX2jo3N6ySmflVLEnJClgAFZLNVmdyMmJFtHcbSHEkDeE/x3W91S5qXxwYC57X3",
+	"5I8UtjVSq9Xqd/f8EiRylkvBhNHB6JdgymjKFP55LM+NVAz+TJlOFM8NlyIYBRfyiglNZoU2REhDLhlJ",
+	"aDJlaT8IA51M2YzCQ0wUs2D0JRCyp3Gir2Fg5jkLRoE2iotJcHd3FwaK6VwKzXDN1zQ9Yz8XTBv4lEhh",
+	"mMA/aZ5nPKEAwcZPGsD4JWC3dJZnCCBTSqpvM6Y1ncACyk5CLmU6H5EN98M3WH5ErmlWMMI1Ai8FI3JM",
+	"zJQRmmXyhqX2d02+RMHB2dnJWRSEUfB5/+z48PhH/Pvw+N1JFHwNwuayGjb7myz81a0MK/q9X7F5MAou",
+	"adp3ILTB+62wcvf1rk4F/6XYOBgF/2+jorMN+6veOAD4ztz5W2poUtprmhJHDyMEptyBYvRK41c6Z0lI",
+	"pCLcaNwZSWSRpY4yI6EYTfvkYsrsj5rONbmZUgNbvVFSTPqRCO7C4D1S/jvOslRfSHlE1YS1iNCwW7OR",
+	"Z5Q3yS/Y3hp6MImdhth5yIWUxM5Ux0nHLWjdsGqrLzSxd5JolsDPAHcGUypiplQ4tIyZYiJhRDN1zVQk",
+	"aJKw3GiyFvdm9LZnp+hdzg3TcUiG5CN/TS7nJGVjWmRmvU9+lC80eX9xcVpNIfQNU4BkrsklG0vFCBVz",
+	"InOm8CKGhAuC6CCAmZBQkZIkk5rhyUQikUJYoB2OD4VhStAMD/5pN5y7qRy4BH/vvJLdI5ffIT++3znl",
+	"0qWfk+73BSkEu81ZYljql8GTqlGyYPBtQpXiTJMSqJQZyrM+oPtYmneyEOnTMH3OtAa6i4KB+9fD/7bh",
+	"v5f+o/8XBSSVzHIRdsu16XceypMnXX5+Qpr+GLcdPv9envOUj6UheD6d7Glh5TA4pfNM0nQJd3qCiGzz",
+	"lO3hq+2twTZBfnGvnFv99PKDyu12+kbKfuaY5PdD+Zwnc1EXNR0ro9yxt9Ix2hHZJv/gr8lYKpLJCRch",
+	"SJ6xYnqKbDGTE1mYkFh2DHM6ZkzWttvMGCdBBirNlCltyaPN40kyZYmTgSlLMqpYSjImJmZKFJ9MDaFj",
+	"w9xEBlS20HNxbghIRW3ZuRXzAFJIpCDAVWpM3nFuJ94u+IzJ4hmVM6RwxRLGr1lKbriZ8jp6X2iElBi3",
+	"7r2k+LjpltOmm7S/ZOGn7eJXJdWUW90H5MI1qwPTpiAHViQcXKAswBc99zkOydaA6BpphqBbCZBJYyVn",
+	"doeGKkPkOBI1/Wzdkqwn1FIlIAsawTlT1zxhnwS9pjyjl9kTuVrtZnK7PS4mhGoyA1qvIQpkJtVwFaZU",
+	"EyXlDK7diChm1BwUGwoKl1yUIkhzv8Iyy2lRWxz1ixqSwt9i589Ppy0W9kBANbks0gkzkUBjpNRqKzba",
+	"46I3zoDrgXa7u8BRgQULKVgkxlxwPWUpbBTovCZ7b6h2F5mmew4dlofGZ/Chtw8f4khY9Ggg4bBuMddG",
+	"LVrN5/YhYiS5odx4XgzHJtitIUbNm/bzjAs+AxN6WNrNoORNmAL83oXBhZQfqZg71qyfeHGktAcwpjxj",
+	"qRVi2okirkmhmQIry118rglNU8W0rhHOcJN0awvPNvnySwJKBCzhzV/ddUWeC4xnvRj3AEUT5LlNuJKM",
+	"M2FK8DzzbV2vTMorTaghQpJEsZQJw2mmSSEMz5YQNZnSa0ZyqjVL++SAJtMSgjXEj6AzhvcplTPKhb1b",
+	"jCbTSDhwyIza3ZAd/HFzgDcNIZEAHnyp2ITCPqVgQPpO7QDsguWZki2C1xyx0YPJCsV0L2eqB1DEoEl1",
+	"/OYgiMNItH7v3XCRypt4fY8kUimWGI9pZ0fBFn/vG/1J0MJMpeL/Zk802mZca2Crl4wqUAJB/+u8mp0D",
+	"l1+zog5h+LBln/O2fNJWbKCGU5gpkHRCjfU91g7u8+fPvf3a74unt5/dgK0Vv0ZQ4/5qD81duQWcfv/0",
+	"sPRhNKc9Ecw6BEKQXe8BU1KQzc3B1n8TxXKpDEg0WC1XoGQbbj2fNSQvQApK1mXGQjKjyZQLhloafEOu",
+	"GJJY5YrS1sDt143g1mYWTm1xvWkxo6JaRTGqpWgudCAMN/OWlar7i8uhi/fngisg6S+1fbbhqNzD8vIn",
+	"lhiAdD9JmNbocAY4myij+OM3439t305gkJrE+45g8e6MiD1vEhWDwVZSnwK/YfEeoeTD5wtyM5WakZjd",
+	"5jFJMspn3jZnAnQndptzxR6w4QaUnXsU6TueOQ5D05QDnDQ7re11TDPNwoUN4lGDYk2NN9us3zYe44Q6",
+	"JpplLLHn0kSeGwF/csNm+r6b6VZzkN6FwMwO7YMVN6NK0Tn8aD9XMYB9q+CuxhT+GpaQdeKqMNMjYNuL",
+	"541f18Xc4p6txOoIaEwZyv4X2gm1kOgCBJ9VPo+ZeX14co6Sr3UJ/rX/8fToIEBsHKHtXUdHdeNAnt5I",
+	"lXav7X8dgeqNz6BDmwqCCIUTtV+7s6aKkZ8kF6jFRkKqlKl+yWte9gf9wQtN8uIys6quzlnifQS6c9o1",
+	"GokP9JqSOJlS9eVrvB4SLZ2aocmECaZoafdxQzQTqQ0P4FRjqWZ7kQBsOeygkJ9SkfZuFDeGiXIyfNRv",
+	"tE9eSzPFHVlPCkutEK4h2f7VOwUsDRRwNCnYyRhl02q812h74UhW0C/IK6AHOPDFE/tUakFgW4PdjC4Y",
+	"JJw++XR63NNmnjEcAjoMzPR3t51+ImfxeiRgv8A1dZGDSGCpDW/EOTWGKRGDLldoZj008d/jNk5oCrqE",
+	"NooadFE30eBmCUbB/3z5n79//e//WmBSYXDbc6N6lfSuYC81PW21vr+Xyl4b8L2KFJrqYYUUollOgXyy",
+	"+cKdL9FcuyOhv6jLOIANQHbfJWODk3JMKBHsxip5i6zgDyo7ADnoNFwG2cFtMqViAjcROARu0QJid440",
+	"SeLTk/MLsuHmim1khqGuOmUWJY2B1jsZP1KYtYHtOq7XzNwwJp4m4Cw6x5xlKYmBWmKScaYtM4rh/3/S",
+	"rGAxaOKxkfZDSC6Bs3CRZEVq9cOWBPTPdRNSJm8AZXtwYBjqnlGTTBGBCMkLTaxsRNd8N6vYd1wOuLko",
+	"ZpdMEQcDcl+3wUMxlp204LbSDd+UT6aPALAtkd3BPFgqu0taIa0Cr/Pci+wK2KvX5WGP3ftQTBeZ8W7o",
+	"0u+M9A3qjLPnQdaly9TmyqBpr/B5Om/Pa83s0r7m6R6hlxpuvL+fukgSxlIURW9ZrhhaGORy3tDnCYfJ",
+	"rmWhUOWyBlO8Z8kO+KRiplDCC7TlkqitPHnTqwtbGtir1cfRORY3ERBjTBY2bC0OkMv9+uKrVLzSqOmA",
+	"iafLTq86HYdPw2ZgodFLWZimurQ7frlzuUV3euyHdNDbpulujw7ZVm/rh+HuyzQdsnRn2HUPtKGm0N8S",
+	"mXbcBRuzxhGLRCSFP+QR2RwMSMoyfs0US0OyPdgmhbgS8kZEwplN8O0r4j6gnHMOa5ZihkEKJhxDYih9",
+	"6jZO0JTPm4NBGADuqbE2/tZmsGjyhwG6RQyd5V2Ey0RrMzcU9FPB8IxnPMu499loLhLrePgk+C1huUym",
+	"DdQPd3aHr7ZebWJYswna7nYHaC0ewEEo10+hDnrX9X8jhaFc6Ofg+46FNth/4uYnMaalxIuM4R6G/Cg2",
+	"3GKdfnMdvDMMrj3HfgxXvV7KR996gv243Fp3lx/YQacbsCR64G1GIlf1foIFvNW8Aosqcy1hqI4QTAgK",
+	"Qp8OFISYDNSJHg33RSQd+ziVmtv8Fkf3YNWgHpdlfguc6dBK/WHo/HaKFdpK9wWiXuVuC72n5JvlbIuH",
+	"vvxqAt+Ly99jz3WcIEP+h2aadfcwpwrbHcw7IV2EDvTib8uYbux+LZf2HOvGMw1PEsgy/PHfr96Vp9NA",
+	"T3nwQYsE7uMCbeLVXdSbA5wlChOpUvhU0awXbR2y/5oDZ+4QCfLGutQXZ6mH7qeAHCXzvLJrtQMhjITM",
+	"UqYNGXOlTQjXRhs69+FUGJnQ3DFeUBkMhaPuk0NjXcka6LYULDrEpA6kWDT0KvTGxDo8rJJOSZIxqkq/",
+	"WiQU0wyoqk/eOljLvVwxlsN0XBF/ck7N1CMMd9kAG14QFFDLr8igiwjratWDNIgFbtWhSQh2a77Rbo/6",
+	"KWzWK2IzqVi117HMQCNHaQ4kM/J4tPvGq8CNjkRGQRW2j+G5gV2JqhIuGvvsCuujh6nuw83wXvlYIios",
+	"ibLrPhyIVH/mZvprSUW08Kxd9zuIRb+730IsHvxc0Ew/u1UJHOHRqHsSznAfqzHWTg2ckw/nJ8c2H/dB",
+	"xt/34rgRi+kURBg2l2PnfEZThNi0UcsIXW6iZe1gs3jhbqaKMbROdCRQWHrLynsJFaPpqGXexOGCvQNM",
+	"MxLO+Prytd8cb2/2Couxe1vI88laoQuaZXMiRTZfrwVBVsdTmtzyEcbeE220zjhLJbhbMJYLd538O6rN",
+	"KTXTc9T4O20TM2XK5f5qJlLvRCzTNhSz+WnWbEayBL6cUzMFUciT6ZKYNeyZZzZYjEK1V+S1bKOcJehB",
+	"E2OpEuZixfDLNc14So1ULzSRCKjuk9KIwuesQ5VcsfkNahnoYbdjLTAliFVYi4P9NGPChLAsBxNzbL1p",
+	"SPI+W2UiGRKyksXE3kJ0mfOkgssKLJ9UTV2gGOz5ECmM6EzCxekgWZoYfl3nnpdSZowK6y+kLhrc7fio",
+	"9mSBX3B2YIoBzP8Q7x/C0UUy7xnNzHQxRgfLf4Pl7yPsFs1VCrpeod/pKgTGCBfXTBip5mQqsxT1xdXq",
+	"jS7J27NjeXW/P8w9VYMvrO2yCzfH0vxK8iqjyVUpsWwRhHbn+9vIr3Jrf0wRdizNM4RWXTQ1rriCjaou",
+	"C6o+OpTagdVHRks7d3+inmHzLkX4DxdRPlHPElA+8/LnLTX0kYi66M6pTamhYNMxshb38MO7w6ODeD1E",
+	"0sltuqzXd15osn962MX06+zvMfhET3uHolFotsyp7BK83InP6JxkckK46JPPLsJJxdxJKZfza3jiA05S",
+	"XekH+5hLfH/S7H4lpsTByqPDqR53dPuiyqsbL0uOLg9yVSbBIwL/9wytR5x/z3juhF+z54jnOhzVcLDk",
+	"FBXT0yUpPgvR0JU4bMFyf3SyyYI6c7ks82jeWPddRsWkQO+VqKSWbonRvUjEsG7sQ8A8mfa9/Eaxd8kI",
+	"XSaErVPIll5GoiElqSkfKiXlqO7ecvUhl9JMLX9JOWxuxgUmDQAyaZ4D4ka/YILOMpOjzE8qw7nLhjaj",
+	"vVUYYNn4Vpig8pAszQ9selC8I2Dp8LraherAspGVplDT11YMbs18opaNLYVwGJyDObNye9WISir6Qz5G",
+	"1mBp+K6eArMyn7IO5l24enB7W/eNb53efcM7NncP8M3Dvm94k/juG11R9X0jyxN8AP78yK8Vc+mOfO9b",
+	"7lrGHdFrV2ZwvdB1JuB0fmTfrVqwSLjLbuu5uNE1M4i74OdYqlnl4K6kWqelifkdEyWLfFlkhE6YMN+u",
+	"mdLcGp4LIy6VvGLq29IYxvnhWy92EQtYf4bPLOb0LkyeMn1lZP4tlzLrnP2tHUBgQCtAEqLz181QWo/d",
+	"y3Bdxn6/Gd5lOh2BaV2N8xXRD4rMPiAENKZq1rnBd1TNOjdWyxFfvbmuWT8J/nPBSHU0tRDhPZqLS0vu",
+	"BPaj/c0KrKnURrcnX0yBSvU3S9bLSNBHT3IljUxkVjcMTt+cHJ4GYXD2Fv5/fbR/fgGS6OT4/AQzNT8d",
+	"/+P45PPxkuiknRcU3I4D/xuJ35wcHx+8uTh4G5MeoeWNfWPrMbiuJQxgNTwVRE/lTRXFisTfSPz28Lwx",
+	"kfCplo0Z7NjTg+O3h8c/wrB6qA9r8rmYEM0MKXKXgOAj1H7yIAzqawVh4KZbuf22rfX24PwfFyeAzv3T",
+	"06PDN/sXhydLEAg8fsl18bXXOOZZb8qDGc3NVBJ5I+4jwc7shwZprFAmz5nw4a/znCUdN8K5SrmwW8M8",
+	"FZyFGAnaILrnjGxc4aVB+u65Oyda0+t9sm9IxoBxDW280ZCZhE+DwSASyZQqmhiMH3rSTmVSzNAlLyTJ",
+	"+Iy7Rg+YXgxGoMyc4WhUIYBvR8KGSlmWkUtWRu2kYO001nObKoxC7mMVY6a3JbfBdJX72E8rLaFl4M5z",
+	"jC/P7kMN3jZMZYC7Vp4SKvQ2tAEL2GEu02Fx4A1VAm5lNfTw+N3J4rj64buxtfu7PKGiwh1+s+IS87TD",
+	"2j/iGi3ekou48iWwSkoMcV1DUgfFRAJJBpOJYIawwZgSmtOEW0tGClbSUS7bmd1fgh+SNN3d3B73tn5I",
+	"h73t3WTYo5evdnu7r3boTjrcerWzO4Zdr8jiprfOZ7Q58LSyzInUHbRdTGqoY7DzorcV2WcP5CKL/B1D",
+	"uTVL5VcP5iLJJoXiZn4OirTdnC0g2y9s4MB+euclwYfPINKb+35sqrZTualopk+DmhyJKi2ai5hI1U6o",
+	"XtKRgWZa+oYQNhmh4Slbi3v4R7zuQmAuhcmng+PtQGMCYzy4geq0psbktiKOL82l/efHG6qqK3duwTo7",
+	"OL+opRFGAYiokh9dSE8eOgoIrdWNRMJFaxuVJWT/9LDaukNjI1FRu+CYhc7KBs1EqiNRpnMgqgRjqR65",
+	"fhkOSYtNM8iaoRMSYeZ/FKxb6ZNxbbiY2PifryEvw0HuiUNvCkXBep+cZoUPFOnc9VKqwWz1BOza0TxV",
+	"N1npbnRojYLQxtVyxcb8lsRAHfaR6oCpYpFY5faNxBGIVE3W4lLsxSGJPV+L18tQYZeH0ta36z2s2bdt",
+	"m1wmkj0XbCBipbYug6bEIOPhQhtGHVPOeMJcmN/ylWA/p8mUkc3+IAiDQmWOBPVoY+Pm5qZP8ee+VJMN",
+	"96zeODp8c3B8ftDb7A/6UzPLbB6dQXHVokkgoh5ZRojALrx9GSDVocsjZ4LmPBgFW/1Bfws9i2aK7GKj",
+	"tHo3rocbddf5hJluMdhQAsvU4XIeVFArW9rWWMF5ndIJF5MRiXM6YZh/QGLN/81iMpHEyAmGxvvkR37N",
+	"iGAcDwCMM3sn0HuHhFtablLZlPE1RpMpmShGje8zMwj93HU9bb3MjQcQ9iLM9KrXItlTnzCjyfZg4MLg",
+	"Np3KLV/tu8yrYpHIbcpUGaZuJHC4LmTx+/3zbx9Pzg6+nR28OTl7ez4iF2efDuI+cal8OdXGhtPhcDnW",
+	"m7FZbua2VAxxaOWmRaMPrmHQFnfl3KtU2yih7S3GxYIDNhKlB3YNzxL9MKTh1F0PV3pnRwDN30j8S4Rs",
+	"NgpGJHI+RbjfEV4G+Pbd4cHRW/gCxRh888/9o08Hd7FnR1fshmsWCULi0o8W7y1O7p1m901/cfCvi87Z",
+	"K9nsiM+7yWLcal2d0B3rOy/ZkuXL8g749ujkM3znyjzgm/eHP76/i0OAA0kWE858hU19eey3YQtelkKy",
+	"L1ILhYvPwbdf3h0eXRychaTf73+F7futk/hEWWwgEhoTHUtTn8huCKa5iy21we4e52uvB6StILe0tQbE",
+	"LIqZU9cMvWLaF90Ci7VPw0zE2adupBTZHOQpfgd22LlFVCJnOVXclnMoRtgtTUxIEooM2pUukX1/XyNR",
+	"v+d2aoQSA9MkdnQXktjTGfxdI5kwEhXBoGbjCCIuIx2CeBPPsqwaPbsxfbIfiRnNwIRhqX/Q8xsr8G2w",
+	"CaDMlbzM2AxnvJky23+K67rwWxKDGxHqJ+e6ZIFbmz/svrRNv7DvEDCJkAgGLN2RUsUud0nKWG6LUZHB",
+	"+F92hpvlaC6ws4zjwPG+SAFrJ8pdsGNpYp/Ua6Rc30MeR7ASA/ZbbjUSKGn75ALbP7gmkyD+P128673E",
+	"3jpiTn4uAK05VXTG6oizkrhUSQ5TJ6lqUrF8yHZmaGXPAie0t85nyfexLyVol06QNKtCQJcMRgEC5DX1",
+	"UZDTVr/KhUqW1amxvywzeHKmiJUxQ7AwQZbVAUSB2gQQLLouEGEv94BIbx2I3ixcCfHDO22UaQ5fSlWp",
+	"7ZIul3BhpNJiCmBEb8wFFQnDeILfT8O7tPz5ypN3V1lS+yINHtxho5V1sdhhoxb07JC5VdBzTTNG6KW8",
+	"ZuthQ1bjdUKCD8mns6MeE4lMWTqKhJP1/7/i3jVhW0qjqIkN/MmLxajCQBTcufzOLgIZ+0BMq8Hw5mDw",
+	"mMYq9o414w3NQ7TO9Id5Mpqecv8BpuoNBsOgy69dOrBbrumGi7fpt625a+vuWFsCtrPrSsBKn2lw3hv2",
+	"dnqbw95w8HJnsDXcHG73hju7W69e7mxtb/d+2NzZ2t7Z2d7qDYeDbcRoRWlPT0zp7hS2oKeimuxVXicv",
+	"Zq2eL23NdGl9Qc1otV2PY1Rhw3rdwXJF2RUgdDe7hok6G13fhcG2pb0uVJU0ulHrgI2PDO9/pNE1CB96",
+	"ef9DrYaO8Nhw6/7H2i1I4bmtB8DY2V35Lgx2HoKTZttg9BgVsxlVc+/RrKViGjrBvkal7R98hQe6DcQN",
+	"im6AjXoKMyahSG06uwK4CvqaL7kexrU6zUE9M9gWxqKEt8XMZY0YmjQ+f9i18NivhXciUVUv1ddci2uF",
+	"mDHZBHsQM7Oq7gJo3YLqgqpr3GAdMagktTAW6Fj1WCfcs5yJuj8FyyKEjEQr2mWkjW1x0wZqe/BqvU/2",
+	"hS0KrtQg608CPdjb1YiZ9sPbjWdpnjMKOt2E8rKAQIOsEB59vFblhi3GQtDzOCqECtCbJIVCzXIPW5WR",
+	"DG3s6utIdALyCg+0rHSwQYxa7ipAY1W7tbN3b8jLzZ1X6yPQ8QzyjrIBqx0dRgJsfVRcyz4upXYYAi6s",
+	"vX4yJmlhpRKcO5pRqGRa4zxDCxsgsUppl95Yi0JdyJoC6TD2WqbzxzUYq/VQ7g7aNIIwPjrRCEY81N//",
+	"WF2mHXHrkCnfFXOrfNlGFezuyZrEYvO15U20Tr2NyrEvJlYQzLHrNcrsB1bSNwrnsSi9VtbaqAn/DrHe",
+	"2eLhAfL95B/BX8Lw2YQhPPUAUDv67Dbl6ApX7ONE6i88vVvqeD3Dlhi6WbTsdbEJvwYJlu5hb4aylrlW",
+	"14FySKDq1WR3PzJvJd9nJF9UK7/QrqVIFVR9oBqPFgfWe5QGB5p9TY6xqqHgE+2Sv8yStlnySJlhmVW3",
+	"8VEmhvymbGr7/ofK9zn8X1Pyf2Sm3rViBU/KfHPAbhX+SE60bXGNersNHlqW1I4E22p8H47E72zYF56M",
+	"RFdePOhzlolVGfKgX3fk4UeiqzGc15PLbHxcoRbIUVJMGq18sSv29mBYKqodUcL6tqyX+cPnC72qSRnG",
+	"b+YuME3WtgZkxkUBemup0s5xIq51wVJSiAxWSKQY80mhWOpeXXDDNVvfc30VaojUfuqXZCoLVZvWNSez",
+	"E+IbZNyMpJwwdN283TnJwoDmb5Nf8ekXrdX6kTg02CxBN+JovgFwzpQ9mDVKxoWyIVMEozT4bDOIdRtu",
+	"Hg4GLZzm5RO1KTwMihn0b9bm+dOaFbb35hPMCF84U2udWZXIdLV6rKpiWk0PH8zxq56hHfx+oWsoJiX4",
+	"9npVMrJLFHxWk6DdhTBg8w/Tyx8TfsI/HH769+HwmB/qQ3G2k7w53D28yv/1zzcfXvXZ/EPG3u/zk58O",
+	"hsc/Hewcvz24+fj29at+spmJy9m7QfqvD9lCb77vnfynScfkj0K9a9bYjfsJdtJq+fHe0GTKem+kMMqm",
+	"9nYt4cZv+LfU/Ud72DZf3f9c+20Af0JjxKWBBaMvXxsuPixGrAl9TAsr5b17H023wD9oNr20eapWTFYC",
+	"ArNUsbuuHHX8ikFnGwttaAjohaaujzzRRuZYDIks2na675P95lyu2QXXvvVc6CShbUeQKUZTrL6EiyEL",
+	"42X/8M8sMez7c75bZPwRGFmjSrGDlZ01CMaFsx3JSVAjHiw8OlmkLEyfHEs8/P5f3pM/A8OyRN/BsRw5",
+	"L2dZ3kfS0dzXt656CDOLhJF9ckBVxt1ryip9tc256Nz2KXFvBqkp/5jq0Zx/FQf7T+Jc7k7XX0Hwf4qL",
+	"OUXYyLL9ewdJ/mGV4sPtp+ittTPvej1nJxr+0mD/4xl7eUFs04zy+JdyeuuD2bgewmm7BkmdjvHjpTni",
+	"5JixVJf+jk7ft+u+9NSb12jW5JtOuTtd5VTvVp2TAnn18EvlgFzqdPVvhMPX3YlJ/0/nrlymDfBrJtA9",
+	"NmXJFVlbKDDA/nI1EmpXGnSRU7Pjeca6ylVX0NQ7qVA++y5miVRp1VkU3/1hxSsxDCQl1rHimx4xr1BI",
+	"lM59ct5qO1p6RGPXB9MlTqL3LRL4N7ev3G6T8ZuMUbXYMXaBprcXN4qPsvQvzfjX8r9bculqp/td1Bw+",
+	"mgdWBRuNRr4Li09pI2+m3Z6XrElVKzTGVrHYb3c9JM1+v/iuSMw1s7eAz1ij+sP7kWPM+I1rCBkOBt4f",
+	"jrGA0Pqa3QPr1u2OWTm+cy3XzaoP36h2rTnRer2Qw2ajhbbQwlVrYPfSqr1uPLKtb7lZ3f0WNPzc1X36",
+	"d/XY94O613MiO6CiLAqpFfEj0mdsJtU8EvWqlFa/Y83/3WryXAtYYM9nrsmlLARwIfd2T8+VerWXG7iC",
+	"J0TpYODqAVrD/Uvu/dhdfMFySKQt0cvKHI/1kX0d4bjIsjASmBgEip1v1U2Qh9Ud97A9beMPLQaHo2aA",
+	"KeficSySpFz7BCbNMyZMNl+W593F/FbGsk98Q66S+mopY9KmKtaq3L8vzN3OvK73BW+82nBVX6auKDze",
+	"nxJyl9dlaayWIL5H2hfqYRnieC+fNUW8A/cl9C6W1nWnXaPq2r0sSw1zxa65LFw+KWlts1ksvWSbtpH2",
+	"sm3e2+P76XkIZRP2Qb1f+JfvTxjz7wcYNlv0P5RmlyU4PSXj+cEq7uIN7rQe6y3vuxrd/6XG/Iq5ws+l",
+	"xLRU/mbJ+pevmFCHY7s4d5lJW7YOahRr758ekkuqGRYY98v6W9imsZUfFq4l077Qvqa64T1cLK3GPNvG",
+	"GJQYwkTiO95+ZjO53IsoMQReyjjLzHxlMaBokaN6nNSKbsvq7H71dJXx0cGU2+XcpPNkQwKKhmqUbPdJ",
+	"Tf0sU52t/jnCRBCadRyX7+cM0t/uf3uw3djtAuncfb373wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -418,7 +418,7 @@ type DeliveredMessage struct {
 // DeliveredMessageMessageType defines model for DeliveredMessage.MessageType.
 type DeliveredMessageMessageType string
 
-// DeliveredMessages defines model for DeliveredMessages.
+// DeliveredMessages A page of the record of delivered messages.
 type DeliveredMessages struct {
 	// Evicted How many delivered messages the server has dropped from its record,
 	// oldest first, to stay within its cap since it started. It counts all
@@ -426,6 +426,10 @@ type DeliveredMessages struct {
 	// reset it. Dropped messages keep their sequence numbers: none is reused.
 	Evicted  int64              `json:"evicted"`
 	Messages []DeliveredMessage `json:"messages"`
+
+	// NextAfter Present when more messages follow this page: the `sequence` of its
+	// last message, to pass as `after` for the next page.
+	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
@@ -673,6 +677,16 @@ type PayloadTooLarge = ErrorResponse
 // `errors[].error_message`.
 type RequestTimeout = ErrorResponse
 
+// ServiceUnavailable The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type ServiceUnavailable = ErrorResponse
+
+// TooManyRequests The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type TooManyRequests = ErrorResponse
+
 // Unauthorized The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
@@ -696,6 +710,13 @@ type ListSessionsParams struct {
 type ListDeliveredMessagesParams struct {
 	// SessionID Only the messages delivered to this session.
 	SessionID *string `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// Limit The most messages in the answer, 1 to 1000; 100 unless given.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After Only messages whose `sequence` is greater: the `next_after` of the
+	// previous page. 0 unless given.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // SendMessageToSessionsJSONRequestBody defines body for SendMessageToSessions for application/json ContentType.

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -22,9 +24,59 @@ import (
 type Filter struct {
 	kind     string
 	name     string // the field, for comparisons
+	field    int    // its index in model.SessionInfo, for comparisons
 	value    any    // Equals, NotEquals, Contains, StartsWith, EndsWith
 	from, to any    // Between
 	children []*Filter
+}
+
+// Limits of a filter: its JSON text, how deep filters nest in it, and how
+// many filters it holds in all (And, Or and Not count too). Matching costs
+// terms × sessions comparisons: with these, at most about 10 million over
+// the 20000 sessions of a Horizon pod.
+const (
+	MaxFilterBytes = 32 << 10
+	MaxFilterDepth = 16
+	MaxFilterTerms = 512
+)
+
+// CheckFilterText refuses the JSON text of a filter over MaxFilterBytes,
+// before it is decoded.
+func CheckFilterText(text string) error {
+	if len(text) > MaxFilterBytes {
+		return &FilterError{"", fmt.Sprintf("%d bytes, over the limit of %d bytes of JSON", len(text), MaxFilterBytes)}
+	}
+	return nil
+}
+
+// CheckFilterShape refuses a decoded filter (JSON objects as map[string]any)
+// that nests filters deeper than MaxFilterDepth or holds more than
+// MaxFilterTerms, before its schema is checked: the schema check of a
+// oneOf costs per alternative, at every level.
+func CheckFilterShape(value any) error {
+	terms := 0
+	var walk func(v any, at string, depth int) error
+	walk = func(v any, at string, depth int) error {
+		object, ok := v.(map[string]any)
+		if !ok {
+			return nil // the schema says what is wrong
+		}
+		if depth > MaxFilterDepth {
+			return &FilterError{at, fmt.Sprintf("filters nested deeper than the limit of %d", MaxFilterDepth)}
+		}
+		if terms++; terms > MaxFilterTerms {
+			return &FilterError{at, fmt.Sprintf("more filters than the limit of %d", MaxFilterTerms)}
+		}
+		if children, ok := object["filters"].([]any); ok {
+			for i, child := range children {
+				if err := walk(child, fmt.Sprintf("%s/filters/%d", at, i), depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return walk(object["filter"], at+"/filter", depth+1)
+	}
+	return walk(value, "", 1)
 }
 
 // FilterError says what is wrong with a filter and where, as a JSON pointer
@@ -114,10 +166,11 @@ func combine(kind string, filters []model.SessionFilter, at string, fields opena
 	return f, nil
 }
 
-// field returns the schema of the field a filter names.
+// field returns the schema of the field a filter names. The field must be
+// one of model.SessionInfo too, which filters match.
 func field(name, at string, fields openapi3.Schemas) (*openapi3.Schema, error) {
 	ref, ok := fields[name]
-	if !ok || ref.Value == nil {
+	if !ok || ref.Value == nil || sessionField(name) < 0 {
 		return nil, &FilterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, contract.QuoteAll(fieldNames(fields)))}
 	}
 	return ref.Value, nil
@@ -135,7 +188,7 @@ func comparison(kind, name string, value any, at string, fields openapi3.Schemas
 	if value, err = fieldValue(schema, value, at+"/value"); err != nil {
 		return nil, err
 	}
-	return &Filter{kind: kind, name: name, value: value}, nil
+	return &Filter{kind: kind, name: name, field: sessionField(name), value: value}, nil
 }
 
 // textMatch compiles Contains, StartsWith and EndsWith. Their text is a part
@@ -148,7 +201,7 @@ func textMatch(kind, name, text, at string, fields openapi3.Schemas) (*Filter, e
 	if !schema.Type.Is(openapi3.TypeString) {
 		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is not a string: %s does not apply", name, kind)}
 	}
-	return &Filter{kind: kind, name: name, value: text}, nil
+	return &Filter{kind: kind, name: name, field: sessionField(name), value: text}, nil
 }
 
 func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter, error) {
@@ -167,7 +220,7 @@ func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{kind: "Between", name: v.Name, from: from, to: to}, nil
+	return &Filter{kind: "Between", name: v.Name, field: sessionField(v.Name), from: from, to: to}, nil
 }
 
 // number is a JSON number parsed once, when the filter is read: exactly when
@@ -226,31 +279,41 @@ func orderable(s *openapi3.Schema) bool {
 	return s.Type.Is(openapi3.TypeString) || s.Type.Is(openapi3.TypeInteger) || s.Type.Is(openapi3.TypeNumber)
 }
 
-// Match reports whether a record, given as its JSON fields, passes f. A field
-// the record lacks matches no comparison but NotEquals.
-func (f *Filter) Match(fields map[string]any) bool {
+// Match reports whether a session passes f. A field the session lacks
+// matches no comparison but NotEquals. The session is read as it is, field
+// by field: nothing is encoded.
+func (f *Filter) Match(session *model.SessionInfo) bool {
+	return f.match(reflect.ValueOf(session).Elem())
+}
+
+func (f *Filter) match(session reflect.Value) bool {
 	switch f.kind {
 	case "And":
 		for _, c := range f.children {
-			if !c.Match(fields) {
+			if !c.match(session) {
 				return false
 			}
 		}
 		return true
 	case "Or":
 		for _, c := range f.children {
-			if c.Match(fields) {
+			if c.match(session) {
 				return true
 			}
 		}
 		return false
 	case "Not":
-		return !f.children[0].Match(fields)
+		return !f.children[0].match(session)
 	case "NotEquals":
-		return !(&Filter{kind: "Equals", name: f.name, value: f.value}).Match(fields)
+		v, ok := scalar(session.Field(f.field))
+		if !ok {
+			return true
+		}
+		c, ok := compareValues(v, f.value)
+		return !ok || c != 0
 	}
-	v, ok := fields[f.name]
-	if !ok || v == nil {
+	v, ok := scalar(session.Field(f.field))
+	if !ok {
 		return false
 	}
 	switch f.kind {
@@ -277,8 +340,31 @@ func (f *Filter) Match(fields map[string]any) bool {
 	}
 }
 
-// compareValues orders two JSON scalars of the same kind; ok is false when
-// they cannot be compared. Numbers are compared exactly.
+// scalar reads a field of a session as filters compare it: a string, a
+// number or a bool; ok is false when the field is absent (a nil pointer).
+func scalar(v reflect.Value) (any, bool) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, false
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i := v.Int()
+		return number{i: i, f: float64(i), isInt: true}, true
+	case reflect.Float32, reflect.Float64:
+		return number{f: v.Float()}, true
+	case reflect.Bool:
+		return v.Bool(), true
+	}
+	return nil, false
+}
+
+// compareValues orders a session's field and a filter's value of the same
+// kind; ok is false when they cannot be compared.
 func compareValues(a, b any) (int, bool) {
 	switch a := a.(type) {
 	case string:
@@ -290,33 +376,37 @@ func compareValues(a, b any) (int, bool) {
 			return 0, ok
 		}
 		return 1, true
-	case json.Number:
+	case number:
 		b, ok := b.(number)
 		if !ok {
 			return 0, false
 		}
-		x, ok := parseNumber(a)
-		if !ok {
-			return 0, false
-		}
-		return x.compare(b), true
+		return a.compare(b), true
 	}
 	return 0, false
 }
 
-// RecordFields turns a record into its JSON fields, the form filters match.
-func RecordFields(record any) (map[string]any, error) {
-	b, err := json.Marshal(record)
-	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+// sessionFields are the fields of model.SessionInfo by JSON name: the index
+// of the struct field.
+var sessionFields = sync.OnceValue(func() map[string]int {
+	t := reflect.TypeFor[model.SessionInfo]()
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = i
+		}
 	}
-	decoder := json.NewDecoder(bytes.NewReader(b))
-	decoder.UseNumber()
-	var fields map[string]any
-	if err := decoder.Decode(&fields); err != nil {
-		return nil, fmt.Errorf("decode record: %w", err)
+	return fields
+})
+
+// sessionField is the index of the field of model.SessionInfo with JSON
+// name name, or -1.
+func sessionField(name string) int {
+	if i, ok := sessionFields()[name]; ok {
+		return i
 	}
-	return fields, nil
+	return -1
 }
 
 func fieldNames(fields openapi3.Schemas) []string {

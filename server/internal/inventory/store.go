@@ -2,6 +2,8 @@
 package inventory
 
 import (
+	"math"
+	"reflect"
 	"sync"
 
 	"github.com/hzkit/sendmessage/gen/model"
@@ -11,6 +13,46 @@ import (
 // the server is given no other cap. A kept delivery costs about 100 bytes plus
 // its message text, which the deliveries of one request share.
 const DefaultMaxRecordedMessages = 100000
+
+// DefaultMaxRecordedBytes caps the record in bytes when the server is given
+// no other cap: each delivery counts recordOverhead plus the length of its
+// texts, as if it held its own copy of the message (the deliveries of one
+// request share it, so the record holds at most this much).
+const DefaultMaxRecordedBytes int64 = 64 << 20
+
+// recordOverhead is what a delivery costs the record besides its texts.
+var recordOverhead = int64(reflect.TypeFor[model.DeliveredMessage]().Size()) + 16
+
+// recordCost is what d counts against the record's cap in bytes.
+func recordCost(d *model.DeliveredMessage) int64 {
+	n := recordOverhead + int64(len(d.SessionID)+len(d.Message)+len(d.MessageType))
+	if d.UserID != nil {
+		n += int64(len(*d.UserID))
+	}
+	return n
+}
+
+// DeliveredQuery selects a page of the record of deliveries.
+type DeliveredQuery struct {
+	// SessionID selects the deliveries to one session; "" selects all.
+	SessionID string
+	// After selects deliveries whose sequence number is greater.
+	After int64
+	// Limit is the most deliveries returned, at least 1.
+	Limit int
+}
+
+// DeliveredPage is a page of the record.
+type DeliveredPage struct {
+	// Messages are the deliveries selected, oldest first.
+	Messages []model.DeliveredMessage
+	// More says whether more deliveries selected by the same query follow
+	// the last of Messages.
+	More bool
+	// Evicted is how many deliveries the record has evicted since it was
+	// made, over all sessions.
+	Evicted int64
+}
 
 // Store is the state behind the handlers: the session inventory and the record
 // of delivered messages. It is safe for concurrent use.
@@ -25,10 +67,9 @@ type Store interface {
 	// Record appends deliveries in order, numbering them from the next
 	// sequence number. One call is atomic: readers see all of it or none.
 	Record(deliveries []model.DeliveredMessage)
-	// Delivered returns the recorded deliveries, oldest first (all of them
-	// when sessionID is "", else those of that session), and how many the
-	// record has evicted since it was made, as one consistent snapshot.
-	Delivered(sessionID string) model.DeliveredMessages
+	// Delivered returns one page of the recorded deliveries, as one
+	// consistent snapshot.
+	Delivered(q DeliveredQuery) DeliveredPage
 	// ClearMessages forgets every recorded delivery; sequence numbers and the
 	// evicted count go on.
 	ClearMessages()
@@ -36,17 +77,21 @@ type Store interface {
 
 // MemoryStore keeps everything in memory. The inventory is fixed at creation
 // and read without locking; the message record is behind a mutex and holds at
-// most a fixed number of deliveries, evicting the oldest first.
+// most a fixed number of deliveries and of bytes, evicting the oldest first.
 type MemoryStore struct {
 	sessions    map[string]model.SessionInfo
 	order       []string // ids in inventory order
 	maxMessages int
+	maxBytes    int64
 
 	mu sync.Mutex
-	// messages grows to maxMessages, then is a ring: each new delivery
-	// overwrites the oldest one, at messages[oldest].
-	messages []model.DeliveredMessage
-	oldest   int
+	// ring holds the record, oldest first from ring[head], count of them;
+	// it grows by doubling up to maxMessages. Sequence numbers in it are
+	// consecutive.
+	ring     []model.DeliveredMessage
+	head     int
+	count    int
+	bytes    int64
 	sequence int64
 	evicted  int64
 }
@@ -54,10 +99,11 @@ type MemoryStore struct {
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns a store holding sessions that records at most
-// maxMessages deliveries (at least 1). Ids must be unique, as LoadData
-// guarantees; a later duplicate replaces an earlier one. The store takes the
-// sessions over: the caller must not change them afterwards.
-func NewMemoryStore(sessions []model.SessionInfo, maxMessages int) *MemoryStore {
+// maxMessages deliveries (at least 1) and maxBytes bytes of them (see
+// DefaultMaxRecordedBytes; 0 or less: no cap in bytes). Ids must be unique,
+// as LoadData guarantees; a later duplicate replaces an earlier one. The
+// store takes the sessions over: the caller must not change them afterwards.
+func NewMemoryStore(sessions []model.SessionInfo, maxMessages int, maxBytes int64) *MemoryStore {
 	byID := make(map[string]model.SessionInfo, len(sessions))
 	order := make([]string, 0, len(sessions))
 	for _, s := range sessions {
@@ -66,7 +112,10 @@ func NewMemoryStore(sessions []model.SessionInfo, maxMessages int) *MemoryStore 
 		}
 		byID[s.ID] = s
 	}
-	return &MemoryStore{sessions: byID, order: order, maxMessages: max(maxMessages, 1)}
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt64
+	}
+	return &MemoryStore{sessions: byID, order: order, maxMessages: max(maxMessages, 1), maxBytes: maxBytes}
 }
 
 // Session implements Store.
@@ -97,40 +146,99 @@ func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 	for i := range deliveries {
 		s.sequence++
 		deliveries[i].Sequence = s.sequence
-	}
-	room := min(s.maxMessages-len(s.messages), len(deliveries))
-	s.messages = append(s.messages, deliveries[:room]...)
-	for _, d := range deliveries[room:] {
-		s.messages[s.oldest] = d
-		s.oldest = (s.oldest + 1) % len(s.messages)
-		s.evicted++
+		s.push(deliveries[i])
 	}
 }
 
-// Delivered implements Store.
-func (s *MemoryStore) Delivered(sessionID string) model.DeliveredMessages {
+// push appends d, evicting the oldest deliveries to stay within both caps.
+// s.mu must be held.
+func (s *MemoryStore) push(d model.DeliveredMessage) {
+	if s.count == s.maxMessages {
+		s.evictOldest()
+	}
+	if s.count == len(s.ring) {
+		grown := make([]model.DeliveredMessage, min(max(2*len(s.ring), 64), s.maxMessages))
+		n := copy(grown, s.ring[s.head:])
+		copy(grown[n:], s.ring[:s.head])
+		s.ring, s.head = grown, 0
+	}
+	s.ring[(s.head+s.count)%len(s.ring)] = d
+	s.count++
+	s.bytes += recordCost(&d)
+	for s.bytes > s.maxBytes && s.count > 1 {
+		s.evictOldest()
+	}
+}
+
+// evictOldest drops the oldest delivery. s.mu must be held.
+func (s *MemoryStore) evictOldest() {
+	s.bytes -= recordCost(&s.ring[s.head])
+	s.ring[s.head] = model.DeliveredMessage{} // its texts may go
+	s.head = (s.head + 1) % len(s.ring)
+	s.count--
+	s.evicted++
+}
+
+// at returns the i-th oldest delivery kept. s.mu must be held.
+func (s *MemoryStore) at(i int) *model.DeliveredMessage {
+	return &s.ring[(s.head+i)%len(s.ring)]
+}
+
+// Delivered implements Store. Only the page is copied: the time under the
+// lock and the memory grow with the page, not with the record, except that a
+// session's deliveries are searched for among all.
+func (s *MemoryStore) Delivered(q DeliveredQuery) DeliveredPage {
+	limit := max(q.Limit, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []model.DeliveredMessage{}
-	for _, part := range [][]model.DeliveredMessage{s.messages[s.oldest:], s.messages[:s.oldest]} {
-		for _, m := range part {
-			if sessionID == "" || m.SessionID == sessionID {
-				out = append(out, m)
-			}
+	page := DeliveredPage{Messages: []model.DeliveredMessage{}, Evicted: s.evicted}
+	start := 0
+	if s.count > 0 {
+		// Sequence numbers are consecutive: the first one past After is
+		// found by subtraction.
+		first := s.at(0).Sequence
+		if q.After >= first {
+			start = int(min(q.After-first+1, int64(s.count)))
 		}
 	}
-	return model.DeliveredMessages{Messages: out, Evicted: s.evicted}
+	for i := start; i < s.count; i++ {
+		m := s.at(i)
+		if q.SessionID != "" && m.SessionID != q.SessionID {
+			continue
+		}
+		if len(page.Messages) == limit {
+			page.More = true
+			break
+		}
+		page.Messages = append(page.Messages, *m)
+	}
+	return page
 }
 
-// Messages is Delivered(sessionID).Messages: the recorded deliveries, oldest
-// first, all of them when sessionID is "", else those of that session.
+// Messages returns every recorded delivery, oldest first, all of them when
+// sessionID is "", else those of that session.
 func (s *MemoryStore) Messages(sessionID string) []model.DeliveredMessage {
-	return s.Delivered(sessionID).Messages
+	return s.Delivered(DeliveredQuery{SessionID: sessionID, Limit: math.MaxInt}).Messages
+}
+
+// Evicted returns how many deliveries the record has evicted.
+func (s *MemoryStore) Evicted() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.evicted
+}
+
+// RecordedBytes returns what the kept deliveries count against the cap in
+// bytes.
+func (s *MemoryStore) RecordedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
 }
 
 // ClearMessages implements Store.
 func (s *MemoryStore) ClearMessages() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.messages, s.oldest = nil, 0
+	s.ring, s.head, s.count, s.bytes = nil, 0, 0, 0
 }
