@@ -123,6 +123,8 @@ func TestRunHeaderLimit(t *testing.T) {
 // TestRunSlowClients trickles a request one byte at a time: the server cuts
 // it off when the read-header timeout (for headers) or the read timeout (for
 // the body) is up, however steadily bytes arrive, and serves others meanwhile.
+// The write timeout equals the read timeout, as by default: the 408 still
+// reaches the client before the connection closes.
 func TestRunSlowClients(t *testing.T) {
 	t.Parallel()
 	const (
@@ -133,7 +135,8 @@ func TestRunSlowClients(t *testing.T) {
 		every = 20 * time.Millisecond
 	)
 	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token,
-		"-read-header-timeout", readHeaderTimeout.String(), "-read-timeout", readTimeout.String()}, nil)
+		"-read-header-timeout", readHeaderTimeout.String(), "-read-timeout", readTimeout.String(),
+		"-write-timeout", readTimeout.String()}, nil)
 	client := newClient(t)
 	requestLine := func(suffix string) string { return "POST /rest" + suffix + " HTTP/1.1\r\nHost: " + r.addr + "\r\n" }
 	body := strings.Replace(seedRequest, "Sample Info Message", strings.Repeat("m", 900), 1)
