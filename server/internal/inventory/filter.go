@@ -28,6 +28,10 @@ type Filter struct {
 	value    any    // Equals, NotEquals, Contains, StartsWith, EndsWith
 	from, to any    // Between
 	children []*Filter
+	// oneOf, for an Or of Equals on one string field (a list of ids, say),
+	// holds their values: one lookup per session instead of one
+	// comparison per value.
+	oneOf map[string]struct{}
 }
 
 // Limits of a filter: its JSON text, how deep filters nest in it, and how
@@ -163,7 +167,24 @@ func combine(kind string, filters []model.SessionFilter, at string, fields opena
 		}
 		f.children = append(f.children, child)
 	}
+	if kind == "Or" {
+		f.oneOf = equalsSet(f.children)
+	}
 	return f, nil
+}
+
+// equalsSet returns the values of filters when each is an Equals on the same
+// field with a string value, else nil.
+func equalsSet(filters []*Filter) map[string]struct{} {
+	set := make(map[string]struct{}, len(filters))
+	for _, c := range filters {
+		s, ok := c.value.(string)
+		if c.kind != "Equals" || !ok || c.field != filters[0].field {
+			return nil
+		}
+		set[s] = struct{}{}
+	}
+	return set
 }
 
 // field returns the schema of the field a filter names. The field must be
@@ -296,6 +317,11 @@ func (f *Filter) match(session reflect.Value) bool {
 		}
 		return true
 	case "Or":
+		if f.oneOf != nil {
+			v := scalar(session.Field(f.children[0].field))
+			_, found := f.oneOf[v.s]
+			return v.kind == kindString && found
+		}
 		for _, c := range f.children {
 			if c.match(session) {
 				return true
@@ -305,83 +331,101 @@ func (f *Filter) match(session reflect.Value) bool {
 	case "Not":
 		return !f.children[0].match(session)
 	case "NotEquals":
-		v, ok := scalar(session.Field(f.field))
-		if !ok {
+		v := scalar(session.Field(f.field))
+		if v.kind == kindAbsent {
 			return true
 		}
-		c, ok := compareValues(v, f.value)
+		c, ok := v.compare(f.value)
 		return !ok || c != 0
 	}
-	v, ok := scalar(session.Field(f.field))
-	if !ok {
+	v := scalar(session.Field(f.field))
+	if v.kind == kindAbsent {
 		return false
 	}
 	switch f.kind {
 	case "Equals":
-		c, ok := compareValues(v, f.value)
+		c, ok := v.compare(f.value)
 		return ok && c == 0
 	case "Between":
-		low, okLow := compareValues(v, f.from)
-		high, okHigh := compareValues(v, f.to)
+		low, okLow := v.compare(f.from)
+		high, okHigh := v.compare(f.to)
 		return okLow && okHigh && low >= 0 && high <= 0
 	}
-	s, ok := v.(string)
-	if !ok {
+	if v.kind != kindString {
 		return false
 	}
 	part, _ := f.value.(string)
 	switch f.kind {
 	case "Contains":
-		return strings.Contains(s, part)
+		return strings.Contains(v.s, part)
 	case "StartsWith":
-		return strings.HasPrefix(s, part)
+		return strings.HasPrefix(v.s, part)
 	default: // EndsWith
-		return strings.HasSuffix(s, part)
+		return strings.HasSuffix(v.s, part)
 	}
 }
 
+// fieldKind is the kind of a session's field as filters compare it.
+type fieldKind uint8
+
+const (
+	kindAbsent fieldKind = iota
+	kindString
+	kindNumber
+	kindBool
+)
+
+// sessionValue is a field of a session, read without allocating.
+type sessionValue struct {
+	kind fieldKind
+	s    string
+	n    number
+	b    bool
+}
+
 // scalar reads a field of a session as filters compare it: a string, a
-// number or a bool; ok is false when the field is absent (a nil pointer).
-func scalar(v reflect.Value) (any, bool) {
+// number or a bool; kindAbsent when the field is absent (a nil pointer).
+func scalar(v reflect.Value) sessionValue {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			return nil, false
+			return sessionValue{}
 		}
 		v = v.Elem()
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return v.String(), true
+		return sessionValue{kind: kindString, s: v.String()}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i := v.Int()
-		return number{i: i, f: float64(i), isInt: true}, true
+		return sessionValue{kind: kindNumber, n: number{i: i, f: float64(i), isInt: true}}
 	case reflect.Float32, reflect.Float64:
-		return number{f: v.Float()}, true
+		return sessionValue{kind: kindNumber, n: number{f: v.Float()}}
 	case reflect.Bool:
-		return v.Bool(), true
+		return sessionValue{kind: kindBool, b: v.Bool()}
 	}
-	return nil, false
+	return sessionValue{}
 }
 
-// compareValues orders a session's field and a filter's value of the same
-// kind; ok is false when they cannot be compared.
-func compareValues(a, b any) (int, bool) {
-	switch a := a.(type) {
-	case string:
+// compare orders a session's field and a filter's value (a string, a
+// number or a bool, as fieldValue leaves it); ok is false when they are
+// not of the same kind.
+func (a sessionValue) compare(b any) (int, bool) {
+	switch a.kind {
+	case kindString:
 		b, ok := b.(string)
-		return strings.Compare(a, b), ok
-	case bool:
+		return strings.Compare(a.s, b), ok
+	case kindBool:
 		b, ok := b.(bool)
-		if !ok || a == b {
+		if !ok || a.b == b {
 			return 0, ok
 		}
 		return 1, true
-	case number:
+	case kindNumber:
 		b, ok := b.(number)
 		if !ok {
 			return 0, false
 		}
-		return a.compare(b), true
+		return a.n.compare(b), true
 	}
 	return 0, false
 }
