@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -202,22 +203,36 @@ func New(cfg Config) (*Server, error) {
 	s.fastPath = fastPath
 	rest := e.Group(BasePath, checked)
 	handlers := &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, metrics: s.metrics}
+	// The strict middleware is told the operation by its Go name.
 	protected := map[string]bool{}
+	strict := reflect.TypeFor[apiserver.StrictServerInterface]()
 	for _, methods := range s.routes {
 		for _, op := range methods {
-			protected[op.id] = op.protected
+			name := goName(op.id)
+			if _, ok := strict.MethodByName(name); !ok {
+				return nil, fmt.Errorf("server: operation %q has no strict handler %s", op.id, name)
+			}
+			protected[name] = op.protected
 		}
 	}
 	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(handlers, []apiserver.StrictMiddlewareFunc{
 		s.recheck(protected),
 		func(f strictHandler, operationID string) strictHandler {
-			if operationID == "login" {
+			if operationID == goName("login") {
 				return s.throttleLogins(f)
 			}
 			return f
 		},
 	}))
 	return s, nil
+}
+
+// goName is the Go name oapi-codegen gives an operation id: login is Login.
+func goName(operationID string) string {
+	if operationID == "" {
+		return ""
+	}
+	return strings.ToUpper(operationID[:1]) + operationID[1:]
 }
 
 // countRefusal returns check, counting its refusals as refusals by limit.
