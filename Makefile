@@ -24,7 +24,7 @@ FUZZTIME ?= 30s
 TEST_FUZZTIME ?= 500x
 FUZZFLAGS ?=
 
-.PHONY: help generate check-generated lint test fuzz run build clean bench bench-smoke bench-tools
+.PHONY: help generate check-generated lint test fuzz run build clean bench bench-smoke bench-tools hostile
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -80,13 +80,14 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, lint, go test -race, each fuzz target briefly, a smoke run of the load benchmark
+test: ## check-generated, lint, go test -race, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) lint
 	echo "go test -race -count=1 ./..."
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME) FUZZFLAGS=-race
 	$(MAKE) bench-smoke
+	$(MAKE) hostile
 
 # Targets are found in the sources: every func FuzzXxx in a _test.go file. A
 # failing input is written to the package's testdata/fuzz/FuzzXxx/; commit it,
@@ -162,6 +163,13 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 	echo "$$out"
 	grep -q 'refserver / baseline' <<<"$$out"
 	echo "bench-smoke: ok"
+
+HOSTILE_ARGS ?=
+
+hostile: ## hostile clients against refserver on loopback, bounded (seconds): prints what each costs the server, fails past its limits
+	@mkdir -p $(BENCH_BIN)
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
+	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
 
 clean: ## remove bin/, .bench/ and node_modules/
 	rm -rf bin .bench node_modules
