@@ -48,19 +48,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hostile: -refserver is required")
 		os.Exit(2)
 	}
+	os.Exit(run(*refserver, *check, *only))
+}
+
+// run runs the attacks and returns the exit status.
+func run(refserver string, check bool, only string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := newHarness(*refserver, *check)
+	h, err := newHarness(refserver, check)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hostile:", err)
-		os.Exit(2)
+		return 2
 	}
 	defer os.RemoveAll(h.dir)
-	failed := h.runAll(ctx, *only)
-	if failed > 0 {
+	if failed := h.runAll(ctx, only); failed > 0 {
 		fmt.Fprintf(os.Stderr, "hostile: %d of the checks above failed\n", failed)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // harness runs attacks and prints one row per measurement.
@@ -304,7 +309,11 @@ func freePort(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("free port: not a TCP address: %v", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 // newClient is an HTTP client for the server; with TLS it speaks HTTP/2 on
@@ -479,7 +488,12 @@ func bodyAttackHTTP2(ctx context.Context, h *harness, name, authorization string
 	}
 	wg.Wait()
 	proto := ""
-	protos.Range(func(k, _ any) bool { proto += k.(string) + " "; return true }) //nolint:forcetypeassert // strings stored
+	protos.Range(func(k, _ any) bool {
+		if p, ok := k.(string); ok {
+			proto += p + " "
+		}
+		return true
+	})
 	h.memoryRows(name, s, before)
 	h.row(name, "answers to 60 x 4 MiB streams, "+strings.TrimSpace(proto), st.String(), fmt.Sprint(want), st.only(want...))
 	return nil
@@ -737,7 +751,7 @@ func idleConnections(ctx context.Context, h *harness) error {
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
 		h.row(name, "skipped: no prlimit here", "", "", true)
-		return nil //nolint:nilerr // nothing to measure without it
+		return nil
 	}
 	s, err := h.start(ctx, name, false, []string{prlimit, "--nofile=256:256", "--"})
 	if err != nil {

@@ -30,7 +30,7 @@ func TestRunTLSSuites(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dialer := tls.Dialer{Config: &tls.Config{
-				InsecureSkipVerify: true, //nolint:gosec // only the suite is under test
+				InsecureSkipVerify: true,
 				MinVersion:         tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: tt.suites,
 			}}
 			conn, err := dialer.DialContext(t.Context(), "tcp", r.addr)

@@ -114,12 +114,16 @@ func (m *Metrics) Done(operation string, status int, elapsed time.Duration) {
 	if !ok {
 		counter, _ = m.byStatus.LoadOrStore(key, m.requests.WithLabelValues(operation, strconv.Itoa(status)))
 	}
-	counter.(prometheus.Counter).Inc() //nolint:forcetypeassert // only Counters are stored
+	if c, ok := counter.(prometheus.Counter); ok {
+		c.Inc()
+	}
 	observer, ok := m.byOp.Load(operation)
 	if !ok {
 		observer, _ = m.byOp.LoadOrStore(operation, m.latency.WithLabelValues(operation))
 	}
-	observer.(prometheus.Observer).Observe(elapsed.Seconds()) //nolint:forcetypeassert // only Observers are stored
+	if o, ok := observer.(prometheus.Observer); ok {
+		o.Observe(elapsed.Seconds())
+	}
 }
 
 // BodyBytes adds delta to the bytes of bodies in flight.

@@ -37,7 +37,7 @@ func TestBurstThenOneEvery(t *testing.T) {
 func TestOffAndBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-	var off *Failures = New(0, time.Second, 0)
+	off := New(0, time.Second, 0)
 	off.Fail("x", now)
 	if off.Wait("x", now) != 0 {
 		t.Error("a throttle with burst 0 throttles")
