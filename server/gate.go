@@ -135,6 +135,7 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 			if err := body.charge(req.ContentLength); err != nil {
 				return s.noRoom(c)
 			}
+			body.declared = true
 		}
 		req.Body = readErrors{body}
 		return next(c)
@@ -163,9 +164,16 @@ type budgetedBody struct {
 	s             *Server
 	ctx           context.Context
 	charged, read int64
+	// declared: the body's length was declared and charged in full; the
+	// reads past it only meet the end.
+	declared bool
 }
 
+// charge takes n more bytes of the budget, n at most what the budget has
+// beyond what the body holds already: a body larger than the whole budget
+// is charged the whole budget.
 func (b *budgetedBody) charge(n int64) error {
+	n = min(n, b.s.budget.size-b.charged)
 	if err := b.s.budget.acquire(b.ctx, n); err != nil {
 		return err
 	}
@@ -176,6 +184,9 @@ func (b *budgetedBody) charge(n int64) error {
 
 func (b *budgetedBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
+		return b.ReadCloser.Read(p)
+	}
+	if b.declared || b.charged == b.s.budget.size {
 		return b.ReadCloser.Read(p)
 	}
 	if b.read == b.charged {
@@ -268,7 +279,6 @@ func newBodyBudget(size int64) *bodyBudget {
 var errNoRoom = errors.New("no room in the body budget")
 
 func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
-	n = min(n, b.size) // a body as large as the whole budget waits for all of it
 	if b.sem.TryAcquire(n) {
 		return nil
 	}
@@ -280,7 +290,7 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
 	return nil
 }
 
-func (b *bodyBudget) release(n int64) { b.sem.Release(min(n, b.size)) }
+func (b *bodyBudget) release(n int64) { b.sem.Release(n) }
 
 // recheck is the strict handlers' middleware: for a protected operation it
 // checks, once the body is read and just before the handler runs, that the

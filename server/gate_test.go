@@ -199,6 +199,29 @@ func TestBodyBudget(t *testing.T) {
 	if resp := tsrv.send(t, padded(sendBody(t, "m", "INFO", idConnected), 200)); resp.status != http.StatusOK {
 		t.Errorf("once room frees: status %d %s", resp.status, resp.body)
 	}
+	// A body as large as the whole budget, declared or chunked, is read to
+	// its end within it.
+	whole := padded(sendBody(t, "m", "INFO", idConnected), 1000)
+	if resp := tsrv.send(t, whole); resp.status != http.StatusOK {
+		t.Errorf("a declared body as large as the budget: status %d %s", resp.status, resp.body)
+	}
+	req = tsrv.request(t, http.MethodPost, sendPath, "Bearer "+testToken, "")
+	req.Body = io.NopCloser(strings.NewReader(whole))
+	req.Header.Set("Content-Type", "application/json")
+	if resp := tsrv.do(t, req); resp.status != http.StatusOK {
+		t.Errorf("a chunked body as large as the budget: status %d %s", resp.status, resp.body)
+	}
+	// Larger than the whole budget: it is charged the whole budget, and
+	// gives all of it back.
+	req = tsrv.request(t, http.MethodPost, sendPath, "Bearer "+testToken, "")
+	req.Body = io.NopCloser(strings.NewReader(padded(whole, 1500)))
+	req.Header.Set("Content-Type", "application/json")
+	if resp := tsrv.do(t, req); resp.status != http.StatusOK {
+		t.Errorf("a chunked body larger than the budget: status %d %s", resp.status, resp.body)
+	}
+	if got := gauge(t, srv, "refserver_body_bytes_in_flight"); got != 0 {
+		t.Errorf("body bytes in flight after every answer: %v", got)
+	}
 }
 
 // padded is a JSON body padded with blanks to n bytes.
