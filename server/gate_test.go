@@ -112,9 +112,11 @@ func TestAuthBodyLimit(t *testing.T) {
 	}
 }
 
-// gauge reads a gauge of srv's metrics.
-func gauge(t *testing.T, srv *server.Server, name string) float64 {
+// bodyBytesInFlight reads the gauge of the bytes charged to srv's budget of
+// bodies in flight.
+func bodyBytesInFlight(t *testing.T, srv *server.Server) float64 {
 	t.Helper()
+	const name = "refserver_body_bytes_in_flight"
 	families, err := srv.Metrics().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +178,7 @@ func TestBodyBudget(t *testing.T) {
 	if _, err := io.WriteString(pw, held[:10]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the held body to be charged", func() bool { return gauge(t, srv, "refserver_body_bytes_in_flight") == 900 })
+	waitFor(t, "the held body to be charged", func() bool { return bodyBytesInFlight(t, srv) == 900 })
 
 	// Another of 200 bytes finds no room.
 	tsrv := &testServer{Server: ts}
@@ -195,7 +197,7 @@ func TestBodyBudget(t *testing.T) {
 	}
 	// The budget is given back once the handler returns, just after the
 	// answer is out.
-	waitFor(t, "the budget to be given back", func() bool { return gauge(t, srv, "refserver_body_bytes_in_flight") == 0 })
+	waitFor(t, "the budget to be given back", func() bool { return bodyBytesInFlight(t, srv) == 0 })
 	if resp := tsrv.send(t, padded(sendBody(t, "m", "INFO", idConnected), 200)); resp.status != http.StatusOK {
 		t.Errorf("once room frees: status %d %s", resp.status, resp.body)
 	}
@@ -219,7 +221,7 @@ func TestBodyBudget(t *testing.T) {
 	if resp := tsrv.do(t, req); resp.status != http.StatusOK {
 		t.Errorf("a chunked body larger than the budget: status %d %s", resp.status, resp.body)
 	}
-	waitFor(t, "the budget to be given back", func() bool { return gauge(t, srv, "refserver_body_bytes_in_flight") == 0 })
+	waitFor(t, "the budget to be given back", func() bool { return bodyBytesInFlight(t, srv) == 0 })
 }
 
 // padded is a JSON body padded with blanks to n bytes.
@@ -272,7 +274,7 @@ func TestLogoutEndsUpload(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Past the token check: the body is charged once it is.
-			waitFor(t, "the upload to pass the token check", func() bool { return gauge(t, srv, "refserver_body_bytes_in_flight") > 0 })
+			waitFor(t, "the upload to pass the token check", func() bool { return bodyBytesInFlight(t, srv) > 0 })
 			if resp := tsrv.do(t, tsrv.request(t, http.MethodPost, logoutPath, "", fmt.Sprintf(`{"refresh_token":%q}`, tokens.RefreshToken))); resp.status != http.StatusOK {
 				t.Fatalf("logout: %d %s", resp.status, resp.body)
 			}
