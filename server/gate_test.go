@@ -461,3 +461,32 @@ func TestRecordCappedInBytes(t *testing.T) {
 		t.Errorf("after a large one: kept %d, evicted %d; want 1 and 5", len(got.Messages), got.Evicted)
 	}
 }
+
+// The record's ring grows while it wraps (evictions by bytes move its start)
+// and keeps the newest deliveries in order.
+func TestRecordGrowsWhileWrapped(t *testing.T) {
+	t.Parallel()
+	one := server.NewMemoryStoreWithCaps(nil, 10000, 0)
+	one.Record([]model.DeliveredMessage{{SessionID: "s", Message: "m", MessageType: "INFO"}})
+	cost := one.RecordedBytes()
+	store := server.NewMemoryStoreWithCaps(nil, 10000, 50*cost)
+	var sent int64
+	for _, batch := range []int{30, 30, 7, 100, 3, 49, 200, 1} {
+		deliveries := make([]model.DeliveredMessage, batch)
+		for i := range deliveries {
+			deliveries[i] = model.DeliveredMessage{SessionID: "s", Message: "m", MessageType: "INFO"}
+		}
+		store.Record(deliveries)
+		sent += int64(batch)
+		got := allDelivered(store, "")
+		want := min(sent, 50)
+		if int64(len(got.Messages)) != want || got.Evicted != sent-want {
+			t.Fatalf("after %d: kept %d, evicted %d; want %d and %d", sent, len(got.Messages), got.Evicted, want, sent-want)
+		}
+		for i, m := range got.Messages {
+			if m.Sequence != sent-want+1+int64(i) {
+				t.Fatalf("after %d: message %d has sequence %d, want %d", sent, i, m.Sequence, sent-want+1+int64(i))
+			}
+		}
+	}
+}

@@ -143,6 +143,7 @@ func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reserve(s.count + len(deliveries))
 	for i := range deliveries {
 		s.sequence++
 		deliveries[i].Sequence = s.sequence
@@ -150,21 +151,48 @@ func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 	}
 }
 
+// reserve grows the ring, once, to room for n deliveries (at most the cap in
+// count), at least doubling it. s.mu must be held.
+func (s *MemoryStore) reserve(n int) {
+	n = min(n, s.maxMessages)
+	if n <= len(s.ring) {
+		return
+	}
+	grown := make([]model.DeliveredMessage, min(max(n, 2*len(s.ring), 64), s.maxMessages))
+	if s.count > 0 {
+		k := copy(grown, s.ring[s.head:min(s.head+s.count, len(s.ring))])
+		copy(grown[k:s.count], s.ring)
+	}
+	s.ring, s.head = grown, 0
+}
+
 // push appends d, evicting the oldest deliveries to stay within both caps.
-// s.mu must be held.
+// It is on the path of every delivery: no division, and a record full by
+// count overwrites its oldest entry in place. s.mu must be held.
 func (s *MemoryStore) push(d model.DeliveredMessage) {
+	cost := recordCost(&d)
 	if s.count == s.maxMessages {
-		s.evictOldest()
+		// The ring is as long as the cap: the oldest entry's slot is the
+		// next one's.
+		oldest := &s.ring[s.head]
+		s.bytes += cost - recordCost(oldest)
+		*oldest = d
+		if s.head++; s.head == len(s.ring) {
+			s.head = 0
+		}
+		s.evicted++
+	} else {
+		if s.count == len(s.ring) {
+			s.reserve(s.count + 1)
+		}
+		i := s.head + s.count
+		if i >= len(s.ring) {
+			i -= len(s.ring)
+		}
+		s.ring[i] = d
+		s.count++
+		s.bytes += cost
 	}
-	if s.count == len(s.ring) {
-		grown := make([]model.DeliveredMessage, min(max(2*len(s.ring), 64), s.maxMessages))
-		n := copy(grown, s.ring[s.head:])
-		copy(grown[n:], s.ring[:s.head])
-		s.ring, s.head = grown, 0
-	}
-	s.ring[(s.head+s.count)%len(s.ring)] = d
-	s.count++
-	s.bytes += recordCost(&d)
 	for s.bytes > s.maxBytes && s.count > 1 {
 		s.evictOldest()
 	}
@@ -174,14 +202,20 @@ func (s *MemoryStore) push(d model.DeliveredMessage) {
 func (s *MemoryStore) evictOldest() {
 	s.bytes -= recordCost(&s.ring[s.head])
 	s.ring[s.head] = model.DeliveredMessage{} // its texts may go
-	s.head = (s.head + 1) % len(s.ring)
+	if s.head++; s.head == len(s.ring) {
+		s.head = 0
+	}
 	s.count--
 	s.evicted++
 }
 
 // at returns the i-th oldest delivery kept. s.mu must be held.
 func (s *MemoryStore) at(i int) *model.DeliveredMessage {
-	return &s.ring[(s.head+i)%len(s.ring)]
+	i += s.head
+	if i >= len(s.ring) {
+		i -= len(s.ring)
+	}
+	return &s.ring[i]
 }
 
 // Delivered implements Store. Only the page is copied: the time under the
