@@ -17,16 +17,6 @@ const (
 	DefaultRefreshTokenTTL = logins.DefaultRefreshTokenTTL
 )
 
-// grantKey holds, in the context of a request the gate has authenticated,
-// the logins.Grant of its token.
-type grantKey struct{}
-
-// grantOf returns the grant the gate found for the request of ctx.
-func grantOf(ctx context.Context) (logins.Grant, bool) {
-	g, ok := ctx.Value(grantKey{}).(logins.Grant)
-	return g, ok
-}
-
 // authorize checks the Authorization header of a request to a protected
 // operation and returns what its token is granted. The error is a 401.
 func authorize(auth logins.Service, header string) (logins.Grant, error) {
@@ -49,12 +39,14 @@ func authorize(auth logins.Service, header string) (logins.Grant, error) {
 
 // bearerAuthenticator checks the spec's bearerAuth scheme for the validator
 // and the fast path. The gate has already authenticated every request to a
-// protected operation before its body is read, and left the grant in the
-// request's context; a request without one is checked here.
+// protected operation before its body is read; the fast path finds the
+// gate's body on the request and takes its word. Any other request (one the
+// validator reads, whose body it has replaced, or one that came some other
+// way) is checked here again.
 func bearerAuthenticator(auth logins.Service) openapi3filter.AuthenticationFunc {
 	return func(_ context.Context, input *openapi3filter.AuthenticationInput) error {
 		req := input.RequestValidationInput.Request
-		if _, ok := grantOf(req.Context()); ok {
+		if body, ok := req.Body.(*budgetedBody); ok && body.authenticated {
 			return nil
 		}
 		_, err := authorize(auth, req.Header.Get(echo.HeaderAuthorization))

@@ -107,6 +107,9 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errNoRoom) {
 		return s.noRoom(c)
 	}
+	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errTokenEnded) {
+		return echo.NewHTTPError(http.StatusUnauthorized, errTokenEnded.Error())
+	}
 	if errors.As(err.Internal, &readErr) {
 		c.Response().Header().Set(echo.HeaderConnection, "close")
 		var netErr net.Error

@@ -14,12 +14,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // operation is what the gate knows of one operation of the spec.
 type operation struct {
 	id        string
+	metrics   *metrics.Operation
 	protected bool
 	// bodyLimit is the largest body read; 0 when the spec gives the
 	// operation no body, which is then never read.
@@ -97,15 +99,14 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 			req.Body = readErrors{http.MaxBytesReader(c.Response(), req.Body, s.limits.MaxBodyBytes)}
 			return next(c)
 		}
+		var grant logins.Grant
 		if op.protected {
-			grant, err := authorize(s.auth, req.Header.Get(echo.HeaderAuthorization))
-			if err != nil {
+			var err error
+			if grant, err = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization)); err != nil {
 				s.metrics.Refused(metrics.LimitUnauthorized)
 				closeUnread(c)
 				return err
 			}
-			req = req.WithContext(context.WithValue(req.Context(), grantKey{}, grant))
-			c.SetRequest(req)
 		}
 		if req.URL.RawQuery != "" {
 			if err := utf8Query(c); err != nil {
@@ -121,14 +122,22 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 				return s.tooLarge(c, s.limits.MaxBodyBytes)
 			}
 			if req.Body != nil && req.Body != http.NoBody {
-				req.Body = http.NoBody
+				// On a copy: net/http looks at the request it made to
+				// decide whether the connection can carry another request
+				// after the answer (a body left unread in part cannot).
+				bodyless := *req
+				bodyless.Body = http.NoBody
+				c.SetRequest(&bodyless)
 			}
 			return next(c)
 		}
 		if req.ContentLength > op.bodyLimit {
 			return s.tooLarge(c, op.bodyLimit)
 		}
-		body := &budgetedBody{ReadCloser: http.MaxBytesReader(c.Response(), req.Body, op.bodyLimit), s: s, ctx: req.Context()}
+		body := &budgetedBody{
+			ReadCloser: http.MaxBytesReader(c.Response(), req.Body, op.bodyLimit), s: s, ctx: req.Context(),
+			grant: grant, authenticated: op.protected,
+		}
 		defer body.release()
 		if req.ContentLength > 0 {
 			// A declared length is charged in full before anything is read.
@@ -137,7 +146,7 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			body.declared = true
 		}
-		req.Body = readErrors{body}
+		req.Body = body
 		return next(c)
 	}
 }
@@ -159,6 +168,12 @@ const budgetChunk = 64 << 10
 // a body of declared length is charged for all of it at once; one of unknown
 // length (chunked) chunk by chunk as it arrives. When no room frees in time,
 // Read fails with errNoRoom.
+//
+// It also carries what the gate found of the token: the validator's and the
+// fast path's AuthenticationFunc accept a request whose body is one, and
+// when the body's end arrives the token is checked again: a logout (or a
+// refresh that retired the token, or its expiry) while the body was
+// uploading fails the read with errTokenEnded, which is answered 401.
 type budgetedBody struct {
 	io.ReadCloser
 	s             *Server
@@ -167,7 +182,15 @@ type budgetedBody struct {
 	// declared: the body's length was declared and charged in full; the
 	// reads past it only meet the end.
 	declared bool
+	// authenticated: the gate checked the token of a protected operation;
+	// grant is what it found.
+	authenticated bool
+	grant         logins.Grant
 }
+
+// errTokenEnded fails the read of a body whose token stopped working while
+// it was uploading.
+var errTokenEnded = errors.New("the token's login has ended or the token has expired: log in again")
 
 // charge takes n more bytes of the budget, n at most what the budget has
 // beyond what the body holds already: a body larger than the whole budget
@@ -182,21 +205,26 @@ func (b *budgetedBody) charge(n int64) error {
 	return nil
 }
 
+// Read implements io.Reader. Its errors, but io.EOF, are *bodyReadError,
+// as readErrors makes them.
 func (b *budgetedBody) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return b.ReadCloser.Read(p)
-	}
-	if b.declared || b.charged == b.s.budget.size {
-		return b.ReadCloser.Read(p)
-	}
-	if b.read == b.charged {
-		if err := b.charge(budgetChunk); err != nil {
-			return 0, err
+	if len(p) > 0 && !b.declared && b.charged < b.s.budget.size {
+		if b.read == b.charged {
+			if err := b.charge(budgetChunk); err != nil {
+				return 0, &bodyReadError{err: err}
+			}
 		}
+		p = p[:min(int64(len(p)), b.charged-b.read)]
 	}
-	p = p[:min(int64(len(p)), b.charged-b.read)]
 	n, err := b.ReadCloser.Read(p)
 	b.read += int64(n)
+	switch {
+	case err == nil:
+	case !errors.Is(err, io.EOF):
+		err = &bodyReadError{err: err}
+	case b.authenticated && b.grant.Ended(b.s.now):
+		err = &bodyReadError{err: errTokenEnded}
+	}
 	return n, err
 }
 
@@ -291,22 +319,3 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
 }
 
 func (b *bodyBudget) release(n int64) { b.sem.Release(n) }
-
-// recheck is the strict handlers' middleware: for a protected operation it
-// checks, once the body is read and just before the handler runs, that the
-// token still holds: a logout (or a refresh that retired the token, or its
-// expiry) while the body was uploading ends the request with 401. A logout
-// that lands while the handler itself runs does not undo it.
-func (s *Server) recheck(protected map[string]bool) func(f strictHandler, operationID string) strictHandler {
-	return func(f strictHandler, operationID string) strictHandler {
-		if !protected[operationID] {
-			return f
-		}
-		return func(c echo.Context, request any) (any, error) {
-			if grant, ok := grantOf(c.Request().Context()); ok && !grant.Live(s.now()) {
-				return nil, echo.NewHTTPError(http.StatusUnauthorized, "the token's login has ended or the token has expired: log in again")
-			}
-			return f(c, request)
-		}
-	}
-}

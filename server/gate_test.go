@@ -228,7 +228,7 @@ func TestBodyBudget(t *testing.T) {
 func padded(body string, n int) string { return body + repeat(" ", n-len(body)) }
 
 // A logout while a body uploads ends the request: the token is checked
-// again once the body is in, just before the handler.
+// again when the body's last byte arrives.
 func TestLogoutEndsUpload(t *testing.T) {
 	t.Parallel()
 	for _, fast := range []bool{true, false} {
@@ -486,6 +486,59 @@ func TestRecordGrowsWhileWrapped(t *testing.T) {
 		for i, m := range got.Messages {
 			if m.Sequence != sent-want+1+int64(i) {
 				t.Fatalf("after %d: message %d has sequence %d, want %d", sent, i, m.Sequence, sent-want+1+int64(i))
+			}
+		}
+	}
+}
+
+// The record agrees with a plain list cut to its caps, whatever the batches.
+func TestRecordAgreesWithAList(t *testing.T) {
+	t.Parallel()
+	one := server.NewMemoryStoreWithCaps(nil, 10, 0)
+	one.Record([]model.DeliveredMessage{{SessionID: "s", Message: "m", MessageType: "INFO"}})
+	unit := one.RecordedBytes() // a delivery with a one-byte message
+	for _, caps := range []struct {
+		count int
+		bytes int64
+	}{{7, 0}, {64, 0}, {100, 40 * unit}, {5, 3 * unit}} {
+		store := server.NewMemoryStoreWithCaps(nil, caps.count, caps.bytes)
+		var list []model.DeliveredMessage
+		var seq int64
+		for round := range 300 {
+			batch := make([]model.DeliveredMessage, (round*7919)%23)
+			for i := range batch {
+				// Messages of 1 to 3 bytes: costs differ.
+				batch[i] = model.DeliveredMessage{SessionID: "s", Message: repeat("m", 1+(round+i)%3), MessageType: "INFO"}
+			}
+			store.Record(batch)
+			for _, d := range batch {
+				seq++
+				d.Sequence = seq
+				list = append(list, d)
+			}
+			// The model: drop the oldest past the count, then past the bytes.
+			for len(list) > caps.count {
+				list = list[1:]
+			}
+			for caps.bytes > 0 && len(list) > 1 {
+				var total int64
+				for _, d := range list {
+					total += unit - 1 + int64(len(d.Message))
+				}
+				if total <= caps.bytes {
+					break
+				}
+				list = list[1:]
+			}
+			got := allDelivered(store, "")
+			if len(got.Messages) != len(list) || got.Evicted != seq-int64(len(list)) {
+				t.Fatalf("caps %+v, round %d: kept %d, evicted %d; want %d and %d", caps, round, len(got.Messages), got.Evicted, len(list), seq-int64(len(list)))
+			}
+			for i := range list {
+				if got.Messages[i].Sequence != list[i].Sequence || got.Messages[i].Message != list[i].Message {
+					t.Fatalf("caps %+v, round %d: message %d is %d %q, want %d %q", caps, round, i,
+						got.Messages[i].Sequence, got.Messages[i].Message, list[i].Sequence, list[i].Message)
+				}
 			}
 		}
 	}

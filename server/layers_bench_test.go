@@ -58,7 +58,8 @@ func BenchmarkLayers(b *testing.B) {
 	}
 	// Formatted as the refserver does, then dropped.
 	logger := slog.New(slog.NewTextHandler(droppedLines{}, nil))
-	s := &Server{logger: logger, metrics: metrics.New()}
+	m := metrics.New()
+	s := &Server{logger: logger, metrics: m, unknownOperation: m.Operation("unknown")}
 	stacks := []struct {
 		name string
 		mw   []echo.MiddlewareFunc

@@ -25,11 +25,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		end := time.Now()
 		req := c.Request()
-		operation := "unknown"
+		counted := s.unknownOperation
 		if op := s.routes.find(c.Path(), req.Method); op != nil {
-			operation = op.id
+			counted = op.metrics
 		}
-		s.metrics.Done(operation, c.Response().Status, end.Sub(start))
+		counted.Done(c.Response().Status, end.Sub(start))
 		ctx := req.Context()
 		h := s.logger.Handler()
 		if !h.Enabled(ctx, slog.LevelInfo) {

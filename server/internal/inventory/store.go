@@ -143,12 +143,53 @@ func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.reserve(s.count + len(deliveries))
+	var cost int64
 	for i := range deliveries {
 		s.sequence++
 		deliveries[i].Sequence = s.sequence
-		s.push(deliveries[i])
+		cost += recordCost(&deliveries[i])
 	}
+	s.reserve(s.count + len(deliveries))
+	switch n := len(deliveries); {
+	case s.count+n <= len(s.ring):
+		// Room for all: copied in at most two runs.
+		s.copyIn(s.head+s.count, deliveries)
+		s.count += n
+		s.bytes += cost
+	case s.count == s.maxMessages && n <= s.count:
+		// Full by count: the batch overwrites the oldest n in place.
+		for i := range n {
+			cost -= recordCost(s.at(i))
+		}
+		s.copyIn(s.head, deliveries)
+		s.head = s.wrap(s.head + n)
+		s.evicted += int64(n)
+		s.bytes += cost
+	default:
+		for i := range deliveries {
+			s.push(&deliveries[i])
+		}
+		return
+	}
+	for s.bytes > s.maxBytes && s.count > 1 {
+		s.evictOldest()
+	}
+}
+
+// wrap maps a position past the ring's end back into it.
+func (s *MemoryStore) wrap(i int) int {
+	if i >= len(s.ring) {
+		i -= len(s.ring)
+	}
+	return i
+}
+
+// copyIn copies deliveries into the ring from position at (which may be past
+// its end), wrapping once. s.mu must be held.
+func (s *MemoryStore) copyIn(at int, deliveries []model.DeliveredMessage) {
+	at = s.wrap(at)
+	n := copy(s.ring[at:], deliveries)
+	copy(s.ring, deliveries[n:])
 }
 
 // reserve grows the ring, once, to room for n deliveries (at most the cap in
@@ -169,14 +210,14 @@ func (s *MemoryStore) reserve(n int) {
 // push appends d, evicting the oldest deliveries to stay within both caps.
 // It is on the path of every delivery: no division, and a record full by
 // count overwrites its oldest entry in place. s.mu must be held.
-func (s *MemoryStore) push(d model.DeliveredMessage) {
-	cost := recordCost(&d)
+func (s *MemoryStore) push(d *model.DeliveredMessage) {
+	cost := recordCost(d)
 	if s.count == s.maxMessages {
 		// The ring is as long as the cap: the oldest entry's slot is the
 		// next one's.
 		oldest := &s.ring[s.head]
 		s.bytes += cost - recordCost(oldest)
-		*oldest = d
+		*oldest = *d
 		if s.head++; s.head == len(s.ring) {
 			s.head = 0
 		}
@@ -185,11 +226,7 @@ func (s *MemoryStore) push(d model.DeliveredMessage) {
 		if s.count == len(s.ring) {
 			s.reserve(s.count + 1)
 		}
-		i := s.head + s.count
-		if i >= len(s.ring) {
-			i -= len(s.ring)
-		}
-		s.ring[i] = d
+		s.ring[s.wrap(s.head+s.count)] = *d
 		s.count++
 		s.bytes += cost
 	}
@@ -211,11 +248,7 @@ func (s *MemoryStore) evictOldest() {
 
 // at returns the i-th oldest delivery kept. s.mu must be held.
 func (s *MemoryStore) at(i int) *model.DeliveredMessage {
-	i += s.head
-	if i >= len(s.ring) {
-		i -= len(s.ring)
-	}
-	return &s.ring[i]
+	return &s.ring[s.wrap(s.head+i)]
 }
 
 // Delivered implements Store. Only the page is copied: the time under the

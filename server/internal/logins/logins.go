@@ -61,6 +61,11 @@ func (g Grant) Live(now time.Time) bool {
 	return !g.access.revoked.Load() && !g.access.login.ended.Load() && now.Before(g.access.expires)
 }
 
+// Ended is !Live(now()), reading the clock only for a grant that can end.
+func (g Grant) Ended(now func() time.Time) bool {
+	return g.access != nil && !g.Live(now())
+}
+
 type digest = [sha256.Size]byte
 
 // login is one successful login: its refresh token and the access tokens

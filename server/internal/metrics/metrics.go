@@ -3,7 +3,6 @@ package metrics
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,16 +42,40 @@ type Metrics struct {
 	recorded  prometheus.Counter
 	logins    *prometheus.CounterVec
 	refused   *prometheus.CounterVec
-
-	// Counters and observers resolved once per label values: WithLabelValues
-	// hashes its labels on every call.
-	byStatus sync.Map // operationStatus -> prometheus.Counter
-	byOp     sync.Map // operation -> prometheus.Observer
 }
 
-type operationStatus struct {
-	operation string
-	status    int
+// Operation holds the metrics of one operation, resolved once: WithLabelValues
+// hashes its labels on every call.
+type Operation struct {
+	m        *Metrics
+	name     string
+	latency  prometheus.Observer
+	byStatus map[int]prometheus.Counter // read-only once made
+}
+
+// statuses are the status codes the server answers with, resolved ahead.
+var statuses = []int{200, 204, 400, 401, 404, 405, 408, 413, 429, 431, 500, 503}
+
+// Operation returns the metrics of the operation name ("unknown" for a
+// request outside the spec). Call it before serving; the result is safe for
+// concurrent use.
+func (m *Metrics) Operation(name string) *Operation {
+	op := &Operation{m: m, name: name, latency: m.latency.WithLabelValues(name), byStatus: map[int]prometheus.Counter{}}
+	for _, status := range statuses {
+		op.byStatus[status] = m.requests.WithLabelValues(name, strconv.Itoa(status))
+	}
+	return op
+}
+
+// Done counts a request answered with status after elapsed.
+func (op *Operation) Done(status int, elapsed time.Duration) {
+	op.m.inFlight.Dec()
+	if c, ok := op.byStatus[status]; ok {
+		c.Inc()
+	} else {
+		op.m.requests.WithLabelValues(op.name, strconv.Itoa(status)).Inc()
+	}
+	op.latency.Observe(elapsed.Seconds())
 }
 
 // New makes the metrics in a registry of their own.
@@ -105,26 +128,6 @@ func New() *Metrics {
 
 // Start counts a request in flight; Done must follow.
 func (m *Metrics) Start() { m.inFlight.Inc() }
-
-// Done counts a request answered with status after elapsed.
-func (m *Metrics) Done(operation string, status int, elapsed time.Duration) {
-	m.inFlight.Dec()
-	key := operationStatus{operation, status}
-	counter, ok := m.byStatus.Load(key)
-	if !ok {
-		counter, _ = m.byStatus.LoadOrStore(key, m.requests.WithLabelValues(operation, strconv.Itoa(status)))
-	}
-	if c, ok := counter.(prometheus.Counter); ok {
-		c.Inc()
-	}
-	observer, ok := m.byOp.Load(operation)
-	if !ok {
-		observer, _ = m.byOp.LoadOrStore(operation, m.latency.WithLabelValues(operation))
-	}
-	if o, ok := observer.(prometheus.Observer); ok {
-		o.Observe(elapsed.Seconds())
-	}
-}
 
 // BodyBytes adds delta to the bytes of bodies in flight.
 func (m *Metrics) BodyBytes(delta int64) { m.bodyBytes.Add(float64(delta)) }
