@@ -29,7 +29,7 @@ FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
 
-.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools
+.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -130,7 +130,7 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
 	$(MAKE) breaking
@@ -146,6 +146,7 @@ test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the 
 	fi
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME) FUZZFLAGS=-race
 	$(MAKE) bench-smoke
+	$(MAKE) hostile
 
 # Targets are found in the sources: every func FuzzXxx in a _test.go file. A
 # failing input is written to the package's testdata/fuzz/FuzzXxx/; commit it,
@@ -221,6 +222,13 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 	echo "$$out"
 	grep -q 'refserver / baseline' <<<"$$out"
 	echo "bench-smoke: ok"
+
+HOSTILE_ARGS ?=
+
+hostile: ## hostile clients against refserver on loopback, bounded (seconds): prints what each costs the server, fails past its limits
+	@mkdir -p $(BENCH_BIN)
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
+	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
 
 clean: ## remove bin/, .bench/, screenshots/ and node_modules/
 	rm -rf bin .bench screenshots node_modules

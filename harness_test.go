@@ -3,6 +3,7 @@ package sendmessage_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -204,16 +205,32 @@ func (ts *testServer) delivered(t *testing.T) []model.DeliveredMessage {
 	return ts.deliveredRecord(t).Messages
 }
 
-// deliveredRecord returns the whole answer of the inspection endpoint.
+// deliveredRecord returns the whole record, read page by page from the
+// inspection endpoint, as one answer. Each page must follow the last.
 func (ts *testServer) deliveredRecord(t *testing.T) model.DeliveredMessages {
 	t.Helper()
-	resp, body := ts.do(t, http.MethodGet, messagesURL, "", "Authorization", "Bearer "+testToken)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("inspection answered %d: %s", resp.StatusCode, body)
+	all := model.DeliveredMessages{Messages: []model.DeliveredMessage{}}
+	var after int64
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("the inspection endpoint keeps answering more pages")
+		}
+		resp, body := ts.do(t, http.MethodGet, fmt.Sprintf("%s?limit=1000&after=%d", messagesURL, after), "", "Authorization", "Bearer "+testToken)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("inspection answered %d: %s", resp.StatusCode, body)
+		}
+		var page model.DeliveredMessages
+		mustUnmarshal(t, body, &page)
+		all.Messages = append(all.Messages, page.Messages...)
+		all.Evicted = page.Evicted
+		if page.NextAfter == nil {
+			return all
+		}
+		if len(page.Messages) == 0 || *page.NextAfter != page.Messages[len(page.Messages)-1].Sequence {
+			t.Fatalf("next_after %d does not follow the page's last message (%d messages)", *page.NextAfter, len(page.Messages))
+		}
+		after = *page.NextAfter
 	}
-	var got model.DeliveredMessages
-	mustUnmarshal(t, body, &got)
-	return got
 }
 
 // login logs the test account in with a plain request.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -15,6 +16,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/jsontext"
+	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // errorKeys are the stable error_key values of ErrorResponse, by status.
@@ -27,13 +29,17 @@ var errorKeys = map[int]string{
 	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
 	http.StatusTooManyRequests:       "too.many.requests",
+	http.StatusServiceUnavailable:    "service.unavailable",
 	http.StatusInternalServerError:   "internal.error",
 	http.StatusBadGateway:            "bad.gateway",
-	http.StatusServiceUnavailable:    "service.unavailable",
 	http.StatusGatewayTimeout:        "gateway.timeout",
 }
 
 const internalErrorMessage = "internal server error"
+
+// answerGrace is the time an answer to a body that did not arrive in time
+// has to be written.
+const answerGrace = 5 * time.Second
 
 // handleError is echo's single error exit: every error becomes the spec's
 // ErrorResponse. 5xx answers never carry internal detail; they are logged.
@@ -43,7 +49,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, message := http.StatusInternalServerError, internalErrorMessage
 	var httpErr *echo.HTTPError
-	if errors.As(err, &httpErr) && httpErr.Code < http.StatusInternalServerError {
+	if errors.As(err, &httpErr) && (httpErr.Code < http.StatusInternalServerError || httpErr.Code == http.StatusServiceUnavailable) {
 		status, message = httpErr.Code, fmt.Sprint(httpErr.Message)
 	} else {
 		s.logger.ErrorContext(c.Request().Context(), "request failed",
@@ -98,6 +104,7 @@ func unauthorizedBody(err error) apiserver.UnauthorizedJSONResponse {
 func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err.Internal, &tooLarge) {
+		s.metrics.Refused(metrics.LimitBodySize)
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
 	}
@@ -106,10 +113,21 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	// happened, and the text names internal addresses. What is left of the
 	// body cannot be told from a next request: the connection must close.
 	var readErr *bodyReadError
+	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errNoRoom) {
+		return s.noRoom(c)
+	}
+	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errTokenEnded) {
+		return echo.NewHTTPError(http.StatusUnauthorized, errTokenEnded.Error())
+	}
 	if errors.As(err.Internal, &readErr) {
 		c.Response().Header().Set(echo.HeaderConnection, "close")
 		var netErr net.Error
 		if errors.As(readErr, &netErr) && netErr.Timeout() {
+			s.metrics.Refused(metrics.LimitBodyTimeout)
+			// The read deadline has passed, and the write deadline, set at
+			// the same time, passes with it: the 408 gets time of its own
+			// to reach the client before the connection closes.
+			_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(answerGrace))
 			return echo.NewHTTPError(http.StatusRequestTimeout,
 				"request body not received within the server's read timeout").SetInternal(readErr)
 		}

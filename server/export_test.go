@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
+	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/inventory"
 )
@@ -58,6 +59,12 @@ func (s countingSerializer) Deserialize(c echo.Context, i any) error {
 	return nil
 }
 
-// NewMemoryStoreWithCap lets tests make a store with a small cap, which New
-// makes only from a Config.
-var NewMemoryStoreWithCap = inventory.NewMemoryStore
+// NewMemoryStoreWithCap lets tests make a store with a small cap in count
+// (and none in bytes), which New makes only from a Config.
+func NewMemoryStoreWithCap(sessions []model.SessionInfo, maxMessages int) *MemoryStore {
+	return inventory.NewMemoryStore(sessions, maxMessages, 0)
+}
+
+// NewMemoryStoreWithCaps lets tests make a store with small caps in count
+// and in bytes.
+var NewMemoryStoreWithCaps = inventory.NewMemoryStore

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -12,7 +16,9 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/bulkjson"
 	"github.com/hzkit/sendmessage/server/internal/delivery"
 	"github.com/hzkit/sendmessage/server/internal/faults"
+	"github.com/hzkit/sendmessage/server/internal/inventory"
 	"github.com/hzkit/sendmessage/server/internal/logins"
+	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // handlers implements the spec's operations. Requests reach them validated:
@@ -25,6 +31,7 @@ type handlers struct {
 	fastPath      model.FastPathStatus
 	spec          servedSpec
 	faults        *faults.Engine
+	metrics       *metrics.Metrics
 }
 
 var _ apiserver.StrictServerInterface = (*handlers)(nil)
@@ -33,7 +40,9 @@ var _ apiserver.StrictServerInterface = (*handlers)(nil)
 // once per session, and answers one item per requested id, in request order.
 func (h *handlers) SendMessageToSessions(ctx context.Context, req apiserver.SendMessageToSessionsRequestObject) (apiserver.SendMessageToSessionsResponseObject, error) {
 	items := bulkjson.GetItems(len(req.Body.SessionIDs)) // reused after the answer is written
-	h.store.Record(delivery.Send(h.store, req.Body, h.now().UnixMilli(), items, deliveryFault(ctx)))
+	deliveries := delivery.Send(h.store, req.Body, h.now().UnixMilli(), items, deliveryFault(ctx))
+	h.store.Record(deliveries)
+	h.metrics.Recorded(len(deliveries))
 	return itemsResponse(items), nil
 }
 
@@ -54,13 +63,59 @@ func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter)
 	return bulkjson.Write(w, r)
 }
 
-// ListDeliveredMessages returns the record of deliveries.
+// DefaultMessagesPage is the page size of ListDeliveredMessages when the
+// request gives no limit.
+const DefaultMessagesPage = 100
+
+// ListDeliveredMessages returns a page of the record of deliveries.
 func (h *handlers) ListDeliveredMessages(_ context.Context, req apiserver.ListDeliveredMessagesRequestObject) (apiserver.ListDeliveredMessagesResponseObject, error) {
-	sessionID := ""
-	if req.Params.SessionID != nil {
-		sessionID = *req.Params.SessionID
+	q := inventory.DeliveredQuery{Limit: DefaultMessagesPage}
+	if p := req.Params; p.SessionID != nil {
+		q.SessionID = *p.SessionID
 	}
-	return apiserver.ListDeliveredMessages200JSONResponse(h.store.Delivered(sessionID)), nil
+	if p := req.Params; p.Limit != nil {
+		q.Limit = int(*p.Limit)
+	}
+	if p := req.Params; p.After != nil {
+		q.After = *p.After
+	}
+	return messagesPage(h.store.Delivered(q)), nil
+}
+
+// messagesPage is the 200 answer of ListDeliveredMessages. It writes what
+// ListDeliveredMessages200JSONResponse would, one message at a time, so that
+// no second copy of the page is made in memory.
+type messagesPage inventory.DeliveredPage
+
+func (p messagesPage) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	out := bufio.NewWriterSize(w, 16<<10)
+	enc := json.NewEncoder(out)
+	if _, err := out.WriteString(`{"messages":[`); err != nil {
+		return fmt.Errorf("write messages: %w", err)
+	}
+	for i := range p.Messages {
+		if i > 0 {
+			if err := out.WriteByte(','); err != nil {
+				return fmt.Errorf("write messages: %w", err)
+			}
+		}
+		if err := enc.Encode(&p.Messages[i]); err != nil {
+			return fmt.Errorf("write message %d: %w", p.Messages[i].Sequence, err)
+		}
+	}
+	tail := `],"evicted":` + strconv.FormatInt(p.Evicted, 10)
+	if p.More {
+		tail += `,"next_after":` + strconv.FormatInt(p.Messages[len(p.Messages)-1].Sequence, 10)
+	}
+	if _, err := out.WriteString(tail + "}\n"); err != nil {
+		return fmt.Errorf("write messages: %w", err)
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write messages: %w", err)
+	}
+	return nil
 }
 
 // ClearDeliveredMessages forgets the record of deliveries.

@@ -27,17 +27,11 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 
 	sessions := h.store.Sessions()
 	matched := make([]model.SessionInfo, 0, len(sessions))
-	for _, s := range sessions {
-		if only != nil {
-			fields, err := inventory.RecordFields(s)
-			if err != nil {
-				return nil, fmt.Errorf("filter session %s: %w", s.ID, err)
-			}
-			if !only.Match(fields) {
-				continue
-			}
+	for i := range sessions {
+		if only != nil && !only.Match(&sessions[i]) {
+			continue
 		}
-		matched = append(matched, s)
+		matched = append(matched, sessions[i])
 	}
 	if params.Page == nil {
 		return sessionsPage{sessions: matched}, nil

@@ -21,8 +21,12 @@ import (
 // errors of the alternatives, without the parameter they are about: the
 // answer could not say which parameter is wrong. The errors returned here
 // keep it.
-func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.ContentParameterDecoder {
+//
+// limits, by parameter name, bound a parameter before its schema is checked:
+// text is checked before it is decoded, shape once it is.
+func jsonParameters(limits map[string]parameterLimits, opts ...openapi3.SchemaValidationOption) openapi3filter.ContentParameterDecoder {
 	return func(param *openapi3.Parameter, values []string) (any, *openapi3.Schema, error) {
+		limit := limits[param.Name]
 		media := param.Content.Get("application/json")
 		if len(param.Content) != 1 || media == nil || media.Schema == nil || media.Schema.Value == nil {
 			return nil, nil, errors.New("the spec declares no JSON schema for it")
@@ -34,6 +38,11 @@ func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.Cont
 		if text == "" {
 			return nil, nil, errors.New("empty; give it as JSON")
 		}
+		if limit.text != nil {
+			if err := limit.text(text); err != nil {
+				return nil, nil, err
+			}
+		}
 		if err := jsontext.Check([]byte(text)); err != nil {
 			return nil, nil, fmt.Errorf("not valid JSON: %w", err)
 		}
@@ -42,6 +51,11 @@ func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.Cont
 		var value any
 		if err := decoder.Decode(&value); err != nil {
 			return nil, nil, fmt.Errorf("not valid JSON: %w", err)
+		}
+		if limit.shape != nil {
+			if err := limit.shape(value); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := wantObject(media, value); err != nil {
 			return nil, nil, err
@@ -54,6 +68,12 @@ func jsonParameters(opts ...openapi3.SchemaValidationOption) openapi3filter.Cont
 		// Checked: no schema left for the validator to check it against again.
 		return value, nil, nil
 	}
+}
+
+// parameterLimits bound a JSON parameter: its text, then its decoded value.
+type parameterLimits struct {
+	text  func(text string) error
+	shape func(value any) error
 }
 
 // wantObject explains a common mistake (a filter written as a plain string)

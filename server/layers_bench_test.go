@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // BenchmarkLayers prices the reference server's layers at one id, in one
@@ -57,7 +58,8 @@ func BenchmarkLayers(b *testing.B) {
 	}
 	// Formatted as the refserver does, then dropped.
 	logger := slog.New(slog.NewTextHandler(droppedLines{}, nil))
-	s := &Server{logger: logger}
+	m := metrics.New()
+	s := &Server{logger: logger, metrics: m, unknownOperation: m.Operation("unknown")}
 	stacks := []struct {
 		name string
 		mw   []echo.MiddlewareFunc
@@ -65,7 +67,7 @@ func BenchmarkLayers(b *testing.B) {
 		{"0-bare", nil},
 		{"1-requestid+headers", []echo.MiddlewareFunc{responseHeaders(newRequestIDs())}},
 		{"2-+accesslog", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog}},
-		{"3-+recover+limit", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics(), limitBody(1 << 20)}},
+		{"3-+recover", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics()}},
 	}
 	for _, st := range stacks {
 		b.Run(st.name, func(b *testing.B) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,23 +12,29 @@ import (
 )
 
 // accessLog writes one structured line per request, at INFO, once the error
-// handler has answered. It logs no header, so no token can reach the log. The
+// handler has answered, and counts it in the metrics. It logs no header, so no token can reach the log. The
 // record goes straight to the logger's handler: Logger.LogAttrs would also
 // look up the caller's program counter, which no line shows, and read the
 // clock a third time.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		s.metrics.Start()
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
+		end := time.Now()
 		req := c.Request()
+		counted := s.unknownOperation
+		if op := s.routes.find(c.Path(), req.Method); op != nil {
+			counted = op.metrics
+		}
+		counted.Done(c.Response().Status, end.Sub(start))
 		ctx := req.Context()
 		h := s.logger.Handler()
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
-		end := time.Now()
 		path := req.URL.Path
 		if path == "" {
 			path = "/"
@@ -66,14 +71,14 @@ func (s *Server) recoverPanics() echo.MiddlewareFunc {
 }
 
 // responseHeaders gives every answer its X-Request-Id (the one the request
-// carries, else a new one from ids) and the headers a scanner expects of a
+// carries when it is short and plain, else a new one from ids) and the headers a scanner expects of a
 // JSON API. Keys are canonical, so nothing canonicalises them per request, and
 // the three values share one allocation.
 func responseHeaders(ids *requestIDs) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			values := make([]string, 3)
-			if in := c.Request().Header[echo.HeaderXRequestID]; len(in) > 0 && in[0] != "" {
+			if in := c.Request().Header[echo.HeaderXRequestID]; len(in) > 0 && plainRequestID(in[0]) {
 				values[0] = in[0]
 			} else {
 				values[0] = ids.next()
@@ -84,24 +89,6 @@ func responseHeaders(ids *requestIDs) echo.MiddlewareFunc {
 			h[echo.HeaderXRequestID] = values[0:1:1]
 			h[echo.HeaderXContentTypeOptions] = values[1:2:2]
 			h[echo.HeaderCacheControl] = values[2:3:3]
-			return next(c)
-		}
-	}
-}
-
-// limitBody refuses bodies over limit bytes with 413: at once when the length
-// is declared, else when reading passes it (the validator reads the body first).
-// Read errors come out as *bodyReadError, so that validationError can tell them
-// from what the validator says of the request.
-func limitBody(limit int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			if req.ContentLength > limit {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("request body is larger than %d bytes", limit))
-			}
-			req.Body = readErrors{http.MaxBytesReader(c.Response(), req.Body, limit)}
 			return next(c)
 		}
 	}
@@ -124,3 +111,23 @@ type bodyReadError struct{ err error }
 
 func (e *bodyReadError) Error() string { return "read request body: " + e.err.Error() }
 func (e *bodyReadError) Unwrap() error { return e.err }
+
+// maxRequestIDLength bounds the X-Request-Id taken from a request.
+const maxRequestIDLength = 64
+
+// plainRequestID says whether a request's X-Request-Id may be echoed and
+// logged: 1 to 64 characters of [A-Za-z0-9._-]. Any other is replaced, so
+// that a client can neither grow the log nor write into it.
+func plainRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLength {
+		return false
+	}
+	for i := range len(id) {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
@@ -25,6 +27,7 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/faults"
 	"github.com/hzkit/sendmessage/server/internal/inventory"
 	"github.com/hzkit/sendmessage/server/internal/logins"
+	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // BasePath is where the API is mounted; it is the spec's only server URL.
@@ -54,6 +57,11 @@ type Config struct {
 	// order; they get the ids "1", "2"... A rule its operation does not allow
 	// is a *FaultRuleError.
 	Faults []model.FaultRule
+	// MaxRecordedBytes caps the same record in bytes (each delivery counted
+	// with its own copy of its texts); 0 means DefaultMaxRecordedBytes.
+	MaxRecordedBytes int64
+	// LoginThrottle slows down repeated failed logins.
+	LoginThrottle LoginThrottle
 	// Limits bound what a request may carry; zero fields take their defaults.
 	Limits Limits
 	// Logger receives the access log and errors; nil discards them.
@@ -77,6 +85,14 @@ type Server struct {
 	limits  Limits
 	logger  *slog.Logger
 	allowed *allowedMethods
+	routes  routes
+	auth    logins.Service
+	budget  *bodyBudget
+	metrics *metrics.Metrics
+	// unknownOperation counts requests outside the spec.
+	unknownOperation *metrics.Operation
+	logins           loginThrottle
+	now              func() time.Time
 	// fastPath says whether the fast path is on, and if not why.
 	fastPath model.FastPathStatus
 	// handlers says, for fault injection, whether it would accept a request.
@@ -105,6 +121,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	store, err := newStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	throttled, err := newLoginThrottle(cfg.LoginThrottle)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +163,21 @@ func New(cfg Config) (*Server, error) {
 		sleep = sleepContext
 	}
 
-	s := &Server{echo: echo.New(), limits: limits, logger: logger, allowed: allowed,
-		faults: faultRules, faultOps: faultOps, sleep: sleep}
+	s := &Server{
+		echo: echo.New(), limits: limits, logger: logger, allowed: allowed,
+		routes: newRoutes(doc, limits), auth: auth, budget: newBodyBudget(limits.MaxBodyBytesInFlight),
+		metrics: metrics.New(), logins: throttled, now: now,
+		faults: faultRules, faultOps: faultOps, sleep: sleep,
+	}
+	s.unknownOperation = s.metrics.Operation("unknown")
+	for _, methods := range s.routes {
+		for _, op := range methods {
+			op.metrics = s.metrics.Operation(op.id)
+		}
+	}
+	if counted, ok := store.(interface{ Evicted() int64 }); ok {
+		s.metrics.Evicted(func() float64 { return float64(counted.Evicted()) })
+	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -152,7 +185,7 @@ func New(cfg Config) (*Server, error) {
 		responseHeaders(newRequestIDs()),
 		s.accessLog,
 		s.recoverPanics(),
-		limitBody(limits.MaxBodyBytes),
+		s.gate,
 	)
 
 	// Error texts would dump the offending value, indented: a 20 KB body
@@ -163,7 +196,12 @@ func New(cfg Config) (*Server, error) {
 	validation := &echomiddleware.Options{
 		SilenceServersWarning: true,
 		ErrorHandler:          s.validationError,
-		ParamDecoder:          jsonParameters(schemaOptions...),
+		ParamDecoder: jsonParameters(map[string]parameterLimits{
+			"filter": {
+				text:  countRefusal(s, metrics.LimitFilter, inventory.CheckFilterText),
+				shape: countRefusal(s, metrics.LimitFilter, inventory.CheckFilterShape),
+			},
+		}, schemaOptions...),
 		Options: openapi3filter.Options{
 			AuthenticationFunc: bearerAuthenticator(auth),
 			// The generated handler binds the value that was validated, never
@@ -202,12 +240,54 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.fastPath = fastPath
 	rest := e.Group(BasePath, checked)
-	s.handlers = &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec, faults: faultRules}
+	s.handlers = &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec, faults: faultRules, metrics: s.metrics}
+	// The strict middleware is told the operation by its Go name.
+	if _, ok := reflect.TypeFor[apiserver.StrictServerInterface]().MethodByName(goName("login")); !ok {
+		return nil, fmt.Errorf("server: operation login has no strict handler %s", goName("login"))
+	}
 	// Faults come after the token, the request's checks and the binding of
 	// its body, on either path: they only meet requests that are accepted.
-	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{s.injectFaults}))
+	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{
+		s.injectFaults,
+		func(f strictHandler, operationID string) strictHandler {
+			if operationID == goName("login") {
+				return s.throttleLogins(f)
+			}
+			return f
+		},
+	}))
 	return s, nil
 }
+
+// goName is the Go name oapi-codegen gives an operation id: login is Login.
+func goName(operationID string) string {
+	if operationID == "" {
+		return ""
+	}
+	return strings.ToUpper(operationID[:1]) + operationID[1:]
+}
+
+// countRefusal returns check, counting its refusals as refusals by limit.
+func countRefusal[T any](s *Server, limit string, check func(T) error) func(T) error {
+	return func(v T) error {
+		err := check(v)
+		if err != nil {
+			s.metrics.Refused(limit)
+		}
+		return err
+	}
+}
+
+// strictHandler is a generated strict handler, as its middleware sees it.
+type strictHandler = apiserver.StrictHandlerFunc
+
+// Metrics returns the registry of the server's Prometheus metrics, Go's
+// runtime metrics included, for a scrape handler (promhttp.HandlerFor) and
+// for collectors of the program that serves it.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics.Registry }
+
+// RefuseConnection counts a connection closed at the connection cap.
+func (s *Server) RefuseConnection() { s.metrics.Refused(metrics.LimitConnections) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
@@ -222,8 +302,8 @@ func (s *Server) Limits() Limits { return s.limits }
 // newStore returns cfg.Store, or makes the MemoryStore that cfg describes.
 func newStore(cfg Config) (Store, error) {
 	if cfg.Store != nil {
-		if cfg.Sessions != nil || cfg.MaxRecordedMessages != 0 {
-			return nil, errors.New("server: Sessions and MaxRecordedMessages configure the store New makes; leave them unset with Store")
+		if cfg.Sessions != nil || cfg.MaxRecordedMessages != 0 || cfg.MaxRecordedBytes != 0 {
+			return nil, errors.New("server: Sessions, MaxRecordedMessages and MaxRecordedBytes configure the store New makes; leave them unset with Store")
 		}
 		return cfg.Store, nil
 	}
@@ -234,6 +314,13 @@ func newStore(cfg Config) (Store, error) {
 	if maxMessages == 0 {
 		maxMessages = DefaultMaxRecordedMessages
 	}
+	if cfg.MaxRecordedBytes < 0 {
+		return nil, fmt.Errorf("server: MaxRecordedBytes must not be negative: %d", cfg.MaxRecordedBytes)
+	}
+	maxBytes := cfg.MaxRecordedBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxRecordedBytes
+	}
 	sessions := cfg.Sessions
 	if sessions == nil {
 		var err error
@@ -241,5 +328,5 @@ func newStore(cfg Config) (Store, error) {
 			return nil, err
 		}
 	}
-	return inventory.NewMemoryStore(sessions, maxMessages), nil
+	return inventory.NewMemoryStore(sessions, maxMessages, maxBytes), nil
 }

@@ -72,10 +72,21 @@ func TestNewLimits(t *testing.T) {
 		limits server.Limits
 		want   server.Limits
 	}{
-		{"zero takes defaults", server.Limits{}, server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes, MaxMessageLength: maxLength, MaxSessionIDs: maxItems}},
-		{"configured kept", server.Limits{MaxBodyBytes: 10, MaxMessageLength: 20, MaxSessionIDs: 30}, server.Limits{MaxBodyBytes: 10, MaxMessageLength: 20, MaxSessionIDs: 30}},
-		{"above the spec", server.Limits{MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2}, server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes, MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2}},
-		{"some zero", server.Limits{MaxSessionIDs: 3}, server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes, MaxMessageLength: maxLength, MaxSessionIDs: 3}},
+		{"zero takes defaults", server.Limits{}, server.Limits{
+			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
+			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength, MaxSessionIDs: maxItems,
+		}},
+		{"configured kept", server.Limits{MaxBodyBytes: 10, MaxAuthBodyBytes: 5, MaxBodyBytesInFlight: 100, MaxMessageLength: 20, MaxSessionIDs: 30}, server.Limits{
+			MaxBodyBytes: 10, MaxAuthBodyBytes: 5, MaxBodyBytesInFlight: 100, MaxMessageLength: 20, MaxSessionIDs: 30,
+		}},
+		{"above the spec", server.Limits{MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2}, server.Limits{
+			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
+			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2,
+		}},
+		{"some zero", server.Limits{MaxSessionIDs: 3}, server.Limits{
+			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
+			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength, MaxSessionIDs: 3,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

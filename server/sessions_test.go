@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/internal/inventory"
 )
 
 // The demo sessions, by a short name.
@@ -142,7 +144,13 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"not JSON", `{"type":`, "not valid JSON: unexpected EOF"},
 		{"a plain string", `desktop_pool_id eq pool-finance`, "not valid JSON: invalid character 'd' looking for beginning of value"},
 		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: unexpected data after the JSON value at byte 42"},
-		{"not UTF-8", "{\"type\":\"Equals\",\"name\":\"id\",\"value\":\"\xff\"}", "not valid JSON: not valid UTF-8 at byte 38"},
+		{"not UTF-8", "{\"type\":\"Equals\",\"name\":\"id\",\"value\":\"\xff\"}", "not valid UTF-8 at byte 38"},
+		// The limits of the reference server.
+		{"too long", `{"type":"Equals","name":"id","value":"` + strings.Repeat("a", inventory.MaxFilterBytes) + `"}`, fmt.Sprintf("%d bytes, over the limit of %d bytes of JSON", inventory.MaxFilterBytes+40, inventory.MaxFilterBytes)},
+		{"too deep", strings.Repeat(`{"type":"Not","filter":`, inventory.MaxFilterDepth) + `{"type":"Equals","name":"id","value":"a"}` + strings.Repeat("}", inventory.MaxFilterDepth),
+			strings.Repeat("/filter", inventory.MaxFilterDepth) + fmt.Sprintf(": filters nested deeper than the limit of %d", inventory.MaxFilterDepth)},
+		{"too many terms", `{"type":"Or","filters":[` + strings.TrimSuffix(strings.Repeat(`{"type":"Equals","name":"id","value":"a"},`, inventory.MaxFilterTerms), ",") + `]}`,
+			fmt.Sprintf("/filters/%d: more filters than the limit of %d", inventory.MaxFilterTerms-1, inventory.MaxFilterTerms)},
 		// Not the spec's SessionFilter.
 		// The spec's example shows what an object would look like.
 		{"a JSON string", `"pool-finance"`, "want a JSON object such as " + example + ", not a string"},

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 
@@ -395,7 +396,7 @@ func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
 			for _, k := range tt.want {
 				want = append(want, withSequence(delivery("s"+k.text[:1], k.text), k.seq))
 			}
-			got := store.Delivered("")
+			got := allDelivered(store, "")
 			if diff := cmp.Diff(model.DeliveredMessages{Messages: want, Evicted: tt.wantEvicted}, got); diff != "" {
 				t.Errorf("Delivered(\"\") (-want +got):\n%s", diff)
 			}
@@ -406,7 +407,7 @@ func TestMemoryStoreEvictsOldestFirst(t *testing.T) {
 					wantA = append(wantA, m)
 				}
 			}
-			if diff := cmp.Diff(model.DeliveredMessages{Messages: wantA, Evicted: tt.wantEvicted}, store.Delivered("sa")); diff != "" {
+			if diff := cmp.Diff(model.DeliveredMessages{Messages: wantA, Evicted: tt.wantEvicted}, allDelivered(store, "sa")); diff != "" {
 				t.Errorf("Delivered(sa) (-want +got):\n%s", diff)
 			}
 		})
@@ -421,7 +422,7 @@ func TestMemoryStoreDefaultCap(t *testing.T) {
 		batch[i] = delivery("a", "m")
 	}
 	store.Record(batch)
-	got := store.Delivered("")
+	got := allDelivered(store, "")
 	if len(got.Messages) != server.DefaultMaxRecordedMessages || got.Evicted != 1 {
 		t.Fatalf("kept %d, evicted %d; want %d kept and 1 evicted", len(got.Messages), got.Evicted, server.DefaultMaxRecordedMessages)
 	}
@@ -476,7 +477,7 @@ func TestMemoryStoreConcurrentEviction(t *testing.T) {
 	for range readers {
 		readersDone.Go(func() {
 			for {
-				if problem := checkSnapshot(store.Delivered("")); problem != "" {
+				if problem := checkSnapshot(allDelivered(store, "")); problem != "" {
 					t.Errorf("snapshot: %s", problem)
 					return
 				}
@@ -492,7 +493,7 @@ func TestMemoryStoreConcurrentEviction(t *testing.T) {
 	close(stop)
 	readersDone.Wait()
 
-	final := store.Delivered("")
+	final := allDelivered(store, "")
 	if problem := checkSnapshot(final); problem != "" {
 		t.Errorf("final record: %s", problem)
 	}
@@ -500,4 +501,11 @@ func TestMemoryStoreConcurrentEviction(t *testing.T) {
 	if got := final.Evicted + int64(len(final.Messages)); got != total || len(final.Messages) != maxMessages {
 		t.Errorf("kept %d + evicted %d = %d, want %d kept of %d", len(final.Messages), final.Evicted, got, maxMessages, total)
 	}
+}
+
+// allDelivered is the whole record of store, or the part of one session, as
+// one page.
+func allDelivered(store *server.MemoryStore, sessionID string) model.DeliveredMessages {
+	page := store.Delivered(server.DeliveredQuery{SessionID: sessionID, Limit: math.MaxInt})
+	return model.DeliveredMessages{Messages: page.Messages, Evicted: page.Evicted}
 }

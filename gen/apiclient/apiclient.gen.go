@@ -127,6 +127,11 @@ type ClientInterface interface {
 	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
 	// names the problem and where it is.
 	//
+	// Limits of the reference server: a filter is at most 32768 bytes of
+	// JSON, nests filters at most 16 deep and holds at most 512 filters in
+	// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+	// limit. Text that is not UTF-8 in any query parameter gets 400.
+	//
 	// Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -401,11 +406,19 @@ type ClientInterface interface {
 	// ListDeliveredMessages List delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Lists the messages the reference server has
-	// delivered since it started (or since the last clear), oldest first.
+	// delivered since it started (or since the last clear), oldest first, one
+	// page at a time.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, over
-	// all sessions): once full, each new delivery evicts the oldest one, and
-	// `evicted` counts them, so that nothing disappears silently.
+	// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+	// `sequence` is greater than `after` (0 unless given). When more follow,
+	// the answer has `next_after`: pass it as `after` for the next page. A
+	// page is written as it is read, so an answer costs the server memory
+	// for one page, whatever the size of the record.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, and
+	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+	// each new delivery evicts the oldest ones, and `evicted` counts them, so
+	// that nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -454,6 +467,11 @@ type ClientInterface interface {
 // `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
 // on it, and every `NotEquals` filter. A malformed filter gets 400 that
 // names the problem and where it is.
+//
+// Limits of the reference server: a filter is at most 32768 bytes of
+// JSON, nests filters at most 16 deep and holds at most 512 filters in
+// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+// limit. Text that is not UTF-8 in any query parameter gets 400.
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
 func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -929,11 +947,19 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // ListDeliveredMessages List delivered messages (reference server only)
 //
 // Not part of Horizon's API. Lists the messages the reference server has
-// delivered since it started (or since the last clear), oldest first.
+// delivered since it started (or since the last clear), oldest first, one
+// page at a time.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, over
-// all sessions): once full, each new delivery evicts the oldest one, and
-// `evicted` counts them, so that nothing disappears silently.
+// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+// `sequence` is greater than `after` (0 unless given). When more follow,
+// the answer has `next_after`: pass it as `after` for the next page. A
+// page is written as it is read, so an answer costs the server memory
+// for one page, whatever the size of the record.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, and
+// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+// each new delivery evicts the oldest ones, and `evicted` counts them, so
+// that nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1546,6 +1572,30 @@ func NewListDeliveredMessagesRequest(server string, params *ListDeliveredMessage
 
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -1666,6 +1716,11 @@ type ClientWithResponsesInterface interface {
 	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
 	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
 	// names the problem and where it is.
+	//
+	// Limits of the reference server: a filter is at most 32768 bytes of
+	// JSON, nests filters at most 16 deep and holds at most 512 filters in
+	// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+	// limit. Text that is not UTF-8 in any query parameter gets 400.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1961,11 +2016,19 @@ type ClientWithResponsesInterface interface {
 	// ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 	//
 	// Not part of Horizon's API. Lists the messages the reference server has
-	// delivered since it started (or since the last clear), oldest first.
+	// delivered since it started (or since the last clear), oldest first, one
+	// page at a time.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, over
-	// all sessions): once full, each new delivery evicts the oldest one, and
-	// `evicted` counts them, so that nothing disappears silently.
+	// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+	// `sequence` is greater than `after` (0 unless given). When more follow,
+	// the answer has `next_after`: pass it as `after` for the next page. A
+	// page is written as it is read, so an answer costs the server memory
+	// for one page, whatever the size of the record.
+	//
+	// The record is bounded (`-max-recorded-messages`, default 100000, and
+	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+	// each new delivery evicts the oldest ones, and `evicted` counts them, so
+	// that nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3556,6 +3619,11 @@ func (r GetSpecJSONResponse) ContentType() string {
 // on it, and every `NotEquals` filter. A malformed filter gets 400 that
 // names the problem and where it is.
 //
+// Limits of the reference server: a filter is at most 32768 bytes of
+// JSON, nests filters at most 16 deep and holds at most 512 filters in
+// all (each `And`, `Or` and `Not` counts too); past one, 400 names the
+// limit. Text that is not UTF-8 in any query parameter gets 400.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /inventory/v1/sessions (the `ListSessions` operationId).
@@ -3970,11 +4038,19 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 // ListDeliveredMessagesWithResponse List delivered messages (reference server only)
 //
 // Not part of Horizon's API. Lists the messages the reference server has
-// delivered since it started (or since the last clear), oldest first.
+// delivered since it started (or since the last clear), oldest first, one
+// page at a time.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, over
-// all sessions): once full, each new delivery evicts the oldest one, and
-// `evicted` counts them, so that nothing disappears silently.
+// Paging: at most `limit` messages (100 unless given, 1000 at most) whose
+// `sequence` is greater than `after` (0 unless given). When more follow,
+// the answer has `next_after`: pass it as `after` for the next page. A
+// page is written as it is read, so an answer costs the server memory
+// for one page, whatever the size of the record.
+//
+// The record is bounded (`-max-recorded-messages`, default 100000, and
+// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
+// each new delivery evicts the oldest ones, and `evicted` counts them, so
+// that nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //

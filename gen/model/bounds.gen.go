@@ -14,6 +14,8 @@ const (
 	DeliveredMessageSequenceMinimum = 1
 	// DeliveredMessagesEvictedMinimum is from components.schemas.DeliveredMessages.properties.evicted minimum.
 	DeliveredMessagesEvictedMinimum = 0
+	// DeliveredMessagesNextAfterMinimum is from components.schemas.DeliveredMessages.properties.next_after minimum.
+	DeliveredMessagesNextAfterMinimum = 1
 	// FaultHitsMinimum is from components.schemas.Fault.properties.hits minimum.
 	FaultHitsMinimum = 0
 	// FaultRuleDelayMaxMsMaximum is from components.schemas.FaultRule.properties.delay_max_ms maximum.
@@ -54,6 +56,12 @@ const (
 	FaultRuleUsernameMinLength = 1
 	// HealthSessionsMinimum is from components.schemas.Health.properties.sessions minimum.
 	HealthSessionsMinimum = 0
+	// ListDeliveredMessagesAfterMinimum is from GET /refserver/v1/messages, query parameter "after" minimum.
+	ListDeliveredMessagesAfterMinimum = 0
+	// ListDeliveredMessagesLimitMaximum is from GET /refserver/v1/messages, query parameter "limit" maximum.
+	ListDeliveredMessagesLimitMaximum = 1000
+	// ListDeliveredMessagesLimitMinimum is from GET /refserver/v1/messages, query parameter "limit" minimum.
+	ListDeliveredMessagesLimitMinimum = 1
 	// ListDeliveredMessagesSessionIDMinLength is from GET /refserver/v1/messages, query parameter "session_id" minLength.
 	ListDeliveredMessagesSessionIDMinLength = 1
 	// ListSessionsPageMinimum is from GET /inventory/v1/sessions, query parameter "page" minimum.

@@ -566,7 +566,7 @@ type DeliveredMessage struct {
 // DeliveredMessageMessageType defines model for DeliveredMessage.MessageType.
 type DeliveredMessageMessageType string
 
-// DeliveredMessages defines model for DeliveredMessages.
+// DeliveredMessages A page of the record of delivered messages.
 type DeliveredMessages struct {
 	// Evicted How many delivered messages the server has dropped from its record,
 	// oldest first, to stay within its cap since it started. It counts all
@@ -574,6 +574,10 @@ type DeliveredMessages struct {
 	// reset it. Dropped messages keep their sequence numbers: none is reused.
 	Evicted  int64              `json:"evicted"`
 	Messages []DeliveredMessage `json:"messages"`
+
+	// NextAfter Present when more messages follow this page: the `sequence` of its
+	// last message, to pass as `after` for the next page.
+	NextAfter *int64 `json:"next_after,omitempty"`
 }
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
@@ -839,7 +843,7 @@ type OpenAPIDocument struct {
 
 		// Version The version of the contract.
 		//
-		// Example: 9.1.0
+		// Example: 9.2.0
 		Version string `json:"version"`
 	} `json:"info"`
 
@@ -1144,6 +1148,13 @@ type ListSessionsParams struct {
 type ListDeliveredMessagesParams struct {
 	// SessionID Only the messages delivered to this session.
 	SessionID *string `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// Limit The most messages in the answer, 1 to 1000; 100 unless given.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After Only messages whose `sequence` is greater: the `next_after` of the
+	// previous page. 0 unless given.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // SendMessageToSessionsJSONRequestBody defines body for SendMessageToSessions for application/json ContentType.

@@ -23,6 +23,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
 )
@@ -56,6 +59,11 @@ type options struct {
 	tlsCertOut        string
 	limits            server.Limits
 	maxRecorded       int
+	maxRecordedBytes  int64
+	loginThrottle     server.LoginThrottle
+	maxConnections    int
+	maxStreams        int
+	metricsAddr       string
 	maxHeaderBytes    int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
@@ -90,8 +98,25 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
 	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
 	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
+	o.limits.MaxAuthBodyBytes = server.DefaultMaxAuthBodyBytes
+	fs.Var(nonNegative[int64]{&o.limits.MaxAuthBodyBytes}, "max-auth-body-bytes", "largest body of a login, refresh or logout, in `bytes` (413 above)")
+	o.limits.MaxBodyBytesInFlight = server.DefaultMaxBodyBytesInFlight
+	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it)")
 	o.maxRecorded = server.DefaultMaxRecordedMessages
 	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
+	o.maxRecordedBytes = server.DefaultMaxRecordedBytes
+	fs.Var(nonNegative[int64]{&o.maxRecordedBytes}, "max-recorded-bytes", "most `bytes` of delivered messages kept for inspection (each counted with its own copy of its texts); the oldest are evicted first")
+	throttle := true
+	fs.BoolVar(&throttle, "login-throttle", true, "throttle failed logins per account and per client address (false: off)")
+	o.loginThrottle.PerUser, o.loginThrottle.PerAddress = server.DefaultLoginFailuresPerUser, server.DefaultLoginFailuresPerAddress
+	o.loginThrottle.Window = server.DefaultLoginFailureWindow
+	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once before 429, a `count`")
+	fs.Var(positive{&o.loginThrottle.PerAddress}, "login-failures-per-address", "failed logins a client address may have at once before 429, a `count`")
+	fs.Var(positiveDuration{&o.loginThrottle.Window}, "login-failure-window", "the time in which that many failures are allowed: one try is regained every window / count (a `duration`)")
+	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the longest idle one is closed (0: the open-file limit less 64, at most 10000)")
+	o.maxStreams = defaultMaxStreams
+	fs.Var(positive{&o.maxStreams}, "max-concurrent-streams", "most HTTP/2 streams at once on one connection, a `count`")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`host:port`/metrics, without a token (empty: off); keep it on loopback or a private network")
 	o.maxHeaderBytes = http.DefaultMaxHeaderBytes
 	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
 	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
@@ -131,6 +156,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
+	o.loginThrottle.Off = !throttle
 	return o, o.check()
 }
 
@@ -153,6 +179,7 @@ func (o options) check() error {
 // variable are checked alike.
 type (
 	nonNegative[T int | int64] struct{ p *T }
+	positive                   struct{ p *int }
 	positiveDuration           struct{ p *time.Duration }
 	oneOf                      struct {
 		p       *string
@@ -173,6 +200,22 @@ func (v nonNegative[T]) Set(s string) error {
 		return errors.New("want a whole number, 0 or more")
 	}
 	*v.p = T(n)
+	return nil
+}
+
+func (v positive) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v positive) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return errors.New("want a whole number, 1 or more")
+	}
+	*v.p = n
 	return nil
 }
 
@@ -223,6 +266,42 @@ type refServer interface {
 	http.Handler
 	Limits() server.Limits
 	FastPath() model.FastPathStatus
+	Metrics() *prometheus.Registry
+	RefuseConnection()
+}
+
+// defaultMaxStreams is -max-concurrent-streams unless given: Go's own default.
+const defaultMaxStreams = 250
+
+// serveMetrics serves the registry's metrics at http://addr/metrics until
+// the returned stop is called. It says where on stdout.
+func serveMetrics(ctx context.Context, addr string, registry *prometheus.Registry, logger *slog.Logger, stdout io.Writer) (stop func(), err error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.WithoutCancel(ctx), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), MaxRequestsInFlight: 4, Timeout: 10 * time.Second,
+	}))
+	metricsServer := &http.Server{
+		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 15 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Prometheus metrics on http://%s/metrics\n", l.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := metricsServer.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server stopped", "error", err)
+		}
+	}()
+	return func() {
+		_ = metricsServer.Close()
+		<-done
+	}, nil
 }
 
 // newServer builds the server run serves.
@@ -256,6 +335,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		Token:               o.token,
 		Limits:              o.limits,
 		MaxRecordedMessages: o.maxRecorded,
+		MaxRecordedBytes:    o.maxRecordedBytes,
+		LoginThrottle:       o.loginThrottle,
 		Logger:              logger,
 		AccessTokenTTL:      o.accessTokenTTL,
 		RefreshTokenTTL:     o.refreshTokenTTL,
@@ -310,18 +391,28 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		tlsConfig = serverTLSConfig(cert)
 	}
 
 	// Not cancelled by ctx: a signal during start-up ends in the graceful
 	// shutdown below, not in a listen error.
 	var lc net.ListenConfig
-	listener, err := lc.Listen(context.WithoutCancel(ctx), "tcp", o.addr)
+	tcpListener, err := lc.Listen(context.WithoutCancel(ctx), "tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
+	maxConnections := o.maxConnections
+	if maxConnections == 0 {
+		maxConnections = defaultMaxConnections()
+	}
+	listener := newConnLimit(tcpListener, maxConnections, srv.RefuseConnection)
+	srv.Metrics().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "refserver", Name: "connections_open", Help: "Connections open, of at most -max-connections.",
+	}, func() float64 { return float64(listener.Open()) }))
 	httpServer := &http.Server{
 		Handler:           srv,
+		ConnState:         listener.connState,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: o.maxStreams},
 		ReadHeaderTimeout: o.readHeaderTimeout,
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,
@@ -356,8 +447,18 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	limits := srv.Limits()
 	logger.Info("serving", "addr", listener.Addr().String(), "scheme", scheme, "data", dataSource(o.dataFile),
 		"users", len(cfg.Users), "access_token_ttl", o.accessTokenTTL, "refresh_token_ttl", o.refreshTokenTTL,
-		"max_body_bytes", limits.MaxBodyBytes, "max_message_length", limits.MaxMessageLength,
-		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded, "fault_rules", len(cfg.Faults))
+		"max_body_bytes", limits.MaxBodyBytes, "max_auth_body_bytes", limits.MaxAuthBodyBytes,
+		"max_body_bytes_in_flight", limits.MaxBodyBytesInFlight, "max_message_length", limits.MaxMessageLength,
+		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded, "max_recorded_bytes", o.maxRecordedBytes,
+		"max_connections", maxConnections, "max_concurrent_streams", o.maxStreams, "login_throttle", !o.loginThrottle.Off, "fault_rules", len(cfg.Faults))
+
+	if o.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(ctx, o.metricsAddr, srv.Metrics(), logger, stdout)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() {

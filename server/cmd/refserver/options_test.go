@@ -18,9 +18,18 @@ import (
 // defaultOptions are the documented defaults of the flags.
 func defaultOptions() options {
 	return options{
-		addr:              "127.0.0.1:8080",
-		limits:            server.Limits{MaxBodyBytes: server.DefaultMaxBodyBytes},
-		maxRecorded:       server.DefaultMaxRecordedMessages,
+		addr: "127.0.0.1:8080",
+		limits: server.Limits{
+			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
+			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight,
+		},
+		maxRecorded:      server.DefaultMaxRecordedMessages,
+		maxRecordedBytes: server.DefaultMaxRecordedBytes,
+		loginThrottle: server.LoginThrottle{
+			PerUser: server.DefaultLoginFailuresPerUser, PerAddress: server.DefaultLoginFailuresPerAddress,
+			Window: server.DefaultLoginFailureWindow,
+		},
+		maxStreams:        defaultMaxStreams,
 		maxHeaderBytes:    http.DefaultMaxHeaderBytes,
 		accessTokenTTL:    server.DefaultAccessTokenTTL,
 		refreshTokenTTL:   server.DefaultRefreshTokenTTL,
@@ -56,13 +65,19 @@ func TestParseOptions(t *testing.T) {
 				"-read-header-timeout", "1s", "-read-timeout", "2s", "-write-timeout", "3s",
 				"-idle-timeout", "4s", "-shutdown-timeout", "5s", "-log-level", "DEBUG", "-log-format", "json",
 				"-access-token-ttl", "10m", "-refresh-token-ttl", "1h", "-tls-cert", "c.pem", "-tls-key", "k.pem",
+				"-max-auth-body-bytes", "512", "-max-body-bytes-in-flight", "4096", "-max-recorded-bytes", "1000",
+				"-login-throttle=false", "-login-failures-per-user", "2", "-login-failures-per-address", "3", "-login-failure-window", "10s",
+				"-max-connections", "50", "-max-concurrent-streams", "8", "-metrics-addr", "127.0.0.1:9100",
 			},
 			nil,
 			func(o *options) {
 				o.addr, o.token, o.dataFile = ":9443", "t0k", "inv.json"
 				o.accessTokenTTL, o.refreshTokenTTL = 10*time.Minute, time.Hour
 				o.tlsCert, o.tlsKey = "c.pem", "k.pem"
-				o.limits = server.Limits{MaxBodyBytes: 1024, MaxMessageLength: 50, MaxSessionIDs: 7}
+				o.limits = server.Limits{MaxBodyBytes: 1024, MaxAuthBodyBytes: 512, MaxBodyBytesInFlight: 4096, MaxMessageLength: 50, MaxSessionIDs: 7}
+				o.maxRecordedBytes = 1000
+				o.loginThrottle = server.LoginThrottle{Off: true, PerUser: 2, PerAddress: 3, Window: 10 * time.Second}
+				o.maxConnections, o.maxStreams, o.metricsAddr = 50, 8, "127.0.0.1:9100"
 				o.maxRecorded, o.maxHeaderBytes = 9, 8192
 				o.readHeaderTimeout, o.readTimeout, o.writeTimeout = time.Second, 2*time.Second, 3*time.Second
 				o.idleTimeout, o.shutdownTimeout = 4*time.Second, 5*time.Second
@@ -79,12 +94,14 @@ func TestParseOptions(t *testing.T) {
 				"REFSERVER_SHUTDOWN_TIMEOUT": "9s", "REFSERVER_LOG_LEVEL": "WARN", "REFSERVER_LOG_FORMAT": "json",
 				"REFSERVER_ACCESS_TOKEN_TTL": "5m", "REFSERVER_REFRESH_TOKEN_TTL": "3h",
 				"REFSERVER_TLS": "true", "REFSERVER_TLS_CERT_OUT": "out.pem",
+				"REFSERVER_LOGIN_THROTTLE": "false", "REFSERVER_METRICS_ADDR": "127.0.0.1:9101",
 			},
 			func(o *options) {
 				o.addr, o.token, o.dataFile = "0.0.0.0:8443", "env-token", "env.json"
 				o.accessTokenTTL, o.refreshTokenTTL = 5*time.Minute, 3*time.Hour
 				o.tls, o.tlsCertOut = true, "out.pem"
-				o.limits = server.Limits{MaxBodyBytes: 2048, MaxMessageLength: 60, MaxSessionIDs: 8}
+				o.limits.MaxBodyBytes, o.limits.MaxMessageLength, o.limits.MaxSessionIDs = 2048, 60, 8
+				o.loginThrottle.Off, o.metricsAddr = true, "127.0.0.1:9101"
 				o.maxRecorded, o.maxHeaderBytes = 10, 16384
 				o.shutdownTimeout, o.logLevel, o.logFormat = 9*time.Second, slog.LevelWarn, "json"
 			},

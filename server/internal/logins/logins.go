@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hzkit/sendmessage/gen/model"
@@ -67,13 +68,32 @@ type Service interface {
 	// Logout ends the login of refreshToken and revokes all its tokens; a
 	// *RefreshTokenError says why it does not, when the token does not work.
 	Logout(refreshToken string) error
-	// Authorize says whether accessToken may call a protected operation.
-	Authorize(accessToken string) error
+	// Authorize says whether accessToken may call a protected operation,
+	// and returns what it was granted, to be checked again later.
+	Authorize(accessToken string) (Grant, error)
 	// CheckCredentials returns the error Login would, without logging in.
 	CheckCredentials(username, domain, password string) error
 	// CheckRefreshToken returns the error Refresh and Logout would, without
 	// acting.
 	CheckRefreshToken(refreshToken string) error
+}
+
+// Grant is what an access token allowed when it was presented. Live says
+// whether it still does: a logout, a refresh that retires the token, or its
+// expiry ends it. The zero Grant is the static token's, which never ends.
+type Grant struct{ access *accessGrant }
+
+// Live reports whether the grant still holds at now. It takes no lock.
+func (g Grant) Live(now time.Time) bool {
+	if g.access == nil {
+		return true
+	}
+	return !g.access.revoked.Load() && !g.access.login.ended.Load() && now.Before(g.access.expires)
+}
+
+// Ended is !Live(now()), reading the clock only for a grant that can end.
+func (g Grant) Ended(now func() time.Time) bool {
+	return g.access != nil && !g.Live(now())
 }
 
 type digest = [sha256.Size]byte
@@ -85,6 +105,8 @@ type login struct {
 	refreshCode digest
 	expires     time.Time
 	accessCodes []digest // oldest first
+	// ended is set when the login ends, for grants checked without the lock.
+	ended atomic.Bool
 }
 
 // Bounds on what one user can make the server remember: a user's oldest
@@ -98,6 +120,9 @@ const (
 type accessGrant struct {
 	login   *login
 	expires time.Time
+	// revoked is set when the token is retired, for grants checked without
+	// the lock.
+	revoked atomic.Bool
 }
 
 // Memory keeps logins in memory. Tokens are stored as SHA-256 digests,
@@ -114,7 +139,7 @@ type Memory struct {
 	mu        sync.Mutex
 	logins    map[digest]*login   // by the refresh token's digest
 	byUser    map[string][]*login // by UserKey, oldest first; may hold ended logins
-	access    map[digest]accessGrant
+	access    map[digest]*accessGrant
 	lastSweep time.Time
 }
 
@@ -143,7 +168,7 @@ func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL 
 		signingKey: make([]byte, 32),
 		logins:     map[digest]*login{},
 		byUser:     map[string][]*login{},
-		access:     map[digest]accessGrant{},
+		access:     map[digest]*accessGrant{},
 	}
 	if staticToken != "" {
 		d := sha256.Sum256([]byte(staticToken))
@@ -278,18 +303,27 @@ func (a *Memory) refusal(refreshToken string, now time.Time) error {
 
 // end forgets l and every access token of it. a.mu must be held.
 func (a *Memory) end(l *login) {
+	l.ended.Store(true)
 	delete(a.logins, l.refreshCode)
 	for _, c := range l.accessCodes {
-		delete(a.access, c)
+		a.revoke(c)
 	}
 	l.accessCodes = nil
 }
 
+// revoke forgets the access token of code. a.mu must be held.
+func (a *Memory) revoke(code digest) {
+	if grant, ok := a.access[code]; ok {
+		grant.revoked.Store(true)
+		delete(a.access, code)
+	}
+}
+
 // Authorize implements Service.
-func (a *Memory) Authorize(accessToken string) error {
+func (a *Memory) Authorize(accessToken string) (Grant, error) {
 	code := sha256.Sum256([]byte(accessToken))
 	if a.static != nil && subtle.ConstantTimeCompare(code[:], a.static[:]) == 1 {
-		return nil
+		return Grant{}, nil
 	}
 	now := a.now()
 	a.mu.Lock()
@@ -297,11 +331,11 @@ func (a *Memory) Authorize(accessToken string) error {
 	grant, ok := a.access[code]
 	switch {
 	case !ok:
-		return errUnknownAccessToken
+		return Grant{}, errUnknownAccessToken
 	case !now.Before(grant.expires):
-		return errExpiredAccessToken
+		return Grant{}, errExpiredAccessToken
 	}
-	return nil
+	return Grant{access: grant}, nil
 }
 
 // issueAccess makes an access token for l. a.mu must be held.
@@ -316,10 +350,10 @@ func (a *Memory) issueAccess(l *login, now time.Time) (string, error) {
 	}
 	code := sha256.Sum256([]byte(token))
 	if len(l.accessCodes) >= maxAccessPerLogin {
-		delete(a.access, l.accessCodes[0])
+		a.revoke(l.accessCodes[0])
 		l.accessCodes = l.accessCodes[1:]
 	}
-	a.access[code] = accessGrant{login: l, expires: expires}
+	a.access[code] = &accessGrant{login: l, expires: expires}
 	l.accessCodes = append(l.accessCodes, code)
 	return token, nil
 }
@@ -337,11 +371,12 @@ func (a *Memory) sweep(now time.Time) {
 			if grant, ok := a.access[c]; ok && now.Before(grant.expires) && now.Before(l.expires) {
 				live = append(live, c)
 			} else {
-				delete(a.access, c)
+				a.revoke(c)
 			}
 		}
 		l.accessCodes = live
 		if !now.Before(l.expires) {
+			l.ended.Store(true)
 			delete(a.logins, code)
 		}
 	}

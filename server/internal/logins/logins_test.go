@@ -39,13 +39,13 @@ func TestLoginsPerUserAreBounded(t *testing.T) {
 	if n := len(a.logins); n != maxLoginsPerUser {
 		t.Errorf("logins kept = %d, want %d", n, maxLoginsPerUser)
 	}
-	if err := a.Authorize(firstAccess); !errors.Is(err, errUnknownAccessToken) {
+	if _, err := a.Authorize(firstAccess); !errors.Is(err, errUnknownAccessToken) {
 		t.Errorf("oldest login's access token: %v, want it ended", err)
 	}
 	if _, err := a.Refresh(firstRefresh); !errors.Is(err, ErrLoggedOutRefreshToken) {
 		t.Errorf("oldest login's refresh token: %v, want it ended", err)
 	}
-	if err := a.Authorize(lastAccess); err != nil {
+	if _, err := a.Authorize(lastAccess); err != nil {
 		t.Errorf("newest login: %v", err)
 	}
 }
@@ -67,10 +67,10 @@ func TestAccessTokensPerLoginAreBounded(t *testing.T) {
 	if n := len(a.access); n != maxAccessPerLogin {
 		t.Errorf("access tokens kept = %d, want %d", n, maxAccessPerLogin)
 	}
-	if err := a.Authorize(firstAccess); !errors.Is(err, errUnknownAccessToken) {
+	if _, err := a.Authorize(firstAccess); !errors.Is(err, errUnknownAccessToken) {
 		t.Errorf("oldest access token: %v, want it retired", err)
 	}
-	if err := a.Authorize(lastAccess); err != nil {
+	if _, err := a.Authorize(lastAccess); err != nil {
 		t.Errorf("newest access token: %v", err)
 	}
 	if err := a.Logout(refresh); err != nil {
@@ -153,5 +153,57 @@ func TestRefreshTokenRefusals(t *testing.T) {
 	var refused *RefreshTokenError
 	if !errors.As(ErrLoggedOutRefreshToken, &refused) || refused.Key() != "refresh.token.logged.out" {
 		t.Errorf("key = %q", refused.Key())
+	}
+}
+
+// A grant taken when a token was presented stops holding when its login is
+// logged out, when a refresh retires its token, and when the token expires;
+// the static token's never stops.
+func TestGrantEndsWithItsToken(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	a, err := New("static", []model.ReferenceUser{{Username: "admin", Domain: "EXAMPLE", Password: "pw"}},
+		time.Minute, time.Hour, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := a.Authorize("static")
+	if err != nil || !static.Live(now.Add(1000*time.Hour)) {
+		t.Fatalf("static grant: %v, live %v", err, static.Live(now))
+	}
+
+	access, refresh, err := a.Login("admin", "EXAMPLE", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant, err := a.Authorize(access)
+	if err != nil || !grant.Live(now) {
+		t.Fatalf("fresh grant: %v, live %v", err, grant.Live(now))
+	}
+	if grant.Live(now.Add(time.Minute)) {
+		t.Error("grant live once its token expired")
+	}
+	if err := a.Logout(refresh); err != nil {
+		t.Fatal(err)
+	}
+	if grant.Live(now) {
+		t.Error("grant live after logout")
+	}
+
+	first, refresh, err := a.Login("admin", "EXAMPLE", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	retired, err := a.Authorize(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxAccessPerLogin {
+		if _, err := a.Refresh(refresh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if retired.Live(now) {
+		t.Error("grant live after a refresh retired its token")
 	}
 }
