@@ -33,9 +33,9 @@ type MessageType string
 
 // The message types the API accepts, as Horizon spells them.
 const (
-	MessageInfo    MessageType = "INFO"
-	MessageWarning MessageType = "WARNING"
-	MessageError   MessageType = "ERROR"
+	MessageInfo    MessageType = MessageType(model.SessionSendMessageSpecMessageTypeINFO)
+	MessageWarning MessageType = MessageType(model.SessionSendMessageSpecMessageTypeWARNING)
+	MessageError   MessageType = MessageType(model.SessionSendMessageSpecMessageTypeERROR)
 )
 
 // Valid reports whether t is a message type the API accepts.

@@ -128,15 +128,15 @@ type HorizonClient struct {
 // HorizonClientType is the kind of Horizon Client a session is used from.
 type HorizonClientType string
 
-// The client types, as Horizon sends them.
+// The client types, as the spec defines them.
 const (
-	ClientWindows    HorizonClientType = "WINDOWS"
-	ClientMac        HorizonClientType = "MAC"
-	ClientHTMLAccess HorizonClientType = "HTMLACCESS"
-	ClientLinux      HorizonClientType = "LINUX"
-	ClientIOS        HorizonClientType = "IOS"
-	ClientAndroid    HorizonClientType = "ANDROID"
-	ClientOther      HorizonClientType = "OTHER"
+	ClientWindows    HorizonClientType = HorizonClientType(model.ClientDataTypeWINDOWS)
+	ClientMac        HorizonClientType = HorizonClientType(model.ClientDataTypeMAC)
+	ClientHTMLAccess HorizonClientType = HorizonClientType(model.ClientDataTypeHTMLACCESS)
+	ClientLinux      HorizonClientType = HorizonClientType(model.ClientDataTypeLINUX)
+	ClientIOS        HorizonClientType = HorizonClientType(model.ClientDataTypeIOS)
+	ClientAndroid    HorizonClientType = HorizonClientType(model.ClientDataTypeANDROID)
+	ClientOther      HorizonClientType = HorizonClientType(model.ClientDataTypeOTHER)
 )
 
 // Valid reports whether t is a client type the API defines.
@@ -159,11 +159,11 @@ type SecurityGateway struct {
 // GatewayLocation says which clients a security gateway serves.
 type GatewayLocation string
 
-// The gateway locations, as Horizon sends them.
+// The gateway locations, as the spec defines them.
 const (
-	GatewayExternal GatewayLocation = "EXTERNAL"
-	GatewayInternal GatewayLocation = "INTERNAL"
-	GatewayUnknown  GatewayLocation = "UNKNOWN"
+	GatewayExternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationEXTERNAL)
+	GatewayInternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationINTERNAL)
+	GatewayUnknown  GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationUNKNOWN)
 )
 
 // Valid reports whether l is a gateway location the API defines.
@@ -173,14 +173,14 @@ func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation
 // Equals("session_state", SessionConnected).
 type SessionState string
 
-// The session states, as Horizon sends them.
+// The session states, as the spec defines them.
 const (
 	// SessionConnected: a Horizon Client is connected and can show messages.
-	SessionConnected SessionState = "CONNECTED"
+	SessionConnected SessionState = SessionState(model.SessionInfoSessionStateCONNECTED)
 	// SessionDisconnected: no client is connected.
-	SessionDisconnected SessionState = "DISCONNECTED"
+	SessionDisconnected SessionState = SessionState(model.SessionInfoSessionStateDISCONNECTED)
 	// SessionPending: the session is being set up.
-	SessionPending SessionState = "PENDING"
+	SessionPending SessionState = SessionState(model.SessionInfoSessionStatePENDING)
 )
 
 // Valid reports whether s is a state the API defines.
@@ -189,10 +189,10 @@ func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Val
 // SessionType says what a session serves: a whole desktop or applications.
 type SessionType string
 
-// The session types, as Horizon sends them.
+// The session types, as the spec defines them.
 const (
-	DesktopSession     SessionType = "DESKTOP"
-	ApplicationSession SessionType = "APPLICATION"
+	DesktopSession     SessionType = SessionType(model.SessionInfoSessionTypeDESKTOP)
+	ApplicationSession SessionType = SessionType(model.SessionInfoSessionTypeAPPLICATION)
 )
 
 // Valid reports whether t is a session type the API defines.
@@ -201,13 +201,13 @@ func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid
 // SessionProtocol is the display protocol of a session.
 type SessionProtocol string
 
-// The display protocols, as Horizon sends them.
+// The display protocols, as the spec defines them.
 const (
-	ProtocolBlast   SessionProtocol = "BLAST"
-	ProtocolPCoIP   SessionProtocol = "PCOIP"
-	ProtocolRDP     SessionProtocol = "RDP"
-	ProtocolConsole SessionProtocol = "CONSOLE"
-	ProtocolUnknown SessionProtocol = "UNKNOWN"
+	ProtocolBlast   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolBLAST)
+	ProtocolPCoIP   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolPCOIP)
+	ProtocolRDP     SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolRDP)
+	ProtocolConsole SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolCONSOLE)
+	ProtocolUnknown SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolUNKNOWN)
 )
 
 // Valid reports whether p is a protocol the API defines.

@@ -7,8 +7,8 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 )
 
-// TestEnumConstantsAreTheSpecs holds the client's constants, written out so
-// that go doc shows their values, to the enums of the spec.
+// TestEnumConstantsAreTheSpecs holds the client's constants, converted from
+// the generated ones, to the enums of the spec.
 func TestEnumConstantsAreTheSpecs(t *testing.T) {
 	t.Parallel()
 	for _, c := range []client.SessionState{client.SessionConnected, client.SessionDisconnected, client.SessionPending} {
