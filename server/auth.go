@@ -37,8 +37,9 @@ func authorize(auth logins.Service, header string) (logins.Grant, error) {
 	return grant, nil
 }
 
-// bearerAuthenticator checks the spec's bearerAuth scheme for the validator
-// and the fast path. The gate has already authenticated every request to a
+// bearerAuthenticator checks the spec's security schemes (bearerAuth, and
+// operatorToken, which also needs the operator's grant) for the validator
+// and the fast path. The gate has already checked every request to a
 // protected operation before its body is read; the fast path finds the
 // gate's body on the request and takes its word. Any other request (one the
 // validator reads, whose body it has replaced, or one that came some other
@@ -46,10 +47,15 @@ func authorize(auth logins.Service, header string) (logins.Grant, error) {
 func bearerAuthenticator(auth logins.Service) openapi3filter.AuthenticationFunc {
 	return func(_ context.Context, input *openapi3filter.AuthenticationInput) error {
 		req := input.RequestValidationInput.Request
-		if body, ok := req.Body.(*budgetedBody); ok && body.authenticated {
-			return nil
+		grant, err := logins.Grant{}, error(nil)
+		if body, ok := req.Body.(*budgetedBody); ok && !body.r.anonymous {
+			grant = body.r.grant
+		} else if grant, err = authorize(auth, req.Header.Get(echo.HeaderAuthorization)); err != nil {
+			return err
 		}
-		_, err := authorize(auth, req.Header.Get(echo.HeaderAuthorization))
-		return err
+		if input.SecuritySchemeName == operatorScheme && !grant.Operator() {
+			return echo.NewHTTPError(http.StatusForbidden, errNotOperator.Error())
+		}
+		return nil
 	}
 }

@@ -16,6 +16,7 @@ const (
 func DemoSessions() ([]model.SessionInfo, error) { return inventory.DemoSessions() }
 
 // DemoAdministrator returns the demo data's account with the given password.
+// It is the operator: whoever starts the demo gets its password.
 func DemoAdministrator(password string) model.ReferenceUser {
 	return inventory.DemoAdministrator(password)
 }

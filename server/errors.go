@@ -25,6 +25,7 @@ var errorKeys = map[int]string{
 	http.StatusUnauthorized:          "unauthorized",
 	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not.found",
+	http.StatusConflict:              "conflict",
 	http.StatusMethodNotAllowed:      "method.not.allowed",
 	http.StatusRequestTimeout:        "request.timeout",
 	http.StatusRequestEntityTooLarge: "payload.too.large",
@@ -144,7 +145,7 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 		// A body that is not one JSON value in UTF-8 was decoded into another
 		// value than the one sent (U+FFFD for bad bytes): what the validator
 		// says of that value would mislead. strictJSON says what is wrong.
-		if raw, ok := c.Get(rawBodyKey).(*recordingBody); ok && reqErr.RequestBody != nil {
+		if raw := stateOf(c).raw; raw != nil && reqErr.RequestBody != nil {
 			if jsonErr := jsontext.Check(raw.read.Bytes()); jsonErr != nil {
 				return echo.NewHTTPError(http.StatusBadRequest, "request body: "+jsonErr.Error()).SetInternal(reqErr)
 			}

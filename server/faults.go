@@ -44,17 +44,20 @@ func (e *FaultRuleError) Error() string {
 }
 
 // newFaults returns the fault engine for doc, with rules in force.
-func newFaults(doc *openapi3.T, rules []model.FaultRule) (*faults.Engine, map[string]string, error) {
+func newFaults(doc *openapi3.T, rules []model.FaultRule, limits Limits) (*faults.Engine, map[string]string, error) {
 	ops, err := faults.Operations(doc, faultInputs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
-	engine := faults.New(ops)
+	engine := faults.New(ops, faults.Limits{MaxRules: limits.MaxFaultRules, MaxDelay: limits.MaxFaultDelay})
 	for i, rule := range rules {
 		if _, err := engine.Add(rule); err != nil {
 			var ruleErr *faults.RuleError
 			if errors.As(err, &ruleErr) {
 				return nil, nil, &FaultRuleError{Index: i, Pointer: ruleErr.Pointer, Reason: ruleErr.Reason}
+			}
+			if errors.Is(err, faults.ErrFull) {
+				return nil, nil, &FaultRuleError{Index: i, Pointer: "", Reason: fmt.Sprintf("more than %d fault rules (-max-fault-rules)", limits.MaxFaultRules)}
 			}
 			return nil, nil, fmt.Errorf("server: fault rule %d: %w", i, err)
 		}
@@ -108,6 +111,12 @@ func (s *Server) applyFault(c echo.Context, f apiserver.StrictHandlerFunc, reque
 		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 		slog.String("fault_id", d.ID), slog.String("operation", op), slog.String("action", string(d.Action())),
 		slog.Duration("delay", d.Delay))
+	// A read (GET) changes nothing: its answer is made when it is due,
+	// not held finished through the delay.
+	readOnly := req.Method == http.MethodGet || req.Method == http.MethodHead
+	if d.Delay > 0 && readOnly {
+		s.sleep(ctx, d.Delay)
+	}
 	var response any
 	if d.Acts() {
 		c.SetRequest(req.WithContext(context.WithValue(ctx, faultKey{}, d)))
@@ -116,7 +125,7 @@ func (s *Server) applyFault(c echo.Context, f apiserver.StrictHandlerFunc, reque
 			return nil, err
 		}
 	}
-	if d.Delay > 0 {
+	if d.Delay > 0 && !readOnly {
 		// A client that goes away ends the wait: nobody hears the answer.
 		s.sleep(ctx, d.Delay)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
-	"golang.org/x/sync/semaphore"
 
+	"github.com/hzkit/sendmessage/server/internal/admission"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
@@ -23,10 +23,17 @@ type operation struct {
 	id        string
 	metrics   *metrics.Operation
 	protected bool
+	// operatorOnly: the operation takes the operator's credential
+	// (security scheme operatorToken): any other valid token gets 403.
+	operatorOnly bool
 	// bodyLimit is the largest body read; 0 when the spec gives the
 	// operation no body, which is then never read.
 	bodyLimit int64
 }
+
+// operatorScheme is the security scheme of the operations that only the
+// operator may call.
+const operatorScheme = "operatorToken"
 
 // routes finds the operation of a request by echo's route (c.Path()) and
 // method.
@@ -34,9 +41,10 @@ type routes map[string]map[string]*operation
 
 func (r routes) find(path, method string) *operation { return r[path][method] }
 
-// newRoutes reads the operations of doc: which need a token, and how large a
-// body each may have. The operations of tag Auth (login, refresh, logout)
-// carry a name, a password or a token: AuthBodyBytes at most.
+// newRoutes reads the operations of doc: which need a token, and whose, and
+// how large a body each may have. The operations of tag Auth (login,
+// refresh, logout) carry a name, a password or a token: AuthBodyBytes at
+// most.
 func newRoutes(doc *openapi3.T, limits Limits) routes {
 	r := routes{}
 	for path, item := range doc.Paths.Map() {
@@ -50,6 +58,11 @@ func newRoutes(doc *openapi3.T, limits Limits) routes {
 				security = *op.Security
 			}
 			o := &operation{id: op.OperationID, protected: len(security) > 0}
+			for _, requirement := range security {
+				if _, ok := requirement[operatorScheme]; ok {
+					o.operatorOnly = true
+				}
+			}
 			if op.RequestBody != nil {
 				o.bodyLimit = limits.MaxBodyBytes
 				for _, tag := range op.Tags {
@@ -81,74 +94,155 @@ func echoParams(path string) string {
 	}
 }
 
-// gate is the first check of every request under /rest, before anything
-// reads its body: the token of a protected operation (401 at once: an
-// unauthenticated body is never read), the body's declared size against the
-// operation's limit (413), query parameters in UTF-8 (400), and room in the
-// budget of bodies in flight (503 with Retry-After when none frees in time).
-// Requests for paths or methods the spec does not have pass on to the
-// validator, which answers 404 or 405 without reading a body.
-func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
+// request is the state of one request: the first middleware makes it and
+// passes it on as the echo.Context that every later layer receives, so that
+// the route is looked up and the token checked once.
+type request struct {
+	echo.Context
+	op *operation // nil: not an operation of the spec
+	// key is the client the request is charged to.
+	key admission.Key
+	// grant is what the token allows, when authErr is nil and the
+	// operation is protected.
+	grant   logins.Grant
+	authErr error
+	// anonymous: the request has no token that works for its operation,
+	// or its operation needs none; it draws on the anonymous shares.
+	anonymous bool
+	// body is the request's body as the gate charges it; nil without one.
+	body *budgetedBody
+	// raw is the body as the generic validator read it, for strictJSON.
+	raw *recordingBody
+}
+
+// begin is the first middleware: it looks up the request's operation and
+// checks its token, once, for every later layer.
+func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		op := s.routes.find(c.Path(), req.Method)
-		if op == nil {
-			if req.ContentLength > s.limits.MaxBodyBytes {
-				return s.tooLarge(c, s.limits.MaxBodyBytes)
-			}
-			req.Body = readErrors{http.MaxBytesReader(c.Response(), req.Body, s.limits.MaxBodyBytes)}
-			return next(c)
+		r := &request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
+		if r.op != nil && r.op.protected {
+			r.grant, r.authErr = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization))
+			r.anonymous = r.authErr != nil
 		}
-		var grant logins.Grant
-		if op.protected {
-			var err error
-			if grant, err = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization)); err != nil {
-				s.metrics.Refused(metrics.LimitUnauthorized)
-				closeUnread(c)
-				return err
-			}
-		}
-		if req.URL.RawQuery != "" {
-			if err := utf8Query(c); err != nil {
-				closeUnread(c)
-				return err
-			}
-		}
-		if op.bodyLimit == 0 {
-			// No body in the spec: nothing reads one, not even the
-			// validator's security check (which reads any body it finds).
-			// A declared length over the server's limit is still refused.
-			if req.ContentLength > s.limits.MaxBodyBytes {
-				return s.tooLarge(c, s.limits.MaxBodyBytes)
-			}
-			if req.Body != nil && req.Body != http.NoBody {
-				// On a copy: net/http looks at the request it made to
-				// decide whether the connection can carry another request
-				// after the answer (a body left unread in part cannot).
-				bodyless := *req
-				bodyless.Body = http.NoBody
-				c.SetRequest(&bodyless)
-			}
-			return next(c)
-		}
-		if req.ContentLength > op.bodyLimit {
-			return s.tooLarge(c, op.bodyLimit)
-		}
-		body := &budgetedBody{
-			ReadCloser: http.MaxBytesReader(c.Response(), req.Body, op.bodyLimit), s: s, ctx: req.Context(),
-			grant: grant, authenticated: op.protected,
-		}
-		defer body.release()
-		if req.ContentLength > 0 {
-			// A declared length is charged in full before anything is read.
-			if err := body.charge(req.ContentLength); err != nil {
-				return s.noRoom(c)
-			}
-			body.declared = true
-		}
-		req.Body = body
-		return next(c)
+		return next(r)
 	}
+}
+
+// stateOf returns the state begin made for the request of c.
+func stateOf(c echo.Context) *request {
+	if r, ok := c.(*request); ok {
+		return r
+	}
+	return &request{Context: c, anonymous: true}
+}
+
+// gate is the first check of every request under /rest, before anything
+// reads its body: room among the requests in flight (503, or a reset
+// HTTP/2 stream), the token of a protected operation (401 at once: an
+// unauthenticated body is never read), the operator's for the test harness
+// (403), the body's declared size against the operation's limit (413), query
+// parameters in UTF-8 (400), and room in the budget of bodies in flight (503
+// with Retry-After when none frees in time). Requests for paths or methods
+// the spec does not have pass on to the validator, which answers 404 or 405
+// without reading a body.
+//
+// The answer is written before the request's place among those in flight
+// is given back: a client that does not read its answer holds its place.
+func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := stateOf(c)
+		if !s.inFlight.TryAcquire(r.key, r.anonymous, 1) {
+			return s.noPlace(c)
+		}
+		defer s.inFlight.Release(r.key, r.anonymous, 1)
+		if err := s.check(r, next); err != nil {
+			c.Error(err)
+		}
+		return nil
+	}
+}
+
+// check is the gate's work once the request has its place.
+func (s *Server) check(r *request, next echo.HandlerFunc) error {
+	req := r.Request()
+	if r.op == nil {
+		if req.ContentLength > s.limits.MaxBodyBytes {
+			return s.tooLarge(r, s.limits.MaxBodyBytes)
+		}
+		req.Body = readErrors{http.MaxBytesReader(r.Response(), req.Body, s.limits.MaxBodyBytes)}
+		return next(r)
+	}
+	if r.authErr != nil {
+		s.metrics.Refused(metrics.LimitUnauthorized)
+		closeUnread(r)
+		return r.authErr
+	}
+	if r.op.operatorOnly && !r.grant.Operator() {
+		s.metrics.Refused(metrics.LimitForbidden)
+		closeUnread(r)
+		return echo.NewHTTPError(http.StatusForbidden, errNotOperator.Error())
+	}
+	if req.URL.RawQuery != "" {
+		if err := utf8Query(r); err != nil {
+			closeUnread(r)
+			return err
+		}
+	}
+	if r.op.bodyLimit == 0 {
+		// No body in the spec: nothing reads one, not even the
+		// validator's security check (which reads any body it finds).
+		// A declared length over the server's limit is still refused.
+		if req.ContentLength > s.limits.MaxBodyBytes {
+			return s.tooLarge(r, s.limits.MaxBodyBytes)
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			// On a copy: net/http looks at the request it made to
+			// decide whether the connection can carry another request
+			// after the answer (a body left unread in part cannot).
+			bodyless := *req
+			bodyless.Body = http.NoBody
+			r.SetRequest(&bodyless)
+		}
+		return next(r)
+	}
+	if req.ContentLength > r.op.bodyLimit {
+		return s.tooLarge(r, r.op.bodyLimit)
+	}
+	body := &budgetedBody{
+		ReadCloser: http.MaxBytesReader(r.Response(), req.Body, r.op.bodyLimit), s: s, r: r, ctx: req.Context(),
+		limit: r.op.bodyLimit,
+	}
+	defer body.release()
+	if req.ContentLength > 0 {
+		// A declared length is charged in full before anything is read.
+		if err := body.charge(req.ContentLength); err != nil {
+			return s.noRoom(r)
+		}
+		body.declared = true
+	}
+	req.Body = body
+	r.body = body
+	return next(r)
+}
+
+// errNotOperator is the reason of a 403.
+var errNotOperator = errors.New("only the operator may do this: use the server's static token or log in as a user marked operator")
+
+// noPlace is the answer to a request that finds no place among those in
+// flight. HTTP/2 resets the stream: an answer could wait forever on a client
+// that does not read it, outside any bound.
+func (s *Server) noPlace(c echo.Context) error {
+	s.metrics.Refused(metrics.LimitInFlight)
+	if c.Request().ProtoMajor >= 2 {
+		panic(http.ErrAbortHandler)
+	}
+	closeUnread(c)
+	c.Response().Header().Set(echo.HeaderConnection, "close")
+	c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+	c.Error(echo.NewHTTPError(http.StatusServiceUnavailable,
+		"the server is handling as many requests as it has room for: retry in a second"))
+	return nil
 }
 
 // noRoom is the answer to a request whose body finds no room in the budget.
@@ -166,38 +260,46 @@ const budgetChunk = 64 << 10
 
 // budgetedBody reads a request body within the budget of bodies in flight:
 // a body of declared length is charged for all of it at once; one of unknown
-// length (chunked) chunk by chunk as it arrives. When no room frees in time,
-// Read fails with errNoRoom.
+// length (chunked) chunk by chunk as it arrives, never more in all than its
+// operation's limit. When no room frees in time, Read fails with errNoRoom.
 //
-// It also carries what the gate found of the token: the validator's and the
-// fast path's AuthenticationFunc accept a request whose body is one, and
-// when the body's end arrives the token is checked again: a logout (or a
-// refresh that retired the token, or its expiry) while the body was
-// uploading fails the read with errTokenEnded, which is answered 401.
+// It also carries the request's state: the validator's and the fast path's
+// AuthenticationFunc accept a request whose body is one, as the gate has
+// checked its token. When the body's end arrives the token is checked again:
+// a logout (or a refresh that retired the token, or its expiry) while the
+// body was uploading fails the read with errTokenEnded, which is answered
+// 401.
 type budgetedBody struct {
 	io.ReadCloser
 	s             *Server
+	r             *request
 	ctx           context.Context
+	limit         int64
 	charged, read int64
 	// declared: the body's length was declared and charged in full; the
 	// reads past it only meet the end.
 	declared bool
-	// authenticated: the gate checked the token of a protected operation;
-	// grant is what it found.
-	authenticated bool
-	grant         logins.Grant
+	// decode: the generic validator decodes the body; decodeCharged is
+	// what that has been charged in the budget of decoding.
+	decode        bool
+	decodeCharged int64
 }
 
 // errTokenEnded fails the read of a body whose token stopped working while
 // it was uploading.
 var errTokenEnded = errors.New("the token's login has ended or the token has expired: log in again")
 
-// charge takes n more bytes of the budget, n at most what the budget has
-// beyond what the body holds already: a body larger than the whole budget
-// is charged the whole budget.
+// errNoRoom fails the read of a body that found no room in the budget.
+var errNoRoom = admission.ErrNoRoom
+
+// charge takes n more bytes of the budget, n at most what the body may
+// still be charged: its operation's limit, and the most one client may hold.
 func (b *budgetedBody) charge(n int64) error {
-	n = min(n, b.s.budget.size-b.charged)
-	if err := b.s.budget.acquire(b.ctx, n); err != nil {
+	n = min(n, min(b.limit, b.s.bodies.Most(b.r.anonymous))-b.charged)
+	if n <= 0 {
+		return nil
+	}
+	if err := b.s.bodies.Acquire(b.ctx, b.r.key, b.r.anonymous, n, budgetWait); err != nil {
 		return err
 	}
 	b.charged += n
@@ -205,24 +307,59 @@ func (b *budgetedBody) charge(n int64) error {
 	return nil
 }
 
+// decoding says that the generic validator decodes the body: from now on,
+// and for what has been read already, the body is also charged in the
+// budget of decoding for what decoding costs.
+func (b *budgetedBody) decoding() error {
+	b.decode = true
+	return b.chargeDecoding(b.read)
+}
+
+// chargeDecoding takes what decoding n more bytes of the body costs, at most
+// what one client may hold.
+func (b *budgetedBody) chargeDecoding(n int64) error {
+	n = min(n*genericDecodeCost, b.s.decoding.Most(b.r.anonymous)-b.decodeCharged)
+	if n <= 0 {
+		return nil
+	}
+	if err := b.s.decoding.Acquire(b.ctx, b.r.key, b.r.anonymous, n, budgetWait); err != nil {
+		return err
+	}
+	b.decodeCharged += n
+	return nil
+}
+
+// genericDecodeCost is how many times its size a body costs while the
+// generic validator decodes it into map[string]any and []any: about 25 for
+// an array of small numbers, the costliest shape of any size that a member
+// the schema leaves open may carry (BenchmarkGenericDecodeCost).
+const genericDecodeCost = 32
+
 // Read implements io.Reader. Its errors, but io.EOF, are *bodyReadError,
 // as readErrors makes them.
 func (b *budgetedBody) Read(p []byte) (int, error) {
-	if len(p) > 0 && !b.declared && b.charged < b.s.budget.size {
+	if len(p) > 0 && !b.declared {
 		if b.read == b.charged {
 			if err := b.charge(budgetChunk); err != nil {
 				return 0, &bodyReadError{err: err}
 			}
 		}
-		p = p[:min(int64(len(p)), b.charged-b.read)]
+		if b.charged > b.read {
+			p = p[:min(int64(len(p)), b.charged-b.read)]
+		}
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.read += int64(n)
+	if b.decode && n > 0 {
+		if chargeErr := b.chargeDecoding(int64(n)); chargeErr != nil {
+			return n, &bodyReadError{err: chargeErr}
+		}
+	}
 	switch {
 	case err == nil:
 	case !errors.Is(err, io.EOF):
 		err = &bodyReadError{err: err}
-	case b.authenticated && b.grant.Ended(b.s.now):
+	case !b.r.anonymous && b.r.grant.Ended(b.s.now):
 		err = &bodyReadError{err: errTokenEnded}
 	}
 	return n, err
@@ -231,9 +368,13 @@ func (b *budgetedBody) Read(p []byte) (int, error) {
 // release gives back what the body was charged.
 func (b *budgetedBody) release() {
 	if b.charged > 0 {
-		b.s.budget.release(b.charged)
+		b.s.bodies.Release(b.r.key, b.r.anonymous, b.charged)
 		b.s.metrics.BodyBytes(-b.charged)
 		b.charged = 0
+	}
+	if b.decodeCharged > 0 {
+		b.s.decoding.Release(b.r.key, b.r.anonymous, b.decodeCharged)
+		b.decodeCharged = 0
 	}
 }
 
@@ -285,37 +426,36 @@ func firstInvalid(s string) int {
 
 // DefaultMaxBodyBytesInFlight bounds the request bodies read at once when
 // Limits.MaxBodyBytesInFlight is 0.
-// Bodies cost the server a multiple of their size while they are read and
-// checked (the generic validator decodes a body of numbers into about ten
-// times its size): 8 MiB keeps a server under attack near 200 MB.
 const DefaultMaxBodyBytesInFlight int64 = 8 << 20
+
+// DefaultMaxRequestsInFlight bounds the requests handled at once when
+// Limits.MaxRequestsInFlight is 0.
+const DefaultMaxRequestsInFlight = 512
 
 // budgetWait is how long a request waits for room in the body budget before
 // it gets 503.
 const budgetWait = 250 * time.Millisecond
 
-// bodyBudget bounds the bytes of request bodies in flight.
-type bodyBudget struct {
-	sem  *semaphore.Weighted
-	size int64
+// Shares of the budgets (admission.Shares) as fractions of their size:
+// one client address may hold a quarter of each; requests without a valid
+// token, whose bodies are only logins, refreshes and logouts, an eighth of
+// the body budget and a quarter of the places in flight, and one address of
+// them a thirty-second of either.
+func bodyShares(size int64) admission.Shares {
+	return admission.Shares{Size: size, PerKey: size / 4, Anonymous: size / 8, AnonymousPerKey: size / 32}
 }
 
-func newBodyBudget(size int64) *bodyBudget {
-	return &bodyBudget{sem: semaphore.NewWeighted(size), size: size}
+// DefaultMaxDecodeBytesInFlight bounds what the generic validator's decoding
+// of bodies may cost at once, when Limits.MaxDecodeBytesInFlight is 0.
+const DefaultMaxDecodeBytesInFlight int64 = 32 << 20
+
+// decodeShares are the shares of the budget of decoding: one client
+// address may hold half of it, requests without a valid token an eighth,
+// and one address of them a thirty-second.
+func decodeShares(size int64) admission.Shares {
+	return admission.Shares{Size: size, PerKey: size / 2, Anonymous: size / 8, AnonymousPerKey: size / 32}
 }
 
-var errNoRoom = errors.New("no room in the body budget")
-
-func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
-	if b.sem.TryAcquire(n) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, budgetWait)
-	defer cancel()
-	if err := b.sem.Acquire(ctx, n); err != nil {
-		return errNoRoom
-	}
-	return nil
+func inFlightShares(size int64) admission.Shares {
+	return admission.Shares{Size: size, PerKey: max(1, size/4), Anonymous: max(1, size/4), AnonymousPerKey: max(1, size/32)}
 }
-
-func (b *bodyBudget) release(n int64) { b.sem.Release(n) }

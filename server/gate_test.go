@@ -147,7 +147,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestBodyBudget(t *testing.T) {
 	t.Parallel()
 	srv, err := server.New(server.Config{Token: testToken, Store: server.NewMemoryStore(testSessions()),
-		Limits: server.Limits{MaxBodyBytesInFlight: 1000}})
+		Limits: server.Limits{MaxBodyBytesInFlight: 4000}})
 	if err != nil {
 		t.Fatal(err)
 	}

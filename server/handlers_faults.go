@@ -6,17 +6,39 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/server/internal/faults"
+	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
 // faultsPath is where the fault rules are, under BasePath.
 const faultsPath = "/refserver/v1/faults"
 
-// ListFaults answers the fault rules, in the order they are tried.
-func (h *handlers) ListFaults(context.Context, apiserver.ListFaultsRequestObject) (apiserver.ListFaultsResponseObject, error) {
-	return apiserver.ListFaults200JSONResponse{Faults: h.faults.List()}, nil
+// DefaultFaultsPage is the page size of ListFaults when the request gives
+// no limit.
+const DefaultFaultsPage = 100
+
+// ListFaults answers a page of the fault rules, in the order they are tried.
+// The spec has checked that after is a number.
+func (h *handlers) ListFaults(_ context.Context, req apiserver.ListFaultsRequestObject) (apiserver.ListFaultsResponseObject, error) {
+	limit, after := DefaultFaultsPage, int64(0)
+	if req.Params.Limit != nil {
+		limit = int(*req.Params.Limit)
+	}
+	if req.Params.After != nil {
+		var err error
+		if after, err = strconv.ParseInt(*req.Params.After, 10, 64); err != nil {
+			return nil, fmt.Errorf("list faults: after %q: %w", *req.Params.After, err)
+		}
+	}
+	page, more := h.faults.Page(after, limit)
+	answer := apiserver.ListFaults200JSONResponse{Faults: page}
+	if more {
+		answer.NextAfter = &page[len(page)-1].ID
+	}
+	return answer, nil
 }
 
 // AddFault adds a fault rule after the others. What the spec cannot say of
@@ -28,6 +50,10 @@ func (h *handlers) AddFault(_ context.Context, req apiserver.AddFaultRequestObje
 	case errors.As(err, &ruleErr):
 		return apiserver.AddFault400JSONResponse{BadRequestJSONResponse: apiserver.BadRequestJSONResponse(
 			errorBody(http.StatusBadRequest, "request body: "+ruleErr.Error()))}, nil
+	case errors.Is(err, faults.ErrFull):
+		h.metrics.Refused(metrics.LimitFaultRules)
+		return apiserver.AddFault409JSONResponse(errorBody(http.StatusConflict, fmt.Sprintf(
+			"the server holds %d fault rules, as many as it may (-max-fault-rules): delete some first", h.faults.Len()))), nil
 	case err != nil:
 		return nil, fmt.Errorf("add fault rule: %w", err)
 	}

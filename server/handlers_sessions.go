@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
@@ -26,12 +30,12 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	}
 
 	sessions := h.store.Sessions()
-	matched := make([]model.SessionInfo, 0, len(sessions))
+	matched := make([]*model.SessionInfo, 0, len(sessions))
 	for i := range sessions {
 		if only != nil && !only.Match(&sessions[i]) {
 			continue
 		}
-		matched = append(matched, sessions[i])
+		matched = append(matched, &sessions[i])
 	}
 	if params.Page == nil {
 		return sessionsPage{sessions: matched}, nil
@@ -65,9 +69,11 @@ func (h *handlers) listQuery(params model.ListSessionsParams) (only *inventory.F
 }
 
 // sessionsPage is the 200 answer of ListSessions, with Horizon's header when
-// more sessions follow.
+// more sessions follow. It writes what ListSessions200JSONResponse would, a
+// session at a time, so that an answer costs one chunk of memory, not its
+// whole size, and holds the store's sessions, not copies.
 type sessionsPage struct {
-	sessions []model.SessionInfo
+	sessions []*model.SessionInfo
 	more     bool
 }
 
@@ -75,7 +81,42 @@ func (p sessionsPage) VisitListSessionsResponse(w http.ResponseWriter) error {
 	if p.more {
 		w.Header()[hasMoreRecords] = []string{"TRUE"}
 	}
-	return apiserver.ListSessions200JSONResponse{Body: p.sessions}.VisitListSessionsResponse(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	return writeArray(w, p.sessions)
+}
+
+// writeArray writes items as json.Encoder.Encode writes a slice of them,
+// one item at a time through a small buffer.
+func writeArray[T any](w io.Writer, items []*T) error {
+	out := bufio.NewWriterSize(w, 16<<10)
+	var one bytes.Buffer
+	enc := json.NewEncoder(&one)
+	if err := out.WriteByte('['); err != nil {
+		return fmt.Errorf("write answer: %w", err)
+	}
+	for i, item := range items {
+		if i > 0 {
+			if err := out.WriteByte(','); err != nil {
+				return fmt.Errorf("write answer: %w", err)
+			}
+		}
+		one.Reset()
+		if err := enc.Encode(item); err != nil {
+			return fmt.Errorf("write item %d: %w", i, err)
+		}
+		// Without the newline Encode ends a value with.
+		if _, err := out.Write(one.Bytes()[:one.Len()-1]); err != nil {
+			return fmt.Errorf("write answer: %w", err)
+		}
+	}
+	if _, err := out.WriteString("]\n"); err != nil {
+		return fmt.Errorf("write answer: %w", err)
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write answer: %w", err)
+	}
+	return nil
 }
 
 // GetSession answers one session of the inventory.

@@ -17,8 +17,9 @@ import (
 // JSON value, which it ignores so that `{...} {}` would be served as `{...}`.
 // It checks the bytes the validator read once the validator has accepted them:
 // a bad token still gets its 401 first, and only bodies the spec declares are
-// checked.
-func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
+// checked. A body it lets the validator decode is charged what decoding
+// costs first (see budgetedBody.decoding).
+func (s *Server) strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		validated := validator(next)
 		// Built once: the copy of the body travels in the context, not in a
@@ -28,7 +29,7 @@ func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 			// decoded a body the spec declares; it reads others too (to
 			// authenticate), but they go unused.
 			if _, decoded := c.Request().Body.(interface{ ValidatedValue() any }); decoded {
-				if raw, ok := c.Get(rawBodyKey).(*recordingBody); ok {
+				if raw := stateOf(c).raw; raw != nil {
 					if err := jsontext.Check(raw.read.Bytes()); err != nil {
 						return echo.NewHTTPError(http.StatusBadRequest, "request body: "+err.Error())
 					}
@@ -37,20 +38,22 @@ func strictJSON(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
 			return next(c)
 		})
 		return func(c echo.Context) error {
+			r := stateOf(c)
+			if r.body != nil {
+				if err := r.body.decoding(); err != nil {
+					return s.noRoom(c)
+				}
+			}
 			req := c.Request()
 			if !isJSON(req.Header.Get(echo.HeaderContentType)) {
 				return validated(c)
 			}
-			raw := &recordingBody{ReadCloser: req.Body}
-			req.Body = raw
-			c.Set(rawBodyKey, raw)
-			return checked(c)
+			r.raw = &recordingBody{ReadCloser: req.Body}
+			req.Body = r.raw
+			return checked(r)
 		}
 	}
 }
-
-// rawBodyKey holds, in the echo context, the body as the validator read it.
-const rawBodyKey = "sendmessage/raw-body"
 
 // isJSON says whether the validator decodes a body of this Content-Type as
 // JSON: it ignores parameters and case, as kin-openapi does.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -9,8 +10,9 @@ import (
 )
 
 // DefaultMaxBodyBytes bounds a request body when Limits.MaxBodyBytes is 0. It
-// fits the spec's default maxItems of session ids with room to spare.
-const DefaultMaxBodyBytes int64 = 4 << 20
+// fits the spec's default maxItems of session ids: 20,000 UUIDs take about
+// 800 KB.
+const DefaultMaxBodyBytes int64 = 1 << 20
 
 // DefaultMaxAuthBodyBytes bounds the body of a login, refresh or logout
 // (the operations of tag Auth) when Limits.MaxAuthBodyBytes is 0: a name, a
@@ -27,8 +29,25 @@ type Limits struct {
 	MaxAuthBodyBytes int64
 	// MaxBodyBytesInFlight bounds the bodies read at once, over all
 	// requests: a request that would pass it waits briefly, then gets 503
-	// with Retry-After.
+	// with Retry-After. One client address may hold a quarter of it;
+	// requests without a valid token an eighth.
 	MaxBodyBytesInFlight int64
+	// MaxDecodeBytesInFlight bounds what decoding bodies costs at once on
+	// the generic validator's path (each body charged genericDecodeCost
+	// times its size): a request that would pass it waits briefly, then
+	// gets 503 with Retry-After.
+	MaxDecodeBytesInFlight int64
+	// MaxRequestsInFlight bounds the requests handled at once: past it a
+	// request gets 503 with Retry-After (HTTP/2: its stream is reset). One
+	// client address may hold a quarter of it; requests without a valid
+	// token a quarter, one address of them a thirty-second.
+	MaxRequestsInFlight int
+	// MaxFaultRules is the most fault rules the server holds; 409 past it.
+	MaxFaultRules int
+	// MaxFaultDelay is the longest delay a fault rule may have (400 past
+	// it); 0 is no bound but the spec's. A server behind a write timeout
+	// sets it shorter than the timeout, or delayed answers never arrive.
+	MaxFaultDelay time.Duration
 	// MaxMessageLength is the longest message, in characters.
 	MaxMessageLength int
 	// MaxSessionIDs is the most session ids in one send-message request.
@@ -38,7 +57,8 @@ type Limits struct {
 // applyLimits writes the configured limits into doc, so that the validator
 // enforces them and its 400 names them, and returns the limits in force.
 func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
-	if limits.MaxBodyBytes < 0 || limits.MaxAuthBodyBytes < 0 || limits.MaxBodyBytesInFlight < 0 {
+	if limits.MaxBodyBytes < 0 || limits.MaxAuthBodyBytes < 0 || limits.MaxBodyBytesInFlight < 0 || limits.MaxDecodeBytesInFlight < 0 ||
+		limits.MaxRequestsInFlight < 0 || limits.MaxFaultRules < 0 || limits.MaxFaultDelay < 0 {
 		return Limits{}, fmt.Errorf("server: limits must not be negative: %+v", limits)
 	}
 	if limits.MaxBodyBytes == 0 {
@@ -47,9 +67,10 @@ func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
 	if limits.MaxAuthBodyBytes == 0 {
 		limits.MaxAuthBodyBytes = DefaultMaxAuthBodyBytes
 	}
-	if limits.MaxBodyBytesInFlight == 0 {
-		limits.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight
-	}
+	limits.MaxBodyBytesInFlight = cmpOr(limits.MaxBodyBytesInFlight, DefaultMaxBodyBytesInFlight)
+	limits.MaxDecodeBytesInFlight = cmpOr(limits.MaxDecodeBytesInFlight, DefaultMaxDecodeBytesInFlight)
+	limits.MaxRequestsInFlight = cmpOr(limits.MaxRequestsInFlight, DefaultMaxRequestsInFlight)
+	limits.MaxFaultRules = cmpOr(limits.MaxFaultRules, DefaultMaxFaultRules)
 	var err error
 	limits.MaxMessageLength, limits.MaxSessionIDs, err = contract.ApplyLimits(doc, limits.MaxMessageLength, limits.MaxSessionIDs)
 	if err != nil {
@@ -57,3 +78,6 @@ func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
 	}
 	return limits, nil
 }
+
+// DefaultMaxFaultRules is the most fault rules when Limits.MaxFaultRules is 0.
+const DefaultMaxFaultRules = 100

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -26,7 +27,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		end := time.Now()
 		req := c.Request()
 		counted := s.unknownOperation
-		if op := s.routes.find(c.Path(), req.Method); op != nil {
+		if op := stateOf(c).op; op != nil {
 			counted = op.metrics
 		}
 		counted.Done(c.Response().Status, end.Sub(start))
@@ -39,6 +40,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if path == "" {
 			path = "/"
 		}
+		query := req.URL.RawQuery
 		res := c.Response()
 		var id string
 		if ids := res.Header()[echo.HeaderXRequestID]; len(ids) > 0 {
@@ -47,15 +49,41 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 		r.AddAttrs(
 			slog.String("method", req.Method),
-			slog.String("path", path),
+			slog.String("path", cut(path)),
 			slog.Int("status", res.Status),
 			slog.Duration("latency", end.Sub(start)),
 			slog.String("request_id", id),
 		)
+		// A long path is cut, and its length said: a client must not
+		// grow the log by what it sends.
+		if len(path) > maxLoggedLength {
+			r.AddAttrs(slog.Int("path_len", len(path)))
+		}
+		// A query may carry what must not be logged: only its length.
+		if query != "" {
+			r.AddAttrs(slog.Int("query_len", len(query)))
+		}
 		// As Logger does: a log destination that fails does not fail the request.
 		_ = h.Handle(ctx, r)
 		return nil
 	}
+}
+
+// maxLoggedLength is the most bytes of a request's path that a log line
+// holds.
+const maxLoggedLength = 256
+
+// cut returns s, or its first maxLoggedLength bytes (never half a UTF-8
+// sequence) and "...".
+func cut(s string) string {
+	if len(s) <= maxLoggedLength {
+		return s
+	}
+	end := maxLoggedLength
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "..."
 }
 
 // recoverPanics turns a panic into a 500 with a generic body and logs its stack.

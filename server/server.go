@@ -22,6 +22,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/admission"
 	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/faults"
@@ -87,8 +88,11 @@ type Server struct {
 	allowed *allowedMethods
 	routes  routes
 	auth    logins.Service
-	budget  *bodyBudget
-	metrics *metrics.Metrics
+	// inFlight are the places of requests handled at once; bodies the
+	// bytes of bodies being read; decoding what the generic validator's
+	// decoding of bodies costs.
+	inFlight, bodies, decoding *admission.Pool
+	metrics                    *metrics.Metrics
 	// unknownOperation counts requests outside the spec.
 	unknownOperation *metrics.Operation
 	logins           loginThrottle
@@ -154,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	faultRules, faultOps, err := newFaults(doc, cfg.Faults)
+	faultRules, faultOps, err := newFaults(doc, cfg.Faults, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +169,10 @@ func New(cfg Config) (*Server, error) {
 
 	s := &Server{
 		echo: echo.New(), limits: limits, logger: logger, allowed: allowed,
-		routes: newRoutes(doc, limits), auth: auth, budget: newBodyBudget(limits.MaxBodyBytesInFlight),
+		routes: newRoutes(doc, limits), auth: auth,
+		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
+		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
+		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
 		metrics: metrics.New(), logins: throttled, now: now,
 		faults: faultRules, faultOps: faultOps, sleep: sleep,
 	}
@@ -182,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(
+		s.begin,
 		responseHeaders(newRequestIDs()),
 		s.accessLog,
 		s.recoverPanics(),
@@ -214,7 +222,7 @@ func New(cfg Config) (*Server, error) {
 	// strictJSON refuses what the validator's decoder lets through; the fast
 	// path, in front of both, accepts only bodies that pass both checks and
 	// hands every other request to them as it came.
-	checked := strictJSON(validator)
+	checked := s.strictJSON(validator)
 	fastPath := model.FastPathStatus{Active: false}
 	if cfg.noFastPath {
 		off := "turned off by the server's configuration"

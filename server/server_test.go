@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -75,17 +76,24 @@ func TestNewLimits(t *testing.T) {
 		{"zero takes defaults", server.Limits{}, server.Limits{
 			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
 			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength, MaxSessionIDs: maxItems,
+			MaxDecodeBytesInFlight: server.DefaultMaxDecodeBytesInFlight, MaxRequestsInFlight: server.DefaultMaxRequestsInFlight, MaxFaultRules: server.DefaultMaxFaultRules,
 		}},
-		{"configured kept", server.Limits{MaxBodyBytes: 10, MaxAuthBodyBytes: 5, MaxBodyBytesInFlight: 100, MaxMessageLength: 20, MaxSessionIDs: 30}, server.Limits{
+		{"configured kept", server.Limits{
 			MaxBodyBytes: 10, MaxAuthBodyBytes: 5, MaxBodyBytesInFlight: 100, MaxMessageLength: 20, MaxSessionIDs: 30,
+			MaxDecodeBytesInFlight: 200, MaxRequestsInFlight: 7, MaxFaultRules: 3, MaxFaultDelay: time.Second,
+		}, server.Limits{
+			MaxBodyBytes: 10, MaxAuthBodyBytes: 5, MaxBodyBytesInFlight: 100, MaxMessageLength: 20, MaxSessionIDs: 30,
+			MaxDecodeBytesInFlight: 200, MaxRequestsInFlight: 7, MaxFaultRules: 3, MaxFaultDelay: time.Second,
 		}},
 		{"above the spec", server.Limits{MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2}, server.Limits{
 			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
 			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength * 2, MaxSessionIDs: maxItems * 2,
+			MaxDecodeBytesInFlight: server.DefaultMaxDecodeBytesInFlight, MaxRequestsInFlight: server.DefaultMaxRequestsInFlight, MaxFaultRules: server.DefaultMaxFaultRules,
 		}},
 		{"some zero", server.Limits{MaxSessionIDs: 3}, server.Limits{
 			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
 			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxMessageLength: maxLength, MaxSessionIDs: 3,
+			MaxDecodeBytesInFlight: server.DefaultMaxDecodeBytesInFlight, MaxRequestsInFlight: server.DefaultMaxRequestsInFlight, MaxFaultRules: server.DefaultMaxFaultRules,
 		}},
 	}
 	for _, tt := range tests {

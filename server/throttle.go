@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -16,48 +15,65 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/throttle"
 )
 
-// LoginThrottle slows down repeated failed logins: per account (user name and
-// domain, without regard to case) and per client address, each may fail so
-// many times at once and regains one try every Window divided by that
-// number. Past that, a login gets 429 with Retry-After without its
-// credentials being looked at. Only failures count: a correct login is never
-// slowed unless its account or its address is being guessed at.
+// LoginThrottle slows down repeated failed logins without letting anyone
+// lock an account: failures count per account (user name and domain,
+// without regard to case) from one client address, and per address. Each
+// may fail so many times at once and regains one try every Window divided
+// by that number; past that, a login from that address gets 429 with
+// Retry-After without its credentials being looked at. A correct login from
+// an address that has not been failing is never refused, even while other
+// addresses guess at the account; but while an account fails more than
+// PerAccount times at once over all addresses, each failed login of it is
+// answered Delay late. Only failures count.
 type LoginThrottle struct {
 	// Off turns throttling off.
 	Off bool
-	// PerUser and PerAddress are the failures allowed at once; 0 takes
-	// DefaultLoginFailuresPerUser and DefaultLoginFailuresPerAddress.
-	PerUser, PerAddress int
+	// PerUser, PerAddress and PerAccount are the failures allowed at once
+	// of one account from one address, of one address, and of one account
+	// from all addresses before its failures are delayed; 0 takes
+	// DefaultLoginFailuresPerUser, DefaultLoginFailuresPerAddress and
+	// DefaultLoginFailuresPerAccount.
+	PerUser, PerAddress, PerAccount int
 	// Window is the time in which that many failures are allowed; 0 takes
 	// DefaultLoginFailureWindow.
 	Window time.Duration
+	// Delay is how late a failed login of an account past PerAccount is
+	// answered; 0 takes DefaultLoginFailureDelay.
+	Delay time.Duration
 }
 
 // Defaults of LoginThrottle.
 const (
 	DefaultLoginFailuresPerUser    = 5
 	DefaultLoginFailuresPerAddress = 20
+	DefaultLoginFailuresPerAccount = 20
 	DefaultLoginFailureWindow      = time.Minute
+	DefaultLoginFailureDelay       = time.Second
 )
 
-// loginThrottle holds the failures of logins by account and by address.
+// loginThrottle holds the failures of logins by account and address, by
+// address, and by account.
 type loginThrottle struct {
-	byUser, byAddress *throttle.Failures
+	byUser, byAddress, byAccount *throttle.Failures
+	delay                        time.Duration
 }
 
 func newLoginThrottle(cfg LoginThrottle) (loginThrottle, error) {
 	if cfg.Off {
 		return loginThrottle{}, nil
 	}
-	if cfg.PerUser < 0 || cfg.PerAddress < 0 || cfg.Window < 0 {
+	if cfg.PerUser < 0 || cfg.PerAddress < 0 || cfg.PerAccount < 0 || cfg.Window < 0 || cfg.Delay < 0 {
 		return loginThrottle{}, fmt.Errorf("server: login throttle must not be negative: %+v", cfg)
 	}
 	perUser := cmpOr(cfg.PerUser, DefaultLoginFailuresPerUser)
 	perAddress := cmpOr(cfg.PerAddress, DefaultLoginFailuresPerAddress)
+	perAccount := cmpOr(cfg.PerAccount, DefaultLoginFailuresPerAccount)
 	window := cmpOr(cfg.Window, DefaultLoginFailureWindow)
 	return loginThrottle{
 		byUser:    throttle.New(perUser, window/time.Duration(perUser), 0),
 		byAddress: throttle.New(perAddress, window/time.Duration(perAddress), 0),
+		byAccount: throttle.New(perAccount, window/time.Duration(perAccount), 0),
+		delay:     cmpOr(cfg.Delay, DefaultLoginFailureDelay),
 	}, nil
 }
 
@@ -76,8 +92,9 @@ func (s *Server) throttleLogins(f strictHandler) strictHandler {
 		if !ok || req.Body == nil {
 			return f(c, request)
 		}
-		user := "user " + logins.UserKey(req.Body.Username, req.Body.Domain)
-		address := "address " + clientAddress(c.Request().RemoteAddr)
+		account := logins.UserKey(req.Body.Username, req.Body.Domain)
+		address := stateOf(c).key.String()
+		user := account + "\x00" + address
 		now := s.now()
 		if wait := max(s.logins.byUser.Wait(user, now), s.logins.byAddress.Wait(address, now)); wait > 0 {
 			s.metrics.Login(metrics.LoginThrottled)
@@ -85,7 +102,7 @@ func (s *Server) throttleLogins(f strictHandler) strictHandler {
 			seconds := int64(math.Ceil(wait.Seconds()))
 			c.Response().Header().Set(echo.HeaderRetryAfter, strconv.FormatInt(seconds, 10))
 			return nil, echo.NewHTTPError(http.StatusTooManyRequests,
-				fmt.Sprintf("too many failed logins for this user or from this address: retry in %d s", seconds))
+				fmt.Sprintf("too many failed logins for this user from this address, or from this address: retry in %d s", seconds))
 		}
 		resp, err := f(c, request)
 		switch resp.(type) {
@@ -95,17 +112,14 @@ func (s *Server) throttleLogins(f strictHandler) strictHandler {
 			s.metrics.Login(metrics.LoginFailed)
 			s.logins.byUser.Fail(user, now)
 			s.logins.byAddress.Fail(address, now)
+			// Guessing spread over many addresses is slowed, never locked
+			// out: the right password still logs in at once.
+			if s.logins.byAccount.Wait(account, now) > 0 {
+				s.sleep(c.Request().Context(), s.logins.delay)
+			}
+			s.logins.byAccount.Fail(account, now)
 		}
 		return resp, err
 	}
 }
 
-// clientAddress is the IP address of a remote address (host:port). Headers
-// such as X-Forwarded-For are not trusted: any client can send them.
-func clientAddress(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
-}

@@ -53,7 +53,7 @@ type ServerInterface interface {
 	ClearFaults(ctx echo.Context) error
 	// ListFaults List fault rules (reference server only)
 	// (GET /refserver/v1/faults)
-	ListFaults(ctx echo.Context) error
+	ListFaults(ctx echo.Context, params ListFaultsParams) error
 	// AddFault Add a fault rule (reference server only)
 	// (POST /refserver/v1/faults)
 	AddFault(ctx echo.Context) error
@@ -206,8 +206,24 @@ func (w *ServerInterfaceWrapper) ClearFaults(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) ListFaults(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFaultsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListFaults(ctx)
+	err = w.Handler.ListFaults(ctx, params)
 	return err
 }
 
@@ -391,6 +407,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 type BadGatewayJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
+
+type ForbiddenJSONResponse ErrorResponse
 
 type GatewayTimeoutJSONResponse ErrorResponse
 
@@ -1633,6 +1651,20 @@ func (response ClearFaults401JSONResponse) VisitClearFaultsResponse(w http.Respo
 	return err
 }
 
+type ClearFaults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ClearFaults403JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearFaults408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response ClearFaults408JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
@@ -1687,6 +1719,7 @@ func (response ClearFaults500JSONResponse) VisitClearFaultsResponse(w http.Respo
 }
 
 type ListFaultsRequestObject struct {
+	Params ListFaultsParams
 }
 
 type ListFaultsResponseObject interface {
@@ -1734,6 +1767,20 @@ func (response ListFaults401JSONResponse) VisitListFaultsResponse(w http.Respons
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListFaults403JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1854,6 +1901,20 @@ func (response AddFault401JSONResponse) VisitAddFaultResponse(w http.ResponseWri
 	return err
 }
 
+type AddFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AddFault403JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddFault408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response AddFault408JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
@@ -1864,6 +1925,20 @@ func (response AddFault408JSONResponse) VisitAddFaultResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFault409JSONResponse ErrorResponse
+
+func (response AddFault409JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1950,6 +2025,20 @@ func (response DeleteFault401JSONResponse) VisitDeleteFaultResponse(w http.Respo
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteFault403JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2070,6 +2159,20 @@ func (response GetFault401JSONResponse) VisitGetFaultResponse(w http.ResponseWri
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFault403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFault403JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2247,6 +2350,20 @@ func (response ClearDeliveredMessages401JSONResponse) VisitClearDeliveredMessage
 	return err
 }
 
+type ClearDeliveredMessages403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ClearDeliveredMessages403JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ClearDeliveredMessages408JSONResponse struct{ RequestTimeoutJSONResponse }
 
 func (response ClearDeliveredMessages408JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
@@ -2349,6 +2466,20 @@ func (response ListDeliveredMessages401JSONResponse) VisitListDeliveredMessagesR
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeliveredMessages403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListDeliveredMessages403JSONResponse) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2906,8 +3037,10 @@ func (sh *strictHandler) ClearFaults(ctx echo.Context) error {
 }
 
 // ListFaults operation middleware
-func (sh *strictHandler) ListFaults(ctx echo.Context) error {
+func (sh *strictHandler) ListFaults(ctx echo.Context, params ListFaultsParams) error {
 	var request ListFaultsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListFaults(ctx.Request().Context(), request.(ListFaultsRequestObject))
@@ -3146,245 +3279,258 @@ func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37c9s21ui/gtH9ZmLvRymSX43luTOrJk7jrmN7bGezd8J+IURCFmoK0BKQHW0n//sdnAOAoATJcux2",
-	"u/3aHzqxSOJxcN44j19auZxMpWBCq1b/l9aY0YJV8M/XUmgm9BXLZxXX8wtZ8nxuHhRM5RWfai5Fq9/6",
-	"OKaa6DEjU3rDyITOSSlpQagoSDUTR0RIPebihowqOSHU/MUqIit+w0WnlbQq9s8Zr1jR6utqxpKWysds",
-	"Qs00ej5lrX5L6YqLm9bXr0nrTF5pWbHlNVzLWyYUmcyUNvORISM5zcesMDPUIzIxm7T6n1pCthUM9FMS",
-	"meWS6Wo+GGlWLU90xXIpCkW0JPeUm4lGsmJEV3OzRXpDcVP1lBMu+MTM2vVTcaHZDataX81kFVNTKRQD",
-	"iH9Pix+oZvcUwJwj/M0/6XRa8pyaRbz8WZmV/NJiX+hkWgIwWFXJ6vOEKUVvzAxDWpAbO1DSfKrM/sPn",
-	"P9kXzAM30i2b4yidFaMszPH1p6/hnv+rYqNWv/V/Xtao9RKfqpfHZphLu2kEQRPCAzcq4cLgjNBEjgC/",
-	"XkshWG5eI1esumMVuZHmuMkdLblBOHXPKkCzVHDdIddjRgx2MaUBLcf0jpEhY4LQXLOCSOHeGbGKiZwR",
-	"hcPiSMqMQqQo5+R+bD4iIzorNalmJSOKzhVRkmwpxshb8/vlrGTbnVS0vibmHC9x4qedo1v9UBbzPnlp",
-	"H3w2eNQ3u54xwhUgvBTMgYmWpbxnBT5X5FPaOr68PL9MW0na+ji4PDs5+wH+fXL29jxt/RRFkN9k4vWY",
-	"Z5cQwbzfZHHPidLf04JYfOjDYvwOKkZvFfykpixPiKwI1wp2RnI5KwvLzVJRMVogusJDwL97w3m5IveV",
-	"FDcW9Sz/uOYTJmdPRD9HiNoOFsOUxXdWH6p9s7NitMh8/2a2EjAUwjXhIhVmZd/OWFJhOQv5VsbyDqTz",
-	"W87KQl1LeUqrG7Zwxpp90S+nJeXN023t7fYcEhIchuA45FpKgiOtk75LEA2g8EIR1BuIspDkipRmyIro",
-	"MRUW6ZegkedsqhXZytoT+qWNQ7SHc81UlpAeec+/J8M5KRjAZ7tDfpAvFHl3fX2xBFA95soJYyrmRE5Z",
-	"BXiemPMGcBADmQT0kryUigHdpSL3x29hfCI0qwQtAaWeRkDcDuUECzyPklH8zdXE5N7vRIdcOfWzUpQg",
-	"M8G+TBngvJ0GTirgU4KZX3NaVZwp4hdVME152WmBTqffypkongbpK6aUwbu01bX/teF/e+Z/r9yf7r+0",
-	"RQrJUEawL1zpTvRQnjzo6vMTUndGsO3k+ffynKd8JjWB84kKn6WZk9YFnRv9fwV3eoICtMhT9nqHe7vd",
-	"PQL84kEtZv3Xqw9qitvpaCk7pWWS377K5zyZUArFZgatwiq0yGj7ZI/8jX9PRrIipbzhIjF6xahiagxs",
-	"sZQ3cqYTguzYjGmZMdnaW2TGMAgwUDDo1ApVOh+z3Go4BctLWrGClEzc6DGp+M1YE2rsLBxIGyMucVyc",
-	"a2J0HoXsHEW1WVJCpCCGqwRM3nLuS9wLGIOXbDRTrHgq+iFwYGVkTBVhX6bGWO0bWBnJAhbfCuTb7NvV",
-	"qGdH6MAIHft1FP02m+lXVWkBA1fps80VOqaRintZ3S7zFZ6PQWpnjY1mgKL1z7dsnvVTkYq/kKwJqZm4",
-	"FfJeZKQd0kDBUZnmSs0Au6gi1K0sFcQubosKIBeliMVH57LAcV74341xAbohIiwMUU9XMaVppVmxfRRZ",
-	"oj0gs0QDHyDG8ORi35Ty5oYVHTnTkc9EwQrvjBhT3SdcmxXdU3jtxmilhrRl5d6dw2pnCrYkmNF0YTxF",
-	"tqgmE6k06RnxIgihFSO3bKrtVgLrzME4dvodczjvZMX/JQV51el2uo4FKLLX7ToGolgC57LX7XXIaYCv",
-	"8AI1S6u5FELCUTss4VksnQYfNaupWM74HSvIPddjHjLTFwr40lqj6AnDrWMHMOga++kJ0/6qgsmRntEC",
-	"71i4mEV5YZeFhpacaWMamB/a9u8sIbtdogJBlBg7WRgNFGgRdmgIj8hRKgJbexv5jBNL3gAgS/q/MQJ5",
-	"zj4Iekd5SYflE3UYheORWT1gn1RMV3NSUs3i9sCDH63GE/tpJ/g0gisPTvDcGOEm5CqcE5i6x4/cmMWh",
-	"h6QPXtZUZOCTbYNTNjNGphSFStB85uADueF3hilr84vZBLpizZkD94g6+MynwRAG0cCLq8jEKB0BDnOm",
-	"UkEVOmdmxQ3T6FDytmutLLW5aI9Ko9tkCXm1qDYZi9Vs1sgOLrgaM5BpBr3Jluekhmsj/dJiG03W0FOQ",
-	"iodcBUnoxw9gt+ok7dsvA9c3HOO1lO+pmFtWq55GCFrKBmDVw2TwwCericCo6+ZDJ6hUhAQeGPxZCWB5",
-	"Krg+eBRep6KJ2GQdXoN0dbOOKC9ZYeV7Kswzg4E0B95plAJgnua3vORMaEKLomJKGTWClFLeKkLBJ5ZX",
-	"rGBCc1qqVMyE5mV8D+gTm1KlWNEhxzQf+9m2jM5BBJ0A8aeikBPKxTZgOYMXcW5wrZmVk314ttMFMoGV",
-	"SLNpuGFiBhwqBYoy4EHLoLdDFDzfJUCisPO2GWxWMdWesqptVpElqYg+tEvIjC3UeNy+56KQ99n2Ecll",
-	"VbFce6haV4fZY4ecGAah5BKnWenrS0VNwUeELnslQXejUS+mFCwx0HLuMHQvArOS9+I5+cEHQWd6bHS6",
-	"p5pWE66UYbZDRitjABrFLsoCoi+uJvxZuMJks2mfk9I/GOS21w9mJYZYcqpZ8bCBjAYI3l+Zv+0hPGwQ",
-	"G0R3iGaJo48mtfMLOGGC7zbVHvMc9KGCbL27vr542ev0tomz7pWuGJ0Yc4Zp+3xnG/B7aeWotQOamx9L",
-	"amTnXDOvisFqUAlUfUKtv8FYfCUjDeE3m5YShTGD21aU4iiOjfporAXD3pZw++PHj+1BAPblG9xBeW/I",
-	"LvseMCDrrHd6f/WYAcMPLk68W7g57Llg6GNNjP7gzJ6dne7uf5OKTWWlDRMws00rOWWV5njlG+Du0kqN",
-	"JjssgbbzMRcMVGHQmm7ZHFyW3ruv0GfYCf2KC5tZIobl+cazCRX1LBWjSormRMdCcz1fcPypTit2kV5f",
-	"7X8K9rm4jvoOXg5/Zrk2Kx2ABQ6OHLPOJsjQPP+s3dPFG3oBtn02sHwAWFKf4HmTdNbt7ubhEPALywzT",
-	"/fHjNbkfS8VIxr5MM5KXlE+cWwJFMhroG2y4scroHkXxlpeWCdOi4GadtLwI9jqipWLJ0gbhqBXY+c4T",
-	"hhed2QgGVEYMlyzHc2kCz75h/sk1m6iHGJ6dza70a9KacHGCH/b8pmhV0bl5iH/XgRYDUcRjLEJIwdPE",
-	"rywKq5kenxo5u3ze8HOolyzvGTWMSNRI7QDBVxKiZkYBQUX/jOnvT86vQFVZIIJ/DN5fnB63ABqn4M4M",
-	"wVFTnFGA7mVVxOd2Tw0vxG9QyAsCADUnij/bs6YVIz9LLsBmSIWsClZ1SMPF8kKR6WxYomGhpiyvfS6x",
-	"YbdoKn6kd5Rk+ZhWn37KthOjkKASqMgNE6yi3rjmmihm5QcONZLV5CgVBloWOiBgxlQU7fuKa82EHww+",
-	"dRvtkO+lHsOO0DnNCuTlAZDxX+0LA6VuZTiaFOx8BCJ/PdwD3F46kjX4a9QAgw/mwJdP7INXW40EMoIL",
-	"vNqAOB3y4eKsrfS8ZPCKUTrNSH+12+nkcpIZ469iwDXVbGpEAivQeZpNqdasEpnRD2aKoYzP/potwoQW",
-	"E2M16opquPVrgsGO0uq3/ufT//z1p//+ryUmlbS+tO1b7VopqtfuVXOFavpfvXK+uPCjGhUa+nwAFKLY",
-	"lBr0KedLNO/BHNBI4gh1FQfAKK84LWmMAJMjdBmiVr7MCn6nsiNxTvxVKzv+ko+puDGU6LyiDTc1akXZ",
-	"xfnVNXlpx8pQ23MalHUXhy+iApY9UpgtLjZ2XN8zfc+YeJqAQ3COOCsLkhlsyUjJmUJmlJn//52WM5YR",
-	"LUmmJf6RkKHhLFzk5azAAMAFCei+iyNSKe8NyI7MgUE84YTqfAwAhJW8UARlI9x2xlnFwHI5w83FbDJk",
-	"ld2FHBG7uxMxklFEsPuIL27Mb8aPWN2iOLansrFIthRaQ6xeXvTQZ+Wt4a3OPjJ7jO+jYspYwdaK8fd4",
-	"xHkmrK5vBF2xSmeujcTliNT54rjoAMErB64IL44IHSpD7o441SzPGStADr1h04qB1UaG84YyD3Y3vZOz",
-	"CvQtNEKzI8Q5wyQrpmeVcNJstRha1JycORuDljK8FZVxBeypCYAMbsvMhtHcMEK5E06+Tr/zFk1kTbxY",
-	"dXr16Vh4ajYxdiQdyplu6koHo1f7w12632bfFd32Hi0O2rTHdtu73/UOXhVFjxX7vRgdKE31TH3OZRGh",
-	"BYwBgjeWkQhcyHDIfbLT7ZKClfyOVaxIyF53j9jrwVRYm8n8ekjsHyDkrG3MCri/LIz9xgAZeMM5vSCc",
-	"d7rdpGVgTzXG3+zutJZjfpMWOLE0nUxjiGtt53ozxhouwMHDBZnwsuTOw6a4yNFs/iD4F8KmMh83QN/b",
-	"P+gd7h7uQJhIc2kHe5GlLfAAbiRyeArh0mPk/xoUvTdU0zjaODrC91BU+zMIjGZ3V2i+HzIwm8mZtBwU",
-	"/PS4yIh0R7fd8vQnF96raNHF+jkLBnclDYztHe50up2dTm8/hpelRCfX5xh1nNqH5OQNquzBVNYLEGX6",
-	"cTHyTiqNitXDi357ctY+vW53u3s7UaliJUFzgr9xATKpeTIwsJUYH0/O3px/vGolrfeD162k9e76/eng",
-	"9evjK/PT6cnZh3+0ktbJuflrcPbm8vzkTStpnV+/O74EH51fXj3O0tLuWKW4jOg8f8cHbvORRfrh9zt7",
-	"nW5Ui1nGUik05UI9h2pipXxDQ8nt+CSDUONsGUsf0Bk21xQWpLvbWUS8J607p1Q8RvDfrRT1bxxPfb/a",
-	"m2TlkyHt2F1vzZeN+NUSBL/zYy1rbXRW6s+rJBIvHJYE7nUgwFs2bVAh6I5jRlE9G4GkSIVdytxY4hk4",
-	"Qz9DYNJnmmsubjIY0HrgM0zZKPBH0KdTkTVfX7ySI4NA2cBgKJzQ8HfntmeFAdVMzWjZIQOimdIkp4LY",
-	"SxrQUmBPxtx2rACvTo0ws7aXhzrcE4GIWraB60Nb9ezzInZBuHwrccHyhuzP3p5HcU0Z+SjyCFJcSMXR",
-	"52zlXFUw0KRoWTqYcKYSPKZeYuNHKzZTyO+XhJjPr+nFZK1FJ4s3yxS0WhQbrMr888yhl1VcQd+Bs0Cu",
-	"zorGqUZXurw6YwSvROnMPvVTOw3F45A7aVARHC09bMv502mAp0aKBRR4SOovcgIVYwWQGuZBmMsK6LVm",
-	"AE6Vjej6d9xoYjHheI+Xm8ujhHFYYwOcSk6ntRNL2SUkqZBlYahsxCulE8ODlKZzF6ACZEanVtEyJgJG",
-	"dOHthyFKZfDWK5JwcUs1YCx4dWrwZgS9m/auhuQlo1UQCIfXK0bReWPX6vdyy9jUDMcr4k7O2pSqj4EE",
-	"oBIBgQC1ryaRbgwJQzNqI4thifVHLAfBvmjkoBEeYDbreOFEVqze60iWxvwG7d2gTN/BEfcNpMC1SgXc",
-	"LdnP4NymVKFpRPEa2gaXEbMQGOoh2PQe1Ic9oBKPlDF6OBaF+sj1+NfSL8Cdg06c31rBcFv7LRSM43/O",
-	"aKme3X9k2MGj4RYDWH1V4Mnc2EoGRyujQhjp/LmgmnbM1rLN4At7Xg/dxRyMOfnx6vwM09o28gp963k0",
-	"Lr6jEgtub+XIXkmBj8JeSyPHtEkgKAOoqrUAPa4YA7eFSgVIVafru7uDitGivxgQnCw5QjCgxHplPv3U",
-	"ab6PLGCNKym+LRAOZAv0snIOeVvbwdXo+lvWJlt9hBfoic6b6O1rLeEX1ugnjp38W6r0BdXjK3AFRJ0W",
-	"EB+NSVZGD3VXCzZyDvxiEC1Qxx2PDAOfUj1OMODbxWouRkfIyZSXGPMD0rc9mwaBnlOWg19djGSVQ4ie",
-	"VYIhI5hqWb1QRMJCVYd47wp8h9cs5JbN70EdgXs3fBcX45dYX3ZzY25OmNCJjc6SoxH62AHlXYTCjWSA",
-	"yJWc3SAVwkUaz+t1oWTzQRsVOnIUnRgrQ5RzokppCCeCssbGuAs57VDKklGBtwhUxUxp5xGt94SLX/KC",
-	"ckVw/E3uBGAdcZSZlTrKSWvrzGuDzSNPULYZ3YtjEQHzzzG3Gtcy0x5zrdZohy7gDiczExsR4PM0H68v",
-	"xfT1H/gdEw613T4WTZflK58Zhkato3BvQ8bdc7B5O9LKg7i08zxChLqT8j6sJcrkwswBKX3ShR9Yrv1C",
-	"pcI7MBVcKOP1tTNajVE7ZGDgGpsXIvh0I+YtFTYVFz4cUV6qDjmTBnchtLueigwuTiDT4CNaxij6GMRy",
-	"2pM3umDmF5TVm7JbuZezsrB5TPdcuRtpDNiyyR6ObbxQLu7JsRo/8AuItoNo45mipSJbkJcdhiYkdcaJ",
-	"vbbTjSy6e1ndJqnIppDv4q6ZM8X/ZaQdJUNaWENi27BG5gwXuJ1lPv+SGdMGAqul9WfP8F7TwqYTmiYq",
-	"SwBChnFbjf5aOhUKh7lh2uUkGt6UEEGrSt4HNKVlSGjUei2pJiWjSmN0JhL85AgtW1DHkjoVzY6spctC",
-	"gdeprm+XU7HFBVyM51ShPxzMP7yhbuCAAWhi6DGjgE5BopB13bQ9783QxY3gNjKgoenYkDSjSKaChLlH",
-	"gABLKUqWkRugvFCJjaKzNxWGLojBERvRDTp8EIxpw4+t58m6+TNn70OqvxkAIoJtNgPegIDKN2RAhh65",
-	"6ysEFwGSoHpEDBgi8xipZbPSARJudNSibWSpG8sMEyydbO3tHCZkv7u73UyPd5GQlt8mZCZKpuDzBZcZ",
-	"V0RXMzT5rCgKohWRcdjRtCxhH1tGNNReI9Aw5yRzrsLMIMVfzN+8/OxsdHP0UVSHrfcxAtm5WuQIFhoS",
-	"C9lCWe8vLoJgkMk2gh8YSl0VwIxROylCzw3uJ/FiDtxKVjDudLsO6GOKADOPPzt03bIpBWS/291OHsJM",
-	"AJf9QhFF5zWiOF17cBM4FO3UFoIFK+kciMaw/Ea4qXVYJvalzxOVQfw8foiuVAxg9SfdjqffeEhSYYdP",
-	"IPnMkgo8gRGWckRchSEe+sGC+ZuIZnfRHMRmjoSFAcjatfXDg0QNrj5jS2foZmKF1WlqxFxCbGTeY0Yr",
-	"hT4OYGcBSOFfGBaELK0PCGPh5PIszfIhiswIB+TEqQA1qHFzCPkNZAtTbxEsSe1WxPEBSNvo8k5FRUVh",
-	"lG4+sTmPwdK09H/RL+aXDhngetFXwWhVzlPhx7dbBnZD7+n8qJmWdl9xzVxeGgbRD+XMDGShYlQ7OdJM",
-	"9GsPD3pqMxRwBhWcNDpCgrZO+mklh3TIS67nGdnqmqX3tu3WbaJFUdF7YWtVufg3kI6ssHl0qcjMXzBA",
-	"kNljDRlcsRnFikeEHJ5frQthbDXe61u56fLz4L4P/OITxnT9G9LukUdFxo3CkqQCGdLi1jvE6H3Wtqh4",
-	"fXuNY+sxm5N7VjFCi4IVfWvzgK0LK7S6AmDqiFfM0FbOCytGalnj3hvOdCq8JmO+QP7sjsaowWQ2TQBR",
-	"DXzIhCvFim2jI9yxhSBvLf3hrrKB4naO01eNVgKr0RKULiuO6vXCFQ0dyju2HV54Wg3B2AWh2GgZDbmE",
-	"QlgRnuZ/DTlN1I/TeGFp+V4/6Udy4ZwjwrKZkP8kNtG70+lsW05mRUetfQQmSGAwhoQbASewLU/qibvk",
-	"oJBUEJBKkx3osZHdS2FYS7ERE/oFDa0DG6Kw3vJycyyv833I3bQkY1kWgYHt9TDPH4c0v+1AArsxp9BC",
-	"QCH3HAtdE9Nfa6AgpJuqiXV3B5LcFa+qt+GvOSGgCbxEnYfjkB9wc22wKuuxs1zS6N5laR13DXMMvHgb",
-	"rCjQZSLricIliEXJYnA4MqpQwJLXH+X+4WFwjnvd6El6JTruGvSPTwqbh9UERm0FhywGDJw6ijLMdUha",
-	"GJJp/sGVs7oM96ltMLi3iyiwUX4TSLz4FvIxFTmzF64oEZPA7Dds1KlLdFnGhBAu5AxTjT2Ie1FCwcsr",
-	"9FYtmSFreaJZUWh02JpTC0QCTkgYbD0CvDrYe5iUjaSPxQmzQgWGnpX3WwG0k6bk3z4i61BzxQVxYHgs",
-	"LyJuxUTs9b69Dli20FPhTPSgVJ7yV83qCDljkxqT8DbaOezNKwshjw8wgAn9YuPwdzxPXZ1YspJTNLHD",
-	"mqxa1ixzvU1cC4Fn4Bag6azxRS5pp0s0Vmt3XCdESFLyCV/ByNYGPqxOY6i9LUcWL0KHC1e1w8W7WHKq",
-	"WOffnG1gBM9itkEpxbJftGbZiVMTV3pGV8Tb1l5qlUS0Zq9Rr4hS2vz+Bv3kD13e2EFju3jHaGmO45el",
-	"dSj9eUrx0foVNC53ap6zDo9VnYHGCBd3TGhZzUHrcqJ/HUv1pOwEorx9OCLdfhWsLwl2GYPNmdS/0iVy",
-	"SfNbf42MxreyFym/v0tlD4bf573ymdTPkAVpEx+z2pWOCZCr8h8fnfUYgeojExujuz+fMjG4OHkj89nE",
-	"5tEvFVm075DdTpcU9sUja/1BGJD1Ohs0taqQ++RqynI+sln5y7DgNj+j+avmuoyHBq6M1DVM864ZrZtL",
-	"oSuaL8TpHnZ2VsTpNuAGK6jni0FOTpmgU96scbrb6XZ2W9E8TD0Ob+DdOMuyAwZNEDTuu+jJVc+AtjaT",
-	"/3eXtntePUvW7qW7NHQ5AY8A1HW8OpRhfmTES0a2sjb88fbk9Djbxhpiq28HMZCjZCikXNY0rDQh9iQK",
-	"NtVjuILi2jE2Y9FCldx+KrIvbUzPbNsUkrZ9BBcXGeb6YVI2zcd2dDsOGTIX2WZrlZj34AvnvZYjUsOH",
-	"1MdPtjwcPyhw+DUkRp11kRBXqt8WgTY/brvKRmQMzj5F+AhqwynKC5LFTqRP4ETAj4tSygdNePZq9p+k",
-	"wokrCs68KSs1FiNRWk4bYZhh/AY4wwMZkgoQNVMJ5WGNxqW0WbAckSEzkHHxm94JT+5lVXTIIAifgDDK",
-	"MSwWHVD9ULCaE2XlCMI7wSxvZJy8UISrmJtxtEJJfFsriAQL1eXWL+42mYQ+V65QfTyycZy8UJgKnLZ6",
-	"aSshaWsnbZFOp9N8vUOuwijyBfNqw6iBiCkVKHiP4SWQzRcZzyjkKxRpW/JHOU/x3PkpyUd/nzK3AS/O",
-	"fOO5y2iV1a3aOI+tQSMPqtRq2Wdi2ZaxWaJUjv0pQq4GMz0yrkLURZdGqyrgeR63rpLBIwoPPPBqaCr+",
-	"3iy8b8kntzAKYLBCNvlascs60FI29loYLqzl4ezoCJ9ekflpX/Rln3zG3AufAmJvKQ2RQcDZb59L5yr7",
-	"L2TRvers9zq9brfT68Z0Mjynz3H76M3ZVSPzLTrFjN50ggIL67L1lmf4C8mO/3F9fHk2OHVVTB2QgRKV",
-	"Dz6VM614weyFlIaitXC7fHK20fdcxD//cPa3s/OPZ+Zrd1wN+WrzS11wsF0sJN74f9oxmsl2wasbJMQ1",
-	"VcVoYSNU8hYc/fhbScXNDLI7RC3T1YJde5SKDCzWoMRvx1nTLnqFRk1iFB2otUnBUoENPraWrWGfPG4U",
-	"KWHVL1s90Xb9qG1Y57ZsWLH9UGOxYV5Dqcd4EAU3YJlwAbU3DE+g06m9xhuIYmWMri/z46sirHq1WTSh",
-	"TlVc9f5CKmOde7CyelkzN8FF2a98PXSfgKm+6s3aig/8LmteXhj5vFr1rjezktaVUa3Wbq9+o7Z7LFOb",
-	"nwGbQez/GlaSWVvtLVzm12T9y4vbeuj9hdN76PXI5h5YfPOwH3q9iXwPvV1j9UNv+hPcAH7uzZ9qthSv",
-	"ITFAJcHKwr4tfhAwn8WiSA2TCaM4alaGCgooG/MpU43C1b58knBS04vMFTU4sb4cRBn71LAXimTcXa82",
-	"XXsQE1LH8ig3AAazQcQkxGbMbXkJe2VtrLnElUSHkAqvNZKBmBOsWe7kfJBiyr7QXLvWM2Fe4Zj6EBtn",
-	"WBmNHddhIQvGibVovayyIOrbuCILuVRY940y6gJRcsJgqz4KWI0hTI7fCFl5ucF1UwamYis6p6Lz9cbr",
-	"9oravw0fghlYVzyH4EvFGGl4LOKBJ1AI56aSs2k0dRNvcwm8sJC52UdZhjlsRie71XJKplKWwc1+Kka0",
-	"mriXLt9c+RdlRYIamysye+mNEYqPTanH0D90SaDuEiw76mUOVgIaXERPPAOqcpez9fuKlHQm8nEdkWQn",
-	"Ogrfqi8ZjHXYeVQtlWElb1n1eWV67dXJG7cuYCNQehK+aZbs9NkRGB8deu4gcgp6c8F3KyL83cPPFZtI",
-	"sFtWZs9Qgu+QqSzI1utSzgpyIQsyqPIx1yzXs4pt+9lWnE8Q2BOoRw+ZzkHdDixnatDts8HLKPTeBIi7",
-	"gOFxgIVgckYKoRbxnQep4FBMN5dCyZLZ2lZRoBo9zBVo+ax5zHo4pUqT+j3XBurB8il+/byZco3hmZBn",
-	"HUy+4SW+oecoIN9aQg9mwoD4kOoh2DZCFlHQxGb5IPg/Z4zUKB+gzUMxOkXJPhezVREw7+Q9KaW4CUd9",
-	"Ye+PjTCBjmhmDAt8MdNMdcIskcvjq+tAgt7wOxS0M8H1ETDAq/PBBRlcnPibD+UDIlMx4jezipEtK9yB",
-	"Z5v53tglb4fzxvN/l4+rpEq7YAe/+WjUGYJuAawvFBa+DWKHp6zisljCwH4qxg6CXNcQ8/iV2Mq4mJbl",
-	"fz4i7jMsvDit2B2XMxVOaZawOEADdTeFhq08G8Xf9/jMWWgunmGd2KgK9RnlcHREg/hmoOelioopOavy",
-	"jdhwSPXVTNi4JzcC1izagFHHebLz5ny2joKNuHPMVxSEBk0rqWUuywif5mpa0jlxb6zi1StxJHA+XLw+",
-	"P7loJa3LN+b/358Orq6NfXp+dnUOZVADN0SkGkig7kb9MK/Pz86OX18fv4Hg/MU6USHuY/c+KozyeF9X",
-	"jQB3ypuTq8ZAQgZpIyHm/4VkF8dnb07OfqhbBOGJQw9BLm6IYprMpk0HjB+8lbTCuVpJyw63dvvxCkxm",
-	"3cdXf7s+v8C9B8peiO+OpmDxg4uL05PXg+uT8zNMZIqRQnPtdo5W0go+ji/XmJkrxKpPoAUWb9sKGR1O",
-	"Nql100plm5RIEQ2NbDPC5cpr2lSQD80hiNXQzR7iZLqx3ng/lkTei4fYXrSuWoMoflrtlruqo/yupiyP",
-	"cGGXSyQQnKDe49WjlmRoFibgnyGPbBo1K+OC3djRgbbUdocMXPxgD3lyo3NUPqYVNcaV6gceTifHXXQb",
-	"WrFQtTgnWsrSnp6uZsKcWCqwKAsry+AWlUjBFqvjXmEFYnAbvq+r2dAvXslxgYZrAxMXCiAteOXnUxAD",
-	"k4dAA6QKRZMMkb6vM77kyNZGMBPga7am0vKL97QShh/Vr56cvT1ffi88fPtu6DpeWbqphh38soZ9RUNQ",
-	"TznKak94tjM6JMIESW41kCIYkwpAGYgCNSM04ktJTqc053ru4qsdHk3lYsHoT63v8qI42NkbtXe/K3rt",
-	"vYO816bDw4P2weE+3S96u4f7ByOz6zXFoR8RlBovD7NcPimEYJTQFx17z14yBnj6v6toTOC2/dXLxgQ6",
-	"1pVRn3Bn2OtjMMNoSPzrrRM9P368bi2C9LHlnxOfO9woyYydPOpSy1xgHF+zSPNKN6KSrm8n1jxqXI5v",
-	"ZW34R+bzztBGdSWmgTRAhQThBhuoT2us9RSbl/CVJXr//v6eVjW92Xx8sNjqMOq0ZeSTZ0bXkvjM8Zax",
-	"6n0t+lRYX0/zYtJYdn7rSR0ZUidO2FAdXJ1zUYlCpaLOvTSgEowVqm/bmlogLfc2JVua3pAUqomnLXs5",
-	"VHKlubGmsKEQ9h3x3gv7xYkLc01b2x1yUc5c9KuaWpsrWLNz5S2dqh3MuxktWNNWglU5phUb8S8kM9iB",
-	"n9QHTCuWivVRTqdGniqylXmZlyUkc0wt267z0yNeUeYSDKnvrm0LnuG5oEe5xClcyRUbd2hDdhCe3oVo",
-	"DAor7lPhznZCXGMAbtD4h2OkBZzy5V3vpQ3C68zppMwwr9+6LVWfZAZhO9a/iUnji7GHqO1D8KFNBplQ",
-	"o/x5hzQXN0ck+9IeI/zadMrba0ZsgNkVYEwF1ipTHTIgWJodH0Fti4rR29rR7fbrCl2Y8Z3R7hdFttCw",
-	"vGNF2Ly8cnUIZFX/291pJYTaUgyGwAzDTWxpeH9N4HIH3SedTmebVJS79OsJ/VlWbrdHhIq5LYTR2FSj",
-	"codirDECF/UI2D7VCq/tVNi8uymEDdt3OuSjrLDRXmkkOlCu0QbNwv0710EM6QsVXCY4nKQaeUjS9GRf",
-	"nPi1cJcy6cIfClsBwUDZ3lfzymjwvqRQxQDfMBqeKWKrGuxAaQNA7v3u3qocL+xm4e5ZsBpMhAfUjf/t",
-	"ZbWhpyDlwLUFS8VW1qQMJFDbowOxzYYYrKiokopHtxGrC64cgauDlpFBXL65G2VC50HC6WSp+VjJc2bL",
-	"hqGa0RpMaT5mBKOBZ1VphZLqv3x5f3/fofC4I6ubl/Zb9fL05PXx2dVxe6fT7Yz1pMSMG4hVbi1IKYMF",
-	"bbJKNAWRxXVEcpQdtPotwLFGwLGPMvZBxS99DoQ5pTC+7obpuNbcsBn9LYkfBxhXnVmB4YAGMy/oDRc3",
-	"fWJLxOB9Iv8Xy8iNJFregDHcIT/wO0NYHC8BZUWaOeJB7XNZYaLuFsSs3lSMatdAvJu4sUOzbtvHWZgl",
-	"HGE0a9gRBdnHDdPQ5teW3cI6jy7/ye/bF3xkqZhiLUefydcoGGdT/bJ3g6vP788vjz9fHr8+v3xz1SfX",
-	"lx+OIVQVaoxOodyM+cIcPoeuN2wy1XNsWAMwRDUbwejyBnyAiYtroQoTIDT7gmJkMfIlFT70BRp32hvK",
-	"RjTNdrI2LMZVpfklBcUsbfVJakMyMCwUcvRaffL25Pj0jfkBFF/zy98Hpx+Ov2ZOgbll99xWqPFhCNnR",
-	"8uAu5uCh4a+P/3EdHb3W5i3yuSiDDLYaGgsqMr8NMlgxve8zYX49Pf9ofrP9Jswv705+ePc1g6IggLJQ",
-	"XcIlmIfTQ4vVoO1GbCUDUeAqbAC7+fXT25PT6+PLhHQ6nZ/M9t3WSXZeZXX5nMZAZ1KHA+GGzDBfM8Q2",
-	"szvARC+E14c4ERvh5HtCGcWUWJ8Ycm/rrMLyHHiD1hi8vtEjskpFxIWcQNBD4Ur9FFL3IwlGCdS6iDit",
-	"Oy6uLuuQvy/GVjVju11olSFEMZu4iHJ6y1QoADFCy8DYb9WanKKcG+sBfoMKWnb3wXOSYQQ+Jqti7Hq4",
-	"G1cYMrqXDGSWYuUdCyoOGaMgFdnSPXeWYHUBIeuz6kPsGobICZSAjv3ZODMr0jvkCjE0l5MprbhyWgME",
-	"ZSSQaFmXTCADz6cbDBb3vSWrIFlUuXg3X99CyFRklhMkJHOUb/4dEHESUDCAz1Jo5rkcyPIkqHIYcBj7",
-	"kuG+E1qOZGVQykLCQcBWocEYG1R95bBkE9fVuLJ3D6EBsyI2OoAzV14o7e58d/AKGk0qKNhk2HZCBJZ+",
-	"Q+KuBdgBKRjD+yMkOPdkv7fj3+YiFbQsrUzMBqIwcDqvLMs7kzpz9Z+1lNtHIHVQfTIb9ltNBabvkmv2",
-	"xZVux+vwD9dv269ceu0/ZwasU1rRCQshh7pTUGPA6g6BHuM/wkaoC4WWjWxCPugKqvt0Z2VFe7NhSNLi",
-	"5kNYkPO29FtTdGvVXTIflYv8NflllcdqyiqCUr8HhQe6Rl2oFwgqTnOB3W58iWYvDyzRFyVoFvBYseLN",
-	"G9v6zKxPXrldDKHwU9i4SO/1apk32iMuqMgZBMi5/TSuB1Z/X19Cfa29YQNRtDZuaLuQKLbc0DaI/41o",
-	"QXX8b1BPJ2loT0BOgPAJ+XB52mYil1hxyGpf/7eWp4H64/WDtAkNeOQUlbSGQNr6aiv8xhBk5CILk5Yz",
-	"o0FB3+l2H9PH+FMkAsz+0oZf2pWUurUUh2XNiOXQpNZVu9feb+/02r3uq/3ubm+nt9fu7R/sHr7a393b",
-	"a3+3s7+7t7+/t9vu9bp7rWhIkXULL0T8+Pj9Vq/b2el2dnsdaA3T6F/TOhgWdKfLDg7ygu729ruv9liR",
-	"vxru5wffjQ7zUY/tDrujvf39wyE9POwOe93uHq2hGm06U7d6qbeP/Vli0UVNEsAQls0c+UvxKTvrgjd2",
-	"femeIKLB/WHmb3e7vVY8WMACePnK3d+EL9xxN+6KmxfAwVVseNWKvZr23SKXrj3tEr4VbwxreRriRgL+",
-	"PrXe87ySSo40Of6Ss7KVBL98tJk3T8L4/adgfG+n8+rVEsYXez32arhDD/LD0R7rFd8Nd+l+/ortjLrF",
-	"4fCA7uU99t1ot9gfvqI7+QE7HHWLJsa/uW53e73vNsR4H/4F/2rL0YjnrE2nU+WwnfaGO/lusddm+6OD",
-	"9h79bth+lR8W7S7rjXbo7nAv3y+Wsf1gHbbvfBfD9qpQbn7E9WY0zvLzdbSwIpRl8RC6nd1uayHZpzWj",
-	"N21I9hS0XMjgqRN26jSXr89Fe2HwQ4z+DvZ/FfrbB7lTy+OnZ10ui+nrccS/gnHF1lXjCvB2mh3TFz0q",
-	"Kxt2BNczaKFm4HpJwkYeqx08tqNHs926uyM0A8Uyzs0291BCx0DlJfnL72lxiZ7uFnzSe/gTDAsx6gwr",
-	"8KNXD39kJ7nG6pTwWW/34c8u6LyUtLiW8pRW2DFlb+fw4e+upXxPxdzOCuVZ9nY32Ns7ON634PsIJ93f",
-	"BJYnljB9Z4H97s5GJ2DdC/jJBlC5YtUdz9kHQe8oL+mwtGvce/hTO5U/B8MhZpMJreYuKiEoE6PpDUgr",
-	"f4XX+sl8EPfavsSaQS/DPgaQHyqVjjYMtoXAgniQMDUFzdrjsD0Ats0EIw9bnfqOUuBndDc2NgV8EEQ1",
-	"+T5lC2WEt5ql8Xa63e3gloG7Jv2uzDA4QhrVZbgKg/CMmR0GAhomMmUivBaFaFUh6zQZG6unJUbmcb24",
-	"qL3u4XaHDAS2DK0tYbwWTkXt7AbILH681/iWTqdQKhcuOsLCqXUB0bAWMJFwu2w7p+GdkMzzWQXOBVsi",
-	"FpNX6p9TEV3IoS8nAZXBMRApqJVjVoPW/dbl29fk1c7+4XbfmPlY5AFr7noemsAVGfoufIt37yBIDCzQ",
-	"iX4+IsUMNTBX9wX9DOgxL32VdfRLxFwHV9GigRhmwZT+Xhbzx5hCQdjYqsCrRiCVizBqBBRtGrPzWHN2",
-	"MWouIjC/KW6uDkmxxQCeaEwu9or51DoWmut5neiEpGvmvnAOXq7IhApoIzLvQDxTsXmf3UZbXWhZGzTB",
-	"a3SM/QadJdoAegPl5fxvrT8l/Z+S/tGSfs0N7+OE/i+8+LryvvYSWnqrZhNGpwpDQVzoJ77X3auTKoOq",
-	"eCApBWi+TYb8Q1jSda0n97qRX4It0evQzU29JQJ8uXpcW7Pgm2zytJDmF9XxJzrP/vSd/ek7+4/0nT1O",
-	"90ChF7fQfZLAbyruNmCzZ1K/lTPxp3z8Q8nHH5gOu2qvEYtYk3ylnXsqb6DSGUXjFgNlUSouRj1jg9tG",
-	"lyuM5jNf4j3wYl0nY/SgHK0rPBkjNFJHKhVb0D7qr4HXMNt2xqSvJuXKYLsQpMVGXOZZKva6PW/NRSJi",
-	"w23hNf2PH69dnH3GvkwzkpeUT1xRGyZsoQYMwiZbu12XfVrbfVjGgSs1Y4VthkRyaVNZwy5k20e2VXEA",
-	"SOWGfkXGclYFw9omWq67Uj0i8QPiHb6Q9pzkTJeQb2tmga9fLMzWScWJhv7DqhEB5gpGT1mFB7NFyWhW",
-	"YXgwLMN7RbC/8jaGVve63QWYTv0XwRBuDRXTcA8cjPMfa3uf+pL/32hru8JvreN/DN5fQM5lXeKtdYwv",
-	"ti/MT93KaHV1VbcWLSZccKWhk83m4mww02Ncd0SYwYMGRQnskDOSjSIKNiPuWe1mr0fa6mwtNv9xPPwh",
-	"5+f8x5MP/zrpnfETdSIu9/PXJwcnt9N//P31j4cdNv+xZO8G/Pzn497Zz8f7Z2+O79+/+f6wk++UYjh5",
-	"2y3+8WNZd2V44uA/30QGfxTooTKdWgF7TLxc8OS/pvmYtV9LoSvMB45NYd9/eSavtKxY608f+5+axeaa",
-	"hb31a/U//dTwuENVz0C9gGQrr1mYz1eqFsdOVqAgCDuOBn0yh6yU4sYIjn7kKUT3YXRaQxdxPSRxaKXl",
-	"FKqKgjDQ4BXukEFzLBuwxxWx5T8TK3OxRXBZMVrMXe6znGmvZYRlF1Ph6i7a4lFbO+aFPWjpV0CbGmzM",
-	"gUlbe92elfZB759U1LXyMLgmLFl5CSVKi21IP7G+d7tTKFgIIfma3jKzH24D8SSZMGpBHPTMK9kIHJ1M",
-	"FP/JAhbb5nyzhP098P1GUdII579sYL2NkrR0g+e3qayNShQ5w+qg5vA3N1EjaPknr/9j83oktQizt0S0",
-	"mts7XyqmqTXTZWW1sRxIhZYdckyrkkMLy9CoWGT6dI5t18lMaF6SwEKDCOtIP+YVzH8F068vQb+N6aci",
-	"7Pi2EdP/T+XSl7GOZ/+LOLa1kbR0nUVZhBB+t/bSyd5TTJrgzCNwGkTB8NsZN38Ksf9VQsyT5Zg1kG6l",
-	"VKuTcAuZr07tPFuZnk/OXJqzdYkOBHl3/f4UQ/OA8VZMGOzF9EWXOA/9YVYnyRtitx35XLa0bTJis41d",
-	"or6N3rtkhczRHwsTGwxUtt8JVFiwmdDBCLEcfQOElxWMpTQVBWRyd36GEgPgZERRgxUwWKkYJPr0CdfY",
-	"1gEXAznfUBC9boH+Gpla2+WstS9kyfN5KkojcikZVvIeq0/Reh4zQ0ze/MD0G5mrC4xHeYCHavZFv4TE",
-	"4v4v8dsbF8AYsqX4ch9iUPYz95X9CNnVt/KO35oHrCGv67D0A1bvc3U1tqL58NsB4S0Wx1hFhDH8ew7C",
-	"BBJ5AYUG7MBkOBNFaTQlVyeAwNxETCdkSvNbT8I2vw2iiKZcKFe7w1I0xsCmopoJtQZfr2DhG2Lsz/SO",
-	"4k5X4i3+3Wn9YbArAOYLz7meB7PClj8lixUsXINKb+ATV7OmrunQaCxg63yngtblrl0iJ87eISeF72pE",
-	"Kma0kRi6vC4ZrWwjyyVk2YtV7jXLKzp/5GCrfweeesxEAC8d/7ehZvJoTlYXlhg1G1QtNzBNBfSnSjD2",
-	"FaSxkb68sKmxttOnb1RrC9RSjAcWqdjKxlyrDByQsEd7LWq7/RvktR3/bdOtkkPoMxrhkPEL4cxMx3Hb",
-	"7GUVaj/S+nEk/emXllkz5rmaOSBmZeZMJAtf21C41Wj+vaLj9ooW1jt1k9P97q7vC9z7+nXzQFa79xVx",
-	"JMH5/knNvxY1Qx5BSEnfSMZxT9gaOh4Uhv2HDKT22cB1vgLfUCp8nzdUu10HCaNl1xTtKRQ0FKhNZWMZ",
-	"AdUSW6XJai/NNn8UsndGttxPXfcNilNgq+0xS0XQV3uhKURSt7vghcIePTSoleYkn690oDqdznbSrB5Q",
-	"Z9Rj7YP/WP/XoCiw5fMTvF6eUTW6sreSlncitvoYQtnRlgKTZpy55SHN5g8FL/DEsfaOERp8wlzfhc81",
-	"P9vbjDEuhPnvjHp5d/gda+/T74r2Xv5q2D5k+6N2j+4Md/O9Yp9haU7PKh/FJ7HVYZxVGtTfxKXWe9wx",
-	"oCTpWkmyE5Mkf+wDetwJRX1+RYFVxgN7+nRlvzZ3li+grhiUS0ygUKLSMQ0eQrqzZrrh/6b0wn+r5BwU",
-	"RVN+Padt5oP1v8FA8zH6QuLCjFIL8frFcnw+avOOYT8YoG+RkxcQCQAdnWwhxLooIF/oh937leLyfzfG",
-	"3+889Pj3YC1C0bnf3FZ0GOsdr2OuUXM5ehyV/MD0fySJdL9F3v/7LMcnS9taF/qTAfxOGMAldDl/BvJf",
-	"kpRjRkssd/5Eb3iM3N/h4E93yyj9GYjaEtEd87p5XUP1oKaIlrzd/L7ZLnJlHg6Aliv4Fxc3fxjn+Cm/",
-	"YwKSCsYsv30mdKoTlL9J63orK7DnmS2DkMuqYIUrX1BXM6ZQwDgVUGVam7HgvsXe8nXIlaF7s1Isaqd8",
-	"HknG7niuWWHL8kHOQirg3+bDVa7zN65AwHu3v00UKfj0Ty/6r8cWEV2C8g2+0v9v7kf3M8fKURq1KCzJ",
-	"gW2OuPYlyrdkFfQ+wrZwBnm2E5vQgrUoEmxsDffxSAXGsA+rPbvsmwzqSWYBQHrdrssiggyqBDN07Afb",
-	"6JWHgh9IOlDro1HlOQMVJCNbzYG2w8LNWMUnwcgE64AwOmEm2BeNOkzWJ1OqwPdoHthBXUyfeQ+vz8nA",
-	"7pSrujC+su3HKughoCQkldki0EFfOQD6hE1kNU9FWIU6IfdjqiGsDt7k/2J1DVHDbYI0L/MnNPoyKoc5",
-	"pKw9oV/ajiu5mi8qS1xLBAApxPpBEdnm6+A4DN492CPv+fcJkdjEo/TlI7b7EHBORrOyTFIB9y6C3Ts0",
-	"nxPgYWG6k9merUi7wODgrUkCReIb0dwFV642iuIlE7qcr7pciTG/tQr8uSjnTaIIqtFI2xq4boL1bfnp",
-	"i3U9vZOq4chZ28FpueAo1MYy9ONXbu/EEMeC8qNHZJGgNqs/CnT5rAVII7D3q7dXbTGaxpvmkC59MxLf",
-	"JxLpcGGbzV5KK7YJI67cJrRw8/vqRvb1ZCvMkgGMHlRN+fZaNAhBOIUA1zbG2VW1U56Qbb75FeEyBUcD",
-	"K4PabxGZ+qca86teHz6XErOkkocBgM8R9XRtK2jVgYdGuXmoPQ9ULPvx6vxsRTTT1ZTl5vG3GYubkcH5",
-	"lInBxckbu+5VJl+jJxAsufXHjLZztZefF8/McT8XngWRqlQ7xQE7Trlw1X6zfVRQe9I2oAo0wntadwUy",
-	"r6Wi0WGq7oUFsbSWDhuNseBBeE+9vQaf/9/g/enj8NnB7tfDZ7OmPzA+m+19Iz4352k2A/z0E9Q4g3dj",
-	"Gq8vbrjU/wja4A0uTsiQKmhvBf1ssY8RXEliPXZc14phXyjXra6RBrXctA5ixRvvAMEIDSGEj21WiJSE",
-	"rhhs1eOxHJHedWgyIFrWRB1MguZEvgFWp/66ri8SUWYXG+WR6MkmxBhoVaMZXocErMYnXiGv6dt+VZHj",
-	"coEx2H7O7H+vu9fY7RLqfP3p6/8PAAD//w==",
+	"7H37c9s21ui/gtH9ZmLvRymSX4nluTPrJk7jrmN7bGfTO2G+ECIhCzUFaAnIjraT//0OzgFAUIJkOXaz",
+	"bb/2h44jkngcHJz349dWLscTKZjQqtX/tTVitGAV/PlKCs2EvmT5tOJ6di5Lns/Mg4KpvOITzaVo9Vsf",
+	"RlQTPWJkQq8ZGdMZKSUtCBUFqabigAipR1xck2Elx4Saf7GKyIpfc9FpJa2K/WvKK1a0+rqasqSl8hEb",
+	"UzONnk1Yq99SuuLiuvX1a9I6lZdaVmxxDVfyhglFxlOlzXxkwEhO8xErzAz1iExMx63+x5aQbQUDfUoi",
+	"s1wwXc0Oh5pVixNdslyKQhEtyR3lZqKhrBjR1cxskV5T3FQ95ZgLPjazdv1UXGh2zarWVzNZxdRECsUA",
+	"4j/Q4keq2R0FMOcIf/MnnUxKnlOziOe/KLOSX1vsCx1PSgAGqypZfR4zpei1mWFAC3JtB0qaT5XZf/j8",
+	"k33BPHAj3bAZjtJZMsrcHF8/fQ33/F8VG7b6rf/zvEat5/hUPT8yw1zYTSMImhA+dKMSLgzOCE3kEPDr",
+	"lRSC5eY1csmqW1aRa2mOm9zSkhuEU3esAjRLBdcdcjVixGAXUxrQckRvGRkwJgjNNSuIFO6dIauYyBlR",
+	"OCyOpMwoRIpyRu5G5iMypNNSk2paMqLoTBElyYZijLwxv19MS7bZSUXra2LO8QInftw5utUPZDHrk+f2",
+	"wWeDR32z6ykjXAHCS8EcmGhZyjtW4HNFPqato4uLs4u0laStD4cXp8enP8Lfx6dvztLWpyiCfJeJV2Oe",
+	"XUIE877L4p4SpX+gBbH40IfF+B1UjN4o+ElNWJ4QWRGuFeyM5HJaFpaapaJitEB0hYeAf3eG8nJF7iop",
+	"ri3qvZHVgBcFE4/DPEB7sy45YRXVsoIbVEiiR1z1yVQxXDVcmGeKKE01z4k2dNjsopTX5v5SRah52Xxe",
+	"3Zg7Z4eLYt1vPulyjBt6sCXfHxZPiWsGQ3BmrixhHEyRKYZbeKb6ZHFfG3rEUhGuH1CSkoJq2h7ykjU2",
+	"kLkP+8Tw7myTFBW/ZYDQBmObZPWZItog/YhWgikVILO9rYDiiMWWC17xMZPTRxJRx060HSyGefPvLEcU",
+	"+2ZnyWiR+f7DzDFgi4RrwkUqzMq+nT2mwvJH8q3s8S3ImG84Kwt1JeUJra7Z3Blr9kU/n5SUN0+3tbPd",
+	"c6SU4DAExyFXUhIcaZUMGb0vFgrPFEHplygLSa5IaYasiB5RYUn3AjTynE20IhtZe0y/tHGI9mCmmcoS",
+	"0tsj/+A/kMGMFAwAtNkhP8pniry9ujpfgKihKE6mpGJmbyaXIjEHDvAgBjQJiNd5KZW7bbk/fwvkY6FZ",
+	"JWgJOPW4G8TtUE4+gufRexR/c/ltcu93okMunfpJr5QgU8G+TBggvZ0GTiqgUIKZX3NaVZwp4hdVME15",
+	"2WmBaqLfyKkoHgfpS6aUQby01bX/teF/O+Z/L90/3X9pixSSIfFkX7jSneihPHrQ5ecnpO4MYdvJ0+/l",
+	"KU/5VGoC5xOVoRZmTlrndGbU2CXk6RFy/DxR2ent72x3dwgQjHuF8dVfLz+oCW6no6XslJZKfvsqn1pg",
+	"WTVzLVoRS2n7ZAdo6hBlKy4SEDYqpkZAFkt5Lac6IUiPzZiWGpONHnnXJMYwCBBQsEuoJRphPmK5FdQL",
+	"lpe0YgUpmbjWI1Lx65EmdKiZHcjKTZaKc5RrFJJz5NVmSQmRghiqEhB5S7kvcC9g07hgw6lixWPRD4GD",
+	"cuGIKsK+THjFir6XTa8Np40j33rfLkc9O0IHRujYr6Pot95Mv6lmBhi4TC1rrtARjVTcyepmka7wfARc",
+	"O2tsNAMUrX++YbOsn4pU/I1kTUhNxY2QdyIj7fAOFBx1Qq7UFLAL1Ar7ZSqIXdwGFXBdlHJyvLO81cK4",
+	"le8FQ+EQERaGqKermNK00qzYPIgs0R6QWaKBD1zG8ORi35Ty+poVHTnVkc9EwQpvUxtR3SdcmxXdUXjt",
+	"2oil5mrLyr2LGozRSp4pIpgRdWE8RTaoJmOpNOkZ9iIIoRUjN2yi7VYCI4ODcez0O+Zw3sqK/1sK8rLT",
+	"7XQdCVBkp9t1BESxBM5lp9vrkJMAX+EFapZWUymEhLvtsIQnUXUadBRVqpzxW1aQO65HXDT1VEOXVmpF",
+	"jxhuFTmAQVcoUI+Y9jdlTO7qGSnwloWLiai6ZlmoacmpNrqB+aFt/50lZLtLVMCIEpLLqTASKNxF2KG5",
+	"eEQOUxGYjDaRzji25BUAsiD/Gy2Q5+y9oLeUl3RQPlKGUTgemdYD9knFdDUjJdUsrg/c+9FyPLGfdoJP",
+	"I7hy7wRPjRFuQq7COYGoe/zIjV4cGvr64CxIRQauhTb4FjKjZUpRqAT1Zw6mvGt+a4iyNr+YTaBHwZz5",
+	"okGFBHp4MMSIiqIEb4QiYyN12EUoQsGkrchgWlwzjSZRr7e6t9pctIelEWqyA0IF6KnPt4jSFaNjMqFK",
+	"A03mBsUV04QLpRktNoEoGySPTG3uj1GcqCL1/KloLqAW1IIlbAJkBTApLrgaMWCe5h5ZaxVcTcMfnAlp",
+	"E5XjBxklktDvFRzSMpSxbz8PXEWAL1dSvqNiZmm6etyN01I2D/D++3bPJ8tvm9ELzIeOI6rIXbtn8Ce9",
+	"aYtTgbvtQRcoFc0bRFZdIGDjbtYh5SUrrCCRCvPMYCDNgUgjiTY/5CVnQhNaFBVTCm7Akmd9cCaVUt4o",
+	"QsEul1esYEJzWhpKonkZ3xya5SZUKVZ0UnFE89HiOvwCDOIzeMX9Mqa4HbILD7e6yJRgFdKAAvy0zABJ",
+	"wVgGZqiX9LaIgsfbRKViI2sDPNpmtGnFVHvCqrYRvDKjakWe2TVkSSrmnrfvuCjkXbZ5QHJZVSzXTmiz",
+	"hhazPdyNGzEVuFuQYe3IzL1fyvyGoMQLgDGUYYa2SVXKO0N0UtE4VFLIO7HZIceGDCq5QEqXEo5U1JTj",
+	"gNBFu6u1mMfstFIwOBBn70MDKpBEeSeekg69F3SqR0ZofazuOOZKGYo+YLQyGq6RXKOkJ/ricoIzDVeY",
+	"rDftU1KY98rAH7mGWYm5ijnVrLjfAoAaFvqZzb/tIdyv8Rt8dohmr1+f1EwscIPgu025zjwHga8gG8CU",
+	"e53eJnHmC8ufkSfj8y3E74WVo1oCaG5+LA1LN3zXy5qwGpRyVZ9Qa1AxKm3Jaj3J8NzppJTI8RlERaCY",
+	"gjzfyMdGHTJkdQG3P3z40D4MwL4YaXFY3plrl/0AGJB1Vpv1v3rMgOEPz4+93bs57JlgaEROjDTi9Lqt",
+	"re72f5OKTWSlDREws00qOWGV5hiaEeDuwkqNqD4o4W7nIy4YyPogFt6wGdhkvf9CoVG0ExpO5zazcBkW",
+	"5xtNx1TUs1SMKimaEx0JzfVszrKpOq1YwEsdgvMx2Of8OupYGTn4heXarPQQTAxgqTLrbIIM7Q+ftXs6",
+	"H0kjwHiRHVo6ACSpT/C8STrtdrfzcAj4hRmhlPz04YrcjaRiJGNfJhnJS8rHzu6CogBaINbYcGOV0T2K",
+	"4g0vLRGmRcHNOml5Hux1SEvFkoUNwlErMGQ4Ux8GJGRDGFAZLl+yHM+lCTz7hvmTazZW9xE8O5td6dek",
+	"NebiGD/s+U3RqqIz8xD/XQdEHYoiHgsVQgqeJn5lUVhN9ejEMNjF84afQ6lncc+FHNPYp1e1hQdfSYia",
+	"GiEH1YlTpn84Prskgo7Z3CX4+fDd+clRC6BxAvbaEBz1jTPy1Z2sivjc7qmhhfgNMnlBAKDmRPFne9a0",
+	"YuQXyQXoKqmQVcGqDmnYkJ4pMpkOSlRo1ITltVEpNuwGTcVP9JaSLB/R6uOnbDMxAgnKmIpcM8Eq6q0H",
+	"XBPFLP/AoYayGh+g8mehAwzGqIrtu4przYQfDD51G+2QH6QewY7Q+g5SaBPI+Ff73ECpWxmKJgU7GwLL",
+	"Xw33ALcXjmQF/hoxwOCDOfDFEwPObh4BBzKMC8z2gDgd8v78tK30rGTwilE+zUh/t9vp5HKcbabC7NdQ",
+	"TTWdGJbACrQOZxOqNatEZuSDqWLI47O/Z/MwocXYaKvaxbo0wWBHafVb//Pxf/7+6b//a4FIJa0vbftW",
+	"uxaK6rVP3R4V2YD14/Y2ycLCD2pU8B954QK/IopNqEGfcrZw5z2YgzuSuIu6jAJgNGb8LmmM1JRDtImi",
+	"OL5ICn6nvCNxXoplKzv6ko+ouDY30Zl9G3Z4lIqy87PLK/LcjpVZvc1KUNYeHr6IAlj2QGY2v9jYcf3A",
+	"9B1j4nEMDsE55KwsSGawJSMlZwqJUWb+/09aTllGtCSZlviPhAwMZeEiL6cFBurOcUD3XRyRjF7HRHFg",
+	"DgzifsdU5yMAIKzkmSLIG8GdGycVh5bKGWoupuMBq+wu5JDY3R2LoYwigt1HfHEjfj16wOrm2bE9lbVZ",
+	"sr2hNcTq5UUPfVreGNrq9COzx/g+KqaMFmy1GO+oJM4iYmV9w+iKZTJzrSQuRo7P5sdFHR19KlwRXhwQ",
+	"OlDmurvLqaZ5zlgBfOg1m1QMtDYymDWEedC76a2cViBvoRKaHSDOGSJZMT2thONmy9nQvOTk1NkYtJSh",
+	"rSiMg62z6flTGbgDzYZR3TBMuRNOvkq+8xpNZE28WHZ69elYeGo2NnokHcipbspKe8OXu4NtuttmL4pu",
+	"e4cWe23aY9vt7Re9vZdF0WPFbi92D5Smeqo+57KI3AUMcoI3FpEIbORwyH2y1e2SgpX8llWsSMhOd4dY",
+	"/2cqrM5kft0n9h/A5KxuzApw0BZGf2OADLxhfZ9jzlvdbtIysKcaA4y2t1qLsflJC8xkmo4nMcS1unO9",
+	"GaMNF2Dg4YKMeVlyZ8BTXOSoNr8X/AthE5mPGqDv7e719rf3tyAOprm0vZ3I0uZoADccOTyFcOmx6/8K",
+	"BL3XVNM42rh7hO8hq/ZnECjNzhlqvh8wUJvJqbQUFPwDuMgId0f73eL0x+fOtufQxZpRCwbOoAbG9va3",
+	"Ot3OVqe3G8PLUqKR63PsdpzYh+T4NYrswVTWChAl+nE28lYqjYLV/Yt+c3zaPrlqd7s7W1GuYjlBc4J/",
+	"cAE8qXkyMLDlGB+OT1+ffbhsJa13h69aSevt1buTw1evji7NTyfHp+9/biWt4zPzr8PT1xdnx69bSevs",
+	"6u3RBdjo/PLqcRaWdssqxWVE5vknPnCbjyzSD7/b2el0o1LMIpZKoSkX6ilEE8vlGxJKbscnGaQEZItY",
+	"eo/MsL6kMMfd3c4i7D1p3Tqh4iGM/3Ypq3/taOq75dYky5/M1Y45s2u6bNivlsD4nR1rUWqj01J/XsaR",
+	"eOGwJDCvwwW8YZPGLQTZccQoimdD4BSpsEuZGU08A2PoZ4i8+kxzzcV1BgNaC3yGqVUF/gjydCqy5uvz",
+	"rkByGAgbGO2FExr67sz2rDCgmqopLTvkEIPacyrQa4EGfdyTUbcdKUDfsGFmVvfyUAf/FLCoRR24PrRl",
+	"zz7PYxektbQSl9Rirv3pm7MorinDH0UeQYpzqTjanC2fqwoGkhQtSwcTzlSCx9RLrB+mYlOF9H6Bifk8",
+	"uF6M11p0snizeIOWs2KDVZl/njn0soIryDtwFkjVWdE41ehKF1dnlOClKJ3Zp35qJ6F4HHInDSKCu0v3",
+	"63L+dBrgqZFiDgXu4/rzlEDFSAGkcHoQ5rKC+1oTACfKRmT9W24ksRhzvEOn6uIoYaDZyACnkpNJbcRS",
+	"dglJKmRZmFs25JXSiaFBStOZi8CBa0YnVtAyKgKGrKH3w1xKZfDWC5LgMKYaMBasOjV4M4LWTeurIXnJ",
+	"aBVE+tmQB90hr+1a/V5uGJuY4XhF3MlZnVL1MYABRKKpcjrH8ivSjSFhqEatpTEskP6I5iDYF40UNEID",
+	"zGYdLRzLitV7HcrSqN8gvRuU6Ts44r7hKoDPFXxL9jM4twlVqBpR9HLb6DliFgJD3Qeb3r3ysAdU4pEy",
+	"dh+ORKE+cD36reQLMOegEed7Cxhua99DwDj615SW6sntR4YcPBhuMYDVrgJ/zY2uZHC0MiKE4c6fC6pp",
+	"x2wtWw++sOfV0J1PMpmRny7PTjH9dC2r0LeeR8PxHeVY4L2VQ+uSAhuFdUsjxbRZLsgDqKqlAD2qGAOz",
+	"hUoFcFUn6zvfQcVo0Z+PeE4WDCGGuqbCWmU+fuo030cSsMKUFN8WMAeyAXJZidEfm4FrdLWXtUlWH2AF",
+	"eqTxJup9rTn83Br9xLGTf0OVPqd6dAmmgKjRAoJnMIvMyKHOteDD8yqG0QJ1YPXQEPAJ1aMEI9pdMOp8",
+	"dIQcT3iJUUXAfdvTSRDJOmE52NXFUFY5A0EaBTFIUMV8VCJhoapDvHUFvkM3C7lhszsQR8Dvhu/iYvwS",
+	"a2c3N+rmmAmd2KgwORyijR1Q3kUoXEsGiFzJ6TXeQnCk8bxeF3I2H7RR2VRfOjZahosvYlUMZY2OcRtS",
+	"2oGUJaMCvQhUxVRpZxGt94SLX7CCckVw/HV8ArCOOMpMSx2lpLV25qXB5pEnyNuM7MWx2If5c8StxLVI",
+	"tEdcqxXSoQ9ShcnMxIYF+EzUh8tLMXn9R37LhENtt4951WXR5TPF0KhVN9zrkHHzHGzejrT0IC7sPA9g",
+	"oe6kvA1r4WZyYeaAnEXpwg8s1X6mUuENmAocyui+dkqrUWoHDBRco/NCjKBuxLylwiYbw4dDykvVIafS",
+	"4C7ErtdTkcPzY0il+ICaMbI+BjGk9uSNLJj5BWX1puxW7uS0LGyi1h1XziONAVs2m8WRjWfKxT05UuMH",
+	"fgbRdhBOPVW0VGQD6ieEoQlJnVJj3Xa6kSZ4J6ubJBXZBBJ6nJs5U/zfhttRMqCFVSQ2DWlkTnEB7yzz",
+	"CabMqDYQOS6tPXuKfk0Lm06omqgsAQgZwm0l+ivpRCgc5pppl3RpaFNCBK0qeRfcKS3Di0at1ZJqUjKq",
+	"dCrqghnjA9RsQRxL6lw7O7KWLpASXqe69i6nYoMLcIznVKE9HNQ/9FA3cMAANDH3MaOATkEmlDXdtD3t",
+	"zdDEjeA2PKAh6diQNCNIpoKEyVWAAAs5WJaQG6A8w8Bdm3Khp8rcC2JwxAaSgwwfBGPasGdrebJm/szp",
+	"+1CSwwwAkcg2XQM9ICDyDRiG2Trkrl0ILgIkQfGIGDBE5jFcy+bdAyTc6ChF28hSN5YZJlg62djZ2k/I",
+	"bnd7s1kAwEVCWnqbkKkomYLP50xmXEGxhz7mKAArCqIVkXDY0bQsYR8bhjXUViOQMGckc6bCzCDF38y/",
+	"efnZ6ejm6KOoDlvvY5SzM7XIISw0vCxkA3m9d1wEwSDjTQQ/EJS67oEZozZShJYb3E/i2RyYlSxj3Op2",
+	"HdBHFAFmHn926LphM3zIbre7mdyHmQAu+4Uiis5qRHGy9uF1YFC0U1sIFqykM7g0huQ3wk2twTKxL30e",
+	"qwzi9vFDNKViAKs/6XY8v8hDkgo7fALZdfaqwBMYYSEJxlUC46EdLJi/iWh2F81BbGpMWPmArFxbPzxI",
+	"lODqM7b3DM1MrLAyTY2YC4iNxHvEaKXQxgHkLAAp/IVhQUjS+oAwFk4ukdQsH6LIDHNASpwKEIMankPI",
+	"qyAbmFuMYElqsyKOD0DC5BuaioqKwgjdfGyTOoOlaen/Rb+YXzrkENeLtgpGq3KWCj++3TKQG3pHZ/Xr",
+	"QMeYiOfj3VVcs0bmG/ziU982PbW1t8bWOQLIYtBx37DfacnMYgxNw1k9971mGlIv/YJYQUqutA3kgIRA",
+	"bphowQBakHphcG5qczRHrCx8OpHN77wjcqiZ6NfWKLQqZ8iMzdiOcx4g8bEOhUklB3TAS65nGdnoGjD3",
+	"Nu0x2WSUoqJ3wta/c7F6wMlZYZMaU5GZf8EAQXa6VbowRcGMYlk5njLiWi23YRw4xiBYHu8OB3yTYMMf",
+	"M6br35DOHPhrw7gRrpJUIPGc33qHGBnV6kEVrz3tODZkXdyxChJSWNG3+hno5bBCK9dgYgevmKEDOS8s",
+	"y6v5ontvMNWp8OduvkBe4o7GiOxkOkngUhn4kDFXihWbRp4JChEhj9PSH+4yfS2ukznZ2khQsBotQUC0",
+	"rLNeL7iT6EDess3QOWulGaPDhCyuZaT5EorrReiv/zWkilGbU+OFheV7WaofSUx0RhNLEkNamdis+06n",
+	"s2mprr2wtaQUqEuBchsSmQg4gcR6spQ4hwyFBIjgqjRJlx4ZOWMhZGwhjmNMv6BSuGfDKVZriW6OxXW+",
+	"CymxlmQkyyIgW56KeVo+oPlNB6oJGNUPtRlkyE+x0BX5B7W0DAJFU4yypvlA6nAF8epteJcsBF+BRauD",
+	"K3RBq1u7e/fGUN9joltjldbaaKmm0RvK0hodG6okWCDnVthzMFy1xEAwiywwCrggsCaLAerAyHUBzV59",
+	"1rv7+8FB73SjR+01grid0z8+LmxSWRM6tUof0iDQ1uqQ0DBxI2lhfKn5gyunQhryVCuU4ISMSONRghSw",
+	"xPgW8hEVObPeY2SZSWDDMHTWyX50kQmFEC7kFBPDPYh70ZuEnjg0vS3oVCuJpllRqEHZEmFztwgsqjDY",
+	"agR4ubdz/103okAs6JkVKtBarUCwEUA7aYoGmwdkFWou8XYHWtTiIuIqWcT40Le+jUVzQyqcvSGoz6m8",
+	"31wdIOls3sYkdK0774N5ZS5+84E0a0y/uCQDRz+WJ80sJRxNZLHquJY1iV2t79dM4wmIB0hGK+ysC9Ls",
+	"wpWrpUGujbxMSj7mS+jayqCO5SkatSXpwKJJaEziqjYmefNRThW7nyl938wKw6jmMytKKRZtwDVFT5yY",
+	"udQKfG9cRm2bV0lE/vay+ZLYrPW9VugdeHTUAKx0WciAjZuBMkBggcQArvUjBVb7PuyOY8B+y2hpsObX",
+	"BSAp/XlC8dFq8DT8bTXlXHX9VJ0UyAgXt0xoWc1AuESJZjVj8BTIsXV5c3+SgP0qWF8S7DIGm1OpfyO/",
+	"fknzG+/ZR3uIsr6t35+f34Ph9+nqP5X6CRJTbS5qVttXMCd1WUrqgxNRI1B9YK5pdPdnEyYOz49fy3w6",
+	"tqUNFgp72nfIdqdLCvvigVVyITLLOgIMmlrq6j65nLCcD22hhEVYcJsy0/xVc13GozWXBk8bcfi2GUCd",
+	"S6Erms+FTu93tpaETjfgBiuo54tBTk6YoBPeLKy73el2tlvR1Fg9CoMi3DiLLA4GTRA07rvoyVVPgLa2",
+	"uMLvLpP6rHqSROoL58d1aRoPANRVvCKZIX4EanhvZG34x5vjk6NsE22iyx22GFtTMmRSLpEdVpoQexIF",
+	"m+gRsG3DyRGSRlGH0sz9VGRf2pgx27ZZPW37CAuHY/ol5snTfGRHt+OQAXOSAzoo4T34wjkU5JDU8CH1",
+	"8ZMND8f3CuyaDY5RJ8IkxHU5sZXHzY+bGLFJCzICm6YifAi1rxTlBcliJ9IncCJgWkcu5eNYPHk1+09S",
+	"4dgVBZvlhJUa68MoLSeNyNgwpAb8EwEPSQWwmomEksSJK8ZlADJgBjIupNb7RcidrIoOOQwiWiCyFWzi",
+	"2tW0D8BkTpSVQ4i4BeNCIwnomSJcxaypwyWy7JtaeiVYHDG3rgq3ySQ0LXOFsu2BDa3lhcLs7LTVS1sJ",
+	"SVtbaYt0Op3m6x1yGQb2zymJawZyRDTAQMB7CC2BBMvIeEZvWJJLaEsZKWcQnzlzLPngXVyzpK7h32g6",
+	"cCerG7V2amHjjtwboqYWLT+WbBnVKnrLsbVPSNVgpgeGutTlnZaEJIU0blVxiXtsAr4tw9I6FOADjy+g",
+	"7ojgK5sqOD1aKpkK6I+AsZRBKwSy0dDplgTfp8J5MTcTl6vTOHVDYTrkjQGedd/bGIRQUQrs9GHRi3tg",
+	"EqryvzeN+1tqGVhkCGCwhAn7QsyLwt5CJYCVMJxby/2Z+RGGtCTr2L7oS475bM1nPv3IesgN0kCw4/fP",
+	"43R9M+YyOF92dnudXrfb6XVjwiee0+e4Ivj69LKRdRmdYkqvO0Fxj1WZoosz/I1kRz9fHV2cHp64EsEO",
+	"yHDjlQ98llOteMGshUJDRWiIbDg+Xet7LuKfvz/9x+nZh1PztTuuhiBhc5tdYLpdLCR9+T/tGM1Ez+DV",
+	"NZIxmzJxtKgWSrNzjhr8raTiegoWLFELL2pOgT9IRQaqeVA/u+PMBi5yikZ1f+SRKJ5KwVKBTaA2FtV+",
+	"X7jASIzCypm2YKjtDFUr687K3FDX+6FoZkMMB1KP8CAKbsAy5sIxkDGdTKxb9lAUS+PDfYkpX5Fj2avN",
+	"gh11muyy9+fSaOu8l6WV85p5MS7DY+nroZ0IbBLL3qzNFYGBacXLcyOfVcve9fpk0ro0MuTK7dVv1Aqe",
+	"JWqzUyAziP1fwypGKysNhsv8mqx+eX5b970/d3r3vR7Z3D2Lbx72fa83ke++t2usvu9Nf4JrwM+9+akm",
+	"S/H6JYcoJFhe2LeFNwLiM1+Qq6EbYlROTcpQQAFhYzZhqlEV3pfuEo5repa5pO4s1jaECHeflvhMoTkc",
+	"3ONNGybE+NRxZMoNgIGUEK0LsTYzW9rEhiAYtTVx/QYgRMaLx+RQzGwxVcfng/Rm9oXm2jV2CnNaR1By",
+	"DTbvNEgj3OI6LGRBC7Oqu+dVFkR9G9NmIZcKa6dSRlwgSo4ZbNVHoKsRBIfxayErzze4bvLAVGxE51R0",
+	"tlpL31xSWLthLDED64rnEPirGCMN00w8kAiKMF1XcjqJpg2j853AC3NZw33kZdYlUjB1o+WETKQsg0iN",
+	"VAxpNXYvXby+9C/KigT1XZdkldNrwxQfWs4Bw07R9oKyS7DsqDk9WAlIcBE58RRulfOl1+8rUtKpyEd1",
+	"hJmd6CB8q/amGDW486A6PoNK3rDq89LU7svj125dQEag7Cl80ywX6zNzMDY/NFFCJBz0b4TvlmSXuIef",
+	"KzaWoLcszdyiBN8hE1mQjVelnBbkXBbksMpHXLNcTyu26Wdbcj6BAhiIR/fZCIKaMVhK16DbZ4OXUei9",
+	"DhB3DsPjAAvB5JQUQi3iO1NZwaFUdC6FkiWzddWiQDVymCsO9FnzmPZwQpUm9Xuux9q9pXv8+nkz3R8D",
+	"WCHHP5h8zZgLc5+jgHxjL3owEyZjhLceAr0j1yIKmtgs7wX/15SRGuUDtLkvpKoo2ediuixg6a28I6UU",
+	"1+Goz6x/3zAT6DdoxrDAF1PNVCfMULo4urwKOOg1NJgUkkwF1wdAAC/PDs/J4fmxd/EoH+CaiiG/nlaM",
+	"bFjmDjTbzPfaLnkznDeee754XCVV2sWm+M1HowgRdHNgfYbO7jBufcIqLosFDOynYuQgyHUNMY9fia3K",
+	"jBHO/ucD4j7Dop+Tit1yOVXhlGYJ8wM0UHddaNiqx1H8fYfPnIbm4k1WsY2qUJ+RD0dHNIhvBnraW1Ex",
+	"JadVvhYZDm99NRU2TM2NgPWy1iDUcZrsrDmfraFgLeocsxUFkVyTSmqZyzJCp7malHRG3BvLaPVSHAmM",
+	"D+evzo7PW0nr4rX5/w8nh5dXRj89O708gxK8gRkiUokmEHejdphXZ6enR6+ujl5DYsh8jbIQ97E1JhVG",
+	"eLyrK5aAOeX18WVjICGDlKUQ8/9GsvOj09fHpz/W/bfwxKFBJxfXRDFNppOmAcYP3kpa4VytpGWHW7n9",
+	"ePUvs+6jy39cnZ3j3gNhL8R3d6dg8Yfn5yfHrw6vjs9OMYkudhWaa7dztJJW8HF8uUbNXMJWffI2kHjb",
+	"s8vIcLJ5W9etkrdOeR7RkMjWu7hceUmbCvK+OQSxErrZQ/yari033o0kkXfiPrIXrenXuBSflpvlLuug",
+	"zMsJyyNU2OWxCQQniPfoY9WSDMzCBPwZ0simUrM0rtuNHR1oQ212yKEL9+whTW60ZctHtKJGuVL9wMLp",
+	"+LiLPkQtFipm50RLWdrT09VUmBODptUzcsfKMnAXEynYfGXmS6x+DWbDd3UlpQcGks8X35qzys8mwAbG",
+	"94EGrioU7DKX9F2dbSiHti6HmQBfs/W8Fl+8o5Uw9Kh+9fj0zdnie+Hh23dD0/HSsmE17OCXFeQrGjF8",
+	"wpFX+4uH6RSY2BQkWNZAimBMKgBloESmGaERDkxyOqE51zMXDu/waCLni5V/bL3Ii2Jva2fY3n5R9No7",
+	"e3mvTQf7e+29/V26W/S293f3hmbXKwqT+5jhre59QcPx0kSLpbtCCEYv+rxh78nLFQFN/08VLArMtr95",
+	"yaJAxro04hPuDPvMHE4x7BP/9caxnp8+XLXmQfrQ0uOJz1tvlAPHLjJ1mW8uMGCxWSB8qRlRSdcUF+tt",
+	"NfzBG1kb/sh8HiHqqK68OVwNECGBucEG6tMaaT0J3eFX8YLnV6v94AkwQHB7Y7OGiN8bg36XO769DLfZ",
+	"X1LxPUUo5yHA61gZv6il0JHV3OnYLr51CRsbsW5EeyOQt8E0CAx+TKsbVrjCFVAxpppCBJCY2WIVWE7G",
+	"zmuzV7fXAr/BVr60Ovc/393RqiZ3thQHKMx1lkHaMuKB5wVXkviiES1CgzYUqbCmtqZf2CjW/oCTGqp1",
+	"mpENCcPVOQuhKFQdsICYKhgrVN+2bLbQWOzbTDY0vSYpNBJIW9Y3Z9N7scyFazLojUf2i2MXTp22Njvk",
+	"vJy6KGs1sSpvsGZnSV24VHYwb+W1YE1bCRbkmVRsyL+QzFxO/KS+X7RiqVgdTXdixBlFNjIvcmQJyRxP",
+	"yTbr0hQRozRz+brU/gg3HspawrkgtpU4hau2ZONbbWgYwtNbcI0+Z6WtVLizHRPXE4Sbe/LjEZIinPL5",
+	"be+5DfbszOi4zLCkh7Uaqz7JDMJ2rHk5c7EyjRhXVLYgyNWmTo2pkb29P4CL6wOSfWmPEH5tOuHtFSM2",
+	"wOxqr6YCcw5UhxwS7MqAj6CsTcXoTe1ncPt1NW7M+M5m4hdFNlCvv2VFjUkJqVwJEsg9t387l2JCqK3C",
+	"Yi6Y4XeJ7QrhvTQuFdd90ul0NklFuau8MKa/yMrt9oDQmqyEm2oU7VGMNUbgoh4BW0Nb2WEzFTatYgLh",
+	"6fadDvkgK2zkWRqBCm6uEcbNwv07V0Gs8jMV+HIcTlKNNCRpOhLOj/1auMtAdtEnhS1+YqBswwV4ZRQo",
+	"T4orBviGWRdMEVvQZAuqmgBy73Z3lmVEYiMb5+bCQlARGoDVVYwma2MFzH0KYrRcR8BUbGTNm4EX1Lbn",
+	"QWyzER5Liiml4sEdBOtaSwdgaaJlZBBXasKNAjFoPn97vNB3sOQ5sxUDUcprHU5oPmIEo86nVWmZkuo/",
+	"f353d9eh8Lgjq+vn9lv1/OT41dHp5VF7q9PtjPS4xIQ0iIlvzXEpgwVtsow1BRHs/Vava5AI4sgi9KDV",
+	"bwGSNSLbfTi7j15/7pNtzDGFgZzXTMe1lobO7r1UfhygXHUKD8adGtQ8p9dcXPeJLQ+F/lz+b5aRa0m0",
+	"vAZjRIf8yG/NzeLohJUVadZcCPoeyAoT3zcgOPq6YuBD1SMqSDdxY4dq9aaPczFLOMCw6bAbEtKPupDG",
+	"h7rGq8sP9Pv2mVssFROs4xoU7wiKRdrM2Ozt4eXnd2cXR58vjl6dXby+7JOri/dHEBMNeWwTSPQyX5jT",
+	"59Dxio0neobNqgCGqOYgGF2Cig/wcXFFVGGmjWZfkI/MRx6lwocebcBZooe4Ec1kxL8VYUmuItWvKUhm",
+	"aatPUhsSg/HHkNLa6pM3x0cnr80PoHiYX/55ePL+6GvmJJgbdsdtdSofBpIdLA7uYj7uG/7q6Oer6Oi1",
+	"NmWRz0V5ZLDVUFlTkfltkMeS6X2PGfPrydkH85vtNWN+eXv849uvGRQEApSFyjKuYEM4PbR1DlruxFZy",
+	"KApchc2UML9+fHN8cnV0kZBOp/PJbN9tnWRnVVaXzmoMdCp1OBBuyAzzNUNsM7sDTPRceHWIGbERZr4f",
+	"nJFMibVJIvm2xkLULtCD2Ri89qgSWaUiYsJPIOikcGW+Cqn7kUy2BGrHRJwGHRfXmHXIP+dj25pJBC60",
+	"zVxEMR271AV6w1TIATFCzsDYb9Wq/KKcGfUBfoPqeXb3wXOSYaoH5nZjkkS4G1cUNrqXDJiWYuUtC6qN",
+	"Ga0gFdlCnEGWYLUOIeuz6kPsIIYoCmSBjvzZOD/L0zvkEjE0l+MJrbhyYgMExSSQiFyXICGHnk43CCzu",
+	"e8MqlphMrVy8oa8XI2QqMksJEpK5m2/+Di5xEtxgAJ+9oZmncsDMk6DCaUBh7EuG+o5pOZSVQSkLCQcB",
+	"W4EKY5xQ9pWDko1dI/XK+n5CDWZJEH4AZ648U9reerH3EprMKijWZsh2QgSWfcTLXTOwPVIwhv47vHDu",
+	"yW5vy7/NBfSPtzwxOxSFgdNZZUneqdSZq/2updw8wM71ID+ZDfutpgLT28kV++LaNmA4wvurN+2XLv38",
+	"X1MD1gmt6JiFkEPhKSjJYWWHQJDxH2ET5Ll0acObkA66Zgq+HICyrL3ZLChpcfMhLMhZu/qtCZoV6w65",
+	"D8rV/5r8usxiOGEVQa7fgzodXSMu1AsEEae5wG43vkSzl3uW6Gt4NAviLFnx+k2tfQrgRy/dzoew+Cls",
+	"XKq3OrbMG+0hF1TkDAIU3X4a7pnl39dOwK+1NfJQFK21m1nPZSQuNrMO4q8jUlAdfx3Up0oa0hNcJ0D4",
+	"hLy/OGkzkUus4GWlr/9b89NA/PHyQdqEBjxygkpaQyBtfbXVvWMIMnSRnUnL6dEgoG91uw/pYf4xEoFn",
+	"f2nDL+1KSt1aiIOzasRiaFjrst1r77a3eu1e9+Vud7u31dtp93b3tvdf7m7v7LRfbO1u7+zu7my3e73u",
+	"Tisa0mXN8nMRVz5/wug4W93Odq8DbaEavatae4OCbnXZ3l5e0O3ebvflDivyl4PdfO/FcD8f9tj2oDvc",
+	"2d3dH9D9/e6g1+3u0Bqq0YZTdZunevvYmykW3dW8AhhCtJ4jZSE+aGtV8My2L4UVRJS4f5j5291urxUP",
+	"1rAAXgx58JEIczEGDV990wEfuMJDVzf2adt1i1xwO9slfCveGNLyOMSNBFx+bL3jeSWVHGpy9CVnZSsJ",
+	"fvlgM58ehfG7j8H43lbn5csFjC92euzlYIvu5fvDHdYrXgy26W7+km0Nu8X+YI/u5D32Yrhd7A5e0q18",
+	"j+0Pu0UT419ftbu93os1Md6H38FfbTkc8py16WSiHLbT3mAr3y522mx3uNfeoS8G7Zf5ftHust5wi24P",
+	"dvLdYhHb91Zh+9aLGLZXhXLzI643o6EWn6+6C0tCieYPodvZ7rbmkq1aU3rdhqxiQcu5DKo6YapOM/r6",
+	"VHcvDD6J3b+93d/k/u0C36n58ePTexfZ9NUoYl/BuG5rqnHFt41EheYUWMO8RWVp2Z3AP4MaagamlyRs",
+	"4rPcwGNL83QaUprz0ZqBYqUNzDZ3kEPHQOU5+fMfaHGBpu4WfNK7/xMMyzHiDCvwo5f3f2QnucJ6s/BZ",
+	"b/v+z87prJS0uJLyhFbYLWlna//+766kfEfFzM4KdYB2ttfY21s43jdg+wgn3V0Hlsf2YvquIrvdrbVO",
+	"wJoX8JM1oHLJqlues/eC3lJe0kFp17hz/6d2Kn8OhkJMx2NazVxUSFCPSNNr4Fbeh9f6ZD6IW22fYw2t",
+	"52EPE8jPlUpHm4XbunlBPE6YGoRq7VHYGgRb5oKSh22OfTc5sDM6l42tNXAYRJX5HoVzJcQ3mpUkt7rd",
+	"zcDNAE3HweRsS4yDIaRRxoirMAjSqNlhIKYhIhMmQr8oRAsLWacp2VhJLTEykuv5Re109zc75FBgu+Ba",
+	"E0a/cCpqYzdAZv7jnca3dDKBMtng6QgLEdcFecM64ESCe9l2TUSnkMzzaQXGBVtyGZOH6p9TEV3Ivq9b",
+	"Al0BMBAsKMpkVoPa/cbFm1fk5dbu/mbfqPlYTQTrbXsamoCPDG0XuDOb1mH1pWum0Yh+NiTFFCUwV2AI",
+	"7QxoMS99hwW0S8RMB5fRGpsY5sKU/kEWs4eoQkHY3rLAt0Ygm4vwagR0rRsz9VB1dj5qMcIwvylusQ4J",
+	"slUnHqlMzveJ+tg6EprroCA5Xl0z97kz8EL9cQEthGYdiCcr1u+x3WipDe2qgwaYjW7R3yCzRJu/ryG8",
+	"nP2j9Ren/4vTP5jTr3DxPozp/8qLr0v9tRfQzl81G7A6URiqoBBeHEBfeZ/UGpRfBE4pQPJtEuQfwwrI",
+	"Ky25V438Hl40y1Csay0RYMvVo1qbBdtkk6aFd35eHH+k8ewv29lftrM/pO3sYbIHMr24hu6TNL4ru1uD",
+	"zJ5K/UZOxV/88U/FH39kOuyov4ItYgn/pXruibyGknoUlVuMlEWuOB91js2tGx3uMJzPfIl+4Pm6Wkbp",
+	"QT5aV9gySmikjlcqNqB13N8Dq2G26ZRJX83LVY13IUjzTfjMs1TsdHtem4uExIbbQjf9Tx+uXJ5Dxr5M",
+	"MpKXlI9dUSEmbKEMDIInG9tdl/1b631YRoMrNWWFq6SWS5tKHHYg3DywbcoDQCo39EsyktMqGNYGkbvO",
+	"avWIxA+IPnwh7TnJqS595Dx8/Wxutk4qjjX0HleNCDBXem7CKjyYDUqG0wrjg2EZ3iqCvdU3Mba61+3O",
+	"wXTivwiGcGuomAY/cDDOH1b3PvEdMr5R13YVBltHPx++O4ec17rEXusIX2yfm5+6lZHq6qp6LVqMueBK",
+	"Y+XBtdnZ4VSPcN0RZgYPGjdKYMepoWwUsbAZiU+qN3s50lbHa7HZT6PBjzk/4z8dv//3ce+UH6tjcbGb",
+	"vzreO76Z/PzPVz/td9jsp5K9PeRnvxz1Tn852j19fXT37vUP+518qxSD8Ztu8fNPZd3E5JGD/3IdGfxB",
+	"oIecGLUE9pj4OmfJf0XzEWu/kkJXmI8dm8K+//xUXmpZsdZfNva/JIv1JQvr9Wv1P35qWNyhfGwgXkCy",
+	"m5cszOdLRYsjxyuQEYTdhoMeuQNWSnFtGEc/8hSi+zA6rSGLuP6xOLTScgLla4EZaLAKd8hhcywbsMcV",
+	"sXVmE8tzsT14WTFazFzuuZzWHQPDspepcHUvbfGujS3zwg608yygqxP2scGkuZ1uz3L7oJdWKupahRhc",
+	"E5YMvYBauMUm5J9Y27vdKRSMhJh8TW+Y2Q+3gXiSjBm1IA76ZZZsCIZOJoo/MoPFLlPfzGF/D3S/URQ2",
+	"QvkvGlhvoyTtvcHzW5fXRjmKnGJ1VnP466uoEbT8i9b/uWk9XrUIsbeXaDm1d7ZUzFNrpivLam0+kAot",
+	"O+SIViWH9rWhUjFP9OnM5shOheYlCTQ0iLCO9GJfQvyXEP3aCfptRD8VYQfFtYj+H5VKX8QaBP4vothW",
+	"R9LSdeplkYvwu9WXjnceo9IEZx6B02EUDN9PufmLif2vYmL+Wo5YA+mWcrU6C7eQ+fLUztOl+fnk1OU5",
+	"W5PooSBvr96dYGgeEN6KCYO9mL7oMuehEdHyLHlz2W0DS5cubbvZ2HRjl6lvo/cuWCFztMfCxAYDlW2s",
+	"AyUWbCp0MEIsSd8A4XkFYylNRQGp3J1foMYAGBmR1WAFElYqBok+fcI19g/BxUDSNxSkT1xsEnmFRK3t",
+	"ctba57Lk+SwVpWG5lAwqeYfVv2g9j5khxm9+ZPq1zNU5xqPcQ0M1+6KfQ2Zx/9e498YFMIZkKb7c+wiU",
+	"/cx9ZT9CcvWttON704AV1+sqrP2A1RNdYY2NaEL8ZnDx5qtjLLuEMfx7iosJVwQrutiByWAqitJISr5m",
+	"C8xNxGRMJjS/8VfY5rdBFNGEC+WKd9gbjTGwqaimQq3A10tY+JoY+wu9pbjTpXiL/+60/jTYFQDzmadc",
+	"T4NZYW+pksUKRq5ApdfwiStaUxd1aDR2sHXWU0HrcuMukRNn75DjwrfPIhUz0kgMXV6VjFa2sesCsuzE",
+	"Kieb5RXf2fu8BsK9kdWAFwUT/wmZ6z+L2b/OF8H6+OlrA9vx0BZQ6tvQPXkwdayLVQyb3dUWWwOnApqr",
+	"JRhPCxzecHRe2HRb26bWN4e2RYcpxhiLVGxkI65VBkZN2KN1tUKEYgYXwlwFMp3YjnElh3BqVOwhixhC",
+	"pBnWWa2rZTjvZQb5uJndxEav2200s9q0VVXkmNVaMlYQc62Cw3IWmNvQKFlh9pPVLYyzPrYa5hpu+z3t",
+	"hhczff3dvjc6DLbXOBvXINyl1h6Q+e2ul1oLIFs/t/ahycBnrskcLp4WRkGuTRQAe1fXiRe2s3MA4VRY",
+	"M6gvQw0AxaJ2UygsDC0Gx3RGRvSWYY1riyRYGXa+jGdvSQ4pdqUOIRE2KOu29z/92kt6L7/+V6QE66ND",
+	"5xxf+vhry1wSTNYu7GrNRlHPt1C1XeNDpFrWYB84h65mCM/PtmYuRIS5ltC73W3f/L339ev60dgWf5cE",
+	"QwUE5S+W9EdiSZBgE7KDb+RFcRPxCmZ0WBi5KOSCNaWAOBcFRtNU+E6bqI+61jZG/azZkmczQPWhapsN",
+	"8gX0TWz9MivWNxutUkhrG9pCWHVFRKjaYm4Nso76wXy3mqTuw8MLhTyBBlUEnUjoS4CoTqezmTTLatSl",
+	"JrAoyB/WMHxYFHBkjzEHe+I3pLz8HOR/eeu6oeHXTOiOtnc0aSZgWLrU7EpT8AJPHDm84a58zFxDmM81",
+	"jdxZj9jO5b9sDXt5d/CCtXfpi6K9k78ctPfZ7rDdo1uD7Xyn2GVYM9iT3wfRXmw2Gye/BvXXsTX3HnYM",
+	"yJ26ljttxbjTn/uAHnZCUWO4EYLmDE0nSxtJurN8BhX3oJBoAiVElY6ptpDrkDXzcP+zebffixt39x+G",
+	"yfOoF+jwWDvICNSN7rpUoYqDmr0ROTfaY/qlDS+14aXNvhU+oSMZJiPOozng3W832yc7nQpS0PDy5VIM",
+	"S57H7t1vt5wHyJMgrrjksuUx9sEq3aJCacUv0Gic80vMEtjZYOYq4sbWbFjYn1i+OyyKppT1lKY1n2v1",
+	"DfY1n2IlJC5sZHtVY0pUU6ZAw4kTK+7VoC0J5UWCCKJ8Idu6qCvXnbim+MRpVX9g293vPNfkj2Hsgzqk",
+	"393U500mzhc34hpl9oOH3bwfmf5DXrvut0i6/zk7zKPlzFoL+Iuo/ImJygWjxZOQlAWOPmK0xK4mj3S6",
+	"xkjIWxz88YZTpT8DobAX85Z5Tbcu1b1X37KWvFk/rMkucrUoyhX8xcX1n8YHe8JvGbRZgTb1T4ROtfrz",
+	"TdLhG1mBdYzZaju5rIq6w0tdNZ9CofxUQDcDbcYCt74NJumQS0MZzEqxdqry6YoZu+W5ZoWt/gqpcamA",
+	"v82Hyzy0r10dmnduf+sIfPDpX87aPxapRRSMtBf6/u5aP3OskrIR38JqUtghkWvfXmNDVkHbROwoaxBy",
+	"M7G5mKgIJ4avYOl+gjeLj9lK12sNkHl3ZILJpfaDTXT+Qq0qvI5QpqrRoMD5Uzfm3LgRJy0G1d3npSUr",
+	"nbTk0O6Uq7qpi7KdSyvof6Mk5EPb/gVBS1oA+piNZTVLRdhAISF3I6ohIhze5P9mdflrQ8GCDGXoXsUV",
+	"GRhBxxwSWi8cpXPlylSWOOMFgBTC1KH+efN1MO0H7+7tkHf8h4RI7P9V+spHm33IlSLDaVkmqQD3vmB3",
+	"Ds1nBOhimKlrtmeLqc8RTXhrnECDk0YiUsGVK+uleMmELmfL3OIxgrpS0fBOZo99QSE1ic7loH/mt5VW",
+	"mS9J7c3IDVPryuaPi+5x79v3K1/i3v9e/v1vc/D71duIjtidXvTt+0Zac779uW023ffddZ33C91f/b66",
+	"kX09Wlu01wBGD+y8315GDSEIpxDg2to4u6zs1yMKpaxvyF28wdGcgKBsaYSn/iUa/eGCBp5KMFpQHcJ4",
+	"+KcIAr6yBSXrOHwjMN3Xrg4KeP50eXa6JLj3csJy8/jblNr1rtbZhInD8+PXdt3LVNNGjzxYcuvPGXzu",
+	"WhE8LZ6Z434qPAsSN6h2wgh2YHTZG/1mO8WgFLNtyBhImXe07pJnXktFo+Ni3RsSUkvsPWw0ioQHYXTK",
+	"5gp8/n+H704ehs8Odr8dPps1/Ynx2WzvG/F5nmiHvYktxYZ3Y1K0r/W70A8Q2sIenh+TAVXQ7hHa62Nf",
+	"PwhEwPYkuK4lwz5TrntrIyt4sYkrpE413oELI2yM7QN7J+NNQpMRdq7zWI5I7zoWGhAtSrcOJkGvPt8Q",
+	"slN/XZfbigjI841jSfRkE2KUvqrRHLZDAlLj85CR1vRt/8bIcblwOGzHavYPBZZ9TKZtmuztXqv6Jvue",
+	"so79PwNixWap0PRm/lFQMYhsZA2JIds8INSH9hgZ9JlKBSZxu77GtkcnQatr0iSK3m3lc0NgbYZiN05y",
+	"4Vp8/fT1/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

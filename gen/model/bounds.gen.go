@@ -26,8 +26,12 @@ const (
 	FaultRuleDelayMsMaximum = 600000
 	// FaultRuleDelayMsMinimum is from components.schemas.FaultRule.properties.delay_ms minimum.
 	FaultRuleDelayMsMinimum = 0
+	// FaultRuleErrorKeyMaxLength is from components.schemas.FaultRule.properties.error_key maxLength.
+	FaultRuleErrorKeyMaxLength = 256
 	// FaultRuleErrorKeyMinLength is from components.schemas.FaultRule.properties.error_key minLength.
 	FaultRuleErrorKeyMinLength = 1
+	// FaultRuleErrorMessageMaxLength is from components.schemas.FaultRule.properties.error_message maxLength.
+	FaultRuleErrorMessageMaxLength = 1000
 	// FaultRuleErrorMessageMinLength is from components.schemas.FaultRule.properties.error_message minLength.
 	FaultRuleErrorMessageMinLength = 1
 	// FaultRuleItemStatusMaximum is from components.schemas.FaultRule.properties.item_status maximum.
@@ -43,7 +47,7 @@ const (
 	// FaultRuleRetryAfterSecondsMinimum is from components.schemas.FaultRule.properties.retry_after_seconds minimum.
 	FaultRuleRetryAfterSecondsMinimum = 0
 	// FaultRuleSessionIDsMaxItems is from components.schemas.FaultRule.properties.session_ids maxItems.
-	FaultRuleSessionIDsMaxItems = 20000
+	FaultRuleSessionIDsMaxItems = 1000
 	// FaultRuleSessionIDsMinItems is from components.schemas.FaultRule.properties.session_ids minItems.
 	FaultRuleSessionIDsMinItems = 1
 	// FaultRuleStatusMaximum is from components.schemas.FaultRule.properties.status maximum.
@@ -52,6 +56,8 @@ const (
 	FaultRuleStatusMinimum = 400
 	// FaultRuleTimesMinimum is from components.schemas.FaultRule.properties.times minimum.
 	FaultRuleTimesMinimum = 1
+	// FaultRuleUsernameMaxLength is from components.schemas.FaultRule.properties.username maxLength.
+	FaultRuleUsernameMaxLength = 256
 	// FaultRuleUsernameMinLength is from components.schemas.FaultRule.properties.username minLength.
 	FaultRuleUsernameMinLength = 1
 	// HealthSessionsMinimum is from components.schemas.Health.properties.sessions minimum.
@@ -64,6 +70,10 @@ const (
 	ListDeliveredMessagesLimitMinimum = 1
 	// ListDeliveredMessagesSessionIDMinLength is from GET /refserver/v1/messages, query parameter "session_id" minLength.
 	ListDeliveredMessagesSessionIDMinLength = 1
+	// ListFaultsLimitMaximum is from GET /refserver/v1/faults, query parameter "limit" maximum.
+	ListFaultsLimitMaximum = 100
+	// ListFaultsLimitMinimum is from GET /refserver/v1/faults, query parameter "limit" minimum.
+	ListFaultsLimitMinimum = 1
 	// ListSessionsPageMinimum is from GET /inventory/v1/sessions, query parameter "page" minimum.
 	ListSessionsPageMinimum = 1
 	// ListSessionsSizeMaximum is from GET /inventory/v1/sessions, query parameter "size" maximum.

@@ -672,7 +672,10 @@ type Fault struct {
 	// `delay_ms` delays any action: its answer, or its closing, comes that
 	// many milliseconds later (after acting, when the action acts), or a
 	// random time from `delay_ms` to `delay_max_ms`. A delay ends early
-	// when the client goes away; the server's write timeout also bounds it.
+	// when the client goes away. A delay must end within the server's write
+	// timeout (`-write-timeout`), or the answer could never arrive: a rule
+	// whose delay does not gets 400. A delayed listing or read is made when
+	// it is due, not held finished.
 	//
 	// How often: the next `times` matching requests; each with
 	// `probability` (0 to 1), when given, drawn from a generator seeded with
@@ -723,7 +726,10 @@ type Fault struct {
 // `delay_ms` delays any action: its answer, or its closing, comes that
 // many milliseconds later (after acting, when the action acts), or a
 // random time from `delay_ms` to `delay_max_ms`. A delay ends early
-// when the client goes away; the server's write timeout also bounds it.
+// when the client goes away. A delay must end within the server's write
+// timeout (`-write-timeout`), or the answer could never arrive: a rule
+// whose delay does not gets 400. A delayed listing or read is made when
+// it is due, not held finished.
 //
 // How often: the next `times` matching requests; each with
 // `probability` (0 to 1), when given, drawn from a generator seeded with
@@ -788,9 +794,13 @@ type FaultRuleAction string
 // FaultRuleOperation The operationId of one of Horizon's operations.
 type FaultRuleOperation string
 
-// Faults The fault rules, in the order they are tried.
+// Faults A page of the fault rules, in the order they are tried.
 type Faults struct {
 	Faults []Fault `json:"faults"`
+
+	// NextAfter Present when more rules follow this page: the `id` of its last
+	// rule, to pass as `after` for the next page.
+	NextAfter *string `json:"next_after,omitempty"`
 }
 
 // Health defines model for Health.
@@ -883,7 +893,12 @@ type ReferenceData struct {
 
 // ReferenceUser An account of the reference server's data file.
 type ReferenceUser struct {
-	Domain   string `json:"domain"`
+	Domain string `json:"domain"`
+
+	// Operator The user is the reference server's operator: its logins may also
+	// drive the test harness (fault rules, the record of delivered
+	// messages), as the static token does. False unless given.
+	Operator *bool  `json:"operator,omitempty"`
 	Password string `json:"password"`
 	Username string `json:"username"`
 }
@@ -1085,6 +1100,11 @@ type BadGateway = ErrorResponse
 // `errors[].error_message`.
 type BadRequest = ErrorResponse
 
+// Forbidden The body of every error answer. It carries the reason in the three forms
+// that Horizon clients read: `error_message`, `error_messages` and
+// `errors[].error_message`.
+type Forbidden = ErrorResponse
+
 // GatewayTimeout The body of every error answer. It carries the reason in the three forms
 // that Horizon clients read: `error_message`, `error_messages` and
 // `errors[].error_message`.
@@ -1142,6 +1162,16 @@ type ListSessionsParams struct {
 	// UTF-8, URL-encoded:
 	// `filter={"type":"Equals","name":"session_state","value":"CONNECTED"}`.
 	Filter *SessionFilter `form:"filter,omitempty" json:"filter,omitempty"`
+}
+
+// ListFaultsParams defines parameters for ListFaults.
+type ListFaultsParams struct {
+	// Limit The most rules in the answer, 1 to 100; 100 unless given.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After Only the rules added after the rule of this id: the `next_after`
+	// of the previous page. The rule itself may have been deleted since.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // ListDeliveredMessagesParams defines parameters for ListDeliveredMessages.

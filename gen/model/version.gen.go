@@ -6,7 +6,7 @@ package model
 const (
 	// SpecVersion is the version of the contract, info.version: a breaking
 	// change raises its major number.
-	SpecVersion = "9.2.0"
+	SpecVersion = "10.0.0"
 	// HorizonAPIVersion is the version of Horizon's API that the contract
 	// follows, info.x-horizon-api-version.
 	HorizonAPIVersion = "8.0.0"

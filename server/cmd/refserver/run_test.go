@@ -621,7 +621,11 @@ func TestRunDataFileWithRecordCap(t *testing.T) {
 	}
 	status, body = post(t, client, r.base, tokens.AccessToken, `{"message":"again","message_type":"INFO","session_ids":["mine-2"]}`)
 	wantDelivered(t, status, body, "mine-2")
-	record, body := deliveredRecord(t, client, r.base, tokens.AccessToken)
+	// The record is the operator's: the file's user, who is not, gets 403.
+	if resp, body := call(t, client, http.MethodGet, r.base+"/refserver/v1/messages", tokens.AccessToken, ""); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the record read by a user who is not the operator: %d %s, want 403", resp.StatusCode, body)
+	}
+	record, body := deliveredRecord(t, client, r.base, "tok-data-cap")
 	if len(record.Messages) != 2 || record.Messages[0].SessionID != "mine-2" || record.Messages[1].Message != "again" || record.Evicted != 1 {
 		t.Errorf("record = %s, want the last 2 deliveries and 1 evicted", body)
 	}

@@ -2,7 +2,10 @@
 package faults
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -18,17 +21,29 @@ import (
 // acts. It is safe for concurrent use. Deciding reads the rules without a
 // lock: a request for an operation that no rule names costs one map lookup.
 type Engine struct {
-	ops map[string]Operation
+	ops    map[string]Operation
+	limits Limits
 
 	mu      sync.Mutex // serialises changes to the rules
 	lastID  int64
 	current atomic.Pointer[ruleSet]
 }
 
+// Limits bound the rules an engine holds.
+type Limits struct {
+	// MaxRules is the most rules held at once; 0 is no bound.
+	MaxRules int
+	// MaxDelay is the longest delay a rule may have; 0 is no bound.
+	MaxDelay time.Duration
+}
+
+// ErrFull says that the engine holds MaxRules rules.
+var ErrFull = errors.New("as many fault rules as allowed")
+
 // New returns an engine without rules, for operations that ops describes
 // (see Operations).
-func New(ops map[string]Operation) *Engine {
-	e := &Engine{ops: ops}
+func New(ops map[string]Operation, limits Limits) *Engine {
+	e := &Engine{ops: ops, limits: limits}
 	e.current.Store(&ruleSet{})
 	return e
 }
@@ -36,7 +51,8 @@ func New(ops map[string]Operation) *Engine {
 // rule is a rule in force, with its count and its generator.
 type rule struct {
 	*parsed
-	id string
+	seq int64 // the id, as a number
+	id  string
 
 	mu   sync.Mutex
 	hits int64
@@ -70,7 +86,8 @@ type Request struct {
 }
 
 // Add validates spec against what its operation allows and adds it after
-// the others. A rule that is not allowed gets a *RuleError.
+// the others. A rule that is not allowed gets a *RuleError; one past
+// MaxRules, ErrFull.
 func (e *Engine) Add(spec model.FaultRule) (model.Fault, error) {
 	if spec.SessionIDs != nil {
 		ids := slices.Clone(*spec.SessionIDs)
@@ -80,10 +97,21 @@ func (e *Engine) Add(spec model.FaultRule) (model.Fault, error) {
 	if err != nil {
 		return model.Fault{}, err
 	}
+	if longest := max(p.delay, p.delayMax); e.limits.MaxDelay > 0 && longest > e.limits.MaxDelay {
+		field := "/delay_ms"
+		if p.delayMax > p.delay {
+			field = "/delay_max_ms"
+		}
+		return model.Fault{}, ruleErr(field, "%d ms is longer than the server allows (%d ms): the answer would not arrive within its write timeout",
+			longest.Milliseconds(), e.limits.MaxDelay.Milliseconds())
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.limits.MaxRules > 0 && len(e.current.Load().all) >= e.limits.MaxRules {
+		return model.Fault{}, ErrFull
+	}
 	e.lastID++
-	r := &rule{parsed: p, id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
+	r := &rule{parsed: p, seq: e.lastID, id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
 	e.replace(append(slices.Clip(e.current.Load().all), r))
 	return model.Fault{ID: r.id, Rule: r.spec}, nil
 }
@@ -93,12 +121,23 @@ const pcgStream = 0x6661756c74 // "fault"
 
 // List returns the rules in the order they are tried, with their hit counts.
 func (e *Engine) List() []model.Fault {
+	page, _ := e.Page(0, math.MaxInt)
+	return page
+}
+
+// Page returns at most limit rules in the order they are tried, those
+// added after the rule of id after (0: from the first), and whether more
+// follow.
+func (e *Engine) Page(after int64, limit int) (page []model.Fault, more bool) {
 	all := e.current.Load().all
-	out := make([]model.Fault, len(all))
-	for i, r := range all {
-		out[i] = r.fault()
+	// Ids grow as rules are added, and rules keep that order.
+	start, _ := slices.BinarySearchFunc(all, after+1, func(r *rule, id int64) int { return cmp.Compare(r.seq, id) })
+	end := start + min(limit, len(all)-start)
+	page = make([]model.Fault, 0, end-start)
+	for _, r := range all[start:end] {
+		page = append(page, r.fault())
 	}
-	return out
+	return page, end < len(all)
 }
 
 // Get returns the rule with the given id.

@@ -41,7 +41,7 @@ func operations(t *testing.T) map[string]faults.Operation {
 
 func newEngine(t *testing.T, rules ...string) *faults.Engine {
 	t.Helper()
-	e := faults.New(operations(t))
+	e := faults.New(operations(t), faults.Limits{})
 	for _, r := range rules {
 		if _, err := e.Add(rule(t, r)); err != nil {
 			t.Fatalf("Add(%s): %v", r, err)

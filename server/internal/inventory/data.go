@@ -35,8 +35,10 @@ func DemoSessions() ([]model.SessionInfo, error) {
 }
 
 // DemoAdministrator returns the demo data's account with the given password.
+// It is the operator: whoever starts the demo gets its password.
 func DemoAdministrator(password string) model.ReferenceUser {
-	return model.ReferenceUser{Username: DemoAdminUsername, Domain: DemoAdminDomain, Password: password}
+	operator := true
+	return model.ReferenceUser{Username: DemoAdminUsername, Domain: DemoAdminDomain, Password: password, Operator: &operator}
 }
 
 // LoadData parses a data file ({"users": [...], "sessions": [...]}, SessionInfo

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/hzkit/sendmessage/gen/model"
 )
@@ -80,20 +81,33 @@ type Service interface {
 
 // Grant is what an access token allowed when it was presented. Live says
 // whether it still does: a logout, a refresh that retires the token, or its
-// expiry ends it. The zero Grant is the static token's, which never ends.
-type Grant struct{ access *accessGrant }
+// expiry ends it. The static token's grant never ends. The zero Grant
+// allows nothing.
+type Grant struct {
+	access *accessGrant
+	static bool
+}
+
+// Operator reports whether the grant is the operator's: the static token,
+// or a login of a user marked operator.
+func (g Grant) Operator() bool {
+	return g.static || g.access != nil && g.access.login.operator
+}
 
 // Live reports whether the grant still holds at now. It takes no lock.
 func (g Grant) Live(now time.Time) bool {
 	if g.access == nil {
-		return true
+		return g.static
 	}
 	return !g.access.revoked.Load() && !g.access.login.ended.Load() && now.Before(g.access.expires)
 }
 
 // Ended is !Live(now()), reading the clock only for a grant that can end.
 func (g Grant) Ended(now func() time.Time) bool {
-	return g.access != nil && !g.Live(now())
+	if g.access == nil {
+		return !g.static
+	}
+	return !g.Live(now())
 }
 
 type digest = [sha256.Size]byte
@@ -102,6 +116,7 @@ type digest = [sha256.Size]byte
 // issued under it. No token outlives the login.
 type login struct {
 	subject     string
+	operator    bool
 	refreshCode digest
 	expires     time.Time
 	accessCodes []digest // oldest first
@@ -129,7 +144,7 @@ type accessGrant struct {
 // so lookups never compare the secrets themselves.
 type Memory struct {
 	static     *digest
-	users      map[string]digest // by UserKey, the password's digest
+	users      map[string]account // by UserKey
 	decoy      digest            // compared when the user is unknown, to keep timing alike
 	accessTTL  time.Duration
 	refreshTTL time.Duration
@@ -144,6 +159,13 @@ type Memory struct {
 }
 
 var _ Service = (*Memory)(nil)
+
+// account is a user who may log in, as the data file spells it.
+type account struct {
+	username, domain string
+	password         digest
+	operator         bool
+}
 
 // sweepEvery bounds how often expired logins are dropped.
 const sweepEvery = time.Minute
@@ -161,7 +183,7 @@ func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL 
 		refreshTTL = DefaultRefreshTokenTTL
 	}
 	a := &Memory{
-		users:      make(map[string]digest, len(users)),
+		users:      make(map[string]account, len(users)),
 		accessTTL:  accessTTL,
 		refreshTTL: refreshTTL,
 		now:        now,
@@ -179,7 +201,7 @@ func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL 
 		if _, dup := a.users[key]; dup {
 			return nil, fmt.Errorf("logins: user %s\\%s is given twice", u.Domain, u.Username)
 		}
-		a.users[key] = sha256.Sum256([]byte(u.Password))
+		a.users[key] = account{username: u.Username, domain: u.Domain, password: sha256.Sum256([]byte(u.Password)), operator: u.Operator != nil && *u.Operator}
 	}
 	if _, err := rand.Read(a.signingKey); err != nil {
 		return nil, fmt.Errorf("logins: token signing key: %w", err)
@@ -191,33 +213,60 @@ func New(staticToken string, users []model.ReferenceUser, accessTTL, refreshTTL 
 }
 
 // UserKey identifies a user. Active Directory compares user and domain names
-// without regard to case.
+// without regard to case: two names have one key when strings.EqualFold
+// says they are equal. A letter that only lower-cases to another
+// (U+0130, İ, to i) is not that letter.
 func UserKey(username, domain string) string {
-	return strings.ToLower(domain) + `\` + strings.ToLower(username)
+	return fold(domain) + `\` + fold(username)
+}
+
+// fold maps each letter of s to the least rune of its case-folding orbit,
+// the one that strings.EqualFold treats as equal to it.
+func fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
 }
 
 // CheckCredentials implements Service.
 func (a *Memory) CheckCredentials(username, domain, password string) error {
-	want, known := a.users[UserKey(username, domain)]
+	_, err := a.check(username, domain, password)
+	return err
+}
+
+// check returns the account whose credentials these are.
+func (a *Memory) check(username, domain, password string) (account, error) {
+	user, known := a.users[UserKey(username, domain)]
+	want := user.password
 	if !known {
 		want = a.decoy
 	}
 	got := sha256.Sum256([]byte(password))
 	// Digests keep the comparison constant-time in the password's length too.
 	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
-		return errBadCredentials
+		return account{}, errBadCredentials
 	}
-	return nil
+	return user, nil
 }
 
 // Login implements Service.
 func (a *Memory) Login(username, domain, password string) (string, string, error) {
-	if err := a.CheckCredentials(username, domain, password); err != nil {
+	user, err := a.check(username, domain, password)
+	if err != nil {
 		return "", "", err
 	}
 
+	// The subject is the account as the data file spells it, not as the
+	// login did.
 	now := a.now()
-	l := &login{subject: domain + `\` + username, expires: now.Add(a.refreshTTL)}
+	l := &login{subject: user.domain + `\` + user.username, operator: user.operator, expires: now.Add(a.refreshTTL)}
 	refresh, err := a.token(l.subject, "refresh", now, l.expires)
 	if err != nil {
 		return "", "", err
@@ -323,7 +372,7 @@ func (a *Memory) revoke(code digest) {
 func (a *Memory) Authorize(accessToken string) (Grant, error) {
 	code := sha256.Sum256([]byte(accessToken))
 	if a.static != nil && subtle.ConstantTimeCompare(code[:], a.static[:]) == 1 {
-		return Grant{}, nil
+		return Grant{static: true}, nil
 	}
 	now := a.now()
 	a.mu.Lock()

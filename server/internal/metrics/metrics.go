@@ -14,13 +14,16 @@ const Namespace = "refserver"
 
 // Limits that refuse requests, the values of the label "limit".
 const (
-	LimitBodySize      = "body_size"       // 413
-	LimitBodyBudget    = "body_budget"     // 503: bodies in flight
-	LimitBodyTimeout   = "body_timeout"    // 408
-	LimitLoginThrottle = "login_throttle"  // 429
-	LimitFilter        = "filter"          // 400: filter size, depth or terms
-	LimitConnections   = "connections"     // connection closed at the cap
-	LimitUnauthorized  = "unauthenticated" // 401 before the body is read
+	LimitBodySize      = "body_size"          // 413
+	LimitBodyBudget    = "body_budget"        // 503: bodies in flight
+	LimitBodyTimeout   = "body_timeout"       // 408
+	LimitLoginThrottle = "login_throttle"     // 429
+	LimitFilter        = "filter"             // 400: filter size, depth or terms
+	LimitConnections   = "connections"        // connection closed at the cap
+	LimitUnauthorized  = "unauthenticated"    // 401 before the body is read
+	LimitForbidden     = "forbidden"          // 403: not the operator, before the body is read
+	LimitInFlight      = "requests_in_flight" // 503, or an HTTP/2 stream reset
+	LimitFaultRules    = "fault_rules"        // 409: as many fault rules as allowed
 )
 
 // Results of a login, the values of the label "result".
