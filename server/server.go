@@ -173,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
 		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
 		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
-		metrics: metrics.New(), logins: throttled, now: now,
+		metrics:  metrics.New(), logins: throttled, now: now,
 		faults: faultRules, faultOps: faultOps, sleep: sleep,
 	}
 	s.unknownOperation = s.metrics.Operation("unknown")

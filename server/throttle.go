@@ -122,4 +122,3 @@ func (s *Server) throttleLogins(f strictHandler) strictHandler {
 		return resp, err
 	}
 }
-

@@ -145,7 +145,7 @@ type accessGrant struct {
 type Memory struct {
 	static     *digest
 	users      map[string]account // by UserKey
-	decoy      digest            // compared when the user is unknown, to keep timing alike
+	decoy      digest             // compared when the user is unknown, to keep timing alike
 	accessTTL  time.Duration
 	refreshTTL time.Duration
 	now        func() time.Time
