@@ -47,7 +47,8 @@ func TestServerTakesTheFastPath(t *testing.T) {
 	}{
 		{"plain", "application/json", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, true},
 		{"with charset", "application/json; charset=utf-8", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, true},
-		{"extra member", "application/json", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"],"x":1}`, false},
+		{"extra member", "application/json", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"],"x":1}`, true},
+		{"duplicate member", "application/json", `{"message":"m","message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, false},
 		// BindBody would not decode this spelling: the validator's value.
 		{"media type in capitals", "Application/JSON", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, false},
 	} {

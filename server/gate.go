@@ -326,6 +326,7 @@ func (b *budgetedBody) chargeDecoding(n int64) error {
 		return err
 	}
 	b.decodeCharged += n
+	b.s.metrics.DecodeBytes(n)
 	return nil
 }
 
@@ -374,6 +375,7 @@ func (b *budgetedBody) release() {
 	}
 	if b.decodeCharged > 0 {
 		b.s.decoding.Release(b.r.key, b.r.anonymous, b.decodeCharged)
+		b.s.metrics.DecodeBytes(-b.decodeCharged)
 		b.decodeCharged = 0
 	}
 }

@@ -1539,6 +1539,23 @@ func (response GetDocsPage500JSONResponse) VisitGetDocsPageResponse(w http.Respo
 	return err
 }
 
+type GetDocsPage503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetDocsPage503JSONResponse) VisitGetDocsPageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsScriptRequestObject struct {
 }
 
@@ -1601,6 +1618,23 @@ func (response GetDocsScript500JSONResponse) VisitGetDocsScriptResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsScript503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetDocsScript503JSONResponse) VisitGetDocsScriptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1714,6 +1748,23 @@ func (response ClearFaults500JSONResponse) VisitClearFaultsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearFaults503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ClearFaults503JSONResponse) VisitClearFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1834,6 +1885,23 @@ func (response ListFaults500JSONResponse) VisitListFaultsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFaults503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListFaults503JSONResponse) VisitListFaultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1982,6 +2050,23 @@ func (response AddFault500JSONResponse) VisitAddFaultResponse(w http.ResponseWri
 	return err
 }
 
+type AddFault503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AddFault503JSONResponse) VisitAddFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteFaultRequestObject struct {
 	ID string `json:"id"`
 }
@@ -2106,6 +2191,23 @@ func (response DeleteFault500JSONResponse) VisitDeleteFaultResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFault503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteFault503JSONResponse) VisitDeleteFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2244,6 +2346,23 @@ func (response GetFault500JSONResponse) VisitGetFaultResponse(w http.ResponseWri
 	return err
 }
 
+type GetFault503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetFault503JSONResponse) VisitGetFaultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -2300,6 +2419,23 @@ func (response GetHealth500JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetHealth503JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2413,6 +2549,23 @@ func (response ClearDeliveredMessages500JSONResponse) VisitClearDeliveredMessage
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClearDeliveredMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ClearDeliveredMessages503JSONResponse) VisitClearDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2537,6 +2690,23 @@ func (response ListDeliveredMessages500JSONResponse) VisitListDeliveredMessagesR
 	return err
 }
 
+type ListDeliveredMessages503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListDeliveredMessages503JSONResponse) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSpecJSONRequestObject struct {
 }
 
@@ -2593,6 +2763,23 @@ func (response GetSpecJSON500JSONResponse) VisitGetSpecJSONResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecJSON503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSpecJSON503JSONResponse) VisitGetSpecJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2659,6 +2846,23 @@ func (response GetSpecYAML500JSONResponse) VisitGetSpecYAMLResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSpecYAML503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetSpecYAML503JSONResponse) VisitGetSpecYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3279,258 +3483,258 @@ func (sh *strictHandler) GetSpecYAML(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37c9s21ui/gtH9ZmLvRymSX4nluTPrJk7jrmN7bGfTO2G+ECIhCzUFaAnIjraT//0OzgFAUIJkOXaz",
-	"bb/2h44jkngcHJz349dWLscTKZjQqtX/tTVitGAV/PlKCs2EvmT5tOJ6di5Lns/Mg4KpvOITzaVo9Vsf",
-	"RlQTPWJkQq8ZGdMZKSUtCBUFqabigAipR1xck2Elx4Saf7GKyIpfc9FpJa2K/WvKK1a0+rqasqSl8hEb",
-	"UzONnk1Yq99SuuLiuvX1a9I6lZdaVmxxDVfyhglFxlOlzXxkwEhO8xErzAz1iExMx63+x5aQbQUDfUoi",
-	"s1wwXc0Oh5pVixNdslyKQhEtyR3lZqKhrBjR1cxskV5T3FQ95ZgLPjazdv1UXGh2zarWVzNZxdRECsUA",
-	"4j/Q4keq2R0FMOcIf/MnnUxKnlOziOe/KLOSX1vsCx1PSgAGqypZfR4zpei1mWFAC3JtB0qaT5XZf/j8",
-	"k33BPHAj3bAZjtJZMsrcHF8/fQ33/F8VG7b6rf/zvEat5/hUPT8yw1zYTSMImhA+dKMSLgzOCE3kEPDr",
-	"lRSC5eY1csmqW1aRa2mOm9zSkhuEU3esAjRLBdcdcjVixGAXUxrQckRvGRkwJgjNNSuIFO6dIauYyBlR",
-	"OCyOpMwoRIpyRu5G5iMypNNSk2paMqLoTBElyYZijLwxv19MS7bZSUXra2LO8QInftw5utUPZDHrk+f2",
-	"wWeDR32z6ykjXAHCS8EcmGhZyjtW4HNFPqato4uLs4u0laStD4cXp8enP8Lfx6dvztLWpyiCfJeJV2Oe",
-	"XUIE877L4p4SpX+gBbH40IfF+B1UjN4o+ElNWJ4QWRGuFeyM5HJaFpaapaJitEB0hYeAf3eG8nJF7iop",
-	"ri3qvZHVgBcFE4/DPEB7sy45YRXVsoIbVEiiR1z1yVQxXDVcmGeKKE01z4k2dNjsopTX5v5SRah52Xxe",
-	"3Zg7Z4eLYt1vPulyjBt6sCXfHxZPiWsGQ3BmrixhHEyRKYZbeKb6ZHFfG3rEUhGuH1CSkoJq2h7ykjU2",
-	"kLkP+8Tw7myTFBW/ZYDQBmObZPWZItog/YhWgikVILO9rYDiiMWWC17xMZPTRxJRx060HSyGefPvLEcU",
-	"+2ZnyWiR+f7DzDFgi4RrwkUqzMq+nT2mwvJH8q3s8S3ImG84Kwt1JeUJra7Z3Blr9kU/n5SUN0+3tbPd",
-	"c6SU4DAExyFXUhIcaZUMGb0vFgrPFEHplygLSa5IaYasiB5RYUn3AjTynE20IhtZe0y/tHGI9mCmmcoS",
-	"0tsj/+A/kMGMFAwAtNkhP8pniry9ujpfgKihKE6mpGJmbyaXIjEHDvAgBjQJiNd5KZW7bbk/fwvkY6FZ",
-	"JWgJOPW4G8TtUE4+gufRexR/c/ltcu93okMunfpJr5QgU8G+TBggvZ0GTiqgUIKZX3NaVZwp4hdVME15",
-	"2WmBaqLfyKkoHgfpS6aUQby01bX/teF/O+Z/L90/3X9pixSSIfFkX7jSneihPHrQ5ecnpO4MYdvJ0+/l",
-	"KU/5VGoC5xOVoRZmTlrndGbU2CXk6RFy/DxR2ent72x3dwgQjHuF8dVfLz+oCW6no6XslJZKfvsqn1pg",
-	"WTVzLVoRS2n7ZAdo6hBlKy4SEDYqpkZAFkt5Lac6IUiPzZiWGpONHnnXJMYwCBBQsEuoJRphPmK5FdQL",
-	"lpe0YgUpmbjWI1Lx65EmdKiZHcjKTZaKc5RrFJJz5NVmSQmRghiqEhB5S7kvcC9g07hgw6lixWPRD4GD",
-	"cuGIKsK+THjFir6XTa8Np40j33rfLkc9O0IHRujYr6Pot95Mv6lmBhi4TC1rrtARjVTcyepmka7wfARc",
-	"O2tsNAMUrX++YbOsn4pU/I1kTUhNxY2QdyIj7fAOFBx1Qq7UFLAL1Ar7ZSqIXdwGFXBdlHJyvLO81cK4",
-	"le8FQ+EQERaGqKermNK00qzYPIgs0R6QWaKBD1zG8ORi35Ty+poVHTnVkc9EwQpvUxtR3SdcmxXdUXjt",
-	"2oil5mrLyr2LGozRSp4pIpgRdWE8RTaoJmOpNOkZ9iIIoRUjN2yi7VYCI4ODcez0O+Zw3sqK/1sK8rLT",
-	"7XQdCVBkp9t1BESxBM5lp9vrkJMAX+EFapZWUymEhLvtsIQnUXUadBRVqpzxW1aQO65HXDT1VEOXVmpF",
-	"jxhuFTmAQVcoUI+Y9jdlTO7qGSnwloWLiai6ZlmoacmpNrqB+aFt/50lZLtLVMCIEpLLqTASKNxF2KG5",
-	"eEQOUxGYjDaRzji25BUAsiD/Gy2Q5+y9oLeUl3RQPlKGUTgemdYD9knFdDUjJdUsrg/c+9FyPLGfdoJP",
-	"I7hy7wRPjRFuQq7COYGoe/zIjV4cGvr64CxIRQauhTb4FjKjZUpRqAT1Zw6mvGt+a4iyNr+YTaBHwZz5",
-	"okGFBHp4MMSIiqIEb4QiYyN12EUoQsGkrchgWlwzjSZRr7e6t9pctIelEWqyA0IF6KnPt4jSFaNjMqFK",
-	"A03mBsUV04QLpRktNoEoGySPTG3uj1GcqCL1/KloLqAW1IIlbAJkBTApLrgaMWCe5h5ZaxVcTcMfnAlp",
-	"E5XjBxklktDvFRzSMpSxbz8PXEWAL1dSvqNiZmm6etyN01I2D/D++3bPJ8tvm9ELzIeOI6rIXbtn8Ce9",
-	"aYtTgbvtQRcoFc0bRFZdIGDjbtYh5SUrrCCRCvPMYCDNgUgjiTY/5CVnQhNaFBVTCm7Akmd9cCaVUt4o",
-	"QsEul1esYEJzWhpKonkZ3xya5SZUKVZ0UnFE89HiOvwCDOIzeMX9Mqa4HbILD7e6yJRgFdKAAvy0zABJ",
-	"wVgGZqiX9LaIgsfbRKViI2sDPNpmtGnFVHvCqrYRvDKjakWe2TVkSSrmnrfvuCjkXbZ5QHJZVSzXTmiz",
-	"hhazPdyNGzEVuFuQYe3IzL1fyvyGoMQLgDGUYYa2SVXKO0N0UtE4VFLIO7HZIceGDCq5QEqXEo5U1JTj",
-	"gNBFu6u1mMfstFIwOBBn70MDKpBEeSeekg69F3SqR0ZofazuOOZKGYo+YLQyGq6RXKOkJ/ricoIzDVeY",
-	"rDftU1KY98rAH7mGWYm5ijnVrLjfAoAaFvqZzb/tIdyv8Rt8dohmr1+f1EwscIPgu025zjwHga8gG8CU",
-	"e53eJnHmC8ufkSfj8y3E74WVo1oCaG5+LA1LN3zXy5qwGpRyVZ9Qa1AxKm3Jaj3J8NzppJTI8RlERaCY",
-	"gjzfyMdGHTJkdQG3P3z40D4MwL4YaXFY3plrl/0AGJB1Vpv1v3rMgOEPz4+93bs57JlgaEROjDTi9Lqt",
-	"re72f5OKTWSlDREws00qOWGV5hiaEeDuwkqNqD4o4W7nIy4YyPogFt6wGdhkvf9CoVG0ExpO5zazcBkW",
-	"5xtNx1TUs1SMKimaEx0JzfVszrKpOq1YwEsdgvMx2Of8OupYGTn4heXarPQQTAxgqTLrbIIM7Q+ftXs6",
-	"H0kjwHiRHVo6ACSpT/C8STrtdrfzcAj4hRmhlPz04YrcjaRiJGNfJhnJS8rHzu6CogBaINbYcGOV0T2K",
-	"4g0vLRGmRcHNOml5Hux1SEvFkoUNwlErMGQ4Ux8GJGRDGFAZLl+yHM+lCTz7hvmTazZW9xE8O5td6dek",
-	"NebiGD/s+U3RqqIz8xD/XQdEHYoiHgsVQgqeJn5lUVhN9ejEMNjF84afQ6lncc+FHNPYp1e1hQdfSYia",
-	"GiEH1YlTpn84Prskgo7Z3CX4+fDd+clRC6BxAvbaEBz1jTPy1Z2sivjc7qmhhfgNMnlBAKDmRPFne9a0",
-	"YuQXyQXoKqmQVcGqDmnYkJ4pMpkOSlRo1ITltVEpNuwGTcVP9JaSLB/R6uOnbDMxAgnKmIpcM8Eq6q0H",
-	"XBPFLP/AoYayGh+g8mehAwzGqIrtu4przYQfDD51G+2QH6QewY7Q+g5SaBPI+Ff73ECpWxmKJgU7GwLL",
-	"Xw33ALcXjmQF/hoxwOCDOfDFEwPObh4BBzKMC8z2gDgd8v78tK30rGTwilE+zUh/t9vp5HKcbabC7NdQ",
-	"TTWdGJbACrQOZxOqNatEZuSDqWLI47O/Z/MwocXYaKvaxbo0wWBHafVb//Pxf/7+6b//a4FIJa0vbftW",
-	"uxaK6rVP3R4V2YD14/Y2ycLCD2pU8B954QK/IopNqEGfcrZw5z2YgzuSuIu6jAJgNGb8LmmM1JRDtImi",
-	"OL5ICn6nvCNxXoplKzv6ko+ouDY30Zl9G3Z4lIqy87PLK/LcjpVZvc1KUNYeHr6IAlj2QGY2v9jYcf3A",
-	"9B1j4nEMDsE55KwsSGawJSMlZwqJUWb+/09aTllGtCSZlviPhAwMZeEiL6cFBurOcUD3XRyRjF7HRHFg",
-	"DgzifsdU5yMAIKzkmSLIG8GdGycVh5bKGWoupuMBq+wu5JDY3R2LoYwigt1HfHEjfj16wOrm2bE9lbVZ",
-	"sr2hNcTq5UUPfVreGNrq9COzx/g+KqaMFmy1GO+oJM4iYmV9w+iKZTJzrSQuRo7P5sdFHR19KlwRXhwQ",
-	"OlDmurvLqaZ5zlgBfOg1m1QMtDYymDWEedC76a2cViBvoRKaHSDOGSJZMT2thONmy9nQvOTk1NkYtJSh",
-	"rSiMg62z6flTGbgDzYZR3TBMuRNOvkq+8xpNZE28WHZ69elYeGo2NnokHcipbspKe8OXu4NtuttmL4pu",
-	"e4cWe23aY9vt7Re9vZdF0WPFbi92D5Smeqo+57KI3AUMcoI3FpEIbORwyH2y1e2SgpX8llWsSMhOd4dY",
-	"/2cqrM5kft0n9h/A5KxuzApw0BZGf2OADLxhfZ9jzlvdbtIysKcaA4y2t1qLsflJC8xkmo4nMcS1unO9",
-	"GaMNF2Dg4YKMeVlyZ8BTXOSoNr8X/AthE5mPGqDv7e719rf3tyAOprm0vZ3I0uZoADccOTyFcOmx6/8K",
-	"BL3XVNM42rh7hO8hq/ZnECjNzhlqvh8wUJvJqbQUFPwDuMgId0f73eL0x+fOtufQxZpRCwbOoAbG9va3",
-	"Ot3OVqe3G8PLUqKR63PsdpzYh+T4NYrswVTWChAl+nE28lYqjYLV/Yt+c3zaPrlqd7s7W1GuYjlBc4J/",
-	"cAE8qXkyMLDlGB+OT1+ffbhsJa13h69aSevt1buTw1evji7NTyfHp+9/biWt4zPzr8PT1xdnx69bSevs",
-	"6u3RBdjo/PLqcRaWdssqxWVE5vknPnCbjyzSD7/b2el0o1LMIpZKoSkX6ilEE8vlGxJKbscnGaQEZItY",
-	"eo/MsL6kMMfd3c4i7D1p3Tqh4iGM/3Ypq3/taOq75dYky5/M1Y45s2u6bNivlsD4nR1rUWqj01J/XsaR",
-	"eOGwJDCvwwW8YZPGLQTZccQoimdD4BSpsEuZGU08A2PoZ4i8+kxzzcV1BgNaC3yGqVUF/gjydCqy5uvz",
-	"rkByGAgbGO2FExr67sz2rDCgmqopLTvkEIPacyrQa4EGfdyTUbcdKUDfsGFmVvfyUAf/FLCoRR24PrRl",
-	"zz7PYxektbQSl9Rirv3pm7MorinDH0UeQYpzqTjanC2fqwoGkhQtSwcTzlSCx9RLrB+mYlOF9H6Bifk8",
-	"uF6M11p0snizeIOWs2KDVZl/njn0soIryDtwFkjVWdE41ehKF1dnlOClKJ3Zp35qJ6F4HHInDSKCu0v3",
-	"63L+dBrgqZFiDgXu4/rzlEDFSAGkcHoQ5rKC+1oTACfKRmT9W24ksRhzvEOn6uIoYaDZyACnkpNJbcRS",
-	"dglJKmRZmFs25JXSiaFBStOZi8CBa0YnVtAyKgKGrKH3w1xKZfDWC5LgMKYaMBasOjV4M4LWTeurIXnJ",
-	"aBVE+tmQB90hr+1a/V5uGJuY4XhF3MlZnVL1MYABRKKpcjrH8ivSjSFhqEatpTEskP6I5iDYF40UNEID",
-	"zGYdLRzLitV7HcrSqN8gvRuU6Ts44r7hKoDPFXxL9jM4twlVqBpR9HLb6DliFgJD3Qeb3r3ysAdU4pEy",
-	"dh+ORKE+cD36reQLMOegEed7Cxhua99DwDj615SW6sntR4YcPBhuMYDVrgJ/zY2uZHC0MiKE4c6fC6pp",
-	"x2wtWw++sOfV0J1PMpmRny7PTjH9dC2r0LeeR8PxHeVY4L2VQ+uSAhuFdUsjxbRZLsgDqKqlAD2qGAOz",
-	"hUoFcFUn6zvfQcVo0Z+PeE4WDCGGuqbCWmU+fuo030cSsMKUFN8WMAeyAXJZidEfm4FrdLWXtUlWH2AF",
-	"eqTxJup9rTn83Br9xLGTf0OVPqd6dAmmgKjRAoJnMIvMyKHOteDD8yqG0QJ1YPXQEPAJ1aMEI9pdMOp8",
-	"dIQcT3iJUUXAfdvTSRDJOmE52NXFUFY5A0EaBTFIUMV8VCJhoapDvHUFvkM3C7lhszsQR8Dvhu/iYvwS",
-	"a2c3N+rmmAmd2KgwORyijR1Q3kUoXEsGiFzJ6TXeQnCk8bxeF3I2H7RR2VRfOjZahosvYlUMZY2OcRtS",
-	"2oGUJaMCvQhUxVRpZxGt94SLX7CCckVw/HV8ArCOOMpMSx2lpLV25qXB5pEnyNuM7MWx2If5c8StxLVI",
-	"tEdcqxXSoQ9ShcnMxIYF+EzUh8tLMXn9R37LhENtt4951WXR5TPF0KhVN9zrkHHzHGzejrT0IC7sPA9g",
-	"oe6kvA1r4WZyYeaAnEXpwg8s1X6mUuENmAocyui+dkqrUWoHDBRco/NCjKBuxLylwiYbw4dDykvVIafS",
-	"4C7ErtdTkcPzY0il+ICaMbI+BjGk9uSNLJj5BWX1puxW7uS0LGyi1h1XziONAVs2m8WRjWfKxT05UuMH",
-	"fgbRdhBOPVW0VGQD6ieEoQlJnVJj3Xa6kSZ4J6ubJBXZBBJ6nJs5U/zfhttRMqCFVSQ2DWlkTnEB7yzz",
-	"CabMqDYQOS6tPXuKfk0Lm06omqgsAQgZwm0l+ivpRCgc5pppl3RpaFNCBK0qeRfcKS3Di0at1ZJqUjKq",
-	"dCrqghnjA9RsQRxL6lw7O7KWLpASXqe69i6nYoMLcIznVKE9HNQ/9FA3cMAANDH3MaOATkEmlDXdtD3t",
-	"zdDEjeA2PKAh6diQNCNIpoKEyVWAAAs5WJaQG6A8w8Bdm3Khp8rcC2JwxAaSgwwfBGPasGdrebJm/szp",
-	"+1CSwwwAkcg2XQM9ICDyDRiG2Trkrl0ILgIkQfGIGDBE5jFcy+bdAyTc6ChF28hSN5YZJlg62djZ2k/I",
-	"bnd7s1kAwEVCWnqbkKkomYLP50xmXEGxhz7mKAArCqIVkXDY0bQsYR8bhjXUViOQMGckc6bCzCDF38y/",
-	"efnZ6ejm6KOoDlvvY5SzM7XIISw0vCxkA3m9d1wEwSDjTQQ/EJS67oEZozZShJYb3E/i2RyYlSxj3Op2",
-	"HdBHFAFmHn926LphM3zIbre7mdyHmQAu+4Uiis5qRHGy9uF1YFC0U1sIFqykM7g0huQ3wk2twTKxL30e",
-	"qwzi9vFDNKViAKs/6XY8v8hDkgo7fALZdfaqwBMYYSEJxlUC46EdLJi/iWh2F81BbGpMWPmArFxbPzxI",
-	"lODqM7b3DM1MrLAyTY2YC4iNxHvEaKXQxgHkLAAp/IVhQUjS+oAwFk4ukdQsH6LIDHNASpwKEIMankPI",
-	"qyAbmFuMYElqsyKOD0DC5BuaioqKwgjdfGyTOoOlaen/Rb+YXzrkENeLtgpGq3KWCj++3TKQG3pHZ/Xr",
-	"QMeYiOfj3VVcs0bmG/ziU982PbW1t8bWOQLIYtBx37DfacnMYgxNw1k9971mGlIv/YJYQUqutA3kgIRA",
-	"bphowQBakHphcG5qczRHrCx8OpHN77wjcqiZ6NfWKLQqZ8iMzdiOcx4g8bEOhUklB3TAS65nGdnoGjD3",
-	"Nu0x2WSUoqJ3wta/c7F6wMlZYZMaU5GZf8EAQXa6VbowRcGMYlk5njLiWi23YRw4xiBYHu8OB3yTYMMf",
-	"M6br35DOHPhrw7gRrpJUIPGc33qHGBnV6kEVrz3tODZkXdyxChJSWNG3+hno5bBCK9dgYgevmKEDOS8s",
-	"y6v5ontvMNWp8OduvkBe4o7GiOxkOkngUhn4kDFXihWbRp4JChEhj9PSH+4yfS2ukznZ2khQsBotQUC0",
-	"rLNeL7iT6EDess3QOWulGaPDhCyuZaT5EorrReiv/zWkilGbU+OFheV7WaofSUx0RhNLEkNamdis+06n",
-	"s2mprr2wtaQUqEuBchsSmQg4gcR6spQ4hwyFBIjgqjRJlx4ZOWMhZGwhjmNMv6BSuGfDKVZriW6OxXW+",
-	"CymxlmQkyyIgW56KeVo+oPlNB6oJGNUPtRlkyE+x0BX5B7W0DAJFU4yypvlA6nAF8epteJcsBF+BRauD",
-	"K3RBq1u7e/fGUN9joltjldbaaKmm0RvK0hodG6okWCDnVthzMFy1xEAwiywwCrggsCaLAerAyHUBzV59",
-	"1rv7+8FB73SjR+01grid0z8+LmxSWRM6tUof0iDQ1uqQ0DBxI2lhfKn5gyunQhryVCuU4ISMSONRghSw",
-	"xPgW8hEVObPeY2SZSWDDMHTWyX50kQmFEC7kFBPDPYh70ZuEnjg0vS3oVCuJpllRqEHZEmFztwgsqjDY",
-	"agR4ubdz/103okAs6JkVKtBarUCwEUA7aYoGmwdkFWou8XYHWtTiIuIqWcT40Le+jUVzQyqcvSGoz6m8",
-	"31wdIOls3sYkdK0774N5ZS5+84E0a0y/uCQDRz+WJ80sJRxNZLHquJY1iV2t79dM4wmIB0hGK+ysC9Ls",
-	"wpWrpUGujbxMSj7mS+jayqCO5SkatSXpwKJJaEziqjYmefNRThW7nyl938wKw6jmMytKKRZtwDVFT5yY",
-	"udQKfG9cRm2bV0lE/vay+ZLYrPW9VugdeHTUAKx0WciAjZuBMkBggcQArvUjBVb7PuyOY8B+y2hpsObX",
-	"BSAp/XlC8dFq8DT8bTXlXHX9VJ0UyAgXt0xoWc1AuESJZjVj8BTIsXV5c3+SgP0qWF8S7DIGm1OpfyO/",
-	"fknzG+/ZR3uIsr6t35+f34Ph9+nqP5X6CRJTbS5qVttXMCd1WUrqgxNRI1B9YK5pdPdnEyYOz49fy3w6",
-	"tqUNFgp72nfIdqdLCvvigVVyITLLOgIMmlrq6j65nLCcD22hhEVYcJsy0/xVc13GozWXBk8bcfi2GUCd",
-	"S6Erms+FTu93tpaETjfgBiuo54tBTk6YoBPeLKy73el2tlvR1Fg9CoMi3DiLLA4GTRA07rvoyVVPgLa2",
-	"uMLvLpP6rHqSROoL58d1aRoPANRVvCKZIX4EanhvZG34x5vjk6NsE22iyx22GFtTMmRSLpEdVpoQexIF",
-	"m+gRsG3DyRGSRlGH0sz9VGRf2pgx27ZZPW37CAuHY/ol5snTfGRHt+OQAXOSAzoo4T34wjkU5JDU8CH1",
-	"8ZMND8f3CuyaDY5RJ8IkxHU5sZXHzY+bGLFJCzICm6YifAi1rxTlBcliJ9IncCJgWkcu5eNYPHk1+09S",
-	"4dgVBZvlhJUa68MoLSeNyNgwpAb8EwEPSQWwmomEksSJK8ZlADJgBjIupNb7RcidrIoOOQwiWiCyFWzi",
-	"2tW0D8BkTpSVQ4i4BeNCIwnomSJcxaypwyWy7JtaeiVYHDG3rgq3ySQ0LXOFsu2BDa3lhcLs7LTVS1sJ",
-	"SVtbaYt0Op3m6x1yGQb2zymJawZyRDTAQMB7CC2BBMvIeEZvWJJLaEsZKWcQnzlzLPngXVyzpK7h32g6",
-	"cCerG7V2amHjjtwboqYWLT+WbBnVKnrLsbVPSNVgpgeGutTlnZaEJIU0blVxiXtsAr4tw9I6FOADjy+g",
-	"7ojgK5sqOD1aKpkK6I+AsZRBKwSy0dDplgTfp8J5MTcTl6vTOHVDYTrkjQGedd/bGIRQUQrs9GHRi3tg",
-	"EqryvzeN+1tqGVhkCGCwhAn7QsyLwt5CJYCVMJxby/2Z+RGGtCTr2L7oS475bM1nPv3IesgN0kCw4/fP",
-	"43R9M+YyOF92dnudXrfb6XVjwiee0+e4Ivj69LKRdRmdYkqvO0Fxj1WZoosz/I1kRz9fHV2cHp64EsEO",
-	"yHDjlQ98llOteMGshUJDRWiIbDg+Xet7LuKfvz/9x+nZh1PztTuuhiBhc5tdYLpdLCR9+T/tGM1Ez+DV",
-	"NZIxmzJxtKgWSrNzjhr8raTiegoWLFELL2pOgT9IRQaqeVA/u+PMBi5yikZ1f+SRKJ5KwVKBTaA2FtV+",
-	"X7jASIzCypm2YKjtDFUr687K3FDX+6FoZkMMB1KP8CAKbsAy5sIxkDGdTKxb9lAUS+PDfYkpX5Fj2avN",
-	"gh11muyy9+fSaOu8l6WV85p5MS7DY+nroZ0IbBLL3qzNFYGBacXLcyOfVcve9fpk0ro0MuTK7dVv1Aqe",
-	"JWqzUyAziP1fwypGKysNhsv8mqx+eX5b970/d3r3vR7Z3D2Lbx72fa83ke++t2usvu9Nf4JrwM+9+akm",
-	"S/H6JYcoJFhe2LeFNwLiM1+Qq6EbYlROTcpQQAFhYzZhqlEV3pfuEo5repa5pO4s1jaECHeflvhMoTkc",
-	"3ONNGybE+NRxZMoNgIGUEK0LsTYzW9rEhiAYtTVx/QYgRMaLx+RQzGwxVcfng/Rm9oXm2jV2CnNaR1By",
-	"DTbvNEgj3OI6LGRBC7Oqu+dVFkR9G9NmIZcKa6dSRlwgSo4ZbNVHoKsRBIfxayErzze4bvLAVGxE51R0",
-	"tlpL31xSWLthLDED64rnEPirGCMN00w8kAiKMF1XcjqJpg2j853AC3NZw33kZdYlUjB1o+WETKQsg0iN",
-	"VAxpNXYvXby+9C/KigT1XZdkldNrwxQfWs4Bw07R9oKyS7DsqDk9WAlIcBE58RRulfOl1+8rUtKpyEd1",
-	"hJmd6CB8q/amGDW486A6PoNK3rDq89LU7svj125dQEag7Cl80ywX6zNzMDY/NFFCJBz0b4TvlmSXuIef",
-	"KzaWoLcszdyiBN8hE1mQjVelnBbkXBbksMpHXLNcTyu26Wdbcj6BAhiIR/fZCIKaMVhK16DbZ4OXUei9",
-	"DhB3DsPjAAvB5JQUQi3iO1NZwaFUdC6FkiWzddWiQDVymCsO9FnzmPZwQpUm9Xuux9q9pXv8+nkz3R8D",
-	"WCHHP5h8zZgLc5+jgHxjL3owEyZjhLceAr0j1yIKmtgs7wX/15SRGuUDtLkvpKoo2ediuixg6a28I6UU",
-	"1+Goz6x/3zAT6DdoxrDAF1PNVCfMULo4urwKOOg1NJgUkkwF1wdAAC/PDs/J4fmxd/EoH+CaiiG/nlaM",
-	"bFjmDjTbzPfaLnkznDeee754XCVV2sWm+M1HowgRdHNgfYbO7jBufcIqLosFDOynYuQgyHUNMY9fia3K",
-	"jBHO/ucD4j7Dop+Tit1yOVXhlGYJ8wM0UHddaNiqx1H8fYfPnIbm4k1WsY2qUJ+RD0dHNIhvBnraW1Ex",
-	"JadVvhYZDm99NRU2TM2NgPWy1iDUcZrsrDmfraFgLeocsxUFkVyTSmqZyzJCp7malHRG3BvLaPVSHAmM",
-	"D+evzo7PW0nr4rX5/w8nh5dXRj89O708gxK8gRkiUokmEHejdphXZ6enR6+ujl5DYsh8jbIQ97E1JhVG",
-	"eLyrK5aAOeX18WVjICGDlKUQ8/9GsvOj09fHpz/W/bfwxKFBJxfXRDFNppOmAcYP3kpa4VytpGWHW7n9",
-	"ePUvs+6jy39cnZ3j3gNhL8R3d6dg8Yfn5yfHrw6vjs9OMYkudhWaa7dztJJW8HF8uUbNXMJWffI2kHjb",
-	"s8vIcLJ5W9etkrdOeR7RkMjWu7hceUmbCvK+OQSxErrZQ/yari033o0kkXfiPrIXrenXuBSflpvlLuug",
-	"zMsJyyNU2OWxCQQniPfoY9WSDMzCBPwZ0simUrM0rtuNHR1oQ212yKEL9+whTW60ZctHtKJGuVL9wMLp",
-	"+LiLPkQtFipm50RLWdrT09VUmBODptUzcsfKMnAXEynYfGXmS6x+DWbDd3UlpQcGks8X35qzys8mwAbG",
-	"94EGrioU7DKX9F2dbSiHti6HmQBfs/W8Fl+8o5Uw9Kh+9fj0zdnie+Hh23dD0/HSsmE17OCXFeQrGjF8",
-	"wpFX+4uH6RSY2BQkWNZAimBMKgBloESmGaERDkxyOqE51zMXDu/waCLni5V/bL3Ii2Jva2fY3n5R9No7",
-	"e3mvTQf7e+29/V26W/S293f3hmbXKwqT+5jhre59QcPx0kSLpbtCCEYv+rxh78nLFQFN/08VLArMtr95",
-	"yaJAxro04hPuDPvMHE4x7BP/9caxnp8+XLXmQfrQ0uOJz1tvlAPHLjJ1mW8uMGCxWSB8qRlRSdcUF+tt",
-	"NfzBG1kb/sh8HiHqqK68OVwNECGBucEG6tMaaT0J3eFX8YLnV6v94AkwQHB7Y7OGiN8bg36XO769DLfZ",
-	"X1LxPUUo5yHA61gZv6il0JHV3OnYLr51CRsbsW5EeyOQt8E0CAx+TKsbVrjCFVAxpppCBJCY2WIVWE7G",
-	"zmuzV7fXAr/BVr60Ovc/393RqiZ3thQHKMx1lkHaMuKB5wVXkviiES1CgzYUqbCmtqZf2CjW/oCTGqp1",
-	"mpENCcPVOQuhKFQdsICYKhgrVN+2bLbQWOzbTDY0vSYpNBJIW9Y3Z9N7scyFazLojUf2i2MXTp22Njvk",
-	"vJy6KGs1sSpvsGZnSV24VHYwb+W1YE1bCRbkmVRsyL+QzFxO/KS+X7RiqVgdTXdixBlFNjIvcmQJyRxP",
-	"yTbr0hQRozRz+brU/gg3HspawrkgtpU4hau2ZONbbWgYwtNbcI0+Z6WtVLizHRPXE4Sbe/LjEZIinPL5",
-	"be+5DfbszOi4zLCkh7Uaqz7JDMJ2rHk5c7EyjRhXVLYgyNWmTo2pkb29P4CL6wOSfWmPEH5tOuHtFSM2",
-	"wOxqr6YCcw5UhxwS7MqAj6CsTcXoTe1ncPt1NW7M+M5m4hdFNlCvv2VFjUkJqVwJEsg9t387l2JCqK3C",
-	"Yi6Y4XeJ7QrhvTQuFdd90ul0NklFuau8MKa/yMrt9oDQmqyEm2oU7VGMNUbgoh4BW0Nb2WEzFTatYgLh",
-	"6fadDvkgK2zkWRqBCm6uEcbNwv07V0Gs8jMV+HIcTlKNNCRpOhLOj/1auMtAdtEnhS1+YqBswwV4ZRQo",
-	"T4orBviGWRdMEVvQZAuqmgBy73Z3lmVEYiMb5+bCQlARGoDVVYwma2MFzH0KYrRcR8BUbGTNm4EX1Lbn",
-	"QWyzER5Liiml4sEdBOtaSwdgaaJlZBBXasKNAjFoPn97vNB3sOQ5sxUDUcprHU5oPmIEo86nVWmZkuo/",
-	"f353d9eh8Lgjq+vn9lv1/OT41dHp5VF7q9PtjPS4xIQ0iIlvzXEpgwVtsow1BRHs/Vava5AI4sgi9KDV",
-	"bwGSNSLbfTi7j15/7pNtzDGFgZzXTMe1lobO7r1UfhygXHUKD8adGtQ8p9dcXPeJLQ+F/lz+b5aRa0m0",
-	"vAZjRIf8yG/NzeLohJUVadZcCPoeyAoT3zcgOPq6YuBD1SMqSDdxY4dq9aaPczFLOMCw6bAbEtKPupDG",
-	"h7rGq8sP9Pv2mVssFROs4xoU7wiKRdrM2Ozt4eXnd2cXR58vjl6dXby+7JOri/dHEBMNeWwTSPQyX5jT",
-	"59Dxio0neobNqgCGqOYgGF2Cig/wcXFFVGGmjWZfkI/MRx6lwocebcBZooe4Ec1kxL8VYUmuItWvKUhm",
-	"aatPUhsSg/HHkNLa6pM3x0cnr80PoHiYX/55ePL+6GvmJJgbdsdtdSofBpIdLA7uYj7uG/7q6Oer6Oi1",
-	"NmWRz0V5ZLDVUFlTkfltkMeS6X2PGfPrydkH85vtNWN+eXv849uvGRQEApSFyjKuYEM4PbR1DlruxFZy",
-	"KApchc2UML9+fHN8cnV0kZBOp/PJbN9tnWRnVVaXzmoMdCp1OBBuyAzzNUNsM7sDTPRceHWIGbERZr4f",
-	"nJFMibVJIvm2xkLULtCD2Ri89qgSWaUiYsJPIOikcGW+Cqn7kUy2BGrHRJwGHRfXmHXIP+dj25pJBC60",
-	"zVxEMR271AV6w1TIATFCzsDYb9Wq/KKcGfUBfoPqeXb3wXOSYaoH5nZjkkS4G1cUNrqXDJiWYuUtC6qN",
-	"Ga0gFdlCnEGWYLUOIeuz6kPsIIYoCmSBjvzZOD/L0zvkEjE0l+MJrbhyYgMExSSQiFyXICGHnk43CCzu",
-	"e8MqlphMrVy8oa8XI2QqMksJEpK5m2/+Di5xEtxgAJ+9oZmncsDMk6DCaUBh7EuG+o5pOZSVQSkLCQcB",
-	"W4EKY5xQ9pWDko1dI/XK+n5CDWZJEH4AZ648U9reerH3EprMKijWZsh2QgSWfcTLXTOwPVIwhv47vHDu",
-	"yW5vy7/NBfSPtzwxOxSFgdNZZUneqdSZq/2updw8wM71ID+ZDfutpgLT28kV++LaNmA4wvurN+2XLv38",
-	"X1MD1gmt6JiFkEPhKSjJYWWHQJDxH2ET5Ll0acObkA66Zgq+HICyrL3ZLChpcfMhLMhZu/qtCZoV6w65",
-	"D8rV/5r8usxiOGEVQa7fgzodXSMu1AsEEae5wG43vkSzl3uW6Gt4NAviLFnx+k2tfQrgRy/dzoew+Cls",
-	"XKq3OrbMG+0hF1TkDAIU3X4a7pnl39dOwK+1NfJQFK21m1nPZSQuNrMO4q8jUlAdfx3Up0oa0hNcJ0D4",
-	"hLy/OGkzkUus4GWlr/9b89NA/PHyQdqEBjxygkpaQyBtfbXVvWMIMnSRnUnL6dEgoG91uw/pYf4xEoFn",
-	"f2nDL+1KSt1aiIOzasRiaFjrst1r77a3eu1e9+Vud7u31dtp93b3tvdf7m7v7LRfbO1u7+zu7my3e73u",
-	"Tisa0mXN8nMRVz5/wug4W93Odq8DbaEavatae4OCbnXZ3l5e0O3ebvflDivyl4PdfO/FcD8f9tj2oDvc",
-	"2d3dH9D9/e6g1+3u0Bqq0YZTdZunevvYmykW3dW8AhhCtJ4jZSE+aGtV8My2L4UVRJS4f5j5291urxUP",
-	"1rAAXgx58JEIczEGDV990wEfuMJDVzf2adt1i1xwO9slfCveGNLyOMSNBFx+bL3jeSWVHGpy9CVnZSsJ",
-	"fvlgM58ehfG7j8H43lbn5csFjC92euzlYIvu5fvDHdYrXgy26W7+km0Nu8X+YI/u5D32Yrhd7A5e0q18",
-	"j+0Pu0UT419ftbu93os1Md6H38FfbTkc8py16WSiHLbT3mAr3y522mx3uNfeoS8G7Zf5ftHust5wi24P",
-	"dvLdYhHb91Zh+9aLGLZXhXLzI643o6EWn6+6C0tCieYPodvZ7rbmkq1aU3rdhqxiQcu5DKo6YapOM/r6",
-	"VHcvDD6J3b+93d/k/u0C36n58ePTexfZ9NUoYl/BuG5rqnHFt41EheYUWMO8RWVp2Z3AP4MaagamlyRs",
-	"4rPcwGNL83QaUprz0ZqBYqUNzDZ3kEPHQOU5+fMfaHGBpu4WfNK7/xMMyzHiDCvwo5f3f2QnucJ6s/BZ",
-	"b/v+z87prJS0uJLyhFbYLWlna//+766kfEfFzM4KdYB2ttfY21s43jdg+wgn3V0Hlsf2YvquIrvdrbVO",
-	"wJoX8JM1oHLJqlues/eC3lJe0kFp17hz/6d2Kn8OhkJMx2NazVxUSFCPSNNr4Fbeh9f6ZD6IW22fYw2t",
-	"52EPE8jPlUpHm4XbunlBPE6YGoRq7VHYGgRb5oKSh22OfTc5sDM6l42tNXAYRJX5HoVzJcQ3mpUkt7rd",
-	"zcDNAE3HweRsS4yDIaRRxoirMAjSqNlhIKYhIhMmQr8oRAsLWacp2VhJLTEykuv5Re109zc75FBgu+Ba",
-	"E0a/cCpqYzdAZv7jnca3dDKBMtng6QgLEdcFecM64ESCe9l2TUSnkMzzaQXGBVtyGZOH6p9TEV3Ivq9b",
-	"Al0BMBAsKMpkVoPa/cbFm1fk5dbu/mbfqPlYTQTrbXsamoCPDG0XuDOb1mH1pWum0Yh+NiTFFCUwV2AI",
-	"7QxoMS99hwW0S8RMB5fRGpsY5sKU/kEWs4eoQkHY3rLAt0Ygm4vwagR0rRsz9VB1dj5qMcIwvylusQ4J",
-	"slUnHqlMzveJ+tg6EprroCA5Xl0z97kz8EL9cQEthGYdiCcr1u+x3WipDe2qgwaYjW7R3yCzRJu/ryG8",
-	"nP2j9Ren/4vTP5jTr3DxPozp/8qLr0v9tRfQzl81G7A6URiqoBBeHEBfeZ/UGpRfBE4pQPJtEuQfwwrI",
-	"Ky25V438Hl40y1Csay0RYMvVo1qbBdtkk6aFd35eHH+k8ewv29lftrM/pO3sYbIHMr24hu6TNL4ru1uD",
-	"zJ5K/UZOxV/88U/FH39kOuyov4ItYgn/pXruibyGknoUlVuMlEWuOB91js2tGx3uMJzPfIl+4Pm6Wkbp",
-	"QT5aV9gySmikjlcqNqB13N8Dq2G26ZRJX83LVY13IUjzTfjMs1TsdHtem4uExIbbQjf9Tx+uXJ5Dxr5M",
-	"MpKXlI9dUSEmbKEMDIInG9tdl/1b631YRoMrNWWFq6SWS5tKHHYg3DywbcoDQCo39EsyktMqGNYGkbvO",
-	"avWIxA+IPnwh7TnJqS595Dx8/Wxutk4qjjX0HleNCDBXem7CKjyYDUqG0wrjg2EZ3iqCvdU3Mba61+3O",
-	"wXTivwiGcGuomAY/cDDOH1b3PvEdMr5R13YVBltHPx++O4ec17rEXusIX2yfm5+6lZHq6qp6LVqMueBK",
-	"Y+XBtdnZ4VSPcN0RZgYPGjdKYMepoWwUsbAZiU+qN3s50lbHa7HZT6PBjzk/4z8dv//3ce+UH6tjcbGb",
-	"vzreO76Z/PzPVz/td9jsp5K9PeRnvxz1Tn852j19fXT37vUP+518qxSD8Ztu8fNPZd3E5JGD/3IdGfxB",
-	"oIecGLUE9pj4OmfJf0XzEWu/kkJXmI8dm8K+//xUXmpZsdZfNva/JIv1JQvr9Wv1P35qWNyhfGwgXkCy",
-	"m5cszOdLRYsjxyuQEYTdhoMeuQNWSnFtGEc/8hSi+zA6rSGLuP6xOLTScgLla4EZaLAKd8hhcywbsMcV",
-	"sXVmE8tzsT14WTFazFzuuZzWHQPDspepcHUvbfGujS3zwg608yygqxP2scGkuZ1uz3L7oJdWKupahRhc",
-	"E5YMvYBauMUm5J9Y27vdKRSMhJh8TW+Y2Q+3gXiSjBm1IA76ZZZsCIZOJoo/MoPFLlPfzGF/D3S/URQ2",
-	"QvkvGlhvoyTtvcHzW5fXRjmKnGJ1VnP466uoEbT8i9b/uWk9XrUIsbeXaDm1d7ZUzFNrpivLam0+kAot",
-	"O+SIViWH9rWhUjFP9OnM5shOheYlCTQ0iLCO9GJfQvyXEP3aCfptRD8VYQfFtYj+H5VKX8QaBP4vothW",
-	"R9LSdeplkYvwu9WXjnceo9IEZx6B02EUDN9PufmLif2vYmL+Wo5YA+mWcrU6C7eQ+fLUztOl+fnk1OU5",
-	"W5PooSBvr96dYGgeEN6KCYO9mL7oMuehEdHyLHlz2W0DS5cubbvZ2HRjl6lvo/cuWCFztMfCxAYDlW2s",
-	"AyUWbCp0MEIsSd8A4XkFYylNRQGp3J1foMYAGBmR1WAFElYqBok+fcI19g/BxUDSNxSkT1xsEnmFRK3t",
-	"ctba57Lk+SwVpWG5lAwqeYfVv2g9j5khxm9+ZPq1zNU5xqPcQ0M1+6KfQ2Zx/9e498YFMIZkKb7c+wiU",
-	"/cx9ZT9CcvWttON704AV1+sqrP2A1RNdYY2NaEL8ZnDx5qtjLLuEMfx7iosJVwQrutiByWAqitJISr5m",
-	"C8xNxGRMJjS/8VfY5rdBFNGEC+WKd9gbjTGwqaimQq3A10tY+JoY+wu9pbjTpXiL/+60/jTYFQDzmadc",
-	"T4NZYW+pksUKRq5ApdfwiStaUxd1aDR2sHXWU0HrcuMukRNn75DjwrfPIhUz0kgMXV6VjFa2sesCsuzE",
-	"Kieb5RXf2fu8BsK9kdWAFwUT/wmZ6z+L2b/OF8H6+OlrA9vx0BZQ6tvQPXkwdayLVQyb3dUWWwOnApqr",
-	"JRhPCxzecHRe2HRb26bWN4e2RYcpxhiLVGxkI65VBkZN2KN1tUKEYgYXwlwFMp3YjnElh3BqVOwhixhC",
-	"pBnWWa2rZTjvZQb5uJndxEav2200s9q0VVXkmNVaMlYQc62Cw3IWmNvQKFlh9pPVLYyzPrYa5hpu+z3t",
-	"hhczff3dvjc6DLbXOBvXINyl1h6Q+e2ul1oLIFs/t/ahycBnrskcLp4WRkGuTRQAe1fXiRe2s3MA4VRY",
-	"M6gvQw0AxaJ2UygsDC0Gx3RGRvSWYY1riyRYGXa+jGdvSQ4pdqUOIRE2KOu29z/92kt6L7/+V6QE66ND",
-	"5xxf+vhry1wSTNYu7GrNRlHPt1C1XeNDpFrWYB84h65mCM/PtmYuRIS5ltC73W3f/L339ev60dgWf5cE",
-	"QwUE5S+W9EdiSZBgE7KDb+RFcRPxCmZ0WBi5KOSCNaWAOBcFRtNU+E6bqI+61jZG/azZkmczQPWhapsN",
-	"8gX0TWz9MivWNxutUkhrG9pCWHVFRKjaYm4Nso76wXy3mqTuw8MLhTyBBlUEnUjoS4CoTqezmTTLatSl",
-	"JrAoyB/WMHxYFHBkjzEHe+I3pLz8HOR/eeu6oeHXTOiOtnc0aSZgWLrU7EpT8AJPHDm84a58zFxDmM81",
-	"jdxZj9jO5b9sDXt5d/CCtXfpi6K9k78ctPfZ7rDdo1uD7Xyn2GVYM9iT3wfRXmw2Gye/BvXXsTX3HnYM",
-	"yJ26ljttxbjTn/uAHnZCUWO4EYLmDE0nSxtJurN8BhX3oJBoAiVElY6ptpDrkDXzcP+zebffixt39x+G",
-	"yfOoF+jwWDvICNSN7rpUoYqDmr0ROTfaY/qlDS+14aXNvhU+oSMZJiPOozng3W832yc7nQpS0PDy5VIM",
-	"S57H7t1vt5wHyJMgrrjksuUx9sEq3aJCacUv0Gic80vMEtjZYOYq4sbWbFjYn1i+OyyKppT1lKY1n2v1",
-	"DfY1n2IlJC5sZHtVY0pUU6ZAw4kTK+7VoC0J5UWCCKJ8Idu6qCvXnbim+MRpVX9g293vPNfkj2Hsgzqk",
-	"393U500mzhc34hpl9oOH3bwfmf5DXrvut0i6/zk7zKPlzFoL+Iuo/ImJygWjxZOQlAWOPmK0xK4mj3S6",
-	"xkjIWxz88YZTpT8DobAX85Z5Tbcu1b1X37KWvFk/rMkucrUoyhX8xcX1n8YHe8JvGbRZgTb1T4ROtfrz",
-	"TdLhG1mBdYzZaju5rIq6w0tdNZ9CofxUQDcDbcYCt74NJumQS0MZzEqxdqry6YoZu+W5ZoWt/gqpcamA",
-	"v82Hyzy0r10dmnduf+sIfPDpX87aPxapRRSMtBf6/u5aP3OskrIR38JqUtghkWvfXmNDVkHbROwoaxBy",
-	"M7G5mKgIJ4avYOl+gjeLj9lK12sNkHl3ZILJpfaDTXT+Qq0qvI5QpqrRoMD5Uzfm3LgRJy0G1d3npSUr",
-	"nbTk0O6Uq7qpi7KdSyvof6Mk5EPb/gVBS1oA+piNZTVLRdhAISF3I6ohIhze5P9mdflrQ8GCDGXoXsUV",
-	"GRhBxxwSWi8cpXPlylSWOOMFgBTC1KH+efN1MO0H7+7tkHf8h4RI7P9V+spHm33IlSLDaVkmqQD3vmB3",
-	"Ds1nBOhimKlrtmeLqc8RTXhrnECDk0YiUsGVK+uleMmELmfL3OIxgrpS0fBOZo99QSE1ic7loH/mt5VW",
-	"mS9J7c3IDVPryuaPi+5x79v3K1/i3v9e/v1vc/D71duIjtidXvTt+0Zac779uW023ffddZ33C91f/b66",
-	"kX09Wlu01wBGD+y8315GDSEIpxDg2to4u6zs1yMKpaxvyF28wdGcgKBsaYSn/iUa/eGCBp5KMFpQHcJ4",
-	"+KcIAr6yBSXrOHwjMN3Xrg4KeP50eXa6JLj3csJy8/jblNr1rtbZhInD8+PXdt3LVNNGjzxYcuvPGXzu",
-	"WhE8LZ6Z434qPAsSN6h2wgh2YHTZG/1mO8WgFLNtyBhImXe07pJnXktFo+Ni3RsSUkvsPWw0ioQHYXTK",
-	"5gp8/n+H704ehs8Odr8dPps1/Ynx2WzvG/F5nmiHvYktxYZ3Y1K0r/W70A8Q2sIenh+TAVXQ7hHa62Nf",
-	"PwhEwPYkuK4lwz5TrntrIyt4sYkrpE413oELI2yM7QN7J+NNQpMRdq7zWI5I7zoWGhAtSrcOJkGvPt8Q",
-	"slN/XZfbigjI841jSfRkE2KUvqrRHLZDAlLj85CR1vRt/8bIcblwOGzHavYPBZZ9TKZtmuztXqv6Jvue",
-	"so79PwNixWap0PRm/lFQMYhsZA2JIds8INSH9hgZ9JlKBSZxu77GtkcnQatr0iSK3m3lc0NgbYZiN05y",
-	"4Vp8/fT1/wcAAP//",
+	"7L37Uxs51gD6r6h8v6rAfm3H5jXB1K1aJiETZglQQDZ7K52PlrtlrKEteVsyxDuV//2WzpHUals2JjCz",
+	"M7uZH6aIu1uPo6PzfvzayuV4IgUTWrX6v7ZGjBasgj9fS6GZ0Jcsn1Zcz85lyfOZeVAwlVd8orkUrX7r",
+	"44hqokeMTOgNI2M6I6WkBaGiINVUHBAh9YiLGzKs5JhQ8y9WEVnxGy46raRVsX9OecWKVl9XU5a0VD5i",
+	"Y2qm0bMJa/VbSldc3LS+fk1ap/JSy4otruFK3jKhyHiqtJmPDBjJaT5ihZmhHpGJ6bjV/9QSsq1goM9J",
+	"ZJYLpqvZ4VCzanGiS5ZLUSiiJbmn3Ew0lBUjupqZLdIbipuqpxxzwcdm1q6figvNbljV+momq5iaSKEY",
+	"QPxHWvxENbunAOYc4W/+pJNJyXNqFvHyF2VW8muLfaHjSQnAYFUlq+sxU4remBkGtCA3dqCk+VSZ/YfP",
+	"P9sXzAM30i2b4SidJaPMzfH189dwz/9TsWGr3/p/Xtao9RKfqpdHZpgLu2kEQRPCh25UwoXBGaGJHAJ+",
+	"vZZCsNy8Ri5ZdccqciPNcZM7WnKDcOqeVYBmqeC6Q65GjBjsYkoDWo7oHSMDxgShuWYFkcK9M2QVEzkj",
+	"CofFkZQZhUhRzsj9yHxEhnRaalJNS0YUnSmiJNlQjJG35veLack2O6lofU3MOV7gxE87R7f6gSxmffLS",
+	"Prg2eNQ3u54ywhUgvBTMgYmWpbxnBT5X5FPaOrq4OLtIW0na+nh4cXp8+hP8fXz69ixtfY4iyO8y8WrM",
+	"s0uIYN7vsrjnROkfaUEsPvRhMX4HFaO3Cn5SE5YnRFaEawU7I7mcloWlZqmoGC0QXeEh4N+9obxckftK",
+	"ihuLem9lNeBFwcTTMA/Q3qxLTlhFtazgBhWS6BFXfTJVDFcNF+aFIkpTzXOiDR02uyjljbm/VBFqXjaf",
+	"V7fmztnholj3m0+6HOOGHmzJ7w+L58Q1gyE4M1eWMA6myBTDLbxQfbK4rw09YqkI1w8oSUlBNW0Pecka",
+	"G8jch31ieHe2SYqK3zFAaIOxTbL6QhFtkH5EK8GUCpDZ3lZAccRiywWv+JjJ6ROJqGMn2g4Ww7z5d5Yj",
+	"in2zs2S0yHz/ZuYYsEXCNeEiFWZl384eU2H5I/lW9vgOZMy3nJWFupLyhFY3bO6MNfuiX05Kypun29rZ",
+	"7jlSSnAYguOQKykJjrRKhozeFwuFF4qg9EuUhSRXpDRDVkSPqLCkewEaec4mWpGNrD2mX9o4RHsw00xl",
+	"Centkb/xH8lgRgoGANrskJ/kC0XeXV2dL0DUUBQnU1IxszeTS5GYAwd4EAOaBMTrvJTK3bbcn78F8rHQ",
+	"rBK0BJx62g3idignH8Hz6D2Kv7n8Nrn3O9Ehl079rFdKkKlgXyYMkN5OAycVUCjBzK85rSrOFPGLKpim",
+	"vOy0QDXRb+VUFE+D9CVTyiBe2ura/9rwvx3zv1fun+6/tEUKyZB4si9c6U70UJ486PLzE1J3hrDt5Pn3",
+	"8pynfCo1gfOJylALMyetczozauwS8vQEOX6eqOz09ne2uzsECMaDwvjqr5cf1AS309FSdkpLJb99lc8t",
+	"sKyauRatiKW0fbIDNHWIshUXCQgbFVMjIIulvJFTnRCkx2ZMS43JRo+8bxJjGAQIKNgl1BKNMB+x3Arq",
+	"BctLWrGClEzc6BGp+M1IEzrUzA5k5SZLxTnKNQrJOfJqs6SESEEMVQmIvKXcF7gXsGlcsOFUseKp6IfA",
+	"QblwRBVhXya8YkXfy6Y3htPGkW+9b5ejnh2hAyN07NdR9Ftvpt9UMwMMXKaWNVfoiEYq7mV1u0hXeD4C",
+	"rp01NpoBitY/37JZ1k9FKv5CsiakpuJWyHuRkXZ4BwqOOiFXagrYBWqF/TIVxC5ugwq4Lko5Od5Z3mph",
+	"3Mr3gqFwiAgLQ9TTVUxpWmlWbB5ElmgPyCzRwAcuY3hysW9KeXPDio6c6shnomCFt6mNqO4Trs2K7im8",
+	"dmPEUnO1ZeXeRQ3GaCUvFBHMiLowniIbVJOxVJr0DHsRhNCKkVs20XYrgZHBwTh2+h1zOO9kxf8lBXnV",
+	"6Xa6jgQostPtOgKiWALnstPtdchJgK/wAjVLq6kUQsLddljCs6g6DTqKKlXO+B0ryD3XIy6aeqqhSyu1",
+	"oicMt4ocwKArFKgnTPubMiZ39YwUeMfCxURUXbMs1LTkVBvdwPzQtv/OErLdJSpgRAnJ5VQYCRTuIuzQ",
+	"XDwih6kITEabSGccW/IKAFmQ/40WyHP2QdA7yks6KJ8owygcj0zrAfukYrqakZJqFtcHHvxoOZ7YTzvB",
+	"pxFceXCC58YINyFX4ZxA1D1+5EYvDg19fXAWpCID10IbfAuZ0TKlKFSC+jMHU94NvzNEWZtfzCbQo2DO",
+	"fNGgQgI9PBhiREVRgjdCkbGROuwiFKFg0lZkMC1umEaTqNdb3VttLtrD0gg12QGhAvTUl1tE6YrRMZlQ",
+	"pYEmc4PiimnChdKMFptAlA2SR6Y298coTlSRev5UNBdQC2rBEjYBsgKYFBdcjRgwT3OPrLUKrqbhD86E",
+	"tInK8aOMEkno9woOaRnK2LdfBq4iwJcrKd9TMbM0XT3txmkpmwf48H174JPlt83oBeZDxxFV5K49MPiz",
+	"3rTFqcDd9qgLlIrmDSKrLhCwcTfrkPKSFVaQSIV5ZjCQ5kCkkUSbH/KSM6EJLYqKKQU3YMmzPjiTSilv",
+	"FaFgl8srVjChOS0NJdG8jG8OzXITqhQrOqk4ovlocR1+AQbxGbzifhlT3A7ZhYdbXWRKsAppQAF+WmaA",
+	"pGAsAzPUS3pbRMHjbaJSsZG1AR5tM9q0Yqo9YVXbCF6ZUbUiz+wasiQVc8/b91wU8j7bPCC5rCqWaye0",
+	"WUOL2R7uxo2YCtwtyLB2ZObeL2V+S1DiBcAYyjBD26Qq5b0hOqloHCop5L3Y7JBjQwaVXCClSwlHKmrK",
+	"cUDoot3VWsxjdlopGByIs/ehARVIorwXz0mHPgg61SMjtD5VdxxzpQxFHzBaGQ3XSK5R0hN9cTnBmYYr",
+	"TNab9jkpzAdl4I9cw6zEXMWcalY8bAFADQv9zObf9hAe1vgNPjtEs9evT2omFrhB8N2mXGeeg8BXkA1g",
+	"yr1Ob5M484Xlz8iT8fkW4vfCylEtATQ3P5aGpRu+62VNWA1KuapPqDWoGJW2ZLWeZHjudFJK5PgMoiJQ",
+	"TEGeb+Rjow4ZsrqA2x8/fmwfBmBfjLQ4LO/Ntct+BAzIOqvN+l89ZsDwh+fH3u7dHPZMMDQiJ0YacXrd",
+	"1lZ3+39JxSay0oYImNkmlZywSnMMzQhwd2GlRlQflHC38xEXDGR9EAtv2Qxsst5/odAo2gkNp3ObWbgM",
+	"i/ONpmMq6lkqRpUUzYmOhOZ6NmfZVJ1WLOClDsH5FOxzfh11rIwc/MJybVZ6CCYGsFSZdTZBhvaHa+2e",
+	"zkfSCDBeZIeWDgBJ6hM8b5JOu93tPBwCfmFGKCU/f7wi9yOpGMnYl0lG8pLysbO7oCiAFog1NtxYZXSP",
+	"onjLS0uEaVFws05angd7HdJSsWRhg3DUCgwZztSHAQnZEAZUhsuXLMdzaQLPvmH+5JqN1UMEz85mV/o1",
+	"aY25OMYPe35TtKrozDzEf9cBUYeiiMdChZCCp4lfWRRWUz06MQx28bzh51DqWdxzIcc09ulVbeHBVxKi",
+	"pkbIQXXilOkfj88uiaBjNncJ/nH4/vzkqAXQOAF7bQiO+sYZ+epeVkV8bvfU0EL8Bpm8IABQc6L4sz1r",
+	"WjHyi+QCdJVUyKpgVYc0bEgvFJlMByUqNGrC8tqoFBt2g6biZ3pHSZaPaPXpc7aZGIEEZUxFbphgFfXW",
+	"A66JYpZ/4FBDWY0PUPmz0AEGY1TF9n3FtWbCDwafuo12yI9Sj2BHaH0HKbQJZPyrfW6g1K0MRZOCnQ2B",
+	"5a+Ge4DbC0eyAn+NGGDwwRz44okBZzePgAMZxgVme0CcDvlwftpWelYyeMUon2akv9rtdHI5zjZTYfZr",
+	"qKaaTgxLYAVah7MJ1ZpVIjPywVQx5PHZX7N5mNBibLRV7WJdmmCwo7T6rf/79H9//fy//7NApJLWl7Z9",
+	"q10LRfXap26PimzA+nF7m2Rh4Qc1KviPvHCBXxHFJtSgTzlbuPMezMEdSdxFXUYBMBozfpc0RmrKIdpE",
+	"URxfJAV/UN6ROC/FspUdfclHVNyYm+jMvg07PEpF2fnZ5RV5acfKrN5mJShrDw9fRAEseyQzm19s7Lh+",
+	"ZPqeMfE0BofgHHJWFiQz2JKRkjOFxCgz//87LacsI1qSTEv8R0IGhrJwkZfTAgN15zig+y6OSEavY6I4",
+	"MAcGcb9jqvMRABBW8kIR5I3gzo2TikNL5Qw1F9PxgFV2F3JI7O6OxVBGEcHuI764Eb8ZPWJ18+zYnsra",
+	"LNne0Bpi9fKihz4tbw1tdfqR2WN8HxVTRgu2Wox3VBJnEbGyvmF0xTKZuVYSFyPHZ/Pjoo6OPhWuCC8O",
+	"CB0oc93d5VTTPGesAD70hk0qBlobGcwawjzo3fROTiuQt1AJzQ4Q5wyRrJieVsJxs+VsaF5ycupsDFrK",
+	"0FYUxsHW2fT8qQzcgWbDqG4YptwJJ18l33mNJrImXiw7vfp0LDw1Gxs9kg7kVDdlpb3hq93BNt1tsx+K",
+	"bnuHFntt2mPb7e0fenuviqLHit1e7B4oTfVUXeeyiNwFDHKCNxaRCGzkcMh9stXtkoKV/I5VrEjITneH",
+	"WP9nKqzOZH7dJ/YfwOSsbswKcNAWRn9jgAy8YX2fY85b3W7SMrCnGgOMtrdai7H5SQvMZJqOJzHEtbpz",
+	"vRmjDRdg4OGCjHlZcmfAU1zkqDZ/EPwLYROZjxqg7+3u9fa397cgDqa5tL2dyNLmaAA3HDk8hXDpsev/",
+	"GgS9N1TTONq4e4TvIav2ZxAozc4Zar4fMFCbyam0FBT8A7jICHdH+93i9Mfnzrbn0MWaUQsGzqAGxvb2",
+	"tzrdzlantxvDy1Kikes6djtO7ENy/AZF9mAqawWIEv04G3knlUbB6uFFvz0+bZ9ctbvdna0oV7GcoDnB",
+	"37gAntQ8GRjYcoyPx6dvzj5etpLW+8PXraT17ur9yeHr10eX5qeT49MP/2glreMz86/D0zcXZ8dvWknr",
+	"7Ord0QXY6Pzy6nEWlnbHKsVlROb5Oz5wm48s0g+/29npdKNSzCKWSqEpF+o5RBPL5RsSSm7HJxmkBGSL",
+	"WPqAzLC+pDDH3d3OIuw9ad05oeIxjP9uKat/42jq++XWJMufzNWOObNrumzYr5bA+J0da1Fqo9NSXy/j",
+	"SLxwWBKY1+EC3rJJ4xaC7DhiFMWzIXCKVNilzIwmnoEx9Boir65prrm4yWBAa4HPMLWqwB9Bnk5F1nx9",
+	"3hVIDgNhA6O9cEJD353ZnhUGVFM1pWWHHGJQe04Fei3QoI97Muq2IwXoGzbMzOpeHurgnwIWtagD14e2",
+	"7Nn1PHZBWksrcUkt5tqfvj2L4poy/FHkEaQ4l4qjzdnyuapgIEnRsnQw4UwleEy9xPphKjZVSO8XmJjP",
+	"g+vFeK1FJ4s3izdoOSs2WJX555lDLyu4grwDZ4FUnRWNU42udHF1RgleitKZfeqndhKKxyF30iAiuLv0",
+	"sC7nT6cBnhop5lDgIa4/TwlUjBRACqcHYS4ruK81AXCibETWv+NGEosxx3t0qi6OEgaajQxwKjmZ1EYs",
+	"ZZeQpEKWhbllQ14pnRgapDSduQgcuGZ0YgUtoyJgyBp6P8ylVAZvvSAJDmOqAWPBqlODNyNo3bS+GpKX",
+	"jFZBpJ8NedAd8sau1e/llrGJGY5XxJ2c1SlVHwMYQCSaKqdzLL8i3RgShmrUWhrDAumPaA6CfdFIQSM0",
+	"wGzW0cKxrFi916EsjfoN0rtBmb6DI+4brgL4XMG3ZD+Dc5tQhaoRRS+3jZ4jZiEw1EOw6T0oD3tAJR4p",
+	"Y/fhSBTqI9ej30q+AHMOGnF+bwHDbe33EDCO/jmlpXp2+5EhB4+GWwxgtavAX3OjKxkcrYwIYbjzdUE1",
+	"7ZitZevBF/a8GrrzSSYz8vPl2Smmn65lFfrW82g4vqMcC7y3cmhdUmCjsG5ppJg2ywV5AFW1FKBHFWNg",
+	"tlCpAK7qZH3nO6gYLfrzEc/JgiHEUNdUWKvMp8+d5vtIAlaYkuLbAuZANkAuKzH6YzNwja72sjbJ6iOs",
+	"QE803kS9rzWHn1ujnzh28m+p0udUjy7BFBA1WkDwDGaRGTnUuRZ8eF7FMFqgDqweGgI+oXqUYES7C0ad",
+	"j46Q4wkvMaoIuG97OgkiWScsB7u6GMoqZyBIoyAGCaqYj0okLFR1iLeuwHfoZiG3bHYP4gj43fBdXIxf",
+	"Yu3s5kbdHDOhExsVJodDtLEDyrsIhRvJAJErOb3BWwiONJ7X60LO5oM2KpvqS8dGy3DxRayKoazRMe5C",
+	"SjuQsmRUoBeBqpgq7Syi9Z5w8QtWUK4Ijr+OTwDWEUeZaamjlLTWzrw02DzyBHmbkb04Fvswf464lbgW",
+	"ifaIa7VCOvRBqjCZmdiwAJ+J+nh5KSav/8TvmHCo7fYxr7osunymGBq16oZ7HTJunoPN25GWHsSFnecR",
+	"LNSdlLdhLdxMLswckLMoXfiBpdovVCq8AVOBQxnd105pNUrtgIGCa3ReiBHUjZi3VNhkY/hwSHmpOuRU",
+	"GtyF2PV6KnJ4fgypFB9RM0bWxyCG1J68kQUzv6Cs3pTdyr2cloVN1LrnynmkMWDLZrM4svFCubgnR2r8",
+	"wC8g2g7CqaeKlopsQP2EMDQhqVNqrNtON9IE72V1m6Qim0BCj3MzZ4r/y3A7Sga0sIrEpiGNzCku4J1l",
+	"PsGUGdUGIseltWdP0a9pYdMJVROVJQAhQ7itRH8lnQiFw9ww7ZIuDW1KiKBVJe+DO6VleNGotVpSTUpG",
+	"lU5FXTBjfICaLYhjSZ1rZ0fW0gVSwutU197lVGxwAY7xnCq0h4P6hx7qBg4YgCbmPmYU0CnIhLKmm7an",
+	"vRmauBHchgc0JB0bkmYEyVSQMLkKEGAhB8sScgOUFxi4a1Mu9FSZe0EMjthAcpDhg2BMG/ZsLU/WzJ85",
+	"fR9KcpgBIBLZpmugBwREvgHDMFuH3LULwUWAJCgeEQOGyDyGa9m8e4CEGx2laBtZ6sYywwRLJxs7W/sJ",
+	"2e1ubzYLALhISEtvEzIVJVPw+ZzJjCso9tDHHAVgRUG0IhIOO5qWJexjw7CG2moEEuaMZM5UmBmk+Iv5",
+	"Ny+vnY5ujj6K6rD1PkY5O1OLHMJCw8tCNpDXe8dFEAwy3kTwA0Gp6x6YMWojRWi5wf0kns2BWckyxq1u",
+	"1wF9RBFg5vG1Q9cNm+FDdrvdzeQhzARw2S8UUXRWI4qTtQ9vAoOindpCsGAlncGlMSS/EW5qDZaJfel6",
+	"rDKI28cP0ZSKAaz+pNvx/CIPSSrs8Alk19mrAk9ghIUkGFcJjId2sGD+JqLZXTQHsakxYeUDsnJt/fAg",
+	"UYKrz9jeMzQzscLKNDViLiA2Eu8Ro5VCGweQswCk8BeGBSFJ6wPCWDi5RFKzfIgiM8wBKXEqQAxqeA4h",
+	"r4JsYG4xgiWpzYo4PgAJk29oKioqCiN087FN6gyWpqX/F/1ifumQQ1wv2ioYrcpZKvz4dstAbug9ndWv",
+	"Ax1jIp6Pd19xzRqZb/CLT33b9NTW3hpb5wggi0HHfcN+pyUzizE0DWf13PeGaUi99AtiBSm50jaQAxIC",
+	"uWGiBQNoQeqFwbmpzdEcsbLw6UQ2v/OeyKFmol9bo9CqnCEzNmM7znmAxMc6FCaVHNABL7meZWSja8Dc",
+	"27THZJNRioreC1v/zsXqASdnhU1qTEVm/gUDBNnpVunCFAUzimXleMqIa7XchnHgGINgebw7HPBNgg1/",
+	"zJiuf0M6c+CvDeNGuEpSgcRzfusdYmRUqwdVvPa049iQdXHPKkhIYUXf6megl8MKrVyDiR28YoYO5Lyw",
+	"LK/mi+69wVSnwp+7+QJ5iTsaI7KT6SSBS2XgQ8ZcKVZsGnkmKESEPE5Lf7jL9LW4TuZkayNBwWq0BAHR",
+	"ss56veBOogN5xzZD56yVZowOE7K4lpHmSyiuF6G//teQKkZtTo0XFpbvZal+JDHRGU0sSQxpZWKz7jud",
+	"zqaluvbC1pJSoC4Fym1IZCLgBBLryVLiHDIUEiCCq9IkXXpk5IyFkLGFOI4x/YJK4Z4Np1itJbo5Ftf5",
+	"PqTEWpKRLIuAbHkq5mn5gOa3HagmYFQ/1GaQIT/HQlfkH9TSMggUTTHKmuYDqcMVxKu34V2yEHwFFq0O",
+	"rtAFrW7t7j0YQ/2AiW6NVVpro6WaRm8oS2t0bKiSYIGcW2HPwXDVEgPBLLLAKOCCwJosBqgDI9cFNHv1",
+	"We/u7wcHvdONHrXXCOJ2Tv/4uLBJZU3o1Cp9SINAW6tDQsPEjaSF8aXmD66cCmnIU61QghMyIo1HCVLA",
+	"EuNbyEdU5Mx6j5FlJoENw9BZJ/vRRSYUQriQU0wM9yDuRW8SeuLQ9LagU60kmmZFoQZlS4TN3SKwqMJg",
+	"qxHg1d7Ow3fdiAKxoGdWqEBrtQLBRgDtpCkabB6QVai5xNsdaFGLi4irZBHjQ9/6NhbNDalw9oagPqfy",
+	"fnN1gKSzeRuT0LXuvA/mlbn4zUfSrDH94pIMHP1YnjSzlHA0kcWq41rWJHa1vl8zjWcgHiAZrbCzLkiz",
+	"C1eulga5NvIyKfmYL6FrK4M6lqdo1JakA4smoTGJq9qY5M1HOVXsYab0+2ZWGEY1n1lRSrFoA64peuLE",
+	"zKVW4AfjMmrbvEoi8reXzZfEZq3vtULvwJOjBmCly0IGbNwMlAECCyQGcK0fKbDa92F3HAP2O0ZLgzW/",
+	"LgBJ6esJxUerwdPwt9WUc9X1U3VSICNc3DGhZTUD4RIlmtWMwVMgx9bl7cNJAvarYH1JsMsYbE6l/o38",
+	"+iXNb71nH+0hyvq2/nh+fg+GP6ar/1TqZ0hMtbmoWW1fwZzUZSmpj05EjUD1kbmm0d2fTZg4PD9+I/Pp",
+	"2JY2WCjsad8h250uKeyLB1bJhcgs6wgwaGqpq/vkcsJyPrSFEhZhwW3KTPNXzXUZj9ZcGjxtxOG7ZgB1",
+	"LoWuaD4XOr3f2VoSOt2AG6ygni8GOTlhgk54s7Dudqfb2W5FU2P1KAyKcOMssjgYNEHQuO+iJ1c9A9ra",
+	"4gp/uEzqs+pZEqkvnB/XpWk8AlBX8YpkhvgRqOG9kbXhH2+PT46yTbSJLnfYYmxNyZBJuUR2WGlC7EkU",
+	"bKJHwLYNJ0dIGkUdSjP3U5F9aWPGbNtm9bTtIywcjumXmCdP85Ed3Y5DBsxJDuighPfgC+dQkENSw4fU",
+	"x082PBw/KLBrNjhGnQiTENflxFYeNz9uYsQmLcgIbJqK8CHUvlKUFySLnUifwImAaR25lI9j8eTV7D9J",
+	"hWNXFGyWE1ZqrA+jtJw0ImPDkBrwTwQ8JBXAaiYSShInrhiXAciAGci4kFrvFyH3sio65DCIaIHIVrCJ",
+	"a1fTPgCTOVFWDiHiFowLjSSgF4pwFbOmDpfIsm9r6ZVgccTcuircJpPQtMwVyrYHNrSWFwqzs9NWL20l",
+	"JG1tpS3S6XSar3fIZRjYP6ckrhnIEdEAAwHvMbQEEiwj4xm9YUkuoS1lpJxBfObMseSjd3HNkrqGf6Pp",
+	"wL2sbtXaqYWNO/JgiJpatPxYsmVUq+gtx9Y+IVWDmR4Z6lKXd1oSkhTSuFXFJR6wCfi2DEvrUIAPPL6A",
+	"uiOCr2yq4PRoqWQqoD8CxlIGrRDIRkOnWxJ8nwrnxdxMXK5O49QNhemQtwZ41n1vYxBCRSmw04dFLx6A",
+	"SajK/9E07m+pZWCRIYDBEibsCzEvCnsLlQBWwnBuLQ9n5kcY0pKsY/uiLznmszVf+PQj6yE3SAPBjr9/",
+	"HqfrmzGXwfmqs9vr9LrdTq8bEz7xnK7jiuCb08tG1mV0iim96QTFPVZlii7O8BeSHf3j6uji9PDElQh2",
+	"QIYbr3zgs5xqxQtmLRQaKkJDZMPx6VrfcxH//MPp307PPp6ar91xNQQJm9vsAtPtYiHpy/9px2gmegav",
+	"rpGM2ZSJo0W1UJqdc9TgbyUVN1OwYIlaeFFzCvxBKjJQzYP62R1nNnCRUzSq+yOPRPFUCpYKbAK1saj2",
+	"+8IFRmIUVs60BUNtZ6haWXdW5oa63g9FMxtiOJB6hAdRcAOWMReOgYzpZGLdsoeiWBof7ktM+Yocy15t",
+	"Fuyo02SXvT+XRlvnvSytnNfMi3EZHktfD+1EYJNY9mZtrggMTCtenhv5rFr2rtcnk9alkSFXbq9+o1bw",
+	"LFGbnQKZQez/GlYxWllpMFzm12T1y/Pbeuj9udN76PXI5h5YfPOwH3q9iXwPvV1j9UNv+hNcA37uzc81",
+	"WYrXLzlEIcHywr4tvBEQn/mCXA3dEKNyalKGAgoIG7MJU42q8L50l3Bc07PMJXVnsbYhRLj7tMQXCs3h",
+	"4B5v2jAhxqeOI1NuAAykhGhdiLWZ2dImNgTBqK2J6zcAITJePCaHYmaLqTo+H6Q3sy80166xU5jTOoKS",
+	"a7B5p0Ea4RbXYSELWphV3T2vsiDq25g2C7lUWDuVMuICUXLMYKs+Al2NIDiM3whZeb7BdZMHpmIjOqei",
+	"s9Va+uaSwtoNY4kZWFc8h8BfxRhpmGbigURQhOmmktNJNG0Yne8EXpjLGu4jL7MukYKpWy0nZCJlGURq",
+	"pGJIq7F76eLNpX9RViSo77okq5zeGKb42HIOGHaKtheUXYJlR83pwUpAgovIiadwq5wvvX5fkZJORT6q",
+	"I8zsRAfhW7U3xajBnUfV8RlU8pZV10tTuy+P37h1ARmBsqfwTbNcrM/Mwdj80EQJkXDQvxG+W5Jd4h5e",
+	"V2wsQW9ZmrlFCb5DJrIgG69LOS3IuSzIYZWPuGa5nlZs08+25HwCBTAQjx6yEQQ1Y7CUrkG3a4OXUei9",
+	"CRB3DsPjAAvB5JQUQi3iO1NZwaFUdC6FkiWzddWiQDVymCsOdK15THs4oUqT+j3XY+3B0j1+/byZ7o8B",
+	"rJDjH0y+ZsyFuc9RQL61Fz2YCZMxwlsPgd6RaxEFTWyWD4L/c8pIjfIB2jwUUlWU7LqYLgtYeifvSSnF",
+	"TTjqC+vfN8wE+g2aMSzwxVQz1QkzlC6OLq8CDnoDDSaFJFPB9QEQwMuzw3NyeH7sXTzKB7imYshvphUj",
+	"G5a5A802872xS94M543nni8eV0mVdrEpfvPRKEIE3RxYX6CzO4xbn7CKy2IBA/upGDkIcl1DzONXYqsy",
+	"Y4Sz//mAuM+w6OekYndcTlU4pVnC/AAN1F0XGrbqcRR/3+Mzp6G5eJNVbKMq1DXy4eiIBvHNQM97Kyqm",
+	"5LTK1yLD4a2vpsKGqbkRsF7WGoQ6TpOdNefaGgrWos4xW1EQyTWppJa5LCN0mqtJSWfEvbGMVi/FkcD4",
+	"cP767Pi8lbQu3pj//3hyeHll9NOz08szKMEbmCEilWgCcTdqh3l9dnp69Prq6A0khszXKAtxH1tjUmGE",
+	"x/u6YgmYU94cXzYGEjJIWQox/y8kOz86fXN8+lPdfwtPHBp0cnFDFNNkOmkaYPzgraQVztVKWna4lduP",
+	"V/8y6z66/NvV2TnuPRD2Qnx3dwoWf3h+fnL8+vDq+OwUk+hiV6G5djtHK2kFH8eXa9TMJWzVJ28Dibc9",
+	"u4wMJ5u3dd0qeeuU5xENiWy9i8uVl7SpIB+aQxAroZs9xK/p2nLj/UgSeS8eInvRmn6NS/F5uVnusg7K",
+	"vJywPEKFXR6bQHCCeI8+Vi3JwCxMwJ8hjWwqNUvjut3Y0YE21GaHHLpwzx7S5EZbtnxEK2qUK9UPLJyO",
+	"j7voQ9RioWJ2TrSUpT09XU2FOTFoWj0j96wsA3cxkYLNV2a+xOrXYDZ8X1dSemQg+XzxrTmr/GwCbGD8",
+	"EGjgqkLBLnNJ39fZhnJo63KYCfA1W89r8cV7WglDj+pXj0/fni2+Fx6+fTc0HS8tG1bDDn5ZQb6iEcMn",
+	"HHm1v3iYToGJTUGCZQ2kCMakAlAGSmSaERrhwCSnE5pzPXPh8A6PJnK+WPmn1g95Uext7Qzb2z8UvfbO",
+	"Xt5r08H+Xntvf5fuFr3t/d29odn1isLkPmZ4q/tQ0HC8NNFi6a4QgtGLPm/Ye/ZyRUDT/10FiwKz7W9e",
+	"siiQsS6N+IQ7wz4zh1MM+8R/vXWs5+ePV615kD629Hji89Yb5cCxi0xd5psLDFhsFghfakZU0jXFxXpb",
+	"DX/wRtaGPzKfR4g6qitvDlcDREhgbrCB+rRGWk9Cd/hVvOD51Wo/eAIMENze2Kwh4vfGoN/ljm8vw232",
+	"l1R8TxHKeQjwOlbGL2opdGQ1dzq2i29dwsZGrBvR3gjkbTANAoMf0+qWFa5wBVSMqaYQASRmtlgFlpOx",
+	"89rs1e21wG+wlS+tzv339/e0qsmdLcUBCnOdZZC2jHjgecGVJL5oRIvQoA1FKqyprekXNoq1P+Ckhmqd",
+	"ZmRDwnB1zkIoClUHLCCmCsYK1bctmy00Fvs2kw1Nb0gKjQTSlvXN2fReLHPhmgx645H94tiFU6etzQ45",
+	"L6cuylpNrMobrNlZUhculR3MW3ktWNNWggV5JhUb8i8kM5cTP6nvF61YKlZH050YcUaRjcyLHFlCMsdT",
+	"ss26NEXEKM1cvi61P8KNh7KWcC6IbSVO4aot2fhWGxqG8PQWXKPPWWkrFe5sx8T1BOHmnvx0hKQIp3x5",
+	"13tpgz07MzouMyzpYa3Gqk8yg7Ada17OXKxMI8YVlS0IcrWpU2NqZG/vD+Di5oBkX9ojhF+bTnh7xYgN",
+	"MLvaq6nAnAPVIYcEuzLgIyhrUzF6W/sZ3H5djRszvrOZ+EWRDdTr71hRY1JCKleCBHLP7d/OpZgQaquw",
+	"mAtm+F1iu0J4L41LxXWfdDqdTVJR7iovjOkvsnK7PSC0JivhphpFexRjjRG4qEfA1tBWdthMhU2rmEB4",
+	"un2nQz7KCht5lkaggptrhHGzcP/OVRCr/EIFvhyHk1QjDUmajoTzY78W7jKQXfRJYYufGCjbcAFeGQXK",
+	"k+KKAb5h1gVTxBY02YKqJoDcu92dZRmR2MjGubmwEFSEBmB1FaPJ2lgBc5+CGC3XETAVG1nzZuAFte15",
+	"ENtshMeSYkqpeHQHwbrW0gFYmmgZGcSVmnCjQAyaz98eL/QdLHnObMVAlPJahxOajxjBqPNpVVqmpPov",
+	"X97f33coPO7I6ual/Va9PDl+fXR6edTe6nQ7Iz0uMSENYuJbc1zKYEGbLGNNQQR7v9XrGiSCOLIIPWj1",
+	"W4Bkjch2H87uo9df+mQbc0xhIOcN03GtpaGzey+VHwcoV53Cg3GnBjXP6Q0XN31iy0OhP5f/i2XkRhIt",
+	"b8AY0SE/8Ttzszg6YWVFmjUXgr4HssLE9w0Ijr6pGPhQ9YgK0k3c2KFavenjXMwSDjBsOuyGhPSjLqTx",
+	"sa7x6vID/b595hZLxQTruAbFO4JikTYzNnt3eHn9/uzi6Pri6PXZxZvLPrm6+HAEMdGQxzaBRC/zhTl9",
+	"Dh2v2HiiZ9isCmCIag6C0SWo+AAfF1dEFWbaaPYF+ch85FEqfOjRBpwleogb0UxG/FsRluQqUv2agmSW",
+	"tvoktSExGH8MKa2tPnl7fHTyxvwAiof55e+HJx+OvmZOgrll99xWp/JhINnB4uAu5uOh4a+O/nEVHb3W",
+	"pizyuSiPDLYaKmsqMr8N8lgyve8xY349OftofrO9Zswv745/evc1g4JAgLJQWcYVbAinh7bOQcud2EoO",
+	"RYGrsJkS5tdPb49Pro4uEtLpdD6b7butk+ysyurSWY2BTqUOB8INmWG+ZohtZneAiZ4Lrw4xIzbCzPeD",
+	"M5IpsTZJJN/WWIjaBXowG4PXHlUiq1RETPgJBJ0UrsxXIXU/ksmWQO2YiNOg4+Iasw75+3xsWzOJwIW2",
+	"mYsopmOXukBvmQo5IEbIGRj7rVqVX5Qzoz7Ab1A9z+4+eE4yTPXA3G5Mkgh344rCRveSAdNSrLxjQbUx",
+	"oxWkIluIM8gSrNYhZH1WfYgdxBBFgSzQkT8b52d5eodcIobmcjyhFVdObICgmAQSkesSJOTQ0+kGgcV9",
+	"b1jFEpOplYs39PVihExFZilBQjJ3883fwSVOghsM4LM3NPNUDph5ElQ4DSiMfclQ3zEth7IyKGUh4SBg",
+	"K1BhjBPKvnJQsrFrpF5Z30+owSwJwg/gzJVnSttbP+y9giazCoq1GbKdEIFlH/Fy1wxsjxSMof8OL5x7",
+	"stvb8m9zAf3jLU/MDkVh4HRWWZJ3KnXmar9rKTcPsHM9yE9mw36rqcD0dnLFvri2DRiO8OHqbfuVSz//",
+	"59SAdUIrOmYh5FB4CkpyWNkhEGT8R9gEeS5d2vAmpIOumYIvB6Asa282C0pa3HwIC3LWrn5rgmbFukPu",
+	"o3L1vya/LrMYTlhFkOv3oE5H14gL9QJBxGkusNuNL9Hs5YEl+hoezYI4S1a8flNrnwL4yUu38yEsfgob",
+	"l+qtji3zRnvIBRU5gwBFt5+Ge2b597UT8GttjTwURWvtZtZzGYmLzayD+OuIFFTHXwf1qZKG9ATXCRA+",
+	"IR8uTtpM5BIreFnp6/+t+Wkg/nj5IG1CAx45QSWtIZC2vtrq3jEEGbrIzqTl9GgQ0Le63cf0MP8UicCz",
+	"v7Thl3YlpW4txMFZNWIxNKx12e61d9tbvXav+2q3u93b6u20e7t72/uvdrd3dto/bO1u7+zu7my3e73u",
+	"Tisa0mXN8nMRVz5/wug4W93Odq8DbaEavatae4OCbnXZ3l5e0O3ebvfVDivyV4PdfO+H4X4+7LHtQXe4",
+	"s7u7P6D7+91Br9vdoTVUow2n6jZP9faxN1Msuqt5BTCEaD1HykJ80Naq4JltXworiChx/zDzt7vdXise",
+	"rGEBvBjy4CMR5mIMGr76pgM+cIWHrm7s07brFrngdrZL+Fa8MaTlaYgbCbj81HrP80oqOdTk6EvOylYS",
+	"/PLRZj49CeN3n4Lxva3Oq1cLGF/s9NirwRbdy/eHO6xX/DDYprv5K7Y17Bb7gz26k/fYD8PtYnfwim7l",
+	"e2x/2C2aGP/mqt3t9X5YE+N9+B381ZbDIc9Zm04mymE77Q228u1ip812h3vtHfrDoP0q3y/aXdYbbtHt",
+	"wU6+Wyxi+94qbN/6IYbtVaHc/IjrzWioxeer7sKSUKL5Q+h2trutuWSr1pTetCGrWNByLoOqTpiq04y+",
+	"PtfdC4NPYvdvb/c3uX+7wHdqfvz09N5FNn01ithXMK7bmmpc8W0jUaE5BdYwb1FZWnYn8M+ghpqB6SUJ",
+	"m/gsN/DY0jydhpTmfLRmoFhpA7PNHeTQMVB5Tv7yR1pcoKm7BZ/0Hv4Ew3KMOMMK/OjVwx/ZSa6w3ix8",
+	"1tt++LNzOislLa6kPKEVdkva2dp/+LsrKd9TMbOzQh2gne019vYOjvct2D7CSXfXgeWxvZi+q8hud2ut",
+	"E7DmBfxkDahcsuqO5+yDoHeUl3RQ2jXuPPypncqfg6EQ0/GYVjMXFRLUI9L0BriV9+G1PpsP4lbbl1hD",
+	"62XYwwTyc6XS0Wbhtm5eEI8TpgahWnsUtgbBlrmg5GGbY99NDuyMzmVjaw0cBlFlvkfhXAnxjWYlya1u",
+	"dzNwM0DTcTA52xLjYAhplDHiKgyCNGp2GIhpiMiEidAvCtHCQtZpSjZWUkuMjOR6flE73f3NDjkU2C64",
+	"1oTRL5yK2tgNkJn/eKfxLZ1MoEw2eDrCQsR1Qd6wDjiR4F62XRPRKSTzfFqBccGWXMbkofrnVEQXsu/r",
+	"lkBXAAwEC4oymdWgdr9x8fY1ebW1u7/ZN2o+VhPBetuehibgI0PbBe7MpnVYfemGaTSinw1JMUUJzBUY",
+	"QjsDWsxL32EB7RIx08FltMYmhrkwpX+UxewxqlAQtrcs8K0RyOYivBoBXevGTD1WnZ2PWowwzG+KW6xD",
+	"gmzViScqk/N9oj61joTmOihIjlfXzH3uDLxQf1xAC6FZB+LJivV7bDdaakO76qABZqNb9DfILNHm72sI",
+	"L2d/a33n9N85/aM5/QoX7+OY/q+8+LrUX3sB7fxVswGrE4WhCgrhxQH0lfdJrUH5ReCUAiTfJkH+KayA",
+	"vNKSe9XI7+FFswzFutYSAbZcPaq1WbBNNmlaeOfnxfEnGs++286+287+lLazx8keyPTiGrpP0vhd2d0a",
+	"ZPZU6rdyKr7zx/8o/vgT02FH/RVsEUv4L9VzT+QNlNSjqNxipCxyxfmoc2xu3ehwh+F85kv0A8/X1TJK",
+	"D/LRusKWUUIjdbxSsQGt4/4aWA2zTadM+mpermq8C0Gab8JnnqVip9vz2lwkJDbcFrrpf/545fIcMvZl",
+	"kpG8pHzsigoxYQtlYBA82djuuuzfWu/DMhpcqSkrXCW1XNpU4rAD4eaBbVMeAFK5oV+RkZxWwbA2iNx1",
+	"VqtHJH5A9OELac9JTnXpI+fh6xdzs3VScayh97hqRIC50nMTVuHBbFAynFYYHwzL8FYR7K2+ibHVvW53",
+	"DqYT/0UwhFtDxTT4gYNx/rS694nvkPGNurarMNg6+sfh+3PIea1L7LWO8MX2ufmpWxmprq6q16LFmAuu",
+	"NFYeXJudHU71CNcdYWbwoHGjBHacGspGEQubkfiserOXI211vBab/Twa/JTzM/7z8Yd/HfdO+bE6Fhe7",
+	"+evjvePbyT/+/vrn/Q6b/Vyyd4f87Jej3ukvR7unb47u37/5cb+Tb5ViMH7bLf7xc1k3MXni4L/cRAZ/",
+	"FOghJ0YtgT0mvs5Z8l/TfMTar6XQFeZjx6aw7788lZdaVqz13cb+XbJYX7KwXr9W/9PnhsUdyscG4gUk",
+	"u3nJwny+VLQ4crwCGUHYbTjokTtgpRQ3hnH0I08hug+j0xqyiOsfi0MrLSdQvhaYgQarcIccNseyAXtc",
+	"EVtnNrE8F9uDlxWjxczlnstp3TEwLHuZClf30hbv2tgyL+xAO88CujphHxtMmtvp9iy3D3pppaKuVYjB",
+	"NWHJ0AuohVtsQv6Jtb3bnULBSIjJ1/SWmf1wG4gnyZhRC+KgX2bJhmDoZKL4MzNY7DL1zRz2j0D3G0Vh",
+	"I5T/ooH1NkrS3hs8v3V5bZSjyClWZzWHv76KGkHL77T+P5vW41WLEHt7iZZTe2dLxTy1ZrqyrNbmA6nQ",
+	"skOOaFVyaF8bKhXzRJ/ObI7sVGhekkBDgwjrSC/2JcR/CdGvnaDfRvRTEXZQXIvo/1mp9EWsQeB/EcW2",
+	"OpKWrlMvi1yEP6y+dLzzFJUmOPMInA6jYPj9lJvvTOy/ion5azliDaRbytXqLNxC5stTO0+X5ueTU5fn",
+	"bE2ih4K8u3p/gqF5QHgrJgz2Yvqiy5yHRkTLs+TNZbcNLF26tO1mY9ONXaa+jd67YIXM0R4LExsMVLax",
+	"DpRYsKnQwQixJH0DhJcVjKU0FQWkcnd+gRoDYGREVoMVSFipGCT69AnX2D8EFwNJ31CQPnGxSeQ1ErW2",
+	"y1lrn8uS57NUlIblUjKo5D1W/6L1PGaGGL/5iek3MlfnGI/yAA3V7It+CZnF/V/j3hsXwBiSpfhyHyJQ",
+	"9jP3lf0IydW30o5/Bw34xgu94mZehWUjsPCiq8mxEc2l3wzu7HxhjWX3N4a6z3Gn4XZhMRg7MBlMRVEa",
+	"IcuXe4G5iZiMyYTmt/7229Q4CECacKFc3Q9LDDB8NhXVVKgVqH4JC18T2X+hdxR3uhTl8d+d1nfEvArP",
+	"4YWnl8+DlGFHq5LFylSuwMI38IkrlVOXkmi0k7DV3VNB6yLnLn0UZ++Q48I37SIVMzJQDNNel4xWtp3s",
+	"Ap7txOo1m+UVv7PPew0EeCurAS8KJv4dkt6f9lL8Ol+169Pnr42Lgue9gI3fdlOSR9PkurrGsNkObrGX",
+	"cSqgG1yCAcAgkhgRhBc2P9j21fXdrG2VZIpB0SIVG9mIa5WBFRb2aH3DEFKZwV0yt4hMJ7bFXckh/hst",
+	"EZD2DDHdDAvD1uU9nLs1gwTizG5io9ftNrpvbdoyMHLMarUeS5653sZh/Q1MxmjU2DD7yeqey1kfeyNz",
+	"DYTigf7Ii6nJniw8GM4G22ucjeto7nKBD8j8dtfLBQaQrZ8M/Njs5TPXFQ8XTwuj0dc2FYC9K0TFC9uK",
+	"OoBwKqzd1tfNBoBiFb4pVEKGnohjOiMjesewKLdFEixlO193tLck6RXbaIeQCDuqddv7n3/tJb1XX/8n",
+	"UjP2ybF+jqV9+rVlLglmlxd2tWajaJiwULVt7kOkgjToZSHrupohPK9tkV8IYXM9rHe7275bfe/r1/XD",
+	"xy3+LoneCgjKd272X8LNIJko5CTfyMbi5vAVfOywMNJYyEBrIgMxPQoMxKnwXUVR93ZtfIyqXXM0z6GA",
+	"YUCFOhvQDJif2FptVg9pNpWlkMI3tEW/6uqPUKHGXDjkOvWD+c48Sd1ziBcK2QkNKiY6QdSXO1GdTmcz",
+	"aZYQqctqYAGUP60R/LAo4MieYvr2dHNIeXkd5Lp5T4Ih/zdM6I621ztpJptYktbswFPwAk8chQPDmPmY",
+	"ueY31zV53VmPTs/l+mwNe3l38ANr79IfivZO/mrQ3me7w3aPbg22851il2F9ZE+5H0W2sbFunHIb1F/H",
+	"rt573DEgY+taxrYVY2z/2Qf0uBOKGv6N/DRnVDtZ2jTTneULqC4IRVMTKJeqdEyhhryOrJlz/O/NMf69",
+	"GHl3/3GYPI96geUA6yQZWbzRSZgq1I7QnmCk1Y32mH5pw0tteGmzb+VW6L6GiZfzaA5499vN9tlOp4J0",
+	"O7x8uRTDkuexe/fbLecRoihIOi6Rbnk+QbBKt6hQWvELNMrq/BKzBHY2mLnqv7E1Gxb2XTSMiYaHRdEU",
+	"0J7TFuhT0r7BIOgz0YTEhY1sS2/MHGuKI2iucRLJg3q7pb68SBC3lK/3W9e+5boT10+fOfvsT2xs/IOn",
+	"5PzHWyeh0uvvbpv0Nh7n7RxxjZrCweMu7U9M/ylvbPdb5Ot/n+HoydJtrXt8p0ff6VGMHl0wWjwLNVqQ",
+	"I0aMlthy5olu7Rj1eYeDP91IrPQ10Bh7p++YV83rOup79QVtydv1Y87sIlfLzlzBX1zcfPdy91sn/I5B",
+	"+5x8xPLbZ8LEWtX7JnH2razAEshsFaVcVkXduafuhkChAUIqoEuFNmNBzIUNEuqQS0OPzEqxJq7yaagZ",
+	"u+O5ZoWt6gspj6mAv82Hy3zgb1x9ofduf+tIqPDpd3f4fw2BR+yNdJz6/R3ifuZYcW0jb4YFxrBpJte+",
+	"48qGrIJOmthk2ODyZmLTc9FekBhuht0cCF5KPmYrnds1QOYdvgnmG9sPNtG9DuXL8CZD5bJGzwrnsd6Y",
+	"c5RH3OAYZ/mQH5ysdIOTQ7tTruo+P8o2s62gJZKSkCJvW1oEXYoB6GM2ltUsFWFPjYTcj6iGJAF4k/+L",
+	"1RXRDfELktahoRlXZGAkM3NIaORxRNJVsFNZ4mw8AFLIXICS+M3XwQMSvLu3Q97zHxMisSVc6YthbfYh",
+	"fY4Mp2WZpAICKAS7d2g+I0BSw+Rtsz1bX3+O3sJb4wR63jRy0wquXKU3xUsmdDlbFngQo8UrNSPvxvfY",
+	"F9TWk+i+D1qqflu1nfkq5d7a3rBIr+wHuhiA4KMn/MqXBFD8XhEU3xZC4VdvY2Zid3oxesL3VpuLnpjb",
+	"ZjNAortueMRCQ2C/r25kX09Wb+01gNEDc/i3V9ZDCMIpBLi2Ns4uqwT3hNo569u7F29wNE0kqGQb4anf",
+	"par/prCM55KpFhSWMLviOeLCr2x50jqrw8haDzU/hHKwP1+enS6J976csNw8/jYtfL1beTZh4vD8+I1d",
+	"9zJdutFxEZb8XZeeT2VwPTGeF0UNpjwXigYZRFQ7EQhbgbo0on6zr2dQE9x2Bg1k23tat2s0r6Wi0fqz",
+	"blIKOU72Cjc6lsKDMHRoc8VV+P8O35887io42P12V8Gs6ftViF0FA5lvvArzrCLsr235BLwbE/t9veqF",
+	"npbQ2vjw/JgMqIKWpaOO700JASbYYgfXtWTYF8p1IG5kti82Iob0v8Y7cNeEDbt+ZP9vvIRoHsPui/6C",
+	"4H1xXTcNiBbFcQeToN+kb2raqb+uS8ZFJPr55sckerIJMVpq1Whw3CEBlfK59Eim+rYHaeS4XJgjthQ2",
+	"+4ci4T5M1zb+9ja+Vb2/fV9kJ3S8ADrHZqnQ9Hb+UVD1imxkDTkl2zwg1IdsGaH5hUoFFiJwvbltn1mC",
+	"xumkSU+9Y9BnGsHaDLFvnOTCtfj6+ev/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

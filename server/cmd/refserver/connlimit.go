@@ -5,28 +5,42 @@ import (
 	"net/http"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/hzkit/sendmessage/server/internal/admission"
 )
 
-// connLimit caps the connections open at once. At the cap, a new connection
-// closes the connection that has been idle longest (a keep-alive connection
-// between requests, or an HTTP/2 connection without streams); when none is
-// idle, the new connection is closed at once. So idle clients cannot hold
-// every file descriptor, and a new client is served as long as some
-// connection is idle.
+// connLimit caps the connections open at once, in all and per client address
+// (IPv6 by /64). A new connection past its address's cap is closed at once.
+// At the cap in all, a new connection closes the connection that has been
+// idle longest (a keep-alive connection between requests, or an HTTP/2
+// connection without streams), if it has been idle for at least minIdle: a
+// client that has just been answered and is sending its next request is
+// never cut off. When none has, the new connection is closed at once. So
+// idle clients cannot hold every file descriptor, one address cannot hold
+// them all, and a new client is served as long as some connection is idle.
 type connLimit struct {
 	net.Listener
-	max    int
-	closed func() // called for each connection closed at the cap
+	max, perAddress int
+	closed          func() // called for each connection closed at a cap
+	now             func() time.Time
 
-	mu   sync.Mutex
-	open int
-	// idle are the idle connections, oldest first by when they went idle.
-	idle  map[*limitedConn]uint64
-	ticks uint64
+	mu        sync.Mutex
+	open      int
+	byAddress map[admission.Key]int
+	// idle are the idle connections, with when they went idle.
+	idle map[*limitedConn]time.Time
 }
 
-func newConnLimit(l net.Listener, limit int, closed func()) *connLimit {
-	return &connLimit{Listener: l, max: limit, closed: closed, idle: map[*limitedConn]uint64{}}
+// minIdle is how long a connection must have been idle to be closed to make
+// room.
+const minIdle = time.Second
+
+func newConnLimit(l net.Listener, limit, perAddress int, closed func()) *connLimit {
+	return &connLimit{
+		Listener: l, max: limit, perAddress: perAddress, closed: closed, now: time.Now,
+		byAddress: map[admission.Key]int{}, idle: map[*limitedConn]time.Time{},
+	}
 }
 
 // Accept implements net.Listener.
@@ -36,36 +50,53 @@ func (l *connLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.mu.Lock()
-		var victim *limitedConn
-		if l.open >= l.max {
-			victim = l.oldestIdle()
-			if victim == nil {
-				l.mu.Unlock()
-				l.closed()
-				_ = c.Close() // nothing to tell a client the server has no room for
-				continue
-			}
-			delete(l.idle, victim)
+		if conn := l.admit(c); conn != nil {
+			return conn, nil
 		}
-		l.open++
-		l.mu.Unlock()
-		if victim != nil {
-			l.closed()
-			_ = victim.Close()
-		}
-		return &limitedConn{Conn: c, l: l}, nil
+		l.closed()
+		_ = c.Close() // nothing to tell a client the server has no room for
 	}
 }
 
-// oldestIdle returns the connection idle longest, or nil. l.mu must be held.
+// admit counts c in, making room if it must; nil when there is none.
+func (l *connLimit) admit(c net.Conn) *limitedConn {
+	key := admission.KeyOf(c.RemoteAddr().String())
+	l.mu.Lock()
+	if l.perAddress > 0 && l.byAddress[key] >= l.perAddress {
+		l.mu.Unlock()
+		return nil
+	}
+	var victim *limitedConn
+	if l.open >= l.max {
+		victim = l.oldestIdle()
+		if victim == nil {
+			l.mu.Unlock()
+			return nil
+		}
+		delete(l.idle, victim)
+	}
+	l.open++
+	l.byAddress[key]++
+	l.mu.Unlock()
+	if victim != nil {
+		l.closed()
+		_ = victim.Close()
+	}
+	return &limitedConn{Conn: c, l: l, key: key}
+}
+
+// oldestIdle returns the connection idle longest, if it has been idle for
+// minIdle, or nil. l.mu must be held.
 func (l *connLimit) oldestIdle() *limitedConn {
 	var oldest *limitedConn
-	var since uint64
+	var since time.Time
 	for c, t := range l.idle {
-		if oldest == nil || t < since {
+		if oldest == nil || t.Before(since) {
 			oldest, since = c, t
 		}
+	}
+	if oldest == nil || l.now().Sub(since) < minIdle {
+		return nil
 	}
 	return oldest
 }
@@ -86,8 +117,7 @@ func (l *connLimit) connState(c net.Conn, state http.ConnState) {
 		return
 	}
 	if state == http.StateIdle {
-		l.ticks++
-		l.idle[lc] = l.ticks
+		l.idle[lc] = l.now()
 	} else {
 		delete(l.idle, lc)
 	}
@@ -104,6 +134,7 @@ func (l *connLimit) Open() int {
 type limitedConn struct {
 	net.Conn
 	l    *connLimit
+	key  admission.Key
 	gone bool // closed; l.mu guards it
 }
 
@@ -113,23 +144,41 @@ func (c *limitedConn) Close() error {
 	if !c.gone {
 		c.gone = true
 		c.l.open--
+		if n := c.l.byAddress[c.key] - 1; n > 0 {
+			c.l.byAddress[c.key] = n
+		} else {
+			delete(c.l.byAddress, c.key)
+		}
 		delete(c.l.idle, c)
 	}
 	c.l.mu.Unlock()
 	return c.Conn.Close()
 }
 
+// Defaults of the connection caps.
+const (
+	// mostConnections is the most connections by default, whatever the
+	// open-file limit: each costs memory (a header section being read, its
+	// buffers), and the sum must stay within the server's ceiling.
+	mostConnections = 1024
+	// defaultMaxConnectionsPerAddress is -max-connections-per-address
+	// unless given.
+	defaultMaxConnectionsPerAddress = 64
+	// defaultMetricsMaxConnections is -metrics-max-connections unless given.
+	defaultMetricsMaxConnections = 16
+)
+
 // defaultMaxConnections is the connection cap when -max-connections is 0:
 // the process's open-file limit, less room for the log, the data file and
-// the metrics listener, and at most 10000.
-func defaultMaxConnections() int {
+// the metrics listener with its own cap, and at most mostConnections.
+func defaultMaxConnections(metricsConnections int) int {
 	var limit syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil || limit.Cur == 0 {
-		return 1000
+		return mostConnections
 	}
-	const reserved, most = 64, 10000
-	if limit.Cur > most+reserved {
-		return most
+	reserved := 64 + max(0, metricsConnections)
+	if limit.Cur >= mostConnections+uint64(reserved) {
+		return mostConnections
 	}
-	return max(16, int(limit.Cur)-reserved)
+	return max(16, int(limit.Cur)-reserved) //nolint:gosec // G115: below mostConnections + reserved here
 }

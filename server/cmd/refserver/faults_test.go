@@ -102,7 +102,8 @@ func TestRunHeaderLimit(t *testing.T) {
 		{"value far over the limit", small, "X-Padding: " + strings.Repeat("a", 64<<10), http.StatusRequestHeaderFieldsTooLarge},
 		{"many headers over the limit", small, strings.TrimSuffix(strings.Repeat("X-Many: a\r\n", 8<<10), "\r\n"), http.StatusRequestHeaderFieldsTooLarge},
 		{"huge token over the limit", small, "Authorization: Bearer " + strings.Repeat("t", 64<<10), http.StatusRequestHeaderFieldsTooLarge},
-		{"the same value, default limit", standard, "X-Padding: " + strings.Repeat("a", 64<<10), http.StatusOK},
+		{"a value within the default limit", standard, "X-Padding: " + strings.Repeat("a", defaultMaxHeaderBytes/2), http.StatusOK},
+		{"the same value far over, default limit", standard, "X-Padding: " + strings.Repeat("a", 64<<10), http.StatusRequestHeaderFieldsTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,3 +170,28 @@ func TestRunMetrics(t *testing.T) {
 }
 
 const metricsLine = "Prometheus metrics on "
+
+// The metrics listener has a cap of its own: idle scrapers past it are
+// closed at once, and the API is served meanwhile.
+func TestRunMetricsConnectionCap(t *testing.T) {
+	t.Parallel()
+	const token = "tok-metrics-cap"
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token", token, "-metrics-addr", "127.0.0.1:0", "-metrics-max-connections", "2"}, nil)
+	out := r.stdout.waitFor(t, "metrics line", func(s string) bool { return strings.Contains(s, metricsLine) }, r)
+	metrics, err := url.Parse(stdoutValue(t, out, metricsLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two connections that send nothing take the cap; the third is closed
+	// without an answer.
+	dialRaw(t, metrics.Host)
+	dialRaw(t, metrics.Host)
+	third := dialRaw(t, metrics.Host)
+	if _, err := io.WriteString(third, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); err == nil {
+		if got := readToEnd(t, third); len(got) != 0 {
+			t.Errorf("a connection past the metrics cap was answered: %q", got)
+		}
+	}
+	status, body := post(t, newClient(t), r.base, token, seedRequest)
+	wantDelivered(t, status, body, seedID)
+}

@@ -49,8 +49,11 @@ const envPrefix = "REFSERVER_"
 type options struct {
 	addr              string
 	token             string
+	tokenFile         string
 	dataFile          string
+	maxDataBytes      int64
 	adminPassword     string
+	adminPasswordFile string
 	accessTokenTTL    time.Duration
 	refreshTokenTTL   time.Duration
 	tls               bool
@@ -62,8 +65,10 @@ type options struct {
 	maxRecordedBytes  int64
 	loginThrottle     server.LoginThrottle
 	maxConnections    int
+	maxPerAddress     int
 	maxStreams        int
 	metricsAddr       string
+	metricsMaxConns   int
 	maxHeaderBytes    int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
@@ -84,9 +89,13 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&o.token, "token", "", "a static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once")
+	fs.StringVar(&o.token, "token", "", "the operator's static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once (prefer -token-file or the environment: a command line is visible to every local user)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the static bearer token from this `file` (its first line)")
 	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"users": [...], "sessions": [...]} replacing the built-in demo data`)
-	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once")
+	o.maxDataBytes = defaultMaxDataBytes
+	fs.Var(nonNegative[int64]{&o.maxDataBytes}, "max-data-bytes", "largest data file, in `bytes` (start-up stops above)")
+	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once (prefer -admin-password-file or the environment)")
+	fs.StringVar(&o.adminPasswordFile, "admin-password-file", "", "read the demo administrator's password from this `file` (its first line)")
 	o.accessTokenTTL, o.refreshTokenTTL = server.DefaultAccessTokenTTL, server.DefaultRefreshTokenTTL
 	fs.Var(positiveDuration{&o.accessTokenTTL}, "access-token-ttl", "lifetime of an access token from a login (a `duration`)")
 	fs.Var(positiveDuration{&o.refreshTokenTTL}, "refresh-token-ttl", "lifetime of a login and its refresh token (a `duration`)")
@@ -101,7 +110,13 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	o.limits.MaxAuthBodyBytes = server.DefaultMaxAuthBodyBytes
 	fs.Var(nonNegative[int64]{&o.limits.MaxAuthBodyBytes}, "max-auth-body-bytes", "largest body of a login, refresh or logout, in `bytes` (413 above)")
 	o.limits.MaxBodyBytesInFlight = server.DefaultMaxBodyBytesInFlight
-	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it)")
+	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it); one client address may hold a quarter")
+	o.limits.MaxDecodeBytesInFlight = server.DefaultMaxDecodeBytesInFlight
+	fs.Var(nonNegative[int64]{&o.limits.MaxDecodeBytesInFlight}, "max-decode-bytes-in-flight", "what decoding bodies on the generic validator's path may cost at once, in `bytes` (each body counts 32 times its size; 503 with Retry-After past it)")
+	o.limits.MaxRequestsInFlight = server.DefaultMaxRequestsInFlight
+	fs.Var(nonNegative[int]{&o.limits.MaxRequestsInFlight}, "max-requests-in-flight", "requests handled at once, a `count` (503 with Retry-After past it; HTTP/2: the stream is reset); one client address may hold a quarter, requests without a valid token a quarter")
+	o.limits.MaxFaultRules = server.DefaultMaxFaultRules
+	fs.Var(nonNegative[int]{&o.limits.MaxFaultRules}, "max-fault-rules", "most fault rules held at once, a `count` (409 past it)")
 	o.maxRecorded = server.DefaultMaxRecordedMessages
 	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
 	o.maxRecordedBytes = server.DefaultMaxRecordedBytes
@@ -110,14 +125,21 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&throttle, "login-throttle", true, "throttle failed logins per account and per client address (false: off)")
 	o.loginThrottle.PerUser, o.loginThrottle.PerAddress = server.DefaultLoginFailuresPerUser, server.DefaultLoginFailuresPerAddress
 	o.loginThrottle.Window = server.DefaultLoginFailureWindow
-	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once before 429, a `count`")
+	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once from one client address before 429, a `count`")
 	fs.Var(positive{&o.loginThrottle.PerAddress}, "login-failures-per-address", "failed logins a client address may have at once before 429, a `count`")
+	o.loginThrottle.PerAccount, o.loginThrottle.Delay = server.DefaultLoginFailuresPerAccount, server.DefaultLoginFailureDelay
+	fs.Var(positive{&o.loginThrottle.PerAccount}, "login-failures-per-account", "failed logins an account may have at once from all addresses before each further failure is answered late (never 429), a `count`")
+	fs.Var(positiveDuration{&o.loginThrottle.Delay}, "login-failure-delay", "how late such a failure is answered (a `duration`)")
 	fs.Var(positiveDuration{&o.loginThrottle.Window}, "login-failure-window", "the time in which that many failures are allowed: one try is regained every window / count (a `duration`)")
-	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the longest idle one is closed (0: the open-file limit less 64, at most 10000)")
+	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the one idle longest (for a second at least) is closed (0: the open-file limit less 80, at most 1024)")
+	o.maxPerAddress = defaultMaxConnectionsPerAddress
+	fs.Var(positive{&o.maxPerAddress}, "max-connections-per-address", "most connections open at once from one client address (IPv6: one /64), a `count`")
 	o.maxStreams = defaultMaxStreams
 	fs.Var(positive{&o.maxStreams}, "max-concurrent-streams", "most HTTP/2 streams at once on one connection, a `count`")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`host:port`/metrics, without a token (empty: off); keep it on loopback or a private network")
-	o.maxHeaderBytes = http.DefaultMaxHeaderBytes
+	o.metricsMaxConns = defaultMetricsMaxConnections
+	fs.Var(positive{&o.metricsMaxConns}, "metrics-max-connections", "most connections open at once to -metrics-addr, a `count`")
+	o.maxHeaderBytes = defaultMaxHeaderBytes
 	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
 	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
 	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
@@ -169,11 +191,25 @@ func (o options) check() error {
 		return errors.New("-tls (a generated certificate) and -tls-cert exclude each other")
 	case o.tlsCertOut != "" && !o.tls:
 		return errors.New("-tls-cert-out writes the certificate that -tls generates: give -tls too")
-	case o.adminPassword != "" && o.dataFile != "":
+	case o.token != "" && o.tokenFile != "":
+		return errors.New("-token and -token-file exclude each other")
+	case o.adminPassword != "" && o.adminPasswordFile != "":
+		return errors.New("-admin-password and -admin-password-file exclude each other")
+	case (o.adminPassword != "" || o.adminPasswordFile != "") && o.dataFile != "":
 		return errors.New("-admin-password is for the built-in demo data; with -data the accounts are the file's users")
 	}
 	return nil
 }
+
+// Defaults of the flags that bound what the server holds.
+const (
+	// defaultMaxHeaderBytes is -max-header-bytes unless given: a bearer
+	// token and the usual headers need a few KiB.
+	defaultMaxHeaderBytes = 16 << 10
+	// defaultMaxDataBytes is -max-data-bytes unless given: 20,000 sessions
+	// with every field take about 20 MB.
+	defaultMaxDataBytes int64 = 32 << 20
+)
 
 // Flag values that refuse bad input, so that a flag and its environment
 // variable are checked alike.
@@ -270,23 +306,26 @@ type refServer interface {
 	RefuseConnection()
 }
 
-// defaultMaxStreams is -max-concurrent-streams unless given: Go's own default.
-const defaultMaxStreams = 250
+// defaultMaxStreams is -max-concurrent-streams unless given.
+const defaultMaxStreams = 100
 
 // serveMetrics serves the registry's metrics at http://addr/metrics until
-// the returned stop is called. It says where on stdout.
-func serveMetrics(ctx context.Context, addr string, registry *prometheus.Registry, logger *slog.Logger, stdout io.Writer) (stop func(), err error) {
+// the returned stop is called, with at most maxConns connections open. It
+// says where on stdout.
+func serveMetrics(ctx context.Context, addr string, maxConns int, registry *prometheus.Registry, logger *slog.Logger, stdout io.Writer) (stop func(), err error) {
 	var lc net.ListenConfig
-	l, err := lc.Listen(context.WithoutCancel(ctx), "tcp", addr)
+	tcp, err := lc.Listen(context.WithoutCancel(ctx), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
 	}
+	// Its own cap: idle scrapers must not take the descriptors of the API.
+	l := newConnLimit(tcp, maxConns, maxConns, func() {})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), MaxRequestsInFlight: 4, Timeout: 10 * time.Second,
 	}))
 	metricsServer := &http.Server{
-		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		Handler: mux, ConnState: l.connState, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -331,51 +370,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	defer logOut.Close()
 	logger := newLogger(o, logOut)
 
-	cfg := server.Config{
-		Token:               o.token,
-		Limits:              o.limits,
-		MaxRecordedMessages: o.maxRecorded,
-		MaxRecordedBytes:    o.maxRecordedBytes,
-		LoginThrottle:       o.loginThrottle,
-		Logger:              logger,
-		AccessTokenTTL:      o.accessTokenTTL,
-		RefreshTokenTTL:     o.refreshTokenTTL,
-	}
-	generatedToken := cfg.Token == ""
-	if generatedToken {
-		if cfg.Token, err = randomToken(); err != nil {
-			return err
-		}
-	}
-	adminPassword, generatedPassword := o.adminPassword, false
-	if o.dataFile != "" {
-		raw, err := os.ReadFile(o.dataFile)
-		if err != nil {
-			return fmt.Errorf("read data file: %w", err)
-		}
-		data, err := server.LoadData(o.dataFile, raw)
-		if err != nil {
-			return err
-		}
-		// The file's inventory, even when empty: nil would mean the demo one.
-		cfg.Sessions = data.Sessions
-		if cfg.Sessions == nil {
-			cfg.Sessions = []model.SessionInfo{}
-		}
-		if data.Users != nil {
-			cfg.Users = *data.Users
-		}
-		if data.Faults != nil {
-			cfg.Faults = *data.Faults
-		}
-	} else {
-		if adminPassword == "" {
-			if adminPassword, err = randomToken(); err != nil {
-				return err
-			}
-			generatedPassword = true
-		}
-		cfg.Users = []model.ReferenceUser{server.DemoAdministrator(adminPassword)}
+	cfg, made, err := newConfig(o, logger)
+	if err != nil {
+		return err
 	}
 	srv, err := build(cfg)
 	var ruleErr *server.FaultRuleError
@@ -385,31 +382,156 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	httpServer, listener, err := listen(ctx, o, srv, logger)
+	if err != nil {
+		return err
+	}
+	announce(o, srv, cfg, made, httpServer, listener, stdout, stderr, logger)
+	if o.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(ctx, o.metricsAddr, o.metricsMaxConns, srv.Metrics(), logger, stdout)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	return serve(ctx, httpServer, listener, o.shutdownTimeout, logger)
+}
+
+// secrets are what the server made up at start-up, to be shown once.
+type secrets struct {
+	token, adminPassword string
+}
+
+// newConfig is the server's configuration from o: its secrets, from flags,
+// files or made up, and its data, from the file or the demo's.
+func newConfig(o options, logger *slog.Logger) (server.Config, secrets, error) {
+	cfg := server.Config{
+		Limits:              o.limits,
+		MaxRecordedMessages: o.maxRecorded,
+		MaxRecordedBytes:    o.maxRecordedBytes,
+		LoginThrottle:       o.loginThrottle,
+		Logger:              logger,
+		AccessTokenTTL:      o.accessTokenTTL,
+		RefreshTokenTTL:     o.refreshTokenTTL,
+	}
+	// A delayed answer must be written before the write timeout cuts it.
+	cfg.Limits.MaxFaultDelay = o.writeTimeout - min(time.Second, o.writeTimeout/2)
+	var made secrets
+	var err error
+	if cfg.Token, made.token, err = secret(o.token, o.tokenFile, "-token-file"); err != nil {
+		return cfg, made, err
+	}
+	if o.dataFile != "" {
+		if err := loadDataFile(&cfg, o.dataFile, o.maxDataBytes); err != nil {
+			return cfg, made, err
+		}
+		return cfg, made, nil
+	}
+	password, generated, err := secret(o.adminPassword, o.adminPasswordFile, "-admin-password-file")
+	if err != nil {
+		return cfg, made, err
+	}
+	made.adminPassword = generated
+	cfg.Users = []model.ReferenceUser{server.DemoAdministrator(password)}
+	return cfg, made, nil
+}
+
+// secret returns the secret given as a value or in a file; when neither is
+// given, a random one, which it also returns as generated.
+func secret(value, file, fileFlag string) (secret, generated string, err error) {
+	switch {
+	case value != "":
+		return value, "", nil
+	case file != "":
+		raw, err := readLimited(file, 4<<10)
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", fileFlag, err)
+		}
+		line, _, _ := strings.Cut(string(raw), "\n")
+		if line = strings.TrimRight(line, "\r \t"); line == "" {
+			return "", "", fmt.Errorf("%s %s: the first line is empty", fileFlag, file)
+		}
+		return line, "", nil
+	}
+	made, err := randomToken()
+	return made, made, err
+}
+
+// loadDataFile reads the data file into cfg: its sessions (even none: nil
+// would mean the demo's), its users and its fault rules.
+func loadDataFile(cfg *server.Config, file string, maxBytes int64) error {
+	raw, err := readLimited(file, maxBytes)
+	if errors.Is(err, errTooLarge) {
+		return fmt.Errorf("data file %s is larger than %d bytes: raise -max-data-bytes to load it", file, maxBytes)
+	}
+	if err != nil {
+		return fmt.Errorf("read data file: %w", err)
+	}
+	data, err := server.LoadData(file, raw)
+	if err != nil {
+		return err
+	}
+	cfg.Sessions = data.Sessions
+	if cfg.Sessions == nil {
+		cfg.Sessions = []model.SessionInfo{}
+	}
+	if data.Users != nil {
+		cfg.Users = *data.Users
+	}
+	if data.Faults != nil {
+		cfg.Faults = *data.Faults
+	}
+	return nil
+}
+
+// readLimited reads a whole file of at most maxBytes; a larger one (or one
+// without end, such as /dev/zero) is refused after maxBytes + 1 bytes.
+func readLimited(name string, maxBytes int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(raw)) > maxBytes {
+		return nil, fmt.Errorf("%s: %w: %d bytes", name, errTooLarge, maxBytes)
+	}
+	return raw, nil
+}
+
+// errTooLarge says that a file is larger than the program reads.
+var errTooLarge = errors.New("larger than the most read")
+
+// listen opens the listener, with its connection caps, and the HTTP server
+// that will serve srv on it.
+func listen(ctx context.Context, o options, srv refServer, logger *slog.Logger) (*http.Server, *connLimit, error) {
 	var tlsConfig *tls.Config
 	if o.tls || o.tlsCert != "" {
 		cert, err := serverCertificate(o, time.Now())
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		tlsConfig = serverTLSConfig(cert)
 	}
-
 	// Not cancelled by ctx: a signal during start-up ends in the graceful
-	// shutdown below, not in a listen error.
+	// shutdown, not in a listen error.
 	var lc net.ListenConfig
 	tcpListener, err := lc.Listen(context.WithoutCancel(ctx), "tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
+		return nil, nil, fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	maxConnections := o.maxConnections
 	if maxConnections == 0 {
-		maxConnections = defaultMaxConnections()
+		maxConnections = defaultMaxConnections(o.metricsMaxConns)
 	}
-	listener := newConnLimit(tcpListener, maxConnections, srv.RefuseConnection)
+	listener := newConnLimit(tcpListener, maxConnections, o.maxPerAddress, srv.RefuseConnection)
 	srv.Metrics().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "refserver", Name: "connections_open", Help: "Connections open, of at most -max-connections.",
 	}, func() float64 { return float64(listener.Open()) }))
-	httpServer := &http.Server{
+	return &http.Server{
 		Handler:           srv,
 		ConnState:         listener.connState,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: o.maxStreams},
@@ -420,24 +542,27 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig:         tlsConfig,
-	}
+	}, listener, nil
+}
 
-	// stdout is for the person who started the server: where it is, and the
-	// secrets it made up, each shown once. Logs never carry them.
+// announce tells the person who started the server, on stdout, where it is
+// and the secrets it made up, each shown once (logs never carry them), and
+// logs the limits in force.
+func announce(o options, srv refServer, cfg server.Config, made secrets, httpServer *http.Server, listener *connLimit, stdout, stderr io.Writer, logger *slog.Logger) {
 	scheme := "http"
-	if tlsConfig != nil {
+	if httpServer.TLSConfig != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Horizon reference server listening on %s://%s%s\n", scheme, listener.Addr(), server.BasePath)
-	if tlsConfig != nil {
-		fmt.Fprintf(stdout, "TLS certificate SHA-256 fingerprint: %s\n", fingerprint(tlsConfig.Certificates[0].Certificate[0]))
+	if httpServer.TLSConfig != nil {
+		fmt.Fprintf(stdout, "TLS certificate SHA-256 fingerprint: %s\n", fingerprint(httpServer.TLSConfig.Certificates[0].Certificate[0]))
 	}
-	if generatedToken {
-		fmt.Fprintf(stdout, "Bearer token (generated; shown only here): %s\n", cfg.Token)
+	if made.token != "" {
+		fmt.Fprintf(stdout, "Bearer token (generated; shown only here): %s\n", made.token)
 	}
-	if generatedPassword {
+	if made.adminPassword != "" {
 		fmt.Fprintf(stdout, "Login %s\\%s, password (generated; shown only here): %s\n",
-			server.DemoAdminDomain, server.DemoAdminUsername, adminPassword)
+			server.DemoAdminDomain, server.DemoAdminUsername, made.adminPassword)
 	}
 	// Not only in the log, which may go unread: the server is correct
 	// without its fast path, but slower.
@@ -448,21 +573,19 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	logger.Info("serving", "addr", listener.Addr().String(), "scheme", scheme, "data", dataSource(o.dataFile),
 		"users", len(cfg.Users), "access_token_ttl", o.accessTokenTTL, "refresh_token_ttl", o.refreshTokenTTL,
 		"max_body_bytes", limits.MaxBodyBytes, "max_auth_body_bytes", limits.MaxAuthBodyBytes,
-		"max_body_bytes_in_flight", limits.MaxBodyBytesInFlight, "max_message_length", limits.MaxMessageLength,
+		"max_body_bytes_in_flight", limits.MaxBodyBytesInFlight, "max_decode_bytes_in_flight", limits.MaxDecodeBytesInFlight,
+		"max_requests_in_flight", limits.MaxRequestsInFlight, "max_message_length", limits.MaxMessageLength,
 		"max_session_ids", limits.MaxSessionIDs, "max_recorded_messages", o.maxRecorded, "max_recorded_bytes", o.maxRecordedBytes,
-		"max_connections", maxConnections, "max_concurrent_streams", o.maxStreams, "login_throttle", !o.loginThrottle.Off, "fault_rules", len(cfg.Faults))
+		"max_connections", listener.max, "max_connections_per_address", listener.perAddress, "max_concurrent_streams", o.maxStreams,
+		"max_header_bytes", o.maxHeaderBytes, "max_fault_rules", limits.MaxFaultRules,
+		"login_throttle", !o.loginThrottle.Off, "fault_rules", len(cfg.Faults))
+}
 
-	if o.metricsAddr != "" {
-		stopMetrics, err := serveMetrics(ctx, o.metricsAddr, srv.Metrics(), logger, stdout)
-		if err != nil {
-			return err
-		}
-		defer stopMetrics()
-	}
-
+// serve serves until ctx is done, then shuts down gracefully.
+func serve(ctx context.Context, httpServer *http.Server, listener net.Listener, shutdownTimeout time.Duration, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
+		if httpServer.TLSConfig != nil {
 			serveErr <- httpServer.ServeTLS(listener, "", "")
 			return
 		}
@@ -474,8 +597,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", o.shutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
+	logger.Info("shutting down", "timeout", shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		// The deadline is the deadline: requests still running are cut off.

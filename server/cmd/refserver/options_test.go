@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +20,21 @@ func defaultOptions() options {
 		addr: "127.0.0.1:8080",
 		limits: server.Limits{
 			MaxBodyBytes: server.DefaultMaxBodyBytes, MaxAuthBodyBytes: server.DefaultMaxAuthBodyBytes,
-			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight,
+			MaxBodyBytesInFlight: server.DefaultMaxBodyBytesInFlight, MaxDecodeBytesInFlight: server.DefaultMaxDecodeBytesInFlight,
+			MaxRequestsInFlight: server.DefaultMaxRequestsInFlight, MaxFaultRules: server.DefaultMaxFaultRules,
 		},
+		maxDataBytes:     defaultMaxDataBytes,
 		maxRecorded:      server.DefaultMaxRecordedMessages,
 		maxRecordedBytes: server.DefaultMaxRecordedBytes,
 		loginThrottle: server.LoginThrottle{
 			PerUser: server.DefaultLoginFailuresPerUser, PerAddress: server.DefaultLoginFailuresPerAddress,
-			Window: server.DefaultLoginFailureWindow,
+			PerAccount: server.DefaultLoginFailuresPerAccount, Window: server.DefaultLoginFailureWindow,
+			Delay: server.DefaultLoginFailureDelay,
 		},
+		maxPerAddress:     defaultMaxConnectionsPerAddress,
+		metricsMaxConns:   defaultMetricsMaxConnections,
 		maxStreams:        defaultMaxStreams,
-		maxHeaderBytes:    http.DefaultMaxHeaderBytes,
+		maxHeaderBytes:    defaultMaxHeaderBytes,
 		accessTokenTTL:    server.DefaultAccessTokenTTL,
 		refreshTokenTTL:   server.DefaultRefreshTokenTTL,
 		readHeaderTimeout: 5 * time.Second,
@@ -68,15 +72,22 @@ func TestParseOptions(t *testing.T) {
 				"-max-auth-body-bytes", "512", "-max-body-bytes-in-flight", "4096", "-max-recorded-bytes", "1000",
 				"-login-throttle=false", "-login-failures-per-user", "2", "-login-failures-per-address", "3", "-login-failure-window", "10s",
 				"-max-connections", "50", "-max-concurrent-streams", "8", "-metrics-addr", "127.0.0.1:9100",
+				"-max-decode-bytes-in-flight", "8192", "-max-requests-in-flight", "40", "-max-fault-rules", "6",
+				"-login-failures-per-account", "11", "-login-failure-delay", "2s", "-max-connections-per-address", "5",
+				"-metrics-max-connections", "3", "-max-data-bytes", "999",
 			},
 			nil,
 			func(o *options) {
 				o.addr, o.token, o.dataFile = ":9443", "t0k", "inv.json"
 				o.accessTokenTTL, o.refreshTokenTTL = 10*time.Minute, time.Hour
 				o.tlsCert, o.tlsKey = "c.pem", "k.pem"
-				o.limits = server.Limits{MaxBodyBytes: 1024, MaxAuthBodyBytes: 512, MaxBodyBytesInFlight: 4096, MaxMessageLength: 50, MaxSessionIDs: 7}
+				o.limits = server.Limits{
+					MaxBodyBytes: 1024, MaxAuthBodyBytes: 512, MaxBodyBytesInFlight: 4096, MaxMessageLength: 50, MaxSessionIDs: 7,
+					MaxDecodeBytesInFlight: 8192, MaxRequestsInFlight: 40, MaxFaultRules: 6,
+				}
 				o.maxRecordedBytes = 1000
-				o.loginThrottle = server.LoginThrottle{Off: true, PerUser: 2, PerAddress: 3, Window: 10 * time.Second}
+				o.loginThrottle = server.LoginThrottle{Off: true, PerUser: 2, PerAddress: 3, PerAccount: 11, Window: 10 * time.Second, Delay: 2 * time.Second}
+				o.maxPerAddress, o.metricsMaxConns, o.maxDataBytes = 5, 3, 999
 				o.maxConnections, o.maxStreams, o.metricsAddr = 50, 8, "127.0.0.1:9100"
 				o.maxRecorded, o.maxHeaderBytes = 9, 8192
 				o.readHeaderTimeout, o.readTimeout, o.writeTimeout = time.Second, 2*time.Second, 3*time.Second

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -707,6 +708,7 @@ func TestRunRefusesToStart(t *testing.T) {
 	unknownField := writeFile(t, "unknown.json", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "client_data": {"type": "MAC", "os": "macOS"}}]}`)
 	missing := filepath.Join(t.TempDir(), "absent.json")
 	badFault := writeFile(t, "fault.json", `{"sessions": [], "faults": [{"operation": "login", "action": "close_before_acting"}, {"operation": "sendMessageToSessions", "action": "respond", "status": 404}]}`)
+	delayed := writeFile(t, "delayed.json", `{"sessions": [], "faults": [{"operation": "login", "action": "delay", "delay_ms": 5000}]}`)
 	unknownFaultField := writeFile(t, "fault-field.json", `{"sessions": [], "faults": [{"operation": "login", "action": "respond", "status": 503, "retry_after": 1}]}`)
 	var lc net.ListenConfig
 	taken, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
@@ -732,11 +734,21 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"admin password with a data file", []string{"-data", malformed, "-admin-password", "x"}, []string{"-admin-password", "-data"}},
 		{"missing certificate", []string{"-tls-cert", missing, "-tls-key", missing}, []string{missing}},
 		{"certificate without key", []string{"-tls-cert", missing}, []string{"-tls-cert and -tls-key go together"}},
+		{"data file over its limit", []string{"-data", duplicate, "-max-data-bytes", "10"}, []string{duplicate, "larger than 10 bytes", "-max-data-bytes"}},
+		{"data file without end", []string{"-data", "/dev/zero", "-max-data-bytes", "1000"}, []string{"/dev/zero", "larger than 1000 bytes"}},
+		{"missing token file", []string{"-token-file", missing}, []string{"-token-file", missing}},
+		{"empty token file", []string{"-token-file", writeFile(t, "empty", "\n")}, []string{"-token-file", "first line is empty"}},
+		{"missing password file", []string{"-admin-password-file", missing}, []string{"-admin-password-file", missing}},
+		{"fault rule delayed past the write timeout", []string{"-data", delayed, "-write-timeout", "2s"},
+			[]string{delayed, "/faults/0/delay_ms: 5000 ms is longer than the server allows (1000 ms)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"-addr", "127.0.0.1:0", "-token", "tok"}, tt.args...)
+			args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
+			if !slices.Contains(tt.args, "-token-file") {
+				args = append(args, "-token", "tok")
+			}
 			r := begin(t, args, nil)
 			// run must give up by itself, without cancel.
 			err := r.wait(t)
@@ -968,4 +980,32 @@ func waitUntilRefused(t *testing.T, addr string) {
 		conn.Close()
 	}
 	t.Fatalf("%s still accepts connections after %s", addr, failAfter)
+}
+
+// The token and the administrator's password can come from files (their
+// first line), and are then not printed; a flag and its file exclude each
+// other.
+func TestRunSecretsFromFiles(t *testing.T) {
+	t.Parallel()
+	tokenFile := writeFile(t, "token", "tok-from-file\r\nignored\n")
+	passwordFile := writeFile(t, "password", "Passw0rd-from-file\n")
+	r := startRun(t, []string{"-addr", "127.0.0.1:0", "-token-file", tokenFile, "-admin-password-file", passwordFile}, nil)
+	client := newClient(t)
+	if resp, body := call(t, client, http.MethodGet, r.base+"/inventory/v1/sessions", "tok-from-file", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the file's token: %d %s", resp.StatusCode, body)
+	}
+	if _, status := loginAs(t, client, r.base, "administrator", "Passw0rd-from-file", "EXAMPLE"); status != http.StatusOK {
+		t.Errorf("the file's password: %d", status)
+	}
+	if out := r.stdout.String(); strings.Contains(out, "tok-from-file") || strings.Contains(out, "Passw0rd-from-file") || strings.Contains(out, "generated") {
+		t.Errorf("stdout shows a secret it did not make:\n%s", out)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v", err)
+	}
+	for _, args := range [][]string{{"-token", "x", "-token-file", tokenFile}, {"-admin-password", "x", "-admin-password-file", passwordFile}} {
+		if _, err := parseOptions(args, envFunc(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "exclude each other") {
+			t.Errorf("%v: err = %v, want that they exclude each other", args, err)
+		}
+	}
 }

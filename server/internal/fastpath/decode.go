@@ -19,6 +19,9 @@ type objectPlan struct {
 	goType   reflect.Type
 	props    []propertyPlan
 	required uint64 // bit i: props[i] is required
+	// openMembers: members the schema does not declare may hold any value
+	// (additionalProperties unset or true), so they are skipped.
+	openMembers bool
 }
 
 type propertyPlan struct {
@@ -59,6 +62,9 @@ func compileObject(schema *openapi3.Schema, goType reflect.Type, where string, o
 	}
 	fields := jsonFields(goType)
 	plan := &objectPlan{goType: goType}
+	if extra := schema.AdditionalProperties; extra.Schema == nil && (extra.Has == nil || *extra.Has) {
+		plan.openMembers = true
+	}
 	for _, name := range slices.Sorted(maps.Keys(schema.Properties)) {
 		if !slices.Contains(schema.Required, name) {
 			return nil, fmt.Errorf("%w: %s: optional property %q", ErrNotCompiled, where, name)
@@ -134,12 +140,18 @@ func jsonFields(t reflect.Type) map[string]int {
 // decode decodes the JSON object in s into dst (a settable goType) and
 // reports whether s is, for sure, a valid instance of the schema. false means
 // "not sure", never "invalid": the generic validator decides then.
+//
+// A member the schema does not declare, where it allows any, is skipped
+// without decoding its value; the whole text is then checked as the
+// validator's decoder and strictJSON would check it (one JSON value, in
+// UTF-8), so that what a skipped value holds cannot make a difference.
 func (p *objectPlan) decode(s string, dst reflect.Value) bool {
 	sc := scanner{s: s}
 	if !sc.next('{') {
 		return false
 	}
 	var seen uint64
+	skipped := false
 	if !sc.next('}') {
 		for {
 			key, plain, ok := sc.str()
@@ -147,6 +159,19 @@ func (p *objectPlan) decode(s string, dst reflect.Value) bool {
 				return false
 			}
 			i := p.property(key)
+			if i < 0 && p.openMembers {
+				if !sc.next(':') || !sc.skip() {
+					return false
+				}
+				skipped = true
+				if sc.next(',') {
+					continue
+				}
+				if sc.next('}') {
+					break
+				}
+				return false
+			}
 			if i < 0 || seen&(1<<i) != 0 || !sc.next(':') {
 				return false
 			}
@@ -164,7 +189,10 @@ func (p *objectPlan) decode(s string, dst reflect.Value) bool {
 		}
 	}
 	sc.space()
-	return sc.i == len(sc.s) && seen&p.required == p.required
+	if sc.i != len(sc.s) || seen&p.required != p.required {
+		return false
+	}
+	return !skipped || utf8.ValidString(s) && json.Valid([]byte(s))
 }
 
 func (p *objectPlan) property(name string) int {
@@ -239,6 +267,47 @@ func (p *propertyPlan) string(sc *scanner) (string, bool) {
 type scanner struct {
 	s string
 	i int
+}
+
+// skip passes over one JSON value after white space, nested ones included,
+// without decoding it, up to the comma or the bracket that ends it. It only
+// finds the value's end; the caller checks the text's grammar.
+func (sc *scanner) skip() bool {
+	sc.space()
+	depth := 0
+	for sc.i < len(sc.s) {
+		switch c := sc.s[sc.i]; {
+		case c == '"':
+			if !sc.skipString() {
+				return false
+			}
+		case c == '{' || c == '[':
+			depth++
+			sc.i++
+		case (c == '}' || c == ']') && depth == 0, c == ',' && depth == 0:
+			return true
+		case c == '}' || c == ']':
+			depth--
+			sc.i++
+		default:
+			sc.i++
+		}
+	}
+	return false
+}
+
+// skipString passes over the JSON string at sc.i, escapes included.
+func (sc *scanner) skipString() bool {
+	for j := sc.i + 1; j < len(sc.s); j++ {
+		switch sc.s[j] {
+		case '\\':
+			j++
+		case '"':
+			sc.i = j + 1
+			return true
+		}
+	}
+	return false
 }
 
 // space skips JSON white space.

@@ -137,6 +137,12 @@ func TestFastPathAcceptsPlainValidBodies(t *testing.T) {
 		`{"message":"Sample Info Message","message_type":"INFO","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"]}`,
 		"{ \"session_ids\" : [ \"a\" , \"b\" ] ,\n\t\"message_type\":\"ERROR\", \"message\":\"x\" }\r\n",
 		`{"message":"caf\u00e9 ` + "\u00e9\U0001F600" + `","message_type":"WARNING","session_ids":["a\"b","a"]}`,
+		// Members the schema does not declare hold any value: skipped.
+		`{"message":"m","message_type":"INFO","session_ids":["a"],"extra":1}`,
+		`{"extra":[1,1,1],"message":"m","message_type":"INFO","session_ids":["a"]}`,
+		`{"message":"m","x":{"a":[1,{"b":"]}\",\\"}],"c":null},"message_type":"INFO","session_ids":["a"],"y":"}"}`,
+		`{"message":"m","message_type":"INFO","session_ids":["a"],"t":true,"f":false,"n":null,"e":-1.5e+3,"s":"\u00e9"}`,
+		`{"Message":"M","message":"m","message_type":"INFO","session_ids":["a"],"extra":[],"extra":{}}`,
 	}
 	for _, body := range bodies {
 		if !agree(t, op, []byte(body)) {
@@ -151,7 +157,11 @@ func TestFastPathDeclinesWhatItCannotBeSureOf(t *testing.T) {
 	ok := `"message":"m","message_type":"INFO","session_ids":["a"]`
 	bodies := []string{
 		``, `null`, `[]`, `{}`, `{` + ok + `}x`, `{` + ok + `}{}`, "\ufeff{" + ok + `}`,
-		`{` + ok + `,"extra":1}`,
+		// Skipped members are still JSON, in UTF-8.
+		`{` + ok + `,"extra":[1,}`, `{` + ok + `,"extra":01}`, `{` + ok + `,"extra":tru}`, `{` + ok + `,"extra":}`,
+		`{` + ok + `,"extra":"a` + "\x01" + `"}`, `{` + ok + `,"extra":"caf` + "\xff" + `"}`, `{` + ok + `,"extra":[1] 2}`,
+		`{` + ok + `,"extra":"open}`, `{` + ok + `,"extra":{"a":1}`, `{` + ok + `,"extra"}`, `{` + ok + `,"extra":1,}`,
+		`{` + ok + `,"extra":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
 		`{"Message":"m","message_type":"INFO","session_ids":["a"]}`,
 		`{` + ok + `,"message":"n"}`,
 		`{"message":null,"message_type":"INFO","session_ids":["a"]}`,

@@ -42,6 +42,7 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
 	bodyBytes prometheus.Gauge
+	decoding  prometheus.Gauge
 	recorded  prometheus.Counter
 	logins    *prometheus.CounterVec
 	refused   *prometheus.CounterVec
@@ -57,7 +58,7 @@ type Operation struct {
 }
 
 // statuses are the status codes the server answers with, resolved ahead.
-var statuses = []int{200, 204, 400, 401, 404, 405, 408, 413, 429, 431, 500, 503}
+var statuses = []int{200, 201, 204, 400, 401, 403, 404, 405, 408, 409, 413, 429, 431, 500, 503}
 
 // Operation returns the metrics of the operation name ("unknown" for a
 // request outside the spec). Call it before serving; the result is safe for
@@ -102,6 +103,10 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "body_bytes_in_flight",
 			Help: "Bytes of request bodies being handled, as charged to the body budget.",
 		}),
+		decoding: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "decode_bytes_in_flight",
+			Help: "What decoding request bodies on the generic validator's path costs at once, as charged to its budget.",
+		}),
 		recorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "deliveries_recorded_total",
 			Help: "Deliveries added to the record of delivered messages.",
@@ -116,14 +121,17 @@ func New() *Metrics {
 		}, []string{"limit"}),
 	}
 	m.Registry.MustRegister(
-		m.requests, m.latency, m.inFlight, m.bodyBytes, m.recorded, m.logins, m.refused,
+		m.requests, m.latency, m.inFlight, m.bodyBytes, m.decoding, m.recorded, m.logins, m.refused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	for _, result := range []string{LoginSucceeded, LoginFailed, LoginThrottled} {
 		m.logins.WithLabelValues(result)
 	}
-	for _, limit := range []string{LimitBodySize, LimitBodyBudget, LimitBodyTimeout, LimitLoginThrottle, LimitFilter, LimitConnections, LimitUnauthorized} {
+	for _, limit := range []string{
+		LimitBodySize, LimitBodyBudget, LimitBodyTimeout, LimitLoginThrottle, LimitFilter, LimitConnections, LimitUnauthorized,
+		LimitForbidden, LimitInFlight, LimitFaultRules,
+	} {
 		m.refused.WithLabelValues(limit)
 	}
 	return m
@@ -134,6 +142,9 @@ func (m *Metrics) Start() { m.inFlight.Inc() }
 
 // BodyBytes adds delta to the bytes of bodies in flight.
 func (m *Metrics) BodyBytes(delta int64) { m.bodyBytes.Add(float64(delta)) }
+
+// DecodeBytes adds delta to what decoding bodies costs at once.
+func (m *Metrics) DecodeBytes(delta int64) { m.decoding.Add(float64(delta)) }
 
 // Recorded counts n deliveries added to the record.
 func (m *Metrics) Recorded(n int) { m.recorded.Add(float64(n)) }
