@@ -31,12 +31,19 @@ import (
 // MessageType is how Horizon shows the message: as information, a warning or an error.
 type MessageType string
 
-// The message types the API accepts, as Horizon spells them.
-const (
-	MessageInfo    MessageType = MessageType(model.SessionSendMessageSpecMessageTypeINFO)
-	MessageWarning MessageType = MessageType(model.SessionSendMessageSpecMessageTypeWARNING)
-	MessageError   MessageType = MessageType(model.SessionSendMessageSpecMessageTypeERROR)
-)
+// The message types, as Horizon spells them. Each enum constant of this
+// package is declared on its own so that go doc shows every value with the
+// type; TestEnumConstantsAreTheGenerated holds them to the constants
+// generated from the spec.
+
+// MessageInfo shows the message as information.
+const MessageInfo MessageType = "INFO"
+
+// MessageWarning shows the message as a warning.
+const MessageWarning MessageType = "WARNING"
+
+// MessageError shows the message as an error.
+const MessageError MessageType = "ERROR"
 
 // Valid reports whether t is a message type the API accepts.
 func (t MessageType) Valid() bool { return model.SessionSendMessageSpecMessageType(t).Valid() }

@@ -128,16 +128,26 @@ type HorizonClient struct {
 // HorizonClientType is the kind of Horizon Client a session is used from.
 type HorizonClientType string
 
-// The client types, as the spec defines them.
-const (
-	ClientWindows    HorizonClientType = HorizonClientType(model.ClientDataTypeWINDOWS)
-	ClientMac        HorizonClientType = HorizonClientType(model.ClientDataTypeMAC)
-	ClientHTMLAccess HorizonClientType = HorizonClientType(model.ClientDataTypeHTMLACCESS)
-	ClientLinux      HorizonClientType = HorizonClientType(model.ClientDataTypeLINUX)
-	ClientIOS        HorizonClientType = HorizonClientType(model.ClientDataTypeIOS)
-	ClientAndroid    HorizonClientType = HorizonClientType(model.ClientDataTypeANDROID)
-	ClientOther      HorizonClientType = HorizonClientType(model.ClientDataTypeOTHER)
-)
+// ClientWindows is Horizon Client for Windows.
+const ClientWindows HorizonClientType = "WINDOWS"
+
+// ClientMac is Horizon Client for macOS.
+const ClientMac HorizonClientType = "MAC"
+
+// ClientHTMLAccess is HTML Access: Horizon in a web browser.
+const ClientHTMLAccess HorizonClientType = "HTMLACCESS"
+
+// ClientLinux is Horizon Client for Linux.
+const ClientLinux HorizonClientType = "LINUX"
+
+// ClientIOS is Horizon Client for iOS.
+const ClientIOS HorizonClientType = "IOS"
+
+// ClientAndroid is Horizon Client for Android.
+const ClientAndroid HorizonClientType = "ANDROID"
+
+// ClientOther is any other client.
+const ClientOther HorizonClientType = "OTHER"
 
 // Valid reports whether t is a client type the API defines.
 func (t HorizonClientType) Valid() bool { return model.ClientDataType(t).Valid() }
@@ -159,12 +169,14 @@ type SecurityGateway struct {
 // GatewayLocation says which clients a security gateway serves.
 type GatewayLocation string
 
-// The gateway locations, as the spec defines them.
-const (
-	GatewayExternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationEXTERNAL)
-	GatewayInternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationINTERNAL)
-	GatewayUnknown  GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationUNKNOWN)
-)
+// GatewayExternal is a gateway for clients outside the corporate network.
+const GatewayExternal GatewayLocation = "EXTERNAL"
+
+// GatewayInternal is a gateway for clients inside it.
+const GatewayInternal GatewayLocation = "INTERNAL"
+
+// GatewayUnknown is a gateway whose side Horizon does not know.
+const GatewayUnknown GatewayLocation = "UNKNOWN"
 
 // Valid reports whether l is a gateway location the API defines.
 func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation(l).Valid() }
@@ -173,15 +185,15 @@ func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation
 // Equals("session_state", SessionConnected).
 type SessionState string
 
-// The session states, as the spec defines them.
-const (
-	// SessionConnected: a Horizon Client is connected and can show messages.
-	SessionConnected SessionState = SessionState(model.SessionInfoSessionStateCONNECTED)
-	// SessionDisconnected: no client is connected.
-	SessionDisconnected SessionState = SessionState(model.SessionInfoSessionStateDISCONNECTED)
-	// SessionPending: the session is being set up.
-	SessionPending SessionState = SessionState(model.SessionInfoSessionStatePENDING)
-)
+// SessionConnected is a session to which a Horizon Client is connected: it
+// can show messages.
+const SessionConnected SessionState = "CONNECTED"
+
+// SessionDisconnected is a session to which no client is connected.
+const SessionDisconnected SessionState = "DISCONNECTED"
+
+// SessionPending is a session being set up.
+const SessionPending SessionState = "PENDING"
 
 // Valid reports whether s is a state the API defines.
 func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Valid() }
@@ -189,11 +201,11 @@ func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Val
 // SessionType says what a session serves: a whole desktop or applications.
 type SessionType string
 
-// The session types, as the spec defines them.
-const (
-	DesktopSession     SessionType = SessionType(model.SessionInfoSessionTypeDESKTOP)
-	ApplicationSession SessionType = SessionType(model.SessionInfoSessionTypeAPPLICATION)
-)
+// DesktopSession is a desktop or RDS desktop session.
+const DesktopSession SessionType = "DESKTOP"
+
+// ApplicationSession is a session of published applications.
+const ApplicationSession SessionType = "APPLICATION"
 
 // Valid reports whether t is a session type the API defines.
 func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid() }
@@ -201,14 +213,20 @@ func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid
 // SessionProtocol is the display protocol of a session.
 type SessionProtocol string
 
-// The display protocols, as the spec defines them.
-const (
-	ProtocolBlast   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolBLAST)
-	ProtocolPCoIP   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolPCOIP)
-	ProtocolRDP     SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolRDP)
-	ProtocolConsole SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolCONSOLE)
-	ProtocolUnknown SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolUNKNOWN)
-)
+// ProtocolBlast is VMware Blast.
+const ProtocolBlast SessionProtocol = "BLAST"
+
+// ProtocolPCoIP is PCoIP.
+const ProtocolPCoIP SessionProtocol = "PCOIP"
+
+// ProtocolRDP is Microsoft RDP.
+const ProtocolRDP SessionProtocol = "RDP"
+
+// ProtocolConsole is the machine's console.
+const ProtocolConsole SessionProtocol = "CONSOLE"
+
+// ProtocolUnknown is a protocol Horizon does not know.
+const ProtocolUnknown SessionProtocol = "UNKNOWN"
 
 // Valid reports whether p is a protocol the API defines.
 func (p SessionProtocol) Valid() bool { return model.SessionInfoSessionProtocol(p).Valid() }
