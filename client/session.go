@@ -97,9 +97,10 @@ type Session struct {
 	// session; nil for a desktop session. No filter applies to it.
 	ApplicationNames []string
 
-	// Client is the Horizon Client connected to the session; its zero value
-	// when Horizon did not say. Filter names: "client_data.address" and so on.
-	Client HorizonClient
+	// Device is the client device from which the session is used, and the
+	// Horizon Client on it; its zero value when Horizon did not say. Filter
+	// names: "client_data.address" and so on.
+	Device ClientDevice
 
 	// Gateway is the security gateway the client connects through; its zero
 	// value when there is none or Horizon did not say. Filter names:
@@ -107,50 +108,53 @@ type Session struct {
 	Gateway SecurityGateway
 }
 
-// HorizonClient describes the Horizon Client of a session. Fields are empty when
-// Horizon did not send them.
-type HorizonClient struct {
-	// Address is the client device's IP address. Filter name:
+// ClientDevice is the device a session is used from, and the Horizon Client
+// on it: Horizon's client_data. Fields are empty when Horizon did not send
+// them.
+type ClientDevice struct {
+	// Address is the device's IP address. Filter name:
 	// "client_data.address".
 	Address string
-	// LocationID is the location the client reports. Filter name:
+	// LocationID is the location the Horizon Client reports. Filter name:
 	// "client_data.location_id".
 	LocationID string
-	// Name is the client device's host name. Filter name: "client_data.name".
+	// Name is the device's host name. Filter name: "client_data.name".
 	Name string
-	// Type is the kind of Horizon Client. Filter name: "client_data.type".
-	Type HorizonClientType
+	// Type is the kind of device, by the Horizon Client it runs. Filter
+	// name: "client_data.type".
+	Type DeviceType
 	// Version is the Horizon Client's version. Filter name:
 	// "client_data.version".
 	Version string
 }
 
-// HorizonClientType is the kind of Horizon Client a session is used from.
-type HorizonClientType string
+// DeviceType is the kind of client device a session is used from, named by
+// the Horizon Client it runs.
+type DeviceType string
 
-// ClientWindows is Horizon Client for Windows.
-const ClientWindows HorizonClientType = "WINDOWS"
+// DeviceWindows is Horizon Client for Windows.
+const DeviceWindows DeviceType = "WINDOWS"
 
-// ClientMac is Horizon Client for macOS.
-const ClientMac HorizonClientType = "MAC"
+// DeviceMac is Horizon Client for macOS.
+const DeviceMac DeviceType = "MAC"
 
-// ClientHTMLAccess is HTML Access: Horizon in a web browser.
-const ClientHTMLAccess HorizonClientType = "HTMLACCESS"
+// DeviceHTMLAccess is HTML Access: Horizon in a web browser.
+const DeviceHTMLAccess DeviceType = "HTMLACCESS"
 
-// ClientLinux is Horizon Client for Linux.
-const ClientLinux HorizonClientType = "LINUX"
+// DeviceLinux is Horizon Client for Linux.
+const DeviceLinux DeviceType = "LINUX"
 
-// ClientIOS is Horizon Client for iOS.
-const ClientIOS HorizonClientType = "IOS"
+// DeviceIOS is Horizon Client for iOS.
+const DeviceIOS DeviceType = "IOS"
 
-// ClientAndroid is Horizon Client for Android.
-const ClientAndroid HorizonClientType = "ANDROID"
+// DeviceAndroid is Horizon Client for Android.
+const DeviceAndroid DeviceType = "ANDROID"
 
-// ClientOther is any other client.
-const ClientOther HorizonClientType = "OTHER"
+// DeviceOther is any other device.
+const DeviceOther DeviceType = "OTHER"
 
-// Valid reports whether t is a client type the API defines.
-func (t HorizonClientType) Valid() bool { return model.ClientDataType(t).Valid() }
+// Valid reports whether t is a device type the API defines.
+func (t DeviceType) Valid() bool { return model.ClientDataType(t).Valid() }
 
 // SecurityGateway describes the security gateway a session's client connects
 // through. Fields are empty when Horizon did not send them.
@@ -257,17 +261,17 @@ func sessionFromModel(m model.SessionInfo) Session {
 		ResourcedRemotely:      value(m.ResourcedRemotely),
 		Unauthenticated:        value(m.Unauthenticated),
 		ApplicationNames:       value(m.ApplicationNames),
-		Client:                 clientFromModel(value(m.ClientData)),
+		Device:                 deviceFromModel(value(m.ClientData)),
 		Gateway:                gatewayFromModel(value(m.SecurityGatewayData)),
 	}
 }
 
-func clientFromModel(m model.ClientData) HorizonClient {
-	return HorizonClient{
+func deviceFromModel(m model.ClientData) ClientDevice {
+	return ClientDevice{
 		Address:    value(m.Address),
 		LocationID: value(m.LocationID),
 		Name:       value(m.Name),
-		Type:       HorizonClientType(value(m.Type)),
+		Type:       DeviceType(value(m.Type)),
 		Version:    value(m.Version),
 	}
 }

@@ -42,11 +42,11 @@ var carried = map[string]func(Session) any{
 	"unauthenticated":          func(s Session) any { return s.Unauthenticated },
 	"application_names":        func(s Session) any { return s.ApplicationNames },
 
-	"client_data.address":     func(s Session) any { return s.Client.Address },
-	"client_data.location_id": func(s Session) any { return s.Client.LocationID },
-	"client_data.name":        func(s Session) any { return s.Client.Name },
-	"client_data.type":        func(s Session) any { return s.Client.Type },
-	"client_data.version":     func(s Session) any { return s.Client.Version },
+	"client_data.address":     func(s Session) any { return s.Device.Address },
+	"client_data.location_id": func(s Session) any { return s.Device.LocationID },
+	"client_data.name":        func(s Session) any { return s.Device.Name },
+	"client_data.type":        func(s Session) any { return s.Device.Type },
+	"client_data.version":     func(s Session) any { return s.Device.Version },
 
 	"security_gateway_data.address":     func(s Session) any { return s.Gateway.Address },
 	"security_gateway_data.domain_name": func(s Session) any { return s.Gateway.DomainName },

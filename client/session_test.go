@@ -19,12 +19,12 @@ import (
 // enumTwins pairs each enum type of the client with the type generated from
 // the same enum of the spec.
 var enumTwins = map[string]string{
-	"MessageType":       "SessionSendMessageSpecMessageType",
-	"SessionState":      "SessionInfoSessionState",
-	"SessionType":       "SessionInfoSessionType",
-	"SessionProtocol":   "SessionInfoSessionProtocol",
-	"HorizonClientType": "ClientDataType",
-	"GatewayLocation":   "SecurityGatewayDataLocation",
+	"MessageType":     "SessionSendMessageSpecMessageType",
+	"SessionState":    "SessionInfoSessionState",
+	"SessionType":     "SessionInfoSessionType",
+	"SessionProtocol": "SessionInfoSessionProtocol",
+	"DeviceType":      "ClientDataType",
+	"GatewayLocation": "SecurityGatewayDataLocation",
 }
 
 // TestEnumConstantsAreTheGenerated holds the client's enum constants, whose
@@ -134,12 +134,12 @@ func TestEnumConstantsAreDeclaredOneByOne(t *testing.T) {
 func TestEnumValuesAreValid(t *testing.T) {
 	t.Parallel()
 	valid := map[string]func(string) bool{
-		"MessageType":       func(v string) bool { return client.MessageType(v).Valid() },
-		"SessionState":      func(v string) bool { return client.SessionState(v).Valid() },
-		"SessionType":       func(v string) bool { return client.SessionType(v).Valid() },
-		"SessionProtocol":   func(v string) bool { return client.SessionProtocol(v).Valid() },
-		"HorizonClientType": func(v string) bool { return client.HorizonClientType(v).Valid() },
-		"GatewayLocation":   func(v string) bool { return client.GatewayLocation(v).Valid() },
+		"MessageType":     func(v string) bool { return client.MessageType(v).Valid() },
+		"SessionState":    func(v string) bool { return client.SessionState(v).Valid() },
+		"SessionType":     func(v string) bool { return client.SessionType(v).Valid() },
+		"SessionProtocol": func(v string) bool { return client.SessionProtocol(v).Valid() },
+		"DeviceType":      func(v string) bool { return client.DeviceType(v).Valid() },
+		"GatewayLocation": func(v string) bool { return client.GatewayLocation(v).Valid() },
 	}
 	for typ, values := range stringConstants(t, ".") {
 		for value, name := range values {
@@ -161,7 +161,7 @@ func TestEnumsRefuseOtherValues(t *testing.T) {
 		{"an unknown session type", client.SessionType("KIOSK").Valid()},
 		{"a protocol in mixed case", client.SessionProtocol("PCoIP").Valid()},
 		{"a message type in lower case", client.MessageType("info").Valid()},
-		{"a client type as Go would spell it", client.HorizonClientType("HTMLAccess").Valid()},
+		{"a device type as Go would spell it", client.DeviceType("HTMLAccess").Valid()},
 		{"an unknown gateway location", client.GatewayLocation("DMZ").Valid()},
 	}
 	for _, tt := range tests {
