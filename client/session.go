@@ -11,7 +11,8 @@ import (
 // fields are empty and times zero when Horizon did not send them. Type, State
 // and Protocol hold what Horizon sent, even a value newer than this client
 // (their Valid reports false then). Filters name a field as Horizon's JSON
-// does; each field says its filter name.
+// does; each field says its filter name, and Filter which filters Horizon
+// documents for it.
 type Session struct {
 	// ID identifies the session; SendMessage takes it. Filter name: "id".
 	ID string
@@ -53,7 +54,8 @@ type Session struct {
 	Type SessionType
 
 	// State is the session's state: only a connected session shows a
-	// message. Filter name: "session_state".
+	// message. Filter name: "session_state", the one field on which Horizon
+	// documents NotEquals besides Equals.
 	State SessionState
 
 	// Protocol is the display protocol; empty when Horizon did not say.
@@ -61,24 +63,25 @@ type Session struct {
 	Protocol SessionProtocol
 
 	// StartTime is when the session started, to the millisecond. Filter name:
-	// "start_time", with values in milliseconds since the Unix epoch
-	// (time.Time.UnixMilli).
+	// "start_time", which filters take as a time.Time (sent in milliseconds
+	// since the Unix epoch).
 	StartTime time.Time
 
 	// DisconnectedTime is when the session was last disconnected, to the
 	// millisecond; zero when it never was or Horizon did not say. Filter
-	// name: "disconnected_time", in milliseconds as StartTime.
+	// name: "disconnected_time", which filters take as a time.Time.
 	DisconnectedTime time.Time
 
 	// IdleMinutes is how long the user has been idle, in minutes, as Horizon
 	// sends it (its REST reference names no unit; its SOAP API documents
-	// minutes); 0 when Horizon did not say. Filter name: "idle_duration".
+	// minutes); 0 when Horizon did not say. Filter name: "idle_duration",
+	// which filters take as an integer.
 	IdleMinutes int64
 
 	// LastConnectionDuration is how long the session has been connected, or,
 	// when it is disconnected, how long its last connection lasted; zero when
-	// Horizon did not say. Filter name: "last_session_duration_ms", with
-	// values in milliseconds (time.Duration.Milliseconds).
+	// Horizon did not say. Filter name: "last_session_duration_ms", which
+	// filters take as a time.Duration (sent in milliseconds).
 	LastConnectionDuration time.Duration
 
 	// BrokeredRemotely says whether a remote pod of a Cloud Pod Architecture
@@ -94,7 +97,8 @@ type Session struct {
 	Unauthenticated bool
 
 	// ApplicationNames are the applications launched in an application
-	// session; nil for a desktop session. No filter applies to it.
+	// session; nil for a desktop session. Filter name: "application_names",
+	// with Contains only, which selects the sessions whose list holds a name.
 	ApplicationNames []string
 
 	// Device is the client device from which the session is used, and the
