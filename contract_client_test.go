@@ -234,4 +234,7 @@ func TestClientFilterRefusedByTheServer(t *testing.T) {
 	if want := `query parameter "filter": /value: value is not one of the allowed values`; !strings.Contains(apiErr.Message(), want) {
 		t.Errorf("message %q, want it to contain %q", apiErr.Message(), want)
 	}
+	if apiErr.Key() != "bad.request" {
+		t.Errorf("error_key %q, want bad.request", apiErr.Key())
+	}
 }

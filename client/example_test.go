@@ -106,8 +106,8 @@ func ExampleAPIError() {
 	_, err = c.SendMessage(context.Background(), client.MessageInfo, "Hello", []string{"any"})
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) {
-		fmt.Println(apiErr.StatusCode, apiErr.Message())
+		fmt.Println(apiErr.StatusCode, apiErr.Key(), apiErr.Message())
 	}
 	// Output:
-	// 401 invalid bearer token
+	// 401 unauthorized invalid bearer token
 }

@@ -129,6 +129,11 @@ type APIError struct {
 	StatusCode int
 	// Messages are the reasons the server gave, if it gave any.
 	Messages []string
+	// Keys are the error_key of each entry of the answer's errors, as
+	// Horizon 2203 and later and the reference server send them: stable,
+	// for a program to test, such as "unauthorized". Nil when the answer
+	// had none.
+	Keys []string
 	// Body is the raw answer body, for diagnostics.
 	Body []byte
 	// Header is the answer's header, such as its Retry-After.
@@ -150,6 +155,14 @@ func (e *APIError) Message() string {
 		return ""
 	}
 	return e.Messages[0]
+}
+
+// Key returns the first error_key of the answer, or "" when it had none.
+func (e *APIError) Key() string {
+	if len(e.Keys) == 0 {
+		return ""
+	}
+	return e.Keys[0]
 }
 
 // RetryAfter returns how long the server asked to wait before a request is
@@ -189,28 +202,33 @@ func newAPIError(resp *http.Response) error {
 	if err != nil {
 		return fmt.Errorf("%w (reading the body failed: %w)", apiErr, err)
 	}
-	apiErr.Messages = errorMessages(body)
+	apiErr.Messages, apiErr.Keys = readErrorBody(body)
 	return apiErr
 }
 
-// errorMessages reads the reasons out of any error body a Horizon server
-// sends: error_messages, error_message or errors[].error_message.
-func errorMessages(body []byte) []string {
+// readErrorBody reads the reasons out of any error body a Horizon server
+// sends (error_messages, error_message or errors[].error_message) and the
+// keys of errors[].
+func readErrorBody(body []byte) (messages, keys []string) {
 	var parsed model.ErrorResponse
 	if json.Unmarshal(body, &parsed) != nil {
-		return nil
+		return nil, nil
+	}
+	for _, e := range parsed.Errors {
+		if e.ErrorKey != "" {
+			keys = append(keys, e.ErrorKey)
+		}
 	}
 	switch {
 	case len(parsed.ErrorMessages) > 0:
-		return parsed.ErrorMessages
+		return parsed.ErrorMessages, keys
 	case parsed.ErrorMessage != "":
-		return []string{parsed.ErrorMessage}
+		return []string{parsed.ErrorMessage}, keys
 	}
-	var messages []string
 	for _, e := range parsed.Errors {
 		if e.ErrorMessage != "" {
 			messages = append(messages, e.ErrorMessage)
 		}
 	}
-	return messages
+	return messages, keys
 }
