@@ -217,6 +217,11 @@ func newClient(baseURL string, opts []Option) (*Client, settings, error) {
 func (c *Client) BaseURL() string { return c.baseURL }
 
 func normalizeBaseURL(raw string) (string, error) {
+	if !strings.Contains(raw, "://") {
+		// url.Parse would read "host:8080" as a scheme, or refuse it with
+		// "first path segment in URL cannot contain colon".
+		return "", fmt.Errorf("%w: base URL %q has no scheme: begin it with https:// (or http:// for a server without TLS)", ErrInvalidInput, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: base URL: %w", ErrInvalidInput, err)

@@ -45,7 +45,9 @@ func TestNewRejectsBadInput(t *testing.T) {
 		wantInErr string
 	}{
 		{"empty URL", "", nil, "scheme"},
-		{"no scheme", "horizon.example.com", nil, "scheme"},
+		{"no scheme", "horizon.example.com", nil, "has no scheme: begin it with https://"},
+		{"an address and port without a scheme", "127.0.0.1:8080", nil, `"127.0.0.1:8080" has no scheme: begin it with https:// (or http://`},
+		{"a name and port without a scheme", "localhost:8080", nil, "has no scheme"},
 		{"ftp scheme", "ftp://horizon.example.com", nil, "scheme"},
 		{"no host", "https://", nil, "no host"},
 		{"query", "https://h.example.com?x=1", nil, "query"},
