@@ -1,16 +1,3 @@
-// Package client is the Go client for Horizon's Send Message To Sessions
-// operation and the calls around it: login, token refresh and logout, and
-// listing sessions. It works against a VMware Horizon Connection Server and
-// against this module's reference server alike.
-//
-//	c, err := client.Login(ctx, "https://horizon.example.com",
-//		client.Credentials{Username: "administrator", Password: password, Domain: "EXAMPLE"})
-//	defer c.Close(ctx)
-//	sessions, err := c.ListSessions(ctx, client.Equals("desktop_pool_id", poolID))
-//	results, err := c.SendMessage(ctx, client.MessageWarning, "This desktop restarts in 15 minutes.", ids)
-//	for _, r := range results.Failed() {
-//		log.Printf("%s: %d %s", r.SessionID, r.StatusCode, r.Reason())
-//	}
 package client
 
 import (

@@ -61,6 +61,13 @@ func (rs Results) filter(delivered bool) Results {
 // when some sessions failed: check Results.Failed. Any other answer returns an
 // *APIError. No ids, or an invalid type, is an ErrInvalidInput, and nothing
 // is sent.
+//
+// SendMessage sends the request once. A client from Login sends it a second
+// time only after a 401, which says the server refused the token and did
+// not act, and a new login. Nothing else is retried: after a 500, 502, 504,
+// a timeout or an answer lost on the way the server may have shown the
+// message, and sending it again may show it twice. 429 and 503 (see
+// APIError.RetryAfter) and a refused connection say it did not act.
 func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message string, sessionIDs []string) (Results, error) {
 	if !msgType.Valid() {
 		return nil, fmt.Errorf("%w: message type %q: want %s, %s or %s",

@@ -207,7 +207,10 @@ func (f Filter) String() string {
 }
 
 // Sessions walks every session that f selects, asking for one page at a time
-// as the walk goes on. An error ends the walk.
+// as the walk goes on. An error ends the walk. Each page is asked for once,
+// or, by a client from Login, a second time after a 401 and a new login;
+// nothing else is retried. Listing changes nothing on the server: a caller
+// may try again.
 func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
 		if f.err != nil {
@@ -234,7 +237,8 @@ func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, erro
 	}
 }
 
-// ListSessions returns every session that f selects, reading all pages.
+// ListSessions returns every session that f selects, reading all pages. It
+// retries as Sessions does.
 func (c *Client) ListSessions(ctx context.Context, f Filter) ([]Session, error) {
 	sessions := []Session{}
 	for s, err := range c.Sessions(ctx, f) {
@@ -271,7 +275,8 @@ func (c *Client) sessionsPage(ctx context.Context, params *model.ListSessionsPar
 }
 
 // GetSession returns the session with the given id. An unknown id is an
-// *APIError with StatusCode 404.
+// *APIError with StatusCode 404. The request is sent once, or, by a client
+// from Login, a second time after a 401 and a new login.
 func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, fmt.Errorf("%w: GetSession: empty id", ErrInvalidInput)
