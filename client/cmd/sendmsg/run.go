@@ -447,7 +447,7 @@ func (p *progress) update(sent int) {
 	if p.w == nil {
 		return
 	}
-	fmt.Fprintf(p.w, "\rsent %d of %d sessions", sent, p.total)
+	fmt.Fprintf(p.w, "\rsent %d of %s", sent, sessions(p.total))
 	p.shown = true
 }
 
