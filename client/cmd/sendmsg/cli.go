@@ -103,7 +103,7 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 	for _, cmd := range []*cobra.Command{root, sessions} {
 		cmd.Flags().SortFlags = false // --help shows them in the order above
 		cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-			return &usageErr{cmd: cmd.CommandPath(), err: err}
+			return &usageErr{cmd: cmd.CommandPath(), err: suggestFlag(cmd.Flags(), err)}
 		})
 		completeValues(cmd, "type", "INFO", "WARNING", "ERROR")
 		completeValues(cmd, "state", "CONNECTED", "DISCONNECTED", "PENDING")
