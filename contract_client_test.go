@@ -210,7 +210,7 @@ func TestClientReadsEveryField(t *testing.T) {
 		IdleMinutes:            6,
 		LastConnectionDuration: 45 * time.Minute,
 		ApplicationNames:       []string{"Microsoft Excel", "Microsoft Word"},
-		Device: client.ClientDevice{
+		Device: client.Device{
 			Address: "10.20.12.88", LocationID: "d41e8b2a6c9f4e1d7b3a5c8e2f0d9b6a4c1e7f3d5b8a2c6e9f0d",
 			Name: "FIN-DT-0117", Type: client.DeviceWindows, Version: "5.4.0",
 		},

@@ -104,7 +104,7 @@ type Session struct {
 	// Device is the client device from which the session is used, and the
 	// Horizon Client on it; its zero value when Horizon did not say. Filter
 	// names: "client_data.address" and so on.
-	Device ClientDevice
+	Device Device
 
 	// Gateway is the security gateway the client connects through; its zero
 	// value when there is none or Horizon did not say. Filter names:
@@ -112,10 +112,10 @@ type Session struct {
 	Gateway SecurityGateway
 }
 
-// ClientDevice is the device a session is used from, and the Horizon Client
-// on it: Horizon's client_data. Fields are empty when Horizon did not send
-// them.
-type ClientDevice struct {
+// Device is the client device a session is used from, and the Horizon
+// Client on it: Horizon's client_data. Fields are empty when Horizon did not
+// send them.
+type Device struct {
 	// Address is the device's IP address. Filter name:
 	// "client_data.address".
 	Address string
@@ -270,8 +270,8 @@ func sessionFromModel(m model.SessionInfo) Session {
 	}
 }
 
-func deviceFromModel(m model.ClientData) ClientDevice {
-	return ClientDevice{
+func deviceFromModel(m model.ClientData) Device {
+	return Device{
 		Address:    value(m.Address),
 		LocationID: value(m.LocationID),
 		Name:       value(m.Name),

@@ -85,7 +85,11 @@ func parseStringConstants(t *testing.T, dir string) (map[string]map[string]strin
 				continue
 			}
 			for _, spec := range gen.Specs {
-				names := addStringConstant(t, out, spec.(*ast.ValueSpec))
+				value, ok := spec.(*ast.ValueSpec)
+				if !ok {
+					t.Fatalf("%s: a const declaration holds a %T", file, spec)
+				}
+				names := addStringConstant(t, out, value)
 				if gen.Lparen.IsValid() {
 					grouped = append(grouped, names...)
 				}
