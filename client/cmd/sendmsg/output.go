@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -103,9 +102,13 @@ func (a *app) audit(rows []row) error {
 // printTargets lists the sessions found, and says which ids given were not:
 // errNotFound then.
 func (a *app) printTargets(targets []target, missing []string) error {
+	isMissing := make(map[string]bool, len(missing))
+	for _, id := range missing {
+		isMissing[id] = true
+	}
 	found := make([]target, 0, len(targets))
 	for _, t := range targets {
-		if !slices.Contains(missing, t.ID) {
+		if !isMissing[t.ID] {
 			found = append(found, t)
 		}
 	}
