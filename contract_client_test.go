@@ -171,7 +171,7 @@ func TestClientFiltersOnTheServer(t *testing.T) {
 		{"a boolean", client.Equals("brokered_remotely", true), []string{eng1}},
 		{"idle for a while", client.Between("idle_duration", 20, 60), []string{disconnected, eng1}},
 		{"connected for half an hour or more", client.Between("last_session_duration_ms", (30 * time.Minute).Milliseconds(), int64(math.MaxInt64)), []string{seedSessionID, connectedFinance, disconnected, eng1, app}},
-		{"a client type", client.Equals("client_data.type", client.ClientHTMLAccess), []string{eng1}},
+		{"a device type", client.Equals("client_data.type", client.DeviceHTMLAccess), []string{eng1}},
 		{"through an external gateway", client.Equals("security_gateway_data.location", client.GatewayExternal), []string{connectedFinance, eng1}},
 	}
 	for _, tt := range tests {
@@ -210,9 +210,9 @@ func TestClientReadsEveryField(t *testing.T) {
 		IdleMinutes:            6,
 		LastConnectionDuration: 45 * time.Minute,
 		ApplicationNames:       []string{"Microsoft Excel", "Microsoft Word"},
-		Client: client.HorizonClient{
+		Device: client.Device{
 			Address: "10.20.12.88", LocationID: "d41e8b2a6c9f4e1d7b3a5c8e2f0d9b6a4c1e7f3d5b8a2c6e9f0d",
-			Name: "FIN-DT-0117", Type: client.ClientWindows, Version: "5.4.0",
+			Name: "FIN-DT-0117", Type: client.DeviceWindows, Version: "5.4.0",
 		},
 		Gateway: client.SecurityGateway{Address: "10.20.0.30", DomainName: "uag-internal.example.com", Location: client.GatewayInternal},
 	}
@@ -233,5 +233,8 @@ func TestClientFilterRefusedByTheServer(t *testing.T) {
 	}
 	if want := `query parameter "filter": /value: value is not one of the allowed values`; !strings.Contains(apiErr.Message(), want) {
 		t.Errorf("message %q, want it to contain %q", apiErr.Message(), want)
+	}
+	if apiErr.Key() != "bad.request" {
+		t.Errorf("error_key %q, want bad.request", apiErr.Key())
 	}
 }

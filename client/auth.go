@@ -75,7 +75,8 @@ type session struct {
 // expires (and logs in again when the refresh token is refused, with 400 as
 // Horizon 8.0.0 answers, or 401), logs in again once when a call is refused
 // with 401, and logs out on Close. The password is sent as a plain string.
-// Options are New's, except WithToken.
+// Options are New's, except WithToken. The login request is sent once: a
+// failure, such as a refused connection or a 503, is returned, not retried.
 func Login(ctx context.Context, baseURL string, creds Credentials, opts ...Option) (*Client, error) {
 	if creds.Username == "" || creds.Password == "" || creds.Domain == "" {
 		return nil, fmt.Errorf("%w: Login: user name, password and domain are all required", ErrInvalidInput)
@@ -98,7 +99,8 @@ func Login(ctx context.Context, baseURL string, creds Credentials, opts ...Optio
 // answers that the login has already ended (400, as Horizon 8.0.0 answers for
 // a refresh token that is unknown, expired or logged out, or 401), nothing is
 // left to end and Close succeeds. Later calls return ErrClosed; a second
-// Close does nothing. In token-only mode Close does nothing.
+// Close does nothing. In token-only mode Close does nothing. The logout
+// request is sent once.
 func (c *Client) Close(ctx context.Context) error {
 	if c.login == nil {
 		return nil

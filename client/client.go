@@ -1,16 +1,3 @@
-// Package client is the Go client for Horizon's Send Message To Sessions
-// operation and the calls around it: login, token refresh and logout, and
-// listing sessions. It works against a VMware Horizon Connection Server and
-// against this module's reference server alike.
-//
-//	c, err := client.Login(ctx, "https://horizon.example.com",
-//		client.Credentials{Username: "administrator", Password: password, Domain: "EXAMPLE"})
-//	defer c.Close(ctx)
-//	sessions, err := c.ListSessions(ctx, client.Equals("desktop_pool_id", poolID))
-//	results, err := c.SendMessage(ctx, client.MessageWarning, "This desktop restarts in 15 minutes.", ids)
-//	for _, r := range results.Failed() {
-//		log.Printf("%s: %d %s", r.SessionID, r.StatusCode, r.Reason())
-//	}
 package client
 
 import (
@@ -31,12 +18,19 @@ import (
 // MessageType is how Horizon shows the message: as information, a warning or an error.
 type MessageType string
 
-// The message types the API accepts, as Horizon spells them.
-const (
-	MessageInfo    MessageType = MessageType(model.SessionSendMessageSpecMessageTypeINFO)
-	MessageWarning MessageType = MessageType(model.SessionSendMessageSpecMessageTypeWARNING)
-	MessageError   MessageType = MessageType(model.SessionSendMessageSpecMessageTypeERROR)
-)
+// The message types, as Horizon spells them. Each enum constant of this
+// package is declared on its own so that go doc shows every value with the
+// type; TestEnumConstantsAreTheGenerated holds them to the constants
+// generated from the spec.
+
+// MessageInfo shows the message as information.
+const MessageInfo MessageType = "INFO"
+
+// MessageWarning shows the message as a warning.
+const MessageWarning MessageType = "WARNING"
+
+// MessageError shows the message as an error.
+const MessageError MessageType = "ERROR"
 
 // Valid reports whether t is a message type the API accepts.
 func (t MessageType) Valid() bool { return model.SessionSendMessageSpecMessageType(t).Valid() }
@@ -210,6 +204,11 @@ func newClient(baseURL string, opts []Option) (*Client, settings, error) {
 func (c *Client) BaseURL() string { return c.baseURL }
 
 func normalizeBaseURL(raw string) (string, error) {
+	if !strings.Contains(raw, "://") {
+		// url.Parse would read "host:8080" as a scheme, or refuse it with
+		// "first path segment in URL cannot contain colon".
+		return "", fmt.Errorf("%w: base URL %q has no scheme: begin it with https:// (or http:// for a server without TLS)", ErrInvalidInput, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: base URL: %w", ErrInvalidInput, err)

@@ -45,7 +45,9 @@ func TestNewRejectsBadInput(t *testing.T) {
 		wantInErr string
 	}{
 		{"empty URL", "", nil, "scheme"},
-		{"no scheme", "horizon.example.com", nil, "scheme"},
+		{"no scheme", "horizon.example.com", nil, "has no scheme: begin it with https://"},
+		{"an address and port without a scheme", "127.0.0.1:8080", nil, `"127.0.0.1:8080" has no scheme: begin it with https:// (or http://`},
+		{"a name and port without a scheme", "localhost:8080", nil, "has no scheme"},
 		{"ftp scheme", "ftp://horizon.example.com", nil, "scheme"},
 		{"no host", "https://", nil, "no host"},
 		{"query", "https://h.example.com?x=1", nil, "query"},
@@ -216,14 +218,15 @@ func TestSendMessageTurnsErrorAnswersIntoAPIError(t *testing.T) {
 		contentType string
 		body        string
 		want        []string
+		wantKeys    []string
 	}{
-		{"all three forms", 400, "application/json", `{"error_message":"bad","error_messages":["bad"],"errors":[{"error_key":"k","error_message":"bad"}]}`, []string{"bad"}},
-		{"error_messages only", 400, "application/json", `{"error_messages":["one","two"]}`, []string{"one", "two"}},
-		{"error_message only", 401, "application/json", `{"error_message":"expired"}`, []string{"expired"}},
-		{"errors only", 400, "application/json", `{"errors":[{"error_key":"k","error_message":"from errors"}]}`, []string{"from errors"}},
-		{"no body", 401, "", ``, nil},
-		{"HTML body", 502, "text/html", `<html>bad gateway</html>`, nil},
-		{"JSON of another shape", 500, "application/json", `[1,2]`, nil},
+		{"all three forms", 400, "application/json", `{"error_message":"bad","error_messages":["bad"],"errors":[{"error_key":"k","error_message":"bad"}]}`, []string{"bad"}, []string{"k"}},
+		{"error_messages only", 400, "application/json", `{"error_messages":["one","two"]}`, []string{"one", "two"}, nil},
+		{"error_message only", 401, "application/json", `{"error_message":"expired"}`, []string{"expired"}, nil},
+		{"errors only", 400, "application/json", `{"errors":[{"error_key":"k1","error_message":"from errors"},{"error_key":"k2","error_message":"and more"}]}`, []string{"from errors", "and more"}, []string{"k1", "k2"}},
+		{"no body", 401, "", ``, nil, nil},
+		{"HTML body", 502, "text/html", `<html>bad gateway</html>`, nil, nil},
+		{"JSON of another shape", 500, "application/json", `[1,2]`, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,6 +249,12 @@ func TestSendMessageTurnsErrorAnswersIntoAPIError(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, apiErr.Messages); diff != "" {
 				t.Errorf("Messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantKeys, apiErr.Keys); diff != "" {
+				t.Errorf("Keys (-want +got):\n%s", diff)
+			}
+			if wantKey := append(tt.wantKeys, "")[0]; apiErr.Key() != wantKey {
+				t.Errorf("Key() = %q, want %q", apiErr.Key(), wantKey)
 			}
 			if string(apiErr.Body) != tt.body {
 				t.Errorf("Body = %q, want %q", apiErr.Body, tt.body)

@@ -33,47 +33,6 @@ func Example() {
 	// not delivered to 0b0e0f00-0000-4000-8000-000000000000: 404 Session 0b0e0f00-0000-4000-8000-000000000000 does not exist.
 }
 
-func ExampleLogin() {
-	// In production: the Connection Server's address, e.g. https://horizon.example.com,
-	// and client.WithCACertFile if its certificate is self-signed.
-	serverURL := startStandIn("7cdd624f-37d1-46c1-ab96-695a5d13956f", "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f")
-	ctx := context.Background()
-
-	c, err := client.Login(ctx, serverURL,
-		client.Credentials{Username: "administrator", Password: standInPassword, Domain: "EXAMPLE"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	err = warnPool(ctx, c, "pool-finance")
-	if closeErr := c.Close(ctx); err == nil {
-		err = closeErr // Close logs out
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
-	// Output:
-	// warned 2 of 2 sessions
-}
-
-// warnPool sends a WARNING to the connected sessions of a desktop pool.
-func warnPool(ctx context.Context, c *client.Client, pool string) error {
-	var ids []string
-	for s, err := range c.Sessions(ctx, client.And(
-		client.Equals("desktop_pool_id", pool),
-		client.Equals("session_state", client.SessionConnected))) {
-		if err != nil {
-			return err
-		}
-		ids = append(ids, s.ID)
-	}
-	results, err := c.SendMessage(ctx, client.MessageWarning, "This desktop restarts in 15 minutes.", ids)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("warned %d of %d sessions\n", len(results.Delivered()), len(ids))
-	return nil
-}
-
 func ExampleClient_ListSessions() {
 	serverURL := startStandIn("7cdd624f-37d1-46c1-ab96-695a5d13956f", "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f")
 
@@ -106,8 +65,8 @@ func ExampleAPIError() {
 	_, err = c.SendMessage(context.Background(), client.MessageInfo, "Hello", []string{"any"})
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) {
-		fmt.Println(apiErr.StatusCode, apiErr.Message())
+		fmt.Println(apiErr.StatusCode, apiErr.Key(), apiErr.Message())
 	}
 	// Output:
-	// 401 invalid bearer token
+	// 401 unauthorized invalid bearer token
 }

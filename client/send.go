@@ -61,6 +61,13 @@ func (rs Results) filter(delivered bool) Results {
 // when some sessions failed: check Results.Failed. Any other answer returns an
 // *APIError. No ids, or an invalid type, is an ErrInvalidInput, and nothing
 // is sent.
+//
+// SendMessage sends the request once. A client from Login sends it a second
+// time only after a 401, which says the server refused the token and did
+// not act, and a new login. Nothing else is retried: after a 500, 502, 504,
+// a timeout or an answer lost on the way the server may have shown the
+// message, and sending it again may show it twice. 429 and 503 (see
+// APIError.RetryAfter) and a refused connection say it did not act.
 func (c *Client) SendMessage(ctx context.Context, msgType MessageType, message string, sessionIDs []string) (Results, error) {
 	if !msgType.Valid() {
 		return nil, fmt.Errorf("%w: message type %q: want %s, %s or %s",
@@ -129,6 +136,11 @@ type APIError struct {
 	StatusCode int
 	// Messages are the reasons the server gave, if it gave any.
 	Messages []string
+	// Keys are the error_key of each entry of the answer's errors, as
+	// Horizon 2203 and later and the reference server send them: stable,
+	// for a program to test, such as "unauthorized". Nil when the answer
+	// had none.
+	Keys []string
 	// Body is the raw answer body, for diagnostics.
 	Body []byte
 	// Header is the answer's header, such as its Retry-After.
@@ -150,6 +162,14 @@ func (e *APIError) Message() string {
 		return ""
 	}
 	return e.Messages[0]
+}
+
+// Key returns the first error_key of the answer, or "" when it had none.
+func (e *APIError) Key() string {
+	if len(e.Keys) == 0 {
+		return ""
+	}
+	return e.Keys[0]
 }
 
 // RetryAfter returns how long the server asked to wait before a request is
@@ -189,28 +209,33 @@ func newAPIError(resp *http.Response) error {
 	if err != nil {
 		return fmt.Errorf("%w (reading the body failed: %w)", apiErr, err)
 	}
-	apiErr.Messages = errorMessages(body)
+	apiErr.Messages, apiErr.Keys = readErrorBody(body)
 	return apiErr
 }
 
-// errorMessages reads the reasons out of any error body a Horizon server
-// sends: error_messages, error_message or errors[].error_message.
-func errorMessages(body []byte) []string {
+// readErrorBody reads the reasons out of any error body a Horizon server
+// sends (error_messages, error_message or errors[].error_message) and the
+// keys of errors[].
+func readErrorBody(body []byte) (messages, keys []string) {
 	var parsed model.ErrorResponse
 	if json.Unmarshal(body, &parsed) != nil {
-		return nil
+		return nil, nil
+	}
+	for _, e := range parsed.Errors {
+		if e.ErrorKey != "" {
+			keys = append(keys, e.ErrorKey)
+		}
 	}
 	switch {
 	case len(parsed.ErrorMessages) > 0:
-		return parsed.ErrorMessages
+		return parsed.ErrorMessages, keys
 	case parsed.ErrorMessage != "":
-		return []string{parsed.ErrorMessage}
+		return []string{parsed.ErrorMessage}, keys
 	}
-	var messages []string
 	for _, e := range parsed.Errors {
 		if e.ErrorMessage != "" {
 			messages = append(messages, e.ErrorMessage)
 		}
 	}
-	return messages
+	return messages, keys
 }

@@ -11,7 +11,8 @@ import (
 // fields are empty and times zero when Horizon did not send them. Type, State
 // and Protocol hold what Horizon sent, even a value newer than this client
 // (their Valid reports false then). Filters name a field as Horizon's JSON
-// does; each field says its filter name.
+// does; each field says its filter name, and Filter which filters Horizon
+// documents for it.
 type Session struct {
 	// ID identifies the session; SendMessage takes it. Filter name: "id".
 	ID string
@@ -53,7 +54,8 @@ type Session struct {
 	Type SessionType
 
 	// State is the session's state: only a connected session shows a
-	// message. Filter name: "session_state".
+	// message. Filter name: "session_state", the one field on which Horizon
+	// documents NotEquals besides Equals.
 	State SessionState
 
 	// Protocol is the display protocol; empty when Horizon did not say.
@@ -61,24 +63,25 @@ type Session struct {
 	Protocol SessionProtocol
 
 	// StartTime is when the session started, to the millisecond. Filter name:
-	// "start_time", with values in milliseconds since the Unix epoch
-	// (time.Time.UnixMilli).
+	// "start_time", which filters take as a time.Time (sent in milliseconds
+	// since the Unix epoch).
 	StartTime time.Time
 
 	// DisconnectedTime is when the session was last disconnected, to the
 	// millisecond; zero when it never was or Horizon did not say. Filter
-	// name: "disconnected_time", in milliseconds as StartTime.
+	// name: "disconnected_time", which filters take as a time.Time.
 	DisconnectedTime time.Time
 
 	// IdleMinutes is how long the user has been idle, in minutes, as Horizon
 	// sends it (its REST reference names no unit; its SOAP API documents
-	// minutes); 0 when Horizon did not say. Filter name: "idle_duration".
+	// minutes); 0 when Horizon did not say. Filter name: "idle_duration",
+	// which filters take as an integer.
 	IdleMinutes int64
 
 	// LastConnectionDuration is how long the session has been connected, or,
 	// when it is disconnected, how long its last connection lasted; zero when
-	// Horizon did not say. Filter name: "last_session_duration_ms", with
-	// values in milliseconds (time.Duration.Milliseconds).
+	// Horizon did not say. Filter name: "last_session_duration_ms", which
+	// filters take as a time.Duration (sent in milliseconds).
 	LastConnectionDuration time.Duration
 
 	// BrokeredRemotely says whether a remote pod of a Cloud Pod Architecture
@@ -94,12 +97,14 @@ type Session struct {
 	Unauthenticated bool
 
 	// ApplicationNames are the applications launched in an application
-	// session; nil for a desktop session. No filter applies to it.
+	// session; nil for a desktop session. Filter name: "application_names",
+	// with Contains only, which selects the sessions whose list holds a name.
 	ApplicationNames []string
 
-	// Client is the Horizon Client connected to the session; its zero value
-	// when Horizon did not say. Filter names: "client_data.address" and so on.
-	Client HorizonClient
+	// Device is the client device from which the session is used, and the
+	// Horizon Client on it; its zero value when Horizon did not say. Filter
+	// names: "client_data.address" and so on.
+	Device Device
 
 	// Gateway is the security gateway the client connects through; its zero
 	// value when there is none or Horizon did not say. Filter names:
@@ -107,40 +112,53 @@ type Session struct {
 	Gateway SecurityGateway
 }
 
-// HorizonClient describes the Horizon Client of a session. Fields are empty when
-// Horizon did not send them.
-type HorizonClient struct {
-	// Address is the client device's IP address. Filter name:
+// Device is the client device a session is used from, and the Horizon
+// Client on it: Horizon's client_data. Fields are empty when Horizon did not
+// send them.
+type Device struct {
+	// Address is the device's IP address. Filter name:
 	// "client_data.address".
 	Address string
-	// LocationID is the location the client reports. Filter name:
+	// LocationID is the location the Horizon Client reports. Filter name:
 	// "client_data.location_id".
 	LocationID string
-	// Name is the client device's host name. Filter name: "client_data.name".
+	// Name is the device's host name. Filter name: "client_data.name".
 	Name string
-	// Type is the kind of Horizon Client. Filter name: "client_data.type".
-	Type HorizonClientType
+	// Type is the kind of device, by the Horizon Client it runs. Filter
+	// name: "client_data.type".
+	Type DeviceType
 	// Version is the Horizon Client's version. Filter name:
 	// "client_data.version".
 	Version string
 }
 
-// HorizonClientType is the kind of Horizon Client a session is used from.
-type HorizonClientType string
+// DeviceType is the kind of client device a session is used from, named by
+// the Horizon Client it runs.
+type DeviceType string
 
-// The client types, as the spec defines them.
-const (
-	ClientWindows    HorizonClientType = HorizonClientType(model.ClientDataTypeWINDOWS)
-	ClientMac        HorizonClientType = HorizonClientType(model.ClientDataTypeMAC)
-	ClientHTMLAccess HorizonClientType = HorizonClientType(model.ClientDataTypeHTMLACCESS)
-	ClientLinux      HorizonClientType = HorizonClientType(model.ClientDataTypeLINUX)
-	ClientIOS        HorizonClientType = HorizonClientType(model.ClientDataTypeIOS)
-	ClientAndroid    HorizonClientType = HorizonClientType(model.ClientDataTypeANDROID)
-	ClientOther      HorizonClientType = HorizonClientType(model.ClientDataTypeOTHER)
-)
+// DeviceWindows is Horizon Client for Windows.
+const DeviceWindows DeviceType = "WINDOWS"
 
-// Valid reports whether t is a client type the API defines.
-func (t HorizonClientType) Valid() bool { return model.ClientDataType(t).Valid() }
+// DeviceMac is Horizon Client for macOS.
+const DeviceMac DeviceType = "MAC"
+
+// DeviceHTMLAccess is HTML Access: Horizon in a web browser.
+const DeviceHTMLAccess DeviceType = "HTMLACCESS"
+
+// DeviceLinux is Horizon Client for Linux.
+const DeviceLinux DeviceType = "LINUX"
+
+// DeviceIOS is Horizon Client for iOS.
+const DeviceIOS DeviceType = "IOS"
+
+// DeviceAndroid is Horizon Client for Android.
+const DeviceAndroid DeviceType = "ANDROID"
+
+// DeviceOther is any other device.
+const DeviceOther DeviceType = "OTHER"
+
+// Valid reports whether t is a device type the API defines.
+func (t DeviceType) Valid() bool { return model.ClientDataType(t).Valid() }
 
 // SecurityGateway describes the security gateway a session's client connects
 // through. Fields are empty when Horizon did not send them.
@@ -159,12 +177,14 @@ type SecurityGateway struct {
 // GatewayLocation says which clients a security gateway serves.
 type GatewayLocation string
 
-// The gateway locations, as the spec defines them.
-const (
-	GatewayExternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationEXTERNAL)
-	GatewayInternal GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationINTERNAL)
-	GatewayUnknown  GatewayLocation = GatewayLocation(model.SecurityGatewayDataLocationUNKNOWN)
-)
+// GatewayExternal is a gateway for clients outside the corporate network.
+const GatewayExternal GatewayLocation = "EXTERNAL"
+
+// GatewayInternal is a gateway for clients inside it.
+const GatewayInternal GatewayLocation = "INTERNAL"
+
+// GatewayUnknown is a gateway whose side Horizon does not know.
+const GatewayUnknown GatewayLocation = "UNKNOWN"
 
 // Valid reports whether l is a gateway location the API defines.
 func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation(l).Valid() }
@@ -173,15 +193,15 @@ func (l GatewayLocation) Valid() bool { return model.SecurityGatewayDataLocation
 // Equals("session_state", SessionConnected).
 type SessionState string
 
-// The session states, as the spec defines them.
-const (
-	// SessionConnected: a Horizon Client is connected and can show messages.
-	SessionConnected SessionState = SessionState(model.SessionInfoSessionStateCONNECTED)
-	// SessionDisconnected: no client is connected.
-	SessionDisconnected SessionState = SessionState(model.SessionInfoSessionStateDISCONNECTED)
-	// SessionPending: the session is being set up.
-	SessionPending SessionState = SessionState(model.SessionInfoSessionStatePENDING)
-)
+// SessionConnected is a session to which a Horizon Client is connected: it
+// can show messages.
+const SessionConnected SessionState = "CONNECTED"
+
+// SessionDisconnected is a session to which no client is connected.
+const SessionDisconnected SessionState = "DISCONNECTED"
+
+// SessionPending is a session being set up.
+const SessionPending SessionState = "PENDING"
 
 // Valid reports whether s is a state the API defines.
 func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Valid() }
@@ -189,11 +209,11 @@ func (s SessionState) Valid() bool { return model.SessionInfoSessionState(s).Val
 // SessionType says what a session serves: a whole desktop or applications.
 type SessionType string
 
-// The session types, as the spec defines them.
-const (
-	DesktopSession     SessionType = SessionType(model.SessionInfoSessionTypeDESKTOP)
-	ApplicationSession SessionType = SessionType(model.SessionInfoSessionTypeAPPLICATION)
-)
+// DesktopSession is a desktop or RDS desktop session.
+const DesktopSession SessionType = "DESKTOP"
+
+// ApplicationSession is a session of published applications.
+const ApplicationSession SessionType = "APPLICATION"
 
 // Valid reports whether t is a session type the API defines.
 func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid() }
@@ -201,14 +221,20 @@ func (t SessionType) Valid() bool { return model.SessionInfoSessionType(t).Valid
 // SessionProtocol is the display protocol of a session.
 type SessionProtocol string
 
-// The display protocols, as the spec defines them.
-const (
-	ProtocolBlast   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolBLAST)
-	ProtocolPCoIP   SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolPCOIP)
-	ProtocolRDP     SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolRDP)
-	ProtocolConsole SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolCONSOLE)
-	ProtocolUnknown SessionProtocol = SessionProtocol(model.SessionInfoSessionProtocolUNKNOWN)
-)
+// ProtocolBlast is VMware Blast.
+const ProtocolBlast SessionProtocol = "BLAST"
+
+// ProtocolPCoIP is PCoIP.
+const ProtocolPCoIP SessionProtocol = "PCOIP"
+
+// ProtocolRDP is Microsoft RDP.
+const ProtocolRDP SessionProtocol = "RDP"
+
+// ProtocolConsole is the machine's console.
+const ProtocolConsole SessionProtocol = "CONSOLE"
+
+// ProtocolUnknown is a protocol Horizon does not know.
+const ProtocolUnknown SessionProtocol = "UNKNOWN"
 
 // Valid reports whether p is a protocol the API defines.
 func (p SessionProtocol) Valid() bool { return model.SessionInfoSessionProtocol(p).Valid() }
@@ -239,17 +265,17 @@ func sessionFromModel(m model.SessionInfo) Session {
 		ResourcedRemotely:      value(m.ResourcedRemotely),
 		Unauthenticated:        value(m.Unauthenticated),
 		ApplicationNames:       value(m.ApplicationNames),
-		Client:                 clientFromModel(value(m.ClientData)),
+		Device:                 deviceFromModel(value(m.ClientData)),
 		Gateway:                gatewayFromModel(value(m.SecurityGatewayData)),
 	}
 }
 
-func clientFromModel(m model.ClientData) HorizonClient {
-	return HorizonClient{
+func deviceFromModel(m model.ClientData) Device {
+	return Device{
 		Address:    value(m.Address),
 		LocationID: value(m.LocationID),
 		Name:       value(m.Name),
-		Type:       HorizonClientType(value(m.Type)),
+		Type:       DeviceType(value(m.Type)),
 		Version:    value(m.Version),
 	}
 }

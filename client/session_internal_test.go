@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -42,11 +43,11 @@ var carried = map[string]func(Session) any{
 	"unauthenticated":          func(s Session) any { return s.Unauthenticated },
 	"application_names":        func(s Session) any { return s.ApplicationNames },
 
-	"client_data.address":     func(s Session) any { return s.Client.Address },
-	"client_data.location_id": func(s Session) any { return s.Client.LocationID },
-	"client_data.name":        func(s Session) any { return s.Client.Name },
-	"client_data.type":        func(s Session) any { return s.Client.Type },
-	"client_data.version":     func(s Session) any { return s.Client.Version },
+	"client_data.address":     func(s Session) any { return s.Device.Address },
+	"client_data.location_id": func(s Session) any { return s.Device.LocationID },
+	"client_data.name":        func(s Session) any { return s.Device.Name },
+	"client_data.type":        func(s Session) any { return s.Device.Type },
+	"client_data.version":     func(s Session) any { return s.Device.Version },
 
 	"security_gateway_data.address":     func(s Session) any { return s.Gateway.Address },
 	"security_gateway_data.domain_name": func(s Session) any { return s.Gateway.DomainName },
@@ -246,4 +247,59 @@ func plain(v reflect.Value) any {
 		return v.Bool()
 	}
 	return v.Interface()
+}
+
+// The filter names the builders accept are the fields Session carries.
+func TestFilterFieldsAreSessionInfos(t *testing.T) {
+	t.Parallel()
+	got, want := slices.Sorted(maps.Keys(filterFields())), slices.Sorted(maps.Keys(carried))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("filter names (-carried +filterFields):\n%s", diff)
+	}
+	for name, held := range filterFields() {
+		if held == otherField {
+			t.Errorf("%s: no FilterValue carries its type", name)
+		}
+	}
+}
+
+// The fields whose filters take a time.Time or a time.Duration are those
+// that Session reads as one, and no others.
+func TestMillisecondFieldsAreSessions(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		names map[string]bool
+		typ   reflect.Type
+		want  func(int64) any
+	}{
+		{timeFields, timeType, func(ms int64) any { return time.UnixMilli(ms) }},
+		{durationFields, reflect.TypeFor[time.Duration](), func(ms int64) any { return time.Duration(ms) * time.Millisecond }},
+	} {
+		filled := map[string]bool{}
+		for name := range tt.names {
+			const ms = 1561935600000
+			var m model.SessionInfo
+			if err := json.Unmarshal(fmt.Appendf(nil, `{"id":"s1","session_state":"CONNECTED",%q:%d}`, name, ms), &m); err != nil {
+				t.Fatal(err)
+			}
+			s := reflect.ValueOf(sessionFromModel(m))
+			for i := range s.NumField() {
+				if f := s.Field(i); f.Type() == tt.typ && !f.IsZero() {
+					filled[s.Type().Field(i).Name] = true
+					if !reflect.DeepEqual(f.Interface(), tt.want(ms)) {
+						t.Errorf("%s = %d: Session.%s = %v, want %v", name, ms, s.Type().Field(i).Name, f.Interface(), tt.want(ms))
+					}
+				}
+			}
+		}
+		st := reflect.TypeFor[Session]()
+		for i := range st.NumField() {
+			if st.Field(i).Type == tt.typ && !filled[st.Field(i).Name] {
+				t.Errorf("Session.%s is a %s, but no filter name in the table of %s fields fills it", st.Field(i).Name, tt.typ, tt.typ)
+			}
+		}
+		if len(filled) != len(tt.names) {
+			t.Errorf("%d %s fields named, %d of Session filled", len(tt.names), tt.typ, len(filled))
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hzkit/sendmessage/gen/apiclient"
 	"github.com/hzkit/sendmessage/gen/model"
@@ -16,55 +17,119 @@ const hasMoreRecords = "HAS_MORE_RECORDS"
 
 // Filter selects sessions in Horizon's filter language. Build one with
 // Equals, NotEquals, Contains, StartsWith, EndsWith, Between, And, Or and
-// Not; field names are SessionInfo's JSON names, such as "desktop_pool_id",
-// and a field of the client or gateway data is named with a dot, as
-// "client_data.type" (each field of Session gives its name). The reference
-// server filters on those; what a Connection Server accepts is Horizon's to
-// say. The zero Filter selects every session.
+// Not. A field is named as SessionInfo's JSON names it, such as
+// "desktop_pool_id", and a field of the client device or gateway data with a
+// dot, as "client_data.type"; each field of Session gives its name. The zero
+// Filter selects every session.
+//
+// A builder checks its field and value against the spec the client was
+// generated from: an unknown field, or a value of the wrong type for the
+// field (see FilterValue), makes a Filter that lists and sends nothing but
+// returns an error that wraps ErrInvalidInput.
+//
+// Which filters a field takes is the server's to say. Horizon documents, from
+// version 2111 on: Equals on every field that holds one value; NotEquals also
+// on session_state; Contains on application_names, where it selects the
+// sessions whose list holds the value. Horizon 8.0.0 documents no filter on
+// the sessions listing at all. A Connection Server may refuse any other
+// pairing with 400 (an *APIError), and one that ignores filters returns
+// every session: a caller that acts on the sessions should check them.
 type Filter struct {
 	filter *model.SessionFilter // the spec's SessionFilter
 	err    error                // why there is none, said when it is sent
 }
 
-// Equals selects sessions whose field has the value.
-func Equals(field string, value any) Filter {
+// FilterValue is the Go type of a value that Equals, NotEquals and Between
+// compare a field with. Which one a field takes follows from its type in the
+// spec:
+//
+//   - a field that holds text, session_state and the other enums included: a
+//     string, or a type whose underlying type is string, such as SessionState;
+//   - a boolean field: bool;
+//   - a number: an integer (int or int64);
+//   - start_time and disconnected_time: a time.Time, sent as the milliseconds
+//     since the Unix epoch that Horizon uses, or those milliseconds as an
+//     integer;
+//   - last_session_duration_ms: a time.Duration, sent in milliseconds, or the
+//     milliseconds as an integer.
+//
+// Any other pairing makes a Filter with an error, and nothing is sent.
+type FilterValue interface {
+	~string | ~bool | ~int | ~int64 | time.Time
+}
+
+// Equals selects sessions whose field has the value. Horizon documents it on
+// every field that holds one value.
+func Equals[V FilterValue](field string, value V) Filter {
+	v, err := filterValue("Equals", field, value)
+	if err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromEqualsFilter(model.EqualsFilter{Name: field, Value: value})
+		return f.FromEqualsFilter(model.EqualsFilter{Name: field, Value: v})
 	})
 }
 
 // NotEquals selects sessions whose field lacks the value, or is absent.
-func NotEquals(field string, value any) Filter {
+// Horizon documents it on session_state only.
+func NotEquals[V FilterValue](field string, value V) Filter {
+	v, err := filterValue("NotEquals", field, value)
+	if err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromNotEqualsFilter(model.NotEqualsFilter{Name: field, Value: value})
+		return f.FromNotEqualsFilter(model.NotEqualsFilter{Name: field, Value: v})
 	})
 }
 
-// Contains selects sessions whose string field contains text.
+// Contains selects sessions whose list field holds text as one of its
+// values, or whose text field contains text. Horizon documents it on
+// application_names only, a list: Contains("application_names", "Microsoft
+// Excel") selects the sessions in which Excel was launched.
 func Contains(field, text string) Filter {
+	if err := textFilter("Contains", field, true); err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
 		return f.FromContainsFilter(model.ContainsFilter{Name: field, Value: text})
 	})
 }
 
-// StartsWith selects sessions whose string field starts with text.
+// StartsWith selects sessions whose text field starts with text. Horizon
+// documents it on no field of SessionInfo.
 func StartsWith(field, text string) Filter {
+	if err := textFilter("StartsWith", field, false); err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
 		return f.FromStartsWithFilter(model.StartsWithFilter{Name: field, Value: text})
 	})
 }
 
-// EndsWith selects sessions whose string field ends with text.
+// EndsWith selects sessions whose text field ends with text. Horizon
+// documents it on no field of SessionInfo.
 func EndsWith(field, text string) Filter {
+	if err := textFilter("EndsWith", field, false); err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
 		return f.FromEndsWithFilter(model.EndsWithFilter{Name: field, Value: text})
 	})
 }
 
 // Between selects sessions whose field lies from low to high, both included.
-func Between(field string, low, high any) Filter {
+// Horizon documents it on no field of SessionInfo.
+func Between[V FilterValue](field string, low, high V) Filter {
+	from, err := filterValue("Between", field, low)
+	if err != nil {
+		return Filter{err: err}
+	}
+	to, err := filterValue("Between", field, high)
+	if err != nil {
+		return Filter{err: err}
+	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromBetweenFilter(model.BetweenFilter{Name: field, FromValue: low, ToValue: high})
+		return f.FromBetweenFilter(model.BetweenFilter{Name: field, FromValue: from, ToValue: to})
 	})
 }
 
@@ -142,7 +207,10 @@ func (f Filter) String() string {
 }
 
 // Sessions walks every session that f selects, asking for one page at a time
-// as the walk goes on. An error ends the walk.
+// as the walk goes on. An error ends the walk. Each page is asked for once,
+// or, by a client from Login, a second time after a 401 and a new login;
+// nothing else is retried. Listing changes nothing on the server: a caller
+// may try again.
 func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
 		if f.err != nil {
@@ -169,7 +237,8 @@ func (c *Client) Sessions(ctx context.Context, f Filter) iter.Seq2[Session, erro
 	}
 }
 
-// ListSessions returns every session that f selects, reading all pages.
+// ListSessions returns every session that f selects, reading all pages. It
+// retries as Sessions does.
 func (c *Client) ListSessions(ctx context.Context, f Filter) ([]Session, error) {
 	sessions := []Session{}
 	for s, err := range c.Sessions(ctx, f) {
@@ -206,7 +275,8 @@ func (c *Client) sessionsPage(ctx context.Context, params *model.ListSessionsPar
 }
 
 // GetSession returns the session with the given id. An unknown id is an
-// *APIError with StatusCode 404.
+// *APIError with StatusCode 404. The request is sent once, or, by a client
+// from Login, a second time after a 401 and a new login.
 func (c *Client) GetSession(ctx context.Context, id string) (Session, error) {
 	if id == "" {
 		return Session{}, fmt.Errorf("%w: GetSession: empty id", ErrInvalidInput)

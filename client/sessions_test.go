@@ -316,18 +316,69 @@ func TestTLSOptionsRefused(t *testing.T) {
 	}
 }
 
-// A value that JSON cannot hold makes no filter; nothing is sent.
-func TestFilterWithAValueJSONCannotHold(t *testing.T) {
+// Values are sent as Horizon's JSON carries them: times and durations in
+// milliseconds, enums as their text.
+func TestFilterValuesByField(t *testing.T) {
 	t.Parallel()
-	f := client.And(client.Equals("id", "a"), client.Equals("start_time", func() {}))
-	if _, err := f.MarshalJSON(); err == nil || !strings.Contains(err.Error(), "unsupported type") {
-		t.Errorf("MarshalJSON error = %v, want one about the unsupported type", err)
+	start := time.Date(2019, 6, 30, 23, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		filter client.Filter
+		want   string
+	}{
+		{"a time", client.Equals("start_time", start), `{"name":"start_time","type":"Equals","value":1561935600000}`},
+		{"a time as milliseconds", client.Equals("disconnected_time", int64(1561935600000)), `{"name":"disconnected_time","type":"Equals","value":1561935600000}`},
+		{"times", client.Between("start_time", start, start.Add(time.Hour)), `{"fromValue":1561935600000,"name":"start_time","toValue":1561939200000,"type":"Between"}`},
+		{"a duration", client.Between("last_session_duration_ms", 30*time.Minute, time.Hour), `{"fromValue":1800000,"name":"last_session_duration_ms","toValue":3600000,"type":"Between"}`},
+		{"minutes", client.Equals("idle_duration", 5), `{"name":"idle_duration","type":"Equals","value":5}`},
+		{"a boolean", client.Equals("brokered_remotely", true), `{"name":"brokered_remotely","type":"Equals","value":true}`},
+		{"a device type", client.Equals("client_data.type", client.DeviceHTMLAccess), `{"name":"client_data.type","type":"Equals","value":"HTMLACCESS"}`},
+		{"a gateway location", client.NotEquals("security_gateway_data.location", client.GatewayExternal), `{"name":"security_gateway_data.location","type":"NotEquals","value":"EXTERNAL"}`},
+		{"membership of a list", client.Contains("application_names", "Microsoft Excel"), `{"name":"application_names","type":"Contains","value":"Microsoft Excel"}`},
 	}
-	c, err := client.New("http://127.0.0.1:1", client.WithToken("t"))
+	for _, tt := range tests {
+		if got := tt.filter.String(); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A field SessionInfo lacks, or a value of the wrong type for the field,
+// makes a Filter that says so and sends nothing.
+func TestFilterRefusesWhatTheFieldCannotHold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		filter client.Filter
+		want   string
+	}{
+		{"text for a time", client.Equals("start_time", "yesterday"), `Equals("start_time", string): the field holds a time in milliseconds since the Unix epoch: give a time.Time`},
+		{"text for times", client.Between("start_time", "a", "b"), "give a time.Time"},
+		{"a number for text", client.Equals("desktop_pool_id", 5), `Equals("desktop_pool_id", int): the field holds text`},
+		{"a time for text", client.NotEquals("machine_id", time.Now()), "the field holds text"},
+		{"a time for a duration", client.Equals("last_session_duration_ms", time.Now()), "give a time.Duration"},
+		{"a duration for minutes", client.Equals("idle_duration", 5*time.Minute), `Equals("idle_duration", time.Duration): the field holds a number: give an integer`},
+		{"a duration for a time", client.Equals("start_time", time.Hour), "give a time.Time"},
+		{"text for a boolean", client.Equals("brokered_remotely", "true"), "give a bool"},
+		{"a range of booleans", client.Between("unauthenticated", false, true), "no order"},
+		{"Equals on a list", client.Equals("application_names", "Microsoft Excel"), "only Contains applies"},
+		{"StartsWith on a number", client.StartsWith("start_time", "156"), "StartsWith compares text"},
+		{"EndsWith on a list", client.EndsWith("application_names", "Excel"), "only Contains applies"},
+		{"an unknown field", client.Equals("pool", "pool-finance"), `Equals("pool"): SessionInfo has no such field; its fields are access_group_id,`},
+		{"an object", client.Contains("client_data", "MAC"), `the field holds an object: name one of its fields, such as "client_data.address"`},
+		{"inside And", client.And(client.Equals("id", "a"), client.Equals("session_state", true)), "the field holds text"},
+	}
+	c, err := client.New("http://127.0.0.1:1", client.WithToken("t")) // a request would fail to connect
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListSessions(context.Background(), f); err == nil || !strings.Contains(err.Error(), "list sessions: encode filter") {
-		t.Errorf("ListSessions error = %v, want the filter's", err)
+	for _, tt := range tests {
+		if _, err := tt.filter.MarshalJSON(); !errors.Is(err, client.ErrInvalidInput) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: MarshalJSON error = %v, want ErrInvalidInput with %q", tt.name, err, tt.want)
+		}
+		_, err := c.ListSessions(context.Background(), tt.filter)
+		if !errors.Is(err, client.ErrInvalidInput) || !strings.Contains(err.Error(), "list sessions: ") {
+			t.Errorf("%s: ListSessions error = %v, want the filter's, before any request", tt.name, err)
+		}
 	}
 }

@@ -49,7 +49,10 @@ func startStandIn(connected ...string) string {
 	})
 	mux.HandleFunc("POST /rest/inventory/v1/sessions/action/send-message", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+standInToken {
-			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{ErrorMessage: "invalid bearer token"})
+			writeJSON(w, http.StatusUnauthorized, model.ErrorResponse{
+				ErrorMessage: "invalid bearer token",
+				Errors:       []model.APIError{{ErrorKey: "unauthorized", ErrorMessage: "invalid bearer token"}},
+			})
 			return
 		}
 		var spec model.SessionSendMessageSpec

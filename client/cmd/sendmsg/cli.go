@@ -18,7 +18,9 @@ server.`
 // rootNotes follow the flags in the root command's help.
 const rootNotes = `Targets: session ids as arguments, --pool, --user, --machine, --state or --all
 (at least one). The server applies the filters, combined with AND; the ids are
-added to what they select.
+added to what they select. Every session the server lists is checked against
+the filters: when one does not match (a server or proxy that ignored them),
+nothing is sent.
 
 Message: --message TEXT, or standard input. With --countdown, "{left}" in the
 text becomes the time left ("15 minutes", "1 minute", "30 seconds") and
@@ -32,9 +34,10 @@ and the message is not sent again. Waits about double, are jittered, honour
 Retry-After and never exceed --retry-max-wait.
 
 Exit status: 0 every session got the message; 1 some did not, or their outcome
-is unknown (the report says which); 2 usage, authentication or connection
-error; 130 interrupted by Ctrl-C (143 by SIGTERM), after the report of what
-was sent.`
+is unknown (the report says which), or, with --dry-run, a session id given was
+not found; 2 usage, authentication or connection error, or a listing that the
+filters do not select; 130 interrupted by Ctrl-C (143 by SIGTERM), after the
+report of what was sent.`
 
 // notesAnnotation holds the text a command's help shows after its flags.
 const notesAnnotation = "sendmsg/notes"
@@ -48,6 +51,11 @@ const rootExample = `  sendmsg --pool pool-finance --state connected --type warn
 const sessionsLong = `sendmsg sessions lists the sessions that the target flags select: id, user,
 machine, pool and state. Session ids as arguments are looked up. It sends
 nothing.`
+
+// sessionsNotes follow the flags in the help of "sessions".
+const sessionsNotes = `Exit status: 0 every session id given was found; 1 some were not (standard
+error names them); 2 usage, authentication or connection error, or a listing
+that the filters do not select.`
 
 // newCommand is the command line: the root command sends, "sessions" lists;
 // cobra adds "help" and "completion". run is called with the options of the
@@ -79,7 +87,8 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 		Long:  sessionsLong,
 		Example: `  sendmsg sessions --pool pool-finance --state connected
   sendmsg sessions --all --output json`,
-		Args: sessionIDs,
+		Args:        sessionIDs,
+		Annotations: map[string]string{notesAnnotation: sessionsNotes},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.listOnly = true
 			return finish(cmd, o, d, args, run)
@@ -94,7 +103,7 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 	for _, cmd := range []*cobra.Command{root, sessions} {
 		cmd.Flags().SortFlags = false // --help shows them in the order above
 		cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-			return &usageErr{cmd: cmd.CommandPath(), err: err}
+			return &usageErr{cmd: cmd.CommandPath(), err: suggestFlag(cmd.Flags(), err)}
 		})
 		completeValues(cmd, "type", "INFO", "WARNING", "ERROR")
 		completeValues(cmd, "state", "CONNECTED", "DISCONNECTED", "PENDING")

@@ -205,18 +205,31 @@ func TestE2ELoginRetriedUntilTheServerIsUp(t *testing.T) {
 func TestE2ELoginToAClosedPort(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	clk := newFakeClock(time.Now())
 	env := map[string]string{envServer: "https://" + addr, envUsername: "administrator", envDomain: "EXAMPLE", envPassword: "p"}
-	r := runCmd(t, env, clk, "--insecure", "--retries", "2", "--message", "x", seedSession)
-	if r.code != exitTrouble {
-		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	tests := []struct {
+		retries   string
+		wantWaits []time.Duration
+		want      string
+	}{
+		{"2", []time.Duration{time.Second, 2 * time.Second}, "(tried 3 times)"},
+		{"0", []time.Duration{}, "(not retried: --retries is 0)"},
 	}
-	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, clk.Waits()); diff != "" {
-		t.Errorf("waits (-want +got):\n%s", diff)
-	}
-	for _, want := range []string{"tried 3 times", "is the server running"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	for _, tt := range tests {
+		clk := newFakeClock(time.Now())
+		r := runCmd(t, env, clk, "--insecure", "--retries", tt.retries, "--message", "x", seedSession)
+		if r.code != exitTrouble {
+			t.Fatalf("--retries %s: exit %d, want 2: %s", tt.retries, r.code, r.stderr)
+		}
+		if diff := cmp.Diff(tt.wantWaits, clk.Waits()); diff != "" {
+			t.Errorf("--retries %s: waits (-want +got):\n%s", tt.retries, diff)
+		}
+		for _, want := range []string{tt.want, "is the server running"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("--retries %s: stderr lacks %q:\n%s", tt.retries, want, r.stderr)
+			}
+		}
+		if strings.Contains(r.stderr, " 1 times") {
+			t.Errorf("--retries %s: stderr says \"1 times\":\n%s", tt.retries, r.stderr)
 		}
 	}
 }

@@ -27,7 +27,10 @@ type fakeHorizon struct {
 	lookupErr error   // returned by Lookup
 	failNext  []error // returned by the next SendMessage calls, in order
 	afterSend func()  // called after each successful SendMessage, under the lock
-	closed    bool
+	// ignoresFilter makes Targets return every session, as a server that
+	// ignores the listing's filter parameter does.
+	ignoresFilter bool
+	closed        bool
 }
 
 func (f *fakeHorizon) SendMessage(_ context.Context, t client.MessageType, text string, ids []string) (client.Results, error) {
@@ -62,7 +65,7 @@ func (f *fakeHorizon) Targets(_ context.Context, o *options) ([]target, error) {
 	defer f.mu.Unlock()
 	var out []target
 	for _, s := range f.sessions {
-		if (o.pool == "" || s.Pool == o.pool) && (o.user == "" || s.User == o.user) &&
+		if f.ignoresFilter || (o.pool == "" || s.Pool == o.pool) && (o.user == "" || s.User == o.user) &&
 			(o.machine == "" || s.Machine == o.machine) && (o.state == "" || s.State == o.state) {
 			out = append(out, s)
 		}

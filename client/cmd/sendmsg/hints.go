@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,14 +60,23 @@ func hintFor(err error, o *options) string {
 		return fmt.Sprintf("The server's certificate is not for %q: give --server the name or address it is for (%s).", hostname.Host, certificateNames(hostname.Certificate))
 	case errors.As(err, &invalid):
 		return "The server's certificate is not valid now: check it, and this computer's clock."
+	case errors.Is(err, http.ErrSchemeMismatch):
+		return fmt.Sprintf("%s answered in plain HTTP, not HTTPS, as the reference server does without -tls. For such a test server, use --server http://%s (the password then travels unprotected).", server.Host, hostPath(server))
 	case errors.As(err, &notTLS):
-		return fmt.Sprintf("%s does not speak TLS: it serves plain HTTP, as the reference server does without -tls. For such a test server, use --server http://%s (the password then travels unprotected).", server.Host, server.Host+strings.TrimSuffix(server.Path, "/"))
+		return fmt.Sprintf("%s does not speak TLS: it may serve plain HTTP, as the reference server does without -tls. For such a test server, use --server http://%s (the password then travels unprotected).", server.Host, hostPath(server))
 	case errors.As(err, &apiErr) && server.Scheme == "http" && apiErr.StatusCode == http.StatusBadRequest && len(apiErr.Messages) == 0:
-		return fmt.Sprintf("The server answered 400 without a reason, as a server that speaks HTTPS answers plain HTTP: use --server https://%s", server.Host+strings.TrimSuffix(server.Path, "/"))
+		return fmt.Sprintf("The server answered 400 without a reason, as a server that speaks HTTPS answers plain HTTP: use --server https://%s", hostPath(server))
+	case server.Scheme == "http" && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Sprintf("The connection closed without an answer, as a server that speaks HTTPS may close plain HTTP: if it does, use --server https://%s", hostPath(server))
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("Nothing answers at %s: is the server running, and are the host and port of --server right?", server.Host)
 	}
 	return ""
+}
+
+// hostPath is the server's URL without its scheme.
+func hostPath(server *url.URL) string {
+	return server.Host + strings.TrimSuffix(server.Path, "/")
 }
 
 // certificateNames lists the names and addresses a certificate is for.

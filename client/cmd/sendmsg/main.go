@@ -36,7 +36,7 @@ func (s signalled) Error() string { return s.String() }
 // Exit statuses.
 const (
 	exitDelivered   = 0   // every session got the message
-	exitSomeFail    = 1   // the server answered, but not every session is known to have it
+	exitSomeFail    = 1   // not every session is known to have the message; or a session id to list was not found
 	exitTrouble     = 2   // usage, authentication or connection error
 	exitInterrupted = 130 // stopped by Ctrl-C: 128 + SIGINT, as shells report it
 )
@@ -44,6 +44,10 @@ const (
 // errSomeFailed says the run finished but not every session is known to
 // have been sent the message.
 var errSomeFailed = errors.New("not every session was sent the message")
+
+// errNotFound says a listing finished but some session ids given are not
+// known to the server.
+var errNotFound = errors.New("some sessions were not found")
 
 // exitCode prints err, once, and returns the exit status it means.
 func exitCode(err error, stderr io.Writer) int {
@@ -53,8 +57,8 @@ func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitDelivered
-	case errors.Is(err, errSomeFailed):
-		return exitSomeFail
+	case errors.Is(err, errSomeFailed), errors.Is(err, errNotFound):
+		return exitSomeFail // the report says which
 	case errors.Is(err, errInterrupted):
 		fmt.Fprintln(stderr, "sendmsg: interrupted")
 		if errors.As(err, &sig) {

@@ -168,6 +168,8 @@ func (o *options) check() error {
 	switch {
 	case o.server == "":
 		return usageError("--server (or %s) is required", envServer)
+	case !strings.Contains(o.server, "://"):
+		return usageError("--server %s has no scheme: write https://%s, or http://%s for a test server without TLS", o.server, o.server, o.server)
 	case o.token == "" && (o.username == "" || o.domain == ""):
 		return usageError("give --username and --domain to log in, or --token")
 	case o.caFile != "" && o.insecure:

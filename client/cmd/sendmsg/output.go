@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -98,11 +99,31 @@ func (a *app) audit(rows []row) error {
 	return nil
 }
 
-func (a *app) printTargets(targets []target) error {
-	if a.o.output == "json" {
-		if targets == nil {
-			targets = []target{}
+// printTargets lists the sessions found, and says which ids given were not:
+// errNotFound then.
+func (a *app) printTargets(targets []target, missing []string) error {
+	isMissing := make(map[string]bool, len(missing))
+	for _, id := range missing {
+		isMissing[id] = true
+	}
+	found := make([]target, 0, len(targets))
+	for _, t := range targets {
+		if !isMissing[t.ID] {
+			found = append(found, t)
 		}
+	}
+	if err := a.printFound(found); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(a.d.stderr, "sendmsg: not found: %s\n", strings.Join(missing, ", "))
+		return errNotFound
+	}
+	return nil
+}
+
+func (a *app) printFound(targets []target) error {
+	if a.o.output == "json" {
 		if err := json.NewEncoder(a.d.stdout).Encode(targets); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}

@@ -144,7 +144,7 @@ func (r retrier) do(ctx context.Context, judge func(error) verdict, op func(cont
 			return v, err
 		}
 		if attempt >= r.o.retries {
-			return final, fmt.Errorf("%w (tried %d times)", err, attempt+1)
+			return final, fmt.Errorf("%w (%s)", err, tries(attempt+1))
 		}
 		wait, ok := r.wait(attempt, err)
 		if !ok {
@@ -157,6 +157,14 @@ func (r retrier) do(ctx context.Context, judge func(error) verdict, op func(cont
 		case <-r.d.clock.After(wait):
 		}
 	}
+}
+
+// tries says how often a request was sent, when it was not retried again.
+func tries(n int) string {
+	if n == 1 {
+		return "not retried: --retries is 0"
+	}
+	return fmt.Sprintf("tried %d times", n)
 }
 
 // wait is how long to wait before retry attempt+1, and whether to wait at

@@ -121,11 +121,11 @@ func execute(ctx context.Context, o *options, d *deps) (err error) {
 
 	a := &app{o: o, d: d, h: h, retry: retrier{o: o, d: d}}
 	if !sending {
-		targets, err := a.targets(ctx)
+		targets, missing, err := a.targets(ctx)
 		if err != nil {
 			return err
 		}
-		return a.printTargets(targets)
+		return a.printTargets(targets, missing)
 	}
 	return a.send(ctx)
 }
@@ -152,8 +152,9 @@ type app struct {
 
 // targets resolves the target flags: the server's matches for the filter
 // flags, then the explicit ids not already among them, with what the server
-// knows of them.
-func (a *app) targets(ctx context.Context) ([]target, error) {
+// knows of them. missing are the explicit ids the server does not know;
+// none when they could not be looked up.
+func (a *app) targets(ctx context.Context) ([]target, []string, error) {
 	var out []target
 	seen := map[string]bool{}
 	if a.o.all || a.o.hasFilter() {
@@ -164,7 +165,10 @@ func (a *app) targets(ctx context.Context) ([]target, error) {
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if err := a.o.checkSelected(listed); err != nil {
+			return nil, nil, err
 		}
 		for _, t := range listed {
 			if !seen[t.ID] {
@@ -181,25 +185,30 @@ func (a *app) targets(ctx context.Context) ([]target, error) {
 		}
 	}
 	if len(given) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 	known, err := a.lookup(ctx, given)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var missing []string
 	for _, id := range given {
 		t, ok := known[id]
 		if !ok {
 			t = target{ID: id}
+			if known != nil {
+				missing = append(missing, id)
+			}
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, missing, nil
 }
 
 // lookup asks the server about sessions given by id, for the USER column and
-// the audit. Not knowing is no reason to stop: the send says what became of
-// each id. Only an interrupt is.
+// the audit. Not knowing is no reason to stop a send, which says what became
+// of each id: nil, and a warning. An interrupt is, and so is a failure of
+// "sendmsg sessions", whose one job it is.
 func (a *app) lookup(ctx context.Context, ids []string) (map[string]target, error) {
 	var found []target
 	_, err := a.retry.do(ctx, lookupVerdict, func(ctx context.Context) error {
@@ -210,6 +219,9 @@ func (a *app) lookup(ctx context.Context, ids []string) (map[string]target, erro
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if a.o.listOnly {
+			return nil, err
 		}
 		fmt.Fprintf(a.d.stderr, "sendmsg: the sessions given by id could not be looked up, so their details stay empty: %v\n", err)
 		return nil, nil
@@ -240,8 +252,9 @@ func (a *app) send(ctx context.Context) error {
 			case <-a.d.clock.After(wait):
 			}
 		}
-		// Targets are resolved again each round: sessions come and go.
-		targets, err := a.targets(ctx)
+		// Targets are resolved again each round: sessions come and go. The
+		// send reports an id the server does not know as failed.
+		targets, _, err := a.targets(ctx)
 		if err != nil {
 			return err
 		}
@@ -434,7 +447,7 @@ func (p *progress) update(sent int) {
 	if p.w == nil {
 		return
 	}
-	fmt.Fprintf(p.w, "\rsent %d of %d sessions", sent, p.total)
+	fmt.Fprintf(p.w, "\rsent %d of %s", sent, sessions(p.total))
 	p.shown = true
 }
 
