@@ -122,6 +122,7 @@ func (r *runner) checkRefreshAndLogout(ctx context.Context) {
 
 	c = r.start("log out", opLogout)
 	r.logout(ctx, c, r.refresh)
+	r.loggedOut = true
 	c.done()
 
 	c = r.start("access tokens after logout", opList)

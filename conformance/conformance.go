@@ -122,7 +122,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	err = r.run(ctx)
+	r.endLogin(ctx)
 	return r.finish(), err
+}
+
+// endLogin logs out a login that the run did not get to end, as when it was
+// interrupted: no login of it outlives it.
+func (r *runner) endLogin(ctx context.Context) {
+	if r.refresh == "" || r.loggedOut {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Timeout)
+	defer cancel()
+	r.logout(ctx, r.start("", opLogout), r.refresh)
 }
 
 func (r *runner) run(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -327,6 +328,39 @@ func TestCannotRun(t *testing.T) {
 	cancel()
 	if _, err := conformance.Run(ctx, conformance.Config{BaseURL: base, Login: login()}); !errors.Is(err, context.Canceled) && !errors.Is(err, conformance.ErrCannotRun) {
 		t.Errorf("a cancelled run: %v", err)
+	}
+}
+
+func TestAnInterruptedRunLogsOut(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logouts atomic.Int32
+	base, _ := refServer(t, nil, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/logout"):
+				logouts.Add(1)
+			case r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/sessions/"):
+				cancel() // Ctrl-C while conform reads a session
+				<-r.Context().Done()
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	rep, err := conformance.Run(ctx, conformance.Config{BaseURL: base, Login: login()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	// One logout for the login with the password as an array, one for the run's.
+	if n := logouts.Load(); n != 2 {
+		t.Errorf("%d logouts, want 2: the run's login outlives it", n)
+	}
+	for _, res := range rep.Results {
+		if res.Check == "log out" || res.Check == "" {
+			t.Errorf("the logout after an interruption is reported as a check: %+v", res)
+		}
 	}
 }
 

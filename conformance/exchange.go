@@ -38,6 +38,8 @@ type runner struct {
 	// listed says the full listing worked; checks that compare with it
 	// are skipped when it did not.
 	listed bool
+	// loggedOut says the run's login was ended.
+	loggedOut bool
 }
 
 // request is one request of a check.
