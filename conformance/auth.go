@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // The contract's operations that the checks run.
@@ -51,8 +52,10 @@ func (r *runner) checkLogin(ctx context.Context) error {
 	case a.status == http.StatusUnauthorized:
 		return cannotRun(`the server refused the login of %s\%s (401): check the user name, the domain and the password`,
 			r.cfg.Login.Domain, r.cfg.Login.Username)
+	case r.access == "" && a.json == nil && strings.HasPrefix(r.baseURL, "http://"):
+		return cannotRun("the login answered %d, and not in JSON, as a server that speaks HTTPS answers plain HTTP: try https://", a.status)
 	case r.access == "":
-		return cannotRun("the login answered %d without an access token: nothing else can be checked", a.status)
+		return cannotRun("the login answered %d without an access token, so nothing else can be checked: %s", a.status, c.res.Differences[0])
 	}
 	return nil
 }

@@ -301,6 +301,8 @@ func TestATokenInsteadOfALogin(t *testing.T) {
 func TestCannotRun(t *testing.T) {
 	t.Parallel()
 	base, _ := refServer(t, nil, nil)
+	status := int32(500)
+	failing, _ := refServer(t, []model.FaultRule{{Operation: model.FaultRuleOperationLogin, Action: model.FaultRuleActionRespond, Status: &status}}, nil)
 	wrong := login()
 	wrong.Password = "not-the-password"
 	tests := []struct {
@@ -308,6 +310,7 @@ func TestCannotRun(t *testing.T) {
 		cfg  conformance.Config
 		want string
 	}{
+		{"login fails", conformance.Config{BaseURL: failing, Login: login()}, "the login answered 500 without an access token, so nothing else can be checked: login answered 500, want 200"},
 		{"wrong password", conformance.Config{BaseURL: base, Login: wrong}, `refused the login of EXAMPLE\administrator (401)`},
 		{"nothing listens", conformance.Config{BaseURL: "http://127.0.0.1:1/rest", Login: login()}, "log in at http://127.0.0.1:1/rest: Post"},
 	}
