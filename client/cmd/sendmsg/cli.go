@@ -99,6 +99,7 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 	addTargetFlags(sessions.Flags(), o)
 	addOutputFlags(sessions.Flags(), o, false)
 	root.AddCommand(sessions)
+	root.AddCommand(newSnapshotCommand(d, o))
 
 	for _, cmd := range []*cobra.Command{root, sessions} {
 		cmd.Flags().SortFlags = false // --help shows them in the order above

@@ -2,51 +2,53 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"os"
-	"strings"
-
-	"golang.org/x/term"
+	"net/http"
 
 	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/internal/connflags"
 )
 
 // clientHorizon is horizon over the public client.
 type clientHorizon struct{ c *client.Client }
 
-// connect logs in to the server o names, or uses o's token. A login that
-// fails on the way is tried again as --retries allows: logging in twice does
-// no harm.
+// connect logs in to the server o names, or uses o's token.
 func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
-	opts := []client.Option{client.WithUserAgent("sendmsg")}
-	if o.caFile != "" {
-		pool, err := caPool(o)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, client.WithCAPool(pool))
-	}
-	if o.insecure {
-		opts = append(opts, client.WithInsecureSkipVerify())
-	}
-	if o.token != "" {
-		c, err := client.New(o.server, append(opts, client.WithToken(o.token))...)
-		if err != nil {
-			return nil, &usageErr{cmd: "sendmsg", err: err}
-		}
-		return clientHorizon{c}, nil
-	}
-	password, err := readPassword(o, d)
+	c, err := newClient(ctx, o, d, nil)
 	if err != nil {
 		return nil, err
 	}
-	creds := client.Credentials{Username: o.username, Password: password, Domain: o.domain}
+	return clientHorizon{c}, nil
+}
+
+// newClient logs in to the server o names, or uses o's token. A login that
+// fails on the way is tried again as --retries allows: logging in twice does
+// no harm. wrap, when not nil, wraps the HTTP transport.
+func newClient(ctx context.Context, o *options, d *deps, wrap func(http.RoundTripper) http.RoundTripper) (*client.Client, error) {
+	httpClient, err := o.HTTPClient()
+	if err != nil {
+		return nil, usageIf(err)
+	}
+	if wrap != nil {
+		httpClient.Transport = wrap(httpClient.Transport)
+	}
+	opts := []client.Option{client.WithUserAgent("sendmsg"), client.WithHTTPClient(httpClient)}
+	if o.Token != "" {
+		c, err := client.New(o.Server, append(opts, client.WithToken(o.Token))...)
+		if err != nil {
+			return nil, &usageErr{cmd: "sendmsg", err: err}
+		}
+		return c, nil
+	}
+	password, err := o.Password(d.getenv, d.stdin, d.stderr)
+	if err != nil {
+		return nil, usageIf(err)
+	}
+	creds := client.Credentials{Username: o.Username, Password: password, Domain: o.Domain}
 	var c *client.Client
 	_, err = retrier{o: o, d: d}.do(ctx, lookupVerdict, func(ctx context.Context) error {
 		var err error
-		c, err = client.Login(ctx, o.server, creds, opts...)
+		c, err = client.Login(ctx, o.Server, creds, opts...)
 		return err
 	})
 	switch {
@@ -55,50 +57,15 @@ func connect(ctx context.Context, o *options, d *deps) (horizon, error) {
 	case err != nil:
 		return nil, err // it names the user, and the URL of the request
 	}
-	return clientHorizon{c}, nil
+	return c, nil
 }
 
-// caPool reads the certificates of --ca-file (or HORIZON_CACERT).
-func caPool(o *options) (*x509.CertPool, error) {
-	source := "--ca-file"
-	if o.caFileFromEnv {
-		source = envCACert
+// usageIf marks the connection settings' usage errors as sendmsg's.
+func usageIf(err error) error {
+	if errors.Is(err, connflags.ErrUsage) {
+		return &usageErr{cmd: "sendmsg", err: err}
 	}
-	pemData, err := os.ReadFile(o.caFile)
-	if err != nil {
-		return nil, &usageErr{cmd: "sendmsg", err: fmt.Errorf("%s: %w", source, err)}
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemData) {
-		return nil, &usageErr{cmd: "sendmsg", err: fmt.Errorf("%s: %s holds no PEM certificate", source, o.caFile)}
-	}
-	return pool, nil
-}
-
-// readPassword takes the password from --password-file, the environment, or
-// a prompt that does not echo, in that order.
-func readPassword(o *options, d *deps) (string, error) {
-	if o.passwordFile != "" {
-		b, err := os.ReadFile(o.passwordFile)
-		if err != nil {
-			return "", fmt.Errorf("password file: %w", err)
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	if p := d.getenv(envPassword); p != "" {
-		return p, nil
-	}
-	f, ok := d.stdin.(*os.File)
-	if !ok || !isTerminal(f) {
-		return "", usageError("no password: set %s, give --password-file, or run in a terminal to be asked", envPassword)
-	}
-	fmt.Fprintf(d.stderr, "Password for %s\\%s: ", o.domain, o.username)
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(d.stderr)
-	if err != nil {
-		return "", fmt.Errorf("read password: %w", err)
-	}
-	return string(b), nil
+	return err
 }
 
 func (h clientHorizon) SendMessage(ctx context.Context, t client.MessageType, message string, ids []string) (client.Results, error) {

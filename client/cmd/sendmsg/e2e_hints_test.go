@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/hzkit/sendmessage/internal/connflags"
 	"io"
 	"net/url"
 	"strings"
@@ -54,11 +55,11 @@ func TestServerWithoutAScheme(t *testing.T) {
 func TestHTTPClosedUnansweredHint(t *testing.T) {
 	t.Parallel()
 	err := fmt.Errorf("log in: %w", &url.Error{Op: "Post", URL: "http://h:8443/rest/login", Err: io.EOF})
-	hint := hintFor(err, &options{server: "http://h:8443"})
+	hint := hintFor(err, &options{Settings: connflags.Settings{Server: "http://h:8443"}})
 	if !strings.Contains(hint, "use --server https://h:8443") {
 		t.Errorf("hint = %q", hint)
 	}
-	if hint := hintFor(err, &options{server: "https://h:8443"}); hint != "" {
+	if hint := hintFor(err, &options{Settings: connflags.Settings{Server: "https://h:8443"}}); hint != "" {
 		t.Errorf("over https://, hint = %q, want none", hint)
 	}
 }

@@ -9,16 +9,17 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/internal/connflags"
 )
 
 // Environment variables read when the matching flag is not given.
 const (
-	envServer   = "HORIZON_SERVER"
-	envUsername = "HORIZON_USERNAME"
-	envDomain   = "HORIZON_DOMAIN"
-	envPassword = "HORIZON_PASSWORD"
-	envToken    = "HORIZON_TOKEN"
-	envCACert   = "HORIZON_CACERT" // as examples/horizon-workflow.sh reads it
+	envServer   = connflags.EnvServer
+	envUsername = connflags.EnvUsername
+	envDomain   = connflags.EnvDomain
+	envPassword = connflags.EnvPassword
+	envToken    = connflags.EnvToken
+	envCACert   = connflags.EnvCACert
 )
 
 // DefaultBatchSize keeps each request well within the reference server's
@@ -28,10 +29,8 @@ const defaultBatchSize = 1000
 type options struct {
 	listOnly bool // the "sessions" subcommand
 
-	server, username, domain  string
-	passwordFile, token       string
-	caFile                    string
-	insecure                  bool
+	// The connection flags, which conform shares; Timeout is --timeout.
+	connflags.Settings
 	pool, user, machine       string
 	state                     string
 	all                       bool
@@ -43,9 +42,7 @@ type options struct {
 	countdown, every          time.Duration
 	batchSize, retries        int
 	retryWait, retryMaxWait   time.Duration
-	requestTimeout            time.Duration
 	output, auditFile         string
-	caFileFromEnv             bool // caFile came from HORIZON_CACERT
 	messageTypeText, stateArg string
 }
 
@@ -89,19 +86,11 @@ func inGroup(fs *pflag.FlagSet, group string, names ...string) {
 // addConnectionFlags defines how to reach and log in to the server, and how
 // hard to try.
 func addConnectionFlags(fs *pflag.FlagSet, o *options) {
-	fs.StringVar(&o.server, "server", "", "Connection Server `URL`, e.g. https://horizon.example.com (env "+envServer+")")
-	fs.StringVar(&o.username, "username", "", "user `NAME` to log in as (env "+envUsername+")")
-	fs.StringVar(&o.domain, "domain", "", "`DOMAIN` of the user (env "+envDomain+")")
-	fs.StringVar(&o.passwordFile, "password-file", "", "read the password from `FILE` (else env "+envPassword+", else a prompt)")
-	fs.StringVar(&o.token, "token", "", "use this access `TOKEN` instead of logging in (env "+envToken+")")
-	fs.StringVar(&o.caFile, "ca-file", "", "trust the CA certificates in this PEM `FILE` (env "+envCACert+")")
-	fs.BoolVar(&o.insecure, "insecure", false, "UNSAFE: do not verify the server's certificate")
-	fs.DurationVar(&o.requestTimeout, "timeout", time.Minute, "time limit of each login, listing and send, a `DURATION` such as 30s")
+	o.AddFlags(fs)
 	fs.IntVar(&o.retries, "retries", 3, "at most `N` retries of a request that failed on the way (see Retries in sendmsg --help)")
 	fs.DurationVar(&o.retryWait, "retry-wait", time.Second, "`DURATION` before the first retry; about doubled for each next one")
 	fs.DurationVar(&o.retryMaxWait, "retry-max-wait", 30*time.Second, "longest `DURATION` to wait before a retry, the server's Retry-After included")
-	inGroup(fs, groupConnection, "server", "username", "domain", "password-file", "token", "ca-file", "insecure",
-		"timeout", "retries", "retry-wait", "retry-max-wait")
+	inGroup(fs, groupConnection, append(connflags.Names(), "retries", "retry-wait", "retry-max-wait")...)
 }
 
 // addTargetFlags defines the filters that select sessions.
@@ -138,42 +127,17 @@ func addOutputFlags(fs *pflag.FlagSet, o *options, audit bool) {
 	}
 }
 
-// fromEnv fills what the command line left out from the environment. A flag
-// given wins over its variable; --insecure wins over HORIZON_CACERT.
-func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) {
-	for _, v := range []struct {
-		flag, env string
-		value     *string
-	}{
-		{"server", envServer, &o.server},
-		{"username", envUsername, &o.username},
-		{"domain", envDomain, &o.domain},
-		{"token", envToken, &o.token},
-		{"ca-file", envCACert, &o.caFile},
-	} {
-		if !fs.Changed(v.flag) {
-			*v.value = getenv(v.env)
-		}
-	}
-	o.caFileFromEnv = !fs.Changed("ca-file") && o.caFile != ""
-	if o.insecure && o.caFileFromEnv {
-		o.caFile, o.caFileFromEnv = "", false
-	}
-}
+// fromEnv fills what the command line left out from the environment.
+func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) { o.FromEnv(fs, getenv) }
 
 // check reads the values that need reading and refuses what cannot work.
 func (o *options) check() error {
 	o.messageType = client.MessageType(strings.ToUpper(o.messageTypeText))
 	o.state = strings.ToUpper(o.stateArg)
+	if err := o.checkConnection(); err != nil {
+		return err
+	}
 	switch {
-	case o.server == "":
-		return usageError("--server (or %s) is required", envServer)
-	case !strings.Contains(o.server, "://"):
-		return usageError("--server %s has no scheme: write https://%s, or http://%s for a test server without TLS", o.server, o.server, o.server)
-	case o.token == "" && (o.username == "" || o.domain == ""):
-		return usageError("give --username and --domain to log in, or --token")
-	case o.caFile != "" && o.insecure:
-		return usageError("--ca-file and --insecure contradict each other")
 	case !o.listOnly && !o.messageType.Valid():
 		return usageError("--type must be INFO, WARNING or ERROR, not %q", o.messageTypeText)
 	case o.state != "" && !client.SessionState(o.state).Valid():
@@ -182,12 +146,6 @@ func (o *options) check() error {
 		return usageError("--output must be table or json, not %q", o.output)
 	case o.batchSize < 1:
 		return usageError("--batch-size must be at least 1")
-	case o.retries < 0:
-		return usageError("--retries must not be negative")
-	case o.retryWait <= 0 || o.requestTimeout <= 0:
-		return usageError("--retry-wait and --timeout must be positive")
-	case o.retryMaxWait < o.retryWait:
-		return usageError("--retry-max-wait (%s) is shorter than --retry-wait (%s)", o.retryMaxWait, o.retryWait)
 	case o.countdown < 0 || o.every < 0:
 		return usageError("--countdown and --every must not be negative")
 	case (o.countdown > 0) != (o.every > 0):
@@ -203,6 +161,22 @@ func (o *options) check() error {
 		if strings.TrimSpace(id) == "" {
 			return usageError("empty session id")
 		}
+	}
+	return nil
+}
+
+// checkConnection refuses connection and retry flags that cannot work.
+func (o *options) checkConnection() error {
+	if err := o.Check(); err != nil {
+		return &usageErr{cmd: "sendmsg", err: err}
+	}
+	switch {
+	case o.retries < 0:
+		return usageError("--retries must not be negative")
+	case o.retryWait <= 0:
+		return usageError("--retry-wait must be positive")
+	case o.retryMaxWait < o.retryWait:
+		return usageError("--retry-max-wait (%s) is shorter than --retry-wait (%s)", o.retryMaxWait, o.retryWait)
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ type retrier struct {
 // and that error; final and nil when op succeeded.
 func (r retrier) do(ctx context.Context, judge func(error) verdict, op func(context.Context) error) (verdict, error) {
 	for attempt := 0; ; attempt++ {
-		tryCtx, cancel := context.WithTimeout(ctx, r.o.requestTimeout)
+		tryCtx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 		err := op(tryCtx)
 		cancel()
 		if err == nil {

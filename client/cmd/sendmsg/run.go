@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hzkit/sendmessage/client"
+	"github.com/hzkit/sendmessage/internal/connflags"
 )
 
 // target is one session to message, with what the listing told about it.
@@ -103,8 +104,8 @@ func execute(ctx context.Context, o *options, d *deps) (err error) {
 	if sending && strings.TrimSpace(o.message) == "" {
 		return usageError("the message is empty: give --message TEXT, or pipe it in")
 	}
-	if o.insecure {
-		fmt.Fprintln(d.stderr, "sendmsg: WARNING: --insecure: the server's certificate is not verified; anyone on the path can read the password and tokens")
+	if o.Insecure {
+		fmt.Fprintln(d.stderr, "sendmsg: "+connflags.InsecureWarning)
 	}
 	h, err := d.connect(ctx, o, d)
 	if err != nil {
@@ -385,7 +386,7 @@ func (a *app) sendRound(ctx context.Context, text string, targets []target) ([]r
 			}
 		case v == unknown:
 			fmt.Fprintf(a.d.stderr, "sendmsg: %v; outcome unknown for %s, not sent again\n", err, sessions(len(batch)))
-			reason := unknownReason(err, a.o.requestTimeout)
+			reason := unknownReason(err, a.o.Timeout)
 			now := a.d.clock.Now().Truncate(time.Millisecond) // as precise as the server's times
 			for _, id := range batch {
 				rows = append(rows, row{

@@ -618,8 +618,8 @@ func TestCACertFromTheEnvironment(t *testing.T) {
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
-			if r.opts.caFile != tt.wantCA || r.opts.insecure != tt.wantInsecure {
-				t.Errorf("ca-file %q, insecure %v; want %q, %v", r.opts.caFile, r.opts.insecure, tt.wantCA, tt.wantInsecure)
+			if r.opts.CAFile != tt.wantCA || r.opts.Insecure != tt.wantInsecure {
+				t.Errorf("ca-file %q, insecure %v; want %q, %v", r.opts.CAFile, r.opts.Insecure, tt.wantCA, tt.wantInsecure)
 			}
 		})
 	}
