@@ -29,7 +29,7 @@ FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
 
-.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile
+.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -187,6 +187,80 @@ build: ## build every command of the module into bin/
 	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
 	echo "go build -o bin/" $$mains
 	$(GO) build -o bin/ $$mains
+
+# The container image (Containerfile, docs/deploy.md): refserver compiled here,
+# static, copied into a scratch image; no base image is pulled. The tag is the
+# contract's version, as refserver -version prints it.
+IMAGE_NAME ?= hzkit/refserver
+IMAGE_CONTEXT := bin/image
+# podman, docker or buildah; empty: the first of them here that works (docker
+# only when its engine answers; buildah builds but runs nothing).
+CONTAINER_ENGINE ?=
+# podman's OCI runtime: runc where it is installed (crun refuses some cgroup
+# layouts); empty leaves podman's own choice.
+PODMAN_RUNTIME ?= $(if $(shell command -v runc),runc)
+# For podman, a containers.conf without default ulimits (some machines cannot
+# raise them to podman's defaults); one of your own in CONTAINERS_CONF wins.
+PODMAN_CONF := bin/podman/containers.conf
+# The engine of CONTAINER_ENGINE, else the first that works here; $$1 = run
+# skips buildah, which runs no servers.
+define FIND_ENGINE
+find_engine() {
+	if [[ -n "$(CONTAINER_ENGINE)" ]]; then echo "$(CONTAINER_ENGINE)"; return; fi
+	if command -v podman >/dev/null; then echo podman; return; fi
+	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; return; fi
+	if [[ $${1:-} != run ]] && command -v buildah >/dev/null; then echo buildah; fi
+}
+endef
+
+container-engine: ## install Debian's podman and runc for make image and test-image, where no engine works and root can
+	@$(FIND_ENGINE)
+	if engine=$$(find_engine) && [[ -n $$engine ]]; then
+		echo "container-engine: $$engine"
+		exit 0
+	fi
+	if [[ $$(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		echo "container-engine: no podman, docker (with a running engine) or buildah, and none can be installed here (needs root and apt-get)"
+		exit 0
+	fi
+	echo "container-engine: installing Debian's podman and runc"
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends podman runc >/dev/null; then
+		echo "container-engine: $$(podman --version)"
+	else
+		echo "container-engine: apt-get could not install podman and runc"
+	fi
+
+image: ## build the container image $(IMAGE_NAME):<contract version> (and :latest) from Containerfile with podman, docker or buildah
+	@$(FIND_ENGINE)
+	engine=$$(find_engine)
+	if [[ -z $$engine ]]; then
+		echo "image: no container engine: install podman (Debian: apt-get install podman runc; or make container-engine as root), docker or buildah" >&2
+		exit 1
+	fi
+	rm -rf $(IMAGE_CONTEXT)
+	mkdir -p $(IMAGE_CONTEXT)
+	echo "CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver"
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver
+	version=$$($(GO) run ./server/cmd/refserver -version | sed -n 's/^refserver: contract \([^ ]*\) .*/\1/p')
+	if [[ -z $$version ]]; then
+		echo "image: refserver -version printed no contract version" >&2
+		exit 1
+	fi
+	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
+	if [[ $$revision != unknown && -n $$(git status --porcelain 2>/dev/null) ]]; then
+		revision+=-dirty
+	fi
+	build=(build --format docker)  # docker's format: OCI's drops HEALTHCHECK
+	case $$engine in
+	docker) build=(build) ;;
+	buildah) build=(bud --format docker) ;;
+	esac
+	set -x
+	$$engine "$${build[@]}" -f Containerfile -t $(IMAGE_NAME):$$version -t $(IMAGE_NAME):latest \
+		--build-arg VERSION=$$version --build-arg REVISION=$$revision $(IMAGE_CONTEXT)
+	{ set +x; } 2>/dev/null
+	echo "image: $(IMAGE_NAME):$$version, $$($$engine image inspect --format '{{.Size}}' $(IMAGE_NAME):$$version) bytes"
 
 # The load benchmark: binaries in .bench/bin, wrk from Debian's packages.
 BENCH_BIN := .bench/bin
