@@ -130,7 +130,7 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
 	$(MAKE) breaking
@@ -144,6 +144,7 @@ test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the 
 	else
 		echo "docs page: no screenshot (no Chromium: TestDocsPageInChromium skipped)"
 	fi
+	$(MAKE) test-image
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME) FUZZFLAGS=-race
 	$(MAKE) bench-smoke
 	$(MAKE) hostile
@@ -199,6 +200,8 @@ CONTAINER_ENGINE ?=
 # podman's OCI runtime: runc where it is installed (crun refuses some cgroup
 # layouts); empty leaves podman's own choice.
 PODMAN_RUNTIME ?= $(if $(shell command -v runc),runc)
+# The contract's version, as refserver -version says it: the image's tag.
+CONTRACT_VERSION = $(GO) run ./server/cmd/refserver -version | sed -n 's/^refserver: contract \([^ ]*\) .*/\1/p'
 # For podman, a containers.conf without default ulimits (some machines cannot
 # raise them to podman's defaults); one of your own in CONTAINERS_CONF wins.
 PODMAN_CONF := bin/podman/containers.conf
@@ -242,7 +245,7 @@ image: ## build the container image $(IMAGE_NAME):<contract version> (and :lates
 	mkdir -p $(IMAGE_CONTEXT)
 	echo "CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver"
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver
-	version=$$($(GO) run ./server/cmd/refserver -version | sed -n 's/^refserver: contract \([^ ]*\) .*/\1/p')
+	version=$$($(CONTRACT_VERSION))
 	if [[ -z $$version ]]; then
 		echo "image: refserver -version printed no contract version" >&2
 		exit 1
@@ -251,16 +254,40 @@ image: ## build the container image $(IMAGE_NAME):<contract version> (and :lates
 	if [[ $$revision != unknown && -n $$(git status --porcelain 2>/dev/null) ]]; then
 		revision+=-dirty
 	fi
-	build=(build --format docker)  # docker's format: OCI's drops HEALTHCHECK
+	# Docker's image format: OCI's has no HEALTHCHECK. No cache: buildah's
+	# would keep the labels of an earlier build.
+	build=(build --format docker --layers=false --no-cache)
 	case $$engine in
-	docker) build=(build) ;;
-	buildah) build=(bud --format docker) ;;
+	docker) build=(build --no-cache) ;;
+	buildah) build=(bud --format docker --no-cache) ;;
 	esac
 	set -x
 	$$engine "$${build[@]}" -f Containerfile -t $(IMAGE_NAME):$$version -t $(IMAGE_NAME):latest \
 		--build-arg VERSION=$$version --build-arg REVISION=$$revision $(IMAGE_CONTEXT)
 	{ set +x; } 2>/dev/null
 	echo "image: $(IMAGE_NAME):$$version, $$($$engine image inspect --format '{{.Size}}' $(IMAGE_NAME):$$version) bytes"
+
+test-image: ## build the image and run it: health over HTTP and HTTPS, the README walkthrough, non-root, read-only, SIGTERM drains (skips where no podman or docker can run it)
+	@$(MAKE) container-engine
+	$(FIND_ENGINE)
+	engine=$$(find_engine run)
+	if [[ -z $$engine ]]; then
+		echo "test-image: skipped: no podman, and no docker with a running engine, to run the image here"
+		exit 0
+	fi
+	$(MAKE) image CONTAINER_ENGINE=$$engine
+	cli=$$engine
+	if [[ $$engine == podman ]]; then
+		if [[ -n "$(PODMAN_RUNTIME)" ]]; then cli+=" --runtime $(PODMAN_RUNTIME)"; fi
+		if [[ -z $${CONTAINERS_CONF:-} ]]; then
+			mkdir -p $(dir $(PODMAN_CONF))
+			printf '[containers]\ndefault_ulimits = []\n' > $(PODMAN_CONF)
+			export CONTAINERS_CONF=$(abspath $(PODMAN_CONF))
+		fi
+	fi
+	export REFSERVER_TEST_IMAGE=$(IMAGE_NAME):$$($(CONTRACT_VERSION)) REFSERVER_TEST_ENGINE="$$cli"
+	echo "REFSERVER_TEST_IMAGE=$$REFSERVER_TEST_IMAGE REFSERVER_TEST_ENGINE='$$cli' go test -count=1 -v -run '^TestContainerImage$$' ./deploy"
+	$(GO) test -count=1 -v -run '^TestContainerImage$$' ./deploy
 
 # The load benchmark: binaries in .bench/bin, wrk from Debian's packages.
 BENCH_BIN := .bench/bin
