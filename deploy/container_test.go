@@ -108,7 +108,8 @@ func TestContainerImage(t *testing.T) {
 
 // checkImage reads the image's configuration as the engine sees it.
 func checkImage(t *testing.T, e engine, image string) {
-	r := realValues(t)
+	t.Helper()
+	r := factsOf(t)
 	size, err := strconv.ParseInt(e.run(t, "image", "inspect", "--format", "{{.Size}}", image), 10, 64)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +169,7 @@ type container struct {
 // loopback, and args (-e, -v...) before the image.
 func start(t *testing.T, e engine, image string, tlsConfig *tls.Config, args ...string) *container {
 	t.Helper()
-	r := realValues(t)
+	r := factsOf(t)
 	name := fmt.Sprintf("refserver-test-%d-%s", os.Getpid(), strings.NewReplacer(" ", "-", "/", "-").Replace(t.Name()))
 	c := &container{e: e, name: name, started: time.Now()}
 	port := strconv.Itoa(r.container.port)
@@ -278,7 +279,7 @@ func (c *container) process(t *testing.T) process {
 func insideID(t *testing.T, pid, mapFile string, ids []string) int {
 	t.Helper()
 	if len(ids) != 4 || len(slices.Compact(slices.Clone(ids))) != 1 {
-		t.Errorf("ids %v: real, effective, saved and file system ids differ", ids)
+		t.Errorf("ids %v: facts, effective, saved and file system ids differ", ids)
 	}
 	host, err := strconv.Atoi(ids[1])
 	if err != nil {
@@ -301,7 +302,8 @@ func insideID(t *testing.T, pid, mapFile string, ids []string) int {
 // runPlain: demo data, secrets from variables; the README's walkthrough;
 // then SIGTERM while a request is in flight.
 func runPlain(t *testing.T, e engine, image string) {
-	r := realValues(t)
+	t.Helper()
+	r := factsOf(t)
 	c := start(t, e, image, nil, "-e", "REFSERVER_TOKEN="+testToken, "-e", "REFSERVER_ADMIN_PASSWORD="+testPassword)
 	healthy := c.waitHealthy(t)
 	p := c.process(t)
@@ -472,6 +474,7 @@ func mustJSON(t *testing.T, v any) string {
 // runWithFiles: the recipes' data file and a certificate of one's own,
 // mounted read-only; HTTPS that a client verifies with that certificate.
 func runWithFiles(t *testing.T, e engine, image string) {
+	t.Helper()
 	dir := t.TempDir()
 	certPEM, keyPEM := certificate(t)
 	data, err := os.ReadFile("lab.json")
@@ -486,7 +489,7 @@ func runWithFiles(t *testing.T, e engine, image string) {
 		if err := os.WriteFile(file, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chmod(file, 0o644); err != nil { //nolint:gosec // G302: read by the container's user, a test key
+		if err := os.Chmod(file, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		mounts = append(mounts, "-v", file+":/config/"+name+":ro")

@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,11 +21,11 @@ import (
 	"github.com/hzkit/sendmessage/server"
 )
 
-// real is what the recipes must agree with, each read from where it is
+// facts is what the recipes must agree with, each read from where it is
 // decided: the Makefile names the image and the contract its tag, refserver's
 // own usage lists its variables, the spec the health path, the Containerfile
 // the port and the user.
-type real struct {
+type facts struct {
 	image      string          // name:tag that make image builds
 	envNames   map[string]bool // REFSERVER_* variables refserver reads
 	flags      map[string]bool // refserver's flags, without the dash
@@ -33,30 +34,30 @@ type real struct {
 }
 
 var (
-	realOnce  sync.Once
-	realValue real
-	realErr   error
+	factsOnce  sync.Once
+	factsValue facts
+	factsErr   error
 )
 
-// realValues reads them once for all tests.
-func realValues(t *testing.T) real {
+// factsOf reads them once for all tests.
+func factsOf(t *testing.T) facts {
 	t.Helper()
-	realOnce.Do(func() { realValue, realErr = readReal() })
-	if realErr != nil {
-		t.Fatal(realErr)
+	factsOnce.Do(func() { factsValue, factsErr = readFacts() })
+	if factsErr != nil {
+		t.Fatal(factsErr)
 	}
-	return realValue
+	return factsValue
 }
 
-func readReal() (real, error) {
-	var r real
+func readFacts() (facts, error) {
+	var r facts
 	makefile, err := os.ReadFile("../Makefile")
 	if err != nil {
 		return r, fmt.Errorf("read the Makefile: %w", err)
 	}
 	name := regexp.MustCompile(`(?m)^IMAGE_NAME \?= (\S+)$`).FindSubmatch(makefile)
 	if name == nil {
-		return r, fmt.Errorf("the Makefile sets no IMAGE_NAME ?= ...")
+		return r, errors.New("the Makefile has no line IMAGE_NAME ?= NAME")
 	}
 	r.image = string(name[1]) + ":" + model.SpecVersion
 	if r.envNames, r.flags, err = refserverUsage(); err != nil {
@@ -85,9 +86,10 @@ func refserverUsage() (envNames, flags map[string]bool, err error) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../server/cmd/refserver").CombinedOutput(); err != nil { //nolint:noctx // a build, not a request
 		return nil, nil, fmt.Errorf("go build refserver: %w\n%s", err, out)
 	}
-	out, err := exec.Command(bin, "-h").CombinedOutput() //nolint:noctx // prints and exits
-	if err == nil || !strings.Contains(string(out), "Usage of refserver") {
-		return nil, nil, fmt.Errorf("refserver -h: %v\n%s", err, out)
+	// -h prints the usage and exits 2.
+	out, _ := exec.Command(bin, "-h").CombinedOutput() //nolint:noctx // prints and exits
+	if !strings.Contains(string(out), "Usage of refserver") {
+		return nil, nil, fmt.Errorf("refserver -h printed no usage:\n%s", out)
 	}
 	envNames, flags = map[string]bool{}, map[string]bool{}
 	for _, m := range regexp.MustCompile(`\(env (REFSERVER_[A-Z0-9_]+)\)`).FindAllStringSubmatch(string(out), -1) {

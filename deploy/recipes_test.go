@@ -19,11 +19,11 @@ import (
 )
 
 // The Containerfile builds what its comments and the docs promise: scratch,
-// a numeric non-root user, only real variables, the health check as an exec
+// a numeric non-root user, only facts variables, the health check as an exec
 // of the entry point's binary, the labels.
 func TestContainerfile(t *testing.T) {
 	t.Parallel()
-	r := realValues(t)
+	r := factsOf(t)
 	c := r.container
 	if !slices.Equal(c.from, []string{"scratch"}) {
 		t.Errorf("FROM %v, want scratch alone", c.from)
@@ -53,7 +53,7 @@ func TestContainerfile(t *testing.T) {
 }
 
 // checkEnv says which variables of a recipe refserver does not read.
-func checkEnv(t *testing.T, recipe string, r real, env map[string]string) {
+func checkEnv(t *testing.T, recipe string, r facts, env map[string]string) {
 	t.Helper()
 	for name := range env {
 		if strings.HasPrefix(name, "REFSERVER_") && !r.envNames[name] {
@@ -83,8 +83,8 @@ func urlsIn(t *testing.T, recipe string, texts ...string) []*url.URL {
 }
 
 // checkURLs holds the URLs of a recipe to the server's host and port as the
-// recipe reaches it, and to the real paths; at least one asks for health.
-func checkURLs(t *testing.T, recipe string, r real, host string, urls []*url.URL) {
+// recipe reaches it, and to the facts paths; at least one asks for health.
+func checkURLs(t *testing.T, recipe string, r facts, host string, urls []*url.URL) {
 	t.Helper()
 	asksHealth := false
 	for _, u := range urls {
@@ -131,7 +131,7 @@ func decodeYAML(t *testing.T, file string, into ...any) {
 
 func TestGitHubActionsRecipe(t *testing.T) {
 	t.Parallel()
-	r := realValues(t)
+	r := factsOf(t)
 	var workflow struct {
 		Jobs map[string]struct {
 			Services map[string]struct {
@@ -190,7 +190,7 @@ func checkTokenUse(t *testing.T, recipe, token string, texts []string) {
 
 func TestGitLabCIRecipe(t *testing.T) {
 	t.Parallel()
-	r := realValues(t)
+	r := factsOf(t)
 	var jobs map[string]struct {
 		Services []struct {
 			Name  string `yaml:"name"`
@@ -225,7 +225,7 @@ func TestGitLabCIRecipe(t *testing.T) {
 
 func TestComposeRecipe(t *testing.T) {
 	t.Parallel()
-	r := realValues(t)
+	r := factsOf(t)
 	var compose struct {
 		Services map[string]struct {
 			Image       string            `yaml:"image"`
@@ -332,7 +332,7 @@ type k8sProbe struct {
 
 func TestKubernetesRecipe(t *testing.T) {
 	t.Parallel()
-	r := realValues(t)
+	r := factsOf(t)
 	type metadata struct {
 		Name   string            `yaml:"name"`
 		Labels map[string]string `yaml:"labels"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 
 	"github.com/hzkit/sendmessage/client"
 	"github.com/hzkit/sendmessage/gen/model"
@@ -40,20 +39,20 @@ func Example() {
 	// In a test: srv := refservertest.New(t), which stops with the test.
 	srv, err := refservertest.Start()
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	defer srv.Close()
 	ctx := context.Background()
 
 	results, err := warnPool(ctx, srv.Client, "pool-finance", "This desktop restarts at 18:00.")
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Println("all delivered:", results.AllDelivered())
 
 	delivered, err := srv.Delivered(ctx)
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	for _, m := range delivered {
 		fmt.Println(m.SessionID, m.MessageType, m.Message)
@@ -78,26 +77,26 @@ func Example_agentDoesNotAnswer() {
 		ErrorMessage: &reason,
 	}))
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	defer srv.Close()
 	ctx := context.Background()
 
 	results, err := warnPool(ctx, srv.Client, "pool-finance", "This desktop restarts at 18:00.")
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	for _, r := range results.Failed() {
 		fmt.Println("not warned:", r.SessionID, r.StatusCode, r.Reason())
 	}
 	delivered, err := srv.Delivered(ctx)
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Println("delivered to", len(delivered), "session:", delivered[0].SessionID)
 	faults, err := srv.Faults(ctx)
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Println("rule", faults[0].ID, "acted", faults[0].Hits, "time")
 	// Output:
@@ -113,7 +112,7 @@ func Example_agentDoesNotAnswer() {
 func Example_answerLost() {
 	srv, err := refservertest.Start()
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	defer srv.Close()
 	ctx := context.Background()
@@ -124,7 +123,7 @@ func Example_answerLost() {
 		Times:     &once,
 	})
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 
 	_, err = warnPool(ctx, srv.Client, "pool-finance", "This desktop restarts at 18:00.")
@@ -133,7 +132,7 @@ func Example_answerLost() {
 
 	delivered, err := srv.Delivered(ctx)
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	for _, m := range delivered {
 		fmt.Println(m.SessionID, "under rule", *m.FaultID == rule.ID)

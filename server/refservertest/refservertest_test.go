@@ -184,7 +184,7 @@ func TestFaultRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if failed := results.Failed(); len(failed) != 1 || failed[0].SessionID != connectedFinance || failed[0].StatusCode != 504 {
+	if failed := results.Failed(); len(failed) != 1 || failed[0].SessionID != connectedFinance || failed[0].StatusCode != http.StatusGatewayTimeout {
 		t.Errorf("failed %+v, want %s with 504", failed, connectedFinance)
 	}
 
@@ -351,53 +351,55 @@ func TestParallelServersAreIsolated(t *testing.T) {
 	t.Parallel()
 	const n = 4
 	servers := make(chan *refservertest.Server, n)
-	t.Run("group", func(t *testing.T) {
-		for i := range n {
-			t.Run(fmt.Sprint(i), func(t *testing.T) {
-				t.Parallel()
-				srv := newServer(t)
-				servers <- srv
-				message := fmt.Sprintf("message %d", i)
-				if _, err := srv.AddFault(t.Context(), model.FaultRule{
-					Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: new(int32),
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := srv.Client.SendMessage(t.Context(), client.MessageInfo, message, []string{seedID}); err != nil {
-					t.Fatal(err)
-				}
-				delivered, err := srv.Delivered(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(delivered) != 1 || delivered[0].Message != message {
-					t.Errorf("delivered %+v, want only %q", delivered, message)
-				}
-				if faults, err := srv.Faults(t.Context()); err != nil || len(faults) != 1 || faults[0].ID != "1" {
-					t.Errorf("faults %+v, %v; want only this test's rule 1", faults, err)
-				}
-			})
+	// After every subtest has ended: each server is closed, and each had an
+	// address and a token of its own.
+	t.Cleanup(func() {
+		close(servers)
+		var urls, tokens []string
+		for srv := range servers {
+			urls, tokens = append(urls, srv.URL), append(tokens, srv.Token)
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/rest/refserver/v1/health", http.NoBody)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				t.Errorf("%s still answers after its test ended: %s", srv.URL, resp.Status)
+			}
+		}
+		count := len(urls)
+		slices.Sort(urls)
+		slices.Sort(tokens)
+		distinctURLs, distinctTokens := len(slices.Compact(urls)), len(slices.Compact(tokens))
+		if count != n || distinctURLs != n || distinctTokens != n {
+			t.Errorf("%d servers, %d distinct URLs, %d distinct tokens; want %d of each", count, distinctURLs, distinctTokens, n)
 		}
 	})
-	// The group has ended: every server is closed, and each had its own
-	// address and token.
-	close(servers)
-	var urls, tokens []string
-	for srv := range servers {
-		urls, tokens = append(urls, srv.URL), append(tokens, srv.Token)
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/rest/refserver/v1/health", http.NoBody)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			t.Errorf("%s still answers after its test ended: %s", srv.URL, resp.Status)
-		}
-	}
-	slices.Sort(urls)
-	slices.Sort(tokens)
-	if len(urls) != n || len(slices.Compact(urls)) != n || len(slices.Compact(tokens)) != n {
-		t.Errorf("urls %v, tokens %d distinct of %d: want %d servers of their own", urls, len(slices.Compact(tokens)), len(tokens), n)
+	for i := range n {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t)
+			servers <- srv
+			message := fmt.Sprintf("message %d", i)
+			if _, err := srv.AddFault(t.Context(), model.FaultRule{
+				Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: new(int32),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := srv.Client.SendMessage(t.Context(), client.MessageInfo, message, []string{seedID}); err != nil {
+				t.Fatal(err)
+			}
+			delivered, err := srv.Delivered(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(delivered) != 1 || delivered[0].Message != message {
+				t.Errorf("delivered %+v, want only %q", delivered, message)
+			}
+			if faults, err := srv.Faults(t.Context()); err != nil || len(faults) != 1 || faults[0].ID != "1" {
+				t.Errorf("faults %+v, %v; want only this test's rule 1", faults, err)
+			}
+		})
 	}
 }
 

@@ -74,7 +74,8 @@ func TestHealthcheckUnhealthy(t *testing.T) {
 	}))
 	t.Cleanup(unavailable.Close)
 	// A port that was just free: nothing listens there.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
