@@ -234,7 +234,7 @@ container-engine: ## install Debian's podman and runc for make image and test-im
 		echo "container-engine: apt-get could not install podman and runc"
 	fi
 
-image: ## build the container image $(IMAGE_NAME):<contract version> (and :latest) from Containerfile with podman, docker or buildah
+image: ## build the container image hzkit/refserver:<contract version> (and :latest; IMAGE_NAME=... for another name) from Containerfile with podman, docker or buildah
 	@$(FIND_ENGINE)
 	engine=$$(find_engine)
 	if [[ -z $$engine ]]; then
