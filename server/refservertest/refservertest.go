@@ -6,7 +6,7 @@
 //
 //	func TestWarnFinance(t *testing.T) {
 //		srv := refservertest.New(t)
-//		if err := warnPool(t.Context(), srv.Client, "pool-finance"); err != nil {
+//		if _, err := warnPool(t.Context(), srv.Client, "pool-finance", "Restart at 18:00"); err != nil {
 //			t.Fatal(err)
 //		}
 //		got, err := srv.Delivered(t.Context())
@@ -19,11 +19,15 @@
 //	}
 //
 // Without options the server holds the built-in demo data
-// (server.DemoSessions: two desktop pools, pool-finance and pool-engineering,
-// and an application farm) and one account, EXAMPLE\administrator, with a
-// password made up for the server. Options replace the sessions, the accounts,
+// (server.DemoSessions: two desktop pools and an application farm; in
+// pool-finance the connected sessions 7cdd624f-37d1-46c1-ab96-695a5d13956f and
+// 2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f and a disconnected one) and one
+// account, EXAMPLE\administrator, with a password made up for the server. Options replace the sessions, the accounts,
 // set fault rules and limits. The server answers every request as
 // server/cmd/refserver does: validated against the contract, with its limits.
+//
+// The module is not published: a module of your own requires it with a
+// replace directive pointing at a clone (docs/refservertest.md).
 package refservertest
 
 import (
