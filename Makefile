@@ -265,7 +265,12 @@ image: ## build the container image hzkit/refserver:<contract version> (and :lat
 	$$engine "$${build[@]}" -f Containerfile -t $(IMAGE_NAME):$$version -t $(IMAGE_NAME):latest \
 		--build-arg VERSION=$$version --build-arg REVISION=$$revision $(IMAGE_CONTEXT)
 	{ set +x; } 2>/dev/null
-	echo "image: $(IMAGE_NAME):$$version, $$($$engine image inspect --format '{{.Size}}' $(IMAGE_NAME):$$version) bytes"
+	if [[ $$engine == buildah ]]; then
+		size=$$(buildah images --noheading --format '{{.Size}}' $(IMAGE_NAME):$$version | head -n 1)
+	else
+		size="$$($$engine image inspect --format '{{.Size}}' $(IMAGE_NAME):$$version) bytes"
+	fi
+	echo "image: $(IMAGE_NAME):$$version, $$size"
 
 test-image: ## build the image and run it: health over HTTP and HTTPS, the README walkthrough, non-root, read-only, SIGTERM drains (skips where no podman or docker can run it)
 	@$(MAKE) container-engine
