@@ -29,7 +29,7 @@ FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
 
-.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile
+.PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -130,7 +130,7 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
 	$(MAKE) breaking
@@ -144,6 +144,7 @@ test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the 
 	else
 		echo "docs page: no screenshot (no Chromium: TestDocsPageInChromium skipped)"
 	fi
+	$(MAKE) test-image
 	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME) FUZZFLAGS=-race
 	$(MAKE) bench-smoke
 	$(MAKE) hostile
@@ -187,6 +188,111 @@ build: ## build every command of the module into bin/
 	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
 	echo "go build -o bin/" $$mains
 	$(GO) build -o bin/ $$mains
+
+# The container image (Containerfile, docs/deploy.md): refserver compiled here,
+# static, copied into a scratch image; no base image is pulled. The tag is the
+# contract's version, as refserver -version prints it.
+IMAGE_NAME ?= hzkit/refserver
+IMAGE_CONTEXT := bin/image
+# podman, docker or buildah; empty: the first of them here that works (docker
+# only when its engine answers; buildah builds but runs nothing).
+CONTAINER_ENGINE ?=
+# podman's OCI runtime: runc where it is installed (crun refuses some cgroup
+# layouts); empty leaves podman's own choice.
+PODMAN_RUNTIME ?= $(if $(shell command -v runc),runc)
+# The contract's version, as refserver -version says it: the image's tag.
+CONTRACT_VERSION = $(GO) run ./server/cmd/refserver -version | sed -n 's/^refserver: contract \([^ ]*\) .*/\1/p'
+# For podman, a containers.conf without default ulimits (some machines cannot
+# raise them to podman's defaults); one of your own in CONTAINERS_CONF wins.
+PODMAN_CONF := bin/podman/containers.conf
+# The engine of CONTAINER_ENGINE, else the first that works here; $$1 = run
+# skips buildah, which runs no servers.
+define FIND_ENGINE
+find_engine() {
+	if [[ -n "$(CONTAINER_ENGINE)" ]]; then echo "$(CONTAINER_ENGINE)"; return; fi
+	if command -v podman >/dev/null; then echo podman; return; fi
+	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then echo docker; return; fi
+	if [[ $${1:-} != run ]] && command -v buildah >/dev/null; then echo buildah; fi
+}
+endef
+
+container-engine: ## install Debian's podman and runc for make image and test-image, where no engine works and root can
+	@$(FIND_ENGINE)
+	if engine=$$(find_engine) && [[ -n $$engine ]]; then
+		echo "container-engine: $$engine"
+		exit 0
+	fi
+	if [[ $$(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+		echo "container-engine: no podman, docker (with a running engine) or buildah, and none can be installed here (needs root and apt-get)"
+		exit 0
+	fi
+	echo "container-engine: installing Debian's podman and runc"
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends podman runc >/dev/null; then
+		echo "container-engine: $$(podman --version)"
+	else
+		echo "container-engine: apt-get could not install podman and runc"
+	fi
+
+image: ## build the container image hzkit/refserver:<contract version> (and :latest; IMAGE_NAME=... for another name) from Containerfile with podman, docker or buildah
+	@$(FIND_ENGINE)
+	engine=$$(find_engine)
+	if [[ -z $$engine ]]; then
+		echo "image: no container engine: install podman (Debian: apt-get install podman runc; or make container-engine as root), docker or buildah" >&2
+		exit 1
+	fi
+	rm -rf $(IMAGE_CONTEXT)
+	mkdir -p $(IMAGE_CONTEXT)
+	echo "CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver"
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(IMAGE_CONTEXT)/refserver ./server/cmd/refserver
+	version=$$($(CONTRACT_VERSION))
+	if [[ -z $$version ]]; then
+		echo "image: refserver -version printed no contract version" >&2
+		exit 1
+	fi
+	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
+	if [[ $$revision != unknown && -n $$(git status --porcelain 2>/dev/null) ]]; then
+		revision+=-dirty
+	fi
+	# Docker's image format: OCI's has no HEALTHCHECK. No cache: buildah's
+	# would keep the labels of an earlier build.
+	build=(build --format docker --layers=false --no-cache)
+	case $$engine in
+	docker) build=(build --no-cache) ;;
+	buildah) build=(bud --format docker --no-cache) ;;
+	esac
+	set -x
+	$$engine "$${build[@]}" -f Containerfile -t $(IMAGE_NAME):$$version -t $(IMAGE_NAME):latest \
+		--build-arg VERSION=$$version --build-arg REVISION=$$revision $(IMAGE_CONTEXT)
+	{ set +x; } 2>/dev/null
+	if [[ $$engine == buildah ]]; then
+		size=$$(buildah images --noheading --format '{{.Size}}' $(IMAGE_NAME):$$version | head -n 1)
+	else
+		size="$$($$engine image inspect --format '{{.Size}}' $(IMAGE_NAME):$$version) bytes"
+	fi
+	echo "image: $(IMAGE_NAME):$$version, $$size"
+
+test-image: ## build the image and run it: health over HTTP and HTTPS, the README walkthrough, non-root, read-only, SIGTERM drains (skips where no podman or docker can run it)
+	@$(MAKE) container-engine
+	$(FIND_ENGINE)
+	engine=$$(find_engine run)
+	if [[ -z $$engine ]]; then
+		echo "test-image: skipped: no podman, and no docker with a running engine, to run the image here"
+		exit 0
+	fi
+	$(MAKE) image CONTAINER_ENGINE=$$engine
+	cli=$$engine
+	if [[ $$engine == podman ]]; then
+		if [[ -n "$(PODMAN_RUNTIME)" ]]; then cli+=" --runtime $(PODMAN_RUNTIME)"; fi
+		if [[ -z $${CONTAINERS_CONF:-} ]]; then
+			mkdir -p $(dir $(PODMAN_CONF))
+			printf '[containers]\ndefault_ulimits = []\n' > $(PODMAN_CONF)
+			export CONTAINERS_CONF=$(abspath $(PODMAN_CONF))
+		fi
+	fi
+	export REFSERVER_TEST_IMAGE=$(IMAGE_NAME):$$($(CONTRACT_VERSION)) REFSERVER_TEST_ENGINE="$$cli"
+	echo "REFSERVER_TEST_IMAGE=$$REFSERVER_TEST_IMAGE REFSERVER_TEST_ENGINE='$$cli' go test -count=1 -v -run '^TestContainerImage$$' ./deploy"
+	$(GO) test -count=1 -v -run '^TestContainerImage$$' ./deploy
 
 # The load benchmark: binaries in .bench/bin, wrk from Debian's packages.
 BENCH_BIN := .bench/bin

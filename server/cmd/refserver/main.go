@@ -38,7 +38,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "refserver:", err)
 		}
-		os.Exit(2)
+		os.Exit(exitStatus(err))
 	}
 }
 
@@ -78,6 +78,7 @@ type options struct {
 	logLevel          slog.Level
 	logFormat         string
 	version           bool
+	healthcheck       bool
 }
 
 // versionFlag prints the versions and exits; it has no environment variable,
@@ -153,6 +154,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Var(oneOf{&o.logFormat, []string{"text", "json"}}, "log-format", "log `format`: text or json")
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.BoolVar(&o.version, versionFlag, false, "print the version of the contract the server enforces (and of Horizon's API it follows), and exit")
+	fs.BoolVar(&o.healthcheck, healthcheckFlag, false, healthcheckUsage)
 
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -164,7 +166,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == versionFlag {
+		if f.Name == versionFlag || f.Name == healthcheckFlag {
 			return
 		}
 		value := getenv(envName(f.Name))
@@ -364,6 +366,9 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	if o.version {
 		_, err := fmt.Fprintln(stdout, versionLine())
 		return err
+	}
+	if o.healthcheck {
+		return healthcheck(ctx, o, stdout)
 	}
 	// Log lines are buffered and written in batches; Close writes the rest.
 	logOut := newLogWriter(stderr)
