@@ -302,14 +302,22 @@ func (s *Server) AddFault(ctx context.Context, rule model.FaultRule) (model.Faul
 // Faults returns the fault rules in the order they are tried, each with its
 // id and the number of requests it has acted on (Hits).
 func (s *Server) Faults(ctx context.Context) ([]model.Fault, error) {
-	resp, err := s.api.ListFaultsWithResponse(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("refservertest: list fault rules: %w", err)
+	var all []model.Fault
+	params := &model.ListFaultsParams{}
+	for {
+		resp, err := s.api.ListFaultsWithResponse(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("refservertest: list fault rules: %w", err)
+		}
+		if resp.JSON200 == nil {
+			return nil, answerError("list fault rules", resp.HTTPResponse, resp.Body)
+		}
+		all = append(all, resp.JSON200.Faults...)
+		if resp.JSON200.NextAfter == nil {
+			return all, nil
+		}
+		params.After = resp.JSON200.NextAfter
 	}
-	if resp.JSON200 == nil {
-		return nil, answerError("list fault rules", resp.HTTPResponse, resp.Body)
-	}
-	return resp.JSON200.Faults, nil
 }
 
 // DeleteFault deletes one fault rule; an unknown id is an error.
