@@ -11,7 +11,6 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
-	"github.com/hzkit/sendmessage/server/internal/inventory"
 )
 
 // WithoutFastPath returns cfg for a server that sends every request through
@@ -62,9 +61,9 @@ func (s countingSerializer) Deserialize(c echo.Context, i any) error {
 // NewMemoryStoreWithCap lets tests make a store with a small cap in count
 // (and none in bytes), which New makes only from a Config.
 func NewMemoryStoreWithCap(sessions []model.SessionInfo, maxMessages int) *MemoryStore {
-	return inventory.NewMemoryStore(sessions, maxMessages, 0)
+	return newMemoryStore(sessions, maxMessages, 0)
 }
 
 // NewMemoryStoreWithCaps lets tests make a store with small caps in count
 // and in bytes.
-var NewMemoryStoreWithCaps = inventory.NewMemoryStore
+var NewMemoryStoreWithCaps = newMemoryStore

@@ -16,7 +16,6 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/bulkjson"
 	"github.com/hzkit/sendmessage/server/internal/delivery"
 	"github.com/hzkit/sendmessage/server/internal/faults"
-	"github.com/hzkit/sendmessage/server/internal/inventory"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
@@ -69,7 +68,7 @@ const DefaultMessagesPage = 100
 
 // ListDeliveredMessages returns a page of the record of deliveries.
 func (h *handlers) ListDeliveredMessages(_ context.Context, req apiserver.ListDeliveredMessagesRequestObject) (apiserver.ListDeliveredMessagesResponseObject, error) {
-	q := inventory.DeliveredQuery{Limit: DefaultMessagesPage}
+	q := DeliveredQuery{Limit: DefaultMessagesPage}
 	if p := req.Params; p.SessionID != nil {
 		q.SessionID = *p.SessionID
 	}
@@ -85,7 +84,7 @@ func (h *handlers) ListDeliveredMessages(_ context.Context, req apiserver.ListDe
 // messagesPage is the 200 answer of ListDeliveredMessages. It writes what
 // ListDeliveredMessages200JSONResponse would, one message at a time, so that
 // no second copy of the page is made in memory.
-type messagesPage inventory.DeliveredPage
+type messagesPage DeliveredPage
 
 func (p messagesPage) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json")

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
-	"github.com/hzkit/sendmessage/server/internal/inventory"
+	"github.com/hzkit/sendmessage/server/internal/sessions"
 )
 
 // hasMoreRecords is Horizon's paging header. It is written in Horizon's own
@@ -50,15 +50,15 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 // size go together, and that the filter names fields that hold one value,
 // with values that fit them. The filter is nil when there is none; refused
 // is the 400 answer when the query is refused.
-func (h *handlers) listQuery(params model.ListSessionsParams) (only *inventory.Filter, refused apiserver.ListSessionsResponseObject, err error) {
+func (h *handlers) listQuery(params model.ListSessionsParams) (only *sessions.Filter, refused apiserver.ListSessionsResponseObject, err error) {
 	if (params.Page == nil) != (params.Size == nil) {
 		return nil, listSessions400(`query parameters "page" and "size" go together: give both or neither`), nil
 	}
 	if params.Filter == nil {
 		return nil, nil, nil
 	}
-	f, err := inventory.Compile(*params.Filter, h.sessionSchema.Properties)
-	var filterErr *inventory.FilterError
+	f, err := sessions.Compile(*params.Filter, h.sessionSchema.Properties)
+	var filterErr *sessions.FilterError
 	switch {
 	case errors.As(err, &filterErr):
 		return nil, listSessions400(`query parameter "filter": ` + err.Error()), nil

@@ -26,7 +26,7 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/faults"
-	"github.com/hzkit/sendmessage/server/internal/inventory"
+	"github.com/hzkit/sendmessage/server/internal/sessions"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
@@ -206,8 +206,8 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandler:          s.validationError,
 		ParamDecoder: jsonParameters(map[string]parameterLimits{
 			"filter": {
-				text:  countRefusal(s, metrics.LimitFilter, inventory.CheckFilterText),
-				shape: countRefusal(s, metrics.LimitFilter, inventory.CheckFilterShape),
+				text:  countRefusal(s, metrics.LimitFilter, sessions.CheckFilterText),
+				shape: countRefusal(s, metrics.LimitFilter, sessions.CheckFilterShape),
 			},
 		}, schemaOptions...),
 		Options: openapi3filter.Options{
@@ -336,5 +336,5 @@ func newStore(cfg Config) (Store, error) {
 			return nil, err
 		}
 	}
-	return inventory.NewMemoryStore(sessions, maxMessages, maxBytes), nil
+	return newMemoryStore(sessions, maxMessages, maxBytes), nil
 }

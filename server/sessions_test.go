@@ -15,7 +15,7 @@ import (
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
-	"github.com/hzkit/sendmessage/server/internal/inventory"
+	"github.com/hzkit/sendmessage/server/internal/sessions"
 )
 
 // The demo sessions, by a short name.
@@ -146,11 +146,11 @@ func TestListSessionsMalformedFilter(t *testing.T) {
 		{"two filters", `{"type":"Equals","name":"id","value":"a"} {}`, "not valid JSON: unexpected data after the JSON value at byte 42"},
 		{"not UTF-8", "{\"type\":\"Equals\",\"name\":\"id\",\"value\":\"\xff\"}", "not valid UTF-8 at byte 38"},
 		// The limits of the reference server.
-		{"too long", `{"type":"Equals","name":"id","value":"` + strings.Repeat("a", inventory.MaxFilterBytes) + `"}`, fmt.Sprintf("%d bytes, over the limit of %d bytes of JSON", inventory.MaxFilterBytes+40, inventory.MaxFilterBytes)},
-		{"too deep", strings.Repeat(`{"type":"Not","filter":`, inventory.MaxFilterDepth) + `{"type":"Equals","name":"id","value":"a"}` + strings.Repeat("}", inventory.MaxFilterDepth),
-			strings.Repeat("/filter", inventory.MaxFilterDepth) + fmt.Sprintf(": filters nested deeper than the limit of %d", inventory.MaxFilterDepth)},
-		{"too many terms", `{"type":"Or","filters":[` + strings.TrimSuffix(strings.Repeat(`{"type":"Equals","name":"id","value":"a"},`, inventory.MaxFilterTerms), ",") + `]}`,
-			fmt.Sprintf("/filters/%d: more filters than the limit of %d", inventory.MaxFilterTerms-1, inventory.MaxFilterTerms)},
+		{"too long", `{"type":"Equals","name":"id","value":"` + strings.Repeat("a", sessions.MaxFilterBytes) + `"}`, fmt.Sprintf("%d bytes, over the limit of %d bytes of JSON", sessions.MaxFilterBytes+40, sessions.MaxFilterBytes)},
+		{"too deep", strings.Repeat(`{"type":"Not","filter":`, sessions.MaxFilterDepth) + `{"type":"Equals","name":"id","value":"a"}` + strings.Repeat("}", sessions.MaxFilterDepth),
+			strings.Repeat("/filter", sessions.MaxFilterDepth) + fmt.Sprintf(": filters nested deeper than the limit of %d", sessions.MaxFilterDepth)},
+		{"too many terms", `{"type":"Or","filters":[` + strings.TrimSuffix(strings.Repeat(`{"type":"Equals","name":"id","value":"a"},`, sessions.MaxFilterTerms), ",") + `]}`,
+			fmt.Sprintf("/filters/%d: more filters than the limit of %d", sessions.MaxFilterTerms-1, sessions.MaxFilterTerms)},
 		// Not the spec's SessionFilter.
 		// The spec's example shows what an object would look like.
 		{"a JSON string", `"pool-finance"`, "want a JSON object such as " + example + ", not a string"},

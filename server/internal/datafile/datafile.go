@@ -1,4 +1,5 @@
-package inventory
+// Package datafile reads the reference server's data file (users, sessions, fault rules) and holds the built-in demo data.
+package datafile
 
 import (
 	"bytes"

@@ -1,5 +1,5 @@
-// Package inventory holds the sessions, their filters and the record of deliveries.
-package inventory
+// Package record keeps the messages delivered, bounded in count and in bytes, for inspection.
+package record
 
 import (
 	"math"
@@ -54,33 +54,10 @@ type DeliveredPage struct {
 	Evicted int64
 }
 
-// Store is the state behind the handlers: the session inventory and the record
-// of delivered messages. It is safe for concurrent use.
-type Store interface {
-	// Session returns the session with the given id.
-	Session(id string) (model.SessionInfo, bool)
-	// Sessions returns every session, in inventory order. The caller must
-	// not change what the sessions' pointer fields point to.
-	Sessions() []model.SessionInfo
-	// SessionCount returns how many sessions the inventory holds.
-	SessionCount() int
-	// Record appends deliveries in order, numbering them from the next
-	// sequence number. One call is atomic: readers see all of it or none.
-	Record(deliveries []model.DeliveredMessage)
-	// Delivered returns one page of the recorded deliveries, as one
-	// consistent snapshot.
-	Delivered(q DeliveredQuery) DeliveredPage
-	// ClearMessages forgets every recorded delivery; sequence numbers and the
-	// evicted count go on.
-	ClearMessages()
-}
-
-// MemoryStore keeps everything in memory. The inventory is fixed at creation
-// and read without locking; the message record is behind a mutex and holds at
-// most a fixed number of deliveries and of bytes, evicting the oldest first.
-type MemoryStore struct {
-	sessions    map[string]model.SessionInfo
-	order       []string // ids in inventory order
+// Deliveries is the record of delivered messages, in memory: it holds at most a
+// fixed number of deliveries and of bytes, evicting the oldest first. It is
+// safe for concurrent use.
+type Deliveries struct {
 	maxMessages int
 	maxBytes    int64
 
@@ -96,48 +73,20 @@ type MemoryStore struct {
 	evicted  int64
 }
 
-var _ Store = (*MemoryStore)(nil)
-
-// NewMemoryStore returns a store holding sessions that records at most
-// maxMessages deliveries (at least 1) and maxBytes bytes of them (see
-// DefaultMaxRecordedBytes; 0 or less: no cap in bytes). Ids must be unique,
-// as LoadData guarantees; a later duplicate replaces an earlier one. The
-// store takes the sessions over: the caller must not change them afterwards.
-func NewMemoryStore(sessions []model.SessionInfo, maxMessages int, maxBytes int64) *MemoryStore {
-	byID := make(map[string]model.SessionInfo, len(sessions))
-	order := make([]string, 0, len(sessions))
-	for _, s := range sessions {
-		if _, dup := byID[s.ID]; !dup {
-			order = append(order, s.ID)
-		}
-		byID[s.ID] = s
-	}
+// New returns a record of at most maxMessages deliveries (at least 1) and
+// maxBytes bytes of them (see DefaultMaxRecordedBytes; 0 or less: no cap in
+// bytes).
+func New(maxMessages int, maxBytes int64) *Deliveries {
 	if maxBytes <= 0 {
 		maxBytes = math.MaxInt64
 	}
-	return &MemoryStore{sessions: byID, order: order, maxMessages: max(maxMessages, 1), maxBytes: maxBytes}
+	return &Deliveries{maxMessages: max(maxMessages, 1), maxBytes: maxBytes}
 }
 
-// Session implements Store.
-func (s *MemoryStore) Session(id string) (model.SessionInfo, bool) {
-	session, ok := s.sessions[id]
-	return session, ok
-}
-
-// Sessions implements Store.
-func (s *MemoryStore) Sessions() []model.SessionInfo {
-	out := make([]model.SessionInfo, len(s.order))
-	for i, id := range s.order {
-		out[i] = s.sessions[id]
-	}
-	return out
-}
-
-// SessionCount implements Store.
-func (s *MemoryStore) SessionCount() int { return len(s.sessions) }
-
-// Record implements Store. Eviction costs O(1) per delivery.
-func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
+// Record appends deliveries in order, numbering them from the next
+// sequence number. One call is atomic: readers see all of it or none.
+// Eviction costs O(1) per delivery.
+func (s *Deliveries) Record(deliveries []model.DeliveredMessage) {
 	if len(deliveries) == 0 {
 		return
 	}
@@ -177,7 +126,7 @@ func (s *MemoryStore) Record(deliveries []model.DeliveredMessage) {
 }
 
 // wrap maps a position past the ring's end back into it.
-func (s *MemoryStore) wrap(i int) int {
+func (s *Deliveries) wrap(i int) int {
 	if i >= len(s.ring) {
 		i -= len(s.ring)
 	}
@@ -186,7 +135,7 @@ func (s *MemoryStore) wrap(i int) int {
 
 // copyIn copies deliveries into the ring from position at (which may be past
 // its end), wrapping once. s.mu must be held.
-func (s *MemoryStore) copyIn(at int, deliveries []model.DeliveredMessage) {
+func (s *Deliveries) copyIn(at int, deliveries []model.DeliveredMessage) {
 	at = s.wrap(at)
 	n := copy(s.ring[at:], deliveries)
 	copy(s.ring, deliveries[n:])
@@ -194,7 +143,7 @@ func (s *MemoryStore) copyIn(at int, deliveries []model.DeliveredMessage) {
 
 // reserve grows the ring, once, to room for n deliveries (at most the cap in
 // count), at least doubling it. s.mu must be held.
-func (s *MemoryStore) reserve(n int) {
+func (s *Deliveries) reserve(n int) {
 	n = min(n, s.maxMessages)
 	if n <= len(s.ring) {
 		return
@@ -210,7 +159,7 @@ func (s *MemoryStore) reserve(n int) {
 // push appends d, evicting the oldest deliveries to stay within both caps.
 // It is on the path of every delivery: no division, and a record full by
 // count overwrites its oldest entry in place. s.mu must be held.
-func (s *MemoryStore) push(d *model.DeliveredMessage) {
+func (s *Deliveries) push(d *model.DeliveredMessage) {
 	cost := recordCost(d)
 	if s.count == s.maxMessages {
 		// The ring is as long as the cap: the oldest entry's slot is the
@@ -236,7 +185,7 @@ func (s *MemoryStore) push(d *model.DeliveredMessage) {
 }
 
 // evictOldest drops the oldest delivery. s.mu must be held.
-func (s *MemoryStore) evictOldest() {
+func (s *Deliveries) evictOldest() {
 	s.bytes -= recordCost(&s.ring[s.head])
 	s.ring[s.head] = model.DeliveredMessage{} // its texts may go
 	if s.head++; s.head == len(s.ring) {
@@ -247,14 +196,15 @@ func (s *MemoryStore) evictOldest() {
 }
 
 // at returns the i-th oldest delivery kept. s.mu must be held.
-func (s *MemoryStore) at(i int) *model.DeliveredMessage {
+func (s *Deliveries) at(i int) *model.DeliveredMessage {
 	return &s.ring[s.wrap(s.head+i)]
 }
 
-// Delivered implements Store. Only the page is copied: the time under the
+// Delivered returns one page of the recorded deliveries, as one consistent
+// snapshot. Only the page is copied: the time under the
 // lock and the memory grow with the page, not with the record, except that a
 // session's deliveries are searched for among all.
-func (s *MemoryStore) Delivered(q DeliveredQuery) DeliveredPage {
+func (s *Deliveries) Delivered(q DeliveredQuery) DeliveredPage {
 	limit := max(q.Limit, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -284,12 +234,12 @@ func (s *MemoryStore) Delivered(q DeliveredQuery) DeliveredPage {
 
 // Messages returns every recorded delivery, oldest first, all of them when
 // sessionID is "", else those of that session.
-func (s *MemoryStore) Messages(sessionID string) []model.DeliveredMessage {
+func (s *Deliveries) Messages(sessionID string) []model.DeliveredMessage {
 	return s.Delivered(DeliveredQuery{SessionID: sessionID, Limit: math.MaxInt}).Messages
 }
 
 // Evicted returns how many deliveries the record has evicted.
-func (s *MemoryStore) Evicted() int64 {
+func (s *Deliveries) Evicted() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.evicted
@@ -297,14 +247,15 @@ func (s *MemoryStore) Evicted() int64 {
 
 // RecordedBytes returns what the kept deliveries count against the cap in
 // bytes.
-func (s *MemoryStore) RecordedBytes() int64 {
+func (s *Deliveries) RecordedBytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bytes
 }
 
-// ClearMessages implements Store.
-func (s *MemoryStore) ClearMessages() {
+// ClearMessages forgets every recorded delivery; sequence numbers and the
+// evicted count go on.
+func (s *Deliveries) ClearMessages() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ring, s.head, s.count, s.bytes = nil, 0, 0, 0
