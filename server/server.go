@@ -26,9 +26,9 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/faults"
-	"github.com/hzkit/sendmessage/server/internal/sessions"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
+	"github.com/hzkit/sendmessage/server/internal/sessions"
 )
 
 // BasePath is where the API is mounted; it is the spec's only server URL.
