@@ -37,25 +37,23 @@ func authorize(auth logins.Service, header string) (logins.Grant, error) {
 	return grant, nil
 }
 
-// bearerAuthenticator checks the spec's security schemes (bearerAuth, and
-// operatorToken, which also needs the operator's grant) for the validator
-// and the fast path. The gate has already checked every request to a
-// protected operation before its body is read; the fast path finds the
-// gate's body on the request and takes its word. Any other request (one the
-// validator reads, whose body it has replaced, or one that came some other
-// way) is checked here again.
-func bearerAuthenticator(auth logins.Service) openapi3filter.AuthenticationFunc {
-	return func(_ context.Context, input *openapi3filter.AuthenticationInput) error {
-		req := input.RequestValidationInput.Request
-		grant, err := logins.Grant{}, error(nil)
-		if body, ok := req.Body.(*budgetedBody); ok && !body.r.anonymous {
-			grant = body.r.grant
-		} else if grant, err = authorize(auth, req.Header.Get(echo.HeaderAuthorization)); err != nil {
+// authenticate is the validator's AuthenticationFunc: it checks the spec's
+// security schemes (bearerAuth, and operatorToken, which also needs the
+// operator's grant). The gate has checked the token of every request of a
+// protected operation before its body is read: what it found rides in the
+// context. A request that came some other way is checked here again.
+func (s *Server) authenticate(ctx context.Context, input *openapi3filter.AuthenticationInput) error {
+	var grant logins.Grant
+	if r, ok := ctx.Value(requestKey{}).(*request); ok && r.op != nil && r.op.protected && r.authErr == nil {
+		grant = r.grant
+	} else {
+		var err error
+		if grant, err = authorize(s.auth, input.RequestValidationInput.Request.Header.Get(echo.HeaderAuthorization)); err != nil {
 			return err
 		}
-		if input.SecuritySchemeName == operatorScheme && !grant.Operator() {
-			return echo.NewHTTPError(http.StatusForbidden, errNotOperator.Error())
-		}
-		return nil
 	}
+	if input.SecuritySchemeName == operatorScheme && !grant.Operator() {
+		return echo.NewHTTPError(http.StatusForbidden, errNotOperator.Error())
+	}
+	return nil
 }

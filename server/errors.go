@@ -9,7 +9,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
@@ -133,12 +132,6 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 				"request body not received within the server's read timeout").SetInternal(readErr)
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "request body could not be read").SetInternal(readErr)
-	}
-	if err.Code == http.StatusNotFound && err.Message == routers.ErrMethodNotAllowed.Error() {
-		allow := s.allowed.header(c.Request())
-		c.Response().Header().Set(echo.HeaderAllow, allow)
-		return echo.NewHTTPError(http.StatusMethodNotAllowed,
-			fmt.Sprintf("method %s not allowed: use %s", c.Request().Method, allow))
 	}
 	var reqErr *openapi3filter.RequestError
 	if errors.As(err.Internal, &reqErr) {

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/model"
-	"github.com/hzkit/sendmessage/server/internal/fastpath"
 )
 
 // WithoutFastPath returns cfg for a server that sends every request through
@@ -38,22 +37,22 @@ func WithFaultSleep(cfg Config, sleep func(ctx context.Context, d time.Duration)
 // value the fast path decoded. Call it before srv serves.
 func CountFastPathBinds(srv *Server) *atomic.Int64 {
 	n := &atomic.Int64{}
-	srv.echo.JSONSerializer = countingSerializer{JSONSerializer: srv.echo.JSONSerializer, n: n}
+	srv.echo.Binder = countingBinder{Binder: srv.echo.Binder, n: n}
 	return n
 }
 
-type countingSerializer struct {
-	echo.JSONSerializer
+type countingBinder struct {
+	echo.Binder
 	n *atomic.Int64
 }
 
-func (s countingSerializer) Deserialize(c echo.Context, i any) error {
-	fast, ok := fastpath.Decoded(c.Request().Body)
-	if err := s.JSONSerializer.Deserialize(c, i); err != nil {
+func (b countingBinder) Bind(i any, c echo.Context) error {
+	fast := stateOf(c).decoded
+	if err := b.Binder.Bind(i, c); err != nil {
 		return err
 	}
-	if ok && reflect.DeepEqual(fast, i) {
-		s.n.Add(1)
+	if fast != nil && reflect.DeepEqual(fast, i) {
+		b.n.Add(1)
 	}
 	return nil
 }

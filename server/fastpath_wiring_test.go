@@ -10,34 +10,32 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/model"
-	"github.com/hzkit/sendmessage/server/internal/fastpath"
 )
 
-// bindRecord is one call of the JSON serializer's Deserialize: the value it
-// filled, which the generated handler hands on, and the fast path's value
-// for the request, if it accepted it.
+// bindRecord is one bind of a body: the value filled, which the generated
+// handler hands on, and what the request's state held then: the fast path's
+// value, and the validator's.
 type bindRecord struct {
-	got, fast any
+	got, fast, validated any
 }
 
-// recordingSerializer wraps the server's JSON serializer and records what
-// every Deserialize gave.
-type recordingSerializer struct {
-	echo.JSONSerializer
+// recordingBinder wraps the server's binder and records every bind.
+type recordingBinder struct {
+	echo.Binder
 	records []bindRecord
 }
 
-func (r *recordingSerializer) Deserialize(c echo.Context, i any) error {
-	fast, _ := fastpath.Decoded(c.Request().Body)
-	err := r.JSONSerializer.Deserialize(c, i)
-	r.records = append(r.records, bindRecord{got: i, fast: fast})
+func (b *recordingBinder) Bind(i any, c echo.Context) error {
+	r := stateOf(c)
+	err := b.Binder.Bind(i, c)
+	b.records = append(b.records, bindRecord{got: i, fast: r.decoded, validated: r.validated})
 	return err
 }
 
 // TestServerTakesTheFastPath checks that the handler gets the very value the
-// fast path decoded for a plain valid request, through echo's own binder and
-// the server's JSON serializer, and that any other request binds as it did
-// before the fast path: the validator's kept value, no serializer involved.
+// fast path decoded for a plain valid request, through the request's state,
+// and that any other request binds the value the validator kept: one decode
+// of a body, never two.
 func TestServerTakesTheFastPath(t *testing.T) {
 	t.Parallel()
 	const id = "7cdd624f-37d1-46c1-ab96-695a5d13956f"
@@ -49,7 +47,6 @@ func TestServerTakesTheFastPath(t *testing.T) {
 		{"with charset", "application/json; charset=utf-8", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, true},
 		{"extra member", "application/json", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"],"x":1}`, true},
 		{"duplicate member", "application/json", `{"message":"m","message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, false},
-		// BindBody would not decode this spelling: the validator's value.
 		{"media type in capitals", "Application/JSON", `{"message":"m","message_type":"INFO","session_ids":["` + id + `"]}`, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,11 +55,11 @@ func TestServerTakesTheFastPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := srv.echo.Binder.(*echo.DefaultBinder); !ok {
-				t.Fatalf("echo's Binder is %T: the generated handler would not bind as generated", srv.echo.Binder)
+			if _, ok := srv.echo.Binder.(*echo.DefaultBinder); ok {
+				t.Fatal("echo's Binder is the default one: the generated handler would bind past the request's state")
 			}
-			recorder := &recordingSerializer{JSONSerializer: srv.echo.JSONSerializer}
-			srv.echo.JSONSerializer = recorder
+			recorder := &recordingBinder{Binder: srv.echo.Binder}
+			srv.echo.Binder = recorder
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, BasePath+"/inventory/v1/sessions/action/send-message", strings.NewReader(tt.body))
 			req.Header.Set("Authorization", "Bearer tok")
 			req.Header.Set("Content-Type", tt.contentType)
@@ -71,20 +68,23 @@ func TestServerTakesTheFastPath(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}
-			if !tt.fast {
-				if len(recorder.records) != 0 {
-					t.Errorf("the serializer decoded a body the validator kept a value of: %+v", recorder.records)
-				}
-				return
-			}
 			if len(recorder.records) != 1 {
-				t.Fatalf("%d binds through the serializer, want 1", len(recorder.records))
+				t.Fatalf("%d binds, want 1", len(recorder.records))
 			}
 			r := recorder.records[0]
 			got, ok := r.got.(*model.SendMessageToSessionsJSONRequestBody)
-			fast, fastOK := r.fast.(*model.SendMessageToSessionsJSONRequestBody)
-			if !ok || !fastOK {
-				t.Fatalf("bound %T, fast path decoded %T", r.got, r.fast)
+			if !ok {
+				t.Fatalf("bound %T", r.got)
+			}
+			if !tt.fast {
+				if r.fast != nil || r.validated == nil {
+					t.Errorf("fast value %v, validated value %v: want the validator's alone", r.fast, r.validated)
+				}
+				return
+			}
+			fast, ok := r.fast.(*model.SendMessageToSessionsJSONRequestBody)
+			if !ok || r.validated != nil {
+				t.Fatalf("fast path decoded %T, validator kept %v: want the fast path's alone", r.fast, r.validated)
 			}
 			if !reflect.DeepEqual(got, fast) {
 				t.Errorf("handler got %+v, fast path decoded %+v", got, fast)

@@ -11,16 +11,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/server/internal/admission"
+	"github.com/hzkit/sendmessage/server/internal/fastpath"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
 )
 
-// operation is what the gate knows of one operation of the spec.
+// operation is what the server knows of one operation of the spec, found
+// once per request.
 type operation struct {
-	id        string
+	id string
+	// route is the operation as the validator knows it.
+	route     *routers.Route
 	metrics   *metrics.Operation
 	protected bool
 	// operatorOnly: the operation takes the operator's credential
@@ -29,6 +34,8 @@ type operation struct {
 	// bodyLimit is the largest body read; 0 when the spec gives the
 	// operation no body, which is then never read.
 	bodyLimit int64
+	// fast is the fast path of the operation; nil when it has none.
+	fast *fastpath.Operation
 }
 
 // operatorScheme is the security scheme of the operations that only the
@@ -41,11 +48,20 @@ type routes map[string]map[string]*operation
 
 func (r routes) find(path, method string) *operation { return r[path][method] }
 
+// each calls f with every operation, its method and its echo path.
+func (r routes) each(f func(method, path string, op *operation)) {
+	for path, methods := range r {
+		for method, op := range methods {
+			f(method, path, op)
+		}
+	}
+}
+
 // newRoutes reads the operations of doc: which need a token, and whose, and
 // how large a body each may have. The operations of tag Auth (login,
 // refresh, logout) carry a name, a password or a token: AuthBodyBytes at
 // most.
-func newRoutes(doc *openapi3.T, limits Limits) routes {
+func newRoutes(doc *openapi3.T, limits Limits, m *metrics.Metrics) routes {
 	r := routes{}
 	for path, item := range doc.Paths.Map() {
 		echoPath := BasePath + echoParams(path)
@@ -57,7 +73,10 @@ func newRoutes(doc *openapi3.T, limits Limits) routes {
 			if op.Security != nil {
 				security = *op.Security
 			}
-			o := &operation{id: op.OperationID, protected: len(security) > 0}
+			o := &operation{
+				id: op.OperationID, protected: len(security) > 0, metrics: m.Operation(op.OperationID),
+				route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+			}
 			for _, requirement := range security {
 				if _, ok := requirement[operatorScheme]; ok {
 					o.operatorOnly = true
@@ -111,8 +130,12 @@ type request struct {
 	anonymous bool
 	// body is the request's body as the gate charges it; nil without one.
 	body *budgetedBody
-	// raw is the body as the generic validator read it, for strictJSON.
+	// raw is the body as the generic validator read it, for strictJSON's
+	// rules.
 	raw *recordingBody
+	// decoded is the fast path's typed body; validated the value the
+	// validator decoded. The handler binds one of them.
+	decoded, validated any
 }
 
 // begin is the first middleware: it looks up the request's operation and
@@ -121,6 +144,13 @@ func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		r := &request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
+		// echo lets a parameter run past a slash (/sessions/action/x as
+		// /sessions/{id}); the spec's templates never do.
+		for _, value := range c.ParamValues() {
+			if strings.Contains(value, "/") {
+				r.op = nil
+			}
+		}
 		if r.op != nil && r.op.protected {
 			r.grant, r.authErr = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization))
 			r.anonymous = r.authErr != nil

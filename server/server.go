@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
-	echomiddleware "github.com/oapi-codegen/echo-middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
@@ -97,6 +97,10 @@ type Server struct {
 	unknownOperation *metrics.Operation
 	logins           loginThrottle
 	now              func() time.Time
+	// validation are the validator's options, which the fast path was
+	// compiled for; paramDecoder decodes the JSON query parameters.
+	validation   openapi3filter.Options
+	paramDecoder openapi3filter.ContentParameterDecoder
 	// fastPath says whether the fast path is on, and if not why.
 	fastPath model.FastPathStatus
 	// handlers says, for fault injection, whether it would accept a request.
@@ -110,9 +114,6 @@ type Server struct {
 
 // New builds a ready server from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Token == "" && len(cfg.Users) == 0 {
-		return nil, errors.New("server: a static bearer token or at least one user is required")
-	}
 	doc, err := contract.Load()
 	if err != nil {
 		return nil, err
@@ -120,30 +121,112 @@ func New(cfg Config) (*Server, error) {
 	if cfg.specChange != nil {
 		cfg.specChange(doc)
 	}
-	limits, err := applyLimits(doc, cfg.Limits)
+	s, store, err := newServer(cfg, doc)
 	if err != nil {
 		return nil, err
+	}
+	s.validation = openapi3filter.Options{
+		AuthenticationFunc: s.authenticate,
+		// The value validated is the one bound, never a second decode.
+		KeepValidatedValue: true,
+		// Error texts would dump the offending value, indented: a 20 KB
+		// body nested 10000 deep took seconds. Answers use the reason.
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
+	}
+	s.paramDecoder = jsonParameters(map[string]parameterLimits{"filter": {
+		text:  countRefusal(s, metrics.LimitFilter, sessions.CheckFilterText),
+		shape: countRefusal(s, metrics.LimitFilter, sessions.CheckFilterShape),
+	}}, s.validation.SchemaValidationOptions...)
+	s.fastPath = s.compileFastPath(doc, cfg.noFastPath)
+	if s.handlers, err = newHandlers(doc, s, store); err != nil {
+		return nil, err
+	}
+
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Binder = stateBinder{}
+	e.Use(s.begin, responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics(), s.gate)
+	// Faults come after the token, the request's checks and the binding of
+	// its body, on either path: they only meet requests that are accepted.
+	apiserver.RegisterHandlers(e.Group(BasePath, s.validate), apiserver.NewStrictHandler(s.handlers,
+		[]apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
+	return s, nil
+}
+
+// newServer makes the server's parts from cfg and the spec, but its echo
+// stack, and the store it serves.
+func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
+	if cfg.Token == "" && len(cfg.Users) == 0 {
+		return nil, nil, errors.New("server: a static bearer token or at least one user is required")
+	}
+	limits, err := applyLimits(doc, cfg.Limits)
+	if err != nil {
+		return nil, nil, err
 	}
 	store, err := newStore(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	throttled, err := newLoginThrottle(cfg.LoginThrottle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	s := &Server{
+		echo: echo.New(), limits: limits, logger: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
+		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
+		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
+		metrics:  metrics.New(), logins: throttled, now: cfg.Now, sleep: cfg.faultSleep,
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	if s.now == nil {
+		s.now = time.Now
 	}
-	auth, err := logins.New(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, now)
+	if s.sleep == nil {
+		s.sleep = sleepContext
+	}
+	if s.auth, err = logins.New(cfg.Token, cfg.Users, cfg.AccessTokenTTL, cfg.RefreshTokenTTL, s.now); err != nil {
+		return nil, nil, err
+	}
+	if s.allowed, err = newAllowedMethods(doc); err != nil {
+		return nil, nil, err
+	}
+	if s.faults, s.faultOps, err = newFaults(doc, cfg.Faults, limits); err != nil {
+		return nil, nil, err
+	}
+	s.routes = newRoutes(doc, limits, s.metrics)
+	s.unknownOperation = s.metrics.Operation("unknown")
+	if counted, ok := store.(interface{ Evicted() int64 }); ok {
+		s.metrics.Evicted(func() float64 { return float64(counted.Evicted()) })
+	}
+	return s, store, nil
+}
+
+// compileFastPath puts the fast path on the operations it can handle, and
+// says whether it is on, and if not why.
+func (s *Server) compileFastPath(doc *openapi3.T, off bool) model.FastPathStatus {
+	if off {
+		reason := "turned off by the server's configuration"
+		return model.FastPathStatus{Reason: &reason}
+	}
+	// Compiled for the validator's own options: it accepts only what the
+	// validator would with them.
+	fast, err := fastpath.Compile(doc, BasePath, &s.validation, map[string]reflect.Type{
+		"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
+	})
 	if err != nil {
-		return nil, err
+		// Still correct, only slower: every request takes the validator.
+		reason := err.Error()
+		s.logger.Error("fast path OFF: every send-message body goes through the generic validator, about half as fast; the health answer says so too",
+			"reason", reason)
+		return model.FastPathStatus{Reason: &reason}
 	}
+	s.routes.each(func(method, _ string, op *operation) { op.fast = fast.Operation(method, BasePath+op.route.Path) })
+	return model.FastPathStatus{Active: true}
+}
+
+// newHandlers makes the handlers of the spec's operations.
+func newHandlers(doc *openapi3.T, s *Server, store Store) (*handlers, error) {
 	session, err := contract.Schema(doc, contract.SessionSchema)
 	if err != nil {
 		return nil, err
@@ -153,118 +236,8 @@ func New(cfg Config) (*Server, error) {
 	if spec.yaml, spec.json, err = contract.Document(doc); err != nil {
 		return nil, err
 	}
-
-	allowed, err := newAllowedMethods(doc)
-	if err != nil {
-		return nil, err
-	}
-	faultRules, faultOps, err := newFaults(doc, cfg.Faults, limits)
-	if err != nil {
-		return nil, err
-	}
-	sleep := cfg.faultSleep
-	if sleep == nil {
-		sleep = sleepContext
-	}
-
-	s := &Server{
-		echo: echo.New(), limits: limits, logger: logger, allowed: allowed,
-		routes: newRoutes(doc, limits), auth: auth,
-		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
-		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
-		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
-		metrics:  metrics.New(), logins: throttled, now: now,
-		faults: faultRules, faultOps: faultOps, sleep: sleep,
-	}
-	s.unknownOperation = s.metrics.Operation("unknown")
-	for _, methods := range s.routes {
-		for _, op := range methods {
-			op.metrics = s.metrics.Operation(op.id)
-		}
-	}
-	if counted, ok := store.(interface{ Evicted() int64 }); ok {
-		s.metrics.Evicted(func() float64 { return float64(counted.Evicted()) })
-	}
-	e := s.echo
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(
-		s.begin,
-		responseHeaders(newRequestIDs()),
-		s.accessLog,
-		s.recoverPanics(),
-		s.gate,
-	)
-
-	// Error texts would dump the offending value, indented: a 20 KB body
-	// nested 10000 deep took seconds. Answers use only the reason.
-	schemaOptions := []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}
-	// One set of options, read by the validator and by the fast path: the
-	// fast path accepts only what the validator would with these.
-	validation := &echomiddleware.Options{
-		SilenceServersWarning: true,
-		ErrorHandler:          s.validationError,
-		ParamDecoder: jsonParameters(map[string]parameterLimits{
-			"filter": {
-				text:  countRefusal(s, metrics.LimitFilter, sessions.CheckFilterText),
-				shape: countRefusal(s, metrics.LimitFilter, sessions.CheckFilterShape),
-			},
-		}, schemaOptions...),
-		Options: openapi3filter.Options{
-			AuthenticationFunc: bearerAuthenticator(auth),
-			// The generated handler binds the value that was validated, never
-			// a second, case-insensitive decode of the body.
-			KeepValidatedValue:      true,
-			SchemaValidationOptions: schemaOptions,
-		},
-	}
-	validator := echomiddleware.OapiRequestValidatorWithOptions(doc, validation)
-	// strictJSON refuses what the validator's decoder lets through; the fast
-	// path, in front of both, accepts only bodies that pass both checks and
-	// hands every other request to them as it came.
-	checked := s.strictJSON(validator)
-	fastPath := model.FastPathStatus{Active: false}
-	if cfg.noFastPath {
-		off := "turned off by the server's configuration"
-		fastPath.Reason = &off
-	} else {
-		// The validator reads &validation.Options too.
-		fast, err := fastpath.Compile(doc, BasePath, &validation.Options, map[string]reflect.Type{
-			"sendMessageToSessions": reflect.TypeFor[model.SendMessageToSessionsJSONRequestBody](),
-		})
-		if err != nil {
-			// Still correct, only slower: every request takes the validator.
-			reason := err.Error()
-			fastPath.Reason = &reason
-			logger.Error("fast path OFF: every send-message body goes through the generic validator, about half as fast; the health answer says so too",
-				"reason", reason)
-		} else {
-			fastPath.Active = true
-			checked = fast.Middleware(checked)
-			// echo's DefaultBinder stays, so the generated handler binds as
-			// ever; this serializer hands it the fast path's value.
-			e.JSONSerializer = fastpath.JSONSerializer{}
-		}
-	}
-	s.fastPath = fastPath
-	rest := e.Group(BasePath, checked)
-	s.handlers = &handlers{store: store, auth: auth, sessionSchema: session, now: now, fastPath: fastPath, spec: spec, faults: faultRules, metrics: s.metrics}
-	// The strict middleware is told the operation by its Go name.
-	if _, ok := reflect.TypeFor[apiserver.StrictServerInterface]().MethodByName(goName("login")); !ok {
-		return nil, fmt.Errorf("server: operation login has no strict handler %s", goName("login"))
-	}
-	// Faults come after the token, the request's checks and the binding of
-	// its body, on either path: they only meet requests that are accepted.
-	apiserver.RegisterHandlers(rest, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{
-		s.injectFaults,
-		func(f strictHandler, operationID string) strictHandler {
-			if operationID == goName("login") {
-				return s.throttleLogins(f)
-			}
-			return f
-		},
-	}))
-	return s, nil
+	return &handlers{store: store, auth: s.auth, sessionSchema: session, now: s.now, fastPath: s.fastPath,
+		spec: spec, faults: s.faults, metrics: s.metrics}, nil
 }
 
 // goName is the Go name oapi-codegen gives an operation id: login is Login.

@@ -85,7 +85,15 @@ func cmpOr[T comparable](v, fallback T) T {
 	return v
 }
 
-// throttleLogins is the strict middleware of the login operation.
+// throttleLogin is a strict middleware: it throttles the login operation.
+func (s *Server) throttleLogin(f strictHandler, operationID string) strictHandler {
+	if operationID != goName("login") {
+		return f
+	}
+	return s.throttleLogins(f)
+}
+
+// throttleLogins throttles the logins of f.
 func (s *Server) throttleLogins(f strictHandler) strictHandler {
 	return func(c echo.Context, request any) (any, error) {
 		req, ok := request.(apiserver.LoginRequestObject)

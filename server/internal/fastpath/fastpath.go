@@ -31,8 +31,9 @@ import (
 // it be exact, and refuses to compile otherwise:
 //   - servers: only the base path, so matching needs no host;
 //   - an OpenAPI 3.0 document (3.1 schemas go to another validator);
-//   - no parameters; security requirements checked with the same
-//     AuthenticationFunc the validator calls;
+//   - no parameters; security requirements that the validator checks with
+//     an AuthenticationFunc, and that the caller checks, as the server's
+//     gate does, before it asks the fast path;
 //   - a required JSON request body whose schema is an object of required
 //     properties, each a string or an array of strings.
 //
@@ -46,12 +47,11 @@ import (
 // A request takes the fast path only when its body is plain: exactly the
 // known property names, once each, no null, nothing after the object.
 
-// fastOperation is one operation the fast path handles.
-type fastOperation struct {
+// Operation is one operation the fast path handles.
+type Operation struct {
 	// options are the validator's, for which the operation was compiled.
 	options     *openapi3filter.Options
 	route       *routers.Route
-	security    openapi3.SecurityRequirements
 	requestBody *openapi3.RequestBody
 	mediaType   *openapi3.MediaType
 	body        *objectPlan
@@ -59,7 +59,13 @@ type fastOperation struct {
 
 // Paths holds the compiled operations by echo route ("POST /rest/...").
 type Paths struct {
-	operations map[string]*fastOperation
+	operations map[string]*Operation
+}
+
+// Operation returns the compiled operation of method and path (the base
+// path and the spec's path), or nil when the fast path does not handle it.
+func (f *Paths) Operation(method, path string) *Operation {
+	return f.operations[method+" "+path]
 }
 
 // ErrNotCompiled says why an operation keeps the generic path.
@@ -84,7 +90,7 @@ func Compile(doc *openapi3.T, basePath string, options *openapi3filter.Options, 
 			return nil, fmt.Errorf("%w: server %q is not the base path %s", ErrNotCompiled, server.URL, basePath)
 		}
 	}
-	f := &Paths{operations: map[string]*fastOperation{}}
+	f := &Paths{operations: map[string]*Operation{}}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			goType, ok := bodyTypes[op.OperationID]
@@ -101,7 +107,7 @@ func Compile(doc *openapi3.T, basePath string, options *openapi3filter.Options, 
 	return f, nil
 }
 
-func compileOperation(doc *openapi3.T, options *openapi3filter.Options, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*fastOperation, error) {
+func compileOperation(doc *openapi3.T, options *openapi3filter.Options, path, method string, item *openapi3.PathItem, op *openapi3.Operation, goType reflect.Type) (*Operation, error) {
 	where := "paths." + path
 	if err := onlyFields(where, item, pathItemFields); err != nil {
 		return nil, err
@@ -147,10 +153,9 @@ func compileOperation(doc *openapi3.T, options *openapi3filter.Options, path, me
 	if err != nil {
 		return nil, err
 	}
-	return &fastOperation{
+	return &Operation{
 		options:     options,
 		route:       &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
-		security:    security,
 		requestBody: requestBody,
 		mediaType:   mediaType,
 		body:        body,
@@ -184,44 +189,23 @@ func schemaOptions(doc *openapi3.T, options *openapi3filter.Options) []openapi3.
 	return opts
 }
 
-// Middleware puts the fast path in front of the generic validator: a request
-// it accepts goes straight to the handler, with its typed body for
-// JSONSerializer; any other request goes to the validator with its body as
-// it came.
-func (f *Paths) Middleware(validator echo.MiddlewareFunc) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		slow := validator(next)
-		return func(c echo.Context) error {
-			op := f.operations[c.Request().Method+" "+c.Path()]
-			if op == nil || !op.accept(c.Request()) {
-				return slow(c)
-			}
-			return next(c)
-		}
-	}
-}
-
-// accept reads the body; when the request is valid for sure it leaves the
-// typed value on the body for JSONSerializer and returns true. Otherwise the
+// Accept reads the body; when the request is valid for sure it returns the
+// typed value (a pointer to the generated body type) and true. Otherwise the
 // body is put back as it was read, read error included, for the validator.
-func (op *fastOperation) accept(req *http.Request) bool {
+// The request's security requirements are the caller's to check first: the
+// fast path trusts that the validator's AuthenticationFunc would pass it.
+func (op *Operation) Accept(req *http.Request) (value any, ok bool) {
 	if req.URL.RawPath != "" || req.Body == nil || req.Body == http.NoBody {
-		return false
+		return nil, false
 	}
 	contentType := req.Header.Get(echo.HeaderContentType)
 	if op.requestBody.Content.Get(contentType) != op.mediaType {
-		return false
+		return nil, false
 	}
-	// The value reaches the handler through DefaultBinder.BindBody, which
-	// reads no body of a declared length of zero, and decodes with the
-	// JSONSerializer only this media type, spelt so.
+	// Only this media type, spelt so, with a body: the generated handler
+	// would bind nothing else as the validator's value.
 	if mediaType, _, _ := strings.Cut(contentType, ";"); req.ContentLength == 0 || strings.TrimSpace(mediaType) != echo.MIMEApplicationJSON {
-		return false
-	}
-	// The token first: it needs only the headers, and a client without one
-	// must not make the server read, or make room for, its body here.
-	if !op.authenticated(req) {
-		return false
+		return nil, false
 	}
 	body, readErr := readBody(req)
 	var replay io.Reader = strings.NewReader(body)
@@ -230,14 +214,13 @@ func (op *fastOperation) accept(req *http.Request) bool {
 	}
 	req.Body = io.NopCloser(replay)
 	if readErr != nil {
-		return false
+		return nil, false
 	}
-	value := reflect.New(op.body.goType)
-	if !op.body.decode(body, value.Elem()) {
-		return false
+	typed := reflect.New(op.body.goType)
+	if !op.body.decode(body, typed.Elem()) {
+		return nil, false
 	}
-	req.Body = &decodedBody{Reader: strings.NewReader(body), value: value}
-	return true
+	return typed.Interface(), true
 }
 
 // readBody reads the whole body as io.ReadAll does, but into room for the
@@ -305,72 +288,6 @@ func (p *bufferPool) put(b *readBuffer) {
 	}
 }
 
-// authenticated checks the operation's security requirements as
-// openapi3filter.ValidateSecurityRequirements does: one requirement whose
-// schemes all pass is enough.
-func (op *fastOperation) authenticated(req *http.Request) bool {
-	if len(op.security) == 0 {
-		return true
-	}
-	input := &openapi3filter.RequestValidationInput{Request: req, Route: op.route}
-	for _, requirement := range op.security {
-		ok := true
-		for name, scopes := range requirement {
-			err := op.options.AuthenticationFunc(req.Context(), &openapi3filter.AuthenticationInput{
-				RequestValidationInput: input,
-				SecuritySchemeName:     name,
-				SecurityScheme:         op.route.Spec.Components.SecuritySchemes[name].Value,
-				Scopes:                 scopes,
-			})
-			if err != nil {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-// decodedBody is a request body the fast path has read and bound. It still
-// reads as the original bytes.
-type decodedBody struct {
-	*strings.Reader
-	value reflect.Value // a pointer to the typed body
-}
-
-func (*decodedBody) Close() error { return nil }
-
 type errorReader struct{ err error }
 
 func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
-
-// JSONSerializer is echo's JSON serializer for a server with the fast path.
-// The generated strict handler binds a body on which the validator kept no
-// value with echo's DefaultBinder.BindBody, which decodes JSON with
-// e.JSONSerializer: for a body the fast path accepted, Deserialize hands over
-// the value it decoded. Anything else is echo's DefaultJSONSerializer's.
-type JSONSerializer struct{ echo.DefaultJSONSerializer }
-
-// Deserialize implements echo.JSONSerializer.
-func (s JSONSerializer) Deserialize(c echo.Context, i any) error {
-	if decoded, ok := c.Request().Body.(*decodedBody); ok {
-		if dst := reflect.ValueOf(i); dst.Type() == decoded.value.Type() {
-			dst.Elem().Set(decoded.value.Elem())
-			return nil
-		}
-	}
-	return s.DefaultJSONSerializer.Deserialize(c, i)
-}
-
-// Decoded returns the value the fast path decoded from body, a pointer to the
-// generated body type, if it accepted body.
-func Decoded(body io.ReadCloser) (any, bool) {
-	decoded, ok := body.(*decodedBody)
-	if !ok {
-		return nil, false
-	}
-	return decoded.value.Interface(), true
-}

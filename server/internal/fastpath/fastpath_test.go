@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -58,12 +59,12 @@ func loadSpec(t testing.TB, lim limits) *openapi3.T {
 }
 
 // compileSend compiles the send-message operation of the spec with limits.
-func compileSend(t testing.TB, lim limits) *fastOperation {
+func compileSend(t testing.TB, lim limits) *Operation {
 	t.Helper()
 	return compileSendFor(t, loadSpec(t, lim), serverOptions())
 }
 
-func compileSendFor(t testing.TB, doc *openapi3.T, options *openapi3filter.Options) *fastOperation {
+func compileSendFor(t testing.TB, doc *openapi3.T, options *openapi3filter.Options) *Operation {
 	t.Helper()
 	fast, err := Compile(doc, basePath, options, sendBodyTypes)
 	if err != nil {
@@ -79,7 +80,7 @@ func compileSendFor(t testing.TB, doc *openapi3.T, options *openapi3filter.Optio
 // viaValidator is the generic path: the validator's decode and schema check
 // of the body, strictJSON's check of its bytes, then the generated code's bind
 // of the value the validator kept.
-func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSendMessageSpec, error) {
+func viaValidator(t testing.TB, op *Operation, body []byte) (model.SessionSendMessageSpec, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1"+basePath+op.route.Path, bytes.NewReader(body))
 	if err != nil {
@@ -105,7 +106,7 @@ func viaValidator(t testing.TB, op *fastOperation, body []byte) (model.SessionSe
 }
 
 // viaFastPath is the fast path's decode; ok false means "not sure".
-func viaFastPath(op *fastOperation, body []byte) (model.SessionSendMessageSpec, bool) {
+func viaFastPath(op *Operation, body []byte) (model.SessionSendMessageSpec, bool) {
 	v := reflect.New(op.body.goType)
 	ok := op.body.decode(string(body), v.Elem())
 	spec, _ := v.Interface().(*model.SessionSendMessageSpec)
@@ -114,7 +115,7 @@ func viaFastPath(op *fastOperation, body []byte) (model.SessionSendMessageSpec, 
 
 // agree fails t when the fast path accepts body and the validator does not,
 // or binds another value.
-func agree(t *testing.T, op *fastOperation, body []byte) (fastAccepted bool) {
+func agree(t *testing.T, op *Operation, body []byte) (fastAccepted bool) {
 	t.Helper()
 	fast, ok := viaFastPath(op, body)
 	if !ok {
@@ -564,17 +565,25 @@ func nearValidBody(rng *rand.Rand) string {
 func TestDecodedValueOutlivesTheReadBuffer(t *testing.T) {
 	t.Parallel()
 	op := compileSend(t, limits{})
-	first := jsonContext(t, `{"message":"first","message_type":"INFO","session_ids":["aaaa","bbbb"]}`)
-	if !op.accept(first.Request()) {
+	first := jsonRequest(t, `{"message":"first","message_type":"INFO","session_ids":["aaaa","bbbb"]}`)
+	value, ok := op.Accept(first)
+	if !ok {
 		t.Fatal("fast path declines a plain valid body")
 	}
-	second := jsonContext(t, `{"message":"other","message_type":"INFO","session_ids":["cccc","dddd"]}`)
-	if !op.accept(second.Request()) {
+	second := jsonRequest(t, `{"message":"other","message_type":"INFO","session_ids":["cccc","dddd"]}`)
+	if _, ok := op.Accept(second); !ok {
 		t.Fatal("fast path declines a plain valid body")
 	}
-	value, _ := Decoded(first.Request().Body)
 	want := &model.SendMessageToSessionsJSONRequestBody{Message: "first", MessageType: "INFO", SessionIDs: []string{"aaaa", "bbbb"}}
 	if !reflect.DeepEqual(value, want) {
 		t.Errorf("first value is now %+v", value)
 	}
+}
+
+// jsonRequest is a send-message request with body.
+func jsonRequest(t *testing.T, body string) *http.Request {
+	t.Helper()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, sendRoute[len("POST "):], strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
