@@ -56,10 +56,10 @@ type Limits struct {
 
 // applyLimits writes the configured limits into doc, so that the validator
 // enforces them and its 400 names them, and returns the limits in force.
-func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
+func applyLimits(doc *openapi3.T, limits Limits) (Limits, []contract.Limit, error) {
 	if limits.MaxBodyBytes < 0 || limits.MaxAuthBodyBytes < 0 || limits.MaxBodyBytesInFlight < 0 || limits.MaxDecodeBytesInFlight < 0 ||
 		limits.MaxRequestsInFlight < 0 || limits.MaxFaultRules < 0 || limits.MaxFaultDelay < 0 {
-		return Limits{}, fmt.Errorf("server: limits must not be negative: %+v", limits)
+		return Limits{}, nil, fmt.Errorf("server: limits must not be negative: %+v", limits)
 	}
 	if limits.MaxBodyBytes == 0 {
 		limits.MaxBodyBytes = DefaultMaxBodyBytes
@@ -71,12 +71,13 @@ func applyLimits(doc *openapi3.T, limits Limits) (Limits, error) {
 	limits.MaxDecodeBytesInFlight = cmpOr(limits.MaxDecodeBytesInFlight, DefaultMaxDecodeBytesInFlight)
 	limits.MaxRequestsInFlight = cmpOr(limits.MaxRequestsInFlight, DefaultMaxRequestsInFlight)
 	limits.MaxFaultRules = cmpOr(limits.MaxFaultRules, DefaultMaxFaultRules)
+	var set []contract.Limit
 	var err error
-	limits.MaxMessageLength, limits.MaxSessionIDs, err = contract.ApplyLimits(doc, limits.MaxMessageLength, limits.MaxSessionIDs)
+	limits.MaxMessageLength, limits.MaxSessionIDs, set, err = contract.ApplyLimits(doc, limits.MaxMessageLength, limits.MaxSessionIDs)
 	if err != nil {
-		return Limits{}, err
+		return Limits{}, nil, err
 	}
-	return limits, nil
+	return limits, set, nil
 }
 
 // DefaultMaxFaultRules is the most fault rules when Limits.MaxFaultRules is 0.

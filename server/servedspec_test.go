@@ -122,18 +122,6 @@ func TestServedSpecHasTheServersLimits(t *testing.T) {
 	}
 }
 
-// The served spec is the one the server enforces, whatever changed it.
-func TestServedSpecIsTheEnforcedOne(t *testing.T) {
-	t.Parallel()
-	const marker = "changed before the server was built"
-	cfg := server.WithSpecChange(server.Config{}, func(doc *openapi3.T) { doc.Info.Description = marker })
-	ts := newTestServer(t, cfg)
-	doc := loadSpec(t, getSpec(t, ts, specJSONPath, "application/json"))
-	if doc.Info.Description != marker {
-		t.Errorf("served description %q, want the enforced spec's %q", doc.Info.Description, marker)
-	}
-}
-
 func asJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", " ")

@@ -110,6 +110,8 @@ type Server struct {
 	faults   *faults.Engine
 	faultOps map[string]string
 	sleep    func(ctx context.Context, d time.Duration)
+	// specLimits are the limits set in the spec, for the served document.
+	specLimits []contract.Limit
 }
 
 // New builds a ready server from cfg.
@@ -160,7 +162,7 @@ func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
 	if cfg.Token == "" && len(cfg.Users) == 0 {
 		return nil, nil, errors.New("server: a static bearer token or at least one user is required")
 	}
-	limits, err := applyLimits(doc, cfg.Limits)
+	limits, specLimits, err := applyLimits(doc, cfg.Limits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,7 +179,7 @@ func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
 		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
 		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
 		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
-		metrics:  metrics.New(), logins: throttled, now: cfg.Now, sleep: cfg.faultSleep,
+		metrics:  metrics.New(), logins: throttled, now: cfg.Now, sleep: cfg.faultSleep, specLimits: specLimits,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -233,7 +235,7 @@ func newHandlers(doc *openapi3.T, s *Server, store Store) (*handlers, error) {
 	}
 	// The spec as the server enforces it, limits included, for its readers.
 	var spec servedSpec
-	if spec.yaml, spec.json, err = contract.Document(doc); err != nil {
+	if spec.yaml, spec.json, err = contract.Document(s.specLimits); err != nil {
 		return nil, err
 	}
 	return &handlers{store: store, auth: s.auth, sessionSchema: session, now: s.now, fastPath: s.fastPath,

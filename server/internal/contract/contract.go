@@ -104,26 +104,27 @@ func closeObjects(s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
 
 // ApplyLimits writes the message length and session id limits into doc, so
 // that the validator enforces them and its 400 names them. A zero limit takes
-// the spec's own; the limits in force are returned.
-func ApplyLimits(doc *openapi3.T, maxMessageLength, maxSessionIDs int) (int, int, error) {
+// the spec's own; the limits in force are returned, and where they stand in
+// the spec, for the served document.
+func ApplyLimits(doc *openapi3.T, maxMessageLength, maxSessionIDs int) (int, int, []Limit, error) {
 	if maxMessageLength < 0 || maxSessionIDs < 0 {
-		return 0, 0, fmt.Errorf("server: limits must not be negative: message length %d, session ids %d", maxMessageLength, maxSessionIDs)
+		return 0, 0, nil, fmt.Errorf("server: limits must not be negative: message length %d, session ids %d", maxMessageLength, maxSessionIDs)
 	}
 	message, err := property(doc, SendMessageSchema, messageProperty)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	sessionIDs, err := property(doc, SendMessageSchema, sessionIDsProperty)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	if message.MaxLength == nil || sessionIDs.MaxItems == nil {
-		return 0, 0, fmt.Errorf("server: spec must bound %s.%s (maxLength) and %s.%s (maxItems)",
+		return 0, 0, nil, fmt.Errorf("server: spec must bound %s.%s (maxLength) and %s.%s (maxItems)",
 			SendMessageSchema, messageProperty, SendMessageSchema, sessionIDsProperty)
 	}
 	specMaxLength, specMaxItems := *message.MaxLength, *sessionIDs.MaxItems
 	if specMaxLength > math.MaxInt || specMaxItems > math.MaxInt {
-		return 0, 0, fmt.Errorf("server: spec bounds %s.%s (maxLength %d) and %s.%s (maxItems %d) must fit an int",
+		return 0, 0, nil, fmt.Errorf("server: spec bounds %s.%s (maxLength %d) and %s.%s (maxItems %d) must fit an int",
 			SendMessageSchema, messageProperty, specMaxLength, SendMessageSchema, sessionIDsProperty, specMaxItems)
 	}
 	if maxMessageLength == 0 {
@@ -133,14 +134,19 @@ func ApplyLimits(doc *openapi3.T, maxMessageLength, maxSessionIDs int) (int, int
 		maxSessionIDs = int(specMaxItems)
 	}
 	if uint64(maxMessageLength) < message.MinLength {
-		return 0, 0, fmt.Errorf("server: message length limit %d is below the spec's minLength %d", maxMessageLength, message.MinLength)
+		return 0, 0, nil, fmt.Errorf("server: message length limit %d is below the spec's minLength %d", maxMessageLength, message.MinLength)
 	}
 	if uint64(maxSessionIDs) < sessionIDs.MinItems {
-		return 0, 0, fmt.Errorf("server: session id limit %d is below the spec's minItems %d", maxSessionIDs, sessionIDs.MinItems)
+		return 0, 0, nil, fmt.Errorf("server: session id limit %d is below the spec's minItems %d", maxSessionIDs, sessionIDs.MinItems)
 	}
 	maxLength, maxItems := uint64(maxMessageLength), uint64(maxSessionIDs)
 	message.MaxLength, sessionIDs.MaxItems = &maxLength, &maxItems
-	return maxMessageLength, maxSessionIDs, nil
+	schema := []string{"components", "schemas", SendMessageSchema, "properties"}
+	set := []Limit{
+		{Path: append(slices.Clone(schema), messageProperty, "maxLength"), Value: maxLength},
+		{Path: append(slices.Clone(schema), sessionIDsProperty, "maxItems"), Value: maxItems},
+	}
+	return maxMessageLength, maxSessionIDs, set, nil
 }
 
 func property(doc *openapi3.T, schema, name string) (*openapi3.Schema, error) {

@@ -4,131 +4,83 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hzkit/sendmessage/api"
 )
 
-// Document renders doc, the spec a server enforces, as YAML and as JSON for
-// a reader. The content is doc's, as kin-openapi writes it; members come in
-// the order api/openapi.yaml gives them (members it does not have follow, in
-// name order), and YAML keeps the file's flow and block styles where the
-// value is the file's, so that a default server serves the file as written.
-func Document(doc *openapi3.T) (yamlText, jsonText []byte, err error) {
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("server: render the spec: %w", err)
-	}
-	decoder := json.NewDecoder(bytes.NewReader(raw))
-	decoder.UseNumber()
-	var value any
-	if err := decoder.Decode(&value); err != nil {
-		return nil, nil, fmt.Errorf("server: render the spec: %w", err)
-	}
-	var source yaml.Node
-	if err := yaml.Unmarshal(api.YAML, &source); err != nil {
+// Limit is a bound the server sets in the spec: the keys from the
+// document's root to it, and its value.
+type Limit struct {
+	Path  []string
+	Value uint64
+}
+
+// Document is api/openapi.yaml with limits set in it, as YAML and as JSON,
+// for a reader: the file's own tree, its order, comments and styles, with
+// those values changed and nothing else.
+func Document(limits []Limit) (yamlText, jsonText []byte, err error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(api.YAML, &root); err != nil || root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
 		return nil, nil, fmt.Errorf("server: read api/openapi.yaml: %w", err)
 	}
-	var layout *yaml.Node
-	if source.Kind == yaml.DocumentNode && len(source.Content) == 1 {
-		layout = source.Content[0]
+	yamlText = api.YAML
+	changed := false
+	for _, limit := range limits {
+		node := at(root.Content[0], limit.Path)
+		if node == nil || node.Kind != yaml.ScalarNode {
+			return nil, nil, fmt.Errorf("server: api/openapi.yaml has no value at %v", limit.Path)
+		}
+		if value := strconv.FormatUint(limit.Value, 10); node.Value != value {
+			node.Value, changed = value, true
+		}
 	}
-	node := toNode(value, layout)
-
-	var y bytes.Buffer
-	encoder := yaml.NewEncoder(&y)
-	encoder.SetIndent(2)
-	if err := encoder.Encode(node); err != nil {
-		return nil, nil, fmt.Errorf("server: render the spec as YAML: %w", err)
-	}
-	if err := encoder.Close(); err != nil {
-		return nil, nil, fmt.Errorf("server: render the spec as YAML: %w", err)
+	if changed {
+		var y bytes.Buffer
+		encoder := yaml.NewEncoder(&y)
+		encoder.SetIndent(2)
+		if err := encoder.Encode(&root); err != nil {
+			return nil, nil, fmt.Errorf("server: render the spec as YAML: %w", err)
+		}
+		if err := encoder.Close(); err != nil {
+			return nil, nil, fmt.Errorf("server: render the spec as YAML: %w", err)
+		}
+		yamlText = y.Bytes()
 	}
 	var j bytes.Buffer
-	writeJSON(&j, node)
+	if err := writeJSON(&j, root.Content[0]); err != nil {
+		return nil, nil, err
+	}
 	var indented bytes.Buffer
 	if err := json.Indent(&indented, j.Bytes(), "", "  "); err != nil {
 		return nil, nil, fmt.Errorf("server: render the spec as JSON: %w", err)
 	}
 	indented.WriteByte('\n')
-	return y.Bytes(), indented.Bytes(), nil
+	return yamlText, indented.Bytes(), nil
 }
 
-// toNode turns a decoded JSON value into a YAML node laid out like layout,
-// the same place in api/openapi.yaml (nil where the file has nothing).
-func toNode(value any, layout *yaml.Node) *yaml.Node {
-	switch v := value.(type) {
-	case map[string]any:
-		node := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		keys := make([]string, 0, len(v))
-		children := map[string]*yaml.Node{}
-		if layout != nil && layout.Kind == yaml.MappingNode {
-			node.Style = layout.Style & yaml.FlowStyle
-			for i := 0; i+1 < len(layout.Content); i += 2 {
-				key := layout.Content[i].Value
-				if _, ok := v[key]; ok {
-					if _, seen := children[key]; !seen {
-						keys = append(keys, key)
-					}
-					children[key] = layout.Content[i+1]
-				}
+// at returns the value at path under the mapping node, or nil.
+func at(node *yaml.Node, path []string) *yaml.Node {
+	for _, key := range path {
+		var next *yaml.Node
+		for i := 0; node.Kind == yaml.MappingNode && i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == key {
+				next = node.Content[i+1]
 			}
 		}
-		var rest []string
-		for key := range v {
-			if _, ok := children[key]; !ok {
-				rest = append(rest, key)
-			}
+		if next == nil {
+			return nil
 		}
-		slices.Sort(rest)
-		for _, key := range append(keys, rest...) {
-			keyNode := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}
-			node.Content = append(node.Content, keyNode, toNode(v[key], children[key]))
-		}
-		return node
-	case []any:
-		node := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		var items []*yaml.Node
-		if layout != nil && layout.Kind == yaml.SequenceNode {
-			node.Style = layout.Style & yaml.FlowStyle
-			items = layout.Content
-		}
-		for i, item := range v {
-			var itemLayout *yaml.Node
-			if i < len(items) {
-				itemLayout = items[i]
-			}
-			node.Content = append(node.Content, toNode(item, itemLayout))
-		}
-		return node
-	case string:
-		node := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-		if layout != nil && layout.Kind == yaml.ScalarNode && layout.Value == v {
-			node.Style = layout.Style
-		} else if strings.Contains(v, "\n") {
-			node.Style = yaml.LiteralStyle
-		}
-		return node
-	case json.Number:
-		tag := "!!int"
-		if strings.ContainsAny(v.String(), ".eE") {
-			tag = "!!float"
-		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v.String()}
-	case bool:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v)}
-	default: // nil
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+		node = next
 	}
+	return node
 }
 
-// writeJSON writes node, as toNode makes them, as compact JSON.
-func writeJSON(b *bytes.Buffer, node *yaml.Node) {
+// writeJSON writes a node of the spec's YAML as compact JSON, members in
+// the file's order.
+func writeJSON(b *bytes.Buffer, node *yaml.Node) error {
 	switch node.Kind {
 	case yaml.MappingNode:
 		b.WriteByte('{')
@@ -138,7 +90,9 @@ func writeJSON(b *bytes.Buffer, node *yaml.Node) {
 			}
 			writeString(b, node.Content[i].Value)
 			b.WriteByte(':')
-			writeJSON(b, node.Content[i+1])
+			if err := writeJSON(b, node.Content[i+1]); err != nil {
+				return err
+			}
 		}
 		b.WriteByte('}')
 	case yaml.SequenceNode:
@@ -147,16 +101,39 @@ func writeJSON(b *bytes.Buffer, node *yaml.Node) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeJSON(b, item)
+			if err := writeJSON(b, item); err != nil {
+				return err
+			}
 		}
 		b.WriteByte(']')
+	case yaml.ScalarNode:
+		return writeScalar(b, node)
 	default:
-		if node.Tag == "!!str" {
-			writeString(b, node.Value)
-		} else {
-			b.WriteString(node.Value)
-		}
+		return fmt.Errorf("server: api/openapi.yaml line %d: a %v node has no JSON form", node.Line, node.Kind)
 	}
+	return nil
+}
+
+// writeScalar writes a YAML scalar as the JSON value it stands for.
+func writeScalar(b *bytes.Buffer, node *yaml.Node) error {
+	switch node.ShortTag() {
+	case "!!str":
+		writeString(b, node.Value)
+		return nil
+	case "!!null":
+		b.WriteString("null")
+		return nil
+	}
+	var value any
+	if err := node.Decode(&value); err != nil {
+		return fmt.Errorf("server: api/openapi.yaml line %d: %w", node.Line, err)
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("server: api/openapi.yaml line %d: %w", node.Line, err)
+	}
+	b.Write(raw)
+	return nil
 }
 
 // writeString writes s as a JSON string, leaving <, > and & as they are:
