@@ -102,6 +102,16 @@ var specMutations = []specMutation{
 	{name: "additionalProperties a schema", want: "agreed", bites: true, change: func(b *openapi3.Schema) {
 		b.AdditionalProperties.Schema = &openapi3.SchemaRef{Value: typed(openapi3.TypeString)}
 	}},
+	{name: "an extension that means something", want: "refused", reason: "extension x-refuse-unknown-fields", change: func(b *openapi3.Schema) {
+		b.Extensions = map[string]any{"x-refuse-unknown-fields": true}
+	}},
+	{name: "an extension of a property", want: "refused", reason: "extension x-masked", change: func(b *openapi3.Schema) {
+		property(b, "message").Extensions = map[string]any{"x-masked": true}
+	}},
+	{name: "a pattern's message", want: "agreed", bites: true, change: func(b *openapi3.Schema) {
+		property(b, "message").Pattern = `^[A-Za-z !]+$`
+		property(b, "message").Extensions = map[string]any{"x-pattern-message": "letters only"}
+	}},
 	{name: "new required string", want: "refused", reason: `"priority"`, change: newProperty("priority", true, typed(openapi3.TypeString))},
 	{name: "new optional string", want: "refused", reason: `optional property "note"`, change: newProperty("note", false, typed(openapi3.TypeString))},
 	{name: "new optional number", want: "refused", reason: `optional property "ratio"`, change: newProperty("ratio", false, typed(openapi3.TypeNumber))},
@@ -126,7 +136,6 @@ var specMutations = []specMutation{
 	{name: "documentation only", want: "agreed", change: func(b *openapi3.Schema) {
 		m := property(b, "message")
 		m.Title, m.Description, m.Deprecated = "Text", "What the user reads.", true
-		m.Extensions = map[string]any{"x-note": "shown in a dialog"}
 		b.ExternalDocs = &openapi3.ExternalDocs{URL: "https://example.com/doc"}
 	}},
 }

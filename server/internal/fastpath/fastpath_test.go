@@ -52,7 +52,7 @@ func loadSpec(t testing.TB, lim limits) *openapi3.T {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := contract.ApplyLimits(doc, lim.MaxMessageLength, lim.MaxSessionIDs); err != nil {
+	if _, _, _, err := contract.ApplyLimits(doc, lim.MaxMessageLength, lim.MaxSessionIDs); err != nil {
 		t.Fatal(err)
 	}
 	return doc

@@ -13,12 +13,21 @@ import (
 // is refused until someone decides what it means here. Unexported fields are
 // caches kin-openapi fills in itself: they are skipped.
 
-// docFields say nothing about which requests are valid.
+// docFields say nothing about which requests are valid. Extensions are
+// among them only as far as documentingExtensions goes: this project gives
+// some of them meaning.
 var docFields = []string{"Extensions", "Origin", "Title", "Description", "Example", "ExternalDocs", "Deprecated"}
 
+// documentingExtensions are the extensions that change no acceptance:
+// x-pattern-message rewords the refusal of a pattern, and the fast path only
+// accepts. Any other extension (x-refuse-unknown-fields, say) keeps an
+// operation off the fast path until someone decides what it means here.
+var documentingExtensions = []string{"x-pattern-message"}
+
 // The fields of openapi3.Schema the fast path implements, by what the schema
-// describes. An object's additionalProperties never applies to a body it
-// accepts: it accepts only the declared property names.
+// describes. An object's additionalProperties decides whether members it
+// does not declare are skipped (unset or true) or left to the validator (a
+// schema, or false).
 var (
 	objectSchemaFields = docsAnd("Type", "Properties", "Required", "AdditionalProperties")
 	stringSchemaFields = docsAnd("Type", "Enum", "MinLength", "MaxLength", "Pattern")
@@ -45,8 +54,8 @@ var (
 
 // optionsFields are the fields of openapi3filter.Options that the fast path
 // implements or that cannot change what it accepts:
-//   - AuthenticationFunc checks the security requirements, as for the
-//     validator.
+//   - AuthenticationFunc checks the security requirements for the
+//     validator; the caller checks them before it asks the fast path.
 //   - SkipSettingDefaults, MultiError, ExcludeReadOnlyValidations,
 //     RegexCompiler and SchemaValidationOptions go to Schema.VisitJSON as
 //     ValidateRequestBody passes them (schemaOptions). MultiError also
@@ -83,6 +92,13 @@ func docsAnd(more ...string) []string { return slices.Concat(docFields, more) }
 func onlyFields(where string, v any, allowed []string) error {
 	if name := setField(v, allowed); name != "" {
 		return fmt.Errorf("%w: %s: %s is set", ErrNotCompiled, where, name)
+	}
+	if extensions := reflect.ValueOf(v).Elem().FieldByName("Extensions"); extensions.IsValid() && extensions.Kind() == reflect.Map {
+		for _, key := range extensions.MapKeys() {
+			if name := key.String(); !slices.Contains(documentingExtensions, name) {
+				return fmt.Errorf("%w: %s: extension %s is set, whose meaning the fast path does not implement", ErrNotCompiled, where, name)
+			}
+		}
 	}
 	return nil
 }
