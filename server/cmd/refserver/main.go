@@ -89,69 +89,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	var o options
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&o.token, "token", "", "the operator's static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once (prefer -token-file or the environment: a command line is visible to every local user)")
-	fs.StringVar(&o.tokenFile, "token-file", "", "read the static bearer token from this `file` (its first line)")
-	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"users": [...], "sessions": [...]} replacing the built-in demo data`)
-	o.maxDataBytes = defaultMaxDataBytes
-	fs.Var(nonNegative[int64]{&o.maxDataBytes}, "max-data-bytes", "largest data file, in `bytes` (start-up stops above)")
-	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once (prefer -admin-password-file or the environment)")
-	fs.StringVar(&o.adminPasswordFile, "admin-password-file", "", "read the demo administrator's password from this `file` (its first line)")
-	o.accessTokenTTL, o.refreshTokenTTL = server.DefaultAccessTokenTTL, server.DefaultRefreshTokenTTL
-	fs.Var(positiveDuration{&o.accessTokenTTL}, "access-token-ttl", "lifetime of an access token from a login (a `duration`)")
-	fs.Var(positiveDuration{&o.refreshTokenTTL}, "refresh-token-ttl", "lifetime of a login and its refresh token (a `duration`)")
-	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate generated at start-up")
-	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs -tls-key)")
-	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` of -tls-cert")
-	fs.StringVar(&o.tlsCertOut, "tls-cert-out", "", "with -tls, also write the generated certificate (PEM) to this `file`, for clients to trust")
-	o.limits.MaxBodyBytes = server.DefaultMaxBodyBytes
-	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
-	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
-	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
-	o.limits.MaxAuthBodyBytes = server.DefaultMaxAuthBodyBytes
-	fs.Var(nonNegative[int64]{&o.limits.MaxAuthBodyBytes}, "max-auth-body-bytes", "largest body of a login, refresh or logout, in `bytes` (413 above)")
-	o.limits.MaxBodyBytesInFlight = server.DefaultMaxBodyBytesInFlight
-	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it); one client address may hold a quarter")
-	o.limits.MaxDecodeBytesInFlight = server.DefaultMaxDecodeBytesInFlight
-	fs.Var(nonNegative[int64]{&o.limits.MaxDecodeBytesInFlight}, "max-decode-bytes-in-flight", "what decoding bodies on the generic validator's path may cost at once, in `bytes` (each body counts 32 times its size; 503 with Retry-After past it)")
-	o.limits.MaxRequestsInFlight = server.DefaultMaxRequestsInFlight
-	fs.Var(nonNegative[int]{&o.limits.MaxRequestsInFlight}, "max-requests-in-flight", "requests handled at once, a `count` (503 with Retry-After past it; HTTP/2: the stream is reset); one client address may hold a quarter, requests without a valid token a quarter")
-	o.limits.MaxFaultRules = server.DefaultMaxFaultRules
-	fs.Var(nonNegative[int]{&o.limits.MaxFaultRules}, "max-fault-rules", "most fault rules held at once, a `count` (409 past it)")
-	o.maxRecorded = server.DefaultMaxRecordedMessages
-	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
-	o.maxRecordedBytes = server.DefaultMaxRecordedBytes
-	fs.Var(nonNegative[int64]{&o.maxRecordedBytes}, "max-recorded-bytes", "most `bytes` of delivered messages kept for inspection (each counted with its own copy of its texts); the oldest are evicted first")
-	throttle := true
-	fs.BoolVar(&throttle, "login-throttle", true, "throttle failed logins per account and per client address (false: off)")
-	o.loginThrottle.PerUser, o.loginThrottle.PerAddress = server.DefaultLoginFailuresPerUser, server.DefaultLoginFailuresPerAddress
-	o.loginThrottle.Window = server.DefaultLoginFailureWindow
-	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once from one client address before 429, a `count`")
-	fs.Var(positive{&o.loginThrottle.PerAddress}, "login-failures-per-address", "failed logins a client address may have at once before 429, a `count`")
-	o.loginThrottle.PerAccount, o.loginThrottle.Delay = server.DefaultLoginFailuresPerAccount, server.DefaultLoginFailureDelay
-	fs.Var(positive{&o.loginThrottle.PerAccount}, "login-failures-per-account", "failed logins an account may have at once from all addresses before each further failure is answered late (never 429), a `count`")
-	fs.Var(positiveDuration{&o.loginThrottle.Delay}, "login-failure-delay", "how late such a failure is answered (a `duration`)")
-	fs.Var(positiveDuration{&o.loginThrottle.Window}, "login-failure-window", "the time in which that many failures are allowed: one try is regained every window / count (a `duration`)")
-	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the one idle longest (for a second at least) is closed (0: the open-file limit less 80, at most 1024)")
-	o.maxPerAddress = defaultMaxConnectionsPerAddress
-	fs.Var(positive{&o.maxPerAddress}, "max-connections-per-address", "most connections open at once from one client address (IPv6: one /64), a `count`")
-	o.maxStreams = defaultMaxStreams
-	fs.Var(positive{&o.maxStreams}, "max-concurrent-streams", "most HTTP/2 streams at once on one connection, a `count`")
-	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`host:port`/metrics, without a token (empty: off); keep it on loopback or a private network")
-	o.metricsMaxConns = defaultMetricsMaxConnections
-	fs.Var(positive{&o.metricsMaxConns}, "metrics-max-connections", "most connections open at once to -metrics-addr, a `count`")
-	o.maxHeaderBytes = defaultMaxHeaderBytes
-	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
-	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
-	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
-	fs.Var(positiveDuration{&o.readHeaderTimeout}, "read-header-timeout", "time allowed to read request headers (a `duration`)")
-	fs.Var(positiveDuration{&o.readTimeout}, "read-timeout", "time allowed to read a whole request (a `duration`)")
-	fs.Var(positiveDuration{&o.writeTimeout}, "write-timeout", "time allowed to write a response (a `duration`)")
-	fs.Var(positiveDuration{&o.idleTimeout}, "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
-	fs.Var(positiveDuration{&o.shutdownTimeout}, "shutdown-timeout", "how long in-flight requests may finish after SIGINT or SIGTERM (a `duration`)")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
-	o.logFormat = "text"
-	fs.Var(oneOf{&o.logFormat, []string{"text", "json"}}, "log-format", "log `format`: text or json")
+	o.servingFlags(fs)
+	o.limitFlags(fs)
+	o.loginFlags(fs)
+	o.connectionFlags(fs)
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " (env " + envName(f.Name) + ")" })
 	fs.BoolVar(&o.version, versionFlag, false, "print the version of the contract the server enforces (and of Horizon's API it follows), and exit")
 	fs.BoolVar(&o.healthcheck, healthcheckFlag, false, healthcheckUsage)
@@ -180,8 +121,92 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	o.loginThrottle.Off = !throttle
 	return o, o.check()
+}
+
+// servingFlags registers where and what the server serves, and its secrets.
+func (o *options) servingFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
+	fs.StringVar(&o.token, "token", "", "the operator's static bearer token, accepted next to the tokens of logins; when empty a random one is generated and printed once (prefer -token-file or the environment: a command line is visible to every local user)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the static bearer token from this `file` (its first line)")
+	fs.StringVar(&o.dataFile, "data", "", `JSON data file {"users": [...], "sessions": [...]} replacing the built-in demo data`)
+	o.maxDataBytes = defaultMaxDataBytes
+	fs.Var(nonNegative[int64]{&o.maxDataBytes}, "max-data-bytes", "largest data file, in `bytes` (start-up stops above)")
+	fs.StringVar(&o.adminPassword, "admin-password", "", "password of the demo data's account EXAMPLE\\administrator; when empty a random one is generated and printed once (prefer -admin-password-file or the environment)")
+	fs.StringVar(&o.adminPasswordFile, "admin-password-file", "", "read the demo administrator's password from this `file` (its first line)")
+	o.accessTokenTTL, o.refreshTokenTTL = server.DefaultAccessTokenTTL, server.DefaultRefreshTokenTTL
+	fs.Var(positiveDuration{&o.accessTokenTTL}, "access-token-ttl", "lifetime of an access token from a login (a `duration`)")
+	fs.Var(positiveDuration{&o.refreshTokenTTL}, "refresh-token-ttl", "lifetime of a login and its refresh token (a `duration`)")
+	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate generated at start-up")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (needs -tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `file` of -tls-cert")
+	fs.StringVar(&o.tlsCertOut, "tls-cert-out", "", "with -tls, also write the generated certificate (PEM) to this `file`, for clients to trust")
+}
+
+// limitFlags registers what a request may carry, and the server at once.
+func (o *options) limitFlags(fs *flag.FlagSet) {
+	o.limits.MaxBodyBytes = server.DefaultMaxBodyBytes
+	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytes}, "max-body-bytes", "largest request body accepted, in `bytes` (413 above)")
+	fs.Var(nonNegative[int]{&o.limits.MaxMessageLength}, "max-message-length", "longest message, in `characters` (0: the spec's maxLength)")
+	fs.Var(nonNegative[int]{&o.limits.MaxSessionIDs}, "max-session-ids", "most session ids in one request, a `count` (0: the spec's maxItems)")
+	o.limits.MaxAuthBodyBytes = server.DefaultMaxAuthBodyBytes
+	fs.Var(nonNegative[int64]{&o.limits.MaxAuthBodyBytes}, "max-auth-body-bytes", "largest body of a login, refresh or logout, in `bytes` (413 above)")
+	o.limits.MaxBodyBytesInFlight = server.DefaultMaxBodyBytesInFlight
+	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it); one client address may hold a quarter")
+	o.limits.MaxDecodeBytesInFlight = server.DefaultMaxDecodeBytesInFlight
+	fs.Var(nonNegative[int64]{&o.limits.MaxDecodeBytesInFlight}, "max-decode-bytes-in-flight", "what decoding bodies on the generic validator's path may cost at once, in `bytes` (each body counts 32 times its size; 503 with Retry-After past it)")
+	o.limits.MaxRequestsInFlight = server.DefaultMaxRequestsInFlight
+	fs.Var(nonNegative[int]{&o.limits.MaxRequestsInFlight}, "max-requests-in-flight", "requests handled at once, a `count` (503 with Retry-After past it; HTTP/2: the stream is reset); one client address may hold a quarter, requests without a valid token a quarter")
+	o.limits.MaxFaultRules = server.DefaultMaxFaultRules
+	fs.Var(nonNegative[int]{&o.limits.MaxFaultRules}, "max-fault-rules", "most fault rules held at once, a `count` (409 past it)")
+	o.maxRecorded = server.DefaultMaxRecordedMessages
+	fs.Var(nonNegative[int]{&o.maxRecorded}, "max-recorded-messages", "most delivered messages kept for inspection, a `count` over all sessions; the oldest are evicted first")
+	o.maxRecordedBytes = server.DefaultMaxRecordedBytes
+	fs.Var(nonNegative[int64]{&o.maxRecordedBytes}, "max-recorded-bytes", "most `bytes` of delivered messages kept for inspection (each counted with its own copy of its texts); the oldest are evicted first")
+}
+
+// loginFlags registers the lifetimes of logins and the login throttle.
+func (o *options) loginFlags(fs *flag.FlagSet) {
+	fs.BoolFunc("login-throttle", "throttle failed logins per account and client address, and per address: true (the default) or false", func(value string) error {
+		on, err := strconv.ParseBool(value)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		o.loginThrottle.Off = !on
+		return nil
+	})
+	o.loginThrottle.PerUser, o.loginThrottle.PerAddress = server.DefaultLoginFailuresPerUser, server.DefaultLoginFailuresPerAddress
+	o.loginThrottle.Window = server.DefaultLoginFailureWindow
+	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once from one client address before 429, a `count`")
+	fs.Var(positive{&o.loginThrottle.PerAddress}, "login-failures-per-address", "failed logins a client address may have at once before 429, a `count`")
+	o.loginThrottle.PerAccount, o.loginThrottle.Delay = server.DefaultLoginFailuresPerAccount, server.DefaultLoginFailureDelay
+	fs.Var(positive{&o.loginThrottle.PerAccount}, "login-failures-per-account", "failed logins an account may have at once from all addresses before each further failure is answered late (never 429), a `count`")
+	fs.Var(positiveDuration{&o.loginThrottle.Delay}, "login-failure-delay", "how late such a failure is answered (a `duration`)")
+	fs.Var(positiveDuration{&o.loginThrottle.Window}, "login-failure-window", "the time in which that many failures are allowed: one try is regained every window / count (a `duration`)")
+}
+
+// connectionFlags registers the connection caps, timeouts, metrics and logs.
+func (o *options) connectionFlags(fs *flag.FlagSet) {
+	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the one idle longest (for a second at least) is closed (0: the open-file limit less 80, at most 1024)")
+	o.maxPerAddress = defaultMaxConnectionsPerAddress
+	fs.Var(positive{&o.maxPerAddress}, "max-connections-per-address", "most connections open at once from one client address (IPv6: one /64), a `count`")
+	o.maxStreams = defaultMaxStreams
+	fs.Var(positive{&o.maxStreams}, "max-concurrent-streams", "most HTTP/2 streams at once on one connection, a `count`")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`host:port`/metrics, without a token (empty: off); keep it on loopback or a private network")
+	o.metricsMaxConns = defaultMetricsMaxConnections
+	fs.Var(positive{&o.metricsMaxConns}, "metrics-max-connections", "most connections open at once to -metrics-addr, a `count`")
+	o.maxHeaderBytes = defaultMaxHeaderBytes
+	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
+	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
+	o.idleTimeout, o.shutdownTimeout = 120*time.Second, 15*time.Second
+	fs.Var(positiveDuration{&o.readHeaderTimeout}, "read-header-timeout", "time allowed to read request headers (a `duration`)")
+	fs.Var(positiveDuration{&o.readTimeout}, "read-timeout", "time allowed to read a whole request (a `duration`)")
+	fs.Var(positiveDuration{&o.writeTimeout}, "write-timeout", "time allowed to write a response (a `duration`)")
+	fs.Var(positiveDuration{&o.idleTimeout}, "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
+	fs.Var(positiveDuration{&o.shutdownTimeout}, "shutdown-timeout", "how long in-flight requests may finish after SIGINT or SIGTERM (a `duration`)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
+	o.logFormat = "text"
+	fs.Var(oneOf{&o.logFormat, []string{"text", "json"}}, "log-format", "log `format`: text or json")
 }
 
 // check refuses combinations of options that cannot all be honoured.
