@@ -154,7 +154,7 @@ func (o *options) limitFlags(fs *flag.FlagSet) {
 	o.limits.MaxBodyBytesInFlight = server.DefaultMaxBodyBytesInFlight
 	fs.Var(nonNegative[int64]{&o.limits.MaxBodyBytesInFlight}, "max-body-bytes-in-flight", "request bodies read at once, over all requests, in `bytes` (503 with Retry-After past it); one client address may hold a quarter")
 	o.limits.MaxDecodeBytesInFlight = server.DefaultMaxDecodeBytesInFlight
-	fs.Var(nonNegative[int64]{&o.limits.MaxDecodeBytesInFlight}, "max-decode-bytes-in-flight", "what decoding bodies on the generic validator's path may cost at once, in `bytes` (each body counts 32 times its size; 503 with Retry-After past it)")
+	fs.Var(nonNegative[int64]{&o.limits.MaxDecodeBytesInFlight}, "max-decode-bytes-in-flight", "what decoding bodies on the generic validator's path may cost at once, in `bytes` (each body counts 64 times its size; 503 with Retry-After past it)")
 	o.limits.MaxRequestsInFlight = server.DefaultMaxRequestsInFlight
 	fs.Var(nonNegative[int]{&o.limits.MaxRequestsInFlight}, "max-requests-in-flight", "requests handled at once, a `count` (503 with Retry-After past it; HTTP/2: the stream is reset); one client address may hold a quarter, requests without a valid token a quarter")
 	o.limits.MaxFaultRules = server.DefaultMaxFaultRules
@@ -167,14 +167,7 @@ func (o *options) limitFlags(fs *flag.FlagSet) {
 
 // loginFlags registers the lifetimes of logins and the login throttle.
 func (o *options) loginFlags(fs *flag.FlagSet) {
-	fs.BoolFunc("login-throttle", "throttle failed logins per account and client address, and per address: true (the default) or false", func(value string) error {
-		on, err := strconv.ParseBool(value)
-		if err != nil {
-			return errors.New("want true or false")
-		}
-		o.loginThrottle.Off = !on
-		return nil
-	})
+	fs.Var(onUnlessOff{&o.loginThrottle.Off}, "login-throttle", "throttle failed logins per account and client address, and per address (false: off)")
 	o.loginThrottle.PerUser, o.loginThrottle.PerAddress = server.DefaultLoginFailuresPerUser, server.DefaultLoginFailuresPerAddress
 	o.loginThrottle.Window = server.DefaultLoginFailureWindow
 	fs.Var(positive{&o.loginThrottle.PerUser}, "login-failures-per-user", "failed logins an account may have at once from one client address before 429, a `count`")
@@ -244,7 +237,10 @@ type (
 	nonNegative[T int | int64] struct{ p *T }
 	positive                   struct{ p *int }
 	positiveDuration           struct{ p *time.Duration }
-	oneOf                      struct {
+	// onUnlessOff is a boolean flag that is true when what off points to is
+	// false.
+	onUnlessOff struct{ off *bool }
+	oneOf       struct {
 		p       *string
 		choices []string
 	}
@@ -265,6 +261,25 @@ func (v nonNegative[T]) Set(s string) error {
 	*v.p = T(n)
 	return nil
 }
+
+func (v onUnlessOff) String() string {
+	if v.off == nil { // the zero value, which flag prints no default for
+		return "false"
+	}
+	return strconv.FormatBool(!*v.off)
+}
+
+func (v onUnlessOff) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*v.off = !on
+	return nil
+}
+
+// IsBoolFlag lets the flag stand alone, as -login-throttle.
+func (onUnlessOff) IsBoolFlag() bool { return true }
 
 func (v positive) String() string {
 	if v.p == nil {
