@@ -495,14 +495,14 @@ func (s *countingStore) Sessions() []model.SessionInfo {
 }
 
 // A body that the generic validator decodes is charged what decoding costs
-// (32 times its size) in a budget of its own, where one address holds at
+// (64 times its size) in a budget of its own, where one address holds at
 // most half; a body of the fast path is not.
 func TestDecodeBudget(t *testing.T) {
 	t.Parallel()
 	ts, srv := newBudgetServer(t, server.Config{Limits: server.Limits{MaxDecodeBytesInFlight: 64 << 10}})
 	rule := padded(`{"operation":"getSession","action":"respond","status":503}`, 1100)
 	h := ts.hold(t, "127.0.0.2", ts.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, ""), rule, 1000, false)
-	waitFor(t, "the held rule's decoding charged", func() bool { return gauge(t, srv, "refserver_decode_bytes_in_flight") >= 32*1000 })
+	waitFor(t, "the held rule's decoding charged", func() bool { return gauge(t, srv, "refserver_decode_bytes_in_flight") >= 64*1000 })
 	wantError(t, ts.doFrom(t, "127.0.0.2", ts.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, `{"operation":"getSession","action":"respond","status":503}`)),
 		http.StatusServiceUnavailable, "as many request bodies")
 	if resp := ts.doFrom(t, "127.0.0.2", ts.request(t, http.MethodPost, sendPath, "Bearer "+testToken, sendBody(t, "fast", "INFO", idConnected))); resp.status != http.StatusOK {
