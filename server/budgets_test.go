@@ -501,8 +501,8 @@ func TestDecodeBudget(t *testing.T) {
 	t.Parallel()
 	ts, srv := newBudgetServer(t, server.Config{Limits: server.Limits{MaxDecodeBytesInFlight: 64 << 10}})
 	rule := padded(`{"operation":"getSession","action":"respond","status":503}`, 1100)
-	h := ts.hold(t, "127.0.0.2", ts.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, ""), rule, 1000, false)
-	waitFor(t, "the held rule's decoding charged", func() bool { return gauge(t, srv, "refserver_decode_bytes_in_flight") >= 64*1000 })
+	h := ts.hold(t, "127.0.0.2", ts.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, ""), rule, 500, false)
+	waitFor(t, "the held rule's decoding charged", func() bool { return gauge(t, srv, "refserver_decode_bytes_in_flight") >= 64*500 })
 	wantError(t, ts.doFrom(t, "127.0.0.2", ts.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, `{"operation":"getSession","action":"respond","status":503}`)),
 		http.StatusServiceUnavailable, "as many request bodies")
 	if resp := ts.doFrom(t, "127.0.0.2", ts.request(t, http.MethodPost, sendPath, "Bearer "+testToken, sendBody(t, "fast", "INFO", idConnected))); resp.status != http.StatusOK {
