@@ -103,6 +103,8 @@ type attack struct {
 // attacks are every attack, by family: one file each.
 func attacks() []attack {
 	return []attack{
+		{"headers-http1", headersHTTP1},
+		{"headers-http2", headersHTTP2},
 		{"body-wrong-token-http1", bodyWrongTokenHTTP1},
 		{"body-wrong-token-http2", bodyWrongTokenHTTP2},
 		{"valid-bodies-http1", validBodiesHTTP1},

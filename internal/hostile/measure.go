@@ -70,6 +70,20 @@ func (t *tally) any(statuses ...int) bool {
 	return false
 }
 
+// only says whether every outcome is one of the statuses or a failure
+// without an answer (closed, held open...).
+func (t *tally) only(statuses ...int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.n {
+		status, err := strconv.Atoi(k)
+		if err == nil && !slices.Contains(statuses, status) {
+			return false
+		}
+	}
+	return true
+}
+
 // String is "18x200 2x503 1xtimeout": statuses in order, then failures.
 func (t *tally) String() string {
 	t.mu.Lock()
