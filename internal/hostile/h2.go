@@ -155,6 +155,26 @@ func (c *h2Conn) open(block []byte, endStream bool) (uint32, error) {
 	return id, nil
 }
 
+// data sends p on stream id.
+func (c *h2Conn) data(id uint32, p []byte, end bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := c.fr.WriteData(id, end, p); err != nil {
+		return fmt.Errorf("HTTP/2 data: %w", err)
+	}
+	return nil
+}
+
+// closed says whether the server has ended stream id (answer or reset).
+func (c *h2Conn) closed(id uint32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, answered := c.answers[id]
+	_, reset := c.resets[id]
+	return answered || reset
+}
+
 // outcome counts what became of each stream opened on c: its answer's
 // status, else the code of its reset, else "held open" while the connection
 // lasts and "connection closed" once it has ended; and a GOAWAY.
