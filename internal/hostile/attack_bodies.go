@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Request bodies at once: with a wrong token (never read), and valid ones
@@ -14,6 +15,9 @@ const (
 	wrongTokenBodies   = 50
 	h2Streams          = 60
 	validBodies        = 30 // the burst first measured
+	sustainedClients   = 4  // first measured with 2-4 clients: the worst
+	sustainedFor       = 15 * time.Second
+	sustainedMaxEach   = 2000
 	largeLogins        = 8
 	largeLoginBytes    = 4 * mib
 	bodyAttackerSpread = 25 // bodies per attacker address
@@ -160,6 +164,47 @@ func validBodiesHTTP2(ctx context.Context, h *harness) error {
 		return err
 	}
 	h.validBodyRows(answers, h2Streams)
+	return nil
+}
+
+// validBodiesSustained: sustainedClients clients, each posting valid
+// bodies at the size limit back to back for sustainedFor.
+func validBodiesSustained(ctx context.Context, h *harness) error {
+	body, err := h.maxSizeBody()
+	if err != nil {
+		return err
+	}
+	var cpu time.Duration
+	var took time.Duration
+	answers, err := h.bodyAttack(ctx, false, func(ctx context.Context, s *server) (*tally, string) {
+		t := &tally{}
+		startCPU, start := s.cpu(), time.Now()
+		sctx, cancel := context.WithTimeout(ctx, sustainedFor)
+		defer cancel()
+		var wg sync.WaitGroup
+		for i := range sustainedClients {
+			client := newClient(attackerIP(i), clientOptions{conns: 1, timeout: 10 * time.Second})
+			wg.Go(func() {
+				for range sustainedMaxEach {
+					if sctx.Err() != nil {
+						return
+					}
+					status, _, err := post(sctx, client, s.base+sendPath, operatorToken, body)
+					if sctx.Err() == nil {
+						t.add(status, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		cpu, took = s.cpu()-startCPU, time.Since(start)
+		return t, fmt.Sprintf("answers, %d clients posting %s bodies for %s", sustainedClients, mb(int64(len(body))), sustainedFor)
+	})
+	if err != nil {
+		return err
+	}
+	h.info("server CPU meanwhile", fmt.Sprintf("%s (%.2f cores)", cpu.Round(10*time.Millisecond), cpu.Seconds()/took.Seconds()))
+	h.validBodyRows(answers, answers.total())
 	return nil
 }
 

@@ -109,6 +109,7 @@ func attacks() []attack {
 		{"body-wrong-token-http2", bodyWrongTokenHTTP2},
 		{"valid-bodies-http1", validBodiesHTTP1},
 		{"valid-bodies-http2", validBodiesHTTP2},
+		{"valid-bodies-sustained", validBodiesSustained},
 		{"login-large-bodies", loginLargeBodies},
 		{"trickled-logins-http1", trickledLoginsHTTP1},
 		{"trickled-logins-http2", trickledLoginsHTTP2},
