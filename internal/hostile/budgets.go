@@ -1,5 +1,7 @@
 package main
 
+import "time"
+
 // The budgets every figure is held to, in one place, each with where it
 // comes from. "The design" is the server's whole-server budgets (README:
 // Limits): the defaults of its flags and what each guarantees. "First
@@ -24,6 +26,12 @@ const (
 	// (the design: the pair and the address are throttled, not the
 	// account). As first measured: 12 tries.
 	adminLogins = 12
+
+	// maxAdminLoginLatency: "a right password is never delayed" (the
+	// design), even while the account fails from many addresses; failed
+	// logins then take 1 s, so half of that tells the two apart.
+	maxAdminLoginLatency = 500 * time.Millisecond
+	minSpreadDelay       = 500 * time.Millisecond
 
 	// maxFloodFailures: failed logins answered 401 to one address in the
 	// 2 s of login-flood: -login-failures-per-address (20), plus what the

@@ -228,3 +228,12 @@ func underAttack(ctx context.Context, p *prober, attack func(ctx context.Context
 	<-done
 	return r
 }
+
+// median of ds, which it sorts.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
