@@ -80,7 +80,7 @@ func (h *harness) bodyAttack(ctx context.Context, tlsOn bool, send func(ctx cont
 		return nil, err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return nil, err
 	}

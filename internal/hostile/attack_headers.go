@@ -84,7 +84,7 @@ func headersHTTP1(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func headersHTTP2(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}

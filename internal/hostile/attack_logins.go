@@ -65,7 +65,7 @@ func loginGuessing(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func loginSpreadGuessing(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func loginLongNames(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}

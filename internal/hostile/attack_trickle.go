@@ -71,7 +71,7 @@ func trickledLoginsHTTP1(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func trickledLoginsHTTP2(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func slowUploads(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s)
+	p, err := newProber(ctx, s, false)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ const (
 	// window gives back in 2 s, with room.
 	maxFloodFailures = 25
 
+	// maxLegitFailures: a keep-alive connection between two quick
+	// requests is never closed to make room (the design).
+	maxLegitFailures = 0
+
 	// logBytesPerRequest: log lines cut request paths and queries to 256
 	// bytes (the design); the rest of an access-log line is well under
 	// 768 bytes.

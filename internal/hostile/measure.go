@@ -147,10 +147,15 @@ type prober struct {
 	body   []byte
 }
 
-// newProber logs the probe's user in, before the attack. Each of its
-// requests opens its own connection, as new clients do.
-func newProber(ctx context.Context, s *server) (*prober, error) {
-	client := newClient(probeIP, clientOptions{fresh: true, timeout: probeTimeout})
+// newProber logs the probe's user in, before the attack. With keepAlive
+// every request goes over one connection, opened now; else each opens its
+// own, as new clients do.
+func newProber(ctx context.Context, s *server, keepAlive bool) (*prober, error) {
+	o := clientOptions{fresh: !keepAlive, timeout: probeTimeout}
+	if keepAlive {
+		o.conns = 1
+	}
+	client := newClient(probeIP, o)
 	token, _, err := login(ctx, client, s.base, probeUser, probePassword)
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)

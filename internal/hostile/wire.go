@@ -22,6 +22,7 @@ var (
 	guesserIP  = net.IPv4(127, 0, 0, 2) // the one address that guesses
 	adminIP    = net.IPv4(127, 0, 0, 3) // the administrator, logging in meanwhile
 	probeIP    = net.IPv4(127, 0, 0, 4) // the client with a valid token, sending meanwhile
+	legitIP    = net.IPv4(127, 0, 0, 5) // a keep-alive client that POSTs back to back
 )
 
 // attackerIP is the i-th address of attackers: 127.1.0.1, 127.1.0.2, ...
