@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,9 +15,84 @@ import (
 // Only the operator drives the test harness; what its inspection reads may
 // cost.
 const (
-	recordFills   = 5
-	recordReaders = 3
+	ordinaryUserOps = 7
+	recordFills     = 5
+	recordReaders   = 3
 )
+
+// harnessOrdinaryUser: a data-file user who is not the operator calls the
+// harness operations: 403 on each, while Horizon's operations still work
+// for it and the open pages stay open.
+func harnessOrdinaryUser(ctx context.Context, h *harness) error {
+	s, err := h.start(ctx, startOptions{})
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	op := operator()
+	rule := jsonBytes(map[string]any{"operation": "sendMessageToSessions", "action": "respond", "status": 503, "times": 1, "session_ids": []string{"no-such-session"}})
+	status, _, id := addRule(ctx, op, s, rule)
+	h.proof("the operator adds a rule", strconv.Itoa(status), "201", status == http.StatusCreated)
+	user := newClient(probeIP, clientOptions{})
+	token, _, err := login(ctx, user, s.base, probeUser, probePassword)
+	if err != nil {
+		return err
+	}
+	status, _, _ = post(ctx, user, s.base+sendPath, token, sendBody("hello", sessionIDs(1)))
+	h.proof("the ordinary user's token on send-message", strconv.Itoa(status), "200", status == http.StatusOK)
+	calls := []struct {
+		method, path string
+		body         []byte
+	}{
+		{http.MethodGet, faultsPath, nil}, {http.MethodPost, faultsPath, rule}, {http.MethodGet, faultsPath + "/" + id, nil},
+		{http.MethodDelete, faultsPath + "/" + id, nil}, {http.MethodDelete, faultsPath, nil},
+		{http.MethodGet, messagesPath, nil}, {http.MethodDelete, messagesPath, nil},
+	}
+	answers := &tally{}
+	for _, c := range calls {
+		status, _, err := do(ctx, user, c.method, s.base+c.path, token, c.body)
+		answers.add(status, err)
+	}
+	n := answers.count(http.StatusForbidden)
+	h.budget(fmt.Sprintf("ordinary user on the %d harness operations: 403s", ordinaryUserOps), fmt.Sprintf("%d (%s)", n, answers),
+		strconv.Itoa(ordinaryUserOps), n == ordinaryUserOps)
+	open := &tally{}
+	for _, path := range []string{healthPath, "/rest/refserver/v1/openapi.yaml", "/rest/refserver/v1/docs"} {
+		status, _, err := get(ctx, user, s.base+path, "")
+		open.add(status, err)
+	}
+	h.budget("health, spec and docs without a token: 200s", open.String(), "3x200", open.count(http.StatusOK) == 3)
+	status, _, _ = do(ctx, op, http.MethodDelete, s.base+faultsPath, operatorToken, nil)
+	h.budget("the operator's token clears the rules", strconv.Itoa(status), "204", status == http.StatusNoContent)
+	return h.operatorRole(ctx)
+}
+
+// operatorRole: a data-file user with the design's operator role drives
+// the harness.
+func (h *harness) operatorRole(ctx context.Context) error {
+	name := filepath.Join(h.dir, "data-operator.json")
+	if err := writeDataFile(name, true); err != nil {
+		return err
+	}
+	s, err := h.start(ctx, startOptions{dataFile: name, label: "-operator"})
+	if err != nil {
+		if contains(err.Error(), "operator") {
+			h.unsupported(`a data-file user with "operator": true`, "refused at start-up")
+			return nil
+		}
+		return err
+	}
+	defer s.stop()
+	client := newClient(operatorIP, clientOptions{})
+	token, _, err := login(ctx, client, s.base, "operator", adminPassword)
+	if err != nil {
+		return err
+	}
+	rule := jsonBytes(map[string]any{"operation": "listSessions", "action": "respond", "status": 503, "times": 1})
+	status, _, _ := post(ctx, client, s.base+faultsPath, token, rule)
+	h.budget(`a data-file operator adds a rule`, strconv.Itoa(status), "201", status == http.StatusCreated)
+	return nil
+}
 
 // recordRead fills the record with long messages, then reads all of it
 // with three readers at once, page by page.

@@ -50,15 +50,16 @@ func newHarness(ctx context.Context, bin string, check bool) (*harness, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := writeDataFile(h.dataFile); err != nil {
+	if err := writeDataFile(h.dataFile, false); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	return h, nil
 }
 
-// writeDataFile writes the data file: the sessions and the two accounts.
-func writeDataFile(name string) error {
+// writeDataFile writes the data file: the sessions and the two accounts;
+// with operator, a third account that has the design's operator role.
+func writeDataFile(name string, operator bool) error {
 	type session struct {
 		ID    string `json:"id"`
 		State string `json:"session_state"`
@@ -66,6 +67,9 @@ func writeDataFile(name string) error {
 	users := []map[string]any{
 		{"username": adminUser, "domain": domain, "password": adminPassword},
 		{"username": probeUser, "domain": domain, "password": probePassword},
+	}
+	if operator {
+		users = append(users, map[string]any{"username": "operator", "domain": domain, "password": adminPassword, "operator": true})
 	}
 	data := struct {
 		Users    []map[string]any `json:"users"`
@@ -124,6 +128,13 @@ func attacks() []attack {
 		{"churn-default-cap", churnDefaultCap},
 		{"idle-connections", idleConnections},
 		{"metrics-idle", metricsIdle},
+		{"harness-ordinary-user", harnessOrdinaryUser},
+		{"fault-rules-many-ids", faultRulesManyIDs},
+		{"fault-rules-at-caps", faultRulesAtCaps},
+		{"fault-rules-count", faultRulesCount},
+		{"fault-long-error", faultLongError},
+		{"fault-delay-timeout", faultDelayPastTimeout},
+		{"delayed-listings", delayedListings},
 		{"record-read", recordRead},
 		{"request-id", longRequestIDs},
 		{"large-filter", largeFilter},

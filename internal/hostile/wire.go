@@ -111,6 +111,25 @@ func post(ctx context.Context, client *http.Client, target, bearer string, body 
 	return do(ctx, client, http.MethodPost, target, bearer, body)
 }
 
+// getCount is a GET whose answer is counted, not kept.
+func getCount(ctx context.Context, client *http.Client, target, bearer string) (int, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("GET %s: %w", req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return resp.StatusCode, n, fmt.Errorf("read answer: %w", err)
+	}
+	return resp.StatusCode, n, nil
+}
+
 // login logs user in from client and returns the access and refresh tokens.
 func login(ctx context.Context, client *http.Client, base, user, password string) (access, refresh string, err error) {
 	status, raw, err := post(ctx, client, base+loginPath, "", loginBody(user, password))
@@ -245,4 +264,15 @@ func jsonBytes(v any) []byte {
 		panic(fmt.Sprintf("hostile: encode %T: %v", v, err))
 	}
 	return b
+}
+
+// contains says whether s holds any of subs, ignoring case.
+func contains(s string, subs ...string) bool {
+	s = strings.ToLower(s)
+	for _, sub := range subs {
+		if strings.Contains(s, strings.ToLower(sub)) {
+			return true
+		}
+	}
+	return false
 }
