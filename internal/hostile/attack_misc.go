@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Odd requests: long request ids, long paths, large filters; and a scrape
@@ -14,9 +15,14 @@ import (
 const (
 	longIDRequests   = 40
 	longIDBytes      = 1000000 // fitted to the header limit
+	longPathRequests = 20      // as first measured, 1 MB paths
+	longPathBytes    = 1000000
+	fittedRequests   = 200 // paths and queries that fit the header limit
+	fittedPathBytes  = 4096
 	largeFilterTerms = 11000
 	mostFilterTerms  = 511
 	filterRepeats    = 10
+	logFlushWait     = 300 * time.Millisecond
 )
 
 // longRequestIDs: requests with a 1 MB X-Request-Id: not logged, not
@@ -55,6 +61,44 @@ func longRequestIDs(ctx context.Context, h *harness) error {
 		answers.count(http.StatusOK) == longIDRequests)
 	h.budget("log bytes for them", mb(grown), fmt.Sprintf("< %d KiB", longIDRequests*logBytesPerRequest>>10), grown < longIDRequests*logBytesPerRequest)
 	h.budget("answers echoing the long id", strconv.Itoa(echoed), "0", echoed == 0)
+	return nil
+}
+
+// longPaths: requests with 1 MB paths, then requests with paths and
+// queries that fit the header limit: the log grows by a line's worth each.
+func longPaths(ctx context.Context, h *harness) error {
+	s, err := h.start(ctx, startOptions{})
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	time.Sleep(logFlushWait)
+	start := s.logBytes()
+	huge := &tally{}
+	for i := range longPathRequests {
+		path := fmt.Sprintf("/rest/inventory/v1/sessions/%02d%s", i, strings.Repeat("p", longPathBytes))
+		head := "GET " + path + " HTTP/1.1\r\nHost: " + s.addr + "\r\nConnection: close\r\n\r\n"
+		huge.add(rawRequest(ctx, attackerIP(0), s.addr, head, strings.NewReader("")), nil)
+	}
+	time.Sleep(logFlushWait)
+	middle := s.logBytes()
+	fitted := &tally{}
+	client := newClient(attackerIP(0), clientOptions{conns: 1})
+	query := strings.Repeat("q", max(0, min(h.maxHeader()-2048, 12<<10)-fittedPathBytes))
+	for i := range fittedRequests {
+		target := fmt.Sprintf("%s/rest/inventory/v1/sessions/%03d%s?x=%s", s.base, i, strings.Repeat("p", fittedPathBytes), query)
+		status, _, err := get(ctx, client, target, "")
+		fitted.add(status, err)
+	}
+	s.stop()
+	end := s.logBytes()
+	h.info(fmt.Sprintf("%d requests with %d-byte paths", longPathRequests, longPathBytes), huge.String())
+	h.budget("  log growth", mb(middle-start), fmt.Sprintf("< %d KiB", longPathRequests*logBytesPerRequest>>10),
+		middle-start < longPathRequests*logBytesPerRequest)
+	h.proof(fmt.Sprintf("%d requests, %d-byte path, %d-byte query", fittedRequests, fittedPathBytes, len(query)), fitted.String(),
+		"no 431", fitted.total() == fittedRequests && !fitted.any(http.StatusRequestHeaderFieldsTooLarge))
+	perRequest := (end - middle) / fittedRequests
+	h.budget("  log growth per request", fmt.Sprintf("%d bytes", perRequest), fmt.Sprintf("< %d bytes", logBytesPerRequest), perRequest < logBytesPerRequest)
 	return nil
 }
 

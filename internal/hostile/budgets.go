@@ -64,7 +64,36 @@ const (
 	// that a fail_sessions rule fails, with an error_message at its cap:
 	// 10 items x 3 forms x 1000 characters, with room.
 	maxFailAnswerBytes = 64 << 10
+
+	// dataFileExitWithin: a -data file past -max-data-bytes stops start-up
+	// with a clear error (the design), at once rather than after reading.
+	dataFileExitWithin = 10 * time.Second
 )
+
+// designFlag is a flag of the design and its default ("" when the design
+// names the flag but no default to check, such as a file name).
+type designFlag struct {
+	name, value string
+}
+
+// designFlags are the flags and defaults of the design, in the README's
+// order. A server without one of them does not implement the design.
+var designFlags = []designFlag{
+	{"max-header-bytes", "16384"},
+	{"max-body-bytes", "1048576"},
+	{"max-auth-body-bytes", "4096"},
+	{"max-body-bytes-in-flight", "8388608"},
+	{"max-requests-in-flight", "512"},
+	{"max-connections", ""},
+	{"max-connections-per-address", "64"},
+	{"max-concurrent-streams", "100"},
+	{"read-header-timeout", "5s"},
+	{"max-fault-rules", "100"},
+	{"metrics-max-connections", "16"},
+	{"max-data-bytes", "67108864"},
+	{"token-file", ""},
+	{"admin-password-file", ""},
+}
 
 // rssKillAt: a server past this is stopped by the runner, so that a server
 // without budgets cannot take the machine; its figure then reads "at least".

@@ -107,6 +107,7 @@ type attack struct {
 // attacks are every attack, by family: one file each.
 func attacks() []attack {
 	return []attack{
+		{"design-flags", designFlagsAttack},
 		{"headers-http1", headersHTTP1},
 		{"headers-http2", headersHTTP2},
 		{"body-wrong-token-http1", bodyWrongTokenHTTP1},
@@ -137,7 +138,9 @@ func attacks() []attack {
 		{"delayed-listings", delayedListings},
 		{"record-read", recordRead},
 		{"request-id", longRequestIDs},
+		{"long-paths", longPaths},
 		{"large-filter", largeFilter},
+		{"data-file-too-large", dataFileTooLarge},
 		{"small-ones", smallOnes},
 		{"metrics-scrape", scrapeMetrics},
 	}
