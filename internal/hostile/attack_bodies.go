@@ -73,8 +73,8 @@ func bodiesHTTP2(ctx context.Context, s *server, n int, bearer string, body []by
 }
 
 // bodyAttack is the frame of the body attacks: a fresh server, the probe
-// while bodies go, the server's memory, the answers.
-func (h *harness) bodyAttack(ctx context.Context, tlsOn bool, send func(ctx context.Context, s *server) (*tally, string)) (*tally, error) {
+// while copies of body go, the server's memory, the answers.
+func (h *harness) bodyAttack(ctx context.Context, tlsOn bool, body []byte, send func(ctx context.Context, s *server) (*tally, string)) (*tally, error) {
 	s, err := h.start(ctx, startOptions{tls: tlsOn})
 	if err != nil {
 		return nil, err
@@ -92,6 +92,7 @@ func (h *harness) bodyAttack(ctx context.Context, tlsOn bool, send func(ctx cont
 		answers, what = send(ctx, s)
 	})
 	h.memoryRows(s, before)
+	h.info("each body (valid JSON)", mb(int64(len(body))))
 	h.info(what, answers.String())
 	h.probeRows(r)
 	return answers, nil
@@ -112,12 +113,12 @@ func (h *harness) wrongTokenBodies(ctx context.Context, h2 bool) error {
 	if err != nil {
 		return err
 	}
-	answers, err := h.bodyAttack(ctx, h2, func(ctx context.Context, s *server) (*tally, string) {
+	answers, err := h.bodyAttack(ctx, h2, body, func(ctx context.Context, s *server) (*tally, string) {
 		if h2 {
 			t, protos := bodiesHTTP2(ctx, s, h2Streams, "wrong", body)
-			return t, fmt.Sprintf("answers to %d streams of %s (%s)", h2Streams, mb(int64(len(body))), protos)
+			return t, fmt.Sprintf("answers to %d streams at the body limit (%s)", h2Streams, protos)
 		}
-		return bodiesHTTP1(ctx, s, wrongTokenBodies, "wrong", body), fmt.Sprintf("answers to %d connections of %s", wrongTokenBodies, mb(int64(len(body))))
+		return bodiesHTTP1(ctx, s, wrongTokenBodies, "wrong", body), fmt.Sprintf("answers to %d connections at the body limit", wrongTokenBodies)
 	})
 	if err != nil {
 		return err
@@ -140,9 +141,9 @@ func validBodiesHTTP1(ctx context.Context, h *harness) error {
 	if err != nil {
 		return err
 	}
-	answers, err := h.bodyAttack(ctx, false, func(ctx context.Context, s *server) (*tally, string) {
+	answers, err := h.bodyAttack(ctx, false, body, func(ctx context.Context, s *server) (*tally, string) {
 		return bodiesHTTP1(ctx, s, validBodies, operatorToken, body),
-			fmt.Sprintf("answers to %d valid bodies of %s at once", validBodies, mb(int64(len(body))))
+			fmt.Sprintf("answers to %d valid bodies at the limit, at once", validBodies)
 	})
 	if err != nil {
 		return err
@@ -156,9 +157,9 @@ func validBodiesHTTP2(ctx context.Context, h *harness) error {
 	if err != nil {
 		return err
 	}
-	answers, err := h.bodyAttack(ctx, true, func(ctx context.Context, s *server) (*tally, string) {
+	answers, err := h.bodyAttack(ctx, true, body, func(ctx context.Context, s *server) (*tally, string) {
 		t, protos := bodiesHTTP2(ctx, s, h2Streams, operatorToken, body)
-		return t, fmt.Sprintf("answers to %d valid streams of %s (%s)", h2Streams, mb(int64(len(body))), protos)
+		return t, fmt.Sprintf("answers to %d valid streams at the limit (%s)", h2Streams, protos)
 	})
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func validBodiesSustained(ctx context.Context, h *harness) error {
 	}
 	var cpu time.Duration
 	var took time.Duration
-	answers, err := h.bodyAttack(ctx, false, func(ctx context.Context, s *server) (*tally, string) {
+	answers, err := h.bodyAttack(ctx, false, body, func(ctx context.Context, s *server) (*tally, string) {
 		t := &tally{}
 		startCPU, start := s.cpu(), time.Now()
 		sctx, cancel := context.WithTimeout(ctx, sustainedFor)
@@ -198,7 +199,7 @@ func validBodiesSustained(ctx context.Context, h *harness) error {
 		}
 		wg.Wait()
 		cpu, took = s.cpu()-startCPU, time.Since(start)
-		return t, fmt.Sprintf("answers, %d clients posting %s bodies for %s", sustainedClients, mb(int64(len(body))), sustainedFor)
+		return t, fmt.Sprintf("answers, %d clients posting for %s", sustainedClients, sustainedFor)
 	})
 	if err != nil {
 		return err
@@ -215,7 +216,7 @@ func loginLargeBodies(ctx context.Context, h *harness) error {
 	if err != nil {
 		return err
 	}
-	answers, err := h.bodyAttack(ctx, false, func(ctx context.Context, s *server) (*tally, string) {
+	answers, err := h.bodyAttack(ctx, false, body, func(ctx context.Context, s *server) (*tally, string) {
 		t := &tally{}
 		head := requestHead(loginPath, s.addr, "", len(body))
 		var wg sync.WaitGroup

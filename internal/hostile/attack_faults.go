@@ -84,7 +84,7 @@ func faultRulesManyIDs(ctx context.Context, h *harness) error {
 	answers, added, last := addRules(ctx, s, manyIDRules, manyIDsFor, func(i int) []byte {
 		return failRule(longIDs(fmt.Sprintf("r%02d", i), manySessions, idLength))
 	})
-	h.info(fmt.Sprintf("%d rules x %d ids of %d characters", manyIDRules, manySessions, idLength), answers.String())
+	h.info(fmt.Sprintf("%d rules x %d ids, each id as long as fits", manyIDRules, manySessions), fmt.Sprintf("%d characters: %s", idLength, answers))
 	h.budget("of them added", strconv.Itoa(added), fmt.Sprintf("0 (> %d ids)", maxRuleIDs), added == 0)
 	h.info("the last addition took", last.Round(time.Millisecond).String())
 	h.readFaultsAtOnce(ctx, s, 1, added+1)
@@ -153,7 +153,7 @@ func faultRulesCount(ctx context.Context, h *harness) error {
 	}
 	ratio := float64(with) / float64(without)
 	h.info("send-message of 1 id, median of 200, without rules", without.Round(time.Microsecond).String())
-	h.info(fmt.Sprintf("  with the %d rules", added), with.Round(time.Microsecond).String())
+	h.info("  with the rules added", with.Round(time.Microsecond).String())
 	h.budget("  slower by", fmt.Sprintf("%.2fx", ratio), fmt.Sprintf("<= %.1fx", maxRuleSlowdown), ratio <= maxRuleSlowdown)
 	return nil
 }
@@ -197,7 +197,7 @@ func faultLongError(ctx context.Context, h *harness) error {
 	before := s.rss()
 	length := h.maxBody() - 1024
 	status, _, _ = addRule(ctx, op, s, rule(strings.Repeat("e", length)))
-	h.budget(fmt.Sprintf("a rule with an error_message of %d characters", length), strconv.Itoa(status),
+	h.budget("a rule with an error_message at the body limit", fmt.Sprintf("%d characters: %d", length, status),
 		fmt.Sprintf("400 (> %d)", maxErrorMessage), status == http.StatusBadRequest)
 	start := time.Now()
 	status, size, err := postCount(ctx, op, s.base+sendPath, sendBody("hello", ids))

@@ -223,7 +223,7 @@ func loginLongNames(ctx context.Context, h *harness) error {
 	h.memoryRows(s, before)
 	time.Sleep(2 * time.Second)
 	h.info("RSS 2 s after", mb(s.rss()))
-	h.info(fmt.Sprintf("logins with %d-character names, from %d addresses", longNameLength, addresses.Load()), answers.String())
+	h.info(fmt.Sprintf("logins, %d-character names, %d an address", longNameLength, longNamesEach), fmt.Sprintf("%d addresses: %s", addresses.Load(), answers))
 	h.proof("valid logins within the limit: no 400, 413", answers.String(), "none",
 		!answers.any(http.StatusBadRequest, http.StatusRequestEntityTooLarge))
 	ok, admin, _ := adminLoginTries(ctx, s, 1)

@@ -134,7 +134,7 @@ func trickledLoginsHTTP2(ctx context.Context, h *harness) error {
 		c.outcome(outcomes)
 	})
 	h.memoryRows(s, before)
-	h.info(fmt.Sprintf("%d login streams, 1 connection, 1 byte/s: at the end", opened), outcomes.String())
+	h.info(fmt.Sprintf("%d login streams, 1 connection, 1 byte/s: at the end", trickleStreams), fmt.Sprintf("%d opened: %s", opened, outcomes))
 	h.proof("well-formed login streams: no 400", outcomes.String(), "none", !outcomes.any(http.StatusBadRequest))
 	h.probeRows(r)
 	return nil
@@ -193,7 +193,7 @@ func slowUploads(ctx context.Context, h *harness) error {
 		wg.Wait()
 	})
 	h.memoryRows(s, before)
-	h.info(fmt.Sprintf("answers to %d slow uploads of %s, one address", slowUploadCount, mb(int64(len(body)))), answers.String())
+	h.info(fmt.Sprintf("answers to %d slow uploads at the body limit", slowUploadCount), fmt.Sprintf("%s each: %s", mb(int64(len(body))), answers))
 	h.validBodyRows(answers, slowUploadCount)
 	h.probeRows(r)
 	return nil
