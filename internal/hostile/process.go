@@ -38,9 +38,19 @@ func readFlags(ctx context.Context, bin string) (serverFlags, error) {
 	cmd := exec.CommandContext(ctx, bin, "-h")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	_ = cmd.Run() // -h exits 2 by the flag package's convention
+	flags := parseFlags(out.String())
+	if len(flags) == 0 {
+		return nil, fmt.Errorf("%s -h printed no flags: not a refserver? %.200q", bin, out.String())
+	}
+	return flags, nil
+}
+
+// parseFlags reads the flags and their defaults from the usage text of
+// Go's flag package.
+func parseFlags(usage string) serverFlags {
 	flags := serverFlags{}
 	last := ""
-	for line := range strings.Lines(out.String()) {
+	for line := range strings.Lines(usage) {
 		if m := flagLine.FindStringSubmatch(line); m != nil {
 			last = m[1]
 			flags[last] = ""
@@ -50,10 +60,7 @@ func readFlags(ctx context.Context, bin string) (serverFlags, error) {
 			flags[last] = strings.Trim(m[1], `"`)
 		}
 	}
-	if len(flags) == 0 {
-		return nil, fmt.Errorf("%s -h printed no flags: not a refserver? %q", bin, out.String())
-	}
-	return flags, nil
+	return flags
 }
 
 // limit is the default of a byte-count flag, or fallback when the server
