@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -75,11 +76,13 @@ func longPaths(ctx context.Context, h *harness) error {
 	time.Sleep(logFlushWait)
 	start := s.logBytes()
 	huge := &tally{}
+	var wg sync.WaitGroup
 	for i := range longPathRequests {
 		path := fmt.Sprintf("/rest/inventory/v1/sessions/%02d%s", i, strings.Repeat("p", longPathBytes))
 		head := "GET " + path + " HTTP/1.1\r\nHost: " + s.addr + "\r\nConnection: close\r\n\r\n"
-		huge.add(rawRequest(ctx, attackerIP(0), s.addr, head, strings.NewReader("")), nil)
+		wg.Go(func() { huge.add(rawRequest(ctx, attackerIP(0), s.addr, head, strings.NewReader("")), nil) })
 	}
+	wg.Wait()
 	time.Sleep(logFlushWait)
 	middle := s.logBytes()
 	fitted := &tally{}
