@@ -27,6 +27,7 @@ const (
 	descriptors    = "--nofile=256:256" // the server's open-file limit: its default cap is 256 - 64 = 192
 	idleConns      = 246
 	idleSpread     = 62 // per address, under the design's 64
+	idleSettle     = 1500 * time.Millisecond
 	metricsConns   = 247
 	churnCloseWait = 10 * time.Millisecond
 )
@@ -188,6 +189,7 @@ func idleConnections(ctx context.Context, h *harness) error {
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {
 		conns := openIdle(actx, s.addr, idleConns, idleSpread, request, answered)
 		defer closeAll(conns)
+		settle(actx)
 		ready()
 		<-actx.Done()
 	})
@@ -216,6 +218,16 @@ func openIdle(ctx context.Context, addr string, n, spread int, request string, a
 		answered.add(readStatus(c), nil)
 	}
 	return conns
+}
+
+// settle waits until connections opened just now have been idle longer
+// than the design's 1 s: only those may be closed to make room, so that a
+// connection between two quick requests never is.
+func settle(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(idleSettle):
+	}
 }
 
 func closeAll(conns []net.Conn) {
