@@ -17,6 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -47,7 +49,11 @@ const runLimit = 12 * time.Minute
 
 // run runs the attacks and returns the exit status.
 func run(o options) int {
-	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
+	// On Ctrl-C the attacks end and every server is killed with its context;
+	// the temporary directory is removed as on a normal end.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, runLimit)
 	defer cancel()
 	h, err := newHarness(ctx, o.bin, o.check)
 	if err != nil {
@@ -67,6 +73,10 @@ func run(o options) int {
 			fmt.Fprintln(os.Stderr, "hostile:", err)
 			return 2
 		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "hostile: interrupted or out of time: the figures above are partial")
+		return 1
 	}
 	if h.failed > 0 {
 		return 1
