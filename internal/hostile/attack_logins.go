@@ -166,23 +166,31 @@ func loginFlood(ctx context.Context, h *harness) error {
 		return err
 	}
 	defer s.stop()
+	p, err := newProber(ctx, s, false)
+	if err != nil {
+		return err
+	}
 	client := newClient(guesserIP, clientOptions{conns: floodWorkers})
 	answers := &tally{}
-	end := time.Now().Add(floodFor)
-	var wg sync.WaitGroup
-	for w := range floodWorkers {
-		wg.Go(func() {
-			for i := 0; time.Now().Before(end) && i < 100000; i++ {
-				status, _, err := post(ctx, client, s.base+loginPath, "", loginBody(fmt.Sprintf("guess%d-%d", w, i%7), "wrong"))
-				answers.add(status, err)
-			}
-		})
-	}
-	wg.Wait()
+	r := underAttack(ctx, p, func(_ context.Context, ready func()) {
+		end := time.Now().Add(floodFor)
+		var wg sync.WaitGroup
+		for w := range floodWorkers {
+			wg.Go(func() {
+				for i := 0; time.Now().Before(end) && i < 100000; i++ {
+					status, _, err := post(ctx, client, s.base+loginPath, "", loginBody(fmt.Sprintf("guess%d-%d", w, i%7), "wrong"))
+					answers.add(status, err)
+				}
+			})
+		}
+		ready()
+		wg.Wait()
+	})
 	failures := answers.count(http.StatusUnauthorized)
 	h.info(fmt.Sprintf("failed logins from one address in %s", floodFor), answers.String())
 	h.budget("of them 401 (the rest 429)", fmt.Sprint(failures), fmt.Sprintf("<= %d", maxFloodFailures),
 		failures <= maxFloodFailures && answers.count(http.StatusTooManyRequests) > 0)
+	h.probeRows(r)
 	return nil
 }
 
