@@ -331,7 +331,7 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 
 HOSTILE_ARGS ?=
 
-hostile: ## hostile clients against refserver on loopback, bounded (seconds): prints what each costs the server, fails past its limits
+hostile: ## hostile clients against refserver on loopback, bounded (a few minutes): prints each figure against its budget, fails past it (HOSTILE_ARGS=-check=false only measures)
 	@mkdir -p $(BENCH_BIN)
 	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
 	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
