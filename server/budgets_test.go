@@ -516,3 +516,37 @@ func TestDecodeBudget(t *testing.T) {
 	}
 	waitFor(t, "the budget to be given back", func() bool { return gauge(t, srv, "refserver_decode_bytes_in_flight") == 0 })
 }
+
+// A page of fault rules stops early at large rules: the whole list of rules
+// at their caps is never one answer, and next_after walks it all.
+func TestFaultPagesStopAtLargeRules(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, server.Config{})
+	id := repeat("x", 250)
+	var ids []string
+	for i := range 1000 {
+		ids = append(ids, fmt.Sprintf("%s%04d", id, i))
+	}
+	rule := `{"operation":"getSession","action":"respond","status":503,"session_ids":["` + strings.Join(ids, `","`) + `"]}`
+	for range 6 {
+		if resp := srv.do(t, srv.request(t, http.MethodPost, faultsPath, "Bearer "+testToken, rule)); resp.status != http.StatusCreated {
+			t.Fatalf("add: %d %s", resp.status, resp.body)
+		}
+	}
+	seen, pages, after := 0, 0, ""
+	for ; pages < 10; pages++ {
+		resp := srv.do(t, srv.request(t, http.MethodGet, faultsPath+after, "Bearer "+testToken, ""))
+		if len(resp.body) > 2<<20 {
+			t.Errorf("a page of %d bytes", len(resp.body))
+		}
+		got := decodeStrict[model.Faults](t, resp.body)
+		seen += len(got.Faults)
+		if got.NextAfter == nil {
+			break
+		}
+		after = "?after=" + *got.NextAfter
+	}
+	if seen != 6 || pages < 1 {
+		t.Errorf("%d rules in %d pages, want all 6 in several", seen, pages+1)
+	}
+}

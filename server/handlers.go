@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -89,32 +86,11 @@ type messagesPage DeliveredPage
 func (p messagesPage) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	out := bufio.NewWriterSize(w, 16<<10)
-	enc := json.NewEncoder(out)
-	if _, err := out.WriteString(`{"messages":[`); err != nil {
-		return fmt.Errorf("write messages: %w", err)
-	}
-	for i := range p.Messages {
-		if i > 0 {
-			if err := out.WriteByte(','); err != nil {
-				return fmt.Errorf("write messages: %w", err)
-			}
-		}
-		if err := enc.Encode(&p.Messages[i]); err != nil {
-			return fmt.Errorf("write message %d: %w", p.Messages[i].Sequence, err)
-		}
-	}
-	tail := `],"evicted":` + strconv.FormatInt(p.Evicted, 10)
+	tail := `,"evicted":` + strconv.FormatInt(p.Evicted, 10)
 	if p.More {
 		tail += `,"next_after":` + strconv.FormatInt(p.Messages[len(p.Messages)-1].Sequence, 10)
 	}
-	if _, err := out.WriteString(tail + "}\n"); err != nil {
-		return fmt.Errorf("write messages: %w", err)
-	}
-	if err := out.Flush(); err != nil {
-		return fmt.Errorf("write messages: %w", err)
-	}
-	return nil
+	return writeObjectArray(w, `{"messages":`, p.Messages, tail+"}\n")
 }
 
 // ClearDeliveredMessages forgets the record of deliveries.

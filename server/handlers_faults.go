@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/hzkit/sendmessage/gen/model"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/server/internal/faults"
@@ -33,12 +36,37 @@ func (h *handlers) ListFaults(_ context.Context, req apiserver.ListFaultsRequest
 			return nil, fmt.Errorf("list faults: after %q: %w", *req.Params.After, err)
 		}
 	}
-	page, more := h.faults.Page(after, limit)
-	answer := apiserver.ListFaults200JSONResponse{Faults: page}
+	page, more := h.faults.Page(after, limit, faultsPageBytes)
+	answer := faultsPage{faults: page}
 	if more {
-		answer.NextAfter = &page[len(page)-1].ID
+		answer.nextAfter = page[len(page)-1].ID
 	}
 	return answer, nil
+}
+
+// faultsPageBytes is about the most JSON a page of fault rules holds: a
+// page stops early at large rules, and next_after says where it stopped.
+const faultsPageBytes = 1 << 20
+
+// faultsPage is the 200 answer of ListFaults. It writes what
+// ListFaults200JSONResponse would, a rule at a time.
+type faultsPage struct {
+	faults    []model.Fault
+	nextAfter string
+}
+
+func (p faultsPage) VisitListFaultsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	tail := "}\n"
+	if p.nextAfter != "" {
+		next, err := json.Marshal(p.nextAfter)
+		if err != nil {
+			return fmt.Errorf("write fault rules: %w", err)
+		}
+		tail = `,"next_after":` + string(next) + "}\n"
+	}
+	return writeObjectArray(w, `{"faults":`, p.faults, tail)
 }
 
 // AddFault adds a fault rule after the others. What the spec cannot say of

@@ -89,20 +89,35 @@ func (p sessionsPage) VisitListSessionsResponse(w http.ResponseWriter) error {
 // writeArray writes items as json.Encoder.Encode writes a slice of them,
 // one item at a time through a small buffer.
 func writeArray[T any](w io.Writer, items []*T) error {
+	return writeItems(w, "", items, func(i int) any { return items[i] }, "\n")
+}
+
+// writeObjectArray writes head, items as an array, and tail, one item at a
+// time through a small buffer.
+func writeObjectArray[T any](w io.Writer, head string, items []T, tail string) error {
+	return writeItems(w, head, items, func(i int) any { return &items[i] }, tail)
+}
+
+// writeItems writes head, the n items that item gives as a JSON array, and
+// tail, as json.Encoder would write each item.
+func writeItems[T any](w io.Writer, head string, items []T, item func(int) any, tail string) error {
 	out := bufio.NewWriterSize(w, 16<<10)
+	if _, err := out.WriteString(head); err != nil {
+		return fmt.Errorf("write answer: %w", err)
+	}
 	var one bytes.Buffer
 	enc := json.NewEncoder(&one)
 	if err := out.WriteByte('['); err != nil {
 		return fmt.Errorf("write answer: %w", err)
 	}
-	for i, item := range items {
+	for i := range items {
 		if i > 0 {
 			if err := out.WriteByte(','); err != nil {
 				return fmt.Errorf("write answer: %w", err)
 			}
 		}
 		one.Reset()
-		if err := enc.Encode(item); err != nil {
+		if err := enc.Encode(item(i)); err != nil {
 			return fmt.Errorf("write item %d: %w", i, err)
 		}
 		// Without the newline Encode ends a value with.
@@ -110,7 +125,7 @@ func writeArray[T any](w io.Writer, items []*T) error {
 			return fmt.Errorf("write answer: %w", err)
 		}
 	}
-	if _, err := out.WriteString("]\n"); err != nil {
+	if _, err := out.WriteString("]" + tail); err != nil {
 		return fmt.Errorf("write answer: %w", err)
 	}
 	if err := out.Flush(); err != nil {

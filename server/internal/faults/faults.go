@@ -51,8 +51,9 @@ func New(ops map[string]Operation, limits Limits) *Engine {
 // rule is a rule in force, with its count and its generator.
 type rule struct {
 	*parsed
-	seq int64 // the id, as a number
-	id  string
+	seq  int64 // the id, as a number
+	id   string
+	size int // jsonSize of the rule
 
 	mu   sync.Mutex
 	hits int64
@@ -111,7 +112,7 @@ func (e *Engine) Add(spec model.FaultRule) (model.Fault, error) {
 		return model.Fault{}, ErrFull
 	}
 	e.lastID++
-	r := &rule{parsed: p, seq: e.lastID, id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
+	r := &rule{parsed: p, seq: e.lastID, size: jsonSize(spec), id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
 	e.replace(append(slices.Clip(e.current.Load().all), r))
 	return model.Fault{ID: r.id, Rule: r.spec}, nil
 }
@@ -121,23 +122,40 @@ const pcgStream = 0x6661756c74 // "fault"
 
 // List returns the rules in the order they are tried, with their hit counts.
 func (e *Engine) List() []model.Fault {
-	page, _ := e.Page(0, math.MaxInt)
+	page, _ := e.Page(0, math.MaxInt, math.MaxInt)
 	return page
 }
 
 // Page returns at most limit rules in the order they are tried, those
 // added after the rule of id after (0: from the first), and whether more
-// follow.
-func (e *Engine) Page(after int64, limit int) (page []model.Fault, more bool) {
+// follow. A page stops early, after its first rule, at the rule that would
+// take it past about maxBytes of JSON: rules with many long ids are large.
+func (e *Engine) Page(after int64, limit, maxBytes int) (page []model.Fault, more bool) {
 	all := e.current.Load().all
 	// Ids grow as rules are added, and rules keep that order.
 	start, _ := slices.BinarySearchFunc(all, after+1, func(r *rule, id int64) int { return cmp.Compare(r.seq, id) })
-	end := start + min(limit, len(all)-start)
+	end, size := start, 0
+	for end < len(all) && end-start < limit && (end == start || size+all[end].size <= maxBytes) {
+		size += all[end].size
+		end++
+	}
 	page = make([]model.Fault, 0, end-start)
 	for _, r := range all[start:end] {
 		page = append(page, r.fault())
 	}
 	return page, end < len(all)
+}
+
+// jsonSize is about how many bytes of JSON rule takes: its texts, and room
+// for the rest.
+func jsonSize(rule model.FaultRule) int {
+	size := 512 + len(deref(rule.ErrorKey)) + len(deref(rule.ErrorMessage)) + len(deref(rule.Username))
+	if rule.SessionIDs != nil {
+		for _, id := range *rule.SessionIDs {
+			size += len(id) + 3
+		}
+	}
+	return size
 }
 
 // Get returns the rule with the given id.
