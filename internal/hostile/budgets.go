@@ -90,7 +90,7 @@ var designFlags = []designFlag{
 	{"read-header-timeout", "5s"},
 	{"max-fault-rules", "100"},
 	{"metrics-max-connections", "16"},
-	{"max-data-bytes", "33554432"}, // 20,000 sessions with every field take about 20 MB
+	{"max-data-bytes", "25165824"}, // 20,000 sessions with every field take 15.6 MB
 	{"token-file", ""},
 	{"admin-password-file", ""},
 }
