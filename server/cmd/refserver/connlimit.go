@@ -160,7 +160,7 @@ const (
 	// mostConnections is the most connections by default, whatever the
 	// open-file limit: each costs memory (a header section being read, its
 	// buffers), and the sum must stay within the server's ceiling.
-	mostConnections = 1024
+	mostConnections = 512
 	// defaultMaxConnectionsPerAddress is -max-connections-per-address
 	// unless given.
 	defaultMaxConnectionsPerAddress = 64

@@ -70,6 +70,7 @@ type options struct {
 	maxStreams        int
 	metricsAddr       string
 	metricsMaxConns   int
+	memoryLimit       int64
 	maxHeaderBytes    int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
@@ -181,7 +182,7 @@ func (o *options) loginFlags(fs *flag.FlagSet) {
 
 // connectionFlags registers the connection caps, timeouts, metrics and logs.
 func (o *options) connectionFlags(fs *flag.FlagSet) {
-	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the one idle longest (for a second at least) is closed (0: the open-file limit less 80, at most 1024)")
+	fs.Var(nonNegative[int]{&o.maxConnections}, "max-connections", "most connections open at once, a `count`; at the cap the one idle longest (for a second at least) is closed (0: the open-file limit less 80, at most 512)")
 	o.maxPerAddress = defaultMaxConnectionsPerAddress
 	fs.Var(positive{&o.maxPerAddress}, "max-connections-per-address", "most connections open at once from one client address (IPv6: one /64), a `count`")
 	o.maxStreams = defaultMaxStreams
@@ -189,6 +190,8 @@ func (o *options) connectionFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`host:port`/metrics, without a token (empty: off); keep it on loopback or a private network")
 	o.metricsMaxConns = defaultMetricsMaxConnections
 	fs.Var(positive{&o.metricsMaxConns}, "metrics-max-connections", "most connections open at once to -metrics-addr, a `count`")
+	o.memoryLimit = defaultMemoryLimit
+	fs.Var(nonNegative[int64]{&o.memoryLimit}, "memory-limit", "soft limit of the Go runtime's memory, in `bytes`: the garbage collector works harder to stay under it (0: none; GOMEMLIMIT when not given)")
 	o.maxHeaderBytes = defaultMaxHeaderBytes
 	fs.Var(nonNegative[int]{&o.maxHeaderBytes}, "max-header-bytes", "largest request header section, in `bytes` (431 above; Go's HTTP server reads up to 4096 more before refusing)")
 	o.readHeaderTimeout, o.readTimeout, o.writeTimeout = 5*time.Second, 30*time.Second, 30*time.Second
@@ -231,6 +234,10 @@ const (
 	// with every field take 15.6 MB, and reading a file costs about 9 times
 	// its size at start-up, once.
 	defaultMaxDataBytes int64 = 24 << 20
+	// defaultMemoryLimit is -memory-limit unless given: the budgets of the
+	// defaults add up to about 215 MiB live (docs/limits.md), and without a
+	// limit the collector lets the heap grow to twice what is live.
+	defaultMemoryLimit int64 = 224 << 20
 )
 
 // Flag values that refuse bad input, so that a flag and its environment
@@ -411,6 +418,11 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if o.healthcheck {
 		return healthcheck(ctx, o, stdout)
+	}
+	// GOMEMLIMIT, which the runtime has applied, stands unless the flag
+	// says otherwise.
+	if o.memoryLimit > 0 && (getenv("GOMEMLIMIT") == "" || o.memoryLimit != defaultMemoryLimit) {
+		debug.SetMemoryLimit(o.memoryLimit)
 	}
 	// Log lines are buffered and written in batches; Close writes the rest.
 	logOut := newLogWriter(stderr)

@@ -33,6 +33,7 @@ func defaultOptions() options {
 		},
 		maxPerAddress:     defaultMaxConnectionsPerAddress,
 		metricsMaxConns:   defaultMetricsMaxConnections,
+		memoryLimit:       defaultMemoryLimit,
 		maxStreams:        defaultMaxStreams,
 		maxHeaderBytes:    defaultMaxHeaderBytes,
 		accessTokenTTL:    server.DefaultAccessTokenTTL,

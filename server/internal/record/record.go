@@ -18,7 +18,7 @@ const DefaultMaxRecordedMessages = 100000
 // no other cap: each delivery counts recordOverhead plus the length of its
 // texts, as if it held its own copy of the message (the deliveries of one
 // request share it, so the record holds at most this much).
-const DefaultMaxRecordedBytes int64 = 64 << 20
+const DefaultMaxRecordedBytes int64 = 32 << 20
 
 // recordOverhead is what a delivery costs the record besides its texts.
 var recordOverhead = int64(reflect.TypeFor[model.DeliveredMessage]().Size()) + 16
