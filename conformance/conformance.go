@@ -60,7 +60,7 @@ type Config struct {
 }
 
 // DefaultMaxBodyBytes is the reference server's default -max-body-bytes.
-const DefaultMaxBodyBytes = 4 << 20
+const DefaultMaxBodyBytes = 1 << 20
 
 // DefaultSendText is the text of the one real message of Config.SendTo.
 const DefaultSendText = "Conformance check of the Horizon API: please ignore this message."
