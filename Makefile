@@ -28,6 +28,12 @@ TEST_FUZZTIME ?= 500x
 FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
+# The development tools are a module of their own (tools/go.mod), so that
+# nothing of them is in the product's go.mod: built into TOOLS_BIN, run from here.
+TOOLS_BIN := .tools/bin
+TOOLS_BUILD = $(GO) build -C tools -o $(CURDIR)/$(TOOLS_BIN)/
+# Every module of the repository: lint and test go through each.
+MODULES := . tools
 
 .PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
@@ -57,13 +63,13 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 	fi
 	echo "check-generated: gen/ matches $(SPEC)"
 
-# The breaking-change gate (internal/specgate; README: Changing the contract).
+# The breaking-change gate (tools/specgate; README: Changing the contract).
 # BASE=<git revision> compares with the spec there instead of the default base:
 # the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
 # HEAD main, F's spec when the work tree's spec differs from it; else the
 # previous version: the newest spec up to F with another info.version.
 BASE ?=
-SPECGATE = $(GO) run ./internal/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
+SPECGATE = $(TOOLS_BUILD) ./specgate && $(TOOLS_BIN)/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
 
 breaking: ## compare api/openapi.yaml with its base using oasdiff; fail on an unacknowledged breaking change or an info.version the changes do not allow
 	@$(SPECGATE)
@@ -72,14 +78,16 @@ changelog: ## write the comparison of make breaking into api/CHANGELOG.md, as th
 	@$(SPECGATE) -changelog api/CHANGELOG.md
 
 # The docs page's script: redoc's standalone bundle from the npm package that
-# package.json pins, built by internal/docsbundle and committed.
+# package.json pins, built by tools/docsbundle and committed.
 DOCS_BUNDLE := server/internal/docs/redoc
 
 docs-bundle: node_modules/.package-lock.json ## rebuild the docs page's script from the pinned redoc npm package
-	$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE)
+	$(TOOLS_BUILD) ./docsbundle
+	$(TOOLS_BIN)/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE)
 
 check-docs-bundle: node_modules/.package-lock.json ## fail when the committed docs page script is not the build of the pinned redoc
-	@$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE) -check
+	@$(TOOLS_BUILD) ./docsbundle
+	$(TOOLS_BIN)/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE) -check
 
 # The docs page test (TestDocsPageInChromium) drives Debian's chromium; without
 # one it skips. As root with apt-get, this installs it where it is missing.
@@ -108,8 +116,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch $@
 
 # Every check runs, so that one report shows all findings.
-lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocly lint of the spec
+lint: node_modules/.package-lock.json ## go mod tidy -diff, gofmt, go vet and golangci-lint in every module, and Redocly lint of the spec
 	@failed=()
+	for mod in $(MODULES); do
+		echo "go mod tidy -diff ($$mod)"
+		$(GO) mod tidy -C $$mod -diff || failed+=("go mod tidy ($$mod)")
+	done
 	echo "gofmt -l"
 	if ! unformatted=$$(find . \( -name .git -o -name node_modules -o -name bin \) -prune -o -name '*.go' -print0 | xargs -0 -r gofmt -l); then
 		failed+=(gofmt)
@@ -118,10 +130,13 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 		echo "gofmt: the files above need 'gofmt -w'"
 		failed+=(gofmt)
 	fi
-	echo "go vet ./..."
-	$(GO) vet ./... || failed+=("go vet")
-	echo "golangci-lint $(GOLANGCI_LINT_VERSION) run ./..."
-	$(GOLANGCI_LINT) run ./... || failed+=(golangci-lint)
+	for mod in $(MODULES); do
+		echo "go vet ./... ($$mod)"
+		$(GO) vet -C $$mod ./... || failed+=("go vet ($$mod)")
+		echo "golangci-lint $(GOLANGCI_LINT_VERSION) run ./... ($$mod)"
+		# Serial: other runs on this machine are waited for, not a failure.
+		(cd $$mod && $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...) || failed+=("golangci-lint ($$mod)")
+	done
 	echo "redocly lint $(SPEC)"
 	$(REDOCLY) lint --lint-config error $(SPEC) || failed+=(redocly)
 	if (($${#failed[@]})); then
@@ -130,15 +145,17 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race of every module (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
 	$(MAKE) breaking
 	$(MAKE) lint
 	$(MAKE) browser
-	echo "go test -race -count=1 ./..."
 	rm -f $(DOCS_SCREENSHOT)
-	DOCS_SCREENSHOT=$(abspath $(DOCS_SCREENSHOT)) $(GO) test -race -count=1 ./...
+	for mod in $(MODULES); do
+		echo "go test -race -count=1 ./... ($$mod)"
+		DOCS_SCREENSHOT=$(abspath $(DOCS_SCREENSHOT)) $(GO) test -C $$mod -race -count=1 ./...
+	done
 	if [[ -f $(DOCS_SCREENSHOT) ]]; then
 		echo "docs page, as Chromium showed it: $(DOCS_SCREENSHOT)"
 	else
@@ -156,13 +173,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 	@failed=()
 	inputs() { if [[ -d $$1 ]]; then find "$$1" -type f | wc -l; else echo 0; fi; }
 	while IFS= read -r file; do
+		# The module of the file: tools/ is one of its own.
+		mod=.
+		if [[ $$file == tools/* ]]; then mod=tools file=$${file#tools/}; fi
 		pkg=./$$(dirname "$$file")
-		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do
-			echo "go test $(FUZZFLAGS) -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$pkg"
-			corpus=$$pkg/testdata/fuzz/$$target
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$mod/$$file"); do
+			echo "go test -C $$mod $(FUZZFLAGS) -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$pkg"
+			corpus=$$mod/$$pkg/testdata/fuzz/$$target
 			before=$$(inputs "$$corpus")
 			log=$$(mktemp)
-			if $(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1 | tee "$$log"; then
+			if $(GO) test -C $$mod $(FUZZFLAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1 | tee "$$log"; then
 				:
 			elif [[ $$(tail -n 5 "$$log") == *"context deadline exceeded"* ]] &&
 				(( $$(inputs "$$corpus") == before )); then
@@ -173,7 +193,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 			fi
 			rm -f "$$log"
 		done
-	done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|^\./||' | sort)
+	done < <(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' . | sed 's|^\./||' | sort)
 	if (($${#failed[@]})); then
 		echo "fuzz: failed: $${failed[*]}" >&2
 		exit 1
@@ -311,7 +331,8 @@ bench-tools:
 		apt-get install -y -q --no-install-recommends wrk >/dev/null
 	fi
 	mkdir -p $(BENCH_BIN)
-	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/benchbaseline ./internal/loadbench
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver
+	$(GO) build -C tools -o $(CURDIR)/$(BENCH_BIN)/ ./benchbaseline ./loadbench
 
 bench: bench-tools ## load benchmark: refserver vs bare echo (and Prism when Node is here), 3 interleaved rounds
 	@prism=()
@@ -336,5 +357,5 @@ hostile: ## hostile clients against refserver on loopback, bounded (seconds): pr
 	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
 	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
 
-clean: ## remove bin/, .bench/, screenshots/ and node_modules/
-	rm -rf bin .bench screenshots node_modules
+clean: ## remove bin/, .bench/, .tools/, screenshots/ and node_modules/
+	rm -rf bin .bench .tools screenshots node_modules
