@@ -9,9 +9,9 @@ NPM ?= npm
 # Pinned here, not in go.mod: the linter's dependencies stay out of the module.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-# oasdiff compares the spec with its base in make breaking and make changelog.
+# oasdiff compares the spec with its base in make breaking and make changelog,
+# installed at this version into TOOLS_BIN (set below).
 OASDIFF_VERSION := v1.38.0
-OASDIFF := $(GO) run github.com/oasdiff/oasdiff@$(OASDIFF_VERSION)
 # Redocly CLI is pinned in package.json / package-lock.json.
 REDOCLY := npx --no-install redocly
 # No usage reports or update checks from the OpenAPI linter.
@@ -63,13 +63,17 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 	fi
 	echo "check-generated: gen/ matches $(SPEC)"
 
-# The breaking-change gate (tools/specgate; README: Changing the contract).
+# The breaking-change gate (docs/contract.md): oasdiff, with the contract's
+# configuration (api/oasdiff.yaml) and the acknowledged breaking changes of the
+# spec's version (api/breaking-changes/<version>.md), run by tools/specgate.
 # BASE=<git revision> compares with the spec there instead of the default base:
 # the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
 # HEAD main, F's spec when the work tree's spec differs from it; else the
 # previous version: the newest spec up to F with another info.version.
 BASE ?=
-SPECGATE = $(TOOLS_BUILD) ./specgate && $(TOOLS_BIN)/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
+SPECGATE = GOBIN=$(CURDIR)/$(TOOLS_BIN) $(GO) install github.com/oasdiff/oasdiff@$(OASDIFF_VERSION) && \
+	$(TOOLS_BUILD) ./specgate && \
+	$(TOOLS_BIN)/specgate -oasdiff $(TOOLS_BIN)/oasdiff -spec $(SPEC) $(if $(BASE),-base '$(BASE)')
 
 breaking: ## compare api/openapi.yaml with its base using oasdiff; fail on an unacknowledged breaking change or an info.version the changes do not allow
 	@$(SPECGATE)

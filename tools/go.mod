@@ -7,6 +7,7 @@ require (
 	github.com/hzkit/sendmessage v0.0.0
 	github.com/labstack/echo/v4 v4.16.0
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/mod v0.41.0
 )
 
 require (

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -36,15 +35,16 @@ func gitLine(ctx context.Context, g git, args ...string) (string, error) {
 	return strings.TrimSpace(out), err
 }
 
-// base is what the spec is compared with: spec is nil when the spec has no
-// earlier version.
+// base is what the spec is compared with: short, the abbreviated name of
+// the commit whose spec it is, is empty when the spec has no earlier version.
 type base struct {
 	description string
+	short       string
 	spec        []byte
 }
 
-// releaseTag is the name of a release of the contract.
-var releaseTag = regexp.MustCompile(`^spec/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+// releasePrefix starts the tag of a release of the contract: spec/v1.2.3.
+const releasePrefix = "spec/v"
 
 // mainRefs are where the main line is looked for, in order.
 var mainRefs = []string{"refs/heads/main", "refs/remotes/origin/main"}
@@ -53,11 +53,11 @@ var mainRefs = []string{"refs/heads/main", "refs/remotes/origin/main"}
 // text in the work tree is revision; override is a revision given by hand.
 func resolveBase(ctx context.Context, g git, path string, revision []byte, override string) (base, error) {
 	if override != "" {
-		spec, err := specAt(ctx, g, override, path)
+		rev, spec, err := specAt(ctx, g, override, path)
 		if err != nil {
 			return base{}, fmt.Errorf("BASE=%s: %w", override, err)
 		}
-		return base{description: fmt.Sprintf("%s at %s (given)", path, override), spec: spec}, nil
+		return base{description: fmt.Sprintf("%s at %s (given)", path, override), short: rev, spec: spec}, nil
 	}
 
 	// The last release, when there is one.
@@ -67,20 +67,20 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 	}
 	var releases []string
 	for _, tag := range strings.Fields(tags) {
-		if releaseTag.MatchString(tag) {
+		if v, ok := strings.CutPrefix(tag, releasePrefix); ok && strictVersion.MatchString(v) {
 			releases = append(releases, tag)
 		}
 	}
 	if len(releases) > 0 {
 		slices.SortFunc(releases, func(a, b string) int {
-			return compareVersions(strings.TrimPrefix(a, "spec/v"), strings.TrimPrefix(b, "spec/v"))
+			return compareVersions(strings.TrimPrefix(a, releasePrefix), strings.TrimPrefix(b, releasePrefix))
 		})
 		tag := releases[len(releases)-1]
-		spec, err := specAt(ctx, g, tag, path)
+		rev, spec, err := specAt(ctx, g, tag, path)
 		if err != nil {
 			return base{}, fmt.Errorf("release tag %s: %w", tag, err)
 		}
-		return base{description: fmt.Sprintf("%s at %s, the last release", path, tag), spec: spec}, nil
+		return base{description: fmt.Sprintf("%s at %s, the last release", path, tag), short: rev, spec: spec}, nil
 	}
 
 	// The fork point with main.
@@ -99,12 +99,12 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 	if err != nil {
 		return base{}, err
 	}
-	atFork, err := specAt(ctx, g, fork, path)
+	forkRev, atFork, err := specAt(ctx, g, fork, path)
 	if err != nil && !errors.Is(err, errNoSpec) {
 		return base{}, err
 	}
 	if atFork != nil && !bytes.Equal(atFork, revision) {
-		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), spec: atFork}, nil
+		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), short: forkRev, spec: atFork}, nil
 	}
 
 	// No change since the fork point: the previous version of the contract,
@@ -123,7 +123,7 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		return base{}, err
 	}
 	for _, commit := range strings.Fields(commits) {
-		spec, err := specAt(ctx, g, commit, path)
+		rev, spec, err := specAt(ctx, g, commit, path)
 		if errors.Is(err, errNoSpec) {
 			break // removed here: nothing older counts
 		}
@@ -133,11 +133,7 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		if v, err := specVersion(spec); err == nil && v == current {
 			continue
 		}
-		commitShort, err := gitLine(ctx, g, "rev-parse", "--short", commit)
-		if err != nil {
-			return base{}, err
-		}
-		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s %s)", path, commitShort, current, forkName, short), spec: spec}, nil
+		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s %s)", path, rev, current, forkName, short), short: rev, spec: spec}, nil
 	}
 	if shallow, _ := gitLine(ctx, g, "rev-parse", "--is-shallow-repository"); shallow == "true" {
 		return base{}, fmt.Errorf("the history is too shallow to see a version of %s before %s: fetch more of it, or give BASE", path, current)
@@ -148,17 +144,19 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 // errNoSpec says that a revision has no spec at the path.
 var errNoSpec = errors.New("no spec at this revision")
 
-// specAt returns the spec at path in rev.
-func specAt(ctx context.Context, g git, rev, path string) ([]byte, error) {
-	if _, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
-		return nil, fmt.Errorf("%s is not a commit", rev)
-	}
-	if _, err := gitLine(ctx, g, "cat-file", "-e", rev+":"+path); err != nil {
-		return nil, fmt.Errorf("%s:%s: %w", rev, path, errNoSpec)
-	}
-	text, err := g.run(ctx, "show", rev+":"+path)
+// specAt returns the abbreviated name of the commit that rev names and the
+// spec at path in it.
+func specAt(ctx context.Context, g git, rev, path string) (string, []byte, error) {
+	commit, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", "--short", rev+"^{commit}")
 	if err != nil {
-		return nil, err
+		return "", nil, fmt.Errorf("%s is not a commit", rev)
 	}
-	return []byte(text), nil
+	if _, err := gitLine(ctx, g, "cat-file", "-e", commit+":"+path); err != nil {
+		return "", nil, fmt.Errorf("%s:%s: %w", rev, path, errNoSpec)
+	}
+	text, err := g.run(ctx, "show", commit+":"+path)
+	if err != nil {
+		return "", nil, err
+	}
+	return commit, []byte(text), nil
 }
