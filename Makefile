@@ -338,7 +338,7 @@ bench-tools:
 	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver
 	$(GO) build -C tools -o $(CURDIR)/$(BENCH_BIN)/ ./benchbaseline ./loadbench
 
-bench: bench-tools ## load benchmark: refserver vs bare echo (and Prism when Node is here), 3 interleaved rounds
+bench: bench-tools ## load benchmark: refserver vs two echo baselines, with its headers and timeouts and bare (and Prism when Node is here), 3 interleaved rounds
 	@prism=()
 	if command -v node >/dev/null; then
 		$(MAKE) node_modules/.package-lock.json
@@ -352,6 +352,7 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 	@out=$$($(LOADBENCH) -smoke $(BENCH_ARGS))
 	echo "$$out"
 	grep -q 'refserver / baseline' <<<"$$out"
+	grep -q 'refserver / bare' <<<"$$out"
 	echo "bench-smoke: ok"
 
 HOSTILE_ARGS ?=

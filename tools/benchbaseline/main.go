@@ -10,7 +10,12 @@
 // byte for byte (loadbench checks it): the same body and the same headers,
 // X-Request-Id (a counter behind a random prefix, as long as the reference
 // server's), X-Content-Type-Options and Cache-Control included, set in the
-// handler as a plain echo handler would.
+// handler as a plain echo handler would, and it has the reference server's
+// net/http timeouts.
+//
+// With -bare it is the handler as one would first write it: default echo and
+// default net/http settings, no headers of its own and no timeouts; its body
+// is still the reference server's (loadbench checks that too).
 package main
 
 import (
@@ -50,6 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("benchbaseline", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address; loopback only")
 	dataFile := fs.String("data", "", `data file {"sessions": [...]} (the reference server's format); empty: the built-in demo sessions`)
+	bare := fs.Bool("bare", false, "default echo and net/http: none of the reference server's headers and timeouts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,10 +83,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
-		h := c.Response().Header()
-		h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
-		h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
-		h[echo.HeaderCacheControl] = []string{"no-store"}
+		if !*bare {
+			h := c.Response().Header()
+			h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
+			h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
+			h[echo.HeaderCacheControl] = []string{"no-store"}
+		}
 		var spec model.SessionSendMessageSpec
 		if err := c.Bind(&spec); err != nil {
 			return err
@@ -101,14 +109,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	// The reference server's default net/http settings, so that what differs
-	// between the two is the echo stack and the handler.
-	httpServer := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	httpServer := &http.Server{Handler: e} //nolint:gosec // G112: -bare has none of the timeouts on purpose; set below otherwise
+	if !*bare {
+		// The reference server's default net/http settings, so that what
+		// differs between the two is the echo stack and the handler.
+		httpServer.ReadHeaderTimeout = 5 * time.Second
+		httpServer.ReadTimeout = 30 * time.Second
+		httpServer.WriteTimeout = 30 * time.Second
+		httpServer.IdleTimeout = 2 * time.Minute
 	}
 	fmt.Fprintf(stdout, "benchbaseline listening on http://%s%s\n", listener.Addr(), server.BasePath)
 

@@ -1,9 +1,11 @@
 // Command loadbench is the load benchmark behind `make bench`: it starts the
-// reference server, the bare echo baseline (internal/benchbaseline) and, when
-// given, a Prism mock of the same spec, all on 127.0.0.1, drives each with wrk
-// in interleaved rounds (A B A B ...), and prints one table with the medians
-// and the ratios refserver/baseline. A second table sends single large
-// requests to show time and memory per id.
+// reference server, two echo baselines (tools/benchbaseline: "baseline" with
+// the reference server's headers and timeouts, and "bare", default echo with
+// neither) and, when given, a Prism mock of the same spec, all on 127.0.0.1,
+// drives each with wrk in interleaved rounds (A B A B ...), and prints one
+// table with the medians and the ratios of the reference server to each
+// baseline. A second table sends single large requests to show time and
+// memory per id.
 //
 // It starts and stops every process it uses and ends by itself (-timeout).
 package main
@@ -157,6 +159,9 @@ func servers(c config, dir string, pin *cpuPin, extraRefArgs ...string) []server
 		{name: "baseline", path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
 			return start(ctx, dir, "baseline", pin, port, nil, c.baseline, "-addr", "127.0.0.1:"+strconv.Itoa(port), "-data", data)
 		}},
+		{name: "bare", path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
+			return start(ctx, dir, "bare", pin, port, nil, c.baseline, "-bare", "-addr", "127.0.0.1:"+strconv.Itoa(port), "-data", data)
+		}},
 	}
 	if c.faults > 0 {
 		// The same inventory, and rules that no benchmark request matches.
@@ -263,10 +268,10 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// sameAnswer checks that two servers answer the same request with the same
-// bytes: status, headers and body, apart from the value of X-Request-Id, Date
-// and the items' timestamps (the clock's).
-func sameAnswer(ctx context.Context, a, b *process, path string, body []byte) error {
+// sameAnswer checks that two servers answer the same request with 200 and
+// the same bytes: headers too unless bodyOnly, apart from the value of
+// X-Request-Id, Date and the items' timestamps (the clock's).
+func sameAnswer(ctx context.Context, a, b *process, path string, body []byte, bodyOnly bool) error {
 	var answers [2]answer
 	for i, p := range []*process{a, b} {
 		ans, err := exchange(ctx, p.url+path, token, body)
@@ -278,7 +283,11 @@ func sameAnswer(ctx context.Context, a, b *process, path string, body []byte) er
 		}
 		answers[i] = ans
 	}
-	if err := compareAnswers(answers[0], answers[1]); err != nil {
+	compare := compareAnswers
+	if bodyOnly {
+		compare = compareBodies
+	}
+	if err := compare(answers[0], answers[1]); err != nil {
 		return fmt.Errorf("%s and %s answer the same request differently: %w", a.name, b.name, err)
 	}
 	return nil
@@ -320,6 +329,15 @@ func compareAnswers(a, b answer) error {
 		if !slices.Equal(a.header[k], b.header[k]) {
 			return fmt.Errorf("header %s: %q against %q", k, a.header[k], b.header[k])
 		}
+	}
+	return compareBodies(a, b)
+}
+
+// compareBodies is nil when a and b have the same status and body, the
+// items' timestamps aside, which every item must carry.
+func compareBodies(a, b answer) error {
+	if a.status != b.status {
+		return fmt.Errorf("status %d against %d", a.status, b.status)
 	}
 	masked := [2][]byte{}
 	for i, ans := range []answer{a, b} {
@@ -391,11 +409,16 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 			return err
 		}
 	}
-	if err := sameAnswer(ctx, procs[0], procs[1], kinds[0].path, body); err != nil {
+	// The baseline answers as the reference server does, headers included;
+	// the bare one the same items.
+	if err := sameAnswer(ctx, procs[0], procs[1], kinds[0].path, body, false); err != nil {
+		return err
+	}
+	if err := sameAnswer(ctx, procs[0], procs[2], kinds[0].path, body, true); err != nil {
 		return err
 	}
 	if i := slices.IndexFunc(kinds, func(k server) bool { return k.name == refserverFaults }); i >= 0 {
-		if err := sameAnswer(ctx, procs[i], procs[1], kinds[i].path, body); err != nil {
+		if err := sameAnswer(ctx, procs[i], procs[1], kinds[i].path, body, false); err != nil {
 			return err
 		}
 	}
@@ -494,6 +517,7 @@ func printRows(w io.Writer, n int, ms []measured) {
 	}
 	ref, base := sums["refserver"], sums["baseline"]
 	printRatio(w, n, "**refserver / baseline**", ref, base)
+	printRatio(w, n, "**refserver / bare**", ref, sums["bare"])
 	if faults, ok := sums[refserverFaults]; ok {
 		printRatio(w, n, "**refserver+faults / baseline**", faults, base)
 		printRatio(w, n, "refserver+faults / refserver", faults, ref)
