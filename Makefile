@@ -34,6 +34,9 @@ TOOLS_BIN := .tools/bin
 TOOLS_BUILD = $(GO) build -C tools -o $(CURDIR)/$(TOOLS_BIN)/
 # Every module of the repository: lint and test go through each.
 MODULES := . tools
+# Tracked files that may be over 2 MiB (make lint, tools/treecheck): the docs
+# page's Redoc bundle, built from the pinned npm package.
+LARGE_FILES := server/internal/docs/redoc/redoc.standalone.js
 
 .PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
@@ -120,8 +123,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch $@
 
 # Every check runs, so that one report shows all findings.
-lint: node_modules/.package-lock.json ## go mod tidy -diff, gofmt, go vet and golangci-lint in every module, and Redocly lint of the spec
+lint: node_modules/.package-lock.json ## go mod tidy -diff, gofmt, go vet and golangci-lint in every module, Redocly lint of the spec, and no built file tracked
 	@failed=()
+	echo "treecheck: no tracked executable or file over 2 MiB (but $(LARGE_FILES)), every built binary ignored"
+	($(TOOLS_BUILD) ./treecheck && $(TOOLS_BIN)/treecheck -modules '$(MODULES)' -allow '$(LARGE_FILES)') || failed+=(treecheck)
 	for mod in $(MODULES); do
 		echo "go mod tidy -diff ($$mod)"
 		$(GO) mod tidy -C $$mod -diff || failed+=("go mod tidy ($$mod)")
