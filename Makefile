@@ -37,6 +37,8 @@ MODULES := . tools
 # Tracked files that may be over 2 MiB (make lint, tools/treecheck): the docs
 # page's Redoc bundle, built from the pinned npm package.
 LARGE_FILES := server/internal/docs/redoc/redoc.standalone.js
+# The commands users run, which make build builds.
+COMMANDS := ./server/cmd/refserver ./client/cmd/sendmsg ./conformance/cmd/conform
 
 .PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
@@ -212,11 +214,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 run: ## run the reference server with demo data on 127.0.0.1:8080 (ARGS=... passes flags)
 	$(GO) run ./server/cmd/refserver $(ARGS)
 
-build: ## build every command of the module into bin/
+build: ## build the commands users run (refserver, sendmsg, conform) into bin/
 	@mkdir -p bin
-	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
-	echo "go build -o bin/" $$mains
-	$(GO) build -o bin/ $$mains
+	echo "go build -o bin/ $(COMMANDS)"
+	$(GO) build -o bin/ $(COMMANDS)
 
 # The container image (Containerfile, docs/deploy.md): refserver compiled here,
 # static, copied into a scratch image; no base image is pulled. The tag is the
