@@ -70,39 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	connected := make(map[string]bool, len(sessions))
-	for _, s := range sessions {
-		connected[s.ID] = s.SessionState == model.SessionInfoSessionStateCONNECTED
-	}
-
-	// Request ids of the reference server's shape and length: 16 random
-	// characters, a dash, a base-36 counter.
-	idPrefix := rand.Text()[:16] + "-"
-	var idCount atomic.Uint64
-
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
-		if !*bare {
-			h := c.Response().Header()
-			h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
-			h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
-			h[echo.HeaderCacheControl] = []string{"no-store"}
-		}
-		var spec model.SessionSendMessageSpec
-		if err := c.Bind(&spec); err != nil {
-			return err
-		}
-		timestamp := time.Now().UnixMilli()
-		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
-		for i, id := range spec.SessionIDs {
-			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
-			if !connected[id] {
-				items[i].StatusCode = http.StatusNotFound
-			}
-		}
-		return c.JSON(http.StatusOK, items)
-	})
+	e := newHandler(sessions, *bare)
 
 	var lc net.ListenConfig
 	listener, err := lc.Listen(ctx, "tcp", *addr)
@@ -133,6 +101,45 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// newHandler is the echo handler of send-message: with bare, none of the
+// reference server's headers.
+func newHandler(sessions []model.SessionInfo, bare bool) *echo.Echo {
+	connected := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		connected[s.ID] = s.SessionState == model.SessionInfoSessionStateCONNECTED
+	}
+
+	// Request ids of the reference server's shape and length: 16 random
+	// characters, a dash, a base-36 counter.
+	idPrefix := rand.Text()[:16] + "-"
+	var idCount atomic.Uint64
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
+		if !bare {
+			h := c.Response().Header()
+			h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
+			h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
+			h[echo.HeaderCacheControl] = []string{"no-store"}
+		}
+		var spec model.SessionSendMessageSpec
+		if err := c.Bind(&spec); err != nil {
+			return err
+		}
+		timestamp := time.Now().UnixMilli()
+		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
+		for i, id := range spec.SessionIDs {
+			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+			if !connected[id] {
+				items[i].StatusCode = http.StatusNotFound
+			}
+		}
+		return c.JSON(http.StatusOK, items)
+	})
+	return e
 }
 
 // loadSessions reads the data file with plain encoding/json: no validation.

@@ -432,36 +432,9 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	m := make([]measured, len(procs))
 	for round := 0; round < c.rounds; round++ {
 		for i, p := range procs {
-			isRefserver := kinds[i].name == "refserver" || kinds[i].name == refserverFaults
-			if isRefserver {
-				if err := clearMessages(ctx, p.url, token); err != nil {
-					return err
-				}
-			}
-			stopClearing := func() error { return nil }
-			if isRefserver && c.clearEvery > 0 {
-				stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
-			}
-			cpuBefore, err := p.cpuTime()
+			r, err := measureRun(ctx, c, pin, p, kinds[i], script)
 			if err != nil {
 				return err
-			}
-			r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+kinds[i].path)
-			if clearErr := stopClearing(); err == nil {
-				err = clearErr
-			}
-			if err != nil {
-				return err
-			}
-			cpuAfter, err := p.cpuTime()
-			if err != nil {
-				return err
-			}
-			if r.requests > 0 {
-				r.cpuPerRequest = (cpuAfter - cpuBefore) / time.Duration(r.requests)
-			}
-			if r.non2xx > 0 || r.errors != "" {
-				return fmt.Errorf("%s: %d of %d answers were not 2xx; socket errors: %q", p.name, r.non2xx, r.requests, r.errors)
 			}
 			m[i].name = p.name
 			m[i].results = append(m[i].results, r)
@@ -474,6 +447,43 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	}
 	printRows(stdout, n, m)
 	return nil
+}
+
+// measureRun is one wrk run against the server p of kind k, with the
+// server's CPU time per request.
+func measureRun(ctx context.Context, c config, pin *cpuPin, p *process, k server, script string) (result, error) {
+	isRefserver := k.name == "refserver" || k.name == refserverFaults
+	if isRefserver {
+		if err := clearMessages(ctx, p.url, token); err != nil {
+			return result{}, err
+		}
+	}
+	stopClearing := func() error { return nil }
+	if isRefserver && c.clearEvery > 0 {
+		stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
+	}
+	cpuBefore, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+k.path)
+	if clearErr := stopClearing(); err == nil {
+		err = clearErr
+	}
+	if err != nil {
+		return result{}, err
+	}
+	cpuAfter, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	if r.requests > 0 {
+		r.cpuPerRequest = (cpuAfter - cpuBefore) / time.Duration(r.requests)
+	}
+	if r.non2xx > 0 || r.errors != "" {
+		return result{}, fmt.Errorf("%s: %d of %d answers were not 2xx; socket errors: %q", p.name, r.non2xx, r.requests, r.errors)
+	}
+	return r, nil
 }
 
 func median[T int64 | float64 | time.Duration](values []T) T {

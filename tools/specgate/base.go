@@ -59,28 +59,8 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		}
 		return base{description: fmt.Sprintf("%s at %s (given)", path, override), short: rev, spec: spec}, nil
 	}
-
-	// The last release, when there is one.
-	tags, err := gitLine(ctx, g, "tag", "--merged", "HEAD", "--list", "spec/v*")
-	if err != nil {
-		return base{}, err
-	}
-	var releases []string
-	for _, tag := range strings.Fields(tags) {
-		if v, ok := strings.CutPrefix(tag, releasePrefix); ok && strictVersion.MatchString(v) {
-			releases = append(releases, tag)
-		}
-	}
-	if len(releases) > 0 {
-		slices.SortFunc(releases, func(a, b string) int {
-			return compareVersions(strings.TrimPrefix(a, releasePrefix), strings.TrimPrefix(b, releasePrefix))
-		})
-		tag := releases[len(releases)-1]
-		rev, spec, err := specAt(ctx, g, tag, path)
-		if err != nil {
-			return base{}, fmt.Errorf("release tag %s: %w", tag, err)
-		}
-		return base{description: fmt.Sprintf("%s at %s, the last release", path, tag), short: rev, spec: spec}, nil
+	if b, err := lastRelease(ctx, g, path); err != nil || b.short != "" {
+		return b, err
 	}
 
 	// The fork point with main.
@@ -89,6 +69,7 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		if _, err := gitLine(ctx, g, "rev-parse", "--verify", "--quiet", ref+"^{commit}"); err != nil {
 			continue
 		}
+		var err error
 		if fork, err = gitLine(ctx, g, "merge-base", "HEAD", ref); err != nil {
 			return base{}, err
 		}
@@ -99,24 +80,54 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 	if err != nil {
 		return base{}, err
 	}
-	forkRev, atFork, err := specAt(ctx, g, fork, path)
-	if err != nil && !errors.Is(err, errNoSpec) {
+	_, atFork, err := specAt(ctx, g, fork, path)
+	switch {
+	case errors.Is(err, errNoSpec):
+		return base{description: fmt.Sprintf("none: %s (%s) has no %s", forkName, short, path)}, nil
+	case err != nil:
+		return base{}, err
+	case !bytes.Equal(atFork, revision):
+		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), short: short, spec: atFork}, nil
+	}
+	return previousVersion(ctx, g, path, fork, fmt.Sprintf("%s %s", forkName, short), atFork)
+}
+
+// lastRelease is the spec at the newest tag spec/vX.Y.Z that HEAD contains;
+// its short is empty when there is none.
+func lastRelease(ctx context.Context, g git, path string) (base, error) {
+	tags, err := gitLine(ctx, g, "tag", "--merged", "HEAD", "--list", releasePrefix+"*")
+	if err != nil {
 		return base{}, err
 	}
-	if atFork != nil && !bytes.Equal(atFork, revision) {
-		return base{description: fmt.Sprintf("%s at %s (%s): the changes made since", path, forkName, short), short: forkRev, spec: atFork}, nil
+	var releases []string
+	for _, tag := range strings.Fields(tags) {
+		if v, ok := strings.CutPrefix(tag, releasePrefix); ok && strictVersion.MatchString(v) {
+			releases = append(releases, tag)
+		}
 	}
+	if len(releases) == 0 {
+		return base{}, nil
+	}
+	slices.SortFunc(releases, func(a, b string) int {
+		return compareVersions(strings.TrimPrefix(a, releasePrefix), strings.TrimPrefix(b, releasePrefix))
+	})
+	tag := releases[len(releases)-1]
+	rev, spec, err := specAt(ctx, g, tag, path)
+	if err != nil {
+		return base{}, fmt.Errorf("release tag %s: %w", tag, err)
+	}
+	return base{description: fmt.Sprintf("%s at %s, the last release", path, tag), short: rev, spec: spec}, nil
+}
 
-	// No change since the fork point: the previous version of the contract,
-	// the newest spec up to F, along first parents, with another info.version.
-	// So a clean tree checks everything its version changed, whether it
-	// landed in one commit, several, or a merge.
-	if atFork == nil {
-		return base{description: fmt.Sprintf("none: %s (%s) has no %s", forkName, short, path)}, nil
-	}
+// previousVersion is the previous version of the contract when nothing
+// changed since the fork point: the newest spec up to it, along first
+// parents, with another info.version than atFork's. So a clean tree checks
+// everything its version changed, whether it landed in one commit, several,
+// or a merge.
+func previousVersion(ctx context.Context, g git, path, fork, forkName string, atFork []byte) (base, error) {
 	current, err := specVersion(atFork)
 	if err != nil {
-		return base{}, fmt.Errorf("%s at %s: %w", path, short, err)
+		return base{}, fmt.Errorf("%s at %s: %w", path, forkName, err)
 	}
 	commits, err := gitLine(ctx, g, "log", "--first-parent", "--format=%H", fork, "--", path)
 	if err != nil {
@@ -133,12 +144,12 @@ func resolveBase(ctx context.Context, g git, path string, revision []byte, overr
 		if v, err := specVersion(spec); err == nil && v == current {
 			continue
 		}
-		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s %s)", path, rev, current, forkName, short), short: rev, spec: spec}, nil
+		return base{description: fmt.Sprintf("%s at %s, the previous version (before %s, up to %s)", path, rev, current, forkName), short: rev, spec: spec}, nil
 	}
 	if shallow, _ := gitLine(ctx, g, "rev-parse", "--is-shallow-repository"); shallow == "true" {
 		return base{}, fmt.Errorf("the history is too shallow to see a version of %s before %s: fetch more of it, or give BASE", path, current)
 	}
-	return base{description: fmt.Sprintf("none: %s has had one version, %s, up to %s (%s)", path, current, forkName, short)}, nil
+	return base{description: fmt.Sprintf("none: %s has had one version, %s, up to %s", path, current, forkName)}, nil
 }
 
 // errNoSpec says that a revision has no spec at the path.
