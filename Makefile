@@ -9,9 +9,9 @@ NPM ?= npm
 # Pinned here, not in go.mod: the linter's dependencies stay out of the module.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-# oasdiff compares the spec with its base in make breaking and make changelog.
+# oasdiff compares the spec with its base in make breaking and make changelog,
+# installed at this version into TOOLS_BIN (set below).
 OASDIFF_VERSION := v1.38.0
-OASDIFF := $(GO) run github.com/oasdiff/oasdiff@$(OASDIFF_VERSION)
 # Redocly CLI is pinned in package.json / package-lock.json.
 REDOCLY := npx --no-install redocly
 # No usage reports or update checks from the OpenAPI linter.
@@ -28,6 +28,17 @@ TEST_FUZZTIME ?= 500x
 FUZZFLAGS ?=
 # Where the docs page test leaves its screenshot.
 DOCS_SCREENSHOT ?= screenshots/docs-page.png
+# The development tools are a module of their own (tools/go.mod), so that
+# nothing of them is in the product's go.mod: built into TOOLS_BIN, run from here.
+TOOLS_BIN := .tools/bin
+TOOLS_BUILD = $(GO) build -C tools -o $(CURDIR)/$(TOOLS_BIN)/
+# Every module of the repository: lint and test go through each.
+MODULES := . tools
+# Tracked files that may be over 2 MiB (make lint, tools/treecheck): the docs
+# page's Redoc bundle, built from the pinned npm package.
+LARGE_FILES := server/internal/docs/redoc/redoc.standalone.js
+# The commands users run, which make build builds.
+COMMANDS := ./server/cmd/refserver ./client/cmd/sendmsg ./conformance/cmd/conform
 
 .PHONY: help generate check-generated breaking changelog docs-bundle check-docs-bundle browser lint test fuzz run build clean bench bench-smoke bench-tools hostile container-engine image test-image
 
@@ -57,13 +68,17 @@ check-generated: ## fail when gen/ is stale against api/openapi.yaml (work tree 
 	fi
 	echo "check-generated: gen/ matches $(SPEC)"
 
-# The breaking-change gate (internal/specgate; README: Changing the contract).
+# The breaking-change gate (docs/contract.md): oasdiff, with the contract's
+# configuration (api/oasdiff.yaml) and the acknowledged breaking changes of the
+# spec's version (api/breaking-changes/<version>.md), run by tools/specgate.
 # BASE=<git revision> compares with the spec there instead of the default base:
 # the newest tag spec/vX.Y.Z that HEAD contains; else, with F = git merge-base
 # HEAD main, F's spec when the work tree's spec differs from it; else the
 # previous version: the newest spec up to F with another info.version.
 BASE ?=
-SPECGATE = $(GO) run ./internal/specgate -oasdiff '$(OASDIFF)' -spec $(SPEC) -policy api/breaking-changes.yaml $(if $(BASE),-base '$(BASE)')
+SPECGATE = GOBIN=$(CURDIR)/$(TOOLS_BIN) $(GO) install github.com/oasdiff/oasdiff@$(OASDIFF_VERSION) && \
+	$(TOOLS_BUILD) ./specgate && \
+	$(TOOLS_BIN)/specgate -oasdiff $(TOOLS_BIN)/oasdiff -spec $(SPEC) $(if $(BASE),-base '$(BASE)')
 
 breaking: ## compare api/openapi.yaml with its base using oasdiff; fail on an unacknowledged breaking change or an info.version the changes do not allow
 	@$(SPECGATE)
@@ -72,14 +87,16 @@ changelog: ## write the comparison of make breaking into api/CHANGELOG.md, as th
 	@$(SPECGATE) -changelog api/CHANGELOG.md
 
 # The docs page's script: redoc's standalone bundle from the npm package that
-# package.json pins, built by internal/docsbundle and committed.
+# package.json pins, built by tools/docsbundle and committed.
 DOCS_BUNDLE := server/internal/docs/redoc
 
 docs-bundle: node_modules/.package-lock.json ## rebuild the docs page's script from the pinned redoc npm package
-	$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE)
+	$(TOOLS_BUILD) ./docsbundle
+	$(TOOLS_BIN)/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE)
 
 check-docs-bundle: node_modules/.package-lock.json ## fail when the committed docs page script is not the build of the pinned redoc
-	@$(GO) run ./internal/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE) -check
+	@$(TOOLS_BUILD) ./docsbundle
+	$(TOOLS_BIN)/docsbundle -from node_modules/redoc -out $(DOCS_BUNDLE) -check
 
 # The docs page test (TestDocsPageInChromium) drives Debian's chromium; without
 # one it skips. As root with apt-get, this installs it where it is missing.
@@ -108,8 +125,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch $@
 
 # Every check runs, so that one report shows all findings.
-lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocly lint of the spec
+lint: node_modules/.package-lock.json ## go mod tidy -diff, gofmt, go vet and golangci-lint in every module, Redocly lint of the spec, and no built file tracked
 	@failed=()
+	echo "treecheck: no tracked executable or file over 2 MiB (but $(LARGE_FILES)), every built binary ignored"
+	($(TOOLS_BUILD) ./treecheck && $(TOOLS_BIN)/treecheck -modules '$(MODULES)' -allow '$(LARGE_FILES)') || failed+=(treecheck)
+	for mod in $(MODULES); do
+		echo "go mod tidy -diff ($$mod)"
+		$(GO) mod tidy -C $$mod -diff || failed+=("go mod tidy ($$mod)")
+	done
 	echo "gofmt -l"
 	if ! unformatted=$$(find . \( -name .git -o -name node_modules -o -name bin \) -prune -o -name '*.go' -print0 | xargs -0 -r gofmt -l); then
 		failed+=(gofmt)
@@ -118,10 +141,13 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 		echo "gofmt: the files above need 'gofmt -w'"
 		failed+=(gofmt)
 	fi
-	echo "go vet ./..."
-	$(GO) vet ./... || failed+=("go vet")
-	echo "golangci-lint $(GOLANGCI_LINT_VERSION) run ./..."
-	$(GOLANGCI_LINT) run ./... || failed+=(golangci-lint)
+	for mod in $(MODULES); do
+		echo "go vet ./... ($$mod)"
+		$(GO) vet -C $$mod ./... || failed+=("go vet ($$mod)")
+		echo "golangci-lint $(GOLANGCI_LINT_VERSION) run ./... ($$mod)"
+		# Serial: other runs on this machine are waited for, not a failure.
+		(cd $$mod && $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...) || failed+=("golangci-lint ($$mod)")
+	done
 	echo "redocly lint $(SPEC)"
 	$(REDOCLY) lint --lint-config error $(SPEC) || failed+=(redocly)
 	if (($${#failed[@]})); then
@@ -130,15 +156,17 @@ lint: node_modules/.package-lock.json ## gofmt, go vet, golangci-lint and Redocl
 	fi
 	echo "lint: ok"
 
-test: ## check-generated, check-docs-bundle, breaking, lint, go test -race (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
+test: ## check-generated, check-docs-bundle, breaking, lint, go test -race of every module (the docs page in Chromium too), the container image, each fuzz target briefly, a smoke run of the load benchmark, the hostile clients
 	@$(MAKE) check-generated
 	$(MAKE) check-docs-bundle
 	$(MAKE) breaking
 	$(MAKE) lint
 	$(MAKE) browser
-	echo "go test -race -count=1 ./..."
 	rm -f $(DOCS_SCREENSHOT)
-	DOCS_SCREENSHOT=$(abspath $(DOCS_SCREENSHOT)) $(GO) test -race -count=1 ./...
+	for mod in $(MODULES); do
+		echo "go test -race -count=1 ./... ($$mod)"
+		DOCS_SCREENSHOT=$(abspath $(DOCS_SCREENSHOT)) $(GO) test -C $$mod -race -count=1 ./...
+	done
 	if [[ -f $(DOCS_SCREENSHOT) ]]; then
 		echo "docs page, as Chromium showed it: $(DOCS_SCREENSHOT)"
 	else
@@ -156,13 +184,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 	@failed=()
 	inputs() { if [[ -d $$1 ]]; then find "$$1" -type f | wc -l; else echo 0; fi; }
 	while IFS= read -r file; do
+		# The module of the file: tools/ is one of its own.
+		mod=.
+		if [[ $$file == tools/* ]]; then mod=tools file=$${file#tools/}; fi
 		pkg=./$$(dirname "$$file")
-		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do
-			echo "go test $(FUZZFLAGS) -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$pkg"
-			corpus=$$pkg/testdata/fuzz/$$target
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$mod/$$file"); do
+			echo "go test -C $$mod $(FUZZFLAGS) -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) $$pkg"
+			corpus=$$mod/$$pkg/testdata/fuzz/$$target
 			before=$$(inputs "$$corpus")
 			log=$$(mktemp)
-			if $(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1 | tee "$$log"; then
+			if $(GO) test -C $$mod $(FUZZFLAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1 | tee "$$log"; then
 				:
 			elif [[ $$(tail -n 5 "$$log") == *"context deadline exceeded"* ]] &&
 				(( $$(inputs "$$corpus") == before )); then
@@ -173,7 +204,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 			fi
 			rm -f "$$log"
 		done
-	done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sed 's|^\./||' | sort)
+	done < <(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' . | sed 's|^\./||' | sort)
 	if (($${#failed[@]})); then
 		echo "fuzz: failed: $${failed[*]}" >&2
 		exit 1
@@ -183,11 +214,10 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s; a count like 5000x work
 run: ## run the reference server with demo data on 127.0.0.1:8080 (ARGS=... passes flags)
 	$(GO) run ./server/cmd/refserver $(ARGS)
 
-build: ## build every command of the module into bin/
+build: ## build the commands users run (refserver, sendmsg, conform) into bin/
 	@mkdir -p bin
-	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...)
-	echo "go build -o bin/" $$mains
-	$(GO) build -o bin/ $$mains
+	echo "go build -o bin/ $(COMMANDS)"
+	$(GO) build -o bin/ $(COMMANDS)
 
 # The container image (Containerfile, docs/deploy.md): refserver compiled here,
 # static, copied into a scratch image; no base image is pulled. The tag is the
@@ -311,9 +341,10 @@ bench-tools:
 		apt-get install -y -q --no-install-recommends wrk >/dev/null
 	fi
 	mkdir -p $(BENCH_BIN)
-	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/benchbaseline ./internal/loadbench
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver
+	$(GO) build -C tools -o $(CURDIR)/$(BENCH_BIN)/ ./benchbaseline ./loadbench
 
-bench: bench-tools ## load benchmark: refserver vs bare echo (and Prism when Node is here), 3 interleaved rounds
+bench: bench-tools ## load benchmark: refserver vs two echo baselines, with its headers and timeouts and bare (and Prism when Node is here), 3 interleaved rounds
 	@prism=()
 	if command -v node >/dev/null; then
 		$(MAKE) node_modules/.package-lock.json
@@ -327,6 +358,7 @@ bench-smoke: bench-tools ## a seconds-long run of the load benchmark: checks tha
 	@out=$$($(LOADBENCH) -smoke $(BENCH_ARGS))
 	echo "$$out"
 	grep -q 'refserver / baseline' <<<"$$out"
+	grep -q 'refserver / bare' <<<"$$out"
 	echo "bench-smoke: ok"
 
 HOSTILE_ARGS ?=
@@ -336,5 +368,5 @@ hostile: ## hostile clients against refserver on loopback, bounded (a few minute
 	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
 	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
 
-clean: ## remove bin/, .bench/, screenshots/ and node_modules/
-	rm -rf bin .bench screenshots node_modules
+clean: ## remove bin/, .bench/, .tools/, screenshots/ and node_modules/
+	rm -rf bin .bench .tools screenshots node_modules

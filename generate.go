@@ -14,4 +14,4 @@ package sendmessage
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/model/model.cfg.yaml api/openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiclient/apiclient.cfg.yaml api/openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiserver/apiserver.cfg.yaml api/openapi.yaml
-//go:generate go run ./internal/specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -out gen/model/bounds.gen.go -version-out gen/model/version.gen.go
+//go:generate go run ./internal/specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -bounds ListSessionsSizeMaximum,ListDeliveredMessagesLimitMaximum -out gen/model/bounds.gen.go -version-out gen/model/version.gen.go

@@ -20,6 +20,7 @@ import (
 const (
 	specYAMLPath = server.BasePath + "/refserver/v1/openapi.yaml"
 	specJSONPath = server.BasePath + "/refserver/v1/openapi.json"
+	docsPath     = server.BasePath + "/refserver/v1/docs"
 )
 
 // getSpec fetches the served spec at path without a token and returns its

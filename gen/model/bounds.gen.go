@@ -2,102 +2,11 @@
 
 package model
 
-// The numeric bounds of the spec, so that code which parses no spec can use them.
+// Numeric bounds of the spec, so that code which parses no spec can use them:
+// the ones the code uses, as the //go:generate line of specbounds names them.
 const (
-	// AndFilterFiltersMinItems is from components.schemas.AndFilter.properties.filters minItems.
-	AndFilterFiltersMinItems = 1
-	// AuthLoginDomainMinLength is from components.schemas.AuthLogin.properties.domain minLength.
-	AuthLoginDomainMinLength = 1
-	// AuthLoginUsernameMinLength is from components.schemas.AuthLogin.properties.username minLength.
-	AuthLoginUsernameMinLength = 1
-	// DeliveredMessageSequenceMinimum is from components.schemas.DeliveredMessage.properties.sequence minimum.
-	DeliveredMessageSequenceMinimum = 1
-	// DeliveredMessagesEvictedMinimum is from components.schemas.DeliveredMessages.properties.evicted minimum.
-	DeliveredMessagesEvictedMinimum = 0
-	// DeliveredMessagesNextAfterMinimum is from components.schemas.DeliveredMessages.properties.next_after minimum.
-	DeliveredMessagesNextAfterMinimum = 1
-	// FaultHitsMinimum is from components.schemas.Fault.properties.hits minimum.
-	FaultHitsMinimum = 0
-	// FaultRuleDelayMaxMsMaximum is from components.schemas.FaultRule.properties.delay_max_ms maximum.
-	FaultRuleDelayMaxMsMaximum = 600000
-	// FaultRuleDelayMaxMsMinimum is from components.schemas.FaultRule.properties.delay_max_ms minimum.
-	FaultRuleDelayMaxMsMinimum = 0
-	// FaultRuleDelayMsMaximum is from components.schemas.FaultRule.properties.delay_ms maximum.
-	FaultRuleDelayMsMaximum = 600000
-	// FaultRuleDelayMsMinimum is from components.schemas.FaultRule.properties.delay_ms minimum.
-	FaultRuleDelayMsMinimum = 0
-	// FaultRuleErrorKeyMaxLength is from components.schemas.FaultRule.properties.error_key maxLength.
-	FaultRuleErrorKeyMaxLength = 256
-	// FaultRuleErrorKeyMinLength is from components.schemas.FaultRule.properties.error_key minLength.
-	FaultRuleErrorKeyMinLength = 1
-	// FaultRuleErrorMessageMaxLength is from components.schemas.FaultRule.properties.error_message maxLength.
-	FaultRuleErrorMessageMaxLength = 1000
-	// FaultRuleErrorMessageMinLength is from components.schemas.FaultRule.properties.error_message minLength.
-	FaultRuleErrorMessageMinLength = 1
-	// FaultRuleItemStatusMaximum is from components.schemas.FaultRule.properties.item_status maximum.
-	FaultRuleItemStatusMaximum = 599
-	// FaultRuleItemStatusMinimum is from components.schemas.FaultRule.properties.item_status minimum.
-	FaultRuleItemStatusMinimum = 400
-	// FaultRuleProbabilityMaximum is from components.schemas.FaultRule.properties.probability maximum.
-	FaultRuleProbabilityMaximum = 1
-	// FaultRuleProbabilityMinimum is from components.schemas.FaultRule.properties.probability minimum.
-	FaultRuleProbabilityMinimum = 0
-	// FaultRuleRetryAfterSecondsMaximum is from components.schemas.FaultRule.properties.retry_after_seconds maximum.
-	FaultRuleRetryAfterSecondsMaximum = 86400
-	// FaultRuleRetryAfterSecondsMinimum is from components.schemas.FaultRule.properties.retry_after_seconds minimum.
-	FaultRuleRetryAfterSecondsMinimum = 0
-	// FaultRuleSessionIDsMaxItems is from components.schemas.FaultRule.properties.session_ids maxItems.
-	FaultRuleSessionIDsMaxItems = 1000
-	// FaultRuleSessionIDsMinItems is from components.schemas.FaultRule.properties.session_ids minItems.
-	FaultRuleSessionIDsMinItems = 1
-	// FaultRuleStatusMaximum is from components.schemas.FaultRule.properties.status maximum.
-	FaultRuleStatusMaximum = 599
-	// FaultRuleStatusMinimum is from components.schemas.FaultRule.properties.status minimum.
-	FaultRuleStatusMinimum = 400
-	// FaultRuleTimesMinimum is from components.schemas.FaultRule.properties.times minimum.
-	FaultRuleTimesMinimum = 1
-	// FaultRuleUsernameMaxLength is from components.schemas.FaultRule.properties.username maxLength.
-	FaultRuleUsernameMaxLength = 256
-	// FaultRuleUsernameMinLength is from components.schemas.FaultRule.properties.username minLength.
-	FaultRuleUsernameMinLength = 1
-	// HealthSessionsMinimum is from components.schemas.Health.properties.sessions minimum.
-	HealthSessionsMinimum = 0
-	// ListDeliveredMessagesAfterMinimum is from GET /refserver/v1/messages, query parameter "after" minimum.
-	ListDeliveredMessagesAfterMinimum = 0
 	// ListDeliveredMessagesLimitMaximum is from GET /refserver/v1/messages, query parameter "limit" maximum.
 	ListDeliveredMessagesLimitMaximum = 1000
-	// ListDeliveredMessagesLimitMinimum is from GET /refserver/v1/messages, query parameter "limit" minimum.
-	ListDeliveredMessagesLimitMinimum = 1
-	// ListDeliveredMessagesSessionIDMinLength is from GET /refserver/v1/messages, query parameter "session_id" minLength.
-	ListDeliveredMessagesSessionIDMinLength = 1
-	// ListFaultsLimitMaximum is from GET /refserver/v1/faults, query parameter "limit" maximum.
-	ListFaultsLimitMaximum = 100
-	// ListFaultsLimitMinimum is from GET /refserver/v1/faults, query parameter "limit" minimum.
-	ListFaultsLimitMinimum = 1
-	// ListSessionsPageMinimum is from GET /inventory/v1/sessions, query parameter "page" minimum.
-	ListSessionsPageMinimum = 1
 	// ListSessionsSizeMaximum is from GET /inventory/v1/sessions, query parameter "size" maximum.
 	ListSessionsSizeMaximum = 1000
-	// ListSessionsSizeMinimum is from GET /inventory/v1/sessions, query parameter "size" minimum.
-	ListSessionsSizeMinimum = 1
-	// OrFilterFiltersMinItems is from components.schemas.OrFilter.properties.filters minItems.
-	OrFilterFiltersMinItems = 1
-	// ReferenceUserDomainMinLength is from components.schemas.ReferenceUser.properties.domain minLength.
-	ReferenceUserDomainMinLength = 1
-	// ReferenceUserPasswordMinLength is from components.schemas.ReferenceUser.properties.password minLength.
-	ReferenceUserPasswordMinLength = 1
-	// ReferenceUserUsernameMinLength is from components.schemas.ReferenceUser.properties.username minLength.
-	ReferenceUserUsernameMinLength = 1
-	// RefreshTokenRefreshTokenMinLength is from components.schemas.RefreshToken.properties.refresh_token minLength.
-	RefreshTokenRefreshTokenMinLength = 1
-	// SessionInfoIDMinLength is from components.schemas.SessionInfo.properties.id minLength.
-	SessionInfoIDMinLength = 1
-	// SessionSendMessageSpecMessageMaxLength is from components.schemas.SessionSendMessageSpec.properties.message maxLength.
-	SessionSendMessageSpecMessageMaxLength = 1000
-	// SessionSendMessageSpecMessageMinLength is from components.schemas.SessionSendMessageSpec.properties.message minLength.
-	SessionSendMessageSpecMessageMinLength = 1
-	// SessionSendMessageSpecSessionIDsMaxItems is from components.schemas.SessionSendMessageSpec.properties.session_ids maxItems.
-	SessionSendMessageSpecSessionIDsMaxItems = 20000
-	// SessionSendMessageSpecSessionIDsMinItems is from components.schemas.SessionSendMessageSpec.properties.session_ids minItems.
-	SessionSendMessageSpecSessionIDsMinItems = 1
 )

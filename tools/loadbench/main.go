@@ -1,9 +1,11 @@
 // Command loadbench is the load benchmark behind `make bench`: it starts the
-// reference server, the bare echo baseline (internal/benchbaseline) and, when
-// given, a Prism mock of the same spec, all on 127.0.0.1, drives each with wrk
-// in interleaved rounds (A B A B ...), and prints one table with the medians
-// and the ratios refserver/baseline. A second table sends single large
-// requests to show time and memory per id.
+// reference server, two echo baselines (tools/benchbaseline: "baseline" with
+// the reference server's headers and timeouts, and "bare", default echo with
+// neither) and, when given, a Prism mock of the same spec, all on 127.0.0.1,
+// drives each with wrk in interleaved rounds (A B A B ...), and prints one
+// table with the medians and the ratios of the reference server to each
+// baseline. A second table sends single large requests to show time and
+// memory per id.
 //
 // It starts and stops every process it uses and ends by itself (-timeout).
 package main
@@ -157,6 +159,9 @@ func servers(c config, dir string, pin *cpuPin, extraRefArgs ...string) []server
 		{name: "baseline", path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
 			return start(ctx, dir, "baseline", pin, port, nil, c.baseline, "-addr", "127.0.0.1:"+strconv.Itoa(port), "-data", data)
 		}},
+		{name: "bare", path: "/rest" + sendPath, start: func(ctx context.Context, port int, data string) (*process, error) {
+			return start(ctx, dir, "bare", pin, port, nil, c.baseline, "-bare", "-addr", "127.0.0.1:"+strconv.Itoa(port), "-data", data)
+		}},
 	}
 	if c.faults > 0 {
 		// The same inventory, and rules that no benchmark request matches.
@@ -263,10 +268,10 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// sameAnswer checks that two servers answer the same request with the same
-// bytes: status, headers and body, apart from the value of X-Request-Id, Date
-// and the items' timestamps (the clock's).
-func sameAnswer(ctx context.Context, a, b *process, path string, body []byte) error {
+// sameAnswer checks that two servers answer the same request with 200 and
+// the same bytes: headers too unless bodyOnly, apart from the value of
+// X-Request-Id, Date and the items' timestamps (the clock's).
+func sameAnswer(ctx context.Context, a, b *process, path string, body []byte, bodyOnly bool) error {
 	var answers [2]answer
 	for i, p := range []*process{a, b} {
 		ans, err := exchange(ctx, p.url+path, token, body)
@@ -278,7 +283,11 @@ func sameAnswer(ctx context.Context, a, b *process, path string, body []byte) er
 		}
 		answers[i] = ans
 	}
-	if err := compareAnswers(answers[0], answers[1]); err != nil {
+	compare := compareAnswers
+	if bodyOnly {
+		compare = compareBodies
+	}
+	if err := compare(answers[0], answers[1]); err != nil {
 		return fmt.Errorf("%s and %s answer the same request differently: %w", a.name, b.name, err)
 	}
 	return nil
@@ -320,6 +329,15 @@ func compareAnswers(a, b answer) error {
 		if !slices.Equal(a.header[k], b.header[k]) {
 			return fmt.Errorf("header %s: %q against %q", k, a.header[k], b.header[k])
 		}
+	}
+	return compareBodies(a, b)
+}
+
+// compareBodies is nil when a and b have the same status and body, the
+// items' timestamps aside, which every item must carry.
+func compareBodies(a, b answer) error {
+	if a.status != b.status {
+		return fmt.Errorf("status %d against %d", a.status, b.status)
 	}
 	masked := [2][]byte{}
 	for i, ans := range []answer{a, b} {
@@ -391,11 +409,16 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 			return err
 		}
 	}
-	if err := sameAnswer(ctx, procs[0], procs[1], kinds[0].path, body); err != nil {
+	// The baseline answers as the reference server does, headers included;
+	// the bare one the same items.
+	if err := sameAnswer(ctx, procs[0], procs[1], kinds[0].path, body, false); err != nil {
+		return err
+	}
+	if err := sameAnswer(ctx, procs[0], procs[2], kinds[0].path, body, true); err != nil {
 		return err
 	}
 	if i := slices.IndexFunc(kinds, func(k server) bool { return k.name == refserverFaults }); i >= 0 {
-		if err := sameAnswer(ctx, procs[i], procs[1], kinds[i].path, body); err != nil {
+		if err := sameAnswer(ctx, procs[i], procs[1], kinds[i].path, body, false); err != nil {
 			return err
 		}
 	}
@@ -409,36 +432,9 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	m := make([]measured, len(procs))
 	for round := 0; round < c.rounds; round++ {
 		for i, p := range procs {
-			isRefserver := kinds[i].name == "refserver" || kinds[i].name == refserverFaults
-			if isRefserver {
-				if err := clearMessages(ctx, p.url, token); err != nil {
-					return err
-				}
-			}
-			stopClearing := func() error { return nil }
-			if isRefserver && c.clearEvery > 0 {
-				stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
-			}
-			cpuBefore, err := p.cpuTime()
+			r, err := measureRun(ctx, c, pin, p, kinds[i], script)
 			if err != nil {
 				return err
-			}
-			r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+kinds[i].path)
-			if clearErr := stopClearing(); err == nil {
-				err = clearErr
-			}
-			if err != nil {
-				return err
-			}
-			cpuAfter, err := p.cpuTime()
-			if err != nil {
-				return err
-			}
-			if r.requests > 0 {
-				r.cpuPerRequest = (cpuAfter - cpuBefore) / time.Duration(r.requests)
-			}
-			if r.non2xx > 0 || r.errors != "" {
-				return fmt.Errorf("%s: %d of %d answers were not 2xx; socket errors: %q", p.name, r.non2xx, r.requests, r.errors)
 			}
 			m[i].name = p.name
 			m[i].results = append(m[i].results, r)
@@ -451,6 +447,43 @@ func loadScenario(ctx context.Context, c config, dir string, pin *cpuPin, dataFi
 	}
 	printRows(stdout, n, m)
 	return nil
+}
+
+// measureRun is one wrk run against the server p of kind k, with the
+// server's CPU time per request.
+func measureRun(ctx context.Context, c config, pin *cpuPin, p *process, k server, script string) (result, error) {
+	isRefserver := k.name == "refserver" || k.name == refserverFaults
+	if isRefserver {
+		if err := clearMessages(ctx, p.url, token); err != nil {
+			return result{}, err
+		}
+	}
+	stopClearing := func() error { return nil }
+	if isRefserver && c.clearEvery > 0 {
+		stopClearing = clearPeriodically(ctx, p.url, c.clearEvery)
+	}
+	cpuBefore, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	r, err := runWrk(ctx, c.wrk, pin, c.conns, c.duration, script, p.url+k.path)
+	if clearErr := stopClearing(); err == nil {
+		err = clearErr
+	}
+	if err != nil {
+		return result{}, err
+	}
+	cpuAfter, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	if r.requests > 0 {
+		r.cpuPerRequest = (cpuAfter - cpuBefore) / time.Duration(r.requests)
+	}
+	if r.non2xx > 0 || r.errors != "" {
+		return result{}, fmt.Errorf("%s: %d of %d answers were not 2xx; socket errors: %q", p.name, r.non2xx, r.requests, r.errors)
+	}
+	return r, nil
 }
 
 func median[T int64 | float64 | time.Duration](values []T) T {
@@ -494,6 +527,7 @@ func printRows(w io.Writer, n int, ms []measured) {
 	}
 	ref, base := sums["refserver"], sums["baseline"]
 	printRatio(w, n, "**refserver / baseline**", ref, base)
+	printRatio(w, n, "**refserver / bare**", ref, sums["bare"])
 	if faults, ok := sums[refserverFaults]; ok {
 		printRatio(w, n, "**refserver+faults / baseline**", faults, base)
 		printRatio(w, n, "refserver+faults / refserver", faults, ref)

@@ -1,4 +1,4 @@
-package server_test
+package docspage_test
 
 import (
 	"context"
@@ -17,7 +17,10 @@ import (
 	"github.com/hzkit/sendmessage/server"
 )
 
-const docsPath = server.BasePath + "/refserver/v1/docs"
+const (
+	docsPath = server.BasePath + "/refserver/v1/docs"
+	token    = "docs-page-token"
+)
 
 // chromiumFlags keep a headless Chromium on this machine: no sandbox (tests
 // run as root), no GPU, and nothing that reaches the internet on its own.
@@ -44,13 +47,13 @@ func findChromium(t *testing.T) string {
 }
 
 // screenshotPath is where the test leaves its picture of the page:
-// $DOCS_SCREENSHOT, or screenshots/docs-page.png in the module.
+// $DOCS_SCREENSHOT, or screenshots/docs-page.png at the repository's top.
 func screenshotPath(t *testing.T) string {
 	t.Helper()
 	if path := os.Getenv("DOCS_SCREENSHOT"); path != "" {
 		return path
 	}
-	path, err := filepath.Abs(filepath.Join("..", "screenshots", "docs-page.png"))
+	path, err := filepath.Abs(filepath.Join("..", "..", "screenshots", "docs-page.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +95,7 @@ func TestDocsPageInChromium(t *testing.T) {
 	t.Parallel()
 	chromium := findChromium(t)
 	const maxLength, maxItems = 321, 7
-	srv, err := server.New(server.Config{Token: testToken, Limits: server.Limits{MaxMessageLength: maxLength, MaxSessionIDs: maxItems}})
+	srv, err := server.New(server.Config{Token: token, Limits: server.Limits{MaxMessageLength: maxLength, MaxSessionIDs: maxItems}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,12 @@
 // byte for byte (loadbench checks it): the same body and the same headers,
 // X-Request-Id (a counter behind a random prefix, as long as the reference
 // server's), X-Content-Type-Options and Cache-Control included, set in the
-// handler as a plain echo handler would.
+// handler as a plain echo handler would, and it has the reference server's
+// net/http timeouts.
+//
+// With -bare it is the handler as one would first write it: default echo and
+// default net/http settings, no headers of its own and no timeouts; its body
+// is still the reference server's (loadbench checks that too).
 package main
 
 import (
@@ -50,6 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("benchbaseline", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address; loopback only")
 	dataFile := fs.String("data", "", `data file {"sessions": [...]} (the reference server's format); empty: the built-in demo sessions`)
+	bare := fs.Bool("bare", false, "default echo and net/http: none of the reference server's headers and timeouts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,51 +70,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	connected := make(map[string]bool, len(sessions))
-	for _, s := range sessions {
-		connected[s.ID] = s.SessionState == model.SessionInfoSessionStateCONNECTED
-	}
-
-	// Request ids of the reference server's shape and length: 16 random
-	// characters, a dash, a base-36 counter.
-	idPrefix := rand.Text()[:16] + "-"
-	var idCount atomic.Uint64
-
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
-		h := c.Response().Header()
-		h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
-		h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
-		h[echo.HeaderCacheControl] = []string{"no-store"}
-		var spec model.SessionSendMessageSpec
-		if err := c.Bind(&spec); err != nil {
-			return err
-		}
-		timestamp := time.Now().UnixMilli()
-		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
-		for i, id := range spec.SessionIDs {
-			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
-			if !connected[id] {
-				items[i].StatusCode = http.StatusNotFound
-			}
-		}
-		return c.JSON(http.StatusOK, items)
-	})
+	e := newHandler(sessions, *bare)
 
 	var lc net.ListenConfig
 	listener, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	// The reference server's default net/http settings, so that what differs
-	// between the two is the echo stack and the handler.
-	httpServer := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	httpServer := &http.Server{Handler: e} //nolint:gosec // G112: -bare has none of the timeouts on purpose; set below otherwise
+	if !*bare {
+		// The reference server's default net/http settings, so that what
+		// differs between the two is the echo stack and the handler.
+		httpServer.ReadHeaderTimeout = 5 * time.Second
+		httpServer.ReadTimeout = 30 * time.Second
+		httpServer.WriteTimeout = 30 * time.Second
+		httpServer.IdleTimeout = 2 * time.Minute
 	}
 	fmt.Fprintf(stdout, "benchbaseline listening on http://%s%s\n", listener.Addr(), server.BasePath)
 
@@ -125,6 +101,45 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// newHandler is the echo handler of send-message: with bare, none of the
+// reference server's headers.
+func newHandler(sessions []model.SessionInfo, bare bool) *echo.Echo {
+	connected := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		connected[s.ID] = s.SessionState == model.SessionInfoSessionStateCONNECTED
+	}
+
+	// Request ids of the reference server's shape and length: 16 random
+	// characters, a dash, a base-36 counter.
+	idPrefix := rand.Text()[:16] + "-"
+	var idCount atomic.Uint64
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.POST(server.BasePath+"/inventory/v1/sessions/action/send-message", func(c echo.Context) error {
+		if !bare {
+			h := c.Response().Header()
+			h[echo.HeaderXRequestID] = []string{idPrefix + strconv.FormatUint(idCount.Add(1), 36)}
+			h[echo.HeaderXContentTypeOptions] = []string{"nosniff"}
+			h[echo.HeaderCacheControl] = []string{"no-store"}
+		}
+		var spec model.SessionSendMessageSpec
+		if err := c.Bind(&spec); err != nil {
+			return err
+		}
+		timestamp := time.Now().UnixMilli()
+		items := make([]model.BulkItemResponseInfo, len(spec.SessionIDs))
+		for i, id := range spec.SessionIDs {
+			items[i] = model.BulkItemResponseInfo{ID: id, StatusCode: http.StatusOK, Timestamp: timestamp}
+			if !connected[id] {
+				items[i].StatusCode = http.StatusNotFound
+			}
+		}
+		return c.JSON(http.StatusOK, items)
+	})
+	return e
 }
 
 // loadSessions reads the data file with plain encoding/json: no validation.

@@ -110,7 +110,7 @@ func build(dir string) (map[string][]byte, error) {
 	if n := bytes.Count(script, []byte(remoteLogo)); n != 1 {
 		return nil, fmt.Errorf("redoc %s: the bundle has %d copies of %s, want 1: see what this version loads from elsewhere", pkg.Version, n, remoteLogo)
 	}
-	header := fmt.Sprintf("/*! redoc %s, bundles/redoc.standalone.js from npm, built by internal/docsbundle: the sidebar logo is not loaded from cdn.redoc.ly. */\n", pkg.Version)
+	header := fmt.Sprintf("/*! redoc %s, bundles/redoc.standalone.js from npm, built by tools/docsbundle: the sidebar logo is not loaded from cdn.redoc.ly. */\n", pkg.Version)
 	built["redoc.standalone.js"] = append([]byte(header), bytes.Replace(script, []byte(remoteLogo), []byte(localLogo), 1)...)
 	return built, nil
 }

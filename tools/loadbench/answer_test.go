@@ -50,3 +50,42 @@ func TestCompareAnswers(t *testing.T) {
 		}
 	}
 }
+
+// The bare baseline sets none of the reference server's headers: only the
+// status and the items count.
+func TestCompareBodies(t *testing.T) {
+	t.Parallel()
+	ref := answer{
+		status: 200,
+		header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"AAAA-1"}, "Cache-Control": {"no-store"}},
+		body:   []byte(`[{"id":"a","status_code":200,"timestamp":1795780957453},{"id":"b","status_code":404,"timestamp":1795780957453}]` + "\n"),
+	}
+	bare := answer{
+		status: 200,
+		header: http.Header{"Content-Type": {"application/json"}},
+		body:   []byte(`[{"id":"a","status_code":200,"timestamp":1795780958000},{"id":"b","status_code":404,"timestamp":1795780958000}]` + "\n"),
+	}
+	if err := compareBodies(ref, bare); err != nil {
+		t.Fatalf("the same items without the reference server's headers: %v", err)
+	}
+	if err := compareAnswers(ref, bare); err == nil {
+		t.Error("compareAnswers let answers with other headers through")
+	}
+	for name, change := range map[string]func(*answer){
+		"status": func(a *answer) { a.status = 400 },
+		"item status": func(a *answer) {
+			a.body = []byte(`[{"id":"a","status_code":200,"timestamp":1},{"id":"b","status_code":200,"timestamp":1}]` + "\n")
+		},
+		"item missing": func(a *answer) { a.body = []byte(`[{"id":"a","status_code":200,"timestamp":1}]` + "\n") },
+		"no timestamp": func(a *answer) { a.body = []byte(`[{"id":"a","status_code":200},{"id":"b","status_code":404}]` + "\n") },
+		"other id": func(a *answer) {
+			a.body = []byte(`[{"id":"c","status_code":200,"timestamp":1},{"id":"b","status_code":404,"timestamp":1}]` + "\n")
+		},
+	} {
+		b := bare
+		change(&b)
+		if err := compareBodies(ref, b); err == nil {
+			t.Errorf("%s: different answers compared equal", name)
+		}
+	}
+}
