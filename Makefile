@@ -365,7 +365,8 @@ HOSTILE_ARGS ?=
 
 hostile: ## hostile clients against refserver on loopback, bounded (a few minutes): prints each figure against its budget, fails past it (HOSTILE_ARGS=-check=false only measures)
 	@mkdir -p $(BENCH_BIN)
-	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver ./internal/hostile
+	$(GO) build -o $(BENCH_BIN)/ ./server/cmd/refserver
+	$(GO) build -C tools -o $(CURDIR)/$(BENCH_BIN)/ ./hostile
 	$(BENCH_BIN)/hostile -refserver $(BENCH_BIN)/refserver $(HOSTILE_ARGS)
 
 clean: ## remove bin/, .bench/, .tools/, screenshots/ and node_modules/
