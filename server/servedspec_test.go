@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -195,5 +196,52 @@ func TestDocsPageAndScriptAreServed(t *testing.T) {
 	}
 	if got, _, _ := mime.ParseMediaType(script.header.Get("Content-Type")); got != "text/javascript" {
 		t.Errorf("Content-Type = %q, want text/javascript", script.header.Get("Content-Type"))
+	}
+}
+
+// A person who opens the server's root, or the docs page's path with a slash
+// after it, is led to the docs page.
+func TestDocsPageIsFoundFromTheRoot(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, server.Config{})
+	noFollow := *ts.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/", http.StatusFound},
+		{http.MethodHead, "/", http.StatusFound},
+		{http.MethodGet, docsPath + "/", http.StatusMovedPermanently},
+		{http.MethodHead, docsPath + "/", http.StatusMovedPermanently},
+	} {
+		resp, err := noFollow.Do(ts.request(t, tt.method, tt.path, "", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("Location") != docsPath {
+			t.Errorf("%s %s: %d, Location %q; want %d to %s", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Location"), tt.status, docsPath)
+		}
+	}
+	// A browser that follows the redirect gets the page.
+	resp, err := ts.Client().Do(ts.request(t, http.MethodGet, "/", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != docsPath || !bytes.Equal(body, docs.Page) {
+		t.Errorf("GET / followed: %d at %s, want 200 and the page at %s", resp.StatusCode, resp.Request.URL.Path, docsPath)
+	}
+	srv, err := server.New(server.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.DocsPage() != docsPath {
+		t.Errorf("DocsPage() = %q, want %q", srv.DocsPage(), docsPath)
 	}
 }

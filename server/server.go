@@ -112,6 +112,8 @@ type Server struct {
 	sleep    func(ctx context.Context, d time.Duration)
 	// specLimits are the limits set in the spec, for the served document.
 	specLimits []contract.Limit
+	// docsPage is the path of the docs page.
+	docsPage string
 }
 
 // New builds a ready server from cfg.
@@ -153,6 +155,10 @@ func New(cfg Config) (*Server, error) {
 	// its body, on either path: they only meet requests that are accepted.
 	apiserver.RegisterHandlers(e.Group(BasePath, s.validate), apiserver.NewStrictHandler(s.handlers,
 		[]apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
+	if s.docsPage, err = docsPagePath(doc); err != nil {
+		return nil, err
+	}
+	leadToDocs(e, s.docsPage)
 	return s, nil
 }
 
@@ -278,6 +284,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // FastPath says whether plain send-message bodies take the fast path, and
 // if not, why not.
 func (s *Server) FastPath() model.FastPathStatus { return s.fastPath }
+
+// DocsPage returns the path of the docs page, which renders the spec the
+// server enforces: BasePath + "/refserver/v1/docs".
+func (s *Server) DocsPage() string { return s.docsPage }
 
 // Limits returns the limits in force, defaults filled in.
 func (s *Server) Limits() Limits { return s.limits }

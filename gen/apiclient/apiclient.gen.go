@@ -307,7 +307,9 @@ type ClientInterface interface {
 	// server enforces, with Redoc. The page loads its script from this
 	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 	// elsewhere: it works with no network, and its Content-Security-Policy
-	// lets a browser load nothing else.
+	// lets a browser load nothing else. The server prints the page's
+	// address when it starts; its root (`/`) and this path with a slash
+	// after it redirect here.
 	//
 	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
 	GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -752,7 +754,9 @@ func (c *Client) RefreshAccessToken(ctx context.Context, body RefreshAccessToken
 // server enforces, with Redoc. The page loads its script from this
 // server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 // elsewhere: it works with no network, and its Content-Security-Policy
-// lets a browser load nothing else.
+// lets a browser load nothing else. The server prints the page's
+// address when it starts; its root (`/`) and this path with a slash
+// after it redirect here.
 //
 // Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
 func (c *Client) GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1948,7 +1952,9 @@ type ClientWithResponsesInterface interface {
 	// server enforces, with Redoc. The page loads its script from this
 	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 	// elsewhere: it works with no network, and its Content-Security-Policy
-	// lets a browser load nothing else.
+	// lets a browser load nothing else. The server prints the page's
+	// address when it starts; its root (`/`) and this path with a slash
+	// after it redirect here.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4124,7 +4130,9 @@ func (c *ClientWithResponses) RefreshAccessTokenWithResponse(ctx context.Context
 // server enforces, with Redoc. The page loads its script from this
 // server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 // elsewhere: it works with no network, and its Content-Security-Policy
-// lets a browser load nothing else.
+// lets a browser load nothing else. The server prints the page's
+// address when it starts; its root (`/`) and this path with a slash
+// after it redirect here.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -302,6 +302,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // refServer is what run needs of the server it serves.
 type refServer interface {
 	http.Handler
+	DocsPage() string
 	Limits() server.Limits
 	FastPath() model.FastPathStatus
 	Metrics() *prometheus.Registry
@@ -559,6 +560,7 @@ func announce(o options, srv refServer, cfg server.Config, made secrets, httpSer
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Horizon reference server listening on %s://%s%s\n", scheme, listener.Addr(), server.BasePath)
+	fmt.Fprintf(stdout, "The contract it enforces, for reading: %s://%s%s\n", scheme, listener.Addr(), srv.DocsPage())
 	if httpServer.TLSConfig != nil {
 		fmt.Fprintf(stdout, "TLS certificate SHA-256 fingerprint: %s\n", fingerprint(httpServer.TLSConfig.Certificates[0].Certificate[0]))
 	}
