@@ -6,8 +6,12 @@ package model
 const (
 	// AndFilterFiltersMinItems is from components.schemas.AndFilter.properties.filters minItems.
 	AndFilterFiltersMinItems = 1
+	// AuthLoginDomainMaxLength is from components.schemas.AuthLogin.properties.domain maxLength.
+	AuthLoginDomainMaxLength = 256
 	// AuthLoginDomainMinLength is from components.schemas.AuthLogin.properties.domain minLength.
 	AuthLoginDomainMinLength = 1
+	// AuthLoginUsernameMaxLength is from components.schemas.AuthLogin.properties.username maxLength.
+	AuthLoginUsernameMaxLength = 256
 	// AuthLoginUsernameMinLength is from components.schemas.AuthLogin.properties.username minLength.
 	AuthLoginUsernameMinLength = 1
 	// DeliveredMessageSequenceMinimum is from components.schemas.DeliveredMessage.properties.sequence minimum.
@@ -82,12 +86,20 @@ const (
 	ListSessionsSizeMinimum = 1
 	// OrFilterFiltersMinItems is from components.schemas.OrFilter.properties.filters minItems.
 	OrFilterFiltersMinItems = 1
+	// ReferenceUserDomainMaxLength is from components.schemas.ReferenceUser.properties.domain maxLength.
+	ReferenceUserDomainMaxLength = 256
 	// ReferenceUserDomainMinLength is from components.schemas.ReferenceUser.properties.domain minLength.
 	ReferenceUserDomainMinLength = 1
+	// ReferenceUserPasswordMaxLength is from components.schemas.ReferenceUser.properties.password maxLength.
+	ReferenceUserPasswordMaxLength = 1024
 	// ReferenceUserPasswordMinLength is from components.schemas.ReferenceUser.properties.password minLength.
 	ReferenceUserPasswordMinLength = 1
+	// ReferenceUserUsernameMaxLength is from components.schemas.ReferenceUser.properties.username maxLength.
+	ReferenceUserUsernameMaxLength = 256
 	// ReferenceUserUsernameMinLength is from components.schemas.ReferenceUser.properties.username minLength.
 	ReferenceUserUsernameMinLength = 1
+	// RefreshTokenRefreshTokenMaxLength is from components.schemas.RefreshToken.properties.refresh_token maxLength.
+	RefreshTokenRefreshTokenMaxLength = 4096
 	// RefreshTokenRefreshTokenMinLength is from components.schemas.RefreshToken.properties.refresh_token minLength.
 	RefreshTokenRefreshTokenMinLength = 1
 	// SessionInfoIDMinLength is from components.schemas.SessionInfo.properties.id minLength.

@@ -898,13 +898,16 @@ type ReferenceUser struct {
 	// Operator The user is the reference server's operator: its logins may also
 	// drive the test harness (fault rules, the record of delivered
 	// messages), as the static token does. False unless given.
-	Operator *bool  `json:"operator,omitempty"`
+	Operator *bool `json:"operator,omitempty"`
+
+	// Password At most as long as a login's password may be (AuthLogin).
 	Password string `json:"password"`
 	Username string `json:"username"`
 }
 
 // RefreshToken defines model for RefreshToken.
 type RefreshToken struct {
+	// RefreshToken A refresh token from `POST /login`; the reference server's are far shorter than `maxLength`.
 	RefreshToken string `json:"refresh_token"`
 }
 

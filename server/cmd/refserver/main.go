@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -436,6 +437,10 @@ func newConfig(o options, logger *slog.Logger) (server.Config, secrets, error) {
 	password, generated, err := secret(o.adminPassword, o.adminPasswordFile, "-admin-password-file")
 	if err != nil {
 		return cfg, made, err
+	}
+	// A password no login could send would lock the administrator out.
+	if n := utf8.RuneCountInString(password); n > model.ReferenceUserPasswordMaxLength {
+		return cfg, made, fmt.Errorf("the administrator's password is %d characters; a login's password has at most %d (the spec's maxLength)", n, model.ReferenceUserPasswordMaxLength)
 	}
 	made.adminPassword = generated
 	cfg.Users = []model.ReferenceUser{server.DemoAdministrator(password)}

@@ -746,6 +746,10 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"missing token file", []string{"-token-file", missing}, []string{"-token-file", missing}},
 		{"empty token file", []string{"-token-file", writeFile(t, "empty", "\n")}, []string{"-token-file", "first line is empty"}},
 		{"missing password file", []string{"-admin-password-file", missing}, []string{"-admin-password-file", missing}},
+		{"admin password no login can send", []string{"-admin-password", strings.Repeat("p", model.ReferenceUserPasswordMaxLength+1)},
+			[]string{"password is 1025 characters", "at most 1024"}},
+		{"data file user whose password no login can send", []string{"-data", writeFile(t, "long.json", `{"sessions": [], "users": [{"username": "u", "domain": "D", "password": "`+strings.Repeat("p", model.ReferenceUserPasswordMaxLength+1)+`"}]}`)},
+			[]string{"/users/0/password: maximum string length is 1024"}},
 		{"fault rule delayed past the write timeout", []string{"-data", delayed, "-write-timeout", "2s"},
 			[]string{delayed, "/faults/0/delay_ms: 5000 ms is longer than the server allows (1000 ms)"}},
 	}
