@@ -202,7 +202,9 @@ func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
 	if s.faults, s.faultOps, err = newFaults(doc, cfg.Faults, limits); err != nil {
 		return nil, nil, err
 	}
-	s.routes = newRoutes(doc, limits, s.metrics)
+	if s.routes, err = newRoutes(doc, limits, s.metrics); err != nil {
+		return nil, nil, err
+	}
 	s.unknownOperation = s.metrics.Operation("unknown")
 	if counted, ok := store.(interface{ Evicted() int64 }); ok {
 		s.metrics.Evicted(func() float64 { return float64(counted.Evicted()) })

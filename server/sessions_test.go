@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hzkit/sendmessage/gen/model"
@@ -325,8 +326,8 @@ func TestListSessionsPagingRefused(t *testing.T) {
 		query url.Values
 		want  string
 	}{
-		{"page without size", url.Values{"page": {"1"}}, `query parameters "page" and "size" go together: give both or neither`},
-		{"size without page", url.Values{"size": {"10"}}, `query parameters "page" and "size" go together`},
+		{"page without size", url.Values{"page": {"1"}}, `query parameter "page" requires "size": give both or neither`},
+		{"size without page", url.Values{"size": {"10"}}, `query parameter "size" requires "page": give both or neither`},
 		{"size 0", url.Values{"page": {"1"}, "size": {"0"}}, `query parameter "size": number must be at least 1`},
 		{"size over 1000", url.Values{"page": {"1"}, "size": {"1001"}}, `query parameter "size": number must be at most 1000`},
 		{"page 0", url.Values{"page": {"0"}, "size": {"10"}}, `query parameter "page": number must be at least 1`},
@@ -340,6 +341,37 @@ func TestListSessionsPagingRefused(t *testing.T) {
 			resp, _ := srv.listSessions(t, tt.query)
 			wantError(t, resp, http.StatusBadRequest, tt.want)
 		})
+	}
+}
+
+// Which query parameter needs which is the spec's to say (x-requires): the
+// server reads it, and refuses a spec whose x-requires it cannot follow.
+func TestQueryRequirementsAreTheSpecs(t *testing.T) {
+	t.Parallel()
+	withRequires := func(param string, requires any) func(*openapi3.T) {
+		return func(doc *openapi3.T) {
+			for _, p := range doc.Paths.Find("/inventory/v1/sessions").Get.Parameters {
+				if p.Value.Name == param {
+					p.Value.Extensions = map[string]any{"x-requires": requires}
+				}
+			}
+		}
+	}
+	sessions, err := server.DemoSessions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestServer(t, server.WithSpecChange(server.Config{Store: server.NewMemoryStore(sessions)}, withRequires("filter", []any{"page", "size"})))
+	resp, _ := srv.listSessions(t, url.Values{"filter": {`{"type":"Equals","name":"session_state","value":"CONNECTED"}`}})
+	wantError(t, resp, http.StatusBadRequest, `query parameter "filter" requires "page"`)
+	if resp, _ := srv.listSessions(t, url.Values{"filter": {`{"type":"Equals","name":"session_state","value":"CONNECTED"}`}, "page": {"1"}, "size": {"2"}}); resp.status != http.StatusOK {
+		t.Errorf("filter with page and size: %d %s", resp.status, resp.body)
+	}
+
+	for _, bad := range []any{[]any{"sort"}, []any{"page", 3}, "size", []any{}, []any{"filter"}} {
+		if _, err := server.New(server.WithSpecChange(server.Config{Token: testToken}, withRequires("filter", bad))); err == nil || !strings.Contains(err.Error(), "x-requires") {
+			t.Errorf("x-requires %v: New = %v, want an error about x-requires", bad, err)
+		}
 	}
 }
 

@@ -95,11 +95,11 @@ type ClientInterface interface {
 	//
 	// Lists the sessions of the inventory, in inventory order.
 	//
-	// Paging: `page` and `size` go together. Give neither for every matching
-	// session, or both (each greater than 0, `size` at most 1000) for one page;
-	// one without the other gets 400. When more matching sessions follow the
-	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-	// the end is an empty array.
+	// Paging: `page` and `size` go together (each says so with
+	// `x-requires`). Give neither for every matching session, or both for
+	// one page; one without the other gets 400. When more matching sessions
+	// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+	// TRUE`. A page past the end is an empty array.
 	//
 	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 	// language (the schema SessionFilter), on the fields of SessionInfo:
@@ -442,11 +442,11 @@ type ClientInterface interface {
 //
 // Lists the sessions of the inventory, in inventory order.
 //
-// Paging: `page` and `size` go together. Give neither for every matching
-// session, or both (each greater than 0, `size` at most 1000) for one page;
-// one without the other gets 400. When more matching sessions follow the
-// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-// the end is an empty array.
+// Paging: `page` and `size` go together (each says so with
+// `x-requires`). Give neither for every matching session, or both for
+// one page; one without the other gets 400. When more matching sessions
+// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+// TRUE`. A page past the end is an empty array.
 //
 // Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 // language (the schema SessionFilter), on the fields of SessionInfo:
@@ -1736,11 +1736,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Lists the sessions of the inventory, in inventory order.
 	//
-	// Paging: `page` and `size` go together. Give neither for every matching
-	// session, or both (each greater than 0, `size` at most 1000) for one page;
-	// one without the other gets 400. When more matching sessions follow the
-	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-	// the end is an empty array.
+	// Paging: `page` and `size` go together (each says so with
+	// `x-requires`). Give neither for every matching session, or both for
+	// one page; one without the other gets 400. When more matching sessions
+	// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+	// TRUE`. A page past the end is an empty array.
 	//
 	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 	// language (the schema SessionFilter), on the fields of SessionInfo:
@@ -3854,11 +3854,11 @@ func (r GetSpecJSONResponse) ContentType() string {
 //
 // Lists the sessions of the inventory, in inventory order.
 //
-// Paging: `page` and `size` go together. Give neither for every matching
-// session, or both (each greater than 0, `size` at most 1000) for one page;
-// one without the other gets 400. When more matching sessions follow the
-// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-// the end is an empty array.
+// Paging: `page` and `size` go together (each says so with
+// `x-requires`). Give neither for every matching session, or both for
+// one page; one without the other gets 400. When more matching sessions
+// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+// TRUE`. A page past the end is an empty array.
 //
 // Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 // language (the schema SessionFilter), on the fields of SessionInfo:

@@ -1158,7 +1158,7 @@ type ListSessionsParams struct {
 	// Page Page number, from 1. Requires `size`.
 	Page *int32 `form:"page,omitempty" json:"page,omitempty"`
 
-	// Size Sessions per page, 1 to 1000. Requires `page`.
+	// Size Sessions per page. Requires `page`.
 	Size *int32 `form:"size,omitempty" json:"size,omitempty"`
 
 	// Filter One filter in Horizon's filter language (see above), as JSON text in
