@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/hzkit/sendmessage/internal/connflags"
 	"io"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hzkit/sendmessage/internal/connflags"
 )
 
 // https:// to a port that serves plain HTTP gets the hint to use http://,
