@@ -158,7 +158,7 @@ func TestAChangedAnswerFailsNamingTheDifference(t *testing.T) {
 		}, "get an unknown session", "getSession", "getSession answered 200, want 404"},
 		{"a filter ignored", func(_ string, _ http.Header, body []byte) []byte {
 			return body // the request is changed instead, below
-		}, "filter Contains", "listSessions", "listSessions: answered 3 sessions the filter does not select"},
+		}, "filter Contains", "listSessions", "listSessions: answered 5 sessions the filter does not select"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

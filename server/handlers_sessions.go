@@ -54,7 +54,7 @@ func (h *handlers) listQuery(params model.ListSessionsParams) (only *sessions.Fi
 	if params.Filter == nil {
 		return nil, nil, nil
 	}
-	f, err := sessions.Compile(*params.Filter, h.sessionSchema.Properties)
+	f, err := sessions.Compile(*params.Filter, h.filterFields)
 	var filterErr *sessions.FilterError
 	switch {
 	case errors.As(err, &filterErr):

@@ -241,12 +241,16 @@ func newHandlers(doc *openapi3.T, s *Server, store Store) (*handlers, error) {
 	if err != nil {
 		return nil, err
 	}
+	fields, err := sessions.NewFields(session)
+	if err != nil {
+		return nil, fmt.Errorf("server: spec schema %s: %w", contract.SessionSchema, err)
+	}
 	// The spec as the server enforces it, limits included, for its readers.
 	var spec servedSpec
 	if spec.yaml, spec.json, err = contract.Document(s.specLimits); err != nil {
 		return nil, err
 	}
-	return &handlers{store: store, auth: s.auth, sessionSchema: session, now: s.now, fastPath: s.fastPath,
+	return &handlers{store: store, auth: s.auth, filterFields: fields, now: s.now, fastPath: s.fastPath,
 		spec: spec, faults: s.faults, metrics: s.metrics}, nil
 }
 

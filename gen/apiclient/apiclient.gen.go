@@ -107,25 +107,26 @@ type ClientInterface interface {
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-	//   `StartsWith` and `EndsWith`, on string fields;
+	//   `StartsWith` and `EndsWith`;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included, on string and number fields;
+	//   both ends included;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD is a property of SessionInfo that holds one value (a string,
-	// an integer or a boolean), or such a property of ClientData or
-	// SecurityGatewayData, named with a dot: `client_data.type`,
-	// `security_gateway_data.location`. Values must match the field's
-	// schema: an enum field takes one of its values, an integer field only
-	// integers, a boolean field only `true` or `false`. `client_data` and
-	// `security_gateway_data` themselves, and the list
-	// `application_names`, hold no one value: a filter on them gets 400
-	// that says so. String comparisons are exact, case included. A
-	// session without the field (or without its object) matches no
-	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-	// names the problem and where it is.
+	// FIELD is a property of SessionInfo, or of ClientData or
+	// SecurityGatewayData named with a dot (`client_data.type`): one of
+	// SessionFieldName. Each field takes the filter types that its
+	// `x-filters` lists, as Horizon documents them from version 2111 on:
+	// `Equals` on every field that holds one value, `NotEquals` also on
+	// `session_state`, and `Contains` on the list `application_names`,
+	// where it selects the sessions whose list holds the value. Any other
+	// pairing of a field and a type gets 400 that says which types the
+	// field takes. Values must match the field's schema: an enum field
+	// takes one of its values, an integer field only integers, a boolean
+	// field only `true` or `false`. String comparisons are exact, case
+	// included. A session without the field (or without its object)
+	// matches every `NotEquals` filter on it and no other. A malformed
+	// filter gets 400 that names the problem and where it is.
 	//
 	// Limits of the reference server: a filter is at most 32768 bytes of
 	// JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -454,25 +455,26 @@ type ClientInterface interface {
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-//     `StartsWith` and `EndsWith`, on string fields;
+//     `StartsWith` and `EndsWith`;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included, on string and number fields;
+//     both ends included;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD is a property of SessionInfo that holds one value (a string,
-// an integer or a boolean), or such a property of ClientData or
-// SecurityGatewayData, named with a dot: `client_data.type`,
-// `security_gateway_data.location`. Values must match the field's
-// schema: an enum field takes one of its values, an integer field only
-// integers, a boolean field only `true` or `false`. `client_data` and
-// `security_gateway_data` themselves, and the list
-// `application_names`, hold no one value: a filter on them gets 400
-// that says so. String comparisons are exact, case included. A
-// session without the field (or without its object) matches no
-// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-// names the problem and where it is.
+// FIELD is a property of SessionInfo, or of ClientData or
+// SecurityGatewayData named with a dot (`client_data.type`): one of
+// SessionFieldName. Each field takes the filter types that its
+// `x-filters` lists, as Horizon documents them from version 2111 on:
+// `Equals` on every field that holds one value, `NotEquals` also on
+// `session_state`, and `Contains` on the list `application_names`,
+// where it selects the sessions whose list holds the value. Any other
+// pairing of a field and a type gets 400 that says which types the
+// field takes. Values must match the field's schema: an enum field
+// takes one of its values, an integer field only integers, a boolean
+// field only `true` or `false`. String comparisons are exact, case
+// included. A session without the field (or without its object)
+// matches every `NotEquals` filter on it and no other. A malformed
+// filter gets 400 that names the problem and where it is.
 //
 // Limits of the reference server: a filter is at most 32768 bytes of
 // JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -1748,25 +1750,26 @@ type ClientWithResponsesInterface interface {
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-	//   `StartsWith` and `EndsWith`, on string fields;
+	//   `StartsWith` and `EndsWith`;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included, on string and number fields;
+	//   both ends included;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD is a property of SessionInfo that holds one value (a string,
-	// an integer or a boolean), or such a property of ClientData or
-	// SecurityGatewayData, named with a dot: `client_data.type`,
-	// `security_gateway_data.location`. Values must match the field's
-	// schema: an enum field takes one of its values, an integer field only
-	// integers, a boolean field only `true` or `false`. `client_data` and
-	// `security_gateway_data` themselves, and the list
-	// `application_names`, hold no one value: a filter on them gets 400
-	// that says so. String comparisons are exact, case included. A
-	// session without the field (or without its object) matches no
-	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-	// names the problem and where it is.
+	// FIELD is a property of SessionInfo, or of ClientData or
+	// SecurityGatewayData named with a dot (`client_data.type`): one of
+	// SessionFieldName. Each field takes the filter types that its
+	// `x-filters` lists, as Horizon documents them from version 2111 on:
+	// `Equals` on every field that holds one value, `NotEquals` also on
+	// `session_state`, and `Contains` on the list `application_names`,
+	// where it selects the sessions whose list holds the value. Any other
+	// pairing of a field and a type gets 400 that says which types the
+	// field takes. Values must match the field's schema: an enum field
+	// takes one of its values, an integer field only integers, a boolean
+	// field only `true` or `false`. String comparisons are exact, case
+	// included. A session without the field (or without its object)
+	// matches every `NotEquals` filter on it and no other. A malformed
+	// filter gets 400 that names the problem and where it is.
 	//
 	// Limits of the reference server: a filter is at most 32768 bytes of
 	// JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -3866,25 +3869,26 @@ func (r GetSpecJSONResponse) ContentType() string {
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-//     `StartsWith` and `EndsWith`, on string fields;
+//     `StartsWith` and `EndsWith`;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included, on string and number fields;
+//     both ends included;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD is a property of SessionInfo that holds one value (a string,
-// an integer or a boolean), or such a property of ClientData or
-// SecurityGatewayData, named with a dot: `client_data.type`,
-// `security_gateway_data.location`. Values must match the field's
-// schema: an enum field takes one of its values, an integer field only
-// integers, a boolean field only `true` or `false`. `client_data` and
-// `security_gateway_data` themselves, and the list
-// `application_names`, hold no one value: a filter on them gets 400
-// that says so. String comparisons are exact, case included. A
-// session without the field (or without its object) matches no
-// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-// names the problem and where it is.
+// FIELD is a property of SessionInfo, or of ClientData or
+// SecurityGatewayData named with a dot (`client_data.type`): one of
+// SessionFieldName. Each field takes the filter types that its
+// `x-filters` lists, as Horizon documents them from version 2111 on:
+// `Equals` on every field that holds one value, `NotEquals` also on
+// `session_state`, and `Contains` on the list `application_names`,
+// where it selects the sessions whose list holds the value. Any other
+// pairing of a field and a type gets 400 that says which types the
+// field takes. Values must match the field's schema: an enum field
+// takes one of its values, an integer field only integers, a boolean
+// field only `true` or `false`. String comparisons are exact, case
+// included. A session without the field (or without its object)
+// matches every `NotEquals` filter on it and no other. A malformed
+// filter gets 400 that names the problem and where it is.
 //
 // Limits of the reference server: a filter is at most 32768 bytes of
 // JSON, nests filters at most 16 deep and holds at most 512 filters in

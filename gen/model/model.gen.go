@@ -277,6 +277,102 @@ func (e SecurityGatewayDataLocation) Valid() bool {
 	}
 }
 
+// Defines values for SessionFieldName.
+const (
+	SessionFieldNameAccessGroupID                 SessionFieldName = "access_group_id"
+	SessionFieldNameAgentVersion                  SessionFieldName = "agent_version"
+	SessionFieldNameApplicationNames              SessionFieldName = "application_names"
+	SessionFieldNameBrokerUserID                  SessionFieldName = "broker_user_id"
+	SessionFieldNameBrokeredRemotely              SessionFieldName = "brokered_remotely"
+	SessionFieldNameClientDataAddress             SessionFieldName = "client_data.address"
+	SessionFieldNameClientDataLocationID          SessionFieldName = "client_data.location_id"
+	SessionFieldNameClientDataName                SessionFieldName = "client_data.name"
+	SessionFieldNameClientDataType                SessionFieldName = "client_data.type"
+	SessionFieldNameClientDataVersion             SessionFieldName = "client_data.version"
+	SessionFieldNameDesktopPoolID                 SessionFieldName = "desktop_pool_id"
+	SessionFieldNameDisconnectedTime              SessionFieldName = "disconnected_time"
+	SessionFieldNameFarmID                        SessionFieldName = "farm_id"
+	SessionFieldNameID                            SessionFieldName = "id"
+	SessionFieldNameIdleDuration                  SessionFieldName = "idle_duration"
+	SessionFieldNameLastSessionDurationMs         SessionFieldName = "last_session_duration_ms"
+	SessionFieldNameMachineID                     SessionFieldName = "machine_id"
+	SessionFieldNameRDSServerID                   SessionFieldName = "rds_server_id"
+	SessionFieldNameResourcedRemotely             SessionFieldName = "resourced_remotely"
+	SessionFieldNameSecurityGatewayDataAddress    SessionFieldName = "security_gateway_data.address"
+	SessionFieldNameSecurityGatewayDataDomainName SessionFieldName = "security_gateway_data.domain_name"
+	SessionFieldNameSecurityGatewayDataLocation   SessionFieldName = "security_gateway_data.location"
+	SessionFieldNameSessionProtocol               SessionFieldName = "session_protocol"
+	SessionFieldNameSessionState                  SessionFieldName = "session_state"
+	SessionFieldNameSessionType                   SessionFieldName = "session_type"
+	SessionFieldNameStartTime                     SessionFieldName = "start_time"
+	SessionFieldNameUnauthenticated               SessionFieldName = "unauthenticated"
+	SessionFieldNameUserID                        SessionFieldName = "user_id"
+)
+
+// Valid indicates whether the value is a known member of the SessionFieldName enum.
+func (e SessionFieldName) Valid() bool {
+	switch e {
+	case SessionFieldNameAccessGroupID:
+		return true
+	case SessionFieldNameAgentVersion:
+		return true
+	case SessionFieldNameApplicationNames:
+		return true
+	case SessionFieldNameBrokerUserID:
+		return true
+	case SessionFieldNameBrokeredRemotely:
+		return true
+	case SessionFieldNameClientDataAddress:
+		return true
+	case SessionFieldNameClientDataLocationID:
+		return true
+	case SessionFieldNameClientDataName:
+		return true
+	case SessionFieldNameClientDataType:
+		return true
+	case SessionFieldNameClientDataVersion:
+		return true
+	case SessionFieldNameDesktopPoolID:
+		return true
+	case SessionFieldNameDisconnectedTime:
+		return true
+	case SessionFieldNameFarmID:
+		return true
+	case SessionFieldNameID:
+		return true
+	case SessionFieldNameIdleDuration:
+		return true
+	case SessionFieldNameLastSessionDurationMs:
+		return true
+	case SessionFieldNameMachineID:
+		return true
+	case SessionFieldNameRDSServerID:
+		return true
+	case SessionFieldNameResourcedRemotely:
+		return true
+	case SessionFieldNameSecurityGatewayDataAddress:
+		return true
+	case SessionFieldNameSecurityGatewayDataDomainName:
+		return true
+	case SessionFieldNameSecurityGatewayDataLocation:
+		return true
+	case SessionFieldNameSessionProtocol:
+		return true
+	case SessionFieldNameSessionState:
+		return true
+	case SessionFieldNameSessionType:
+		return true
+	case SessionFieldNameStartTime:
+		return true
+	case SessionFieldNameUnauthenticated:
+		return true
+	case SessionFieldNameUserID:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SessionInfoSessionProtocol.
 const (
 	SessionInfoSessionProtocolBLAST   SessionInfoSessionProtocol = "BLAST"
@@ -458,15 +554,25 @@ type AuthTokens struct {
 
 // BetweenFilter Sessions whose field `name` lies from `fromValue` to `toValue`, both included.
 type BetweenFilter struct {
-	// FromValue The low end; it must match the field's schema.
-	FromValue interface{} `json:"fromValue"`
+	// FromValue A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	FromValue SessionFilterValue `json:"fromValue"`
 
-	// Name A string or number field of SessionInfo.
-	Name string `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName `json:"name"`
 
-	// ToValue The high end; it must match the field's schema.
-	ToValue interface{}       `json:"toValue"`
-	Type    BetweenFilterType `json:"type"`
+	// ToValue A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	ToValue SessionFilterValue `json:"toValue"`
+	Type    BetweenFilterType  `json:"type"`
 }
 
 // BetweenFilterType defines model for BetweenFilter.Type.
@@ -530,10 +636,17 @@ type ClientData struct {
 // Example: WINDOWS
 type ClientDataType string
 
-// ContainsFilter Sessions whose string field `name` contains `value`.
+// ContainsFilter Sessions whose list field `name` holds `value` as one of its
+// values; on a string field, sessions whose field contains `value`.
 type ContainsFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string             `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName   `json:"name"`
 	Type  ContainsFilterType `json:"type"`
 	Value string             `json:"value"`
 }
@@ -582,8 +695,14 @@ type DeliveredMessages struct {
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
 type EndsWithFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string             `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName   `json:"name"`
 	Type  EndsWithFilterType `json:"type"`
 	Value string             `json:"value"`
 }
@@ -593,12 +712,20 @@ type EndsWithFilterType string
 
 // EqualsFilter Sessions whose field `name` has `value`.
 type EqualsFilter struct {
-	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
-	Name string           `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName `json:"name"`
 	Type EqualsFilterType `json:"type"`
 
-	// Value Any JSON value; it must match the field's schema.
-	Value interface{} `json:"value"`
+	// Value A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	Value SessionFilterValue `json:"value"`
 }
 
 // EqualsFilterType defines model for EqualsFilter.Type.
@@ -822,12 +949,20 @@ type HealthStatus string
 
 // NotEqualsFilter Sessions whose field `name` lacks `value`, or is absent.
 type NotEqualsFilter struct {
-	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
-	Name string              `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName    `json:"name"`
 	Type NotEqualsFilterType `json:"type"`
 
-	// Value Any JSON value; it must match the field's schema.
-	Value interface{} `json:"value"`
+	// Value A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	Value SessionFilterValue `json:"value"`
 }
 
 // NotEqualsFilterType defines model for NotEqualsFilter.Type.
@@ -836,9 +971,9 @@ type NotEqualsFilterType string
 // NotFilter Sessions that `filter` does not select.
 type NotFilter struct {
 	// Filter One filter of Horizon's filter language on the fields of SessionInfo;
-	// `type` says which. `name` must be a field of SessionInfo that holds one
-	// value (`client_data.type` for one of an object), and values must match
-	// that field's schema: the server checks both.
+	// `type` says which. `name` is one of SessionFieldName, a field whose
+	// `x-filters` list the type; values must match that field's schema.
+	// The server checks both.
 	Filter SessionFilter `json:"filter"`
 	Type   NotFilterType `json:"type"`
 }
@@ -939,13 +1074,26 @@ type SecurityGatewayData struct {
 // Example: EXTERNAL
 type SecurityGatewayDataLocation string
 
+// SessionFieldName A field that filters name: a property of SessionInfo, or of ClientData
+// or SecurityGatewayData after the name of the object that holds it and
+// a dot. The list is written by `go generate` from the properties that
+// say which filter types they take (`x-filters`): edit those, not it.
+//
+// Example: session_state
+type SessionFieldName string
+
 // SessionFilter One filter of Horizon's filter language on the fields of SessionInfo;
-// `type` says which. `name` must be a field of SessionInfo that holds one
-// value (`client_data.type` for one of an object), and values must match
-// that field's schema: the server checks both.
+// `type` says which. `name` is one of SessionFieldName, a field whose
+// `x-filters` list the type; values must match that field's schema.
+// The server checks both.
 type SessionFilter struct {
 	union json.RawMessage
 }
+
+// SessionFilterValue A value a filter compares a field with: a JSON type that a field of
+// SessionInfo holds (a string, an integer or a boolean), and within it
+// what the field's own schema allows.
+type SessionFilterValue = any
 
 // SessionInfo A user session: the 22 fields of Horizon 8.0.0's SessionInfo, with
 // Horizon's names and types.
@@ -959,6 +1107,11 @@ type SessionFilter struct {
 // versions add some, so a client should ignore fields it does not know
 // (this schema does not say `additionalProperties: false`). The
 // reference server's data file is stricter: see ReferenceData.
+//
+// `x-filters` on a field (here, in ClientData and in
+// SecurityGatewayData) lists the filter types of `GET
+// /inventory/v1/sessions` that apply to it, as Horizon 2111's reference
+// lists each field's "Supported Filters"; `[]` would say none.
 type SessionInfo struct {
 	// AccessGroupID Access group of the session: that of its desktop pool, or of the
 	// farm of its RDS desktop or application.
@@ -1084,8 +1237,14 @@ type SessionSendMessageSpecMessageType string
 
 // StartsWithFilter Sessions whose string field `name` starts with `value`.
 type StartsWithFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string               `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName     `json:"name"`
 	Type  StartsWithFilterType `json:"type"`
 	Value string               `json:"value"`
 }

@@ -712,15 +712,22 @@ func largeFilter(ctx context.Context, h *harness) error {
 	}
 	defer s.stop()
 	client := newClient(false)
-	// 511 filters and their Or: the most filters allowed.
+	// 511 filters and their Or: the most filters allowed. An Or of Equals on
+	// ids is one lookup per session; one of NotEquals (the other type a
+	// field takes) is a comparison per filter and session.
+	states := []string{"CONNECTED", "DISCONNECTED", "PENDING"}
 	for _, variant := range []struct {
-		kind  string
-		terms int
-		want  int
-	}{{"Equals", 11000, http.StatusBadRequest}, {"Equals", 511, http.StatusOK}, {"StartsWith", 511, http.StatusOK}} {
+		kind, field string
+		terms       int
+		want        int
+	}{{"Equals", "id", 11000, http.StatusBadRequest}, {"Equals", "id", 511, http.StatusOK}, {"NotEquals", "session_state", 511, http.StatusOK}} {
 		filters := make([]map[string]string, variant.terms)
 		for i := range filters {
-			filters[i] = map[string]string{"type": variant.kind, "name": "id", "value": sessionID(i * 2)}
+			value := sessionID(i * 2)
+			if variant.field == "session_state" {
+				value = states[i%len(states)]
+			}
+			filters[i] = map[string]string{"type": variant.kind, "name": variant.field, "value": value}
 		}
 		filter, err := json.Marshal(map[string]any{"type": "Or", "filters": filters})
 		if err != nil {
