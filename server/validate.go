@@ -108,11 +108,13 @@ func validatorError(err error) *echo.HTTPError {
 	var reqErr *openapi3filter.RequestError
 	var secErr *openapi3filter.SecurityRequirementsError
 	switch {
-	case errors.As(err, &multi):
-		return &echo.HTTPError{Code: http.StatusBadRequest, Message: multi.Error(), Internal: multi}
+	// A request error first, though a oneOf's alternatives inside it are a
+	// MultiError too: it says where in the request the error is.
 	case errors.As(err, &reqErr):
 		first, _, _ := strings.Cut(reqErr.Error(), "\n")
 		return &echo.HTTPError{Code: http.StatusBadRequest, Message: first, Internal: err}
+	case errors.As(err, &multi):
+		return &echo.HTTPError{Code: http.StatusBadRequest, Message: multi.Error(), Internal: multi}
 	case errors.As(err, &secErr):
 		for _, e := range secErr.Errors {
 			var httpErr *echo.HTTPError

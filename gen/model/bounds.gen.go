@@ -20,50 +20,42 @@ const (
 	DeliveredMessagesEvictedMinimum = 0
 	// DeliveredMessagesNextAfterMinimum is from components.schemas.DeliveredMessages.properties.next_after minimum.
 	DeliveredMessagesNextAfterMinimum = 1
+	// FailSessionsFaultRuleItemStatusMaximum is from components.schemas.FailSessionsFaultRule.properties.item_status maximum.
+	FailSessionsFaultRuleItemStatusMaximum = 599
+	// FailSessionsFaultRuleItemStatusMinimum is from components.schemas.FailSessionsFaultRule.properties.item_status minimum.
+	FailSessionsFaultRuleItemStatusMinimum = 400
+	// FaultDelayMaxMsMaximum is from components.schemas.FaultDelayMaxMs maximum.
+	FaultDelayMaxMsMaximum = 600000
+	// FaultDelayMaxMsMinimum is from components.schemas.FaultDelayMaxMs minimum.
+	FaultDelayMaxMsMinimum = 0
+	// FaultDelayMsMaximum is from components.schemas.FaultDelayMs maximum.
+	FaultDelayMsMaximum = 600000
+	// FaultDelayMsMinimum is from components.schemas.FaultDelayMs minimum.
+	FaultDelayMsMinimum = 0
+	// FaultErrorKeyMaxLength is from components.schemas.FaultErrorKey maxLength.
+	FaultErrorKeyMaxLength = 256
+	// FaultErrorKeyMinLength is from components.schemas.FaultErrorKey minLength.
+	FaultErrorKeyMinLength = 1
+	// FaultErrorMessageMaxLength is from components.schemas.FaultErrorMessage maxLength.
+	FaultErrorMessageMaxLength = 1000
+	// FaultErrorMessageMinLength is from components.schemas.FaultErrorMessage minLength.
+	FaultErrorMessageMinLength = 1
 	// FaultHitsMinimum is from components.schemas.Fault.properties.hits minimum.
 	FaultHitsMinimum = 0
-	// FaultRuleDelayMaxMsMaximum is from components.schemas.FaultRule.properties.delay_max_ms maximum.
-	FaultRuleDelayMaxMsMaximum = 600000
-	// FaultRuleDelayMaxMsMinimum is from components.schemas.FaultRule.properties.delay_max_ms minimum.
-	FaultRuleDelayMaxMsMinimum = 0
-	// FaultRuleDelayMsMaximum is from components.schemas.FaultRule.properties.delay_ms maximum.
-	FaultRuleDelayMsMaximum = 600000
-	// FaultRuleDelayMsMinimum is from components.schemas.FaultRule.properties.delay_ms minimum.
-	FaultRuleDelayMsMinimum = 0
-	// FaultRuleErrorKeyMaxLength is from components.schemas.FaultRule.properties.error_key maxLength.
-	FaultRuleErrorKeyMaxLength = 256
-	// FaultRuleErrorKeyMinLength is from components.schemas.FaultRule.properties.error_key minLength.
-	FaultRuleErrorKeyMinLength = 1
-	// FaultRuleErrorMessageMaxLength is from components.schemas.FaultRule.properties.error_message maxLength.
-	FaultRuleErrorMessageMaxLength = 1000
-	// FaultRuleErrorMessageMinLength is from components.schemas.FaultRule.properties.error_message minLength.
-	FaultRuleErrorMessageMinLength = 1
-	// FaultRuleItemStatusMaximum is from components.schemas.FaultRule.properties.item_status maximum.
-	FaultRuleItemStatusMaximum = 599
-	// FaultRuleItemStatusMinimum is from components.schemas.FaultRule.properties.item_status minimum.
-	FaultRuleItemStatusMinimum = 400
-	// FaultRuleProbabilityMaximum is from components.schemas.FaultRule.properties.probability maximum.
-	FaultRuleProbabilityMaximum = 1
-	// FaultRuleProbabilityMinimum is from components.schemas.FaultRule.properties.probability minimum.
-	FaultRuleProbabilityMinimum = 0
-	// FaultRuleRetryAfterSecondsMaximum is from components.schemas.FaultRule.properties.retry_after_seconds maximum.
-	FaultRuleRetryAfterSecondsMaximum = 86400
-	// FaultRuleRetryAfterSecondsMinimum is from components.schemas.FaultRule.properties.retry_after_seconds minimum.
-	FaultRuleRetryAfterSecondsMinimum = 0
-	// FaultRuleSessionIDsMaxItems is from components.schemas.FaultRule.properties.session_ids maxItems.
-	FaultRuleSessionIDsMaxItems = 1000
-	// FaultRuleSessionIDsMinItems is from components.schemas.FaultRule.properties.session_ids minItems.
-	FaultRuleSessionIDsMinItems = 1
-	// FaultRuleStatusMaximum is from components.schemas.FaultRule.properties.status maximum.
-	FaultRuleStatusMaximum = 599
-	// FaultRuleStatusMinimum is from components.schemas.FaultRule.properties.status minimum.
-	FaultRuleStatusMinimum = 400
-	// FaultRuleTimesMinimum is from components.schemas.FaultRule.properties.times minimum.
-	FaultRuleTimesMinimum = 1
-	// FaultRuleUsernameMaxLength is from components.schemas.FaultRule.properties.username maxLength.
-	FaultRuleUsernameMaxLength = 256
-	// FaultRuleUsernameMinLength is from components.schemas.FaultRule.properties.username minLength.
-	FaultRuleUsernameMinLength = 1
+	// FaultProbabilityMaximum is from components.schemas.FaultProbability maximum.
+	FaultProbabilityMaximum = 1
+	// FaultProbabilityMinimum is from components.schemas.FaultProbability minimum.
+	FaultProbabilityMinimum = 0
+	// FaultSessionIDsMaxItems is from components.schemas.FaultSessionIDs maxItems.
+	FaultSessionIDsMaxItems = 1000
+	// FaultSessionIDsMinItems is from components.schemas.FaultSessionIDs minItems.
+	FaultSessionIDsMinItems = 1
+	// FaultTimesMinimum is from components.schemas.FaultTimes minimum.
+	FaultTimesMinimum = 1
+	// FaultUsernameMaxLength is from components.schemas.FaultUsername maxLength.
+	FaultUsernameMaxLength = 256
+	// FaultUsernameMinLength is from components.schemas.FaultUsername minLength.
+	FaultUsernameMinLength = 1
 	// HealthSessionsMinimum is from components.schemas.Health.properties.sessions minimum.
 	HealthSessionsMinimum = 0
 	// ListDeliveredMessagesAfterMinimum is from GET /refserver/v1/messages, query parameter "after" minimum.
@@ -102,6 +94,14 @@ const (
 	RefreshTokenRefreshTokenMaxLength = 4096
 	// RefreshTokenRefreshTokenMinLength is from components.schemas.RefreshToken.properties.refresh_token minLength.
 	RefreshTokenRefreshTokenMinLength = 1
+	// RespondFaultRuleRetryAfterSecondsMaximum is from components.schemas.RespondFaultRule.properties.retry_after_seconds maximum.
+	RespondFaultRuleRetryAfterSecondsMaximum = 86400
+	// RespondFaultRuleRetryAfterSecondsMinimum is from components.schemas.RespondFaultRule.properties.retry_after_seconds minimum.
+	RespondFaultRuleRetryAfterSecondsMinimum = 0
+	// RespondFaultRuleStatusMaximum is from components.schemas.RespondFaultRule.properties.status maximum.
+	RespondFaultRuleStatusMaximum = 599
+	// RespondFaultRuleStatusMinimum is from components.schemas.RespondFaultRule.properties.status minimum.
+	RespondFaultRuleStatusMinimum = 400
 	// SessionInfoIDMinLength is from components.schemas.SessionInfo.properties.id minLength.
 	SessionInfoIDMinLength = 1
 	// SessionSendMessageSpecMessageMaxLength is from components.schemas.SessionSendMessageSpec.properties.message maxLength.
