@@ -123,6 +123,36 @@ func TestServedSpecHasTheServersLimits(t *testing.T) {
 	}
 }
 
+// Served prose never contradicts a served limit: where the server writes a
+// limit in, the schema's description names no number (the docs page renders
+// this document, so it says the same).
+func TestServedProseNamesNoLimitTheServerSets(t *testing.T) {
+	t.Parallel()
+	const maxLength, maxItems = 321, 7
+	ts := newTestServer(t, server.Config{Limits: server.Limits{MaxMessageLength: maxLength, MaxSessionIDs: maxItems}})
+	doc := loadSpec(t, getSpec(t, ts, specYAMLPath, "application/yaml"))
+	file, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for name, ref := range doc.Components.Schemas {
+		for prop, schema := range ref.Value.Properties {
+			fileSchema := file.Components.Schemas[name].Value.Properties[prop].Value
+			if cmp.Equal(asJSON(t, fileSchema), asJSON(t, schema.Value)) {
+				continue // no limit of the server's here
+			}
+			limited++
+			if strings.ContainsAny(schema.Value.Description, "0123456789") {
+				t.Errorf("%s.%s holds a limit the server sets, and its description a number: %q", name, prop, schema.Value.Description)
+			}
+		}
+	}
+	if limited != 2 {
+		t.Errorf("the server set limits in %d properties, want 2 (message and session_ids)", limited)
+	}
+}
+
 func asJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", " ")

@@ -193,9 +193,9 @@ type ClientInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -216,9 +216,9 @@ type ClientInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -422,10 +422,10 @@ type ClientInterface interface {
 	// page is written as it is read, so an answer costs the server memory
 	// for one page, whatever the size of the record.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, and
-	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-	// each new delivery evicts the oldest ones, and `evicted` counts them, so
-	// that nothing disappears silently.
+	// The record is bounded in messages and in bytes, over all sessions
+	// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+	// delivery evicts the oldest ones, and `evicted` counts them, so that
+	// nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -581,9 +581,9 @@ func (c *Client) GetSession(ctx context.Context, id string, reqEditors ...Reques
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -614,9 +614,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -970,10 +970,10 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // page is written as it is read, so an answer costs the server memory
 // for one page, whatever the size of the record.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, and
-// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-// each new delivery evicts the oldest ones, and `evicted` counts them, so
-// that nothing disappears silently.
+// The record is bounded in messages and in bytes, over all sessions
+// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+// delivery evicts the oldest ones, and `evicted` counts them, so that
+// nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1840,9 +1840,9 @@ type ClientWithResponsesInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -1863,9 +1863,9 @@ type ClientWithResponsesInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -2085,10 +2085,10 @@ type ClientWithResponsesInterface interface {
 	// page is written as it is read, so an answer costs the server memory
 	// for one page, whatever the size of the record.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, and
-	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-	// each new delivery evicts the oldest ones, and `evicted` counts them, so
-	// that nothing disappears silently.
+	// The record is bounded in messages and in bytes, over all sessions
+	// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+	// delivery evicts the oldest ones, and `evicted` counts them, so that
+	// nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3983,9 +3983,9 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id str
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -4012,9 +4012,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -4324,10 +4324,10 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 // page is written as it is read, so an answer costs the server memory
 // for one page, whatever the size of the record.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, and
-// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-// each new delivery evicts the oldest ones, and `evicted` counts them, so
-// that nothing disappears silently.
+// The record is bounded in messages and in bytes, over all sessions
+// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+// delivery evicts the oldest ones, and `evicted` counts them, so that
+// nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -1446,9 +1446,11 @@ type SessionInfoSessionType string
 
 // SessionSendMessageSpec Message information object to be sent to sessions.
 type SessionSendMessageSpec struct {
-	// Message Message to be sent to session(s). At least 1 and at most 1000
-	// characters: Horizon documents no limit, and public tools that truncate
-	// stay well below this one.
+	// Message Message to be sent to session(s), in characters between
+	// `minLength` and `maxLength`. Horizon documents no limit; the
+	// reference server's is `maxLength` (`-max-message-length`), by
+	// default well above where public tools that truncate messages cut
+	// them.
 	//
 	//
 	// Example: Sample Info Message
@@ -1463,8 +1465,10 @@ type SessionSendMessageSpec struct {
 	// Example: INFO
 	MessageType SessionSendMessageSpecMessageType `json:"message_type"`
 
-	// SessionIDs List of session ids to which message is to be sent. At least 1 and at
-	// most 20000 ids, the session capacity of one Horizon pod.
+	// SessionIDs List of session ids to which message is to be sent, between
+	// `minItems` and `maxItems` of them. The reference server's limit is
+	// `maxItems` (`-max-session-ids`), by default the session capacity of
+	// one Horizon pod.
 	//
 	//
 	// Example: ["7cdd624f-37d1-46c1-ab96-695a5d13956f"]
