@@ -1465,8 +1465,8 @@ type SessionSendMessageSpec struct {
 	// Example: INFO
 	MessageType SessionSendMessageSpecMessageType `json:"message_type"`
 
-	// SessionIDs List of session ids to which message is to be sent, between
-	// `minItems` and `maxItems` of them. The reference server's limit is
+	// SessionIDs List of session ids to which message is to be sent. From
+	// `minItems` to `maxItems` of them: the reference server's limit is
 	// `maxItems` (`-max-session-ids`), by default the session capacity of
 	// one Horizon pod.
 	//
