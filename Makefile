@@ -14,6 +14,10 @@ GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lin
 OASDIFF_VERSION := v1.38.0
 # Redocly CLI is pinned in package.json / package-lock.json.
 REDOCLY := npx --no-install redocly
+# The Node tools run on the Node.js LTS that package.json pins, which npm ci
+# installs as node_modules/.bin/node (Linux x64 and arm64); elsewhere on the
+# machine's own.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No usage reports or update checks from the OpenAPI linter.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true

@@ -9,9 +9,12 @@
 // spec, the server and the client against each other.
 package sendmessage
 
+// First the spec itself: the names that filters give fields, from SessionInfo.
+//go:generate go run ./internal/fieldnames -spec api/openapi.yaml
+
 // The models, the client side and the server side are packages of their own:
 // importing the client links nothing of the server.
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/model/model.cfg.yaml api/openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiclient/apiclient.cfg.yaml api/openapi.yaml
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/apiserver/apiserver.cfg.yaml api/openapi.yaml
-//go:generate go run ./internal/specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -bounds ListSessionsSizeMaximum,ListDeliveredMessagesLimitMaximum -out gen/model/bounds.gen.go -version-out gen/model/version.gen.go
+//go:generate go run ./internal/specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -bounds AuthLoginDomainMaxLength,AuthLoginUsernameMaxLength,ListDeliveredMessagesLimitMaximum,ListSessionsSizeMaximum,ReferenceUserPasswordMaxLength,RefreshTokenRefreshTokenMaxLength -out gen/model/bounds.gen.go -version-out gen/model/version.gen.go

@@ -66,7 +66,7 @@ func Equals[V FilterValue](field string, value V) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromEqualsFilter(model.EqualsFilter{Name: field, Value: v})
+		return f.FromEqualsFilter(model.EqualsFilter{Name: model.SessionFieldName(field), Value: v})
 	})
 }
 
@@ -78,7 +78,7 @@ func NotEquals[V FilterValue](field string, value V) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromNotEqualsFilter(model.NotEqualsFilter{Name: field, Value: v})
+		return f.FromNotEqualsFilter(model.NotEqualsFilter{Name: model.SessionFieldName(field), Value: v})
 	})
 }
 
@@ -91,7 +91,7 @@ func Contains(field, text string) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromContainsFilter(model.ContainsFilter{Name: field, Value: text})
+		return f.FromContainsFilter(model.ContainsFilter{Name: model.SessionFieldName(field), Value: text})
 	})
 }
 
@@ -102,7 +102,7 @@ func StartsWith(field, text string) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromStartsWithFilter(model.StartsWithFilter{Name: field, Value: text})
+		return f.FromStartsWithFilter(model.StartsWithFilter{Name: model.SessionFieldName(field), Value: text})
 	})
 }
 
@@ -113,7 +113,7 @@ func EndsWith(field, text string) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromEndsWithFilter(model.EndsWithFilter{Name: field, Value: text})
+		return f.FromEndsWithFilter(model.EndsWithFilter{Name: model.SessionFieldName(field), Value: text})
 	})
 }
 
@@ -129,7 +129,7 @@ func Between[V FilterValue](field string, low, high V) Filter {
 		return Filter{err: err}
 	}
 	return build(func(f *model.SessionFilter) error {
-		return f.FromBetweenFilter(model.BetweenFilter{Name: field, FromValue: from, ToValue: to})
+		return f.FromBetweenFilter(model.BetweenFilter{Name: model.SessionFieldName(field), FromValue: from, ToValue: to})
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/hzkit/sendmessage/conformance"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/refservertest"
 )
 
 const password = "conform-Passw0rd-4d1e"
@@ -113,7 +114,7 @@ func TestTheReferenceServerPassesEveryCheck(t *testing.T) {
 func TestAFaultRuleFailsTheOperationItHits(t *testing.T) {
 	t.Parallel()
 	status := int32(503)
-	base, _ := refServer(t, []model.FaultRule{{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionRespond, Status: &status}}, nil)
+	base, _ := refServer(t, []model.FaultRule{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationListSessions, Status: status})}, nil)
 	rep := run(t, conformance.Config{BaseURL: base, Login: login()})
 	fails := failed(rep)
 	res, ok := fails["list every session"]
@@ -158,7 +159,7 @@ func TestAChangedAnswerFailsNamingTheDifference(t *testing.T) {
 		}, "get an unknown session", "getSession", "getSession answered 200, want 404"},
 		{"a filter ignored", func(_ string, _ http.Header, body []byte) []byte {
 			return body // the request is changed instead, below
-		}, "filter Contains", "listSessions", "listSessions: answered 3 sessions the filter does not select"},
+		}, "filter Contains", "listSessions", "listSessions: answered 5 sessions the filter does not select"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,7 +303,7 @@ func TestCannotRun(t *testing.T) {
 	t.Parallel()
 	base, _ := refServer(t, nil, nil)
 	status := int32(500)
-	failing, _ := refServer(t, []model.FaultRule{{Operation: model.FaultRuleOperationLogin, Action: model.FaultRuleActionRespond, Status: &status}}, nil)
+	failing, _ := refServer(t, []model.FaultRule{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationLogin, Status: status})}, nil)
 	wrong := login()
 	wrong.Password = "not-the-password"
 	tests := []struct {
@@ -370,7 +371,7 @@ func TestAnInterruptedRunLogsOut(t *testing.T) {
 func TestJUnit(t *testing.T) {
 	t.Parallel()
 	status := int32(500)
-	base, _ := refServer(t, []model.FaultRule{{Operation: model.FaultRuleOperationGetSession, Action: model.FaultRuleActionRespond, Status: &status}}, nil)
+	base, _ := refServer(t, []model.FaultRule{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationGetSession, Status: status})}, nil)
 	rep := run(t, conformance.Config{BaseURL: base, Login: login()})
 	var b bytes.Buffer
 	if err := rep.WriteJUnit(&b); err != nil {

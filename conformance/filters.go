@@ -24,15 +24,16 @@ type filterCheck struct {
 }
 
 // filterChecks are the checks of each filter type; the spec says which
-// types there are. Fields are chosen from the spec's SessionInfo, the ones
-// a script most often filters on first, and values from the sessions, so
-// that the filter selects some sessions and not others where it can.
+// types there are, and which fields take each (x-filters). Fields are chosen
+// from the spec's SessionInfo, the ones a script most often filters on
+// first, and values from the sessions, so that the filter selects some
+// sessions and not others where it can.
 var filterChecks = []filterCheck{
 	{"filter Equals on an enum", "Equals", func(p *picker) filter {
-		return p.leaf([]string{"enum"}, []string{"session_state"}, equalsOf)
+		return p.leaf("Equals", []string{"enum"}, []string{"session_state"}, equalsOf)
 	}},
 	{"filter Equals on a field of an object", "Equals", func(p *picker) filter {
-		return p.leaf([]string{"enum", "string"}, []string{"client_data.type", "security_gateway_data.location"}, func(field string, v any) filter {
+		return p.leaf("Equals", []string{"enum", "string"}, []string{"client_data.type", "security_gateway_data.location"}, func(field string, v any) filter {
 			if !strings.Contains(field, ".") {
 				return nil
 			}
@@ -40,21 +41,21 @@ var filterChecks = []filterCheck{
 		})
 	}},
 	{"filter NotEquals", "NotEquals", func(p *picker) filter {
-		return p.leaf([]string{"enum", "string"}, []string{"session_state"}, func(field string, v any) filter {
+		return p.leaf("NotEquals", []string{"enum", "string"}, []string{"session_state"}, func(field string, v any) filter {
 			return filter{"type": "NotEquals", "name": field, "value": v}
 		})
 	}},
 	{"filter Contains", "Contains", func(p *picker) filter {
-		return p.leaf([]string{"string"}, []string{"machine_id", "user_id"}, textFilter("Contains", func(s string) string { return s[1 : len(s)-1] }))
+		return p.leaf("Contains", []string{"list", "string"}, []string{"application_names", "machine_id", "user_id"}, textFilter("Contains", func(s string) string { return s[1 : len(s)-1] }))
 	}},
 	{"filter StartsWith", "StartsWith", func(p *picker) filter {
-		return p.leaf([]string{"string"}, []string{"machine_id", "user_id"}, textFilter("StartsWith", func(s string) string { return s[:len(s)/2] }))
+		return p.leaf("StartsWith", []string{"string"}, []string{"machine_id", "user_id"}, textFilter("StartsWith", func(s string) string { return s[:len(s)/2] }))
 	}},
 	{"filter EndsWith", "EndsWith", func(p *picker) filter {
-		return p.leaf([]string{"string"}, []string{"machine_id", "user_id"}, textFilter("EndsWith", func(s string) string { return s[len(s)/2:] }))
+		return p.leaf("EndsWith", []string{"string"}, []string{"machine_id", "user_id"}, textFilter("EndsWith", func(s string) string { return s[len(s)/2:] }))
 	}},
 	{"filter Between", "Between", func(p *picker) filter {
-		return p.leaf([]string{"integer"}, []string{"start_time"}, p.between)
+		return p.leaf("Between", []string{"integer"}, []string{"start_time"}, p.between)
 	}},
 	{"filter And", "And", func(p *picker) filter {
 		return p.combined(func(s map[string]any) filter {
@@ -74,7 +75,7 @@ var filterChecks = []filterCheck{
 		return filter{"type": "Or", "filters": []filter{equalsOf("id", first), equalsOf("id", last)}}
 	}},
 	{"filter Not", "Not", func(p *picker) filter {
-		inner := p.leaf([]string{"enum"}, []string{"session_state"}, equalsOf)
+		inner := p.leaf("Equals", []string{"enum"}, []string{"session_state"}, equalsOf)
 		if inner == nil {
 			return nil
 		}
@@ -82,13 +83,24 @@ var filterChecks = []filterCheck{
 	}},
 }
 
+// leafTypes are the filter types that compare a field, which a field takes
+// or not.
+var leafTypes = map[string]bool{"Equals": true, "NotEquals": true, "Contains": true, "StartsWith": true, "EndsWith": true, "Between": true}
+
 func equalsOf(field string, v any) filter {
 	return filter{"type": "Equals", "name": field, "value": v}
 }
 
-// textFilter builds a filter of kind on a part of a string value.
+// textFilter builds a filter of kind on a part of a string value, or on one
+// of the values of a list (Contains: the list holds it).
 func textFilter(kind string, part func(string) string) func(string, any) filter {
 	return func(field string, v any) filter {
+		if list, ok := v.([]any); ok {
+			if item, ok := firstString(list); ok {
+				return filter{"type": kind, "name": field, "value": item}
+			}
+			return nil
+		}
 		s, ok := v.(string)
 		if !ok || len(s) < 3 {
 			return nil
@@ -97,10 +109,20 @@ func textFilter(kind string, part func(string) string) func(string, any) filter 
 	}
 }
 
+// firstString is the first string of a list.
+func firstString(list []any) (string, bool) {
+	for _, item := range list {
+		if s, ok := item.(string); ok {
+			return s, true
+		}
+	}
+	return "", false
+}
+
 // picker chooses fields and values for filters.
 type picker struct {
 	sessions []map[string]any
-	fields   map[string]string // the spec's SessionInfo fields and their types
+	fields   map[string]sessionField // the spec's SessionInfo fields
 }
 
 // sampled bounds the sessions whose values are tried for a filter, so that
@@ -109,23 +131,35 @@ const sampled = 50
 
 func (p *picker) sample() []map[string]any { return p.sessions[:min(len(p.sessions), sampled)] }
 
-// candidates are the fields of the given types: preferred first, then the
-// others in order.
-func (p *picker) candidates(types, preferred []string) []string {
+// candidates are the fields of the given types that take filters of kind:
+// preferred first, then the others in order.
+func (p *picker) candidates(kind string, types, preferred []string) []string {
 	var out []string
-	for _, field := range slices.Concat(preferred, slices.Sorted(maps.Keys(p.fields))) {
-		if slices.Contains(types, p.fields[field]) && !slices.Contains(out, field) {
-			out = append(out, field)
+	for _, name := range slices.Concat(preferred, slices.Sorted(maps.Keys(p.fields))) {
+		f, ok := p.fields[name]
+		if ok && slices.Contains(types, f.kind) && f.takesType(kind) && !slices.Contains(out, name) {
+			out = append(out, name)
 		}
 	}
 	return out
 }
 
-// leaf returns the first filter, over candidate fields and session values,
-// that selects some sessions but not all; else the first that selects any.
-func (p *picker) leaf(types, preferred []string, build func(field string, v any) filter) filter {
+// taken says whether some field takes filters of kind.
+func (p *picker) taken(kind string) bool {
+	for _, f := range p.fields {
+		if f.takesType(kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// leaf returns the first filter of kind, over candidate fields and session
+// values, that selects some sessions but not all; else the first that
+// selects any.
+func (p *picker) leaf(kind string, types, preferred []string, build func(field string, v any) filter) filter {
 	var fallback filter
-	for _, field := range p.candidates(types, preferred) {
+	for _, field := range p.candidates(kind, types, preferred) {
 		for _, s := range p.sample() {
 			v, ok := fieldValue(s, field)
 			if !ok {
@@ -166,7 +200,7 @@ func (p *picker) combined(build func(map[string]any) filter) filter {
 
 // firstEquals is an Equals filter on the first candidate field s has.
 func (p *picker) firstEquals(s map[string]any, types, preferred []string) filter {
-	for _, field := range p.candidates(types, preferred) {
+	for _, field := range p.candidates("Equals", types, preferred) {
 		if v, ok := fieldValue(s, field); ok {
 			return equalsOf(field, v)
 		}
@@ -219,6 +253,9 @@ func matches(f filter, s map[string]any) bool {
 	case "NotEquals":
 		return !has || compare(v, f["value"]) != 0
 	case "Contains":
+		if list, isList := v.([]any); isList {
+			return slices.Contains(list, any(want))
+		}
 		return isText && strings.Contains(text, want)
 	case "StartsWith":
 		return isText && strings.HasPrefix(text, want)
@@ -299,6 +336,10 @@ func (r *runner) checkFilters(ctx context.Context) {
 			c.skip("the full listing, which filters are compared with, failed")
 			continue
 		}
+		if leafTypes[fc.kind] && !p.taken(fc.kind) {
+			r.checkRefused(ctx, c, p, fc.kind)
+			continue
+		}
 		f := fc.build(p)
 		if f == nil {
 			c.skip("no session has a value such a filter can select")
@@ -316,6 +357,38 @@ func (r *runner) checkFilters(ctx context.Context) {
 	c := r.start("bad filter: a plain string", opList)
 	query := url.Values{"filter": {`"CONNECTED"`}}
 	c.send(ctx, request{op: opList, path: pathSessions, query: query, token: r.access}, http.StatusBadRequest)
+	c.done()
+}
+
+// checkRefused checks that a filter type the contract gives no field is
+// refused, as Horizon refuses a filter type that a field does not list among
+// its "Supported Filters": on a field of SessionInfo it would otherwise
+// apply to.
+func (r *runner) checkRefused(ctx context.Context, c *check, p *picker, kind string) {
+	types := map[string][]string{"Between": {"integer", "string"}}[kind]
+	if types == nil {
+		types = []string{"string"}
+	}
+	var f filter
+	for _, name := range slices.Sorted(maps.Keys(p.fields)) {
+		if slices.Contains(types, p.fields[name].kind) {
+			f = filter{"type": kind, "name": name, "value": "a"}
+			if kind == "Between" {
+				f = filter{"type": kind, "name": name, "fromValue": "a", "toValue": "b"}
+				if p.fields[name].kind == "integer" {
+					f = filter{"type": kind, "name": name, "fromValue": 0, "toValue": 1}
+				}
+			}
+			break
+		}
+	}
+	if f == nil {
+		c.skip("the contract has no field that such a filter could compare")
+		return
+	}
+	text := string(jsonBody(f))
+	c.send(ctx, request{op: opList, path: pathSessions, query: url.Values{"filter": {text}}, token: r.access}, http.StatusBadRequest)
+	c.res.Note = fmt.Sprintf("the contract gives %s to no field (x-filters): %s is refused", kind, text)
 	c.done()
 }
 

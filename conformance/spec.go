@@ -302,15 +302,28 @@ func filterTypes(doc *openapi3.T) []string {
 	})
 }
 
-// sessionFields are the fields of the spec's SessionInfo that hold one value,
-// with their types: "string", "enum", "integer", "boolean". Fields of an
-// object are named with a dot, as filters name them.
-func sessionFields(doc *openapi3.T) map[string]string {
+// sessionField is a field of the spec's SessionInfo as filters see it.
+type sessionField struct {
+	kind string // "string", "enum", "integer", "boolean", or "list" (of strings)
+	// takes are the filter types the field takes (its x-filters); nil when
+	// the spec does not say, and then any type that applies.
+	takes []string
+}
+
+// takesType says whether the field takes filters of type kind.
+func (f sessionField) takesType(kind string) bool {
+	return f.takes == nil || slices.Contains(f.takes, kind)
+}
+
+// sessionFields are the fields of the spec's SessionInfo that filters name,
+// with their types and the filter types each takes. Fields of an object are
+// named with a dot, as filters name them.
+func sessionFields(doc *openapi3.T) map[string]sessionField {
 	ref := doc.Components.Schemas["SessionInfo"]
 	if ref == nil || ref.Value == nil {
 		return nil
 	}
-	fields := map[string]string{}
+	fields := map[string]sessionField{}
 	var walk func(prefix string, s *openapi3.Schema)
 	walk = func(prefix string, s *openapi3.Schema) {
 		for name, prop := range s.Properties {
@@ -318,18 +331,41 @@ func sessionFields(doc *openapi3.T) map[string]string {
 				continue
 			}
 			v := prop.Value
+			f := sessionField{takes: filterTypesOf(v)}
 			switch {
 			case v.Type.Is("object"):
 				if prefix == "" {
 					walk(name+".", v)
 				}
+				continue
 			case v.Type.Is("string") && len(v.Enum) > 0:
-				fields[prefix+name] = "enum"
+				f.kind = "enum"
 			case v.Type.Is("string"), v.Type.Is("integer"), v.Type.Is("boolean"):
-				fields[prefix+name] = v.Type.Slice()[0]
+				f.kind = v.Type.Slice()[0]
+			case v.Type.Is("array") && v.Items != nil && v.Items.Value != nil && v.Items.Value.Type.Is("string"):
+				f.kind = "list"
+			default:
+				continue
 			}
+			fields[prefix+name] = f
 		}
 	}
 	walk("", ref.Value)
 	return fields
+}
+
+// filterTypesOf reads a field's x-filters: the filter types it takes, or nil
+// when it does not say.
+func filterTypesOf(s *openapi3.Schema) []string {
+	list, ok := s.Extensions["x-filters"].([]any)
+	if !ok {
+		return nil
+	}
+	takes := []string{}
+	for _, v := range list {
+		if kind, ok := v.(string); ok {
+			takes = append(takes, kind)
+		}
+	}
+	return takes
 }

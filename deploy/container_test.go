@@ -413,8 +413,8 @@ func (c *container) call(t *testing.T, method, path, token, body string, wantSta
 func drain(t *testing.T, c *container) {
 	t.Helper()
 	hold := int32(3000)
-	c.call(t, http.MethodPost, "/refserver/v1/faults", testToken, mustJSON(t, model.FaultRule{
-		Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: &hold,
+	c.call(t, http.MethodPost, "/refserver/v1/faults", testToken, mustJSON(t, model.DelayFaultRule{
+		Operation: model.FaultOperationListSessions, Action: model.DelayFaultRuleActionDelay, DelayMs: hold,
 	}), http.StatusCreated, nil)
 	type answer struct {
 		sessions []model.SessionInfo

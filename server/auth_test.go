@@ -81,6 +81,11 @@ func TestLogin(t *testing.T) {
 		{"empty password", testUser, testDomain, "", 400, "/password"},
 		{"empty password array", testUser, testDomain, []string{}, 400, "/password"},
 		{"password a number", testUser, testDomain, 42, 400, "/password: value must be a string, or value must be an array"},
+		// The spec's maxLength, before the body's 4 KiB.
+		{"user name too long", strings.Repeat("u", model.AuthLoginUsernameMaxLength+1), testDomain, testPassword, 400, "/username: maximum string length is 256"},
+		{"domain too long", testUser, strings.Repeat("d", model.AuthLoginDomainMaxLength+1), testPassword, 400, "/domain: maximum string length is 256"},
+		{"password too long", testUser, testDomain, strings.Repeat("p", 1025), 400, "/password: maximum string length is 1024"},
+		{"password array item too long", testUser, testDomain, []string{strings.Repeat("p", 1025)}, 400, "/password/0: maximum string length is 1024"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -330,8 +335,10 @@ func TestRefreshAndLogoutRefuse(t *testing.T) {
 		for _, tt := range []struct{ body, want string }{
 			{refreshBody(""), "/refresh_token: minimum string length is 1"},
 			{`{}`, `property "refresh_token" is missing`},
+			{refreshBody(strings.Repeat("t", model.RefreshTokenRefreshTokenMaxLength+1)), "/refresh_token: maximum string length is 4096"},
 		} {
-			srv := newTestServer(t, server.Config{})
+			// A body larger than the default 4 KiB, to reach maxLength.
+			srv := newTestServer(t, server.Config{Limits: server.Limits{MaxAuthBodyBytes: 8 << 10}})
 			e := wantError(t, srv.do(t, srv.request(t, http.MethodPost, path, "", tt.body)), http.StatusBadRequest, tt.want)
 			if e.Errors[0].ErrorKey != "bad.request" {
 				t.Errorf("%s %s: error_key %q, want bad.request", path, tt.body, e.Errors[0].ErrorKey)

@@ -234,6 +234,29 @@ func TestLoadDataMalformed(t *testing.T) {
 		{"application_names a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "application_names": "Excel"}]}`, []string{"/sessions/0/application_names", "must be an array"}},
 		{"a boolean as a string", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "unauthenticated": "false"}]}`, []string{"/sessions/0/unauthenticated", "must be a boolean"}},
 		{"idle_duration a fraction", `{"sessions": [{"id": "a", "session_state": "CONNECTED", "idle_duration": 1.5}]}`, []string{"/sessions/0/idle_duration", "must be an integer"}},
+		// A fault rule's own cross-field rules hold in a data file too,
+		// where every object is closed to unknown fields (the schemas a
+		// `not` refuses are not).
+		{
+			"a fault rule with username on logout",
+			`{"sessions": [], "faults": [{"operation": "login", "action": "close_before_acting", "username": "a"}, {"operation": "logout", "action": "close_before_acting", "username": "a"}]}`,
+			[]string{"/faults/1/username: goes with operation login only"},
+		},
+		{
+			"a fault rule with session_ids on login",
+			`{"sessions": [], "faults": [{"operation": "login", "action": "delay", "delay_ms": 1, "session_ids": ["a"]}]}`,
+			[]string{"/faults/0/session_ids: goes with operations getSession and sendMessageToSessions only"},
+		},
+		{
+			"a fault rule with Retry-After on 500",
+			`{"sessions": [], "faults": [{"operation": "login", "action": "respond", "status": 500, "retry_after_seconds": 1}]}`,
+			[]string{"/faults/0/retry_after_seconds: goes with status 429 or 503 only"},
+		},
+		{
+			"a fault rule with a field of another action",
+			`{"sessions": [], "faults": [{"operation": "login", "action": "close_after_acting", "status": 503}]}`,
+			[]string{`/faults/0/status: property "status" is unsupported`, "it goes with action respond"},
+		},
 		{
 			"same user twice, in another case",
 			`{"users": [{"username": "a", "domain": "D", "password": "p4ss-secret"}, {"username": "A", "domain": "d", "password": "p4ss-secret"}], "sessions": []}`,

@@ -66,3 +66,14 @@ func NewMemoryStoreWithCap(sessions []model.SessionInfo, maxMessages int) *Memor
 // NewMemoryStoreWithCaps lets tests make a store with small caps in count
 // and in bytes.
 var NewMemoryStoreWithCaps = newMemoryStore
+
+// FaultInputs says, for each operation that fault rules may name, whether
+// its requests name sessions, carry a user name, and are answered with an
+// item per session.
+func FaultInputs() map[string][3]bool {
+	out := map[string][3]bool{}
+	for op, in := range faultInputs {
+		out[op] = [3]bool{in.sessionIDs, in.username, in.failSessions}
+	}
+	return out
+}

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +19,32 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
+	"github.com/hzkit/sendmessage/server/internal/contract"
 	"github.com/hzkit/sendmessage/server/internal/delivery"
 	"github.com/hzkit/sendmessage/server/internal/faults"
 )
 
 // faultInputs says what the requests of each operation a fault rule may
-// name carry for the rule to match; faultRequest reads them.
-var faultInputs = map[string]faults.Inputs{
-	"login":                 {Username: true},
+// name carry for the rule to match, as faultRequest reads them: the spec's
+// FaultRule allows session_ids, username and fail_sessions on the same
+// operations (TestFaultRulesFitWhatRequestsCarry).
+var faultInputs = map[string]faultInput{
+	"login":                 {username: true},
 	"refreshAccessToken":    {},
 	"logout":                {},
 	"listSessions":          {},
-	"getSession":            {SessionIDs: true},
-	"sendMessageToSessions": {SessionIDs: true, FailSessions: true},
+	"getSession":            {sessionIDs: true},
+	"sendMessageToSessions": {sessionIDs: true, failSessions: true},
+}
+
+// faultInput is what the requests of an operation carry for fault rules.
+type faultInput struct {
+	// sessionIDs: the requests name sessions, so session_ids may narrow a rule.
+	sessionIDs bool
+	// username: the requests carry a user name, so username may narrow a rule.
+	username bool
+	// failSessions: the answer has an item per session, so fail_sessions applies.
+	failSessions bool
 }
 
 // FaultRuleError is a fault rule of Config.Faults that its operation does not
@@ -45,12 +61,20 @@ func (e *FaultRuleError) Error() string {
 
 // newFaults returns the fault engine for doc, with rules in force.
 func newFaults(doc *openapi3.T, rules []model.FaultRule, limits Limits) (*faults.Engine, map[string]string, error) {
-	ops, err := faults.Operations(doc, faultInputs)
+	ops, err := faults.Operations(doc, slices.Collect(maps.Keys(faultInputs)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
 	engine := faults.New(ops, faults.Limits{MaxRules: limits.MaxFaultRules, MaxDelay: limits.MaxFaultDelay})
+	schema, err := contract.Schema(doc, faultRuleSchema)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, rule := range rules {
+		// Rules given in Go, not read from a data file, meet the schema here.
+		if err := checkRule(schema, rule); err != nil {
+			return nil, nil, &FaultRuleError{Index: i, Pointer: err.Pointer, Reason: err.Reason}
+		}
 		if _, err := engine.Add(rule); err != nil {
 			var ruleErr *faults.RuleError
 			if errors.As(err, &ruleErr) {
@@ -69,6 +93,31 @@ func newFaults(doc *openapi3.T, rules []model.FaultRule, limits Limits) (*faults
 		byGoName[strings.ToUpper(op[:1])+op[1:]] = op
 	}
 	return engine, byGoName, nil
+}
+
+// faultRuleSchema is the spec's schema of a fault rule.
+const faultRuleSchema = "FaultRule"
+
+// checkRule holds rule against the spec's FaultRule.
+func checkRule(schema *openapi3.Schema, rule model.FaultRule) *faults.RuleError {
+	raw, err := rule.MarshalJSON()
+	var value any
+	if err == nil {
+		decoder := json.NewDecoder(bytes.NewReader(raw))
+		decoder.UseNumber()
+		err = decoder.Decode(&value)
+	}
+	if err != nil {
+		return &faults.RuleError{Pointer: "", Reason: "not a JSON object: " + err.Error()}
+	}
+	if err := schema.VisitJSON(value, openapi3.DisableSchemaErrorDetails()); err != nil {
+		pointer, reason, found := strings.Cut(contract.DescribeSchemaError(err), ": ")
+		if !found || !strings.HasPrefix(pointer, "/") {
+			pointer, reason = "", contract.DescribeSchemaError(err)
+		}
+		return &faults.RuleError{Pointer: pointer, Reason: reason}
+	}
+	return nil
 }
 
 // injectFaults is the strict middleware of fault injection. It runs after

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,10 +18,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/internal/spectest"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/refservertest"
 )
 
 // addFault adds a fault rule given as JSON and returns it with its id.
@@ -43,12 +46,19 @@ func (ts *testServer) hits(t *testing.T, id string) int64 {
 	return decodeStrict[model.Fault](t, resp.body).Hits
 }
 
+// sameRuleJSON compares fault rules, which hold their JSON, by it.
+var sameRuleJSON = cmp.Comparer(func(a, b model.FaultRule) bool {
+	ja, errA := a.MarshalJSON()
+	jb, errB := b.MarshalJSON()
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+})
+
 // faultOperations are the operations a fault rule may name, as the spec's
-// FaultRule.operation lists them.
+// FaultOperation lists them.
 func faultOperations(t *testing.T) []string {
 	t.Helper()
 	var ops []string
-	for _, v := range spectest.Load(t).Doc().Components.Schemas["FaultRule"].Value.Properties["operation"].Value.Enum {
+	for _, v := range spectest.Load(t).Doc().Components.Schemas["FaultOperation"].Value.Enum {
 		ops = append(ops, fmt.Sprint(v))
 	}
 	return ops
@@ -113,12 +123,13 @@ func TestFaultRulesAPI(t *testing.T) {
 	}
 	first := decodeStrict[model.Fault](t, resp.body)
 	second := ts.addFault(t, `{"operation":"logout","action":"close_before_acting","times":2}`)
-	if first.ID != "1" || second.ID != "2" || first.Hits != 0 || *first.Rule.Status != 503 {
+	respond, err := first.Rule.AsRespondFaultRule()
+	if err != nil || first.ID != "1" || second.ID != "2" || first.Hits != 0 || respond.Status != 503 || *respond.RetryAfterSeconds != 5 {
 		t.Fatalf("added %+v and %+v", first, second)
 	}
 
 	list := ts.do(t, ts.request(t, http.MethodGet, faultsPath, auth, ""))
-	if diff := cmp.Diff(model.Faults{Faults: []model.Fault{first, second}}, decodeStrict[model.Faults](t, list.body)); diff != "" {
+	if diff := cmp.Diff(model.Faults{Faults: []model.Fault{first, second}}, decodeStrict[model.Faults](t, list.body), sameRuleJSON); diff != "" {
 		t.Errorf("list (-want +got):\n%s", diff)
 	}
 	if got := ts.do(t, ts.request(t, http.MethodGet, faultsPath+"/2", auth, "")); !bytes.Contains(got.body, []byte(`"times":2`)) {
@@ -169,9 +180,22 @@ func TestFaultRulesRefused(t *testing.T) {
 		{`{"operation":"login","username":"bob@example.com","action":"close_before_acting"}`, "request body: /username: UPN-style user names"},
 		{`{"operation":"getSession","session_ids":[],"action":"close_before_acting"}`, "request body: /session_ids: minimum number of items is 1"},
 		{`{"operation":"sendMessageToSessions","action":"respond","status":404}`, "request body: /status: sendMessageToSessions does not declare 404; it declares 400, 401, 408, 413, 429, 500, 502, 503, 504"},
-		{`{"operation":"login","action":"respond","status":504,"retry_after_seconds":1}`, "request body: /retry_after_seconds: login's answer 504 declares no Retry-After; those that do are 429, 503"},
-		{`{"operation":"listSessions","session_ids":["a"],"action":"close_before_acting"}`, "request body: /session_ids: listSessions names no sessions"},
-		{`{"operation":"login","action":"fail_sessions"}`, "request body: /action: fail_sessions goes with sendMessageToSessions"},
+		// What the FaultRule of each action says across its fields.
+		{`{"operation":"login","action":"respond","status":504,"retry_after_seconds":1}`, "request body: /retry_after_seconds: goes with status 429 or 503 only, whose answers declare Retry-After"},
+		{`{"operation":"listSessions","session_ids":["a"],"action":"close_before_acting"}`, "request body: /session_ids: goes with operations getSession and sendMessageToSessions only, whose requests name sessions"},
+		{`{"operation":"logout","username":"bob","action":"delay","delay_ms":1}`, "request body: /username: goes with operation login only, whose requests carry a user name"},
+		{`{"operation":"login","action":"close_after_acting","delay_max_ms":5}`, "request body: /delay_max_ms: goes with delay_ms, the low end of the range"},
+		{`{"operation":"login","action":"fail_sessions"}`, `request body: /operation: value is not one of the allowed values ["sendMessageToSessions"]`},
+		{`{"operation":"sendMessageToSessions","action":"respond"}`, `request body: /status: property "status" is missing`},
+		{`{"operation":"login","action":"delay"}`, `request body: /delay_ms: property "delay_ms" is missing`},
+		{`{"operation":"login","action":"delay","delay_ms":1,"status":503}`, `request body: /status: property "status" is unsupported; the properties are "action", "delay_max_ms", "delay_ms", "operation", "probability", "seed", "session_ids", "times", "username"; it goes with action respond`},
+		{`{"operation":"sendMessageToSessions","action":"fail_sessions","after_acting":true}`, `request body: /after_acting: property "after_acting" is unsupported; the properties are`},
+		{`{"operation":"sendMessageToSessions","action":"respond","status":503,"item_status":500}`, `; it goes with action fail_sessions`},
+		{`{"operation":"login","action":"close_before_acting","error_key":"k"}`, `request body: /error_key: property "error_key" is unsupported; the properties are "action", "delay_max_ms", "delay_ms", "operation", "probability", "seed", "session_ids", "times", "username"; it goes with action fail_sessions or respond`},
+		{`{"operation":"login","action":"explode"}`, `request body: /action: unknown action "explode"; want one of close_after_acting, close_before_acting, delay, fail_sessions, respond`},
+		{`{"operation":"login"}`, `request body: /action: property "action" is missing or not a string; want one of close_after_acting`},
+		// What the schema cannot say: the server's own.
+		{`{"operation":"login","action":"delay","delay_ms":10,"delay_max_ms":5}`, "request body: /delay_max_ms: 5 is below delay_ms 10"},
 	}
 	ts := newTestServer(t, server.Config{})
 	for _, tt := range tests {
@@ -179,6 +203,36 @@ func TestFaultRulesRefused(t *testing.T) {
 	}
 	if got := decodeStrict[model.Faults](t, ts.do(t, ts.request(t, http.MethodGet, faultsPath, "Bearer "+testToken, "")).body); len(got.Faults) != 0 {
 		t.Errorf("refused rules were added: %+v", got.Faults)
+	}
+}
+
+// The spec's FaultRule allows session_ids, username and fail_sessions on
+// exactly the operations whose requests the server reads them from: a rule
+// the schema takes always has something to match.
+func TestFaultRulesFitWhatRequestsCarry(t *testing.T) {
+	t.Parallel()
+	schema := spectest.Load(t).Doc().Components.Schemas["FaultRule"].Value
+	valid := func(rule string) bool {
+		var v any
+		if err := json.Unmarshal([]byte(rule), &v); err != nil {
+			t.Fatal(err)
+		}
+		return schema.VisitJSON(v) == nil
+	}
+	inputs := server.FaultInputs()
+	if diff := cmp.Diff(faultOperations(t), slices.Sorted(maps.Keys(inputs)), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Fatalf("operations, spec (-) and server (+):\n%s", diff)
+	}
+	for op, in := range inputs {
+		for i, rule := range []string{
+			fmt.Sprintf(`{"operation":%q,"action":"close_before_acting","session_ids":["a"]}`, op),
+			fmt.Sprintf(`{"operation":%q,"action":"close_before_acting","username":"a"}`, op),
+			fmt.Sprintf(`{"operation":%q,"action":"fail_sessions"}`, op),
+		} {
+			if got := valid(rule); got != in[i] {
+				t.Errorf("%s: the spec takes it: %v; the server reads what it needs from %s's requests: %v", rule, got, op, in[i])
+			}
+		}
 	}
 }
 
@@ -266,8 +320,8 @@ func TestFaultsNeverWeakenChecks(t *testing.T) {
 		{"send breaking the spec", ts.request(t, http.MethodPost, sendPath, auth, sendBody(t, "m", "info", idConnected)), 400, "/message_type"},
 		{"send not UTF-8", ts.request(t, http.MethodPost, sendPath, auth, "{\"message\":\"\xff\",\"message_type\":\"INFO\",\"session_ids\":[\"a\"]}"), 400, "not valid UTF-8"},
 		{"list without a token", ts.request(t, http.MethodGet, sessionsPath, "", ""), 401, "missing bearer token"},
-		{"page without size", ts.request(t, http.MethodGet, sessionsPath+"?page=1", auth, ""), 400, `"page" and "size" go together`},
-		{"a filter on no field", ts.request(t, http.MethodGet, sessionsPath+`?filter=%7B%22type%22%3A%22Equals%22%2C%22name%22%3A%22pool%22%2C%22value%22%3A%22a%22%7D`, auth, ""), 400, `unknown field "pool"`},
+		{"page without size", ts.request(t, http.MethodGet, sessionsPath+"?page=1", auth, ""), 400, `query parameter "page" requires "size"`},
+		{"a filter on no field", ts.request(t, http.MethodGet, sessionsPath+`?filter=%7B%22type%22%3A%22Equals%22%2C%22name%22%3A%22pool%22%2C%22value%22%3A%22a%22%7D`, auth, ""), 400, `/name: value is not one of the allowed values`},
 		{"one session without a token", ts.request(t, http.MethodGet, sessionsPath+"/"+idConnected, "", ""), 401, "missing bearer token"},
 		{"wrong password", ts.request(t, http.MethodPost, loginPath, "", loginBody(t, testUser, "wrong", testDomain)), 401, ""},
 		{"UPN user name", ts.request(t, http.MethodPost, loginPath, "", loginBody(t, testUser+"@x", testPassword, testDomain)), 400, "UPN"},
@@ -596,22 +650,31 @@ func TestFaultRulesFromConfig(t *testing.T) {
 	t.Parallel()
 	status := int32(503)
 	ts := newTestServer(t, server.Config{Faults: []model.FaultRule{
-		{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionCloseBeforeActing, Times: ptr(int32(1))},
-		{Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionRespond, Status: &status},
+		refservertest.Rule(model.CloseBeforeActingFaultRule{Operation: model.FaultOperationListSessions, Times: ptr(int32(1))}),
+		refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, Status: status}),
 	}})
 	wantError(t, ts.send(t, sendBody(t, "m", "INFO", idConnected)), http.StatusServiceUnavailable, "")
 	if got := ts.hits(t, "2"); got != 1 {
 		t.Errorf("hits of rule 2 = %d", got)
 	}
 
-	bad := int32(404)
-	_, err := server.New(server.Config{Token: testToken, Faults: []model.FaultRule{
-		{Operation: model.FaultRuleOperationLogin, Action: model.FaultRuleActionCloseBeforeActing},
-		{Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionRespond, Status: &bad},
-	}})
-	var ruleErr *server.FaultRuleError
-	if !errors.As(err, &ruleErr) || ruleErr.Index != 1 || ruleErr.Pointer != "/status" || !strings.Contains(ruleErr.Reason, "does not declare 404") {
-		t.Errorf("New = %v, want rule 1's /status refused", err)
+	// Rules given in Go meet the spec's schema, as a data file's do.
+	user := "bob"
+	for _, tt := range []struct {
+		rule             model.FaultRule
+		pointer, message string
+	}{
+		{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, Status: 404}), "/status", "does not declare 404"},
+		{refservertest.Rule(model.CloseBeforeActingFaultRule{Operation: model.FaultOperationLogout, Username: &user}), "/username", "goes with operation login only"},
+		{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationLogin, Status: 200}), "/status", "number must be at least 400"},
+	} {
+		_, err := server.New(server.Config{Token: testToken, Faults: []model.FaultRule{
+			refservertest.Rule(model.CloseBeforeActingFaultRule{Operation: model.FaultOperationLogin}), tt.rule,
+		}})
+		var ruleErr *server.FaultRuleError
+		if !errors.As(err, &ruleErr) || ruleErr.Index != 1 || ruleErr.Pointer != tt.pointer || !strings.Contains(ruleErr.Reason, tt.message) {
+			t.Errorf("New = %v, want rule 1's %s refused: %s", err, tt.pointer, tt.message)
+		}
 	}
 }
 

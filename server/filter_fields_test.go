@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -17,36 +18,73 @@ import (
 	"github.com/hzkit/sendmessage/server"
 )
 
-// filterField is a field that filters apply to: a property of SessionInfo
-// that holds one value, or one of an object property, named with a dot.
+// filterField is a field that filters name: a property of SessionInfo, or
+// one of an object property, named with a dot, with its x-filters.
 type filterField struct {
 	name   string
 	path   []string
 	schema *openapi3.Schema
+	takes  []string
 }
 
-// filterFields lists the fields the spec's schema gives filters, sorted.
+// filterFields lists the fields whose x-filters list a filter type, sorted.
 func filterFields(properties openapi3.Schemas, prefix string, path []string) []filterField {
 	var out []filterField
 	for _, name := range slices.Sorted(maps.Keys(properties)) {
 		s := properties[name].Value
 		at := append(slices.Clip(path), name)
-		switch {
-		case s.Type.Is(openapi3.TypeArray):
-		case s.Type.Is(openapi3.TypeObject):
+		if s.Type.Is(openapi3.TypeObject) {
 			out = append(out, filterFields(s.Properties, prefix+name+".", at)...)
-		default:
-			out = append(out, filterField{prefix + name, at, s})
+			continue
+		}
+		var takes []string
+		if list, ok := s.Extensions["x-filters"].([]any); ok {
+			for _, kind := range list {
+				takes = append(takes, fmt.Sprint(kind))
+			}
+		}
+		if len(takes) > 0 {
+			out = append(out, filterField{prefix + name, at, s, takes})
 		}
 	}
 	return out
 }
 
-// Every field of the spec's SessionInfo that holds one value, nested ones
-// included, takes Equals and NotEquals, and Between when it is a string or an
-// integer, with a value of its type, and selects the demo sessions that hold
-// that value; a value of another type is refused with 400. The demo sessions
-// give every such field a value.
+// leafTypes are the filter types that compare a field, and how each would
+// select a session whose field is v (has says whether it has the field),
+// given value.
+var leafTypes = map[string]func(v any, has bool, value any) bool{
+	"Equals":    func(v any, has bool, value any) bool { return has && fmt.Sprint(v) == fmt.Sprint(value) },
+	"NotEquals": func(v any, has bool, value any) bool { return !has || fmt.Sprint(v) != fmt.Sprint(value) },
+	"Contains": func(v any, _ bool, value any) bool {
+		if list, ok := v.([]any); ok {
+			return slices.Contains(list, value)
+		}
+		s, ok := v.(string)
+		return ok && strings.Contains(s, fmt.Sprint(value))
+	},
+	"StartsWith": func(v any, _ bool, value any) bool {
+		s, ok := v.(string)
+		return ok && strings.HasPrefix(s, fmt.Sprint(value))
+	},
+	"EndsWith": func(v any, _ bool, value any) bool {
+		s, ok := v.(string)
+		return ok && strings.HasSuffix(s, fmt.Sprint(value))
+	},
+	"Between": func(v any, has bool, value any) bool { return has && fmt.Sprint(v) == fmt.Sprint(value) },
+}
+
+// textTypes are the filter types whose value the schema wants as text.
+var textTypes = map[string]bool{"Contains": true, "StartsWith": true, "EndsWith": true}
+
+// Every field of the spec's SessionInfo that lists filter types (x-filters),
+// nested ones included, takes each of them, with a value of its type, and it
+// selects the demo sessions it should; every other type that compares a
+// field is refused with 400 that says which types the field takes, and a
+// value of another type with 400 too. The demo sessions give every such
+// field a value. As Horizon 2111 documents them: Equals on every field that
+// holds one value, NotEquals also on session_state, Contains on
+// application_names.
 func TestListSessionsFiltersEveryField(t *testing.T) {
 	t.Parallel()
 	srv := newDemoServer(t)
@@ -63,8 +101,15 @@ func TestListSessionsFiltersEveryField(t *testing.T) {
 		decodeExact(t, b, &records[i])
 	}
 	fields := filterFields(spectest.Load(t).Doc().Components.Schemas["SessionInfo"].Value.Properties, "", nil)
-	if len(fields) < 22 {
+	if len(fields) < 28 {
 		t.Fatalf("only %d fields to filter on", len(fields))
+	}
+	takes := map[string][]string{}
+	for _, f := range fields {
+		takes[f.name] = f.takes
+	}
+	if diff := cmp.Diff(horizon2111Filters(fields), takes); diff != "" {
+		t.Errorf("x-filters, against Horizon 2111's (-Horizon +spec):\n%s", diff)
 	}
 	for _, f := range fields {
 		t.Run(f.name, func(t *testing.T) {
@@ -78,49 +123,70 @@ func TestListSessionsFiltersEveryField(t *testing.T) {
 			if !ok {
 				t.Fatalf("no demo session has %s: the demo data should show every field", f.name)
 			}
-			var equal, other []string
-			for i, r := range records {
-				if v, ok := valueAt(r, f.path); ok && fmt.Sprint(v) == fmt.Sprint(value) {
-					equal = append(equal, demoOrder[i])
-				} else {
-					other = append(other, demoOrder[i])
+			if list, isList := value.([]any); isList {
+				value = list[0] // Contains takes one of the list's values
+			}
+			for kind, selects := range leafTypes {
+				literal := jsonText(t, value)
+				if textTypes[kind] { // the schema wants text, whatever the field
+					literal = jsonText(t, fmt.Sprint(value))
 				}
-			}
-			literal := jsonText(t, value)
-			filters := map[string][]string{
-				`{"type":"Equals","name":"` + f.name + `","value":` + literal + `}`:    equal,
-				`{"type":"NotEquals","name":"` + f.name + `","value":` + literal + `}`: other,
-			}
-			wrong := `true`
-			switch {
-			case f.schema.Type.Is(openapi3.TypeString):
-				filters[`{"type":"Between","name":"`+f.name+`","fromValue":`+literal+`,"toValue":`+literal+`}`] = equal
-			case f.schema.Type.Is(openapi3.TypeInteger):
-				filters[`{"type":"Between","name":"`+f.name+`","fromValue":`+literal+`,"toValue":`+literal+`}`] = equal
-				wrong = `"1"`
-			case f.schema.Type.Is(openapi3.TypeBoolean):
-				wrong = `"true"`
-			default:
-				t.Fatalf("a field of type %v", f.schema.Type)
-			}
-			for filter, want := range filters {
+				filter := `{"type":"` + kind + `","name":"` + f.name + `","value":` + literal + `}`
+				if kind == "Between" {
+					filter = `{"type":"Between","name":"` + f.name + `","fromValue":` + literal + `,"toValue":` + literal + `}`
+				}
 				resp, got := srv.listSessions(t, url.Values{"filter": {filter}})
-				if resp.status != http.StatusOK {
-					t.Errorf("%s: status %d, body %s", filter, resp.status, resp.body)
+				if !slices.Contains(f.takes, kind) {
+					e := wantError(t, resp, http.StatusBadRequest, `query parameter "filter": /type: field "`+f.name+`" takes `)
+					if !strings.HasSuffix(e.ErrorMessage, "not "+kind) {
+						t.Errorf("%s: %s, want it to end with not %s", filter, e.ErrorMessage, kind)
+					}
 					continue
 				}
-				if diff := cmp.Diff(append([]string{}, want...), got); diff != "" {
+				want := []string{}
+				for i, r := range records {
+					if v, has := valueAt(r, f.path); selects(v, has, value) {
+						want = append(want, demoOrder[i])
+					}
+				}
+				if resp.status != http.StatusOK {
+					t.Errorf("%s: status %d, body %s", filter, resp.status, resp.body)
+				} else if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%s: sessions (-want +got):\n%s", filter, diff)
 				}
 			}
-			refusal := "value must be a"
-			if len(f.schema.Enum) > 0 {
+			wrong, refusal := `true`, "value must be a"
+			switch {
+			case f.schema.Type.Is(openapi3.TypeInteger):
+				wrong = `"1"`
+			case f.schema.Type.Is(openapi3.TypeBoolean):
+				wrong = `"true"`
+			case len(f.schema.Enum) > 0:
 				refusal = "value is not one of the allowed values"
 			}
-			resp, _ := srv.listSessions(t, url.Values{"filter": {`{"type":"Equals","name":"` + f.name + `","value":` + wrong + `}`}})
+			kind := f.takes[0]
+			resp, _ := srv.listSessions(t, url.Values{"filter": {`{"type":"` + kind + `","name":"` + f.name + `","value":` + wrong + `}`}})
 			wantError(t, resp, http.StatusBadRequest, `query parameter "filter": /value: `+refusal)
 		})
 	}
+}
+
+// horizon2111Filters is what Horizon 2111's reference says of fields: Equals
+// on each that holds one value, and NotEquals besides on session_state;
+// Contains on application_names, a list.
+func horizon2111Filters(fields []filterField) map[string][]string {
+	want := map[string][]string{}
+	for _, f := range fields {
+		switch {
+		case f.name == "session_state":
+			want[f.name] = []string{"Equals", "NotEquals"}
+		case f.schema.Type.Is(openapi3.TypeArray):
+			want[f.name] = []string{"Contains"}
+		default:
+			want[f.name] = []string{"Equals"}
+		}
+	}
+	return want
 }
 
 // valueAt returns the value at path in a session's JSON fields.

@@ -36,6 +36,8 @@ type operation struct {
 	bodyLimit int64
 	// fast is the fast path of the operation; nil when it has none.
 	fast *fastpath.Operation
+	// requires are the query parameters that need others (x-requires).
+	requires []requirement
 }
 
 // operatorScheme is the security scheme of the operations that only the
@@ -61,7 +63,7 @@ func (r routes) each(f func(method, path string, op *operation)) {
 // how large a body each may have. The operations of tag Auth (login,
 // refresh, logout) carry a name, a password or a token: AuthBodyBytes at
 // most.
-func newRoutes(doc *openapi3.T, limits Limits, m *metrics.Metrics) routes {
+func newRoutes(doc *openapi3.T, limits Limits, m *metrics.Metrics) (routes, error) {
 	r := routes{}
 	for path, item := range doc.Paths.Map() {
 		echoPath := BasePath + echoParams(path)
@@ -76,6 +78,10 @@ func newRoutes(doc *openapi3.T, limits Limits, m *metrics.Metrics) routes {
 			o := &operation{
 				id: op.OperationID, protected: len(security) > 0, metrics: m.Operation(op.OperationID),
 				route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
+			}
+			var err error
+			if o.requires, err = requirements(item, op); err != nil {
+				return nil, err
 			}
 			for _, requirement := range security {
 				if _, ok := requirement[operatorScheme]; ok {
@@ -93,7 +99,7 @@ func newRoutes(doc *openapi3.T, limits Limits, m *metrics.Metrics) routes {
 			r[echoPath][method] = o
 		}
 	}
-	return r
+	return r, nil
 }
 
 // echoParams turns the spec's path parameters ({id}) into echo's (:id).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/refservertest"
 )
 
 // BenchmarkSendMessage measures the whole handler path (middleware, spec
@@ -92,10 +93,10 @@ func nonMatchingFaults(n int) []model.FaultRule {
 		ids := []string{fmt.Sprintf("ffffffff-ffff-4fff-8fff-%012x", i)}
 		user := fmt.Sprintf("nobody-%d", i)
 		rules[i] = []model.FaultRule{
-			{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionRespond, Status: &status},
-			{Operation: model.FaultRuleOperationLogin, Username: &user, Action: model.FaultRuleActionRespond, Status: &status},
-			{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionFailSessions},
-			{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: &delay},
+			refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, SessionIDs: &ids, Status: status}),
+			refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationLogin, Username: &user, Status: status}),
+			refservertest.Rule(model.FailSessionsFaultRule{Operation: model.FailSessionsFaultRuleOperationSendMessageToSessions, SessionIDs: &ids}),
+			refservertest.Rule(model.DelayFaultRule{Operation: model.FaultOperationListSessions, DelayMs: delay}),
 		}[i%4]
 	}
 	return rules

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/bulkjson"
@@ -15,19 +13,21 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/faults"
 	"github.com/hzkit/sendmessage/server/internal/logins"
 	"github.com/hzkit/sendmessage/server/internal/metrics"
+	"github.com/hzkit/sendmessage/server/internal/sessions"
 )
 
 // handlers implements the spec's operations. Requests reach them validated:
 // they check only what the spec cannot say, such as whether a session exists.
 type handlers struct {
-	store         Store
-	auth          logins.Service
-	sessionSchema *openapi3.Schema
-	now           func() time.Time
-	fastPath      model.FastPathStatus
-	spec          servedSpec
-	faults        *faults.Engine
-	metrics       *metrics.Metrics
+	store Store
+	auth  logins.Service
+	// filterFields are the fields filters name, and the types each takes.
+	filterFields *sessions.Fields
+	now          func() time.Time
+	fastPath     model.FastPathStatus
+	spec         servedSpec
+	faults       *faults.Engine
+	metrics      *metrics.Metrics
 }
 
 var _ apiserver.StrictServerInterface = (*handlers)(nil)

@@ -21,7 +21,7 @@ import (
 const hasMoreRecords = "HAS_MORE_RECORDS"
 
 // ListSessions answers the sessions that pass the filter, all or one page.
-// The spec bounds page and size; it cannot say that they go together.
+// The spec has checked that page and size go together (x-requires).
 func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsRequestObject) (apiserver.ListSessionsResponseObject, error) {
 	params := req.Params
 	only, refused, err := h.listQuery(params)
@@ -46,18 +46,15 @@ func (h *handlers) ListSessions(_ context.Context, req apiserver.ListSessionsReq
 	return sessionsPage{sessions: matched[start:end], more: end < int64(len(matched))}, nil
 }
 
-// listQuery reads what the spec cannot check of a listing: that page and
-// size go together, and that the filter names fields that hold one value,
-// with values that fit them. The filter is nil when there is none; refused
+// listQuery reads what the spec's schemas cannot check of a listing's
+// filter: that the values fit their fields, and that each field takes the
+// filter's type (x-filters). The filter is nil when there is none; refused
 // is the 400 answer when the query is refused.
 func (h *handlers) listQuery(params model.ListSessionsParams) (only *sessions.Filter, refused apiserver.ListSessionsResponseObject, err error) {
-	if (params.Page == nil) != (params.Size == nil) {
-		return nil, listSessions400(`query parameters "page" and "size" go together: give both or neither`), nil
-	}
 	if params.Filter == nil {
 		return nil, nil, nil
 	}
-	f, err := sessions.Compile(*params.Filter, h.sessionSchema.Properties)
+	f, err := sessions.Compile(*params.Filter, h.filterFields)
 	var filterErr *sessions.FilterError
 	switch {
 	case errors.As(err, &filterErr):

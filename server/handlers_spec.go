@@ -3,8 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/server/internal/docs"
@@ -59,4 +63,27 @@ func (h *handlers) GetDocsScript(context.Context, apiserver.GetDocsScriptRequest
 		Body:          bytes.NewReader(docs.Script),
 		ContentLength: int64(len(docs.Script)),
 	}, nil
+}
+
+// docsOperation is the spec's operation of the docs page.
+const docsOperation = "getDocsPage"
+
+// docsPagePath is the path of the docs page, under BasePath, as the spec
+// gives it.
+func docsPagePath(doc *openapi3.T) (string, error) {
+	for path, item := range doc.Paths.Map() {
+		if item.Get != nil && item.Get.OperationID == docsOperation {
+			return BasePath + path, nil
+		}
+	}
+	return "", fmt.Errorf("server: spec has no operation %s", docsOperation)
+}
+
+// leadToDocs redirects a person who opens the server's root, or the docs
+// page's path with a slash after it (whose relative links would miss), to
+// the docs page.
+func leadToDocs(e *echo.Echo, page string) {
+	methods := []string{http.MethodGet, http.MethodHead}
+	e.Match(methods, "/", func(c echo.Context) error { return c.Redirect(http.StatusFound, page) })
+	e.Match(methods, page+"/", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, page) })
 }

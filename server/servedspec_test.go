@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -123,6 +124,36 @@ func TestServedSpecHasTheServersLimits(t *testing.T) {
 	}
 }
 
+// Served prose never contradicts a served limit: where the server writes a
+// limit in, the schema's description names no number (the docs page renders
+// this document, so it says the same).
+func TestServedProseNamesNoLimitTheServerSets(t *testing.T) {
+	t.Parallel()
+	const maxLength, maxItems = 321, 7
+	ts := newTestServer(t, server.Config{Limits: server.Limits{MaxMessageLength: maxLength, MaxSessionIDs: maxItems}})
+	doc := loadSpec(t, getSpec(t, ts, specYAMLPath, "application/yaml"))
+	file, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for name, ref := range doc.Components.Schemas {
+		for prop, schema := range ref.Value.Properties {
+			fileSchema := file.Components.Schemas[name].Value.Properties[prop].Value
+			if cmp.Equal(asJSON(t, fileSchema), asJSON(t, schema.Value)) {
+				continue // no limit of the server's here
+			}
+			limited++
+			if strings.ContainsAny(schema.Value.Description, "0123456789") {
+				t.Errorf("%s.%s holds a limit the server sets, and its description a number: %q", name, prop, schema.Value.Description)
+			}
+		}
+	}
+	if limited != 2 {
+		t.Errorf("the server set limits in %d properties, want 2 (message and session_ids)", limited)
+	}
+}
+
 func asJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", " ")
@@ -196,5 +227,52 @@ func TestDocsPageAndScriptAreServed(t *testing.T) {
 	}
 	if got, _, _ := mime.ParseMediaType(script.header.Get("Content-Type")); got != "text/javascript" {
 		t.Errorf("Content-Type = %q, want text/javascript", script.header.Get("Content-Type"))
+	}
+}
+
+// A person who opens the server's root, or the docs page's path with a slash
+// after it, is led to the docs page.
+func TestDocsPageIsFoundFromTheRoot(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, server.Config{})
+	noFollow := *ts.Client()
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/", http.StatusFound},
+		{http.MethodHead, "/", http.StatusFound},
+		{http.MethodGet, docsPath + "/", http.StatusMovedPermanently},
+		{http.MethodHead, docsPath + "/", http.StatusMovedPermanently},
+	} {
+		resp, err := noFollow.Do(ts.request(t, tt.method, tt.path, "", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("Location") != docsPath {
+			t.Errorf("%s %s: %d, Location %q; want %d to %s", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Location"), tt.status, docsPath)
+		}
+	}
+	// A browser that follows the redirect gets the page.
+	resp, err := ts.Client().Do(ts.request(t, http.MethodGet, "/", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != docsPath || !bytes.Equal(body, docs.Page) {
+		t.Errorf("GET / followed: %d at %s, want 200 and the page at %s", resp.StatusCode, resp.Request.URL.Path, docsPath)
+	}
+	srv, err := server.New(server.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.DocsPage() != docsPath {
+		t.Errorf("DocsPage() = %q, want %q", srv.DocsPage(), docsPath)
 	}
 }

@@ -112,6 +112,8 @@ type Server struct {
 	sleep    func(ctx context.Context, d time.Duration)
 	// specLimits are the limits set in the spec, for the served document.
 	specLimits []contract.Limit
+	// docsPage is the path of the docs page.
+	docsPage string
 }
 
 // New builds a ready server from cfg.
@@ -153,6 +155,10 @@ func New(cfg Config) (*Server, error) {
 	// its body, on either path: they only meet requests that are accepted.
 	apiserver.RegisterHandlers(e.Group(BasePath, s.validate), apiserver.NewStrictHandler(s.handlers,
 		[]apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
+	if s.docsPage, err = docsPagePath(doc); err != nil {
+		return nil, err
+	}
+	leadToDocs(e, s.docsPage)
 	return s, nil
 }
 
@@ -196,7 +202,9 @@ func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
 	if s.faults, s.faultOps, err = newFaults(doc, cfg.Faults, limits); err != nil {
 		return nil, nil, err
 	}
-	s.routes = newRoutes(doc, limits, s.metrics)
+	if s.routes, err = newRoutes(doc, limits, s.metrics); err != nil {
+		return nil, nil, err
+	}
 	s.unknownOperation = s.metrics.Operation("unknown")
 	if counted, ok := store.(interface{ Evicted() int64 }); ok {
 		s.metrics.Evicted(func() float64 { return float64(counted.Evicted()) })
@@ -233,12 +241,16 @@ func newHandlers(doc *openapi3.T, s *Server, store Store) (*handlers, error) {
 	if err != nil {
 		return nil, err
 	}
+	fields, err := sessions.NewFields(session)
+	if err != nil {
+		return nil, fmt.Errorf("server: spec schema %s: %w", contract.SessionSchema, err)
+	}
 	// The spec as the server enforces it, limits included, for its readers.
 	var spec servedSpec
 	if spec.yaml, spec.json, err = contract.Document(s.specLimits); err != nil {
 		return nil, err
 	}
-	return &handlers{store: store, auth: s.auth, sessionSchema: session, now: s.now, fastPath: s.fastPath,
+	return &handlers{store: store, auth: s.auth, filterFields: fields, now: s.now, fastPath: s.fastPath,
 		spec: spec, faults: s.faults, metrics: s.metrics}, nil
 }
 
@@ -278,6 +290,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // FastPath says whether plain send-message bodies take the fast path, and
 // if not, why not.
 func (s *Server) FastPath() model.FastPathStatus { return s.fastPath }
+
+// DocsPage returns the path of the docs page, which renders the spec the
+// server enforces: BasePath + "/refserver/v1/docs".
+func (s *Server) DocsPage() string { return s.docsPage }
 
 // Limits returns the limits in force, defaults filled in.
 func (s *Server) Limits() Limits { return s.limits }

@@ -23,8 +23,8 @@ import (
 // an operation the fast path handles, and whose body it is sure of, goes to
 // the handler with the fast path's typed value; any other is checked by
 // kin-openapi's validator against the operation begin found, with the
-// validator's options, and then by strictJSON's rules: its body one JSON
-// value, in UTF-8. Requests outside the spec get 404 or 405.
+// validator's options, then by the spec's x-requires, and by strictJSON's
+// rules: its body one JSON value, in UTF-8. Requests outside the spec get 404 or 405.
 func (s *Server) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := stateOf(c)
@@ -65,6 +65,10 @@ func (s *Server) validateRequest(r *request) error {
 	if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 		return s.validationError(r, validatorError(err))
 	}
+	// What OpenAPI 3.0 cannot say of the query, the spec says with x-requires.
+	if err := checkRequirements(r.op.requires, req.URL.Query()); err != nil {
+		return err
+	}
 	if kept, ok := req.Body.(interface{ ValidatedValue() any }); ok {
 		r.validated = kept.ValidatedValue()
 		// Only a body the spec declares, once accepted: a bad token gets
@@ -104,11 +108,13 @@ func validatorError(err error) *echo.HTTPError {
 	var reqErr *openapi3filter.RequestError
 	var secErr *openapi3filter.SecurityRequirementsError
 	switch {
-	case errors.As(err, &multi):
-		return &echo.HTTPError{Code: http.StatusBadRequest, Message: multi.Error(), Internal: multi}
+	// A request error first, though a oneOf's alternatives inside it are a
+	// MultiError too: it says where in the request the error is.
 	case errors.As(err, &reqErr):
 		first, _, _ := strings.Cut(reqErr.Error(), "\n")
 		return &echo.HTTPError{Code: http.StatusBadRequest, Message: first, Internal: err}
+	case errors.As(err, &multi):
+		return &echo.HTTPError{Code: http.StatusBadRequest, Message: multi.Error(), Internal: multi}
 	case errors.As(err, &secErr):
 		for _, e := range secErr.Errors {
 			var httpErr *echo.HTTPError

@@ -95,11 +95,11 @@ type ClientInterface interface {
 	//
 	// Lists the sessions of the inventory, in inventory order.
 	//
-	// Paging: `page` and `size` go together. Give neither for every matching
-	// session, or both (each greater than 0, `size` at most 1000) for one page;
-	// one without the other gets 400. When more matching sessions follow the
-	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-	// the end is an empty array.
+	// Paging: `page` and `size` go together (each says so with
+	// `x-requires`). Give neither for every matching session, or both for
+	// one page; one without the other gets 400. When more matching sessions
+	// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+	// TRUE`. A page past the end is an empty array.
 	//
 	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 	// language (the schema SessionFilter), on the fields of SessionInfo:
@@ -107,25 +107,26 @@ type ClientInterface interface {
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-	//   `StartsWith` and `EndsWith`, on string fields;
+	//   `StartsWith` and `EndsWith`;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included, on string and number fields;
+	//   both ends included;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD is a property of SessionInfo that holds one value (a string,
-	// an integer or a boolean), or such a property of ClientData or
-	// SecurityGatewayData, named with a dot: `client_data.type`,
-	// `security_gateway_data.location`. Values must match the field's
-	// schema: an enum field takes one of its values, an integer field only
-	// integers, a boolean field only `true` or `false`. `client_data` and
-	// `security_gateway_data` themselves, and the list
-	// `application_names`, hold no one value: a filter on them gets 400
-	// that says so. String comparisons are exact, case included. A
-	// session without the field (or without its object) matches no
-	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-	// names the problem and where it is.
+	// FIELD is a property of SessionInfo, or of ClientData or
+	// SecurityGatewayData named with a dot (`client_data.type`): one of
+	// SessionFieldName. Each field takes the filter types that its
+	// `x-filters` lists, as Horizon documents them from version 2111 on:
+	// `Equals` on every field that holds one value, `NotEquals` also on
+	// `session_state`, and `Contains` on the list `application_names`,
+	// where it selects the sessions whose list holds the value. Any other
+	// pairing of a field and a type gets 400 that says which types the
+	// field takes. Values must match the field's schema: an enum field
+	// takes one of its values, an integer field only integers, a boolean
+	// field only `true` or `false`. String comparisons are exact, case
+	// included. A session without the field (or without its object)
+	// matches every `NotEquals` filter on it and no other. A malformed
+	// filter gets 400 that names the problem and where it is.
 	//
 	// Limits of the reference server: a filter is at most 32768 bytes of
 	// JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -192,9 +193,9 @@ type ClientInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -215,9 +216,9 @@ type ClientInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -307,7 +308,9 @@ type ClientInterface interface {
 	// server enforces, with Redoc. The page loads its script from this
 	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 	// elsewhere: it works with no network, and its Content-Security-Policy
-	// lets a browser load nothing else.
+	// lets a browser load nothing else. The server prints the page's
+	// address when it starts; its root (`/`) and this path with a slash
+	// after it redirect here.
 	//
 	// Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
 	GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -419,10 +422,10 @@ type ClientInterface interface {
 	// page is written as it is read, so an answer costs the server memory
 	// for one page, whatever the size of the record.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, and
-	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-	// each new delivery evicts the oldest ones, and `evicted` counts them, so
-	// that nothing disappears silently.
+	// The record is bounded in messages and in bytes, over all sessions
+	// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+	// delivery evicts the oldest ones, and `evicted` counts them, so that
+	// nothing disappears silently.
 	//
 	// Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 	ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -440,11 +443,11 @@ type ClientInterface interface {
 //
 // Lists the sessions of the inventory, in inventory order.
 //
-// Paging: `page` and `size` go together. Give neither for every matching
-// session, or both (each greater than 0, `size` at most 1000) for one page;
-// one without the other gets 400. When more matching sessions follow the
-// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-// the end is an empty array.
+// Paging: `page` and `size` go together (each says so with
+// `x-requires`). Give neither for every matching session, or both for
+// one page; one without the other gets 400. When more matching sessions
+// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+// TRUE`. A page past the end is an empty array.
 //
 // Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 // language (the schema SessionFilter), on the fields of SessionInfo:
@@ -452,25 +455,26 @@ type ClientInterface interface {
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-//     `StartsWith` and `EndsWith`, on string fields;
+//     `StartsWith` and `EndsWith`;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included, on string and number fields;
+//     both ends included;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD is a property of SessionInfo that holds one value (a string,
-// an integer or a boolean), or such a property of ClientData or
-// SecurityGatewayData, named with a dot: `client_data.type`,
-// `security_gateway_data.location`. Values must match the field's
-// schema: an enum field takes one of its values, an integer field only
-// integers, a boolean field only `true` or `false`. `client_data` and
-// `security_gateway_data` themselves, and the list
-// `application_names`, hold no one value: a filter on them gets 400
-// that says so. String comparisons are exact, case included. A
-// session without the field (or without its object) matches no
-// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-// names the problem and where it is.
+// FIELD is a property of SessionInfo, or of ClientData or
+// SecurityGatewayData named with a dot (`client_data.type`): one of
+// SessionFieldName. Each field takes the filter types that its
+// `x-filters` lists, as Horizon documents them from version 2111 on:
+// `Equals` on every field that holds one value, `NotEquals` also on
+// `session_state`, and `Contains` on the list `application_names`,
+// where it selects the sessions whose list holds the value. Any other
+// pairing of a field and a type gets 400 that says which types the
+// field takes. Values must match the field's schema: an enum field
+// takes one of its values, an integer field only integers, a boolean
+// field only `true` or `false`. String comparisons are exact, case
+// included. A session without the field (or without its object)
+// matches every `NotEquals` filter on it and no other. A malformed
+// filter gets 400 that names the problem and where it is.
 //
 // Limits of the reference server: a filter is at most 32768 bytes of
 // JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -577,9 +581,9 @@ func (c *Client) GetSession(ctx context.Context, id string, reqEditors ...Reques
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -610,9 +614,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -752,7 +756,9 @@ func (c *Client) RefreshAccessToken(ctx context.Context, body RefreshAccessToken
 // server enforces, with Redoc. The page loads its script from this
 // server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 // elsewhere: it works with no network, and its Content-Security-Policy
-// lets a browser load nothing else.
+// lets a browser load nothing else. The server prints the page's
+// address when it starts; its root (`/`) and this path with a slash
+// after it redirect here.
 //
 // Corresponds with GET /refserver/v1/docs (the `GetDocsPage` operationId).
 func (c *Client) GetDocsPage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -964,10 +970,10 @@ func (c *Client) ClearDeliveredMessages(ctx context.Context, reqEditors ...Reque
 // page is written as it is read, so an answer costs the server memory
 // for one page, whatever the size of the record.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, and
-// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-// each new delivery evicts the oldest ones, and `evicted` counts them, so
-// that nothing disappears silently.
+// The record is bounded in messages and in bytes, over all sessions
+// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+// delivery evicts the oldest ones, and `evicted` counts them, so that
+// nothing disappears silently.
 //
 // Corresponds with GET /refserver/v1/messages (the `ListDeliveredMessages` operationId).
 func (c *Client) ListDeliveredMessages(ctx context.Context, params *ListDeliveredMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1732,11 +1738,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Lists the sessions of the inventory, in inventory order.
 	//
-	// Paging: `page` and `size` go together. Give neither for every matching
-	// session, or both (each greater than 0, `size` at most 1000) for one page;
-	// one without the other gets 400. When more matching sessions follow the
-	// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-	// the end is an empty array.
+	// Paging: `page` and `size` go together (each says so with
+	// `x-requires`). Give neither for every matching session, or both for
+	// one page; one without the other gets 400. When more matching sessions
+	// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+	// TRUE`. A page past the end is an empty array.
 	//
 	// Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 	// language (the schema SessionFilter), on the fields of SessionInfo:
@@ -1744,25 +1750,26 @@ type ClientWithResponsesInterface interface {
 	// * `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 	//   `NotEquals`;
 	// * `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-	//   `StartsWith` and `EndsWith`, on string fields;
+	//   `StartsWith` and `EndsWith`;
 	// * `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-	//   both ends included, on string and number fields;
+	//   both ends included;
 	// * `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 	//   `{"type": "Not", "filter": FILTER}`.
 	//
-	// FIELD is a property of SessionInfo that holds one value (a string,
-	// an integer or a boolean), or such a property of ClientData or
-	// SecurityGatewayData, named with a dot: `client_data.type`,
-	// `security_gateway_data.location`. Values must match the field's
-	// schema: an enum field takes one of its values, an integer field only
-	// integers, a boolean field only `true` or `false`. `client_data` and
-	// `security_gateway_data` themselves, and the list
-	// `application_names`, hold no one value: a filter on them gets 400
-	// that says so. String comparisons are exact, case included. A
-	// session without the field (or without its object) matches no
-	// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-	// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-	// names the problem and where it is.
+	// FIELD is a property of SessionInfo, or of ClientData or
+	// SecurityGatewayData named with a dot (`client_data.type`): one of
+	// SessionFieldName. Each field takes the filter types that its
+	// `x-filters` lists, as Horizon documents them from version 2111 on:
+	// `Equals` on every field that holds one value, `NotEquals` also on
+	// `session_state`, and `Contains` on the list `application_names`,
+	// where it selects the sessions whose list holds the value. Any other
+	// pairing of a field and a type gets 400 that says which types the
+	// field takes. Values must match the field's schema: an enum field
+	// takes one of its values, an integer field only integers, a boolean
+	// field only `true` or `false`. String comparisons are exact, case
+	// included. A session without the field (or without its object)
+	// matches every `NotEquals` filter on it and no other. A malformed
+	// filter gets 400 that names the problem and where it is.
 	//
 	// Limits of the reference server: a filter is at most 32768 bytes of
 	// JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -1833,9 +1840,9 @@ type ClientWithResponsesInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -1856,9 +1863,9 @@ type ClientWithResponsesInterface interface {
 	// 401.
 	//
 	// The reference server's access tokens are JWTs whose `exp` claim says when
-	// they expire (30 minutes after they are issued unless configured
-	// otherwise); its refresh tokens expire 8 hours after the login unless
-	// configured otherwise, and no token outlives its login's refresh token.
+	// they expire (`-access-token-ttl` after they are issued); its refresh
+	// tokens expire `-refresh-token-ttl` after the login, and no token
+	// outlives its login's refresh token.
 	// It keeps at most 1000 logins per user (a further login ends the oldest)
 	// and 100 access tokens per login (a further refresh retires the oldest).
 	//
@@ -1948,7 +1955,9 @@ type ClientWithResponsesInterface interface {
 	// server enforces, with Redoc. The page loads its script from this
 	// server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 	// elsewhere: it works with no network, and its Content-Security-Policy
-	// lets a browser load nothing else.
+	// lets a browser load nothing else. The server prints the page's
+	// address when it starts; its root (`/`) and this path with a slash
+	// after it redirect here.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2076,10 +2085,10 @@ type ClientWithResponsesInterface interface {
 	// page is written as it is read, so an answer costs the server memory
 	// for one page, whatever the size of the record.
 	//
-	// The record is bounded (`-max-recorded-messages`, default 100000, and
-	// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-	// each new delivery evicts the oldest ones, and `evicted` counts them, so
-	// that nothing disappears silently.
+	// The record is bounded in messages and in bytes, over all sessions
+	// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+	// delivery evicts the oldest ones, and `evicted` counts them, so that
+	// nothing disappears silently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3848,11 +3857,11 @@ func (r GetSpecJSONResponse) ContentType() string {
 //
 // Lists the sessions of the inventory, in inventory order.
 //
-// Paging: `page` and `size` go together. Give neither for every matching
-// session, or both (each greater than 0, `size` at most 1000) for one page;
-// one without the other gets 400. When more matching sessions follow the
-// page, the answer carries the header `HAS_MORE_RECORDS: TRUE`. A page past
-// the end is an empty array.
+// Paging: `page` and `size` go together (each says so with
+// `x-requires`). Give neither for every matching session, or both for
+// one page; one without the other gets 400. When more matching sessions
+// follow the page, the answer carries the header `HAS_MORE_RECORDS:
+// TRUE`. A page past the end is an empty array.
 //
 // Filtering: `filter` holds one filter as JSON text, in Horizon's filter
 // language (the schema SessionFilter), on the fields of SessionInfo:
@@ -3860,25 +3869,26 @@ func (r GetSpecJSONResponse) ContentType() string {
 //   - `{"type": "Equals", "name": FIELD, "value": VALUE}`, and likewise
 //     `NotEquals`;
 //   - `{"type": "Contains", "name": FIELD, "value": TEXT}`, and likewise
-//     `StartsWith` and `EndsWith`, on string fields;
+//     `StartsWith` and `EndsWith`;
 //   - `{"type": "Between", "name": FIELD, "fromValue": LOW, "toValue": HIGH}`,
-//     both ends included, on string and number fields;
+//     both ends included;
 //   - `{"type": "And", "filters": [FILTER, ...]}`, likewise `Or`, and
 //     `{"type": "Not", "filter": FILTER}`.
 //
-// FIELD is a property of SessionInfo that holds one value (a string,
-// an integer or a boolean), or such a property of ClientData or
-// SecurityGatewayData, named with a dot: `client_data.type`,
-// `security_gateway_data.location`. Values must match the field's
-// schema: an enum field takes one of its values, an integer field only
-// integers, a boolean field only `true` or `false`. `client_data` and
-// `security_gateway_data` themselves, and the list
-// `application_names`, hold no one value: a filter on them gets 400
-// that says so. String comparisons are exact, case included. A
-// session without the field (or without its object) matches no
-// `Equals`, `Contains`, `StartsWith`, `EndsWith` or `Between` filter
-// on it, and every `NotEquals` filter. A malformed filter gets 400 that
-// names the problem and where it is.
+// FIELD is a property of SessionInfo, or of ClientData or
+// SecurityGatewayData named with a dot (`client_data.type`): one of
+// SessionFieldName. Each field takes the filter types that its
+// `x-filters` lists, as Horizon documents them from version 2111 on:
+// `Equals` on every field that holds one value, `NotEquals` also on
+// `session_state`, and `Contains` on the list `application_names`,
+// where it selects the sessions whose list holds the value. Any other
+// pairing of a field and a type gets 400 that says which types the
+// field takes. Values must match the field's schema: an enum field
+// takes one of its values, an integer field only integers, a boolean
+// field only `true` or `false`. String comparisons are exact, case
+// included. A session without the field (or without its object)
+// matches every `NotEquals` filter on it and no other. A malformed
+// filter gets 400 that names the problem and where it is.
 //
 // Limits of the reference server: a filter is at most 32768 bytes of
 // JSON, nests filters at most 16 deep and holds at most 512 filters in
@@ -3973,9 +3983,9 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id str
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -4002,9 +4012,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // 401.
 //
 // The reference server's access tokens are JWTs whose `exp` claim says when
-// they expire (30 minutes after they are issued unless configured
-// otherwise); its refresh tokens expire 8 hours after the login unless
-// configured otherwise, and no token outlives its login's refresh token.
+// they expire (`-access-token-ttl` after they are issued); its refresh
+// tokens expire `-refresh-token-ttl` after the login, and no token
+// outlives its login's refresh token.
 // It keeps at most 1000 logins per user (a further login ends the oldest)
 // and 100 access tokens per login (a further refresh retires the oldest).
 //
@@ -4124,7 +4134,9 @@ func (c *ClientWithResponses) RefreshAccessTokenWithResponse(ctx context.Context
 // server enforces, with Redoc. The page loads its script from this
 // server (`GET /refserver/v1/docs/redoc.standalone.js`) and nothing from
 // elsewhere: it works with no network, and its Content-Security-Policy
-// lets a browser load nothing else.
+// lets a browser load nothing else. The server prints the page's
+// address when it starts; its root (`/`) and this path with a slash
+// after it redirect here.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4312,10 +4324,10 @@ func (c *ClientWithResponses) ClearDeliveredMessagesWithResponse(ctx context.Con
 // page is written as it is read, so an answer costs the server memory
 // for one page, whatever the size of the record.
 //
-// The record is bounded (`-max-recorded-messages`, default 100000, and
-// `-max-recorded-bytes`, default 64 MiB, over all sessions): once full,
-// each new delivery evicts the oldest ones, and `evicted` counts them, so
-// that nothing disappears silently.
+// The record is bounded in messages and in bytes, over all sessions
+// (`-max-recorded-messages`, `-max-recorded-bytes`): once full, each new
+// delivery evicts the oldest ones, and `evicted` counts them, so that
+// nothing disappears silently.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -5,8 +5,16 @@ package model
 // Numeric bounds of the spec, so that code which parses no spec can use them:
 // the ones the code uses, as the //go:generate line of specbounds names them.
 const (
+	// AuthLoginDomainMaxLength is from components.schemas.AuthLogin.properties.domain maxLength.
+	AuthLoginDomainMaxLength = 256
+	// AuthLoginUsernameMaxLength is from components.schemas.AuthLogin.properties.username maxLength.
+	AuthLoginUsernameMaxLength = 256
 	// ListDeliveredMessagesLimitMaximum is from GET /refserver/v1/messages, query parameter "limit" maximum.
 	ListDeliveredMessagesLimitMaximum = 1000
 	// ListSessionsSizeMaximum is from GET /inventory/v1/sessions, query parameter "size" maximum.
 	ListSessionsSizeMaximum = 1000
+	// ReferenceUserPasswordMaxLength is from components.schemas.ReferenceUser.properties.password maxLength.
+	ReferenceUserPasswordMaxLength = 1024
+	// RefreshTokenRefreshTokenMaxLength is from components.schemas.RefreshToken.properties.refresh_token maxLength.
+	RefreshTokenRefreshTokenMaxLength = 4096
 )

@@ -73,6 +73,36 @@ func (e ClientDataType) Valid() bool {
 	}
 }
 
+// Defines values for CloseAfterActingFaultRuleAction.
+const (
+	CloseAfterActingFaultRuleActionCloseAfterActing CloseAfterActingFaultRuleAction = "close_after_acting"
+)
+
+// Valid indicates whether the value is a known member of the CloseAfterActingFaultRuleAction enum.
+func (e CloseAfterActingFaultRuleAction) Valid() bool {
+	switch e {
+	case CloseAfterActingFaultRuleActionCloseAfterActing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CloseBeforeActingFaultRuleAction.
+const (
+	CloseBeforeActingFaultRuleActionCloseBeforeActing CloseBeforeActingFaultRuleAction = "close_before_acting"
+)
+
+// Valid indicates whether the value is a known member of the CloseBeforeActingFaultRuleAction enum.
+func (e CloseBeforeActingFaultRuleAction) Valid() bool {
+	switch e {
+	case CloseBeforeActingFaultRuleActionCloseBeforeActing:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContainsFilterType.
 const (
 	ContainsFilterTypeContains ContainsFilterType = "Contains"
@@ -82,6 +112,21 @@ const (
 func (e ContainsFilterType) Valid() bool {
 	switch e {
 	case ContainsFilterTypeContains:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DelayFaultRuleAction.
+const (
+	DelayFaultRuleActionDelay DelayFaultRuleAction = "delay"
+)
+
+// Valid indicates whether the value is a known member of the DelayFaultRuleAction enum.
+func (e DelayFaultRuleAction) Valid() bool {
+	switch e {
+	case DelayFaultRuleActionDelay:
 		return true
 	default:
 		return false
@@ -139,57 +184,60 @@ func (e EqualsFilterType) Valid() bool {
 	}
 }
 
-// Defines values for FaultRuleAction.
+// Defines values for FailSessionsFaultRuleAction.
 const (
-	FaultRuleActionCloseAfterActing  FaultRuleAction = "close_after_acting"
-	FaultRuleActionCloseBeforeActing FaultRuleAction = "close_before_acting"
-	FaultRuleActionDelay             FaultRuleAction = "delay"
-	FaultRuleActionFailSessions      FaultRuleAction = "fail_sessions"
-	FaultRuleActionRespond           FaultRuleAction = "respond"
+	FailSessionsFaultRuleActionFailSessions FailSessionsFaultRuleAction = "fail_sessions"
 )
 
-// Valid indicates whether the value is a known member of the FaultRuleAction enum.
-func (e FaultRuleAction) Valid() bool {
+// Valid indicates whether the value is a known member of the FailSessionsFaultRuleAction enum.
+func (e FailSessionsFaultRuleAction) Valid() bool {
 	switch e {
-	case FaultRuleActionCloseAfterActing:
-		return true
-	case FaultRuleActionCloseBeforeActing:
-		return true
-	case FaultRuleActionDelay:
-		return true
-	case FaultRuleActionFailSessions:
-		return true
-	case FaultRuleActionRespond:
+	case FailSessionsFaultRuleActionFailSessions:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for FaultRuleOperation.
+// Defines values for FailSessionsFaultRuleOperation.
 const (
-	FaultRuleOperationGetSession            FaultRuleOperation = "getSession"
-	FaultRuleOperationListSessions          FaultRuleOperation = "listSessions"
-	FaultRuleOperationLogin                 FaultRuleOperation = "login"
-	FaultRuleOperationLogout                FaultRuleOperation = "logout"
-	FaultRuleOperationRefreshAccessToken    FaultRuleOperation = "refreshAccessToken"
-	FaultRuleOperationSendMessageToSessions FaultRuleOperation = "sendMessageToSessions"
+	FailSessionsFaultRuleOperationSendMessageToSessions FailSessionsFaultRuleOperation = "sendMessageToSessions"
 )
 
-// Valid indicates whether the value is a known member of the FaultRuleOperation enum.
-func (e FaultRuleOperation) Valid() bool {
+// Valid indicates whether the value is a known member of the FailSessionsFaultRuleOperation enum.
+func (e FailSessionsFaultRuleOperation) Valid() bool {
 	switch e {
-	case FaultRuleOperationGetSession:
+	case FailSessionsFaultRuleOperationSendMessageToSessions:
 		return true
-	case FaultRuleOperationListSessions:
+	default:
+		return false
+	}
+}
+
+// Defines values for FaultOperation.
+const (
+	FaultOperationGetSession            FaultOperation = "getSession"
+	FaultOperationListSessions          FaultOperation = "listSessions"
+	FaultOperationLogin                 FaultOperation = "login"
+	FaultOperationLogout                FaultOperation = "logout"
+	FaultOperationRefreshAccessToken    FaultOperation = "refreshAccessToken"
+	FaultOperationSendMessageToSessions FaultOperation = "sendMessageToSessions"
+)
+
+// Valid indicates whether the value is a known member of the FaultOperation enum.
+func (e FaultOperation) Valid() bool {
+	switch e {
+	case FaultOperationGetSession:
 		return true
-	case FaultRuleOperationLogin:
+	case FaultOperationListSessions:
 		return true
-	case FaultRuleOperationLogout:
+	case FaultOperationLogin:
 		return true
-	case FaultRuleOperationRefreshAccessToken:
+	case FaultOperationLogout:
 		return true
-	case FaultRuleOperationSendMessageToSessions:
+	case FaultOperationRefreshAccessToken:
+		return true
+	case FaultOperationSendMessageToSessions:
 		return true
 	default:
 		return false
@@ -256,6 +304,21 @@ func (e OrFilterType) Valid() bool {
 	}
 }
 
+// Defines values for RespondFaultRuleAction.
+const (
+	RespondFaultRuleActionRespond RespondFaultRuleAction = "respond"
+)
+
+// Valid indicates whether the value is a known member of the RespondFaultRuleAction enum.
+func (e RespondFaultRuleAction) Valid() bool {
+	switch e {
+	case RespondFaultRuleActionRespond:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SecurityGatewayDataLocation.
 const (
 	SecurityGatewayDataLocationEXTERNAL SecurityGatewayDataLocation = "EXTERNAL"
@@ -271,6 +334,102 @@ func (e SecurityGatewayDataLocation) Valid() bool {
 	case SecurityGatewayDataLocationINTERNAL:
 		return true
 	case SecurityGatewayDataLocationUNKNOWN:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionFieldName.
+const (
+	SessionFieldNameAccessGroupID                 SessionFieldName = "access_group_id"
+	SessionFieldNameAgentVersion                  SessionFieldName = "agent_version"
+	SessionFieldNameApplicationNames              SessionFieldName = "application_names"
+	SessionFieldNameBrokerUserID                  SessionFieldName = "broker_user_id"
+	SessionFieldNameBrokeredRemotely              SessionFieldName = "brokered_remotely"
+	SessionFieldNameClientDataAddress             SessionFieldName = "client_data.address"
+	SessionFieldNameClientDataLocationID          SessionFieldName = "client_data.location_id"
+	SessionFieldNameClientDataName                SessionFieldName = "client_data.name"
+	SessionFieldNameClientDataType                SessionFieldName = "client_data.type"
+	SessionFieldNameClientDataVersion             SessionFieldName = "client_data.version"
+	SessionFieldNameDesktopPoolID                 SessionFieldName = "desktop_pool_id"
+	SessionFieldNameDisconnectedTime              SessionFieldName = "disconnected_time"
+	SessionFieldNameFarmID                        SessionFieldName = "farm_id"
+	SessionFieldNameID                            SessionFieldName = "id"
+	SessionFieldNameIdleDuration                  SessionFieldName = "idle_duration"
+	SessionFieldNameLastSessionDurationMs         SessionFieldName = "last_session_duration_ms"
+	SessionFieldNameMachineID                     SessionFieldName = "machine_id"
+	SessionFieldNameRDSServerID                   SessionFieldName = "rds_server_id"
+	SessionFieldNameResourcedRemotely             SessionFieldName = "resourced_remotely"
+	SessionFieldNameSecurityGatewayDataAddress    SessionFieldName = "security_gateway_data.address"
+	SessionFieldNameSecurityGatewayDataDomainName SessionFieldName = "security_gateway_data.domain_name"
+	SessionFieldNameSecurityGatewayDataLocation   SessionFieldName = "security_gateway_data.location"
+	SessionFieldNameSessionProtocol               SessionFieldName = "session_protocol"
+	SessionFieldNameSessionState                  SessionFieldName = "session_state"
+	SessionFieldNameSessionType                   SessionFieldName = "session_type"
+	SessionFieldNameStartTime                     SessionFieldName = "start_time"
+	SessionFieldNameUnauthenticated               SessionFieldName = "unauthenticated"
+	SessionFieldNameUserID                        SessionFieldName = "user_id"
+)
+
+// Valid indicates whether the value is a known member of the SessionFieldName enum.
+func (e SessionFieldName) Valid() bool {
+	switch e {
+	case SessionFieldNameAccessGroupID:
+		return true
+	case SessionFieldNameAgentVersion:
+		return true
+	case SessionFieldNameApplicationNames:
+		return true
+	case SessionFieldNameBrokerUserID:
+		return true
+	case SessionFieldNameBrokeredRemotely:
+		return true
+	case SessionFieldNameClientDataAddress:
+		return true
+	case SessionFieldNameClientDataLocationID:
+		return true
+	case SessionFieldNameClientDataName:
+		return true
+	case SessionFieldNameClientDataType:
+		return true
+	case SessionFieldNameClientDataVersion:
+		return true
+	case SessionFieldNameDesktopPoolID:
+		return true
+	case SessionFieldNameDisconnectedTime:
+		return true
+	case SessionFieldNameFarmID:
+		return true
+	case SessionFieldNameID:
+		return true
+	case SessionFieldNameIdleDuration:
+		return true
+	case SessionFieldNameLastSessionDurationMs:
+		return true
+	case SessionFieldNameMachineID:
+		return true
+	case SessionFieldNameRDSServerID:
+		return true
+	case SessionFieldNameResourcedRemotely:
+		return true
+	case SessionFieldNameSecurityGatewayDataAddress:
+		return true
+	case SessionFieldNameSecurityGatewayDataDomainName:
+		return true
+	case SessionFieldNameSecurityGatewayDataLocation:
+		return true
+	case SessionFieldNameSessionProtocol:
+		return true
+	case SessionFieldNameSessionState:
+		return true
+	case SessionFieldNameSessionType:
+		return true
+	case SessionFieldNameStartTime:
+		return true
+	case SessionFieldNameUnauthenticated:
+		return true
+	case SessionFieldNameUserID:
 		return true
 	default:
 		return false
@@ -458,15 +617,25 @@ type AuthTokens struct {
 
 // BetweenFilter Sessions whose field `name` lies from `fromValue` to `toValue`, both included.
 type BetweenFilter struct {
-	// FromValue The low end; it must match the field's schema.
-	FromValue interface{} `json:"fromValue"`
+	// FromValue A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	FromValue SessionFilterValue `json:"fromValue"`
 
-	// Name A string or number field of SessionInfo.
-	Name string `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName `json:"name"`
 
-	// ToValue The high end; it must match the field's schema.
-	ToValue interface{}       `json:"toValue"`
-	Type    BetweenFilterType `json:"type"`
+	// ToValue A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	ToValue SessionFilterValue `json:"toValue"`
+	Type    BetweenFilterType  `json:"type"`
 }
 
 // BetweenFilterType defines model for BetweenFilter.Type.
@@ -530,16 +699,128 @@ type ClientData struct {
 // Example: WINDOWS
 type ClientDataType string
 
-// ContainsFilter Sessions whose string field `name` contains `value`.
+// CloseAfterActingFaultRule `close_after_acting`: acts on the request, then closes the connection
+// without an answer: the messages are delivered and recorded, with
+// `fault_id`, and the client never hears of it.
+type CloseAfterActingFaultRule struct {
+	Action CloseAfterActingFaultRuleAction `json:"action"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *FaultDelayMaxMs `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back.
+	DelayMs *FaultDelayMs `json:"delay_ms,omitempty"`
+
+	// Operation The operationId of one of Horizon's operations.
+	Operation FaultOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *FaultProbability `json:"probability,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *FaultSeed `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *FaultSessionIDs `json:"session_ids,omitempty"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *FaultTimes `json:"times,omitempty"`
+
+	// Username login only; match logins of this user name, in any case.
+	Username *FaultUsername `json:"username,omitempty"`
+}
+
+// CloseAfterActingFaultRuleAction defines model for CloseAfterActingFaultRule.Action.
+type CloseAfterActingFaultRuleAction string
+
+// CloseBeforeActingFaultRule `close_before_acting`: closes the connection without an answer, and
+// without acting on the request: nothing is delivered.
+type CloseBeforeActingFaultRule struct {
+	Action CloseBeforeActingFaultRuleAction `json:"action"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *FaultDelayMaxMs `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back.
+	DelayMs *FaultDelayMs `json:"delay_ms,omitempty"`
+
+	// Operation The operationId of one of Horizon's operations.
+	Operation FaultOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *FaultProbability `json:"probability,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *FaultSeed `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *FaultSessionIDs `json:"session_ids,omitempty"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *FaultTimes `json:"times,omitempty"`
+
+	// Username login only; match logins of this user name, in any case.
+	Username *FaultUsername `json:"username,omitempty"`
+}
+
+// CloseBeforeActingFaultRuleAction defines model for CloseBeforeActingFaultRule.Action.
+type CloseBeforeActingFaultRuleAction string
+
+// ContainsFilter Sessions whose list field `name` holds `value` as one of its
+// values; on a string field, sessions whose field contains `value`.
 type ContainsFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string             `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName   `json:"name"`
 	Type  ContainsFilterType `json:"type"`
 	Value string             `json:"value"`
 }
 
 // ContainsFilterType defines model for ContainsFilter.Type.
 type ContainsFilterType string
+
+// DelayFaultRule `delay`: acts and answers as usual, `delay_ms` late.
+type DelayFaultRule struct {
+	Action DelayFaultRuleAction `json:"action"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *FaultDelayMaxMs `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back.
+	DelayMs FaultDelayMs `json:"delay_ms"`
+
+	// Operation The operationId of one of Horizon's operations.
+	Operation FaultOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *FaultProbability `json:"probability,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *FaultSeed `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *FaultSessionIDs `json:"session_ids,omitempty"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *FaultTimes `json:"times,omitempty"`
+
+	// Username login only; match logins of this user name, in any case.
+	Username *FaultUsername `json:"username,omitempty"`
+}
+
+// DelayFaultRuleAction defines model for DelayFaultRule.Action.
+type DelayFaultRuleAction string
 
 // DeliveredMessage A message as the reference server delivered it to one session.
 type DeliveredMessage struct {
@@ -582,8 +863,14 @@ type DeliveredMessages struct {
 
 // EndsWithFilter Sessions whose string field `name` ends with `value`.
 type EndsWithFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string             `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName   `json:"name"`
 	Type  EndsWithFilterType `json:"type"`
 	Value string             `json:"value"`
 }
@@ -593,12 +880,20 @@ type EndsWithFilterType string
 
 // EqualsFilter Sessions whose field `name` has `value`.
 type EqualsFilter struct {
-	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
-	Name string           `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName `json:"name"`
 	Type EqualsFilterType `json:"type"`
 
-	// Value Any JSON value; it must match the field's schema.
-	Value interface{} `json:"value"`
+	// Value A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	Value SessionFilterValue `json:"value"`
 }
 
 // EqualsFilterType defines model for EqualsFilter.Type.
@@ -613,6 +908,54 @@ type ErrorResponse struct {
 	ErrorMessages []string   `json:"error_messages"`
 	Errors        []APIError `json:"errors"`
 }
+
+// FailSessionsFaultRule `fail_sessions`, for sendMessageToSessions, whose answer has an item
+// per session: each session of `session_ids` (every session, without
+// them) that would have been delivered the message is not, and its item
+// of the 200 answer has `item_status` (500 unless given), `error_key` and
+// `error_message` (by default they say that the Horizon Agent did not
+// answer).
+type FailSessionsFaultRule struct {
+	Action FailSessionsFaultRuleAction `json:"action"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *FaultDelayMaxMs `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back.
+	DelayMs *FaultDelayMs `json:"delay_ms,omitempty"`
+
+	// ErrorKey The `error_key` of the answer, or of the failed items.
+	ErrorKey *FaultErrorKey `json:"error_key,omitempty"`
+
+	// ErrorMessage The reason given, in all three of Horizon's forms.
+	ErrorMessage *FaultErrorMessage `json:"error_message,omitempty"`
+
+	// ItemStatus The `status_code` of the failed items; 500 unless given.
+	ItemStatus *int32 `json:"item_status,omitempty"`
+
+	// Operation The one operation whose answer has an item per session.
+	Operation FailSessionsFaultRuleOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *FaultProbability `json:"probability,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *FaultSeed `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *FaultSessionIDs `json:"session_ids,omitempty"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *FaultTimes `json:"times,omitempty"`
+}
+
+// FailSessionsFaultRuleAction defines model for FailSessionsFaultRule.Action.
+type FailSessionsFaultRuleAction string
+
+// FailSessionsFaultRuleOperation The one operation whose answer has an item per session.
+type FailSessionsFaultRuleOperation string
 
 // FastPathStatus Whether plain send-message bodies are checked by the fast path, which
 // the reference server compiles at start-up from the spec it enforces
@@ -636,38 +979,22 @@ type Fault struct {
 
 	// Rule A fault that the reference server injects into one of Horizon's
 	// operations, so that a client can be tested against a Connection
-	// Server that fails. Not part of Horizon's API.
+	// Server that fails. Not part of Horizon's API. `action` says what it
+	// does, and which of the schemas below the rule is.
 	//
 	// What it matches: requests for `operation` that the server would
 	// otherwise accept. The token, the spec's checks and the operation's own
-	// refusals (wrong credentials, a refresh token that does not work,
-	// `page` without `size`, a bad filter) come first, are never faulted,
-	// and do not count as matches. `session_ids`, for sendMessageToSessions
-	// and getSession only, narrows the rule to requests that name at least
-	// one of them; `username`, for login only, to logins of that user name
-	// (in any case, in any domain).
+	// refusals (wrong credentials, a refresh token that does not work, a
+	// bad filter) come first, are never faulted, and do not count as
+	// matches. `session_ids`, for sendMessageToSessions and getSession
+	// only, narrows the rule to requests that name at least one of them;
+	// `username`, for login only, to logins of that user name (in any case,
+	// in any domain).
 	//
-	// What it does, by `action`:
-	//
-	// * `respond` - answers `status` with an ErrorResponse body whose
-	//   `error_key` and `error_message` are the rule's, or the status's
-	//   own, and with `Retry-After: retry_after_seconds` when that is
-	//   given. The status must be one that the operation declares, and
-	//   `retry_after_seconds` goes only with a status whose answer declares
-	//   Retry-After (429, 503). The request is not acted on, unless
-	//   `after_acting` is true: then it is, and the client is not told
-	//   (its deliveries carry `fault_id`).
-	// * `fail_sessions` - sendMessageToSessions only: each session of
-	//   `session_ids` (every session, without them) that would have been
-	//   delivered the message is not, and its item of the 200 answer has
-	//   `item_status` (default 500), `error_key` and `error_message`
-	//   (defaults say that the Horizon Agent did not answer).
-	// * `delay` - acts and answers as usual, `delay_ms` late.
-	// * `close_before_acting` - closes the connection without an answer,
-	//   and without acting on the request: nothing is delivered.
-	// * `close_after_acting` - acts on the request, then closes the
-	//   connection without an answer: the messages are delivered and
-	//   recorded, with `fault_id`, and the client never hears of it.
+	// What it does, by `action`: `respond` answers an error status,
+	// `fail_sessions` fails sessions inside a 200, `delay` answers late,
+	// `close_before_acting` and `close_after_acting` close the connection
+	// without an answer (see each schema).
 	//
 	// `delay_ms` delays any action: its answer, or its closing, comes that
 	// many milliseconds later (after acting, when the action acts), or a
@@ -685,43 +1012,58 @@ type Fault struct {
 	// the first that matches and fires decides, and one that matches but
 	// does not fire (its `times` used up, its draw missed) leaves the
 	// request to the next.
+	//
+	// What JSON Schema cannot say across fields, each rule says with
+	// `allOf` of a `not` that names the combination it refuses
+	// (`x-not-message` words the refusal). What the schema cannot say at
+	// all, the server checks: a `respond` status must be one that the
+	// operation declares, `delay_max_ms` is not below `delay_ms`, and the
+	// delay ends within the write timeout.
 	Rule FaultRule `json:"rule"`
 }
 
+// FaultDelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+type FaultDelayMaxMs = int32
+
+// FaultDelayMs Milliseconds to hold the answer, or the closing, back.
+type FaultDelayMs = int32
+
+// FaultDelayRange `delay_max_ms` is the high end of a range whose low end is `delay_ms`.
+type FaultDelayRange = interface{}
+
+// FaultErrorKey The `error_key` of the answer, or of the failed items.
+type FaultErrorKey = string
+
+// FaultErrorMessage The reason given, in all three of Horizon's forms.
+type FaultErrorMessage = string
+
+// FaultOperation The operationId of one of Horizon's operations.
+type FaultOperation string
+
+// FaultProbability The chance, from 0 to 1, that the rule acts on a matching request.
+type FaultProbability = float64
+
+// FaultRetryAfterStatus `retry_after_seconds` goes with a status whose answer declares Retry-After.
+type FaultRetryAfterStatus = interface{}
+
 // FaultRule A fault that the reference server injects into one of Horizon's
 // operations, so that a client can be tested against a Connection
-// Server that fails. Not part of Horizon's API.
+// Server that fails. Not part of Horizon's API. `action` says what it
+// does, and which of the schemas below the rule is.
 //
 // What it matches: requests for `operation` that the server would
 // otherwise accept. The token, the spec's checks and the operation's own
-// refusals (wrong credentials, a refresh token that does not work,
-// `page` without `size`, a bad filter) come first, are never faulted,
-// and do not count as matches. `session_ids`, for sendMessageToSessions
-// and getSession only, narrows the rule to requests that name at least
-// one of them; `username`, for login only, to logins of that user name
-// (in any case, in any domain).
+// refusals (wrong credentials, a refresh token that does not work, a
+// bad filter) come first, are never faulted, and do not count as
+// matches. `session_ids`, for sendMessageToSessions and getSession
+// only, narrows the rule to requests that name at least one of them;
+// `username`, for login only, to logins of that user name (in any case,
+// in any domain).
 //
-// What it does, by `action`:
-//
-//   - `respond` - answers `status` with an ErrorResponse body whose
-//     `error_key` and `error_message` are the rule's, or the status's
-//     own, and with `Retry-After: retry_after_seconds` when that is
-//     given. The status must be one that the operation declares, and
-//     `retry_after_seconds` goes only with a status whose answer declares
-//     Retry-After (429, 503). The request is not acted on, unless
-//     `after_acting` is true: then it is, and the client is not told
-//     (its deliveries carry `fault_id`).
-//   - `fail_sessions` - sendMessageToSessions only: each session of
-//     `session_ids` (every session, without them) that would have been
-//     delivered the message is not, and its item of the 200 answer has
-//     `item_status` (default 500), `error_key` and `error_message`
-//     (defaults say that the Horizon Agent did not answer).
-//   - `delay` - acts and answers as usual, `delay_ms` late.
-//   - `close_before_acting` - closes the connection without an answer,
-//     and without acting on the request: nothing is delivered.
-//   - `close_after_acting` - acts on the request, then closes the
-//     connection without an answer: the messages are delivered and
-//     recorded, with `fault_id`, and the client never hears of it.
+// What it does, by `action`: `respond` answers an error status,
+// `fail_sessions` fails sessions inside a 200, `delay` answers late,
+// `close_before_acting` and `close_after_acting` close the connection
+// without an answer (see each schema).
 //
 // `delay_ms` delays any action: its answer, or its closing, comes that
 // many milliseconds later (after acting, when the action acts), or a
@@ -739,60 +1081,36 @@ type Fault struct {
 // the first that matches and fires decides, and one that matches but
 // does not fire (its `times` used up, its draw missed) leaves the
 // request to the next.
+//
+// What JSON Schema cannot say across fields, each rule says with
+// `allOf` of a `not` that names the combination it refuses
+// (`x-not-message` words the refusal). What the schema cannot say at
+// all, the server checks: a `respond` status must be one that the
+// operation declares, `delay_max_ms` is not below `delay_ms`, and the
+// delay ends within the write timeout.
 type FaultRule struct {
-	// Action What the rule does to a request it matches (see above).
-	Action FaultRuleAction `json:"action"`
-
-	// AfterActing `respond`: act on the request first (deliver the message, log in...), then answer the status.
-	AfterActing *bool `json:"after_acting,omitempty"`
-
-	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
-	DelayMaxMs *int32 `json:"delay_max_ms,omitempty"`
-
-	// DelayMs Milliseconds to hold the answer, or the closing, back. Required for `delay`.
-	DelayMs *int32 `json:"delay_ms,omitempty"`
-
-	// ErrorKey `respond` and `fail_sessions`: the `error_key` of the answer, or of the failed items.
-	ErrorKey *string `json:"error_key,omitempty"`
-
-	// ErrorMessage `respond` and `fail_sessions`: the reason given, in all three of Horizon's forms.
-	ErrorMessage *string `json:"error_message,omitempty"`
-
-	// ItemStatus `fail_sessions`: the `status_code` of the failed items; 500 by default.
-	ItemStatus *int32 `json:"item_status,omitempty"`
-
-	// Operation The operationId of one of Horizon's operations.
-	Operation FaultRuleOperation `json:"operation"`
-
-	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
-	Probability *float64 `json:"probability,omitempty"`
-
-	// RetryAfterSeconds `respond`: the Retry-After header of the answer, in seconds.
-	RetryAfterSeconds *int32 `json:"retry_after_seconds,omitempty"`
-
-	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
-	Seed *int64 `json:"seed,omitempty"`
-
-	// SessionIDs sendMessageToSessions and getSession only: match requests that name
-	// at least one of these sessions; for `fail_sessions`, the sessions
-	// that fail.
-	SessionIDs *[]string `json:"session_ids,omitempty"`
-
-	// Status `respond`: the status to answer, one that the operation declares. Required.
-	Status *int32 `json:"status,omitempty"`
-
-	// Times How many matching requests the rule acts on; without it, no limit.
-	Times *int32 `json:"times,omitempty"`
-
-	// Username login only; match logins of this user name, in any case.
-	Username *string `json:"username,omitempty"`
+	union json.RawMessage
 }
 
-// FaultRuleAction What the rule does to a request it matches (see above).
-type FaultRuleAction string
+// FaultSeed Seeds the rule's draws (probability, random delays); 0 by default.
+type FaultSeed = int64
 
-// FaultRuleOperation The operationId of one of Horizon's operations.
-type FaultRuleOperation string
+// FaultSessionIDs sendMessageToSessions and getSession only: match requests that name
+// at least one of these sessions; for `fail_sessions`, the sessions
+// that fail.
+type FaultSessionIDs = []string
+
+// FaultSessionIDsOnSessions A rule with `session_ids` is one for an operation whose requests name sessions.
+type FaultSessionIDsOnSessions = interface{}
+
+// FaultTimes How many matching requests the rule acts on; without it, no limit.
+type FaultTimes = int32
+
+// FaultUsername login only; match logins of this user name, in any case.
+type FaultUsername = string
+
+// FaultUsernameOnLogin A rule with `username` is one for login, whose requests carry a user name.
+type FaultUsernameOnLogin = interface{}
 
 // Faults A page of the fault rules, in the order they are tried.
 type Faults struct {
@@ -822,12 +1140,20 @@ type HealthStatus string
 
 // NotEqualsFilter Sessions whose field `name` lacks `value`, or is absent.
 type NotEqualsFilter struct {
-	// Name A field of SessionInfo, such as `session_state` or `client_data.type`.
-	Name string              `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name SessionFieldName    `json:"name"`
 	Type NotEqualsFilterType `json:"type"`
 
-	// Value Any JSON value; it must match the field's schema.
-	Value interface{} `json:"value"`
+	// Value A value a filter compares a field with: a JSON type that a field of
+	// SessionInfo holds (a string, an integer or a boolean), and within it
+	// what the field's own schema allows.
+	Value SessionFilterValue `json:"value"`
 }
 
 // NotEqualsFilterType defines model for NotEqualsFilter.Type.
@@ -836,9 +1162,9 @@ type NotEqualsFilterType string
 // NotFilter Sessions that `filter` does not select.
 type NotFilter struct {
 	// Filter One filter of Horizon's filter language on the fields of SessionInfo;
-	// `type` says which. `name` must be a field of SessionInfo that holds one
-	// value (`client_data.type` for one of an object), and values must match
-	// that field's schema: the server checks both.
+	// `type` says which. `name` is one of SessionFieldName, a field whose
+	// `x-filters` list the type; values must match that field's schema.
+	// The server checks both.
 	Filter SessionFilter `json:"filter"`
 	Type   NotFilterType `json:"type"`
 }
@@ -898,15 +1224,71 @@ type ReferenceUser struct {
 	// Operator The user is the reference server's operator: its logins may also
 	// drive the test harness (fault rules, the record of delivered
 	// messages), as the static token does. False unless given.
-	Operator *bool  `json:"operator,omitempty"`
+	Operator *bool `json:"operator,omitempty"`
+
+	// Password At most as long as a login's password may be (AuthLogin).
 	Password string `json:"password"`
 	Username string `json:"username"`
 }
 
 // RefreshToken defines model for RefreshToken.
 type RefreshToken struct {
+	// RefreshToken A refresh token from `POST /login`; the reference server's are far shorter than `maxLength`.
 	RefreshToken string `json:"refresh_token"`
 }
+
+// RespondFaultRule `respond`: answers `status` with an ErrorResponse body whose
+// `error_key` and `error_message` are the rule's, or the status's own,
+// and with `Retry-After: retry_after_seconds` when that is given. The
+// request is not acted on, unless `after_acting` is true: then it is,
+// and the client is not told (its deliveries carry `fault_id`).
+type RespondFaultRule struct {
+	Action RespondFaultRuleAction `json:"action"`
+
+	// AfterActing Act on the request first (deliver the message, log in...), then answer the status.
+	AfterActing *bool `json:"after_acting,omitempty"`
+
+	// DelayMaxMs With `delay_ms`, the delay is drawn from `delay_ms` to this, both included.
+	DelayMaxMs *FaultDelayMaxMs `json:"delay_max_ms,omitempty"`
+
+	// DelayMs Milliseconds to hold the answer, or the closing, back.
+	DelayMs *FaultDelayMs `json:"delay_ms,omitempty"`
+
+	// ErrorKey The `error_key` of the answer, or of the failed items.
+	ErrorKey *FaultErrorKey `json:"error_key,omitempty"`
+
+	// ErrorMessage The reason given, in all three of Horizon's forms.
+	ErrorMessage *FaultErrorMessage `json:"error_message,omitempty"`
+
+	// Operation The operationId of one of Horizon's operations.
+	Operation FaultOperation `json:"operation"`
+
+	// Probability The chance, from 0 to 1, that the rule acts on a matching request.
+	Probability *FaultProbability `json:"probability,omitempty"`
+
+	// RetryAfterSeconds The Retry-After header of the answer, in seconds; only with a status whose answer declares it.
+	RetryAfterSeconds *int32 `json:"retry_after_seconds,omitempty"`
+
+	// Seed Seeds the rule's draws (probability, random delays); 0 by default.
+	Seed *FaultSeed `json:"seed,omitempty"`
+
+	// SessionIDs sendMessageToSessions and getSession only: match requests that name
+	// at least one of these sessions; for `fail_sessions`, the sessions
+	// that fail.
+	SessionIDs *FaultSessionIDs `json:"session_ids,omitempty"`
+
+	// Status The status to answer, one that the operation declares with an ErrorResponse body.
+	Status int32 `json:"status"`
+
+	// Times How many matching requests the rule acts on; without it, no limit.
+	Times *FaultTimes `json:"times,omitempty"`
+
+	// Username login only; match logins of this user name, in any case.
+	Username *FaultUsername `json:"username,omitempty"`
+}
+
+// RespondFaultRuleAction defines model for RespondFaultRule.Action.
+type RespondFaultRuleAction string
 
 // SecurityGatewayData The security gateway a session's client connects through, as Horizon 8.0.0 describes it. No field is required.
 type SecurityGatewayData struct {
@@ -936,13 +1318,26 @@ type SecurityGatewayData struct {
 // Example: EXTERNAL
 type SecurityGatewayDataLocation string
 
+// SessionFieldName A field that filters name: a property of SessionInfo, or of ClientData
+// or SecurityGatewayData after the name of the object that holds it and
+// a dot. The list is written by `go generate` from the properties that
+// say which filter types they take (`x-filters`): edit those, not it.
+//
+// Example: session_state
+type SessionFieldName string
+
 // SessionFilter One filter of Horizon's filter language on the fields of SessionInfo;
-// `type` says which. `name` must be a field of SessionInfo that holds one
-// value (`client_data.type` for one of an object), and values must match
-// that field's schema: the server checks both.
+// `type` says which. `name` is one of SessionFieldName, a field whose
+// `x-filters` list the type; values must match that field's schema.
+// The server checks both.
 type SessionFilter struct {
 	union json.RawMessage
 }
+
+// SessionFilterValue A value a filter compares a field with: a JSON type that a field of
+// SessionInfo holds (a string, an integer or a boolean), and within it
+// what the field's own schema allows.
+type SessionFilterValue = any
 
 // SessionInfo A user session: the 22 fields of Horizon 8.0.0's SessionInfo, with
 // Horizon's names and types.
@@ -956,6 +1351,11 @@ type SessionFilter struct {
 // versions add some, so a client should ignore fields it does not know
 // (this schema does not say `additionalProperties: false`). The
 // reference server's data file is stricter: see ReferenceData.
+//
+// `x-filters` on a field (here, in ClientData and in
+// SecurityGatewayData) lists the filter types of `GET
+// /inventory/v1/sessions` that apply to it, as Horizon 2111's reference
+// lists each field's "Supported Filters"; `[]` would say none.
 type SessionInfo struct {
 	// AccessGroupID Access group of the session: that of its desktop pool, or of the
 	// farm of its RDS desktop or application.
@@ -1046,9 +1446,11 @@ type SessionInfoSessionType string
 
 // SessionSendMessageSpec Message information object to be sent to sessions.
 type SessionSendMessageSpec struct {
-	// Message Message to be sent to session(s). At least 1 and at most 1000
-	// characters: Horizon documents no limit, and public tools that truncate
-	// stay well below this one.
+	// Message Message to be sent to session(s), in characters between
+	// `minLength` and `maxLength`. Horizon documents no limit; the
+	// reference server's is `maxLength` (`-max-message-length`), by
+	// default well above where public tools that truncate messages cut
+	// them.
 	//
 	//
 	// Example: Sample Info Message
@@ -1063,8 +1465,10 @@ type SessionSendMessageSpec struct {
 	// Example: INFO
 	MessageType SessionSendMessageSpecMessageType `json:"message_type"`
 
-	// SessionIDs List of session ids to which message is to be sent. At least 1 and at
-	// most 20000 ids, the session capacity of one Horizon pod.
+	// SessionIDs List of session ids to which message is to be sent. From
+	// `minItems` to `maxItems` of them: the reference server's limit is
+	// `maxItems` (`-max-session-ids`), by default the session capacity of
+	// one Horizon pod.
 	//
 	//
 	// Example: ["7cdd624f-37d1-46c1-ab96-695a5d13956f"]
@@ -1081,8 +1485,14 @@ type SessionSendMessageSpecMessageType string
 
 // StartsWithFilter Sessions whose string field `name` starts with `value`.
 type StartsWithFilter struct {
-	// Name A string field of SessionInfo.
-	Name  string               `json:"name"`
+	// Name A field that filters name: a property of SessionInfo, or of ClientData
+	// or SecurityGatewayData after the name of the object that holds it and
+	// a dot. The list is written by `go generate` from the properties that
+	// say which filter types they take (`x-filters`): edit those, not it.
+	//
+	//
+	// Example: session_state
+	Name  SessionFieldName     `json:"name"`
 	Type  StartsWithFilterType `json:"type"`
 	Value string               `json:"value"`
 }
@@ -1155,7 +1565,7 @@ type ListSessionsParams struct {
 	// Page Page number, from 1. Requires `size`.
 	Page *int32 `form:"page,omitempty" json:"page,omitempty"`
 
-	// Size Sessions per page, 1 to 1000. Requires `page`.
+	// Size Sessions per page. Requires `page`.
 	Size *int32 `form:"size,omitempty" json:"size,omitempty"`
 
 	// Filter One filter in Horizon's filter language (see above), as JSON text in
@@ -1260,6 +1670,215 @@ func (t AuthLogin_Password) MarshalJSON() ([]byte, error) {
 }
 
 func (t *AuthLogin_Password) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsRespondFaultRule returns the union data inside the FaultRule as a RespondFaultRule
+func (t FaultRule) AsRespondFaultRule() (RespondFaultRule, error) {
+	var body RespondFaultRule
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRespondFaultRule overwrites any union data inside the FaultRule as the provided RespondFaultRule
+func (t *FaultRule) FromRespondFaultRule(v RespondFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"respond"}`))
+	t.union = b
+	return err
+}
+
+// MergeRespondFaultRule performs a merge with any union data inside the FaultRule, using the provided RespondFaultRule
+func (t *FaultRule) MergeRespondFaultRule(v RespondFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"respond"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFailSessionsFaultRule returns the union data inside the FaultRule as a FailSessionsFaultRule
+func (t FaultRule) AsFailSessionsFaultRule() (FailSessionsFaultRule, error) {
+	var body FailSessionsFaultRule
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFailSessionsFaultRule overwrites any union data inside the FaultRule as the provided FailSessionsFaultRule
+func (t *FaultRule) FromFailSessionsFaultRule(v FailSessionsFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"fail_sessions"}`))
+	t.union = b
+	return err
+}
+
+// MergeFailSessionsFaultRule performs a merge with any union data inside the FaultRule, using the provided FailSessionsFaultRule
+func (t *FaultRule) MergeFailSessionsFaultRule(v FailSessionsFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"fail_sessions"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDelayFaultRule returns the union data inside the FaultRule as a DelayFaultRule
+func (t FaultRule) AsDelayFaultRule() (DelayFaultRule, error) {
+	var body DelayFaultRule
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDelayFaultRule overwrites any union data inside the FaultRule as the provided DelayFaultRule
+func (t *FaultRule) FromDelayFaultRule(v DelayFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"delay"}`))
+	t.union = b
+	return err
+}
+
+// MergeDelayFaultRule performs a merge with any union data inside the FaultRule, using the provided DelayFaultRule
+func (t *FaultRule) MergeDelayFaultRule(v DelayFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"delay"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCloseBeforeActingFaultRule returns the union data inside the FaultRule as a CloseBeforeActingFaultRule
+func (t FaultRule) AsCloseBeforeActingFaultRule() (CloseBeforeActingFaultRule, error) {
+	var body CloseBeforeActingFaultRule
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCloseBeforeActingFaultRule overwrites any union data inside the FaultRule as the provided CloseBeforeActingFaultRule
+func (t *FaultRule) FromCloseBeforeActingFaultRule(v CloseBeforeActingFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"close_before_acting"}`))
+	t.union = b
+	return err
+}
+
+// MergeCloseBeforeActingFaultRule performs a merge with any union data inside the FaultRule, using the provided CloseBeforeActingFaultRule
+func (t *FaultRule) MergeCloseBeforeActingFaultRule(v CloseBeforeActingFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"close_before_acting"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCloseAfterActingFaultRule returns the union data inside the FaultRule as a CloseAfterActingFaultRule
+func (t FaultRule) AsCloseAfterActingFaultRule() (CloseAfterActingFaultRule, error) {
+	var body CloseAfterActingFaultRule
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCloseAfterActingFaultRule overwrites any union data inside the FaultRule as the provided CloseAfterActingFaultRule
+func (t *FaultRule) FromCloseAfterActingFaultRule(v CloseAfterActingFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"close_after_acting"}`))
+	t.union = b
+	return err
+}
+
+// MergeCloseAfterActingFaultRule performs a merge with any union data inside the FaultRule, using the provided CloseAfterActingFaultRule
+func (t *FaultRule) MergeCloseAfterActingFaultRule(v CloseAfterActingFaultRule) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"action":"close_after_acting"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t FaultRule) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"action"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t FaultRule) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "close_after_acting":
+		return t.AsCloseAfterActingFaultRule()
+	case "close_before_acting":
+		return t.AsCloseBeforeActingFaultRule()
+	case "delay":
+		return t.AsDelayFaultRule()
+	case "fail_sessions":
+		return t.AsFailSessionsFaultRule()
+	case "respond":
+		return t.AsRespondFaultRule()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t FaultRule) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *FaultRule) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

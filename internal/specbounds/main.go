@@ -9,9 +9,11 @@
 //	specbounds -spec api/openapi.yaml -config gen/model/model.cfg.yaml -bounds ListSessionsSizeMaximum -out gen/model/bounds.gen.go -version-out gen/model/version.gen.go
 //
 // Names follow the generator's own rules, from its configuration (package,
-// name-normalizer, additional-initialisms), so they read like the models. A query, path or header parameter's bound is named after its operation:
+// name-normalizer, additional-initialisms), so they read like the models. A
+// query, path or header parameter's bound is named after its operation:
 // ListSessionsSizeMaximum. A property's bound is named after its component
-// schema: SessionSendMessageSpecMessageMaxLength.
+// schema: SessionSendMessageSpecMessageMaxLength; a component's own, after
+// it (FaultDelayMsMaximum), and a property that refers to one has no other.
 package main
 
 import (
@@ -152,8 +154,12 @@ func generate(doc *openapi3.T, specPath, pkg string, wanted []string) ([]byte, e
 		if ref.Value == nil {
 			continue
 		}
+		// A component that is one value (FaultDelayMs) has its bounds
+		// named after it, once, however many properties refer to it.
+		where := fmt.Sprintf("components.schemas.%s", name)
+		bounds = append(bounds, schemaBounds(codegen.SchemaNameToTypeName(name), where, ref.Value)...)
 		for prop, propRef := range ref.Value.Properties {
-			if propRef.Value == nil {
+			if propRef.Value == nil || propRef.Ref != "" {
 				continue
 			}
 			prefix := codegen.SchemaNameToTypeName(name) + codegen.ToCamelCaseWithInitialisms(prop)

@@ -69,13 +69,12 @@ func Example() {
 func Example_agentDoesNotAnswer() {
 	const silent = "2f1c0b7e-5a7d-4c8b-9e5f-1a2b3c4d5e6f"
 	status, reason := int32(504), "The Horizon Agent did not answer in time."
-	srv, err := refservertest.Start(refservertest.WithFaults(model.FaultRule{
-		Operation:    model.FaultRuleOperationSendMessageToSessions,
-		Action:       model.FaultRuleActionFailSessions,
+	srv, err := refservertest.Start(refservertest.WithFaults(refservertest.Rule(model.FailSessionsFaultRule{
+		Operation:    model.FailSessionsFaultRuleOperationSendMessageToSessions,
 		SessionIDs:   &[]string{silent},
 		ItemStatus:   &status,
 		ErrorMessage: &reason,
-	}))
+	})))
 	if err != nil {
 		panic(err)
 	}
@@ -117,11 +116,10 @@ func Example_answerLost() {
 	defer srv.Close()
 	ctx := context.Background()
 	once := int32(1)
-	rule, err := srv.AddFault(ctx, model.FaultRule{
-		Operation: model.FaultRuleOperationSendMessageToSessions,
-		Action:    model.FaultRuleActionCloseAfterActing,
+	rule, err := srv.AddFault(ctx, refservertest.Rule(model.CloseAfterActingFaultRule{
+		Operation: model.FaultOperationSendMessageToSessions,
 		Times:     &once,
-	})
+	}))
 	if err != nil {
 		panic(err)
 	}

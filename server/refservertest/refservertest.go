@@ -100,9 +100,44 @@ func WithUsers(users ...model.ReferenceUser) Option {
 
 // WithFaults puts fault rules in force from the start, tried in this order,
 // with the ids "1", "2"... as a data file's. New fails the test for a rule
-// that its operation does not allow. AddFault adds rules later.
+// that its operation does not allow. AddFault adds rules later. Rule makes
+// each from a rule of one action.
 func WithFaults(rules ...model.FaultRule) Option {
 	return func(s *settings) { s.config.Faults = append(s.config.Faults, rules...) }
+}
+
+// RuleOfAction is a fault rule of one action: one of the schemas that the
+// spec's FaultRule is one of.
+type RuleOfAction interface {
+	model.RespondFaultRule | model.FailSessionsFaultRule | model.DelayFaultRule |
+		model.CloseBeforeActingFaultRule | model.CloseAfterActingFaultRule
+}
+
+// Rule returns rule as the model.FaultRule that WithFaults, AddFault and the
+// server take, its action set by its type:
+//
+//	refservertest.Rule(model.RespondFaultRule{
+//		Operation: model.FaultOperationSendMessageToSessions, Status: 503,
+//	})
+func Rule[R RuleOfAction](rule R) model.FaultRule {
+	var out model.FaultRule
+	var err error
+	switch r := any(rule).(type) {
+	case model.RespondFaultRule:
+		err = out.FromRespondFaultRule(r)
+	case model.FailSessionsFaultRule:
+		err = out.FromFailSessionsFaultRule(r)
+	case model.DelayFaultRule:
+		err = out.FromDelayFaultRule(r)
+	case model.CloseBeforeActingFaultRule:
+		err = out.FromCloseBeforeActingFaultRule(r)
+	case model.CloseAfterActingFaultRule:
+		err = out.FromCloseAfterActingFaultRule(r)
+	}
+	if err != nil { // plain structs always encode
+		panic(fmt.Sprintf("refservertest: encode fault rule: %v", err))
+	}
+	return out
 }
 
 // WithLimits sets the server's limits (body sizes, message length, session

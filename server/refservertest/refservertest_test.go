@@ -173,12 +173,11 @@ func TestNoUsersNoSessions(t *testing.T) {
 func TestFaultRules(t *testing.T) {
 	t.Parallel()
 	status, once := int32(504), int32(1)
-	srv := newServer(t, refservertest.WithFaults(model.FaultRule{
-		Operation:  model.FaultRuleOperationSendMessageToSessions,
-		Action:     model.FaultRuleActionFailSessions,
+	srv := newServer(t, refservertest.WithFaults(refservertest.Rule(model.FailSessionsFaultRule{
+		Operation:  model.FailSessionsFaultRuleOperationSendMessageToSessions,
 		SessionIDs: &[]string{connectedFinance},
 		ItemStatus: &status,
-	}))
+	})))
 	ctx := t.Context()
 	results, err := srv.Client.SendMessage(ctx, client.MessageWarning, "w", []string{seedID, connectedFinance})
 	if err != nil {
@@ -189,14 +188,13 @@ func TestFaultRules(t *testing.T) {
 	}
 
 	busy, retry := int32(503), int32(2)
-	added, err := srv.AddFault(ctx, model.FaultRule{
-		Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionRespond,
-		Status: &busy, RetryAfterSeconds: &retry, Times: &once,
-	})
+	added, err := srv.AddFault(ctx, refservertest.Rule(model.RespondFaultRule{
+		Operation: model.FaultOperationSendMessageToSessions, Status: busy, RetryAfterSeconds: &retry, Times: &once,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if added.ID != "2" || added.Hits != 0 || added.Rule.Action != model.FaultRuleActionRespond {
+	if action, err := added.Rule.Discriminator(); err != nil || added.ID != "2" || added.Hits != 0 || action != "respond" {
 		t.Errorf("AddFault = %+v, want rule 2, no hits yet", added)
 	}
 	// The new rule comes after the first, which does not match a send to
@@ -210,9 +208,9 @@ func TestFaultRules(t *testing.T) {
 		t.Errorf("Retry-After %v %t, want 2s", wait, ok)
 	}
 
-	lost, err := srv.AddFault(ctx, model.FaultRule{
-		Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionCloseAfterActing, Times: &once,
-	})
+	lost, err := srv.AddFault(ctx, refservertest.Rule(model.CloseAfterActingFaultRule{
+		Operation: model.FaultOperationSendMessageToSessions, Times: &once,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +258,7 @@ func TestFaultRules(t *testing.T) {
 func TestRefusedFaultRules(t *testing.T) {
 	t.Parallel()
 	notDeclared := int32(404)
-	rule := model.FaultRule{Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionRespond, Status: &notDeclared}
+	rule := refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, Status: notDeclared})
 	const want = "sendMessageToSessions does not declare 404"
 
 	srv := newServer(t)
@@ -381,9 +379,9 @@ func TestParallelServersAreIsolated(t *testing.T) {
 			srv := newServer(t)
 			servers <- srv
 			message := fmt.Sprintf("message %d", i)
-			if _, err := srv.AddFault(t.Context(), model.FaultRule{
-				Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: new(int32),
-			}); err != nil {
+			if _, err := srv.AddFault(t.Context(), refservertest.Rule(model.DelayFaultRule{
+				Operation: model.FaultOperationListSessions,
+			})); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := srv.Client.SendMessage(t.Context(), client.MessageInfo, message, []string{seedID}); err != nil {

@@ -168,8 +168,16 @@ func TestDocsPageInChromium(t *testing.T) {
 	if login := text("login"); !strings.Contains(login, "Log in") || !strings.Contains(login, "/login") {
 		t.Errorf("the login operation is not shown as such:\n%s", login)
 	}
-	if list := text("listSessions"); !strings.Contains(list, "List sessions") || !strings.Contains(list, "/inventory/v1/sessions") {
+	list := text("listSessions")
+	if !strings.Contains(list, "List sessions") || !strings.Contains(list, "/inventory/v1/sessions") {
 		t.Errorf("the list operation is not shown as such:\n%s", list)
+	}
+	// The rules that only the spec's extensions say: which query parameter
+	// needs which, and which filter types each field takes.
+	for _, want := range []string{`requires:`, `["size"]`, `filters:`, `["Equals","NotEquals"]`, `["Contains"]`} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the list operation does not show %q:\n%s", want, list)
+		}
 	}
 
 	// The picture starts at the operation's heading.

@@ -71,7 +71,8 @@ func TestNonMatchingFaults(t *testing.T) {
 	}
 	for _, f := range listed.Faults {
 		if f.Hits != 0 {
-			t.Errorf("rule %s (%s %s) acted %d times", f.ID, f.Rule.Operation, f.Rule.Action, f.Hits)
+			rule, _ := f.Rule.MarshalJSON()
+			t.Errorf("rule %s (%s) acted %d times", f.ID, rule, f.Hits)
 		}
 	}
 }

@@ -215,7 +215,9 @@ func addFaults(dir, dataFile string, n int) (string, error) {
 	}
 	faults := make([]model.FaultRule, n)
 	for i := range faults {
-		faults[i] = nonMatchingFault(i)
+		if faults[i], err = nonMatchingFault(i); err != nil {
+			return "", fmt.Errorf("fault rule %d: %w", i, err)
+		}
 	}
 	data.Faults = &faults
 	return path, writeJSON(path, data)
@@ -224,20 +226,30 @@ func addFaults(dir, dataFile string, n int) (string, error) {
 // nonMatchingFault is the i-th fault rule of addFaults: half of them on
 // send-message, naming a session outside the inventory, the others on the
 // other operations.
-func nonMatchingFault(i int) model.FaultRule {
+func nonMatchingFault(i int) (model.FaultRule, error) {
 	status, delay, user := int32(503), int32(1000), fmt.Sprintf("nobody-%d", i)
 	ids := []string{fmt.Sprintf("ffffffff-ffff-4fff-8fff-%012x", i)}
-	rules := []model.FaultRule{
-		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionRespond, Status: &status},
-		{Operation: model.FaultRuleOperationLogin, Username: &user, Action: model.FaultRuleActionRespond, Status: &status},
-		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionFailSessions},
-		{Operation: model.FaultRuleOperationGetSession, SessionIDs: &ids, Action: model.FaultRuleActionCloseBeforeActing},
-		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionCloseAfterActing},
-		{Operation: model.FaultRuleOperationListSessions, Action: model.FaultRuleActionDelay, DelayMs: &delay},
-		{Operation: model.FaultRuleOperationSendMessageToSessions, SessionIDs: &ids, Action: model.FaultRuleActionDelay, DelayMs: &delay},
-		{Operation: model.FaultRuleOperationRefreshAccessToken, Action: model.FaultRuleActionCloseBeforeActing},
+	var rule model.FaultRule
+	var err error
+	switch i % 8 {
+	case 0:
+		err = rule.FromRespondFaultRule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, SessionIDs: &ids, Status: status})
+	case 1:
+		err = rule.FromRespondFaultRule(model.RespondFaultRule{Operation: model.FaultOperationLogin, Username: &user, Status: status})
+	case 2:
+		err = rule.FromFailSessionsFaultRule(model.FailSessionsFaultRule{Operation: model.FailSessionsFaultRuleOperationSendMessageToSessions, SessionIDs: &ids})
+	case 3:
+		err = rule.FromCloseBeforeActingFaultRule(model.CloseBeforeActingFaultRule{Operation: model.FaultOperationGetSession, SessionIDs: &ids})
+	case 4:
+		err = rule.FromCloseAfterActingFaultRule(model.CloseAfterActingFaultRule{Operation: model.FaultOperationSendMessageToSessions, SessionIDs: &ids})
+	case 5:
+		err = rule.FromDelayFaultRule(model.DelayFaultRule{Operation: model.FaultOperationListSessions, DelayMs: delay})
+	case 6:
+		err = rule.FromDelayFaultRule(model.DelayFaultRule{Operation: model.FaultOperationSendMessageToSessions, SessionIDs: &ids, DelayMs: delay})
+	default:
+		err = rule.FromCloseBeforeActingFaultRule(model.CloseBeforeActingFaultRule{Operation: model.FaultOperationRefreshAccessToken})
 	}
-	return rules[i%len(rules)]
+	return rule, err
 }
 
 // writeBody writes a send-message request for the first n sessions.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/refservertest"
 )
 
 const password = "conform-cmd-Passw0rd"
@@ -106,7 +107,7 @@ func TestConformsAgainstTheReferenceServer(t *testing.T) {
 func TestDiffersExitsOne(t *testing.T) {
 	t.Parallel()
 	status := int32(http.StatusInternalServerError)
-	url, caFile := refServer(t, []model.FaultRule{{Operation: model.FaultRuleOperationSendMessageToSessions, Action: model.FaultRuleActionRespond, Status: &status}})
+	url, caFile := refServer(t, []model.FaultRule{refservertest.Rule(model.RespondFaultRule{Operation: model.FaultOperationSendMessageToSessions, Status: status})})
 	r := runConform(t, map[string]string{"HORIZON_PASSWORD": password}, "--server", url, "--ca-file", caFile,
 		"--username", "administrator", "--domain", "EXAMPLE", "--pace", "0s", "--max-body-bytes", "65536", "--json", "-")
 	if r.code != exitDiffers {

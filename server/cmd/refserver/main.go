@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -351,6 +352,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // refServer is what run needs of the server it serves.
 type refServer interface {
 	http.Handler
+	DocsPage() string
 	Limits() server.Limits
 	FastPath() model.FastPathStatus
 	Metrics() *prometheus.Registry
@@ -493,6 +495,10 @@ func newConfig(o options, logger *slog.Logger) (server.Config, secrets, error) {
 	if err != nil {
 		return cfg, made, err
 	}
+	// A password no login could send would lock the administrator out.
+	if n := utf8.RuneCountInString(password); n > model.ReferenceUserPasswordMaxLength {
+		return cfg, made, fmt.Errorf("the administrator's password is %d characters; a login's password has at most %d (the spec's maxLength)", n, model.ReferenceUserPasswordMaxLength)
+	}
 	made.adminPassword = generated
 	cfg.Users = []model.ReferenceUser{server.DemoAdministrator(password)}
 	return cfg, made, nil
@@ -616,6 +622,7 @@ func announce(o options, srv refServer, cfg server.Config, made secrets, httpSer
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Horizon reference server listening on %s://%s%s\n", scheme, listener.Addr(), server.BasePath)
+	fmt.Fprintf(stdout, "The contract it enforces, for reading: %s://%s%s\n", scheme, listener.Addr(), srv.DocsPage())
 	if httpServer.TLSConfig != nil {
 		fmt.Fprintf(stdout, "TLS certificate SHA-256 fingerprint: %s\n", fingerprint(httpServer.TLSConfig.Certificates[0].Certificate[0]))
 	}

@@ -34,6 +34,7 @@ const (
 	// messagesSuffix is the inspection endpoint of delivered messages.
 	messagesSuffix = "/refserver/v1/messages"
 	listenLine     = "listening on "
+	docsLine       = "The contract it enforces, for reading: "
 	tokenLine      = "Bearer token (generated; shown only here): "
 	passwordLine   = `Login EXAMPLE\administrator, password (generated; shown only here): `
 	printLine      = "TLS certificate SHA-256 fingerprint: "
@@ -311,12 +312,18 @@ func loginAs(t *testing.T, client *http.Client, base, username, password, domain
 func TestRunGeneratedSecrets(t *testing.T) {
 	t.Parallel()
 	r := startRun(t, []string{"-addr", "127.0.0.1:0"}, nil)
-	out := r.stdout.waitFor(t, "token and password lines", func(s string) bool { return strings.Count(s, "\n") >= 3 }, r)
+	out := r.stdout.waitFor(t, "token and password lines", func(s string) bool { return strings.Count(s, "\n") >= 4 }, r)
 	token, password := stdoutValue(t, out, tokenLine), stdoutValue(t, out, passwordLine)
 	if len(token) < 32 || len(password) < 32 {
 		t.Fatalf("generated token %q or password %q is short", token, password)
 	}
 	client := newClient(t)
+	// The docs page, where the start-up lines say.
+	if docs := stdoutValue(t, out, docsLine); docs != r.base+"/refserver/v1/docs" {
+		t.Errorf("docs page at %q, want %s/refserver/v1/docs", docs, r.base)
+	} else if status, body := get(t, client, docs); status != http.StatusOK || !strings.Contains(string(body), "<title>") {
+		t.Errorf("GET %s: %d %.80s, want the page", docs, status, body)
+	}
 
 	status, body := post(t, client, r.base, token, seedRequest)
 	wantDelivered(t, status, body, seedID)
@@ -339,8 +346,8 @@ func TestRunGeneratedSecrets(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Errorf("run after cancel = %v, want nil", err)
 	}
-	if got := strings.Count(r.stdout.String(), "\n"); got != 3 {
-		t.Errorf("stdout has %d lines, want 3:\n%s", got, r.stdout.String())
+	if got := strings.Count(r.stdout.String(), "\n"); got != 4 {
+		t.Errorf("stdout has %d lines, want 4:\n%s", got, r.stdout.String())
 	}
 	logs := r.stderr.String()
 	for _, secret := range []string{token, password, tokens.AccessToken, tokens.RefreshToken} {
@@ -739,6 +746,10 @@ func TestRunRefusesToStart(t *testing.T) {
 		{"missing token file", []string{"-token-file", missing}, []string{"-token-file", missing}},
 		{"empty token file", []string{"-token-file", writeFile(t, "empty", "\n")}, []string{"-token-file", "first line is empty"}},
 		{"missing password file", []string{"-admin-password-file", missing}, []string{"-admin-password-file", missing}},
+		{"admin password no login can send", []string{"-admin-password", strings.Repeat("p", model.ReferenceUserPasswordMaxLength+1)},
+			[]string{"password is 1025 characters", "at most 1024"}},
+		{"data file user whose password no login can send", []string{"-data", writeFile(t, "long.json", `{"sessions": [], "users": [{"username": "u", "domain": "D", "password": "`+strings.Repeat("p", model.ReferenceUserPasswordMaxLength+1)+`"}]}`)},
+			[]string{"/users/0/password: maximum string length is 1024"}},
 		{"fault rule delayed past the write timeout", []string{"-data", delayed, "-write-timeout", "2s"},
 			[]string{delayed, "/faults/0/delay_ms: 5000 ms is longer than the server allows (1000 ms)"}},
 	}

@@ -37,7 +37,7 @@ func TestRunLogsNoSecrets(t *testing.T) {
 			r := startRun(t, args, tt.env)
 			token := givenToken
 			if tt.args == nil && tt.env == nil {
-				out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 2 }, r)
+				out := r.stdout.waitFor(t, "token line", func(s string) bool { return strings.Count(s, "\n") >= 3 }, r)
 				_, rest, ok := strings.Cut(out, tokenLine)
 				if !ok {
 					t.Fatalf("no generated token on stdout:\n%s", out)

@@ -33,6 +33,11 @@ const (
 // patternMessage is the spec extension that explains a schema's pattern.
 const patternMessage = "x-pattern-message"
 
+// notMessage is the spec extension that words the refusal of a schema's
+// `not`: what the refused combination breaks. The refusal is about the first
+// property that the `not`'s schema requires.
+const notMessage = "x-not-message"
+
 // refuseUnknownFields is the spec extension with which a schema says that
 // every object in what it describes, at any depth, refuses the properties its
 // schema does not declare, as if that said additionalProperties: false.
@@ -88,7 +93,9 @@ func closeObjects(s *openapi3.Schema, seen map[*openapi3.Schema]bool) {
 		closed := false
 		extra.Has = &closed
 	}
-	refs := []*openapi3.SchemaRef{s.Items, s.Not, extra.Schema}
+	// Not s.Not: it describes what is refused, and closed it would refuse
+	// less.
+	refs := []*openapi3.SchemaRef{s.Items, extra.Schema}
 	for _, group := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
 		refs = append(refs, group...)
 	}
@@ -180,9 +187,25 @@ func DescribeSchemaError(err error) string {
 	case schemaErr.SchemaField == "oneOf":
 		var alternatives openapi3.MultiError
 		if errors.As(schemaErr.Origin, &alternatives) && len(alternatives) > 0 {
-			return DescribeAlternatives(alternatives)
+			return DescribeAlternatives(alternatives) + goesWith(schema, alternatives)
+		}
+	// A failed allOf: the first of the schemas it failed says why.
+	case schemaErr.SchemaField == "allOf":
+		var failed openapi3.MultiError
+		if errors.As(schemaErr.Origin, &failed) && len(failed) > 0 {
+			return DescribeSchemaError(failed[0])
 		}
 	case schema == nil: // the cases below read the schema
+	// A `not` that the value matched: the spec may say what it refuses, of
+	// the first property its schema requires.
+	case schemaErr.SchemaField == "not":
+		reason = "matches a schema that \"not\" refuses"
+		if message, ok := schema.Extensions[notMessage].(string); ok {
+			reason = message
+		}
+		if schema.Not != nil && schema.Not.Value != nil && len(schema.Not.Value.Required) > 0 {
+			pointer += "/" + pointerEscaper.Replace(schema.Not.Value.Required[0])
+		}
 	// A pattern says little to a reader; the spec may say what it means.
 	case schemaErr.SchemaField == "pattern":
 		if message, ok := schema.Extensions[patternMessage].(string); ok {
@@ -203,13 +226,8 @@ func DescribeSchemaError(err error) string {
 	// the answer points at the property, which is the first unknown one in
 	// the validator's (sorted) order.
 	case schemaErr.SchemaField == "properties":
-		if object, ok := schemaErr.Value.(map[string]any); ok {
-			for _, name := range slices.Sorted(maps.Keys(object)) {
-				if _, known := schema.Properties[name]; !known {
-					pointer += "/" + pointerEscaper.Replace(name)
-					break
-				}
-			}
+		if name, ok := unknownProperty(schemaErr); ok {
+			pointer += "/" + pointerEscaper.Replace(name)
 		}
 		reason += "; the properties are " + QuoteAll(slices.Sorted(maps.Keys(schema.Properties)))
 	}
@@ -217,6 +235,49 @@ func DescribeSchemaError(err error) string {
 		return pointer + ": " + reason
 	}
 	return reason
+}
+
+// unknownProperty is the property that an error of additionalProperties is
+// about: the first, in the validator's (sorted) order, that its schema does
+// not declare.
+func unknownProperty(e *openapi3.SchemaError) (string, bool) {
+	object, ok := e.Value.(map[string]any)
+	if !ok || e.Schema == nil || e.SchemaField != "properties" {
+		return "", false
+	}
+	for _, name := range slices.Sorted(maps.Keys(object)) {
+		if _, known := e.Schema.Properties[name]; !known {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// goesWith says, when the one alternative that a discriminator chose failed
+// on a property it does not declare, which values of the discriminator have
+// alternatives that do: `; it goes with action respond`.
+func goesWith(parent *openapi3.Schema, alternatives openapi3.MultiError) string {
+	var e *openapi3.SchemaError
+	if parent == nil || parent.Discriminator == nil || len(alternatives) != 1 || !errors.As(alternatives[0], &e) {
+		return ""
+	}
+	name, ok := unknownProperty(e)
+	if !ok {
+		return ""
+	}
+	var with []string
+	for value, ref := range parent.Discriminator.Mapping {
+		for _, alternative := range parent.OneOf {
+			if alternative.Ref == ref.Ref && alternative.Value != nil && alternative.Value.Properties[name] != nil {
+				with = append(with, value)
+			}
+		}
+	}
+	if len(with) == 0 {
+		return ""
+	}
+	slices.Sort(with)
+	return fmt.Sprintf("; it goes with %s %s", parent.Discriminator.PropertyName, strings.Join(with, " or "))
 }
 
 // pointerEscaper writes a name as one token of a JSON pointer (RFC 6901).

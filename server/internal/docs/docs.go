@@ -22,16 +22,23 @@ const (
 	specPath   = "openapi.json"
 )
 
+// ShownExtensions are the spec's extensions that the page shows beside the
+// fields and parameters that carry them: rules of the contract that OpenAPI
+// 3.0 cannot say (which filter types a field takes, which query parameter
+// needs which).
+var ShownExtensions = []string{"x-filters", "x-requires"}
+
 // initScript renders the spec into the page and says, in the element's
 // data-state, when it is done: "ready", or "failed" with the reason on the
 // console.
-const initScript = `
+var initScript = `
 (function () {
   var root = document.getElementById("redoc");
   Redoc.init(` + "\"" + specPath + "\"" + `, {
     expandResponses: "200",
     requiredPropsFirst: true,
-    hideHostname: true
+    hideHostname: true,
+    showExtensions: ["` + strings.Join(ShownExtensions, `", "`) + `"]
   }, root, function (error) {
     if (error) {
       console.error("docs: the spec did not render:", error);

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hzkit/sendmessage/api"
 )
 
 // The policy allows the page's one inline script by its hash, and no source
@@ -37,5 +39,18 @@ func TestScriptIsTheBuild(t *testing.T) {
 	}
 	if bytes.Contains(Script, []byte(`src:"https://cdn.redoc.ly/`)) {
 		t.Error("the script still loads an image from cdn.redoc.ly")
+	}
+}
+
+// The page shows extensions that the spec uses, by their names.
+func TestShownExtensionsAreTheSpecs(t *testing.T) {
+	t.Parallel()
+	for _, name := range ShownExtensions {
+		if !bytes.Contains(api.YAML, []byte(name+":")) {
+			t.Errorf("the page shows %s, which api/openapi.yaml does not use", name)
+		}
+		if !strings.Contains(string(Page), `"`+name+`"`) {
+			t.Errorf("the page's script does not ask Redoc to show %s", name)
+		}
 	}
 }

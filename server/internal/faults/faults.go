@@ -2,6 +2,7 @@
 package faults
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ type rule struct {
 	*parsed
 	seq  int64 // the id, as a number
 	id   string
-	size int // jsonSize of the rule
+	size int // its jsonSize
 
 	mu   sync.Mutex
 	hits int64
@@ -90,11 +91,16 @@ type Request struct {
 // the others. A rule that is not allowed gets a *RuleError; one past
 // MaxRules, ErrFull.
 func (e *Engine) Add(spec model.FaultRule) (model.Fault, error) {
-	if spec.SessionIDs != nil {
-		ids := slices.Clone(*spec.SessionIDs)
-		spec.SessionIDs = &ids // the caller's slice stays the caller's
+	// A copy of its own: the caller's bytes stay the caller's.
+	raw, err := spec.MarshalJSON()
+	if err != nil {
+		return model.Fault{}, fmt.Errorf("faults: encode rule: %w", err)
 	}
-	p, err := parse(e.ops, spec)
+	var own model.FaultRule
+	if err := own.UnmarshalJSON(bytes.Clone(raw)); err != nil {
+		return model.Fault{}, fmt.Errorf("faults: decode rule: %w", err)
+	}
+	p, err := parse(e.ops, own)
 	if err != nil {
 		return model.Fault{}, err
 	}
@@ -112,7 +118,7 @@ func (e *Engine) Add(spec model.FaultRule) (model.Fault, error) {
 		return model.Fault{}, ErrFull
 	}
 	e.lastID++
-	r := &rule{parsed: p, seq: e.lastID, size: jsonSize(spec), id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
+	r := &rule{parsed: p, seq: e.lastID, size: p.jsonSize(), id: strconv.FormatInt(e.lastID, 10), rng: rand.New(rand.NewPCG(uint64(p.seed), pcgStream))} //nolint:gosec // G404: repeatable draws are the point; nothing secret
 	e.replace(append(slices.Clip(e.current.Load().all), r))
 	return model.Fault{ID: r.id, Rule: r.spec}, nil
 }
@@ -146,14 +152,12 @@ func (e *Engine) Page(after int64, limit, maxBytes int) (page []model.Fault, mor
 	return page, end < len(all)
 }
 
-// jsonSize is about how many bytes of JSON rule takes: its texts, and room
+// jsonSize is about how many bytes of JSON p takes: its texts, and room
 // for the rest.
-func jsonSize(rule model.FaultRule) int {
-	size := 512 + len(deref(rule.ErrorKey)) + len(deref(rule.ErrorMessage)) + len(deref(rule.Username))
-	if rule.SessionIDs != nil {
-		for _, id := range *rule.SessionIDs {
-			size += len(id) + 3
-		}
+func (p *parsed) jsonSize() int {
+	size := 512 + len(p.errorKey) + len(p.message) + len(p.username)
+	for id := range p.sessions {
+		size += len(id) + 3
 	}
 	return size
 }
@@ -332,15 +336,15 @@ type Decision struct {
 }
 
 // Action is the rule's action.
-func (d *Decision) Action() model.FaultRuleAction { return d.rule.action }
+func (d *Decision) Action() Action { return d.rule.action }
 
 // Acts says whether the request is acted on (a message delivered, a login
 // made...) before the fault's answer, or its closing.
 func (d *Decision) Acts() bool {
 	switch d.rule.action {
-	case model.FaultRuleActionRespond:
+	case Respond:
 		return d.rule.afterActing
-	case model.FaultRuleActionCloseBeforeActing:
+	case CloseBeforeActing:
 		return false
 	}
 	return true
@@ -350,9 +354,9 @@ func (d *Decision) Acts() bool {
 // told: its deliveries are marked with the rule's id.
 func (d *Decision) HidesActing() bool {
 	switch d.rule.action {
-	case model.FaultRuleActionRespond:
+	case Respond:
 		return d.rule.afterActing
-	case model.FaultRuleActionCloseAfterActing:
+	case CloseAfterActing:
 		return true
 	}
 	return false
@@ -360,14 +364,14 @@ func (d *Decision) HidesActing() bool {
 
 // Closes says whether the connection is closed without an answer.
 func (d *Decision) Closes() bool {
-	return d.rule.action == model.FaultRuleActionCloseBeforeActing || d.rule.action == model.FaultRuleActionCloseAfterActing
+	return d.rule.action == CloseBeforeActing || d.rule.action == CloseAfterActing
 }
 
 // Answer is the answer of a respond rule: its status, its error_key and
 // error_message ("" for the status's own), and its Retry-After in seconds
 // (-1: none). ok is false for other rules.
 func (d *Decision) Answer() (status int, key, message string, retryAfter int, ok bool) {
-	if d.rule.action != model.FaultRuleActionRespond {
+	if d.rule.action != Respond {
 		return 0, "", "", -1, false
 	}
 	return d.rule.status, d.rule.errorKey, d.rule.message, d.rule.retryAfter, true
@@ -377,7 +381,7 @@ func (d *Decision) Answer() (status int, key, message string, retryAfter int, ok
 // fails instead, and with what item status, error_key and reason.
 func (d *Decision) Fail(id string) (status int32, key, message string, failed bool) {
 	r := d.rule
-	if r.action != model.FaultRuleActionFailSessions || (r.sessions != nil && !r.sessions[id]) {
+	if r.action != FailSessions || (r.sessions != nil && !r.sessions[id]) {
 		return 0, "", "", false
 	}
 	message = r.message

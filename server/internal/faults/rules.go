@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,55 +16,55 @@ import (
 
 // Component names of the spec that rules are read against.
 const (
-	ruleSchema     = "FaultRule"
-	errorSchemaRef = "#/components/schemas/ErrorResponse"
-	retryAfter     = "Retry-After"
-	jsonMediaType  = "application/json"
+	operationSchema = "FaultOperation"
+	errorSchemaRef  = "#/components/schemas/ErrorResponse"
+	jsonMediaType   = "application/json"
 )
 
-// Inputs says what the requests of an operation carry for rules to match.
-type Inputs struct {
-	// SessionIDs: the requests name sessions, so session_ids may narrow a rule.
-	SessionIDs bool
-	// Username: the requests carry a user name, so username may narrow a rule.
-	Username bool
-	// FailSessions: the answer has an item per session, so fail_sessions applies.
-	FailSessions bool
-}
+// Action is what a rule does: the discriminator of the spec's FaultRule.
+type Action string
 
-// Operation is what rules for one operation may do.
+// The actions, as the spec names them.
+const (
+	Respond           = Action(model.RespondFaultRuleActionRespond)
+	FailSessions      = Action(model.FailSessionsFaultRuleActionFailSessions)
+	Delay             = Action(model.DelayFaultRuleActionDelay)
+	CloseBeforeActing = Action(model.CloseBeforeActingFaultRuleActionCloseBeforeActing)
+	CloseAfterActing  = Action(model.CloseAfterActingFaultRuleActionCloseAfterActing)
+)
+
+// Operation is what rules for one operation may do that the schema cannot
+// say.
 type Operation struct {
-	Inputs
 	// Statuses are those a respond rule may answer: the error statuses the
-	// operation declares with an ErrorResponse body, each true when its
-	// answer declares Retry-After.
+	// operation declares with an ErrorResponse body.
 	Statuses map[int]bool
 }
 
 // Operations reads from doc what rules may do to each operation that
-// FaultRule.operation names. inputs must name exactly those operations.
-func Operations(doc *openapi3.T, inputs map[string]Inputs) (map[string]Operation, error) {
-	ref := doc.Components.Schemas[ruleSchema]
-	if ref == nil || ref.Value == nil || ref.Value.Properties["operation"] == nil || ref.Value.Properties["operation"].Value == nil {
-		return nil, fmt.Errorf("faults: spec has no %s schema with an operation property", ruleSchema)
+// FaultOperation names. names must be exactly those operations: the server
+// knows what their requests carry.
+func Operations(doc *openapi3.T, names []string) (map[string]Operation, error) {
+	ref := doc.Components.Schemas[operationSchema]
+	if ref == nil || ref.Value == nil {
+		return nil, fmt.Errorf("faults: spec has no %s schema", operationSchema)
 	}
 	named := map[string]bool{}
-	for _, v := range ref.Value.Properties["operation"].Value.Enum {
+	for _, v := range ref.Value.Enum {
 		name, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("faults: %s.operation: enum value %v is not a string", ruleSchema, v)
+			return nil, fmt.Errorf("faults: %s: enum value %v is not a string", operationSchema, v)
 		}
 		named[name] = true
 	}
-	if want := slices.Sorted(maps.Keys(inputs)); !slices.Equal(want, slices.Sorted(maps.Keys(named))) {
-		return nil, fmt.Errorf("faults: %s.operation names %v; the server knows the requests of %v",
-			ruleSchema, slices.Sorted(maps.Keys(named)), want)
+	if want := slices.Sorted(slices.Values(names)); !slices.Equal(want, slices.Sorted(maps.Keys(named))) {
+		return nil, fmt.Errorf("faults: %s names %v; the server knows the requests of %v",
+			operationSchema, slices.Sorted(maps.Keys(named)), want)
 	}
 	ops := make(map[string]Operation, len(named))
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
-			in, ok := inputs[op.OperationID]
-			if !ok {
+			if !named[op.OperationID] {
 				continue
 			}
 			statuses := map[int]bool{}
@@ -73,17 +74,16 @@ func Operations(doc *openapi3.T, inputs map[string]Inputs) (map[string]Operation
 					continue
 				}
 				media := resp.Value.Content.Get(jsonMediaType)
-				if media == nil || media.Schema == nil || media.Schema.Ref != errorSchemaRef {
-					continue
+				if media != nil && media.Schema != nil && media.Schema.Ref == errorSchemaRef {
+					statuses[status] = true
 				}
-				statuses[status] = resp.Value.Headers[retryAfter] != nil
 			}
-			ops[op.OperationID] = Operation{Inputs: in, Statuses: statuses}
+			ops[op.OperationID] = Operation{Statuses: statuses}
 		}
 	}
 	for name := range named {
 		if _, ok := ops[name]; !ok {
-			return nil, fmt.Errorf("faults: %s.operation names %s, which the spec does not have", ruleSchema, name)
+			return nil, fmt.Errorf("faults: %s names %s, which the spec does not have", operationSchema, name)
 		}
 	}
 	return ops, nil
@@ -107,7 +107,7 @@ func ruleErr(pointer, format string, args ...any) *RuleError {
 type parsed struct {
 	spec        model.FaultRule
 	operation   string
-	action      model.FaultRuleAction
+	action      Action
 	sessions    map[string]bool // nil: every request, every session
 	username    string          // lower case; "": every login
 	status      int
@@ -131,152 +131,88 @@ const (
 	DefaultItemErrorKey = "session.agent.no.answer"
 )
 
-// parse checks rule against what ops allow, beyond what the schema says.
+// parse reads a rule that the spec's FaultRule has checked, and checks what
+// the schema cannot say: which statuses the operation declares, and that
+// delay_max_ms is not below delay_ms.
 func parse(ops map[string]Operation, rule model.FaultRule) (*parsed, error) {
-	op, ok := ops[string(rule.Operation)]
-	if !ok {
-		return nil, ruleErr("/operation", "%q is not an operation a rule may name; they are %s",
-			rule.Operation, quoteAll(slices.Sorted(maps.Keys(ops))))
+	v, err := rule.ValueByDiscriminator()
+	if err != nil { // the validator refuses it first
+		return nil, ruleErr("/action", "%v", err)
 	}
-	p := &parsed{
-		spec: rule, operation: string(rule.Operation), action: rule.Action,
-		retryAfter: -1, itemStatus: DefaultItemStatus, errorKey: deref(rule.ErrorKey), message: deref(rule.ErrorMessage),
-		probability: -1, seed: deref(rule.Seed),
-	}
-	if rule.SessionIDs != nil {
-		if !op.SessionIDs {
-			return nil, ruleErr("/session_ids", "%s names no sessions; session_ids goes with %s", p.operation, withInput(ops, func(in Inputs) bool { return in.SessionIDs }))
+	p := &parsed{spec: rule, retryAfter: -1, itemStatus: DefaultItemStatus, probability: -1}
+	switch r := v.(type) {
+	case model.RespondFaultRule:
+		err = p.common(string(r.Operation), r.SessionIDs, r.Username, r.DelayMs, r.DelayMaxMs, r.Times, r.Probability, r.Seed)
+		p.action, p.status, p.afterActing = Respond, int(r.Status), deref(r.AfterActing)
+		p.errorKey, p.message = deref(r.ErrorKey), deref(r.ErrorMessage)
+		if r.RetryAfterSeconds != nil {
+			p.retryAfter = int(*r.RetryAfterSeconds)
 		}
-		p.sessions = make(map[string]bool, len(*rule.SessionIDs))
-		for _, id := range *rule.SessionIDs {
-			p.sessions[id] = true
+	case model.FailSessionsFaultRule:
+		err = p.common(string(r.Operation), r.SessionIDs, nil, r.DelayMs, r.DelayMaxMs, r.Times, r.Probability, r.Seed)
+		p.action, p.errorKey, p.message = FailSessions, cmp.Or(deref(r.ErrorKey), DefaultItemErrorKey), deref(r.ErrorMessage)
+		if r.ItemStatus != nil {
+			p.itemStatus = *r.ItemStatus
 		}
-	}
-	if rule.Username != nil {
-		if !op.Username {
-			return nil, ruleErr("/username", "%s carries no user name; username goes with %s", p.operation, withInput(ops, func(in Inputs) bool { return in.Username }))
-		}
-		p.username = strings.ToLower(*rule.Username)
-	}
-
-	// Which fields go with which action.
-	only := map[string]struct {
-		set     bool
-		actions []model.FaultRuleAction
-	}{
-		"status":              {rule.Status != nil, []model.FaultRuleAction{model.FaultRuleActionRespond}},
-		"retry_after_seconds": {rule.RetryAfterSeconds != nil, []model.FaultRuleAction{model.FaultRuleActionRespond}},
-		"after_acting":        {rule.AfterActing != nil, []model.FaultRuleAction{model.FaultRuleActionRespond}},
-		"item_status":         {rule.ItemStatus != nil, []model.FaultRuleAction{model.FaultRuleActionFailSessions}},
-		"error_key":           {rule.ErrorKey != nil, []model.FaultRuleAction{model.FaultRuleActionRespond, model.FaultRuleActionFailSessions}},
-		"error_message":       {rule.ErrorMessage != nil, []model.FaultRuleAction{model.FaultRuleActionRespond, model.FaultRuleActionFailSessions}},
-	}
-	for _, field := range slices.Sorted(maps.Keys(only)) {
-		f := only[field]
-		if f.set && !slices.Contains(f.actions, rule.Action) {
-			return nil, ruleErr("/"+field, "goes with action %s, not %s", joinActions(f.actions), rule.Action)
-		}
-	}
-
-	switch rule.Action {
-	case model.FaultRuleActionRespond:
-		if rule.Status == nil {
-			return nil, ruleErr("/status", "action respond needs the status to answer")
-		}
-		p.status = int(*rule.Status)
-		declaresRetryAfter, declared := op.Statuses[p.status]
-		if !declared {
-			return nil, ruleErr("/status", "%s does not declare %d; it declares %s", p.operation, p.status, statusList(op.Statuses, false))
-		}
-		if rule.RetryAfterSeconds != nil {
-			if !declaresRetryAfter {
-				return nil, ruleErr("/retry_after_seconds", "%s's answer %d declares no Retry-After; those that do are %s",
-					p.operation, p.status, statusList(op.Statuses, true))
-			}
-			p.retryAfter = int(*rule.RetryAfterSeconds)
-		}
-		p.afterActing = deref(rule.AfterActing)
-	case model.FaultRuleActionFailSessions:
-		if !op.FailSessions {
-			return nil, ruleErr("/action", "fail_sessions goes with %s, whose answer has an item per session, not %s",
-				withInput(ops, func(in Inputs) bool { return in.FailSessions }), p.operation)
-		}
-		if rule.ItemStatus != nil {
-			p.itemStatus = *rule.ItemStatus
-		}
-		if p.errorKey == "" {
-			p.errorKey = DefaultItemErrorKey
-		}
-	case model.FaultRuleActionDelay:
-		if rule.DelayMs == nil {
-			return nil, ruleErr("/delay_ms", "action delay needs delay_ms")
-		}
-	case model.FaultRuleActionCloseBeforeActing, model.FaultRuleActionCloseAfterActing:
+	case model.DelayFaultRule:
+		err = p.common(string(r.Operation), r.SessionIDs, r.Username, &r.DelayMs, r.DelayMaxMs, r.Times, r.Probability, r.Seed)
+		p.action = Delay
+	case model.CloseBeforeActingFaultRule:
+		err = p.common(string(r.Operation), r.SessionIDs, r.Username, r.DelayMs, r.DelayMaxMs, r.Times, r.Probability, r.Seed)
+		p.action = CloseBeforeActing
+	case model.CloseAfterActingFaultRule:
+		err = p.common(string(r.Operation), r.SessionIDs, r.Username, r.DelayMs, r.DelayMaxMs, r.Times, r.Probability, r.Seed)
+		p.action = CloseAfterActing
 	default:
-		return nil, ruleErr("/action", "unknown action %q", rule.Action)
+		return nil, ruleErr("/action", "no rule of type %T", v)
 	}
-
-	if rule.DelayMaxMs != nil {
-		if rule.DelayMs == nil {
-			return nil, ruleErr("/delay_max_ms", "goes with delay_ms, the low end of the range")
-		}
-		if *rule.DelayMaxMs < *rule.DelayMs {
-			return nil, ruleErr("/delay_max_ms", "%d is below delay_ms %d", *rule.DelayMaxMs, *rule.DelayMs)
-		}
-		p.delayMax = time.Duration(*rule.DelayMaxMs) * time.Millisecond
+	if err != nil {
+		return nil, err
 	}
-	if rule.DelayMs != nil {
-		p.delay = time.Duration(*rule.DelayMs) * time.Millisecond
+	op, ok := ops[p.operation]
+	if !ok { // the validator refuses it first
+		return nil, ruleErr("/operation", "%q is not an operation a rule may name", p.operation)
 	}
-	if rule.Times != nil {
-		p.times = int64(*rule.Times)
-	}
-	if rule.Probability != nil {
-		p.probability = *rule.Probability
+	if p.action == Respond && !op.Statuses[p.status] {
+		return nil, ruleErr("/status", "%s does not declare %d; it declares %s", p.operation, p.status, statusList(op.Statuses))
 	}
 	return p, nil
 }
 
-// withInput lists the operations whose inputs pass has.
-func withInput(ops map[string]Operation, has func(Inputs) bool) string {
-	var names []string
-	for name, op := range ops {
-		if has(op.Inputs) {
-			names = append(names, name)
+// common reads the members that rules of every action may have, and checks
+// that delay_max_ms is not below delay_ms.
+func (p *parsed) common(operation string, sessionIDs *[]string, username *string, delay, delayMax, times *int32, probability *float64, seed *int64) error {
+	p.operation = operation
+	if sessionIDs != nil {
+		p.sessions = make(map[string]bool, len(*sessionIDs))
+		for _, id := range *sessionIDs {
+			p.sessions[id] = true
 		}
 	}
-	slices.Sort(names)
-	return strings.Join(names, " and ")
+	p.username = strings.ToLower(deref(username))
+	p.delay = time.Duration(deref(delay)) * time.Millisecond
+	p.delayMax = time.Duration(deref(delayMax)) * time.Millisecond
+	p.times = int64(deref(times))
+	if probability != nil {
+		p.probability = *probability
+	}
+	p.seed = deref(seed)
+	if delayMax != nil && *delayMax < deref(delay) {
+		return ruleErr("/delay_max_ms", "%d is below delay_ms %d", *delayMax, deref(delay))
+	}
+	return nil
 }
 
-// statusList lists the statuses, or only those that declare Retry-After.
-func statusList(statuses map[int]bool, retryAfterOnly bool) string {
+// statusList lists the statuses.
+func statusList(statuses map[int]bool) string {
 	var out []string
 	for _, status := range slices.Sorted(maps.Keys(statuses)) {
-		if !retryAfterOnly || statuses[status] {
-			out = append(out, strconv.Itoa(status))
-		}
+		out = append(out, strconv.Itoa(status))
 	}
 	if len(out) == 0 {
 		return "none"
 	}
 	return strings.Join(out, ", ")
-}
-
-func joinActions(actions []model.FaultRuleAction) string {
-	names := make([]string, len(actions))
-	for i, a := range actions {
-		names[i] = string(a)
-	}
-	return strings.Join(names, " or ")
-}
-
-func quoteAll(names []string) string {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = strconv.Quote(n)
-	}
-	return strings.Join(quoted, ", ")
 }
 
 func deref[T any](p *T) T {

@@ -18,16 +18,13 @@ import (
 )
 
 // A Filter is a filter of Horizon's filter language, compiled against the
-// properties of a spec schema (SessionInfo): field names, and the values each
-// field can hold, come from the spec. A field is a property that holds one
-// value (a string, number or boolean), or such a property of an object that
-// a property holds, named with a dot: "client_data.type".
+// fields that the spec gives filters (see Fields).
 type Filter struct {
 	kind     string
-	path     []string // the field, for comparisons: its name split at the dots
-	index    []int    // the field in model.SessionInfo, struct field by struct field
-	value    any      // Equals, NotEquals, Contains, StartsWith, EndsWith
-	from, to any      // Between
+	index    []int // the field in model.SessionInfo, struct field by struct field
+	list     bool  // the field is a list: Contains means "holds"
+	value    any   // Equals, NotEquals, Contains, StartsWith, EndsWith
+	from, to any   // Between
 	children []*Filter
 	// oneOf, for an Or of Equals on one string field (a list of ids, say),
 	// holds their values: one lookup per session instead of one
@@ -54,10 +51,11 @@ func CheckFilterText(text string) error {
 	return nil
 }
 
-// CheckFilterShape refuses a decoded filter (JSON objects as map[string]any)
-// that nests filters deeper than MaxFilterDepth or holds more than
-// MaxFilterTerms, before its schema is checked: the schema check of a
-// oneOf costs per alternative, at every level.
+// CheckFilterShape refuses a decoded filter (JSON objects as map[string]any,
+// numbers as json.Number) that nests filters deeper than MaxFilterDepth or
+// holds more than MaxFilterTerms, before its schema is checked: the schema
+// check of a oneOf costs per alternative, at every level. It also refuses a
+// value that is a number out of float64's range.
 func CheckFilterShape(value any) error {
 	terms := 0
 	var walk func(v any, at string, depth int) error
@@ -71,6 +69,15 @@ func CheckFilterShape(value any) error {
 		}
 		if terms++; terms > MaxFilterTerms {
 			return &FilterError{at, fmt.Sprintf("more filters than the limit of %d", MaxFilterTerms)}
+		}
+		// A number no float64 holds would meet the schema as an error
+		// about conversion; said here, it is said plainly.
+		for _, key := range []string{"value", "fromValue", "toValue"} {
+			if n, ok := object[key].(json.Number); ok {
+				if _, ok := parseNumber(n); !ok {
+					return &FilterError{at + "/" + key, fmt.Sprintf("number %s is out of range", n)}
+				}
+			}
 		}
 		if children, ok := object["filters"].([]any); ok {
 			for i, child := range children {
@@ -98,15 +105,14 @@ func (e *FilterError) Error() string {
 }
 
 // Compile checks a filter, whose shape the spec's SessionFilter has already
-// checked, against what the spec cannot say there: that each name is a field
-// of fields (the properties of the schema the filter is about, by name, and
-// through dots those of the objects they hold) that holds one value, and
-// that values fit that field. A *FilterError says what is wrong.
-func Compile(f model.SessionFilter, fields openapi3.Schemas) (*Filter, error) {
+// checked, against what the schema cannot say there: that each field takes
+// the filter's type, and that values fit the field. A *FilterError says what
+// is wrong.
+func Compile(f model.SessionFilter, fields *Fields) (*Filter, error) {
 	return compile(f, "", fields)
 }
 
-func compile(f model.SessionFilter, at string, fields openapi3.Schemas) (*Filter, error) {
+func compile(f model.SessionFilter, at string, fields *Fields) (*Filter, error) {
 	kind, err := f.Discriminator()
 	if err != nil {
 		return nil, fmt.Errorf("read the type of filter %q: %w", at, err)
@@ -157,7 +163,7 @@ func as[T any](f model.SessionFilter, compile func(T) (*Filter, error)) (*Filter
 	return compile(v)
 }
 
-func combine(kind string, filters []model.SessionFilter, at string, fields openapi3.Schemas) (*Filter, error) {
+func combine(kind string, filters []model.SessionFilter, at string, fields *Fields) (*Filter, error) {
 	if len(filters) == 0 { // the spec's minItems, should the validator not have run
 		return nil, &FilterError{at + "/filters", "want at least one filter"}
 	}
@@ -189,113 +195,48 @@ func equalsSet(filters []*Filter) map[string]struct{} {
 	return set
 }
 
-// fieldSeparator joins the name of an object property and the name of one of
-// its own properties into the name of a field: "client_data.type".
-const fieldSeparator = "."
-
-// field returns the schema of the field a filter names, and the name's path.
-// Objects and arrays hold no one value that a filter could compare: a filter
-// on one is refused, with what to filter on instead.
-func field(name, at string, fields openapi3.Schemas) (*openapi3.Schema, []string, []int, error) {
-	path := strings.Split(name, fieldSeparator)
-	properties := fields
-	var schema *openapi3.Schema
-	for i, part := range path {
-		ref, ok := properties[part]
-		if !ok || ref.Value == nil || (i < len(path)-1 && !isObject(ref.Value)) {
-			return nil, nil, nil, unknownField(name, at, fields)
-		}
-		schema, properties = ref.Value, ref.Value.Properties
-	}
-	switch {
-	case isObject(schema):
-		inside := filterable(schema.Properties, name+fieldSeparator)
-		if len(inside) == 0 {
-			return nil, nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is an object without fields that filters apply to", name)}
-		}
-		return nil, nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is an object: filter on one of its fields, %s", name, contract.QuoteAll(inside))}
-	case schema.Type.Is(openapi3.TypeArray):
-		return nil, nil, nil, &FilterError{at + "/name", fmt.Sprintf("field %q is a list: filters apply only to fields that hold one value", name)}
-	}
-	// Filters match the generated type: the field must be one of it too.
-	index, ok := sessionIndex(path)
-	if !ok {
-		return nil, nil, nil, unknownField(name, at, fields)
-	}
-	return schema, path, index, nil
-}
-
-func unknownField(name, at string, fields openapi3.Schemas) error {
-	return &FilterError{at + "/name", fmt.Sprintf("unknown field %q; the fields are %s", name, contract.QuoteAll(filterable(fields, "")))}
-}
-
-// filterable lists the fields that filters apply to, by name, sorted: the
-// properties that hold one value, and those of the objects that properties
-// hold, prefix before each name.
-func filterable(properties openapi3.Schemas, prefix string) []string {
-	var names []string
-	for name, ref := range properties {
-		switch s := ref.Value; {
-		case s == nil || s.Type.Is(openapi3.TypeArray):
-		case isObject(s):
-			names = append(names, filterable(s.Properties, prefix+name+fieldSeparator)...)
-		default:
-			names = append(names, prefix+name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-func isObject(s *openapi3.Schema) bool {
-	return s.Type.Is(openapi3.TypeObject) || len(s.Properties) > 0
-}
-
 // comparison compiles Equals and NotEquals.
-func comparison(kind, name string, value any, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, path, index, err := field(name, at, fields)
+func comparison(kind string, name model.SessionFieldName, value any, at string, fields *Fields) (*Filter, error) {
+	f, err := fields.taking(kind, name, at)
 	if err != nil {
 		return nil, err
 	}
-	if !orderable(schema) && !schema.Type.Is(openapi3.TypeBoolean) {
-		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q holds no single value: %s does not apply", name, kind)}
-	}
-	if value, err = fieldValue(schema, value, at+"/value"); err != nil {
+	if value, err = fieldValue(f.schema, value, at+"/value"); err != nil {
 		return nil, err
 	}
-	return &Filter{kind: kind, path: path, index: index, value: value}, nil
+	return &Filter{kind: kind, index: f.index, value: value}, nil
 }
 
-// textMatch compiles Contains, StartsWith and EndsWith. Their text is a part
-// of a value: any string, not necessarily one the field allows.
-func textMatch(kind, name, text, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, path, index, err := field(name, at, fields)
+// textMatch compiles Contains, StartsWith and EndsWith. On a text field their
+// text is a part of a value: any string, not necessarily one the field
+// allows. On a list (Contains only) it is one of the list's values.
+func textMatch(kind string, name model.SessionFieldName, text, at string, fields *Fields) (*Filter, error) {
+	f, err := fields.taking(kind, name, at)
 	if err != nil {
 		return nil, err
 	}
-	if !schema.Type.Is(openapi3.TypeString) {
-		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is not a string: %s does not apply", name, kind)}
+	if f.list {
+		if _, err := fieldValue(f.schema.Items.Value, text, at+"/value"); err != nil {
+			return nil, err
+		}
 	}
-	return &Filter{kind: kind, path: path, index: index, value: text}, nil
+	return &Filter{kind: kind, index: f.index, list: f.list, value: text}, nil
 }
 
-func between(v model.BetweenFilter, at string, fields openapi3.Schemas) (*Filter, error) {
-	schema, path, index, err := field(v.Name, at, fields)
+func between(v model.BetweenFilter, at string, fields *Fields) (*Filter, error) {
+	f, err := fields.taking("Between", v.Name, at)
 	if err != nil {
 		return nil, err
 	}
-	if !orderable(schema) {
-		return nil, &FilterError{at + "/name", fmt.Sprintf("field %q is neither a string nor a number: Between does not apply", v.Name)}
-	}
-	from, err := fieldValue(schema, v.FromValue, at+"/fromValue")
+	from, err := fieldValue(f.schema, v.FromValue, at+"/fromValue")
 	if err != nil {
 		return nil, err
 	}
-	to, err := fieldValue(schema, v.ToValue, at+"/toValue")
+	to, err := fieldValue(f.schema, v.ToValue, at+"/toValue")
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{kind: "Between", path: path, index: index, from: from, to: to}, nil
+	return &Filter{kind: "Between", index: f.index, from: from, to: to}, nil
 }
 
 // number is a JSON number parsed once, when the filter is read: exactly when
@@ -350,13 +291,9 @@ func fieldValue(schema *openapi3.Schema, v any, at string) (any, error) {
 	return parsed, nil
 }
 
-func orderable(s *openapi3.Schema) bool {
-	return s.Type.Is(openapi3.TypeString) || s.Type.Is(openapi3.TypeInteger) || s.Type.Is(openapi3.TypeNumber)
-}
-
 // Match reports whether a session passes f. A field the session lacks, or
-// whose object it lacks, matches no comparison but NotEquals. The session is read as it is, field
-// by field: nothing is encoded.
+// whose object it lacks, matches no comparison but NotEquals. The session is
+// read as it is, field by field: nothing is encoded.
 func (f *Filter) Match(session *model.SessionInfo) bool {
 	return f.match(reflect.ValueOf(session).Elem())
 }
@@ -392,6 +329,10 @@ func (f *Filter) match(session reflect.Value) bool {
 		c, ok := v.compare(f.value)
 		return !ok || c != 0
 	}
+	part, _ := f.value.(string)
+	if f.list {
+		return holds(fieldAt(session, f.index), part)
+	}
 	v := scalar(fieldAt(session, f.index))
 	if v.kind == kindAbsent {
 		return false
@@ -408,7 +349,6 @@ func (f *Filter) match(session reflect.Value) bool {
 	if v.kind != kindString {
 		return false
 	}
-	part, _ := f.value.(string)
 	switch f.kind {
 	case "Contains":
 		return strings.Contains(v.s, part)
@@ -417,6 +357,26 @@ func (f *Filter) match(session reflect.Value) bool {
 	default: // EndsWith
 		return strings.HasSuffix(v.s, part)
 	}
+}
+
+// holds reports whether a session's list field (a slice of strings, or a
+// pointer to one; nil: absent) holds value.
+func holds(list reflect.Value, value string) bool {
+	if list.Kind() == reflect.Pointer {
+		if list.IsNil() {
+			return false
+		}
+		list = list.Elem()
+	}
+	if list.Kind() != reflect.Slice {
+		return false
+	}
+	for i := range list.Len() {
+		if item := list.Index(i); item.Kind() == reflect.String && item.String() == value {
+			return true
+		}
+	}
+	return false
 }
 
 // fieldKind is the kind of a session's field as filters compare it.
