@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,9 +35,60 @@ type propertyPlan struct {
 	// sizeAtMost bounds the room made for items (maxItems + 1); 0: none.
 	sizeAtMost int
 	// str validates a string value with opts; nil when its schema says no
-	// more than "type: string", which every string is.
+	// more than "type: string", which every string is, or when plain says
+	// all it does.
 	str  *openapi3.Schema
 	opts []openapi3.SchemaValidationOption
+	// plain checks the keywords enum, minLength and maxLength as
+	// kin-openapi's Schema.VisitJSON does, without its allocations; nil
+	// when the schema has another keyword (a pattern), for VisitJSON.
+	plain *plainString
+}
+
+// plainString is a string schema of enum, minLength and maxLength only.
+type plainString struct {
+	enum      []string // nil: any
+	minLength uint64
+	maxLength *uint64
+}
+
+// newPlainString is schema's plainString, or nil when it says more.
+func newPlainString(schema *openapi3.Schema) *plainString {
+	if schema.Pattern != "" {
+		return nil
+	}
+	p := &plainString{minLength: schema.MinLength, maxLength: schema.MaxLength}
+	for _, v := range schema.Enum {
+		// A value of another JSON type never equals a string.
+		if s, ok := v.(string); ok {
+			p.enum = append(p.enum, s)
+		}
+	}
+	if len(schema.Enum) > 0 && p.enum == nil {
+		p.enum = []string{} // no string is one of them
+	}
+	return p
+}
+
+// valid is VisitJSON's verdict on the string v.
+func (p *plainString) valid(v string) bool {
+	if p.enum != nil && !slices.Contains(p.enum, v) {
+		return false
+	}
+	if p.minLength == 0 && p.maxLength == nil {
+		return true
+	}
+	// As kin-openapi counts: a rune each, two for a surrogate, which a Go
+	// string never decodes to.
+	var length uint64
+	for _, r := range v {
+		if utf16.IsSurrogate(r) {
+			length += 2
+		} else {
+			length++
+		}
+	}
+	return length >= p.minLength && (p.maxLength == nil || length <= *p.maxLength)
 }
 
 // compileObject compiles schema, found at where, for decoding into goType, a
@@ -120,6 +172,9 @@ func compileProperty(name string, ref *openapi3.SchemaRef, fieldType reflect.Typ
 	}
 	if setField(schema, docsAnd("Type")) != "" {
 		prop.str = schema
+		if prop.plain = newPlainString(schema); prop.plain != nil {
+			prop.str = nil
+		}
 	}
 	return prop, nil
 }
@@ -255,6 +310,9 @@ func (p *propertyPlan) decode(sc *scanner, dst reflect.Value) bool {
 func (p *propertyPlan) string(sc *scanner) (string, bool) {
 	v, _, ok := sc.str()
 	if !ok {
+		return "", false
+	}
+	if p.plain != nil && !p.plain.valid(v) {
 		return "", false
 	}
 	if p.str != nil && p.str.VisitJSON(v, p.opts...) != nil {

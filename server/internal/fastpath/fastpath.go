@@ -39,13 +39,15 @@ import (
 //
 // Which fields of kin-openapi's types and options it implements is said field
 // by field (fields.go): any other that is set, today's or one kin-openapi adds
-// tomorrow, keeps the operation off the fast path. String values are checked
-// by kin-openapi's own Schema.VisitJSON, with the options ValidateRequestBody
-// passes it, so every string keyword it allows means what it means to the
-// validator.
+// tomorrow, keeps the operation off the fast path. A string with a pattern
+// is checked by kin-openapi's own Schema.VisitJSON, with the options
+// ValidateRequestBody passes it; enum, minLength and maxLength alone are
+// checked as VisitJSON checks them, without its allocations (plainString,
+// held to VisitJSON by a test).
 //
-// A request takes the fast path only when its body is plain: exactly the
-// known property names, once each, no null, nothing after the object.
+// A request takes the fast path only when its body is plain: the known
+// property names once each (and members the schema leaves open, skipped),
+// no null, nothing after the object.
 
 // Operation is one operation the fast path handles.
 type Operation struct {
