@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -149,7 +150,14 @@ type request struct {
 func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		r := &request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
+		// Kept for the next request, as echo keeps its contexts: nothing
+		// holds a request's state once it is answered.
+		r, _ := requests.Get().(*request)
+		if r == nil {
+			r = &request{}
+		}
+		defer requests.Put(r)
+		*r = request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
 		// echo lets a parameter run past a slash (/sessions/action/x as
 		// /sessions/{id}); the spec's templates never do.
 		for _, value := range c.ParamValues() {
@@ -164,6 +172,9 @@ func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(r)
 	}
 }
+
+// requests are the states of requests answered, for the next ones.
+var requests sync.Pool
 
 // stateOf returns the state begin made for the request of c.
 func stateOf(c echo.Context) *request {
