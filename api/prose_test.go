@@ -14,7 +14,7 @@ import (
 // with written in, prose and all: a description that named a flag's
 // default would say one number beside the limit that says another. So a
 // sentence that names a flag of the server (`-max-body-bytes`) names no
-// number, and says the flag instead; the README's table of flags gives the
+// number, and says the flag instead; docs/refserver.md's table of flags gives the
 // defaults.
 func TestProseNamesNoNumberThatAFlagSets(t *testing.T) {
 	t.Parallel()

@@ -3,7 +3,7 @@ package main
 import "time"
 
 // The budgets every figure is held to, in one place, each with where it
-// comes from. "The design" is the server's whole-server budgets (README:
+// comes from. "The design" is the server's whole-server budgets (docs/limits.md:
 // Limits): the defaults of its flags and what each guarantees. "First
 // measured" is the attack as measured before those budgets existed
 // (BENCHMARKS.md: whole-server budgets, before and after).
@@ -12,7 +12,7 @@ const (
 
 	// rssCeiling: at default flags on a data file of 20,000 sessions the
 	// process stays under 256 MiB resident under any one attack (the
-	// design's ceiling, stated in the README with its arithmetic).
+	// design's ceiling, stated in docs/limits.md with its arithmetic).
 	rssCeiling = 256 * mib
 
 	// probeRequests, probeMinOK: under each attack a client with a valid
@@ -76,7 +76,7 @@ type designFlag struct {
 	name, value string
 }
 
-// designFlags are the flags and defaults of the design, in the README's
+// designFlags are the flags and defaults of the design, in docs/limits.md's
 // order. A server without one of them does not implement the design.
 var designFlags = []designFlag{
 	{"max-header-bytes", "16384"},

@@ -112,7 +112,7 @@ func TestRunConnectionCap(t *testing.T) {
 }
 
 // -metrics-addr serves Prometheus metrics without a token, apart from the
-// API; each family the README lists is there.
+// API; each family docs/metrics.md lists is there.
 func TestRunMetrics(t *testing.T) {
 	t.Parallel()
 	const token = "tok-metrics"
