@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // Failed logins: guessing one account's password from one address and from
@@ -27,8 +29,8 @@ const (
 	spreadAdminTries = 5
 	floodWorkers     = 4
 	floodFor         = 2 * time.Second
-	longNameLength   = 4000 // a login body stays under the 4 KiB limit
-	longNameAddrs    = 5500 // 110,000 failures from 5,500 addresses, as first measured
+	longNameLength   = model.AuthLoginUsernameMaxLength // the longest name the spec lets a login carry
+	longNameAddrs    = 5500                             // 110,000 failures from 5,500 addresses, as first measured
 	longNamesEach    = 20
 	longNameWorkers  = 8
 	longNamesFor     = 15 * time.Second

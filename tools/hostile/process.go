@@ -171,8 +171,20 @@ func closeFiles(cmd *exec.Cmd) {
 	}
 }
 
-// start runs a server for the attack and waits until it answers.
+// start runs a server for the attack and waits until it answers. The free
+// port it was given may be taken by another program's connection before the
+// server listens on it: then it tries another, twice at most.
 func (h *harness) start(ctx context.Context, o startOptions) (*server, error) {
+	for try := 1; ; try++ {
+		s, err := h.startOnce(ctx, o)
+		if err == nil || try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+	}
+}
+
+// startOnce runs a server on one free port and waits until it answers.
+func (h *harness) startOnce(ctx context.Context, o startOptions) (*server, error) {
 	s, err := h.launch(ctx, h.current+o.label, o)
 	if err != nil {
 		return nil, err
