@@ -116,18 +116,7 @@ func TestAuthBodyLimit(t *testing.T) {
 // bodies in flight.
 func bodyBytesInFlight(t *testing.T, srv *server.Server) float64 {
 	t.Helper()
-	const name = "refserver_body_bytes_in_flight"
-	families, err := srv.Metrics().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no gauge %s", name)
-	return 0
+	return gauge(t, srv, "refserver_body_bytes_in_flight")
 }
 
 // waitFor polls cond until it holds; it fails t after failAfter.
