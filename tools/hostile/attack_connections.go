@@ -124,15 +124,11 @@ func churnDefaultCap(ctx context.Context, h *harness) error {
 		h.skip("churn at the cap", "no prlimit on this machine")
 		return nil
 	}
-	s, err := h.start(ctx, startOptions{wrap: wrap})
+	s, p, err := h.startProbed(ctx, startOptions{wrap: wrap}, true)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, true)
-	if err != nil {
-		return err
-	}
 	legit := newClient(legitIP, clientOptions{conns: 1, timeout: probeTimeout})
 	token, _, err := login(ctx, legit, s.base, probeUser, probePassword) // its connection, open before the attack
 	if err != nil {
@@ -175,15 +171,11 @@ func idleConnections(ctx context.Context, h *harness) error {
 		h.skip("idle connections", "no prlimit on this machine")
 		return nil
 	}
-	s, err := h.start(ctx, startOptions{wrap: wrap})
+	s, p, err := h.startProbed(ctx, startOptions{wrap: wrap}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	request := "GET " + healthPath + " HTTP/1.1\r\nHost: " + s.addr + "\r\n\r\n"
 	answered := &tally{}
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {

@@ -250,15 +250,11 @@ func faultDelayPastTimeout(ctx context.Context, h *harness) error {
 // delayedListings: a delay rule on listSessions, then 200 listings of the
 // 20,000 sessions at once.
 func delayedListings(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	status, _, _ := addRule(ctx, operator(), s, jsonBytes(map[string]any{"operation": "listSessions", "action": "delay", "delay_ms": listingDelayMS}))
 	h.proof("the delay rule is added", strconv.Itoa(status), "201", status == http.StatusCreated)
 	before := s.rss()

@@ -79,15 +79,11 @@ func endlessHeaders(ctx context.Context, ip net.IP, addr string, sent *atomic.In
 }
 
 func headersHTTP1(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	before := s.rss()
 	var sent atomic.Int64
 	outcomes := &tally{}
@@ -123,15 +119,11 @@ func bigHeaderFields(size int) []hpack.HeaderField {
 }
 
 func headersHTTP2(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{tls: true})
+	s, p, err := h.startProbed(ctx, startOptions{tls: true}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	// Logins whose body never comes: each stream holds its header section
 	// while the server waits for the body.
 	block, err := headerBlock(http.MethodPost, s.addr, loginPath, bigHeaderFields(headerBytesEach-4096))

@@ -62,15 +62,11 @@ func adminLoginTries(ctx context.Context, s *server, n int) (int, *tally, time.D
 // loginGuessing: wrong passwords for the administrator from one address,
 // 20 a second, while the administrator logs in from another.
 func loginGuessing(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	guesses := &tally{}
 	var adminOK int
 	var admin *tally
@@ -108,15 +104,11 @@ func loginGuessing(ctx context.Context, h *harness) error {
 // addresses at once: past the design's account-wide count, failures are
 // answered late; the right password from another address is not.
 func loginSpreadGuessing(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	guesses := &tally{}
 	var mu sync.Mutex
 	var order atomic.Int64
@@ -163,15 +155,11 @@ func loginSpreadGuessing(ctx context.Context, h *harness) error {
 // loginFlood: failed logins of made-up users from one address, as fast as
 // 4 workers go, for 2 s.
 func loginFlood(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	client := newClient(guesserIP, clientOptions{conns: floodWorkers})
 	answers := &tally{}
 	r := underAttack(ctx, p, func(_ context.Context, ready func()) {
@@ -200,15 +188,11 @@ func loginFlood(ctx context.Context, h *harness) error {
 // each of 5,500 addresses, as many as go in longNamesFor: the throttle's
 // tables must stay bounded.
 func loginLongNames(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	before := s.rss()
 	answers := &tally{}
 	var addresses atomic.Int64

@@ -66,15 +66,11 @@ func trickleChunked(ctx context.Context, ip net.IP, addr string, started func())
 }
 
 func trickledLoginsHTTP1(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	before := s.rss()
 	outcomes := &tally{}
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {
@@ -98,15 +94,11 @@ func trickledLoginsHTTP1(ctx context.Context, h *harness) error {
 }
 
 func trickledLoginsHTTP2(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{tls: true})
+	s, p, err := h.startProbed(ctx, startOptions{tls: true}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	block, err := headerBlock(http.MethodPost, s.addr, loginPath, []hpack.HeaderField{{Name: "content-type", Value: "application/json"}})
 	if err != nil {
 		return err
@@ -171,15 +163,11 @@ func slowUploads(ctx context.Context, h *harness) error {
 	if err != nil {
 		return err
 	}
-	s, err := h.start(ctx, startOptions{})
+	s, p, err := h.startProbed(ctx, startOptions{}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	before := s.rss()
 	answers := &tally{}
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {

@@ -150,6 +150,21 @@ type prober struct {
 // newProber logs the probe's user in, before the attack. With keepAlive
 // every request goes over one connection, opened now; else each opens its
 // own, as new clients do.
+// startProbed starts a server for the attack, as start does, and the
+// prober of a client with a valid token (see newProber) against it.
+func (h *harness) startProbed(ctx context.Context, o startOptions, keepAlive bool) (*server, *prober, error) {
+	s, err := h.start(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := newProber(ctx, s, keepAlive)
+	if err != nil {
+		s.stop()
+		return nil, nil, err
+	}
+	return s, p, nil
+}
+
 func newProber(ctx context.Context, s *server, keepAlive bool) (*prober, error) {
 	o := clientOptions{fresh: !keepAlive, timeout: probeTimeout}
 	if keepAlive {
