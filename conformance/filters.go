@@ -158,44 +158,48 @@ func (p *picker) taken(kind string) bool {
 // values, that selects some sessions but not all; else the first that
 // selects any.
 func (p *picker) leaf(kind string, types, preferred []string, build func(field string, v any) filter) filter {
-	var fallback filter
+	c := choice{p: p}
 	for _, field := range p.candidates(kind, types, preferred) {
 		for _, s := range p.sample() {
-			v, ok := fieldValue(s, field)
-			if !ok {
-				continue
-			}
-			f := build(field, v)
-			if f == nil {
-				continue
-			}
-			switch n := p.count(f); {
-			case n > 0 && n < len(p.sessions):
-				return f
-			case n > 0 && fallback == nil:
-				fallback = f
+			if v, ok := fieldValue(s, field); ok && c.take(build(field, v)) {
+				return c.best
 			}
 		}
 	}
-	return fallback
+	return c.best
+}
+
+// choice keeps the first filter that selects some sessions but not all, or
+// else the first that selects any.
+type choice struct {
+	p    *picker
+	best filter
+	done bool
+}
+
+// take weighs f (nil: none) and says whether it is the one to keep.
+func (c *choice) take(f filter) bool {
+	if f == nil || c.done {
+		return c.done
+	}
+	switch n := c.p.count(f); {
+	case n > 0 && n < len(c.p.sessions):
+		c.best, c.done = f, true
+	case n > 0 && c.best == nil:
+		c.best = f
+	}
+	return c.done
 }
 
 // combined is leaf for filters built from one session.
 func (p *picker) combined(build func(map[string]any) filter) filter {
-	var fallback filter
+	c := choice{p: p}
 	for _, s := range p.sample() {
-		f := build(s)
-		if f == nil {
-			continue
-		}
-		switch n := p.count(f); {
-		case n > 0 && n < len(p.sessions):
-			return f
-		case n > 0 && fallback == nil:
-			fallback = f
+		if c.take(build(s)) {
+			break
 		}
 	}
-	return fallback
+	return c.best
 }
 
 // firstEquals is an Equals filter on the first candidate field s has.
