@@ -30,6 +30,7 @@ import (
 
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server"
+	"github.com/hzkit/sendmessage/server/internal/textlog"
 )
 
 func main() {
@@ -706,7 +707,8 @@ func newLogger(o options, w io.Writer) *slog.Logger {
 	if o.logFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, handlerOptions))
 	}
-	return slog.New(slog.NewTextHandler(w, handlerOptions))
+	// slog's text format, written faster for the access log's flat lines.
+	return slog.New(textlog.New(w, handlerOptions))
 }
 
 func dataSource(file string) string {
