@@ -39,7 +39,9 @@ func TestSameAsTextHandler(t *testing.T) {
 		func() slog.Value { return slog.Int64Value(rng.Int64() - rng.Int64()) },
 		func() slog.Value { return slog.Uint64Value(rng.Uint64()) },
 		func() slog.Value { return slog.BoolValue(rng.IntN(2) == 0) },
-		func() slog.Value { return slog.DurationValue(time.Duration(rng.Int64N(int64(time.Hour))) - time.Minute) },
+		func() slog.Value {
+			return slog.DurationValue(time.Duration(rng.Int64N(int64(time.Hour))) - time.Minute)
+		},
 		func() slog.Value { return slog.Float64Value(rng.Float64()) },
 		func() slog.Value { return slog.AnyValue(errors.New(text())) },
 		func() slog.Value { return slog.TimeValue(base) },
