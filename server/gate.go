@@ -143,34 +143,35 @@ type request struct {
 	// decoded is the fast path's typed body; validated the value the
 	// validator decoded. The handler binds one of them.
 	decoded, validated any
+	// aborted: the request's connection closes (or its HTTP/2 stream is
+	// reset) without an answer.
+	aborted bool
 }
 
-// begin is the first middleware: it looks up the request's operation and
-// checks its token, once, for every later layer.
-func (s *Server) begin(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		// Kept for the next request, as echo keeps its contexts: nothing
-		// holds a request's state once it is answered.
-		r, _ := requests.Get().(*request)
-		if r == nil {
-			r = &request{}
-		}
-		defer requests.Put(r)
-		*r = request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
-		// echo lets a parameter run past a slash (/sessions/action/x as
-		// /sessions/{id}); the spec's templates never do.
-		for _, value := range c.ParamValues() {
-			if strings.Contains(value, "/") {
-				r.op = nil
-			}
-		}
-		if r.op != nil && r.op.protected {
-			r.grant, r.authErr = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization))
-			r.anonymous = r.authErr != nil
-		}
-		return next(r)
+// begin makes the request's state: it looks up the request's operation and
+// checks its token, once, for every later layer. The state goes back to
+// requests once the request is answered.
+func (s *Server) begin(c echo.Context) *request {
+	req := c.Request()
+	// Kept for the next request, as echo keeps its contexts: nothing holds a
+	// request's state once it is answered.
+	r, _ := requests.Get().(*request)
+	if r == nil {
+		r = &request{}
 	}
+	*r = request{Context: c, op: s.routes.find(c.Path(), req.Method), key: admission.KeyOf(req.RemoteAddr), anonymous: true}
+	// echo lets a parameter run past a slash (/sessions/action/x as
+	// /sessions/{id}); the spec's templates never do.
+	for _, value := range c.ParamValues() {
+		if strings.Contains(value, "/") {
+			r.op = nil
+		}
+	}
+	if r.op != nil && r.op.protected {
+		r.grant, r.authErr = authorize(s.auth, req.Header.Get(echo.HeaderAuthorization))
+		r.anonymous = r.authErr != nil
+	}
+	return r
 }
 
 // requests are the states of requests answered, for the next ones.
@@ -196,17 +197,14 @@ func stateOf(c echo.Context) *request {
 //
 // The answer is written before the request's place among those in flight
 // is given back: a client that does not read its answer holds its place.
-func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := stateOf(c)
-		if !s.inFlight.TryAcquire(r.key, r.anonymous, 1) {
-			return s.noPlace(c)
-		}
-		defer s.inFlight.Release(r.key, r.anonymous, 1)
-		if err := s.check(r, next); err != nil {
-			c.Error(err)
-		}
-		return nil
+func (s *Server) gate(r *request, next echo.HandlerFunc) {
+	if !s.inFlight.TryAcquire(r.key, r.anonymous, 1) {
+		s.noPlace(r)
+		return
+	}
+	defer s.inFlight.Release(r.key, r.anonymous, 1)
+	if err := s.check(r, next); err != nil {
+		r.Error(err)
 	}
 }
 
@@ -279,7 +277,7 @@ var errNotOperator = errors.New("only the operator may do this: use the server's
 // noPlace is the answer to a request that finds no place among those in
 // flight. HTTP/2 resets the stream: an answer could wait forever on a client
 // that does not read it, outside any bound.
-func (s *Server) noPlace(c echo.Context) error {
+func (s *Server) noPlace(c echo.Context) {
 	s.metrics.Refused(metrics.LimitInFlight)
 	if c.Request().ProtoMajor >= 2 {
 		panic(http.ErrAbortHandler)
@@ -289,7 +287,6 @@ func (s *Server) noPlace(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderRetryAfter, "1")
 	c.Error(echo.NewHTTPError(http.StatusServiceUnavailable,
 		"the server is handling as many requests as it has room for: retry in a second"))
-	return nil
 }
 
 // noRoom is the answer to a request whose body finds no room in the budget.

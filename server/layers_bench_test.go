@@ -11,15 +11,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/hzkit/sendmessage/gen/model"
-	"github.com/hzkit/sendmessage/server/internal/metrics"
+	"github.com/hzkit/sendmessage/server/internal/textlog"
 )
 
 // BenchmarkLayers prices the reference server's layers at one id, in one
-// process and one run: a bare echo handler as internal/benchbaseline has it,
-// then the same with the server's middleware added one by one, then the whole
-// server (spec validation, auth, inventory, record, with the access log
-// formatted and discarded). The differences between rows are what each layer
-// costs; the request building is common to all.
+// process and one run: a bare echo handler as tools/benchbaseline has it,
+// then the same inside the server's middleware (state, token, headers, gate,
+// access log), then the whole server (spec validation, inventory, record;
+// the access log formatted and discarded in both). The differences between
+// rows are what each layer costs; the request building is common to all.
 func BenchmarkLayers(b *testing.B) {
 	body := []byte(`{"message":"This desktop restarts in 15 minutes. Please save your work.","message_type":"WARNING","session_ids":["7cdd624f-37d1-46c1-ab96-695a5d13956f"]}`)
 	sessions, _ := DemoSessions()
@@ -57,27 +57,23 @@ func BenchmarkLayers(b *testing.B) {
 		}
 	}
 	// Formatted as the refserver does, then dropped.
-	logger := slog.New(slog.NewTextHandler(droppedLines{}, nil))
-	m := metrics.New()
-	s := &Server{logger: logger, metrics: m, unknownOperation: m.Operation("unknown")}
-	stacks := []struct {
-		name string
-		mw   []echo.MiddlewareFunc
-	}{
-		{"0-bare", nil},
-		{"1-requestid+headers", []echo.MiddlewareFunc{responseHeaders(newRequestIDs())}},
-		{"2-+accesslog", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog}},
-		{"3-+recover", []echo.MiddlewareFunc{responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics()}},
-	}
-	for _, st := range stacks {
-		b.Run(st.name, func(b *testing.B) {
-			e := echo.New()
-			e.Use(st.mw...)
-			e.POST("/rest/inventory/v1/sessions/action/send-message", bare)
-			run(b, e)
-		})
-	}
-	b.Run("4-refserver-discard-log", func(b *testing.B) {
+	logger := slog.New(textlog.New(droppedLines{}, nil))
+	b.Run("0-bare", func(b *testing.B) {
+		e := echo.New()
+		e.POST("/rest/inventory/v1/sessions/action/send-message", bare)
+		run(b, e)
+	})
+	b.Run("1-middleware+bare", func(b *testing.B) {
+		srv, err := New(Config{Token: "bench", Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := echo.New()
+		e.Use(srv.serve)
+		e.POST("/rest/inventory/v1/sessions/action/send-message", bare)
+		run(b, e)
+	})
+	b.Run("2-refserver-discard-log", func(b *testing.B) {
 		srv, err := New(Config{Token: "bench", Logger: logger})
 		if err != nil {
 			b.Fatal(err)

@@ -5,68 +5,110 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"runtime"
 	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 )
 
-// accessLog writes one structured line per request, at INFO, once the error
-// handler has answered, and counts it in the metrics. It logs no header, so no token can reach the log. The
-// record goes straight to the logger's handler: Logger.LogAttrs would also
-// look up the caller's program counter, which no line shows, and read the
-// clock a third time.
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+// serve is the server's one echo middleware, around every request: it makes
+// the request's state (begin), gives the answer its headers, passes the
+// request to the gate, turning a panic into a 500, and once the error
+// handler has answered, writes the access log line and counts the request.
+// One middleware makes one closure per request where a chain of five would
+// make five, as echo applies its middleware anew to every request.
+func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		r := s.begin(c)
+		defer requests.Put(r)
+		s.responseHeaders(r)
 		start := time.Now()
 		s.metrics.Start()
-		if err := next(c); err != nil {
-			c.Error(err)
-		}
-		end := time.Now()
-		req := c.Request()
-		counted := s.unknownOperation
-		if op := stateOf(c).op; op != nil {
-			counted = op.metrics
-		}
-		counted.Done(c.Response().Status, end.Sub(start))
-		ctx := req.Context()
-		h := s.logger.Handler()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return nil
-		}
-		path := req.URL.Path
-		if path == "" {
-			path = "/"
-		}
-		query := req.URL.RawQuery
-		res := c.Response()
-		var id string
-		if ids := res.Header()[echo.HeaderXRequestID]; len(ids) > 0 {
-			id = ids[0]
-		}
-		r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-		r.AddAttrs(
-			slog.String("method", req.Method),
-			slog.String("path", cut(path)),
-			slog.Int("status", res.Status),
-			slog.Duration("latency", end.Sub(start)),
-			slog.String("request_id", id),
-		)
-		// A long path is cut, and its length said: a client must not
-		// grow the log by what it sends.
-		if len(path) > maxLoggedLength {
-			r.AddAttrs(slog.Int("path_len", len(path)))
-		}
-		// A query may carry what must not be logged: only its length.
-		if query != "" {
-			r.AddAttrs(slog.Int("query_len", len(query)))
-		}
-		// As Logger does: a log destination that fails does not fail the request.
-		_ = h.Handle(ctx, r)
+		// Deferred: a request closed without an answer (http.ErrAbortHandler)
+		// is logged and counted too, with status 0.
+		defer s.accessLog(r, start)
+		s.guard(r, next)
 		return nil
 	}
+}
+
+// guard passes r to the gate, and answers a panic with 500, logging its
+// stack; http.ErrAbortHandler, which closes the connection (or resets the
+// HTTP/2 stream) without an answer, goes on to net/http.
+func (s *Server) guard(r *request, next echo.HandlerFunc) {
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if p == http.ErrAbortHandler { //nolint:errorlint // net/http compares the value itself
+			r.aborted = true
+			panic(p)
+		}
+		err, ok := p.(error)
+		if !ok {
+			err = fmt.Errorf("%v", p)
+		}
+		stack := make([]byte, 4<<10)
+		stack = stack[:runtime.Stack(stack, false)]
+		s.logger.ErrorContext(r.Request().Context(), "panic in handler",
+			"request_id", r.Response().Header().Get(echo.HeaderXRequestID), "error", err, "stack", string(stack))
+		r.Error(fmt.Errorf("recovered panic: %w", err))
+	}()
+	s.gate(r, next)
+}
+
+// accessLog writes one structured line per request, at INFO, and counts
+// the request in the metrics. It logs no header, so no token can reach the
+// log. The record goes straight to the logger's handler: Logger.LogAttrs
+// would also look up the caller's program counter, which no line shows, and
+// read the clock a third time.
+func (s *Server) accessLog(r *request, start time.Time) {
+	end := time.Now()
+	req, res := r.Request(), r.Response()
+	status := res.Status
+	if r.aborted && !res.Committed {
+		status = 0
+	}
+	counted := s.unknownOperation
+	if r.op != nil {
+		counted = r.op.metrics
+	}
+	counted.Done(status, end.Sub(start))
+	ctx := req.Context()
+	h := s.logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	path := req.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	var id string
+	if ids := res.Header()[echo.HeaderXRequestID]; len(ids) > 0 {
+		id = ids[0]
+	}
+	record := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	record.AddAttrs(
+		slog.String("method", req.Method),
+		slog.String("path", cut(path)),
+		slog.Int("status", status),
+		slog.Duration("latency", end.Sub(start)),
+		slog.String("request_id", id),
+	)
+	// A long path is cut, and its length said: a client must not grow the
+	// log by what it sends.
+	if len(path) > maxLoggedLength {
+		record.AddAttrs(slog.Int("path_len", len(path)))
+	}
+	// A query may carry what must not be logged: only its length.
+	if query := req.URL.RawQuery; query != "" {
+		record.AddAttrs(slog.Int("query_len", len(query)))
+	}
+	// As Logger does: a log destination that fails does not fail the request.
+	_ = h.Handle(ctx, record)
 }
 
 // maxLoggedLength is the most bytes of a request's path that a log line
@@ -86,40 +128,24 @@ func cut(s string) string {
 	return s[:end] + "..."
 }
 
-// recoverPanics turns a panic into a 500 with a generic body and logs its stack.
-func (s *Server) recoverPanics() echo.MiddlewareFunc {
-	return middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.logger.ErrorContext(c.Request().Context(), "panic in handler",
-				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-				"error", err, "stack", string(stack))
-			return fmt.Errorf("recovered panic: %w", err)
-		},
-	})
-}
-
-// responseHeaders gives every answer its X-Request-Id (the one the request
-// carries when it is short and plain, else a new one from ids) and the headers a scanner expects of a
-// JSON API. Keys are canonical, so nothing canonicalises them per request, and
-// the three values share one allocation.
-func responseHeaders(ids *requestIDs) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			values := make([]string, 3)
-			if in := c.Request().Header[echo.HeaderXRequestID]; len(in) > 0 && plainRequestID(in[0]) {
-				values[0] = in[0]
-			} else {
-				values[0] = ids.next()
-			}
-			values[1], values[2] = "nosniff", "no-store"
-			h := c.Response().Header()
-			// Capacity 1 each: an Add to one of them copies, never writes into the next.
-			h[echo.HeaderXRequestID] = values[0:1:1]
-			h[echo.HeaderXContentTypeOptions] = values[1:2:2]
-			h[echo.HeaderCacheControl] = values[2:3:3]
-			return next(c)
-		}
+// responseHeaders gives the answer its X-Request-Id (the one the request
+// carries when it is short and plain, else a new one) and the headers a
+// scanner expects of a JSON API. Keys are canonical, so nothing
+// canonicalises them per request, and the three values share one
+// allocation.
+func (s *Server) responseHeaders(c echo.Context) {
+	values := make([]string, 3)
+	if in := c.Request().Header[echo.HeaderXRequestID]; len(in) > 0 && plainRequestID(in[0]) {
+		values[0] = in[0]
+	} else {
+		values[0] = s.requestIDs.next()
 	}
+	values[1], values[2] = "nosniff", "no-store"
+	h := c.Response().Header()
+	// Capacity 1 each: an Add to one of them copies, never writes into the next.
+	h[echo.HeaderXRequestID] = values[0:1:1]
+	h[echo.HeaderXContentTypeOptions] = values[1:2:2]
+	h[echo.HeaderCacheControl] = values[2:3:3]
 }
 
 // readErrors marks the errors of reading a request body.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -147,5 +148,37 @@ func TestRequestIDFromTheRequestIsKept(t *testing.T) {
 	lines := accessLines(t, log.String())
 	if len(lines) != 1 || lines[0]["request_id"] != "caller-id-42" {
 		t.Errorf("access log = %v, want request_id caller-id-42", lines)
+	}
+}
+
+// A request whose connection a fault rule closes without an answer is still
+// logged and counted, with status 0, and gives back its place in the
+// in-flight gauge.
+func TestAbortedRequestIsLoggedAndCounted(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	srv, err := server.New(server.Config{Token: testToken, Sessions: testSessions(), Logger: jsonLogger(&log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: httptest.NewServer(srv)}
+	t.Cleanup(ts.Close)
+	ts.addFault(t, `{"operation":"sendMessageToSessions","action":"close_after_acting","times":1}`)
+	resp, err := ts.Client().Do(ts.request(t, http.MethodPost, sendPath, "Bearer "+testToken, sendBody(t, "m", "INFO", idConnected)))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d; want the connection closed", resp.StatusCode)
+	}
+	var sends []map[string]any
+	for _, line := range accessLines(t, log.String()) {
+		if line["path"] == sendPath {
+			sends = append(sends, line)
+		}
+	}
+	if len(sends) != 1 || sends[0]["status"] != float64(0) {
+		t.Errorf("access log of the send = %v, want one line with status 0; log:\n%s", sends, log.String())
+	}
+	if got := gauge(t, srv, "refserver_requests_in_flight"); got != 0 {
+		t.Errorf("requests in flight = %v after the closed request, want 0", got)
 	}
 }

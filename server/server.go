@@ -114,6 +114,8 @@ type Server struct {
 	specLimits []contract.Limit
 	// docsPage is the path of the docs page.
 	docsPage string
+	// requestIDs make the X-Request-Id of requests that bring none.
+	requestIDs *requestIDs
 }
 
 // New builds a ready server from cfg.
@@ -150,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = stateBinder{}
-	e.Use(s.begin, responseHeaders(newRequestIDs()), s.accessLog, s.recoverPanics(), s.gate)
+	e.Use(s.serve)
 	// Faults come after the token, the request's checks and the binding of
 	// its body, on either path: they only meet requests that are accepted.
 	apiserver.RegisterHandlers(e.Group(BasePath, s.validate), apiserver.NewStrictHandler(s.handlers,
@@ -185,7 +187,7 @@ func newServer(cfg Config, doc *openapi3.T) (*Server, Store, error) {
 		inFlight: admission.NewPool(inFlightShares(int64(limits.MaxRequestsInFlight))),
 		bodies:   admission.NewPool(bodyShares(limits.MaxBodyBytesInFlight)),
 		decoding: admission.NewPool(decodeShares(limits.MaxDecodeBytesInFlight)),
-		metrics:  metrics.New(), logins: throttled, now: cfg.Now, sleep: cfg.faultSleep, specLimits: specLimits,
+		metrics:  metrics.New(), requestIDs: newRequestIDs(), logins: throttled, now: cfg.Now, sleep: cfg.faultSleep, specLimits: specLimits,
 	}
 	if s.now == nil {
 		s.now = time.Now

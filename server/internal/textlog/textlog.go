@@ -171,7 +171,8 @@ func (h *Handler) appendTime(b []byte, t time.Time) []byte {
 	}
 	ms := t.Nanosecond() / int(time.Millisecond)
 	b = append(b, s.date...)
-	b = append(b, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	const digits = "0123456789"
+	b = append(b, digits[ms/100], digits[ms/10%10], digits[ms%10])
 	return append(b, s.zone...)
 }
 

@@ -81,7 +81,10 @@ func TestSameAsTextHandler(t *testing.T) {
 // TestAccessLineIsWrittenHere holds the access log's lines to the Handler's
 // own writing: were they handed on, it would be no faster than slog's.
 func TestAccessLineIsWrittenHere(t *testing.T) {
-	h := New(&bytes.Buffer{}, nil).(*Handler)
+	h, ok := New(&bytes.Buffer{}, nil).(*Handler)
+	if !ok {
+		t.Fatal("New made no Handler")
+	}
 	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
 	r.AddAttrs(slog.String("method", "POST"), slog.String("path", "/rest/inventory/v1/sessions/action/send-message"),
 		slog.Int("status", 200), slog.Duration("latency", 18966*time.Nanosecond), slog.String("request_id", "4XXXSHHILEONIGU2-4"),
@@ -111,7 +114,7 @@ func TestDerivedAndLevels(t *testing.T) {
 	if stripTimes(got.String()) != stripTimes(want.String()) || !strings.Contains(got.String(), "g.b=true") {
 		t.Fatalf("got\n%s\nwant\n%s", got.String(), want.String())
 	}
-	if New(&got, &slog.HandlerOptions{AddSource: true}).(*slog.TextHandler) == nil {
+	if _, ok := New(&got, &slog.HandlerOptions{AddSource: true}).(*slog.TextHandler); !ok {
 		t.Fatal("AddSource should take the TextHandler")
 	}
 }
