@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/hzkit/sendmessage/gen/apiserver"
 	"github.com/hzkit/sendmessage/gen/model"
 	"github.com/hzkit/sendmessage/server/internal/bulkjson"
@@ -50,11 +52,16 @@ type itemsResponse []model.BulkItemResponseInfo
 
 var _ apiserver.SendMessageToSessionsResponseObject = itemsResponse(nil)
 
+// jsonContentType is the Content-Type of a JSON answer, as a header value
+// that answers share: net/http copies the header's values when it writes
+// them, and capacity 1 makes an Add copy too.
+var jsonContentType = []string{echo.MIMEApplicationJSON}[:1:1]
+
 // VisitSendMessageToSessionsResponse implements
 // apiserver.SendMessageToSessionsResponseObject.
 func (r itemsResponse) VisitSendMessageToSessionsResponse(w http.ResponseWriter) error {
 	defer bulkjson.PutItems(r) // the answer is the items' last use
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()[echo.HeaderContentType] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	return bulkjson.Write(w, r)
 }
@@ -84,7 +91,7 @@ func (h *handlers) ListDeliveredMessages(_ context.Context, req apiserver.ListDe
 type messagesPage DeliveredPage
 
 func (p messagesPage) VisitListDeliveredMessagesResponse(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()[echo.HeaderContentType] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	tail := `,"evicted":` + strconv.FormatInt(p.Evicted, 10)
 	if p.More {

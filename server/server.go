@@ -155,8 +155,7 @@ func New(cfg Config) (*Server, error) {
 	e.Use(s.serve)
 	// Faults come after the token, the request's checks and the binding of
 	// its body, on either path: they only meet requests that are accepted.
-	apiserver.RegisterHandlers(e.Group(BasePath, s.validate), apiserver.NewStrictHandler(s.handlers,
-		[]apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
+	register(e, s.validate, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
 	if s.docsPage, err = docsPagePath(doc); err != nil {
 		return nil, err
 	}
