@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,10 +27,11 @@ type connLimit struct {
 	now             func() time.Time
 
 	mu        sync.Mutex
-	open      int
 	byAddress map[admission.Key]int
-	// idle are the idle connections, with when they went idle.
-	idle map[*limitedConn]time.Time
+	// conns are the connections open. Each says itself whether it is idle,
+	// without the lock: that changes twice per request, and only a new
+	// connection at the cap asks.
+	conns map[*limitedConn]struct{}
 }
 
 // minIdle is how long a connection must have been idle to be closed to make
@@ -39,7 +41,7 @@ const minIdle = time.Second
 func newConnLimit(l net.Listener, limit, perAddress int, closed func()) *connLimit {
 	return &connLimit{
 		Listener: l, max: limit, perAddress: perAddress, closed: closed, now: time.Now,
-		byAddress: map[admission.Key]int{}, idle: map[*limitedConn]time.Time{},
+		byAddress: map[admission.Key]int{}, conns: map[*limitedConn]struct{}{},
 	}
 }
 
@@ -67,35 +69,36 @@ func (l *connLimit) admit(c net.Conn) *limitedConn {
 		return nil
 	}
 	var victim *limitedConn
-	if l.open >= l.max {
+	if len(l.conns) >= l.max {
 		victim = l.oldestIdle()
 		if victim == nil {
 			l.mu.Unlock()
 			return nil
 		}
-		delete(l.idle, victim)
+		l.forget(victim)
 	}
-	l.open++
+	conn := &limitedConn{Conn: c, l: l, key: key}
+	l.conns[conn] = struct{}{}
 	l.byAddress[key]++
 	l.mu.Unlock()
 	if victim != nil {
 		l.closed()
 		_ = victim.Close()
 	}
-	return &limitedConn{Conn: c, l: l, key: key}
+	return conn
 }
 
 // oldestIdle returns the connection idle longest, if it has been idle for
 // minIdle, or nil. l.mu must be held.
 func (l *connLimit) oldestIdle() *limitedConn {
 	var oldest *limitedConn
-	var since time.Time
-	for c, t := range l.idle {
-		if oldest == nil || t.Before(since) {
+	var since int64
+	for c := range l.conns {
+		if t := c.idleSince.Load(); t != 0 && (oldest == nil || t < since) {
 			oldest, since = c, t
 		}
 	}
-	if oldest == nil || l.now().Sub(since) < minIdle {
+	if oldest == nil || l.now().Sub(time.Unix(0, since)) < minIdle {
 		return nil
 	}
 	return oldest
@@ -111,15 +114,10 @@ func (l *connLimit) connState(c net.Conn, state http.ConnState) {
 	if !ok {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if lc.gone {
-		return
-	}
 	if state == http.StateIdle {
-		l.idle[lc] = l.now()
+		lc.idleSince.Store(l.now().UnixNano())
 	} else {
-		delete(l.idle, lc)
+		lc.idleSince.Store(0)
 	}
 }
 
@@ -127,30 +125,36 @@ func (l *connLimit) connState(c net.Conn, state http.ConnState) {
 func (l *connLimit) Open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.open
+	return len(l.conns)
+}
+
+// forget stops counting c. l.mu must be held.
+func (l *connLimit) forget(c *limitedConn) {
+	if _, ok := l.conns[c]; !ok {
+		return
+	}
+	delete(l.conns, c)
+	if n := l.byAddress[c.key] - 1; n > 0 {
+		l.byAddress[c.key] = n
+	} else {
+		delete(l.byAddress, c.key)
+	}
 }
 
 // limitedConn is a connection counted by its connLimit until it closes.
 type limitedConn struct {
 	net.Conn
-	l    *connLimit
-	key  admission.Key
-	gone bool // closed; l.mu guards it
+	l   *connLimit
+	key admission.Key
+	// idleSince is when the connection went idle, in Unix nanoseconds; 0
+	// while it is not idle.
+	idleSince atomic.Int64
 }
 
 // Close implements net.Conn.
 func (c *limitedConn) Close() error {
 	c.l.mu.Lock()
-	if !c.gone {
-		c.gone = true
-		c.l.open--
-		if n := c.l.byAddress[c.key] - 1; n > 0 {
-			c.l.byAddress[c.key] = n
-		} else {
-			delete(c.l.byAddress, c.key)
-		}
-		delete(c.l.idle, c)
-	}
+	c.l.forget(c)
 	c.l.mu.Unlock()
 	return c.Conn.Close()
 }

@@ -210,11 +210,7 @@ func (op *Operation) Accept(req *http.Request) (value any, ok bool) {
 		return nil, false
 	}
 	body, readErr := readBody(req)
-	var replay io.Reader = strings.NewReader(body)
-	if readErr != nil {
-		replay = io.MultiReader(replay, errorReader{readErr})
-	}
-	req.Body = io.NopCloser(replay)
+	req.Body = &replayBody{rest: body, err: readErr}
 	if readErr != nil {
 		return nil, false
 	}
@@ -290,6 +286,23 @@ func (p *bufferPool) put(b *readBuffer) {
 	}
 }
 
-type errorReader struct{ err error }
+// replayBody gives a body again as it was read: its bytes, then the read's
+// error, or io.EOF.
+type replayBody struct {
+	rest string
+	err  error
+}
 
-func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
+func (b *replayBody) Read(p []byte) (int, error) {
+	if b.rest == "" {
+		if b.err != nil {
+			return 0, b.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, b.rest)
+	b.rest = b.rest[n:]
+	return n, nil
+}
+
+func (b *replayBody) Close() error { return nil }
