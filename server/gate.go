@@ -137,6 +137,8 @@ type request struct {
 	anonymous bool
 	// body is the request's body as the gate charges it; nil without one.
 	body *budgetedBody
+	// bodyState is where body points, kept with the state.
+	bodyState budgetedBody
 	// raw is the body as the generic validator read it, for strictJSON's
 	// rules.
 	raw *recordingBody
@@ -254,10 +256,11 @@ func (s *Server) check(r *request, next echo.HandlerFunc) error {
 	if req.ContentLength > r.op.bodyLimit {
 		return s.tooLarge(r, r.op.bodyLimit)
 	}
-	body := &budgetedBody{
+	r.bodyState = budgetedBody{
 		ReadCloser: http.MaxBytesReader(r.Response(), req.Body, r.op.bodyLimit), s: s, r: r, ctx: req.Context(),
 		limit: r.op.bodyLimit,
 	}
+	body := &r.bodyState
 	defer body.release()
 	if req.ContentLength > 0 {
 		// A declared length is charged in full before anything is read.

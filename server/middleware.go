@@ -13,25 +13,21 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// serve is the server's one echo middleware, around every request: it makes
-// the request's state (begin), gives the answer its headers, passes the
-// request to the gate, turning a panic into a 500, and once the error
-// handler has answered, writes the access log line and counts the request.
-// One middleware makes one closure per request where a chain of five would
-// make five, as echo applies its middleware anew to every request.
-func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := s.begin(c)
-		defer requests.Put(r)
-		s.responseHeaders(r)
-		start := time.Now()
-		s.metrics.Start()
-		// Deferred: a request closed without an answer (http.ErrAbortHandler)
-		// is logged and counted too, with status 0.
-		defer s.accessLog(r, start)
-		s.guard(r, next)
-		return nil
-	}
+// serve is the server's one middleware, around every request and its route's
+// handler: it makes the request's state (begin), gives the answer its
+// headers, passes the request to the gate, turning a panic into a 500, and
+// once the error handler has answered, writes the access log line and
+// counts the request.
+func (s *Server) serve(c echo.Context, handler echo.HandlerFunc) {
+	r := s.begin(c)
+	defer requests.Put(r)
+	s.responseHeaders(r)
+	start := time.Now()
+	s.metrics.Start()
+	// Deferred: a request closed without an answer (http.ErrAbortHandler) is
+	// logged and counted too, with status 0.
+	defer s.accessLog(r, start)
+	s.guard(r, handler)
 }
 
 // guard passes r to the gate, and answers a panic with 500, logging its

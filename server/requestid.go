@@ -22,5 +22,6 @@ func newRequestIDs() *requestIDs {
 
 // next returns a new request id.
 func (g *requestIDs) next() string {
-	return g.prefix + strconv.FormatUint(g.count.Add(1), 36)
+	var room [32]byte // one allocation, the string's
+	return string(strconv.AppendUint(append(room[:0], g.prefix...), g.count.Add(1), 36))
 }

@@ -152,7 +152,6 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Binder = stateBinder{}
-	e.Use(s.serve)
 	// Faults come after the token, the request's checks and the binding of
 	// its body, on either path: they only meet requests that are accepted.
 	register(e, s.validate, apiserver.NewStrictHandler(s.handlers, []apiserver.StrictMiddlewareFunc{s.injectFaults, s.throttleLogin}))
@@ -285,8 +284,16 @@ func (s *Server) Metrics() *prometheus.Registry { return s.metrics.Registry }
 // RefuseConnection counts a connection closed at the connection cap.
 func (s *Server) RefuseConnection() { s.metrics.Refused(metrics.LimitConnections) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. It does what echo's ServeHTTP does, with
+// the server's one middleware (serve) called as a function: echo would
+// compose its middleware anew for every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := s.echo.AcquireContext()
+	c.Reset(r, w)
+	s.echo.Router().Find(r.Method, echo.GetPath(r), c)
+	s.serve(c, c.Handler())
+	s.echo.ReleaseContext(c)
+}
 
 // FastPath says whether plain send-message bodies take the fast path, and
 // if not, why not.

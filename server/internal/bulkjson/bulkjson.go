@@ -24,19 +24,20 @@ func Write(w io.Writer, items []model.BulkItemResponseInfo) error {
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	b, err := appendItems((*buf)[:0], items, func(b []byte) ([]byte, error) {
-		if _, err := w.Write(b); err != nil {
-			return b, fmt.Errorf("write response: %w", err)
-		}
-		return b[:0], nil
-	})
+	b, err := appendItems((*buf)[:0], items, w)
 	*buf = b
 	return err
 }
 
 // appendItems appends what json.Encoder.Encode writes for items to b, and
-// hands b to flush whenever it holds flushEvery bytes or more, and at the end.
-func appendItems(b []byte, items []model.BulkItemResponseInfo, flush func([]byte) ([]byte, error)) ([]byte, error) {
+// writes b to w whenever it holds flushEvery bytes or more, and at the end.
+func appendItems(b []byte, items []model.BulkItemResponseInfo, w io.Writer) ([]byte, error) {
+	flush := func(b []byte) ([]byte, error) {
+		if _, err := w.Write(b); err != nil {
+			return b, fmt.Errorf("write response: %w", err)
+		}
+		return b[:0], nil
+	}
 	if items == nil {
 		return flush(append(b, "null\n"...))
 	}

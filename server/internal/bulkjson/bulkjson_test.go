@@ -80,13 +80,9 @@ func TestItemsEncodeAsEncodingJSON(t *testing.T) {
 		if err := json.NewEncoder(&want).Encode(apiserver.SendMessageToSessions200JSONResponse(items)); err != nil {
 			t.Fatal(err)
 		}
-		var got []byte
-		flushes := 0
-		tail, err := appendItems(nil, items, func(b []byte) ([]byte, error) {
-			got = append(got, b...)
-			flushes++
-			return b[:0], nil
-		})
+		var out countedWrites
+		tail, err := appendItems(nil, items, &out)
+		got, flushes := out.Bytes(), out.writes
 		if err != nil || len(tail) != 0 {
 			t.Fatalf("appendItems: %v, %d bytes not flushed", err, len(tail))
 		}
@@ -141,3 +137,18 @@ func TestReusedItemsComeBackZero(t *testing.T) {
 type selfEncodingString string
 
 func (s selfEncodingString) MarshalText() ([]byte, error) { return []byte("x" + s), nil }
+
+// countedWrites keeps what is written, and counts the writes.
+type countedWrites struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countedWrites) Write(p []byte) (int, error) {
+	w.writes++
+	n, err := w.Buffer.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("buffer: %w", err)
+	}
+	return n, nil
+}

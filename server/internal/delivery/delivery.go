@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unique"
 
 	"github.com/hzkit/sendmessage/gen/model"
 )
@@ -41,7 +42,8 @@ func Send(sessions Sessions, spec *model.SessionSendMessageSpec, timestamp int64
 	// The record outlives the request: it must not keep the request body
 	// alive, of which the decoded strings may be parts.
 	message := strings.Clone(spec.Message)
-	messageType := model.DeliveredMessageMessageType(strings.Clone(string(spec.MessageType)))
+	// One of a few values: the record shares one copy of each.
+	messageType := model.DeliveredMessageMessageType(unique.Make(string(spec.MessageType)).Value())
 	var failInjected func(string) (int32, string, string, bool)
 	var faultID *string
 	if fault != nil {

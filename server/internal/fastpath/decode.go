@@ -298,8 +298,8 @@ func (p *propertyPlan) decode(sc *scanner, dst reflect.Value) bool {
 	if uint64(len(items)) < p.minItems {
 		return false
 	}
-	if dst.Type() == reflect.TypeOf(items) {
-		dst.Set(reflect.ValueOf(items))
+	if target, ok := addressOf[[]string](dst); ok {
+		*target = items // reflect.ValueOf(items) would put the slice on the heap
 	} else {
 		dst.Set(reflect.ValueOf(items).Convert(dst.Type()))
 	}
@@ -446,3 +446,12 @@ var plainInString = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// addressOf returns dst's address, when dst is an addressable T.
+func addressOf[T any](dst reflect.Value) (*T, bool) {
+	if !dst.CanAddr() {
+		return nil, false
+	}
+	p, ok := dst.Addr().Interface().(*T)
+	return p, ok
+}
