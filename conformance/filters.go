@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -292,36 +293,16 @@ func compare(a, b any) int {
 		ai, errA := strconv.ParseInt(string(an), 10, 64)
 		bi, errB := strconv.ParseInt(string(bn), 10, 64)
 		if errA == nil && errB == nil {
-			return cmpInt(ai, bi)
+			return cmp.Compare(ai, bi)
 		}
 		af, _ := an.Float64()
 		bf, _ := bn.Float64()
-		return cmpFloat(af, bf)
+		return cmp.Compare(af, bf)
 	}
 	if aNum != bNum {
 		return -2
 	}
 	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // checkFilters runs a check of each filter type the contract has, and one

@@ -101,7 +101,7 @@ func unauthorizedBody(err error) apiserver.UnauthorizedJSONResponse {
 
 // validationError rewrites the validator's errors into answers that name the
 // problem in the request's own terms.
-func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
+func (s *Server) validationError(r *request, err *echo.HTTPError) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err.Internal, &tooLarge) {
 		s.metrics.Refused(metrics.LimitBodySize)
@@ -114,20 +114,20 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 	// body cannot be told from a next request: the connection must close.
 	var readErr *bodyReadError
 	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errNoRoom) {
-		return s.noRoom(c)
+		return s.noRoom(r)
 	}
 	if errors.As(err.Internal, &readErr) && errors.Is(readErr, errTokenEnded) {
 		return echo.NewHTTPError(http.StatusUnauthorized, errTokenEnded.Error())
 	}
 	if errors.As(err.Internal, &readErr) {
-		c.Response().Header().Set(echo.HeaderConnection, "close")
+		r.Response().Header().Set(echo.HeaderConnection, "close")
 		var netErr net.Error
 		if errors.As(readErr, &netErr) && netErr.Timeout() {
 			s.metrics.Refused(metrics.LimitBodyTimeout)
 			// The read deadline has passed, and the write deadline, set at
 			// the same time, passes with it: the 408 gets time of its own
 			// to reach the client before the connection closes.
-			_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(answerGrace))
+			_ = http.NewResponseController(r.Response()).SetWriteDeadline(time.Now().Add(answerGrace))
 			return echo.NewHTTPError(http.StatusRequestTimeout,
 				"request body not received within the server's read timeout").SetInternal(readErr)
 		}
@@ -138,7 +138,7 @@ func (s *Server) validationError(c echo.Context, err *echo.HTTPError) error {
 		// A body that is not one JSON value in UTF-8 was decoded into another
 		// value than the one sent (U+FFFD for bad bytes): what the validator
 		// says of that value would mislead. strictJSON says what is wrong.
-		if raw := stateOf(c).raw; raw != nil && reqErr.RequestBody != nil {
+		if raw := r.raw; raw != nil && reqErr.RequestBody != nil {
 			if jsonErr := jsontext.Check(raw.read.Bytes()); jsonErr != nil {
 				return echo.NewHTTPError(http.StatusBadRequest, "request body: "+jsonErr.Error()).SetInternal(reqErr)
 			}

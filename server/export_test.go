@@ -71,9 +71,16 @@ var NewMemoryStoreWithCaps = newMemoryStore
 // its requests name sessions, carry a user name, and are answered with an
 // item per session.
 func FaultInputs() map[string][3]bool {
+	// What faultRequest reads of each operation's requests: session ids,
+	// a user name; and whether the answer has an item per session.
+	carried := map[string][3]bool{
+		"login":                 {false, true, false},
+		"getSession":            {true, false, false},
+		"sendMessageToSessions": {true, false, true},
+	}
 	out := map[string][3]bool{}
-	for op, in := range faultInputs {
-		out[op] = [3]bool{in.sessionIDs, in.username, in.failSessions}
+	for _, op := range faultOperations {
+		out[op] = carried[op]
 	}
 	return out
 }

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,27 +22,12 @@ import (
 	"github.com/hzkit/sendmessage/server/internal/faults"
 )
 
-// faultInputs says what the requests of each operation a fault rule may
-// name carry for the rule to match, as faultRequest reads them: the spec's
-// FaultRule allows session_ids, username and fail_sessions on the same
+// faultOperations are the operations fault rules may name. What their
+// requests carry for a rule to match is what faultRequest reads, and the
+// spec's FaultRule allows session_ids, username and fail_sessions on the same
 // operations (TestFaultRulesFitWhatRequestsCarry).
-var faultInputs = map[string]faultInput{
-	"login":                 {username: true},
-	"refreshAccessToken":    {},
-	"logout":                {},
-	"listSessions":          {},
-	"getSession":            {sessionIDs: true},
-	"sendMessageToSessions": {sessionIDs: true, failSessions: true},
-}
-
-// faultInput is what the requests of an operation carry for fault rules.
-type faultInput struct {
-	// sessionIDs: the requests name sessions, so session_ids may narrow a rule.
-	sessionIDs bool
-	// username: the requests carry a user name, so username may narrow a rule.
-	username bool
-	// failSessions: the answer has an item per session, so fail_sessions applies.
-	failSessions bool
+var faultOperations = []string{
+	"login", "refreshAccessToken", "logout", "listSessions", "getSession", "sendMessageToSessions",
 }
 
 // FaultRuleError is a fault rule of Config.Faults that its operation does not
@@ -61,7 +44,7 @@ func (e *FaultRuleError) Error() string {
 
 // newFaults returns the fault engine for doc, with rules in force.
 func newFaults(doc *openapi3.T, rules []model.FaultRule, limits Limits) (*faults.Engine, map[string]string, error) {
-	ops, err := faults.Operations(doc, slices.Collect(maps.Keys(faultInputs)))
+	ops, err := faults.Operations(doc, faultOperations)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
@@ -88,9 +71,9 @@ func newFaults(doc *openapi3.T, rules []model.FaultRule, limits Limits) (*faults
 	}
 	// The strict middleware knows operations by the generated methods'
 	// names: sendMessageToSessions is SendMessageToSessions.
-	byGoName := make(map[string]string, len(faultInputs))
-	for op := range faultInputs {
-		byGoName[strings.ToUpper(op[:1])+op[1:]] = op
+	byGoName := make(map[string]string, len(faultOperations))
+	for _, op := range faultOperations {
+		byGoName[goName(op)] = op
 	}
 	return engine, byGoName, nil
 }

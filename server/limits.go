@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -67,10 +68,10 @@ func applyLimits(doc *openapi3.T, limits Limits) (Limits, []contract.Limit, erro
 	if limits.MaxAuthBodyBytes == 0 {
 		limits.MaxAuthBodyBytes = DefaultMaxAuthBodyBytes
 	}
-	limits.MaxBodyBytesInFlight = cmpOr(limits.MaxBodyBytesInFlight, DefaultMaxBodyBytesInFlight)
-	limits.MaxDecodeBytesInFlight = cmpOr(limits.MaxDecodeBytesInFlight, DefaultMaxDecodeBytesInFlight)
-	limits.MaxRequestsInFlight = cmpOr(limits.MaxRequestsInFlight, DefaultMaxRequestsInFlight)
-	limits.MaxFaultRules = cmpOr(limits.MaxFaultRules, DefaultMaxFaultRules)
+	limits.MaxBodyBytesInFlight = cmp.Or(limits.MaxBodyBytesInFlight, DefaultMaxBodyBytesInFlight)
+	limits.MaxDecodeBytesInFlight = cmp.Or(limits.MaxDecodeBytesInFlight, DefaultMaxDecodeBytesInFlight)
+	limits.MaxRequestsInFlight = cmp.Or(limits.MaxRequestsInFlight, DefaultMaxRequestsInFlight)
+	limits.MaxFaultRules = cmp.Or(limits.MaxFaultRules, DefaultMaxFaultRules)
 	var set []contract.Limit
 	var err error
 	limits.MaxMessageLength, limits.MaxSessionIDs, set, err = contract.ApplyLimits(doc, limits.MaxMessageLength, limits.MaxSessionIDs)

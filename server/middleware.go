@@ -63,6 +63,7 @@ func (s *Server) guard(r *request, next echo.HandlerFunc) {
 // read the clock a third time.
 func (s *Server) accessLog(r *request, start time.Time) {
 	end := time.Now()
+	latency := end.Sub(start)
 	req, res := r.Request(), r.Response()
 	status := res.Status
 	if r.aborted && !res.Committed {
@@ -72,7 +73,7 @@ func (s *Server) accessLog(r *request, start time.Time) {
 	if r.op != nil {
 		counted = r.op.metrics
 	}
-	counted.Done(status, end.Sub(start))
+	counted.Done(status, latency)
 	ctx := req.Context()
 	h := s.logger.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
@@ -91,7 +92,7 @@ func (s *Server) accessLog(r *request, start time.Time) {
 		slog.String("method", req.Method),
 		slog.String("path", cut(path)),
 		slog.Int("status", status),
-		slog.Duration("latency", end.Sub(start)),
+		slog.Duration("latency", latency),
 		slog.String("request_id", id),
 	)
 	// A long path is cut, and its length said: a client must not grow the

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/http"
@@ -65,29 +66,26 @@ func newLoginThrottle(cfg LoginThrottle) (loginThrottle, error) {
 	if cfg.PerUser < 0 || cfg.PerAddress < 0 || cfg.PerAccount < 0 || cfg.Window < 0 || cfg.Delay < 0 {
 		return loginThrottle{}, fmt.Errorf("server: login throttle must not be negative: %+v", cfg)
 	}
-	perUser := cmpOr(cfg.PerUser, DefaultLoginFailuresPerUser)
-	perAddress := cmpOr(cfg.PerAddress, DefaultLoginFailuresPerAddress)
-	perAccount := cmpOr(cfg.PerAccount, DefaultLoginFailuresPerAccount)
-	window := cmpOr(cfg.Window, DefaultLoginFailureWindow)
+	perUser := cmp.Or(cfg.PerUser, DefaultLoginFailuresPerUser)
+	perAddress := cmp.Or(cfg.PerAddress, DefaultLoginFailuresPerAddress)
+	perAccount := cmp.Or(cfg.PerAccount, DefaultLoginFailuresPerAccount)
+	window := cmp.Or(cfg.Window, DefaultLoginFailureWindow)
 	return loginThrottle{
 		byUser:    throttle.New(perUser, window/time.Duration(perUser), 0),
 		byAddress: throttle.New(perAddress, window/time.Duration(perAddress), 0),
 		byAccount: throttle.New(perAccount, window/time.Duration(perAccount), 0),
-		delay:     cmpOr(cfg.Delay, DefaultLoginFailureDelay),
+		delay:     cmp.Or(cfg.Delay, DefaultLoginFailureDelay),
 	}, nil
 }
 
-func cmpOr[T comparable](v, fallback T) T {
-	var zero T
-	if v == zero {
-		return fallback
-	}
-	return v
-}
+// loginOperation is the login operation as the strict handler names it.
+var loginOperation = goName("login")
 
 // throttleLogin is a strict middleware: it throttles the login operation.
+// The strict handler applies it anew to every request: what it compares is
+// worked out once.
 func (s *Server) throttleLogin(f strictHandler, operationID string) strictHandler {
-	if operationID != goName("login") {
+	if operationID != loginOperation {
 		return f
 	}
 	return s.throttleLogins(f)

@@ -75,15 +75,11 @@ func bodiesHTTP2(ctx context.Context, s *server, n int, bearer string, body []by
 // bodyAttack is the frame of the body attacks: a fresh server, the probe
 // while copies of body go, the server's memory, the answers.
 func (h *harness) bodyAttack(ctx context.Context, tlsOn bool, body []byte, send func(ctx context.Context, s *server) (*tally, string)) (*tally, error) {
-	s, err := h.start(ctx, startOptions{tls: tlsOn})
+	s, p, err := h.startProbed(ctx, startOptions{tls: tlsOn}, false)
 	if err != nil {
 		return nil, err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return nil, err
-	}
 	before := s.rss()
 	var answers *tally
 	var what string

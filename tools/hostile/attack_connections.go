@@ -90,15 +90,11 @@ func holdSilent(ctx context.Context, ip net.IP, addr string, opened *atomic.Int6
 // most 20 times a second) when the server closes it, at -max-connections
 // 100; new clients still get in.
 func silentSockets(ctx context.Context, h *harness) error {
-	s, err := h.start(ctx, startOptions{args: []string{"-max-connections", silentCap}})
+	s, p, err := h.startProbed(ctx, startOptions{args: []string{"-max-connections", silentCap}}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	var opened atomic.Int64
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {
 		var wg sync.WaitGroup
@@ -241,15 +237,11 @@ func metricsIdle(ctx context.Context, h *harness) error {
 		return err
 	}
 	metricsAddr := "127.0.0.1:" + strconv.Itoa(port)
-	s, err := h.start(ctx, startOptions{wrap: wrap, args: []string{"-metrics-addr", metricsAddr}})
+	s, p, err := h.startProbed(ctx, startOptions{wrap: wrap, args: []string{"-metrics-addr", metricsAddr}}, false)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
-	p, err := newProber(ctx, s, false)
-	if err != nil {
-		return err
-	}
 	request := "GET /metrics HTTP/1.1\r\nHost: " + metricsAddr + "\r\n\r\n"
 	scraped := &tally{}
 	r := underAttack(ctx, p, func(actx context.Context, ready func()) {

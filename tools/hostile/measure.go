@@ -147,9 +147,6 @@ type prober struct {
 	body   []byte
 }
 
-// newProber logs the probe's user in, before the attack. With keepAlive
-// every request goes over one connection, opened now; else each opens its
-// own, as new clients do.
 // startProbed starts a server for the attack, as start does, and the
 // prober of a client with a valid token (see newProber) against it.
 func (h *harness) startProbed(ctx context.Context, o startOptions, keepAlive bool) (*server, *prober, error) {
@@ -165,6 +162,9 @@ func (h *harness) startProbed(ctx context.Context, o startOptions, keepAlive boo
 	return s, p, nil
 }
 
+// newProber logs the probe's user in, before the attack. With keepAlive
+// every request goes over one connection, opened now; else each opens its
+// own, as new clients do.
 func newProber(ctx context.Context, s *server, keepAlive bool) (*prober, error) {
 	o := clientOptions{fresh: !keepAlive, timeout: probeTimeout}
 	if keepAlive {

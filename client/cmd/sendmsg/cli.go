@@ -121,7 +121,7 @@ func newCommand(d *deps, o *options, run func(*options) error) *cobra.Command {
 // finish completes the options of cmd and runs it.
 func finish(cmd *cobra.Command, o *options, d *deps, args []string, run func(*options) error) error {
 	o.ids = args
-	o.fromEnv(cmd.Flags(), d.getenv)
+	o.FromEnv(cmd.Flags(), d.getenv)
 	if err := o.check(); err != nil {
 		var u *usageErr
 		if errors.As(err, &u) {

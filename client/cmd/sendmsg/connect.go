@@ -75,12 +75,9 @@ func (h clientHorizon) SendMessage(ctx context.Context, t client.MessageType, me
 // Targets asks the server for the sessions the filter flags select.
 func (h clientHorizon) Targets(ctx context.Context, o *options) ([]target, error) {
 	var filters []client.Filter
-	// A slice, not a map: the same flags send the same filter every time.
-	for _, f := range []struct{ field, value string }{
-		{"desktop_pool_id", o.pool}, {"user_id", o.user}, {"machine_id", o.machine}, {"session_state", o.state},
-	} {
-		if f.value != "" {
-			filters = append(filters, client.Equals(f.field, f.value))
+	for _, f := range o.targetFilters() {
+		if f.want != "" {
+			filters = append(filters, client.Equals(f.field, f.want))
 		}
 	}
 	var filter client.Filter

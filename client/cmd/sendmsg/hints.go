@@ -49,11 +49,7 @@ func hintFor(err error, o *options) string {
 	)
 	switch {
 	case errors.As(err, &unknownCA) && o.CAFile != "":
-		source := "--ca-file"
-		if o.CAFileFromEnv {
-			source = envCACert
-		}
-		return fmt.Sprintf("The server's certificate is not signed by a certificate in %s (%s). The reference server makes a new certificate at every start: have its -tls-cert-out write the file again.", o.CAFile, source)
+		return fmt.Sprintf("The server's certificate is not signed by a certificate in %s (%s). The reference server makes a new certificate at every start: have its -tls-cert-out write the file again.", o.CAFile, o.CASource())
 	case errors.As(err, &unknownCA):
 		return "The server's certificate is not signed by an authority this computer trusts. Give the certificate to trust with --ca-file FILE (or " + envCACert + "); for the reference server, that is the file its -tls-cert-out option writes. Against a test server only, --insecure skips the check, and with it all protection of the password and the tokens."
 	case errors.As(err, &hostname):

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,9 +128,6 @@ func addOutputFlags(fs *pflag.FlagSet, o *options, audit bool) {
 	}
 }
 
-// fromEnv fills what the command line left out from the environment.
-func (o *options) fromEnv(fs *pflag.FlagSet, getenv func(string) string) { o.FromEnv(fs, getenv) }
-
 // check reads the values that need reading and refuses what cannot work.
 func (o *options) check() error {
 	o.messageType = client.MessageType(strings.ToUpper(o.messageTypeText))
@@ -182,5 +180,5 @@ func (o *options) checkConnection() error {
 }
 
 func (o *options) hasFilter() bool {
-	return o.pool != "" || o.user != "" || o.machine != "" || o.state != ""
+	return slices.ContainsFunc(o.targetFilters(), func(f targetFilter) bool { return f.want != "" })
 }

@@ -108,7 +108,7 @@ func (s *scrubber) value(t reflect.Type, v any, path string) (any, bool) {
 		if !ok || !validEnum(t, text) {
 			return nil, false
 		}
-		return s.text(path, text), true
+		return s.text(path, text, enumType(t)), true
 	case reflect.Int64, reflect.Int32, reflect.Int:
 		n, ok := v.(json.Number)
 		if !ok {
@@ -172,8 +172,9 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return fields
 }
 
-// text is the value a snapshot keeps for a string field.
-func (s *scrubber) text(path, value string) string {
+// text is the value a snapshot keeps for a string field; enum says the
+// field is one of the generated enums.
+func (s *scrubber) text(path, value string, enum bool) string {
 	class, named := pseudonymClasses[path]
 	switch {
 	case keptFields[path]:
@@ -181,31 +182,12 @@ func (s *scrubber) text(path, value string) string {
 	case named && s.keepPools && poolClasses[class]:
 		return value
 	case !named:
-		if t, ok := fieldType(path); ok && enumType(t) {
+		if enum {
 			return value // an enum value says nothing of anyone
 		}
 		class = "value"
 	}
 	return s.pseudonym(class, value)
-}
-
-// fieldType is the Go type of a dotted SessionInfo path.
-func fieldType(path string) (reflect.Type, bool) {
-	t := sessionType
-	for part := range strings.SplitSeq(path, ".") {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		ft, ok := jsonFields(t)[part]
-		if !ok {
-			return nil, false
-		}
-		t = ft
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t, true
 }
 
 var uuidForm = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hzkit/sendmessage/gen/model"
 )
 
 // filterIgnoredHint is the advice under the error of a listing that the
@@ -12,14 +14,9 @@ const filterIgnoredHint = "A server that ignores the filter parameter of the ses
 // mismatch says why the target flags do not select t, or "" when they do.
 // The server was asked for exactly these values.
 func (o *options) mismatch(t target) string {
-	for _, f := range []struct{ want, field, got string }{
-		{o.pool, "desktop_pool_id", t.Pool},
-		{o.user, "user_id", t.User},
-		{o.machine, "machine_id", t.Machine},
-		{o.state, "session_state", t.State},
-	} {
-		if f.want != "" && f.got != f.want {
-			return fmt.Sprintf("its %s is %q, not %q", f.field, f.got, f.want)
+	for _, f := range o.targetFilters() {
+		if got := f.got(t); f.want != "" && got != f.want {
+			return fmt.Sprintf("its %s is %q, not %q", f.field, got, f.want)
 		}
 	}
 	return ""
@@ -29,14 +26,31 @@ func (o *options) mismatch(t target) string {
 // command line gives them.
 func (o *options) filterFlags() string {
 	var flags []string
-	for _, f := range []struct{ flag, value string }{
-		{"--pool", o.pool}, {"--user", o.user}, {"--machine", o.machine}, {"--state", o.state},
-	} {
-		if f.value != "" {
-			flags = append(flags, f.flag+" "+f.value)
+	for _, f := range o.targetFilters() {
+		if f.want != "" {
+			flags = append(flags, f.flag+" "+f.want)
 		}
 	}
 	return strings.Join(flags, " ")
+}
+
+// targetFilter is one target flag: the session field it filters on, the
+// value asked for ("" when the flag is not given) and a target's value of
+// that field.
+type targetFilter struct {
+	flag, field, want string
+	got               func(target) string
+}
+
+// targetFilters are the target flags, in the order their filters are sent:
+// the same flags send the same filter every time.
+func (o *options) targetFilters() []targetFilter {
+	return []targetFilter{
+		{"--pool", string(model.SessionFieldNameDesktopPoolID), o.pool, func(t target) string { return t.Pool }},
+		{"--user", string(model.SessionFieldNameUserID), o.user, func(t target) string { return t.User }},
+		{"--machine", string(model.SessionFieldNameMachineID), o.machine, func(t target) string { return t.Machine }},
+		{"--state", string(model.SessionFieldNameSessionState), o.state, func(t target) string { return t.State }},
+	}
 }
 
 // checkSelected refuses a listing with a session that the target flags do

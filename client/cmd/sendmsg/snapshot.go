@@ -69,7 +69,7 @@ func newSnapshotCommand(d *deps, o *options) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.fromEnv(cmd.Flags(), d.getenv)
+			o.FromEnv(cmd.Flags(), d.getenv)
 			if !cmd.Flags().Changed("salt") {
 				so.salt = d.getenv(envSalt)
 			}

@@ -65,9 +65,6 @@ func NewPool(s Shares) *Pool {
 	return &Pool{shares: s, byKey: map[Key]int64{}, anonByKey: map[Key]int64{}, freed: make(chan struct{})}
 }
 
-// Shares returns the shares in force.
-func (p *Pool) Shares() Shares { return p.shares }
-
 // Most is the most one holder can ever be granted: a request for more is
 // charged this much, as it could never be granted otherwise.
 func (p *Pool) Most(anonymous bool) int64 {
@@ -163,11 +160,4 @@ func (p *Pool) Release(key Key, anonymous bool, n int64) {
 		close(p.freed)
 		p.freed = make(chan struct{})
 	}
-}
-
-// Used returns what is taken in all.
-func (p *Pool) Used() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.used
 }

@@ -8,10 +8,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/hzkit/sendmessage/server/internal/jsontext"
 )
 
 // objectPlan decodes and validates one JSON object into a Go struct, as
@@ -78,16 +79,9 @@ func (p *plainString) valid(v string) bool {
 	if p.minLength == 0 && p.maxLength == nil {
 		return true
 	}
-	// As kin-openapi counts: a rune each, two for a surrogate, which a Go
-	// string never decodes to.
-	var length uint64
-	for _, r := range v {
-		if utf16.IsSurrogate(r) {
-			length += 2
-		} else {
-			length++
-		}
-	}
+	// As kin-openapi counts: a rune each (a Go string never decodes to a
+	// surrogate, which it counts twice).
+	length := uint64(utf8.RuneCountInString(v)) //nolint:gosec // G115: a count is never negative
 	return length >= p.minLength && (p.maxLength == nil || length <= *p.maxLength)
 }
 
@@ -247,7 +241,7 @@ func (p *objectPlan) decode(s string, dst reflect.Value) bool {
 	if sc.i != len(sc.s) || seen&p.required != p.required {
 		return false
 	}
-	return !skipped || utf8.ValidString(s) && json.Valid([]byte(s))
+	return !skipped || jsontext.Check([]byte(s)) == nil
 }
 
 func (p *objectPlan) property(name string) int {

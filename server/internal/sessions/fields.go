@@ -36,12 +36,12 @@ type field struct {
 // applies says which fields each filter type compares: a type the spec lists
 // for a field of another kind could not mean anything.
 var applies = map[string]func(s *openapi3.Schema) bool{
-	"Equals":     isScalar,
-	"NotEquals":  isScalar,
-	"Contains":   func(s *openapi3.Schema) bool { return isString(s) || isStringList(s) },
-	"StartsWith": isString,
-	"EndsWith":   isString,
-	"Between":    func(s *openapi3.Schema) bool { return isString(s) || isNumber(s) },
+	string(model.EqualsFilterTypeEquals):         isScalar,
+	string(model.NotEqualsFilterTypeNotEquals):   isScalar,
+	string(model.ContainsFilterTypeContains):     func(s *openapi3.Schema) bool { return isString(s) || isStringList(s) },
+	string(model.StartsWithFilterTypeStartsWith): isString,
+	string(model.EndsWithFilterTypeEndsWith):     isString,
+	string(model.BetweenFilterTypeBetween):       func(s *openapi3.Schema) bool { return isString(s) || isNumber(s) },
 }
 
 // NewFields reads the fields of session (SessionInfo's schema) and the filter
@@ -123,15 +123,6 @@ func (fs *Fields) taking(kind string, name model.SessionFieldName, at string) (*
 
 // Names lists the fields that take some filter, sorted.
 func (fs *Fields) Names() []string { return slices.Sorted(maps.Keys(fs.byName)) }
-
-// Takes lists the filter types that field takes, as the spec orders them;
-// none for a field that takes none or is not one.
-func (fs *Fields) Takes(name string) []string {
-	if f, ok := fs.byName[name]; ok {
-		return slices.Clone(f.filters)
-	}
-	return nil
-}
 
 // orList joins names as "A", "A or B", "A, B or C".
 func orList(names []string) string {
