@@ -158,26 +158,6 @@ func faultRulesCount(ctx context.Context, h *harness) error {
 	return nil
 }
 
-// postCount posts body and counts the answer's bytes without keeping them.
-func postCount(ctx context.Context, client *http.Client, target string, body []byte) (int, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(body)))
-	if err != nil {
-		return 0, 0, fmt.Errorf("request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+operatorToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, 0, fmt.Errorf("POST %s: %w", req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil {
-		return resp.StatusCode, n, fmt.Errorf("read answer: %w", err)
-	}
-	return resp.StatusCode, n, nil
-}
-
 // faultLongError: a fail_sessions rule whose error_message is as long as
 // the body limit allows, then a send-message naming 10 of its sessions.
 func faultLongError(ctx context.Context, h *harness) error {
@@ -200,7 +180,7 @@ func faultLongError(ctx context.Context, h *harness) error {
 	h.budget("a rule with an error_message at the body limit", fmt.Sprintf("%d characters: %d", length, status),
 		fmt.Sprintf("400 (> %d)", maxErrorMessage), status == http.StatusBadRequest)
 	start := time.Now()
-	status, size, err := postCount(ctx, op, s.base+sendPath, sendBody("hello", ids))
+	status, size, err := count(ctx, op, http.MethodPost, s.base+sendPath, operatorToken, sendBody("hello", ids))
 	value := fmt.Sprintf("%d, %s in %s", status, mb(size), time.Since(start).Round(time.Millisecond))
 	if err != nil {
 		value += " (" + errKind(err) + ")"
@@ -266,7 +246,7 @@ func delayedListings(ctx context.Context, h *harness) error {
 		for i := range listings {
 			client := newClient(attackerIP(i/listingSpread), clientOptions{timeout: 30 * time.Second})
 			wg.Go(func() {
-				status, n, err := getCount(ctx, client, s.base+listPath, p.token)
+				status, n, err := count(ctx, client, http.MethodGet, s.base+listPath, p.token, nil)
 				answers.add(status, err)
 				mu.Lock()
 				defer mu.Unlock()

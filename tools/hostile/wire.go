@@ -77,13 +77,34 @@ const maxAnswer = 64 * mib
 // do sends one request, with the bearer token unless it is "", and returns
 // the status and at most maxAnswer bytes of the answer.
 func do(ctx context.Context, client *http.Client, method, target, bearer string, body []byte) (int, []byte, error) {
+	var got []byte
+	status, err := exchange(ctx, client, method, target, bearer, body, func(r io.Reader) (err error) {
+		got, err = io.ReadAll(io.LimitReader(r, maxAnswer))
+		return err
+	})
+	return status, got, err
+}
+
+// count is do for an answer that is counted, not kept.
+func count(ctx context.Context, client *http.Client, method, target, bearer string, body []byte) (int, int64, error) {
+	var n int64
+	status, err := exchange(ctx, client, method, target, bearer, body, func(r io.Reader) (err error) {
+		n, err = io.Copy(io.Discard, r)
+		return err
+	})
+	return status, n, err
+}
+
+// exchange sends a request (a JSON body when body is not nil) and hands the
+// answer's body to read.
+func exchange(ctx context.Context, client *http.Client, method, target, bearer string, body []byte, read func(io.Reader) error) (int, error) {
 	var reader io.Reader
 	if body != nil {
 		reader = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, reader)
 	if err != nil {
-		return 0, nil, fmt.Errorf("request: %w", err)
+		return 0, fmt.Errorf("request: %w", err)
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
@@ -93,14 +114,13 @@ func do(ctx context.Context, client *http.Client, method, target, bearer string,
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	got, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return resp.StatusCode, got, fmt.Errorf("read answer: %w", err)
+	if err := read(resp.Body); err != nil {
+		return resp.StatusCode, fmt.Errorf("read answer: %w", err)
 	}
-	return resp.StatusCode, got, nil
+	return resp.StatusCode, nil
 }
 
 func get(ctx context.Context, client *http.Client, target, bearer string) (int, []byte, error) {
@@ -109,25 +129,6 @@ func get(ctx context.Context, client *http.Client, target, bearer string) (int, 
 
 func post(ctx context.Context, client *http.Client, target, bearer string, body []byte) (int, []byte, error) {
 	return do(ctx, client, http.MethodPost, target, bearer, body)
-}
-
-// getCount is a GET whose answer is counted, not kept.
-func getCount(ctx context.Context, client *http.Client, target, bearer string) (int, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return 0, 0, fmt.Errorf("request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, 0, fmt.Errorf("GET %s: %w", req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil {
-		return resp.StatusCode, n, fmt.Errorf("read answer: %w", err)
-	}
-	return resp.StatusCode, n, nil
 }
 
 // login logs user in from client and returns the access and refresh tokens.
